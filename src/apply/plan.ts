@@ -1,0 +1,260 @@
+import { displayKey, keyOf, makeKey, type ObjectKey } from '../manifest/keys.js';
+import { isNamespaced, kindInfo } from '../manifest/kinds.js';
+import type { Problem } from '../manifest/problems.js';
+import type { KubeObject, Manifest } from '../manifest/types.js';
+import { referencesOf } from './references.js';
+
+export const dependsOnAnnotation = 'gouvernail.io/depends-on';
+export const syncWaveAnnotation = 'gouvernail.io/sync-wave';
+export const argoSyncWaveAnnotation = 'argocd.argoproj.io/sync-wave';
+
+/** Written in this order inside a wave; objects are not gated on each other by kind alone. */
+export const kindOrder = ['Namespace', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'Deployment', 'ReplicaSet', 'Pod', 'Application'];
+
+export type EdgeReason = 'depends-on' | 'sync-wave' | 'namespace' | 'reference';
+
+export interface Wait {
+  /** The object waited for, or `sync-wave N` for every object of an earlier sync wave. */
+  on: string;
+  reason: EdgeReason;
+  /** For references: the field that makes it (`spec.template.spec.volumes[data]`). */
+  detail?: string;
+  /** True when the object is not in this set but already exists. */
+  external?: boolean;
+}
+
+export interface Step {
+  key: ObjectKey;
+  object: KubeObject;
+  syncWave: number;
+  waitsFor: Wait[];
+}
+
+export interface Wave {
+  /** 1-based. */
+  number: number;
+  steps: Step[];
+}
+
+export interface Plan {
+  waves: Wave[];
+  problems: Problem[];
+}
+
+export interface PlanOptions {
+  /** Objects that exist already (in the store), so an edge to one of them is not an error. */
+  existing?: ReadonlySet<ObjectKey>;
+}
+
+interface Node {
+  id: number;
+  key: string;
+  manifest?: Manifest;
+  syncWave: number;
+  deps: { node: number; wait: Wait }[];
+}
+
+/**
+ * Orders objects into waves. A wave starts only when everything its objects wait for is healthy.
+ * Pure. Problems (cycle, missing dependency, bad annotation) mean the plan must not be applied.
+ */
+export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
+  const problems: Problem[] = [];
+  const nodes: Node[] = [];
+  const byKey = new Map<ObjectKey, number>();
+  for (const m of manifests) {
+    const id = nodes.length;
+    const key = keyOf(m.object);
+    nodes.push({ id, key, manifest: m, syncWave: readSyncWave(m, problems), deps: [] });
+    byKey.set(key, id);
+  }
+  const problemAt = (m: Manifest, field: string[], message: string, code: Problem['code'] = 'PlanMissingDependency', severity: Problem['severity'] = 'error') => {
+    const at = m.locate(field);
+    problems.push({ severity, code, file: m.source.file, line: at.line, column: at.column, object: `${m.object.kind}/${m.object.metadata.name}`, field: field.join('.'), message });
+  };
+
+  for (const node of [...nodes]) {
+    const m = node.manifest!;
+    const o = m.object;
+    const ns = o.metadata.namespace;
+    const from = (key: ObjectKey) => displayKey(key, ns);
+    const addEdge = (key: ObjectKey, wait: Omit<Wait, 'on'>): boolean => {
+      const target = byKey.get(key);
+      if (target === node.id) return true;
+      if (target !== undefined) {
+        if (!node.deps.some((d) => d.node === target)) node.deps.push({ node: target, wait: { on: from(key), ...wait } });
+        return true;
+      }
+      if (options.existing?.has(key)) {
+        node.deps.push({ node: -1, wait: { on: from(key), ...wait, external: true } });
+        return true;
+      }
+      return false;
+    };
+
+    const raw = o.metadata.annotations?.[dependsOnAnnotation];
+    if (raw !== undefined) {
+      for (const ref of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const parts = ref.split('/');
+        const field = ['metadata', 'annotations', dependsOnAnnotation];
+        if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
+          problemAt(m, field, `${JSON.stringify(ref)} is not a reference; write Kind/name or Kind/namespace/name`, 'ManifestInvalid');
+          continue;
+        }
+        const kind = parts[0]!;
+        if (!kindInfo(kind)) {
+          problemAt(m, field, `${JSON.stringify(ref)} names an unknown kind ${JSON.stringify(kind)}`, 'ManifestInvalid');
+          continue;
+        }
+        const key = parts.length === 3 ? makeKey(kind, parts[1], parts[2]!) : makeKey(kind, ns, parts[1]!);
+        if (!addEdge(key, { reason: 'depends-on' })) {
+          problemAt(m, field, `${o.kind}/${o.metadata.name} depends on ${from(key)}, which is in no manifest and does not exist`);
+        }
+      }
+    }
+    if (isNamespaced(o.kind)) addEdge(makeKey('Namespace', undefined, ns!), { reason: 'namespace' });
+    for (const ref of referencesOf(o)) {
+      const key = makeKey(ref.kind, ns, ref.name);
+      if (!addEdge(key, { reason: 'reference', detail: ref.field }) && !ref.optional) {
+        problemAt(m, [], `${ref.field} refers to ${ref.kind}/${ref.name}, which is in no manifest and does not exist yet; its Pods will wait for it`, 'PlanMissingDependency', 'warning');
+      }
+    }
+  }
+
+  addSyncWaveBarriers(nodes);
+  const order = topologicalOrder(nodes);
+  if (!order.ok) {
+    const cycle = order.cycle.map((id) => label(nodes[id]!)).join(' -> ');
+    const first = nodes[order.cycle[0]!]!;
+    const m = first.manifest ?? nodes[order.cycle[1]!]!.manifest!;
+    problemAt(m, ['metadata'], `dependency cycle: ${cycle}`, 'PlanCycle');
+    return { waves: [], problems };
+  }
+
+  const layer = new Array<number>(nodes.length).fill(0);
+  for (const id of order.ids) {
+    for (const d of nodes[id]!.deps) {
+      if (d.node < 0) continue;
+      const dep = nodes[d.node]!;
+      layer[id] = Math.max(layer[id]!, layer[d.node]! + (dep.manifest ? 1 : 0));
+    }
+  }
+  const waves: Wave[] = [];
+  for (const n of nodes) {
+    if (!n.manifest) continue;
+    const w = layer[n.id]!;
+    while (waves.length <= w) waves.push({ number: waves.length + 1, steps: [] });
+    waves[w]!.steps.push({ key: n.key, object: n.manifest.object, syncWave: n.syncWave, waitsFor: n.deps.map((d) => d.wait) });
+  }
+  const nonEmpty = waves.filter((w) => w.steps.length > 0);
+  nonEmpty.forEach((w, i) => {
+    w.number = i + 1;
+    w.steps.sort(compareSteps);
+  });
+  return { waves: nonEmpty, problems };
+}
+
+function label(n: Node): string {
+  return n.manifest ? displayKey(n.key) : n.key;
+}
+
+function readSyncWave(m: Manifest, problems: Problem[]): number {
+  const a = m.object.metadata.annotations ?? {};
+  const raw = a[syncWaveAnnotation] ?? a[argoSyncWaveAnnotation];
+  if (raw === undefined) return 0;
+  const field = a[syncWaveAnnotation] !== undefined ? syncWaveAnnotation : argoSyncWaveAnnotation;
+  if (!/^-?\d+$/.test(raw.trim())) {
+    const at = m.locate(['metadata', 'annotations', field]);
+    problems.push({ severity: 'error', code: 'ManifestInvalid', file: m.source.file, line: at.line, column: at.column, object: `${m.object.kind}/${m.object.metadata.name}`, field: `metadata.annotations.${field}`, message: 'must be an integer such as "-1", "0" or "5"' });
+    return 0;
+  }
+  return Number(raw);
+}
+
+/**
+ * Every object of sync wave N waits for every object of the waves before it. One barrier node per
+ * wave keeps that linear in size: barrier(N) depends on the objects of the previous wave and on the
+ * previous barrier; the objects of wave N depend on barrier(N).
+ */
+function addSyncWaveBarriers(nodes: Node[]): void {
+  const waves = [...new Set(nodes.map((n) => n.syncWave))].sort((a, b) => a - b);
+  if (waves.length < 2) return;
+  const objects = nodes.slice();
+  let previous: number | undefined;
+  for (let i = 1; i < waves.length; i++) {
+    const id = nodes.length;
+    const before = waves[i - 1]!;
+    const barrier: Node = { id, key: `sync-wave ${before}`, syncWave: waves[i]!, deps: [] };
+    for (const n of objects) if (n.syncWave === before) barrier.deps.push({ node: n.id, wait: { on: displayKey(n.key), reason: 'sync-wave' } });
+    if (previous !== undefined) barrier.deps.push({ node: previous, wait: { on: nodes[previous]!.key, reason: 'sync-wave' } });
+    nodes.push(barrier);
+    for (const n of objects) if (n.syncWave === waves[i]) n.deps.push({ node: id, wait: { on: `sync-wave ${before}`, reason: 'sync-wave' } });
+    previous = id;
+  }
+}
+
+function topologicalOrder(nodes: Node[]): { ok: true; ids: number[] } | { ok: false; cycle: number[] } {
+  const indegree = new Array<number>(nodes.length).fill(0);
+  const dependents: number[][] = nodes.map(() => []);
+  for (const n of nodes) {
+    for (const d of n.deps) {
+      if (d.node < 0) continue;
+      indegree[n.id]!++;
+      dependents[d.node]!.push(n.id);
+    }
+  }
+  const queue = nodes.filter((n) => indegree[n.id] === 0).map((n) => n.id);
+  const ids: number[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i]!;
+    ids.push(id);
+    for (const next of dependents[id]!) if (--indegree[next]! === 0) queue.push(next);
+  }
+  if (ids.length === nodes.length) return { ok: true, ids };
+  // Walk "depends on" edges among the nodes left over until one repeats: that is a cycle.
+  const left = new Set(nodes.filter((n) => indegree[n.id]! > 0).map((n) => n.id));
+  let current = Math.min(...[...left].filter((id) => nodes[id]!.manifest));
+  const path: number[] = [];
+  const at = new Map<number, number>();
+  while (!at.has(current)) {
+    at.set(current, path.length);
+    path.push(current);
+    current = nodes[current]!.deps.find((d) => left.has(d.node))!.node;
+  }
+  const cycle = path.slice(at.get(current));
+  // Start the printed cycle at an object, not at a sync-wave barrier.
+  const start = cycle.findIndex((id) => nodes[id]!.manifest);
+  const rotated = [...cycle.slice(start), ...cycle.slice(0, start)];
+  return { ok: false, cycle: [...rotated, rotated[0]!] };
+}
+
+function compareSteps(a: Step, b: Step): number {
+  const ka = kindOrder.indexOf(a.object.kind);
+  const kb = kindOrder.indexOf(b.object.kind);
+  if (ka !== kb) return ka - kb;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** Deletion order: the reverse of the order the objects would be applied in. */
+export function pruneOrder(objects: KubeObject[]): KubeObject[] {
+  const manifests: Manifest[] = objects.map((object) => ({ object, source: { file: '(live)', document: 0, line: 1, column: 1 }, locate: () => ({ line: 1, column: 1 }) }));
+  const p = plan(manifests, { existing: new Set(objects.map(keyOf)) });
+  if (p.waves.length === 0) {
+    return [...objects].sort((a, b) => kindOrder.indexOf(b.kind) - kindOrder.indexOf(a.kind));
+  }
+  return p.waves.flatMap((w) => w.steps.map((s) => s.object)).reverse();
+}
+
+/** "after Deployment/mysql is healthy" and friends, for people. */
+export function describeWait(w: Wait): string {
+  switch (w.reason) {
+    case 'depends-on':
+      return `after ${w.on} is healthy (depends-on)${w.external ? ', already exists' : ''}`;
+    case 'sync-wave':
+      return `after every object of ${w.on} is healthy`;
+    case 'namespace':
+      return `after ${w.on} exists (its namespace)`;
+    case 'reference':
+      return `after ${w.on} exists (${w.detail})`;
+  }
+}

@@ -1,0 +1,43 @@
+import type { KubeObject, PodSpec } from '../manifest/types.js';
+
+export interface Reference {
+  kind: 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim';
+  name: string;
+  /** Where the reference is written, for messages. */
+  field: string;
+  optional: boolean;
+}
+
+export function podSpecOf(o: KubeObject): PodSpec | undefined {
+  if (o.kind === 'Pod') return o.spec as PodSpec;
+  if (o.kind === 'Deployment' || o.kind === 'ReplicaSet') return o.spec?.template?.spec as PodSpec;
+  return undefined;
+}
+
+/** The ConfigMaps, Secrets and PVCs an object's Pods read: env, envFrom, volumes, imagePullSecrets. */
+export function referencesOf(o: KubeObject): Reference[] {
+  const spec = podSpecOf(o);
+  if (!spec) return [];
+  const refs: Reference[] = [];
+  const base = o.kind === 'Pod' ? 'spec' : 'spec.template.spec';
+  const containers = [...(spec.initContainers ?? []).map((c) => ['initContainers', c] as const), ...spec.containers.map((c) => ['containers', c] as const)];
+  for (const [field, c] of containers) {
+    for (const e of c.env ?? []) {
+      const s = e.valueFrom?.secretKeyRef;
+      if (s) refs.push({ kind: 'Secret', name: s.name, field: `${base}.${field}[${c.name}].env[${e.name}]`, optional: !!s.optional });
+      const m = e.valueFrom?.configMapKeyRef;
+      if (m) refs.push({ kind: 'ConfigMap', name: m.name, field: `${base}.${field}[${c.name}].env[${e.name}]`, optional: !!m.optional });
+    }
+    for (const e of c.envFrom ?? []) {
+      if (e.secretRef) refs.push({ kind: 'Secret', name: e.secretRef.name, field: `${base}.${field}[${c.name}].envFrom`, optional: !!e.secretRef.optional });
+      if (e.configMapRef) refs.push({ kind: 'ConfigMap', name: e.configMapRef.name, field: `${base}.${field}[${c.name}].envFrom`, optional: !!e.configMapRef.optional });
+    }
+  }
+  for (const v of spec.volumes ?? []) {
+    if (v.secret) refs.push({ kind: 'Secret', name: v.secret.secretName, field: `${base}.volumes[${v.name}]`, optional: !!v.secret.optional });
+    if (v.configMap) refs.push({ kind: 'ConfigMap', name: v.configMap.name, field: `${base}.volumes[${v.name}]`, optional: !!v.configMap.optional });
+    if (v.persistentVolumeClaim) refs.push({ kind: 'PersistentVolumeClaim', name: v.persistentVolumeClaim.claimName, field: `${base}.volumes[${v.name}]`, optional: false });
+  }
+  for (const s of spec.imagePullSecrets ?? []) refs.push({ kind: 'Secret', name: s.name, field: `${base}.imagePullSecrets`, optional: true });
+  return refs;
+}

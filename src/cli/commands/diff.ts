@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { diff, renderDiff } from '../../diff/diff.js';
+import { keyOf, parseKey } from '../../manifest/keys.js';
+import type { KubeObject } from '../../manifest/types.js';
+import { ObjectStore } from '../../store/object-store.js';
+import { exit, usageError, type Command } from '../command.js';
+import { fileOption, hasErrors, loadForCommand, outputFormat, outputOption } from '../shared.js';
+
+/** The inventory a folder's objects are recorded under when applied: its real path. */
+export function folderInventory(dir: string): string {
+  return `folder:${realpathSync(dir)}`;
+}
+
+export const diffCommand: Command = {
+  name: 'diff',
+  summary: 'Compare a folder of manifests with the objects in a store. Exit 1 when they differ, 2 on invalid input.',
+  usage: 'diff -f DIR --state PATH [--inventory NAME] [-o json]',
+  options: {
+    filename: fileOption,
+    state: { type: 'string', description: 'the SQLite store to compare with (gouvernail serve keeps it in its data folder)' },
+    inventory: { type: 'string', description: 'inventory whose objects may be pruned (default: the folder\'s)' },
+    output: outputOption,
+  },
+  async run(values, _positionals, io) {
+    const json = outputFormat(values) === 'json';
+    const state = values.state as string | undefined;
+    if (!state) usageError('--state PATH is required: the store to compare with');
+    if (!existsSync(state)) usageError(`there is no store at ${state}; check the path (gouvernail serve creates it)`);
+    const set = await loadForCommand(values, io, json);
+    if (hasErrors(set.problems)) {
+      if (json) io.out(JSON.stringify({ problems: set.problems }, null, 2));
+      else io.err('invalid manifests: no diff; fix the errors above');
+      return exit.invalid;
+    }
+    const store = ObjectStore.open(state);
+    try {
+      const desired = set.manifests.map((m) => m.object);
+      const inventory = new Set(store.getInventory((values.inventory as string | undefined) ?? folderInventory(values.filename as string)));
+      const live: KubeObject[] = [];
+      for (const key of new Set([...desired.map(keyOf), ...inventory])) {
+        const { kind, namespace, name } = parseKey(key);
+        const o = store.get(kind, namespace, name);
+        if (o) live.push(o);
+      }
+      const result = diff(desired, live, inventory);
+      io.out(json ? JSON.stringify(result, null, 2) : renderDiff(result));
+      const { create, update, prune } = result.counts;
+      return create + update + prune > 0 ? exit.differences : exit.ok;
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,0 +1,47 @@
+import { describeWait, plan } from '../../apply/plan.js';
+import { displayKey } from '../../manifest/keys.js';
+import { formatProblem } from '../../manifest/problems.js';
+import { exit, type Command } from '../command.js';
+import { fileOption, hasErrors, loadForCommand, outputFormat, outputOption } from '../shared.js';
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'Show the order Gouvernail would apply a folder in: waves, and what each object waits for.',
+  usage: 'plan -f DIR [-o json]',
+  options: { filename: fileOption, output: outputOption },
+  async run(values, _positionals, io) {
+    const json = outputFormat(values) === 'json';
+    const set = await loadForCommand(values, io, json);
+    if (hasErrors(set.problems)) {
+      if (json) io.out(JSON.stringify({ problems: set.problems }, null, 2));
+      else io.err('invalid manifests: no plan; fix the errors above');
+      return exit.invalid;
+    }
+    const result = plan(set.manifests);
+    const failed = hasErrors(result.problems);
+    if (json) {
+      const waves = result.waves.map((w) => ({
+        wave: w.number,
+        objects: w.steps.map((s) => ({ kind: s.object.kind, namespace: s.object.metadata.namespace, name: s.object.metadata.name, syncWave: s.syncWave, waitsFor: s.waitsFor })),
+      }));
+      io.out(JSON.stringify({ waves, problems: [...set.problems, ...result.problems] }, null, 2));
+      return failed ? exit.invalid : exit.ok;
+    }
+    for (const p of result.problems) io.err(`${p.severity}: ${formatProblem(p)}`);
+    if (failed) {
+      io.err('no plan; fix the errors above');
+      return exit.invalid;
+    }
+    const total = result.waves.reduce((n, w) => n + w.steps.length, 0);
+    const lines = [`${total} objects in ${result.waves.length} wave${result.waves.length === 1 ? '' : 's'}; each wave starts when what it waits for is healthy`];
+    for (const w of result.waves) {
+      lines.push('', `Wave ${w.number} of ${result.waves.length}`);
+      for (const s of w.steps) {
+        lines.push(`  ${displayKey(s.key, 'default')}`);
+        for (const wait of s.waitsFor) lines.push(`      ${describeWait(wait)}`);
+      }
+    }
+    io.out(lines.join('\n'));
+    return exit.ok;
+  },
+};

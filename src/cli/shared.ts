@@ -1,0 +1,29 @@
+import { hasErrors, loadManifests, type ManifestSet } from '../manifest/load.js';
+import { formatProblem } from '../manifest/problems.js';
+import { usageError, type Io } from './command.js';
+
+export const fileOption = { type: 'string', short: 'f', description: 'folder (or file) of manifests' } as const;
+export const outputOption = { type: 'string', short: 'o', description: 'output format: text (default) or json' } as const;
+
+export function outputFormat(values: Record<string, unknown>): 'text' | 'json' {
+  const o = (values.output as string | undefined) ?? 'text';
+  if (o !== 'text' && o !== 'json') usageError(`-o ${o} is not supported here; use -o json or leave it out`);
+  return o;
+}
+
+/** Loads the manifests of -f and, in text mode, prints their problems to stderr. */
+export async function loadForCommand(values: Record<string, unknown>, io: Io, json: boolean): Promise<ManifestSet> {
+  const dir = values.filename as string | undefined;
+  if (!dir) usageError('-f DIR is required: the folder of manifests');
+  const set = await loadManifests(dir);
+  if (!json) for (const p of set.problems) io.err(`${p.severity}: ${formatProblem(p)}`);
+  return set;
+}
+
+export function countProblems(set: ManifestSet): string {
+  const errors = set.problems.filter((p) => p.severity === 'error').length;
+  const warnings = set.problems.length - errors;
+  return `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+}
+
+export { hasErrors };

@@ -1,0 +1,145 @@
+import { keyOf, type ObjectKey } from '../manifest/keys.js';
+import type { KubeObject } from '../manifest/types.js';
+import { normalize } from './normalize.js';
+
+export interface FieldChange {
+  /** `spec.template.spec.containers[web].image`; list items with a unique name are shown by name. */
+  path: string;
+  op: 'add' | 'remove' | 'change';
+  before?: unknown;
+  after?: unknown;
+}
+
+export type Action = 'create' | 'update' | 'unchanged' | 'prune';
+
+export interface ObjectChange {
+  key: ObjectKey;
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: Action;
+  fields: FieldChange[];
+}
+
+export interface DiffResult {
+  changes: ObjectChange[];
+  counts: Record<Action, number>;
+}
+
+export const hidden = '*** (hidden)';
+
+/**
+ * Compares desired objects with live ones. `prunable` holds the keys that were applied from the same
+ * source before (the inventory): of the live objects, only those can be pruned. Pure.
+ */
+export function diff(desired: KubeObject[], live: KubeObject[], prunable: ReadonlySet<ObjectKey> = new Set()): DiffResult {
+  const liveByKey = new Map(live.map((o) => [keyOf(o), o]));
+  const changes: ObjectChange[] = [];
+  const desiredKeys = new Set<ObjectKey>();
+  for (const d of desired) {
+    const key = keyOf(d);
+    desiredKeys.add(key);
+    const l = liveByKey.get(key);
+    const base = { key, kind: d.kind, namespace: d.metadata.namespace, name: d.metadata.name };
+    if (!l) {
+      changes.push({ ...base, action: 'create', fields: [] });
+      continue;
+    }
+    const fields = compareObjects(normalize(l), normalize(d));
+    changes.push({ ...base, action: fields.length > 0 ? 'update' : 'unchanged', fields: d.kind === 'Secret' ? fields.map(maskSecret) : fields });
+  }
+  for (const key of [...prunable].sort()) {
+    if (desiredKeys.has(key)) continue;
+    const l = liveByKey.get(key);
+    if (!l) continue;
+    changes.push({ key, kind: l.kind, namespace: l.metadata.namespace, name: l.metadata.name, action: 'prune', fields: [] });
+  }
+  const counts: Record<Action, number> = { create: 0, update: 0, unchanged: 0, prune: 0 };
+  for (const c of changes) counts[c.action]++;
+  return { changes, counts };
+}
+
+function maskSecret(f: FieldChange): FieldChange {
+  if (!/^(data|stringData)(\.|$)/.test(f.path)) return f;
+  return { path: f.path, op: f.op, ...(f.before !== undefined ? { before: hidden } : {}), ...(f.after !== undefined ? { after: hidden } : {}) };
+}
+
+/** Field-level differences between two normalised objects. */
+export function compareObjects(before: unknown, after: unknown, path = ''): FieldChange[] {
+  if (deepEqual(before, after)) return [];
+  if (before === undefined) return [{ path, op: 'add', after }];
+  if (after === undefined) return [{ path, op: 'remove', before }];
+  if (isRecord(before) && isRecord(after)) {
+    const out: FieldChange[] = [];
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    for (const k of keys) out.push(...compareObjects(before[k], after[k], path ? `${path}.${k}` : k));
+    return out;
+  }
+  if (Array.isArray(before) && Array.isArray(after)) {
+    const named = byName(before) && byName(after);
+    if (named) {
+      const b = new Map(before.map((x) => [x.name as string, x]));
+      const a = new Map(after.map((x) => [x.name as string, x]));
+      const out: FieldChange[] = [];
+      for (const name of [...new Set([...b.keys(), ...a.keys()])]) out.push(...compareObjects(b.get(name), a.get(name), `${path}[${name}]`));
+      const orderB = before.map((x) => x.name).filter((n) => a.has(n));
+      const orderA = after.map((x) => x.name).filter((n) => b.has(n));
+      if (out.length === 0 && !deepEqual(orderB, orderA)) out.push({ path, op: 'change', before: orderB, after: orderA });
+      return out;
+    }
+    if (before.length === after.length) {
+      const out: FieldChange[] = [];
+      before.forEach((x, i) => out.push(...compareObjects(x, after[i], `${path}[${i}]`)));
+      return out;
+    }
+  }
+  return [{ path, op: 'change', before, after }];
+}
+
+function byName(list: unknown[]): list is { name: string }[] {
+  const names = new Set<string>();
+  for (const x of list) {
+    if (!isRecord(x) || typeof x.name !== 'string' || names.has(x.name)) return false;
+    names.add(x.name);
+  }
+  return list.length > 0;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (isRecord(a) && isRecord(b)) {
+    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+    return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** A readable, kubectl-diff-like rendering. Secret values are already masked in the result. */
+export function renderDiff(result: DiffResult): string {
+  const lines: string[] = [];
+  const sign: Record<Action, string> = { create: '+', update: '~', unchanged: '=', prune: '-' };
+  for (const c of result.changes) {
+    if (c.action === 'unchanged') continue;
+    lines.push(`${sign[c.action]} ${c.kind}/${c.namespace ? `${c.namespace}/` : ''}${c.name}${c.action === 'prune' ? ' (prune)' : c.action === 'create' ? ' (create)' : ''}`);
+    for (const f of c.fields) {
+      if (f.op === 'add') lines.push(`    + ${f.path}: ${show(f.after)}`);
+      else if (f.op === 'remove') lines.push(`    - ${f.path}: ${show(f.before)}`);
+      else lines.push(`    ~ ${f.path}: ${show(f.before)} -> ${show(f.after)}`);
+    }
+  }
+  const { create, update, prune, unchanged } = result.counts;
+  lines.push(`${create} to create, ${update} to update, ${prune} to prune, ${unchanged} unchanged`);
+  return lines.join('\n');
+}
+
+function show(v: unknown): string {
+  if (v === hidden) return hidden;
+  const s = JSON.stringify(v);
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}

@@ -1,0 +1,30 @@
+import { applyDefaults } from '../manifest/defaults.js';
+import { kindInfo } from '../manifest/kinds.js';
+import type { KubeObject } from '../manifest/types.js';
+
+/** Metadata a server or Gouvernail writes; never drift. */
+const volatileMetadata = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'managedFields', 'selfLink', 'ownerReferences', 'finalizers'];
+const volatileAnnotation = /^(kubectl\.kubernetes\.io\/last-applied-configuration|deployment\.kubernetes\.io\/|gouvernail\.io\/(inventory|applied-by|revision))/;
+const volatileLabel = /^(app\.gouvernail\.io\/instance)$/;
+
+/**
+ * Brings an object to the form both sides of a diff are compared in: Kubernetes defaults applied,
+ * status and server-written metadata removed. Pure.
+ */
+export function normalize(input: KubeObject): KubeObject {
+  const o = kindInfo(input.kind) ? applyDefaults(input) : structuredClone(input);
+  delete o.status;
+  for (const f of volatileMetadata) delete o.metadata[f];
+  o.metadata.labels = filterKeys(o.metadata.labels, volatileLabel);
+  o.metadata.annotations = filterKeys(o.metadata.annotations, volatileAnnotation);
+  if (!o.metadata.labels) delete o.metadata.labels;
+  if (!o.metadata.annotations) delete o.metadata.annotations;
+  if (o.kind === 'Deployment') delete o.spec?.template?.metadata?.creationTimestamp;
+  return o;
+}
+
+function filterKeys(record: Record<string, string> | undefined, drop: RegExp): Record<string, string> | undefined {
+  if (!record) return undefined;
+  const out = Object.fromEntries(Object.entries(record).filter(([k]) => !drop.test(k)));
+  return Object.keys(out).length > 0 ? out : undefined;
+}

@@ -1,0 +1,122 @@
+import { isNamespaced } from './kinds.js';
+import type { Container, KubeObject, PodSpec, Probe } from './types.js';
+
+/**
+ * Kubernetes' defaults, so that two manifests that differ only by a default are equal.
+ * Pure: returns a new object; the input is not changed.
+ */
+export function applyDefaults(input: KubeObject): KubeObject {
+  const o = structuredClone(input);
+  if (isNamespaced(o.kind) && !o.metadata.namespace) o.metadata.namespace = 'default';
+  switch (o.kind) {
+    case 'Pod':
+      defaultPodSpec(o.spec);
+      break;
+    case 'Deployment': {
+      const spec = o.spec;
+      spec.replicas ??= 1;
+      spec.revisionHistoryLimit ??= 10;
+      spec.progressDeadlineSeconds ??= 600;
+      spec.minReadySeconds ??= 0;
+      spec.strategy ??= {};
+      spec.strategy.type ??= 'RollingUpdate';
+      if (spec.strategy.type === 'RollingUpdate') {
+        spec.strategy.rollingUpdate ??= {};
+        spec.strategy.rollingUpdate.maxSurge ??= '25%';
+        spec.strategy.rollingUpdate.maxUnavailable ??= '25%';
+      }
+      spec.template.metadata ??= {};
+      defaultPodSpec(spec.template.spec);
+      break;
+    }
+    case 'Service': {
+      const spec = o.spec;
+      spec.type ??= 'ClusterIP';
+      spec.sessionAffinity ??= 'None';
+      spec.ports ??= [];
+      for (const p of spec.ports) {
+        p.protocol ??= 'TCP';
+        p.targetPort ??= p.port;
+      }
+      break;
+    }
+    case 'Secret': {
+      o.type ??= 'Opaque';
+      if (o.stringData) {
+        o.data ??= {};
+        for (const [k, v] of Object.entries(o.stringData)) o.data[k] = Buffer.from(v, 'utf8').toString('base64');
+        delete o.stringData;
+      }
+      if (o.data) for (const k of Object.keys(o.data)) o.data[k] = o.data[k]!.replace(/\s/g, '');
+      break;
+    }
+    case 'PersistentVolumeClaim':
+      o.spec.volumeMode ??= 'Filesystem';
+      o.spec.accessModes ??= ['ReadWriteOnce'];
+      break;
+    case 'Application': {
+      const spec = o.spec;
+      spec.source.targetRevision ??= spec.source.repoURL ? 'HEAD' : undefined;
+      if (spec.source.targetRevision === undefined) delete spec.source.targetRevision;
+      spec.source.path ??= '.';
+      spec.syncPolicy ??= {};
+      const automated = spec.syncPolicy.automated;
+      if (automated && typeof automated === 'object') {
+        spec.syncPolicy.prune ??= automated.prune;
+        spec.syncPolicy.selfHeal ??= automated.selfHeal;
+      }
+      spec.syncPolicy.automated = automated === undefined ? true : Boolean(automated);
+      spec.syncPolicy.prune ??= false;
+      spec.syncPolicy.selfHeal ??= false;
+      spec.syncPolicy.allowEmpty ??= false;
+      spec.syncPolicy.autoRollback ??= false;
+      spec.syncPolicy.interval ??= '3m';
+      break;
+    }
+  }
+  return o;
+}
+
+function defaultPodSpec(spec: PodSpec): void {
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.securityContext ??= {};
+  for (const c of spec.containers) defaultContainer(c);
+  for (const c of spec.initContainers ?? []) defaultContainer(c);
+  for (const v of spec.volumes ?? []) {
+    if (v.configMap) v.configMap.defaultMode ??= 0o644;
+    if (v.secret) v.secret.defaultMode ??= 0o644;
+  }
+}
+
+function defaultContainer(c: Container): void {
+  c.imagePullPolicy ??= pullPolicyFor(c.image);
+  c.terminationMessagePath ??= '/dev/termination-log';
+  c.terminationMessagePolicy ??= 'File';
+  c.resources ??= {};
+  for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+  for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) if (probe) defaultProbe(probe);
+}
+
+function defaultProbe(p: Probe): void {
+  p.initialDelaySeconds ??= 0;
+  p.timeoutSeconds ??= 1;
+  p.periodSeconds ??= 10;
+  p.successThreshold ??= 1;
+  p.failureThreshold ??= 3;
+  if (p.httpGet) {
+    p.httpGet.path ??= '/';
+    p.httpGet.scheme ??= 'HTTP';
+  }
+}
+
+/** Always for `:latest` or no tag, IfNotPresent otherwise (a digest counts as a tag). */
+export function pullPolicyFor(image: string): 'Always' | 'IfNotPresent' {
+  if (image.includes('@')) return 'IfNotPresent';
+  const lastSlash = image.lastIndexOf('/');
+  const colon = image.indexOf(':', lastSlash + 1);
+  if (colon === -1) return 'Always';
+  return image.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
+}

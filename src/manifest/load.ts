@@ -1,0 +1,93 @@
+import { applyDefaults } from './defaults.js';
+import { keyOf, type ObjectKey } from './keys.js';
+import { defaultLimits, parseManifestText, type ParseLimits } from './parse.js';
+import type { Problem } from './problems.js';
+import { readManifestFolder, type SourceFile } from './read-folder.js';
+import { formatPath, type Manifest } from './types.js';
+import { validateObject } from './validate.js';
+
+export interface ManifestSet {
+  /** Valid objects with Kubernetes defaults applied, in file order. */
+  manifests: Manifest[];
+  /** Errors first, then warnings. Any error means the set must not be applied. */
+  problems: Problem[];
+}
+
+export function hasErrors(problems: Problem[]): boolean {
+  return problems.some((p) => p.severity === 'error');
+}
+
+/**
+ * Parses, validates and defaults a snapshot of files (a folder, a Git revision). Pure. Every
+ * error of every file is reported, not just the first.
+ */
+export function parseSnapshot(files: SourceFile[], limits: ParseLimits = defaultLimits): ManifestSet {
+  const errors: Problem[] = [];
+  const warnings = new Map<string, { problem: Problem; more: number }>();
+  const manifests: Manifest[] = [];
+  const seen = new Map<ObjectKey, Manifest>();
+
+  for (const file of files) {
+    const parsed = parseManifestText(file.text, file.path, limits);
+    errors.push(...parsed.problems);
+    for (const m of parsed.manifests) {
+      const o = m.object;
+      const name = typeof o.metadata?.name === 'string' ? o.metadata.name : '(no name)';
+      const object = `${typeof o.kind === 'string' ? o.kind : '(no kind)'}/${name}`;
+      const issues = validateObject(o);
+      let bad = false;
+      for (const issue of issues) {
+        const at = m.locate(issue.path);
+        const problem: Problem = {
+          severity: issue.warning ? 'warning' : 'error',
+          code: issue.message.startsWith('unknown kind') ? 'ManifestUnknownKind' : 'ManifestInvalid',
+          file: file.path,
+          line: at.line,
+          column: at.column,
+          object,
+          field: formatPath(issue.path),
+          message: issue.message,
+        };
+        if (issue.warning) {
+          // Reported once per kind and field, however many objects carry it.
+          const id = `${o.kind} ${formatPath(issue.path.map((p) => (typeof p === 'number' ? 0 : p)))}`;
+          const w = warnings.get(id);
+          if (w) w.more++;
+          else warnings.set(id, { problem, more: 0 });
+        } else {
+          bad = true;
+          errors.push(problem);
+        }
+      }
+      if (bad) continue;
+      const defaulted: Manifest = { ...m, object: applyDefaults(o) };
+      const key = keyOf(defaulted.object);
+      const first = seen.get(key);
+      if (first) {
+        errors.push({
+          severity: 'error',
+          code: 'ManifestDuplicate',
+          file: file.path,
+          line: m.source.line,
+          column: m.source.column,
+          object,
+          message: `is defined twice: here and at ${first.source.file}:${first.source.line}`,
+        });
+        continue;
+      }
+      seen.set(key, defaulted);
+      manifests.push(defaulted);
+    }
+  }
+  const warningList = [...warnings.values()].map(({ problem, more }) =>
+    more > 0 ? { ...problem, message: `${problem.message}; also in ${more} more place${more > 1 ? 's' : ''}` } : problem,
+  );
+  return { manifests, problems: [...errors, ...warningList] };
+}
+
+/** Reads and parses a folder of manifests. */
+export async function loadManifests(dir: string, limits: ParseLimits = defaultLimits): Promise<ManifestSet> {
+  const { files, problems } = await readManifestFolder(dir, limits);
+  const set = parseSnapshot(files, limits);
+  return { manifests: set.manifests, problems: [...problems, ...set.problems] };
+}

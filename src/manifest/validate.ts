@@ -1,0 +1,172 @@
+import { check, type Issue } from './schema.js';
+import { kindInfo, manifestKinds } from './kinds.js';
+import { matchesSelector, type LabelSelector } from './selector.js';
+import type { Container, FieldPath, KubeObject, PodSpec } from './types.js';
+
+/** Checks one object against its kind. Pure: returns the issues, each with a field path. */
+export function validateObject(o: KubeObject): Issue[] {
+  const issues: Issue[] = [];
+  const info = kindInfo(String(o.kind));
+  if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') {
+    if (typeof o.apiVersion !== 'string') issues.push({ path: ['apiVersion'], message: 'is required' });
+    if (typeof o.kind !== 'string') issues.push({ path: ['kind'], message: 'is required' });
+    return issues;
+  }
+  if (!info) {
+    const known = manifestKinds.map((k) => `${k.apiVersion} ${k.kind}`).join(', ');
+    issues.push({ path: ['kind'], message: `unknown kind ${JSON.stringify(o.kind)}; Gouvernail knows ${known}` });
+    return issues;
+  }
+  if (o.apiVersion !== info.apiVersion) {
+    issues.push({ path: ['apiVersion'], message: `${info.kind} is served as ${info.apiVersion}, not ${JSON.stringify(o.apiVersion)}` });
+    return issues;
+  }
+  const reveal = info.kind !== 'Secret';
+  check(info.schema, o, [], issues, reveal);
+  if (!info.namespaced && o.metadata && typeof o.metadata === 'object' && 'namespace' in o.metadata) {
+    issues.push({ path: ['metadata', 'namespace'], message: `${info.kind} is cluster-scoped and takes no namespace` });
+  }
+  if (issues.some((i) => !i.warning)) return issues;
+
+  switch (info.kind) {
+    case 'Pod':
+      checkPodSpec(o.spec as PodSpec, ['spec'], issues);
+      break;
+    case 'Deployment':
+      checkDeployment(o, issues);
+      break;
+    case 'Service':
+      checkService(o, issues);
+      break;
+    case 'Secret':
+      checkSecret(o, issues);
+      break;
+    case 'ConfigMap':
+      checkDuplicateKeys(o.data, o.binaryData, 'binaryData', issues);
+      break;
+    case 'Application':
+      checkApplication(o, issues);
+      break;
+  }
+  return issues;
+}
+
+function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[]): void {
+  if (spec.containers.length === 0) issues.push({ path: [...at, 'containers'], message: 'must list at least one container' });
+  const volumes = new Map<string, number>();
+  (spec.volumes ?? []).forEach((v, i) => {
+    if (volumes.has(v.name)) issues.push({ path: [...at, 'volumes', i, 'name'], message: `duplicate volume name ${JSON.stringify(v.name)} (also volumes[${volumes.get(v.name)}])` });
+    volumes.set(v.name, i);
+    const sources = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'hostPath'].filter((s) => (v as unknown as Record<string, unknown>)[s] !== undefined);
+    if (sources.length !== 1) {
+      issues.push({ path: [...at, 'volumes', i], message: sources.length === 0 ? 'needs one source: emptyDir, persistentVolumeClaim, configMap, secret or hostPath' : `has several sources (${sources.join(', ')}); give one` });
+    }
+  });
+  const names = new Map<string, string>();
+  const eachContainer = (list: Container[] | undefined, field: string) =>
+    (list ?? []).forEach((c, i) => {
+      const cat: FieldPath = [...at, field, i];
+      const seen = names.get(c.name);
+      if (seen) issues.push({ path: [...cat, 'name'], message: `duplicate container name ${JSON.stringify(c.name)} (also ${seen})` });
+      names.set(c.name, `${field}[${i}]`);
+      (c.volumeMounts ?? []).forEach((m, j) => {
+        if (!volumes.has(m.name)) issues.push({ path: [...cat, 'volumeMounts', j, 'name'], message: `refers to volume ${JSON.stringify(m.name)}, which spec.volumes does not define` });
+      });
+      const portNames = new Set<string>();
+      (c.ports ?? []).forEach((p, j) => {
+        if (p.name && portNames.has(p.name)) issues.push({ path: [...cat, 'ports', j, 'name'], message: `duplicate port name ${JSON.stringify(p.name)}` });
+        if (p.name) portNames.add(p.name);
+      });
+      (c.env ?? []).forEach((e, j) => {
+        const vf = e.valueFrom;
+        if (!vf) return;
+        const n = ['secretKeyRef', 'configMapKeyRef', 'fieldRef'].filter((k) => (vf as Record<string, unknown>)[k] !== undefined).length;
+        if (n !== 1) issues.push({ path: [...cat, 'env', j, 'valueFrom'], message: 'needs exactly one of secretKeyRef, configMapKeyRef, fieldRef' });
+        if (e.value !== undefined) issues.push({ path: [...cat, 'env', j], message: 'takes value or valueFrom, not both' });
+      });
+      (c.envFrom ?? []).forEach((e, j) => {
+        if (!e.configMapRef === !e.secretRef) issues.push({ path: [...cat, 'envFrom', j], message: 'needs exactly one of configMapRef, secretRef' });
+      });
+      for (const probeName of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
+        const p = c[probeName];
+        if (!p) continue;
+        const handlers = ['exec', 'httpGet', 'tcpSocket'].filter((h) => (p as Record<string, unknown>)[h] !== undefined);
+        if (handlers.length !== 1) issues.push({ path: [...cat, probeName], message: 'needs exactly one of exec, httpGet, tcpSocket' });
+        const port = p.httpGet?.port ?? p.tcpSocket?.port;
+        if (typeof port === 'string' && !portNames.has(port)) {
+          issues.push({ path: [...cat, probeName, p.httpGet ? 'httpGet' : 'tcpSocket', 'port'], message: `names port ${JSON.stringify(port)}, which the container does not declare` });
+        }
+      }
+    });
+  eachContainer(spec.containers, 'containers');
+  eachContainer(spec.initContainers, 'initContainers');
+}
+
+function checkDeployment(o: KubeObject, issues: Issue[]): void {
+  const spec = o.spec;
+  const selector = spec.selector as LabelSelector;
+  if (!selector.matchLabels && !selector.matchExpressions) {
+    issues.push({ path: ['spec', 'selector'], message: 'must have matchLabels or matchExpressions; an empty selector would select every Pod' });
+  }
+  const templateLabels: Record<string, string> = spec.template.metadata?.labels ?? {};
+  if (!matchesSelector(selector, templateLabels)) {
+    issues.push({ path: ['spec', 'template', 'metadata', 'labels'], message: 'do not match spec.selector; the Deployment would never find its own Pods' });
+  }
+  const strategy = spec.strategy;
+  if (strategy?.type === 'Recreate' && strategy.rollingUpdate) {
+    issues.push({ path: ['spec', 'strategy', 'rollingUpdate'], message: 'must not be set when type is Recreate' });
+  }
+  const ru = strategy?.rollingUpdate;
+  if (ru && isZero(ru.maxSurge) && isZero(ru.maxUnavailable)) {
+    issues.push({ path: ['spec', 'strategy', 'rollingUpdate'], message: 'maxSurge and maxUnavailable cannot both be 0; the rollout could never progress' });
+  }
+  const restart = spec.template.spec.restartPolicy;
+  if (restart && restart !== 'Always') {
+    issues.push({ path: ['spec', 'template', 'spec', 'restartPolicy'], message: 'must be Always in a Deployment' });
+  }
+  checkPodSpec(spec.template.spec, ['spec', 'template', 'spec'], issues);
+}
+
+function isZero(v: unknown): boolean {
+  return v === 0 || v === '0%';
+}
+
+function checkService(o: KubeObject, issues: Issue[]): void {
+  const spec = o.spec;
+  const ports: { name?: string; nodePort?: number }[] = spec.ports ?? [];
+  const headless = spec.clusterIP === 'None';
+  if (ports.length === 0 && !headless) issues.push({ path: ['spec', 'ports'], message: 'must list at least one port (only a headless Service, clusterIP: None, may have none)' });
+  const names = new Set<string>();
+  ports.forEach((p, i) => {
+    if (ports.length > 1 && !p.name) issues.push({ path: ['spec', 'ports', i, 'name'], message: 'is required when a Service has more than one port' });
+    if (p.name && names.has(p.name)) issues.push({ path: ['spec', 'ports', i, 'name'], message: `duplicate port name ${JSON.stringify(p.name)}` });
+    if (p.name) names.add(p.name);
+    if (p.nodePort !== undefined && (spec.type ?? 'ClusterIP') === 'ClusterIP') {
+      issues.push({ path: ['spec', 'ports', i, 'nodePort'], message: 'is only allowed when type is NodePort or LoadBalancer' });
+    }
+  });
+}
+
+function checkSecret(o: KubeObject, issues: Issue[]): void {
+  for (const key of Object.keys(o.data ?? {})) {
+    const v = o.data![key]!;
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.replace(/\s/g, '')) || v.replace(/\s/g, '').length % 4 !== 0) {
+      issues.push({ path: ['data', key], message: 'is not valid base64; put plain text under stringData instead' });
+    }
+  }
+  checkDuplicateKeys(o.data, o.stringData, 'stringData', issues, true);
+}
+
+function checkDuplicateKeys(a: Record<string, string> | undefined, b: Record<string, string> | undefined, field: string, issues: Issue[], merges = false): void {
+  if (merges || !a || !b) return;
+  for (const key of Object.keys(b)) if (key in a) issues.push({ path: [field, key], message: `key is also in data; a key may appear once` });
+}
+
+function checkApplication(o: KubeObject, issues: Issue[]): void {
+  const src = o.spec.source;
+  if (!src.repoURL && !src.path) issues.push({ path: ['spec', 'source'], message: 'needs repoURL (a Git repository) or path (a local folder)' });
+  const automated = o.spec.syncPolicy?.automated;
+  if (automated !== undefined && typeof automated !== 'boolean' && (automated === null || typeof automated !== 'object' || Array.isArray(automated))) {
+    issues.push({ path: ['spec', 'syncPolicy', 'automated'], message: 'must be true, false or a mapping with prune and selfHeal' });
+  }
+}

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { GouvernailError } from '../errors.js';
+import { isNamespaced } from '../manifest/kinds.js';
+import { matchesSelector, type LabelSelector } from '../manifest/selector.js';
+import type { KubeObject } from '../manifest/types.js';
+import { openDatabase, type Db } from './database.js';
+import { deepEqual } from '../diff/diff.js';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface Change {
+  type: ChangeType;
+  resourceVersion: number;
+  object: KubeObject;
+}
+
+export interface ListOptions {
+  kind?: string;
+  namespace?: string;
+  labelSelector?: LabelSelector;
+}
+
+export interface StoreOptions {
+  now?: () => Date;
+}
+
+type Listener = (change: Change) => void;
+
+/**
+ * Kubernetes-style objects in SQLite. Every write gets the next global resourceVersion (the
+ * change feed's row id, never reused) and a change row a watcher can resume from.
+ */
+export class ObjectStore {
+  readonly db: Db;
+  private readonly now: () => Date;
+  private readonly listeners = new Set<Listener>();
+  private pending: Change[] = [];
+
+  constructor(db: Db, options: StoreOptions = {}) {
+    this.db = db;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  static open(file: string, options: StoreOptions = {}): ObjectStore {
+    return new ObjectStore(openDatabase(file), options);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const row = this.db.prepare('SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?').get(kind, ns(kind, namespace), name) as { body: string } | undefined;
+    return row ? JSON.parse(row.body) : undefined;
+  }
+
+  list(options: ListOptions = {}): KubeObject[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (options.kind) {
+      where.push('kind = ?');
+      args.push(options.kind);
+    }
+    if (options.namespace !== undefined) {
+      where.push('namespace = ?');
+      args.push(options.namespace);
+    }
+    const sql = `SELECT body FROM objects${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY kind, namespace, name`;
+    const rows = this.db.prepare(sql).all(...args) as { body: string }[];
+    const objects = rows.map((r) => JSON.parse(r.body) as KubeObject);
+    const selector = options.labelSelector;
+    return selector ? objects.filter((o) => matchesSelector(selector, o.metadata.labels ?? {})) : objects;
+  }
+
+  /** The resourceVersion of the latest write, or 0 for an empty store. */
+  resourceVersion(): number {
+    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").get() as { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
+  create(input: KubeObject): KubeObject {
+    return this.batch(() => {
+      const namespace = ns(input.kind, input.metadata.namespace);
+      if (this.get(input.kind, namespace, input.metadata.name)) {
+        throw new GouvernailError('StoreAlreadyExists', `${input.kind}/${input.metadata.name} already exists${namespace ? ` in namespace ${namespace}` : ''}`);
+      }
+      const o = structuredClone(input);
+      o.metadata = { ...o.metadata, uid: randomUUID(), creationTimestamp: this.now().toISOString(), generation: 1 };
+      if (namespace) o.metadata.namespace = namespace;
+      delete o.metadata.resourceVersion;
+      const rv = this.record('ADDED', o);
+      this.db.prepare('INSERT INTO objects (uid, kind, namespace, name, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)').run(o.metadata.uid, o.kind, namespace, o.metadata.name, rv, JSON.stringify(o));
+      return o;
+    });
+  }
+
+  /**
+   * Replaces an object. With `resourceVersion` set in the input, a mismatch is a conflict (409);
+   * without it, the write is unconditional. uid and creation time are kept; generation is bumped
+   * when anything but metadata and status changed.
+   */
+  update(input: KubeObject): KubeObject {
+    return this.batch(() => {
+      const namespace = ns(input.kind, input.metadata.namespace);
+      const current = this.get(input.kind, namespace, input.metadata.name);
+      if (!current) throw new GouvernailError('StoreNotFound', `${input.kind}/${input.metadata.name} not found${namespace ? ` in namespace ${namespace}` : ''}`);
+      const expected = input.metadata.resourceVersion;
+      if (expected !== undefined && expected !== current.metadata.resourceVersion) {
+        throw new GouvernailError('StoreConflict', `${input.kind}/${input.metadata.name} was modified (resourceVersion ${current.metadata.resourceVersion}, not ${expected}); read it again and retry`);
+      }
+      const o = structuredClone(input);
+      const specChanged = !deepEqual(withoutMeta(current), withoutMeta(o));
+      o.metadata = {
+        ...o.metadata,
+        uid: current.metadata.uid,
+        creationTimestamp: current.metadata.creationTimestamp,
+        generation: (current.metadata.generation ?? 1) + (specChanged ? 1 : 0),
+      };
+      if (namespace) o.metadata.namespace = namespace;
+      if (deepEqual(stripVersion(current), stripVersion(o))) return current;
+      const rv = this.record('MODIFIED', o);
+      this.db.prepare('UPDATE objects SET resource_version = ?, body = ? WHERE uid = ?').run(rv, JSON.stringify(o), current.metadata.uid);
+      return o;
+    });
+  }
+
+  /** Creates the object or replaces it, keeping its identity. */
+  put(input: KubeObject): KubeObject {
+    return this.batch(() => {
+      const current = this.get(input.kind, input.metadata.namespace, input.metadata.name);
+      if (!current) return this.create(input);
+      const o = structuredClone(input);
+      delete o.metadata.resourceVersion;
+      if (o.status === undefined && current.status !== undefined) o.status = current.status;
+      return this.update(o);
+    });
+  }
+
+  delete(kind: string, namespace: string | undefined, name: string, expectedResourceVersion?: string): KubeObject | undefined {
+    return this.batch(() => {
+      const current = this.get(kind, namespace, name);
+      if (!current) return undefined;
+      if (expectedResourceVersion !== undefined && expectedResourceVersion !== current.metadata.resourceVersion) {
+        throw new GouvernailError('StoreConflict', `${kind}/${name} was modified (resourceVersion ${current.metadata.resourceVersion}, not ${expectedResourceVersion}); read it again and retry`);
+      }
+      this.record('DELETED', current);
+      this.db.prepare('DELETE FROM objects WHERE uid = ?').run(current.metadata.uid);
+      return current;
+    });
+  }
+
+  /** Runs `fn` in one transaction: all its writes land together or none do. Nested calls join it. */
+  batch<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    let result: T;
+    try {
+      result = this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.pending = [];
+      throw err;
+    }
+    const done = this.pending;
+    this.pending = [];
+    for (const change of done) for (const l of this.listeners) l(change);
+    return result;
+  }
+
+  /**
+   * Changes after `resourceVersion`, oldest first. Throws a Gone error when the feed no longer
+   * holds them (compacted): the watcher must list again.
+   */
+  changesSince(resourceVersion: number, limit = 1000): Change[] {
+    const oldest = this.db.prepare('SELECT MIN(resource_version) AS rv FROM changes').get() as { rv: number | null };
+    if (oldest.rv !== null && resourceVersion < oldest.rv - 1) {
+      throw new GouvernailError('StoreGone', `resourceVersion ${resourceVersion} is too old (the change feed starts at ${oldest.rv}); list again and watch from the list's resourceVersion`);
+    }
+    const rows = this.db.prepare('SELECT resource_version AS rv, type, body FROM changes WHERE resource_version > ? ORDER BY resource_version LIMIT ?').all(resourceVersion, limit) as { rv: number; type: ChangeType; body: string }[];
+    return rows.map((r) => ({ type: r.type, resourceVersion: r.rv, object: JSON.parse(r.body) }));
+  }
+
+  /** Keeps the newest `keep` changes of the feed. */
+  compact(keep: number): void {
+    this.db.prepare('DELETE FROM changes WHERE resource_version <= ?').run(this.resourceVersion() - keep);
+  }
+
+  /** Calls `listener` for each change after `fromResourceVersion`, then for every new one. */
+  watch(fromResourceVersion: number, listener: Listener): () => void {
+    let last = fromResourceVersion;
+    const deliver = (c: Change) => {
+      if (c.resourceVersion <= last) return;
+      last = c.resourceVersion;
+      listener(c);
+    };
+    for (;;) {
+      const backlog = this.changesSince(last);
+      backlog.forEach(deliver);
+      if (backlog.length < 1000) break;
+    }
+    this.listeners.add(deliver);
+    return () => this.listeners.delete(deliver);
+  }
+
+  getInventory(name: string): string[] {
+    const row = this.db.prepare('SELECT members FROM inventories WHERE name = ?').get(name) as { members: string } | undefined;
+    return row ? JSON.parse(row.members) : [];
+  }
+
+  setInventory(name: string, members: string[]): void {
+    this.db.prepare('INSERT INTO inventories (name, members, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET members = excluded.members, updated_at = excluded.updated_at').run(name, JSON.stringify([...members].sort()), this.now().toISOString());
+  }
+
+  private record(type: ChangeType, o: KubeObject): number {
+    const info = this.db.prepare('INSERT INTO changes (type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?)').run(type, o.kind, ns(o.kind, o.metadata.namespace), o.metadata.name, '');
+    const rv = Number(info.lastInsertRowid);
+    o.metadata.resourceVersion = String(rv);
+    this.db.prepare('UPDATE changes SET body = ? WHERE resource_version = ?').run(JSON.stringify(o), rv);
+    this.pending.push({ type, resourceVersion: rv, object: structuredClone(o) });
+    return rv;
+  }
+}
+
+function ns(kind: string, namespace: string | undefined): string {
+  return isNamespaced(kind) ? (namespace || 'default') : '';
+}
+
+function withoutMeta(o: KubeObject): unknown {
+  const { metadata: _m, status: _s, ...rest } = o;
+  return rest;
+}
+
+function stripVersion(o: KubeObject): unknown {
+  return { ...o, metadata: { ...o.metadata, resourceVersion: undefined } };
+}
