@@ -124,10 +124,10 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   addSyncWaveBarriers(nodes);
   const order = topologicalOrder(nodes);
   if (!order.ok) {
-    const cycle = order.cycle.map((id) => label(nodes[id]!)).join(' -> ');
-    const first = nodes[order.cycle[0]!]!;
-    const m = first.manifest ?? nodes[order.cycle[1]!]!.manifest!;
-    problemAt(m, ['metadata'], `dependency cycle: ${cycle}`, 'PlanCycle');
+    const m = nodes[order.cycle[0]!]!.manifest!;
+    const cycle = order.cycle.map((id) => label(nodes[id]!, m.object.metadata.namespace)).join(' -> ');
+    const field = m.object.metadata.annotations?.[dependsOnAnnotation] !== undefined ? ['metadata', 'annotations', dependsOnAnnotation] : ['metadata'];
+    problemAt(m, field, `dependency cycle: ${cycle}`, 'PlanCycle');
     return { waves: [], problems };
   }
 
@@ -146,6 +146,7 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     while (waves.length <= w) waves.push({ number: waves.length + 1, steps: [] });
     waves[w]!.steps.push({ key: n.key, object: n.manifest.object, syncWave: n.syncWave, waitsFor: n.deps.map((d) => d.wait) });
   }
+  problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
   const nonEmpty = waves.filter((w) => w.steps.length > 0);
   nonEmpty.forEach((w, i) => {
     w.number = i + 1;
@@ -154,8 +155,8 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   return { waves: nonEmpty, problems };
 }
 
-function label(n: Node): string {
-  return n.manifest ? displayKey(n.key) : n.key;
+function label(n: Node, namespace?: string): string {
+  return n.manifest ? displayKey(n.key, namespace) : n.key;
 }
 
 function readSyncWave(m: Manifest, problems: Problem[]): number {

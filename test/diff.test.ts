@@ -1,0 +1,84 @@
+import test from 'ava';
+import { diff, hidden, renderDiff } from '../src/diff/diff.js';
+import { keyOf } from '../src/manifest/keys.js';
+import type { KubeObject } from '../src/manifest/types.js';
+import { parseOne } from './helpers.js';
+
+const objects = (text: string): KubeObject[] => parseOne(text).manifests.map((m) => m.object);
+
+const web = (image: string, extra = '') => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - name: web
+          image: ${image}
+${extra}`;
+
+/** What a server hands back: the object with server-written metadata and status. */
+function asLive(o: KubeObject): KubeObject {
+  return { ...structuredClone(o), metadata: { ...o.metadata, uid: 'u1', resourceVersion: '42', generation: 3, creationTimestamp: '2026-01-01T00:00:00Z' }, status: { replicas: 1 } };
+}
+
+test('no-op: the same objects, as stored by a server, are unchanged', (t) => {
+  const desired = objects(web('busybox:1'));
+  const result = diff(desired, desired.map(asLive));
+  t.deepEqual(result.counts, { create: 0, update: 0, unchanged: 1, prune: 0 });
+});
+
+test('an image change is an update with a field-level diff, by container name', (t) => {
+  const result = diff(objects(web('busybox:2')), objects(web('busybox:1')).map(asLive));
+  t.is(result.changes[0]!.action, 'update');
+  t.deepEqual(result.changes[0]!.fields, [{ path: 'spec.template.spec.containers[web].image', op: 'change', before: 'busybox:1', after: 'busybox:2' }]);
+  t.regex(renderDiff(result), /~ spec\.template\.spec\.containers\[web\]\.image: "busybox:1" -> "busybox:2"/);
+});
+
+test('a difference only in defaults is no difference', (t) => {
+  const explicit = web('busybox:1', '          imagePullPolicy: IfNotPresent\n          ports: [{ containerPort: 80, protocol: TCP }]\n').replace('spec:\n  selector', 'spec:\n  replicas: 1\n  strategy: { type: RollingUpdate, rollingUpdate: { maxSurge: 25%, maxUnavailable: 25% } }\n  selector');
+  const implicit = web('busybox:1', '          ports: [{ containerPort: 80 }]\n');
+  const result = diff(objects(explicit), objects(implicit).map(asLive));
+  t.deepEqual(result.counts, { create: 0, update: 0, unchanged: 1, prune: 0 });
+});
+
+test('a removed object is pruned only when the inventory says it was applied from here', (t) => {
+  const live = objects(`${web('busybox:1')}---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: old }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: someone-elses }\n`).map(asLive);
+  const desired = objects(web('busybox:1'));
+  const inventory = new Set(['Deployment/default/web', 'ConfigMap/default/old']);
+  const result = diff(desired, live, inventory);
+  t.deepEqual(result.changes.map((c) => [c.name, c.action]), [['web', 'unchanged'], ['old', 'prune']]);
+  t.regex(renderDiff(result), /- ConfigMap\/default\/old \(prune\)/);
+});
+
+test('a new object is a create', (t) => {
+  const result = diff(objects('apiVersion: v1\nkind: ConfigMap\nmetadata: { name: new }\n'), []);
+  t.deepEqual(result.changes.map((c) => c.action), ['create']);
+});
+
+test('secret data is masked in every diff, plain or stringData', (t) => {
+  const live = objects('apiVersion: v1\nkind: Secret\nmetadata: { name: s }\nstringData: { password: old-secret-value, same: kept }\n').map(asLive);
+  const desired = objects('apiVersion: v1\nkind: Secret\nmetadata: { name: s }\nstringData: { password: new-secret-value, same: kept, added: brand-new-value }\n');
+  const result = diff(desired, live);
+  t.is(result.changes[0]!.action, 'update');
+  t.deepEqual(result.changes[0]!.fields, [
+    { path: 'data.added', op: 'add', after: hidden },
+    { path: 'data.password', op: 'change', before: hidden, after: hidden },
+  ]);
+  const text = renderDiff(result) + JSON.stringify(result);
+  for (const secret of ['old-secret-value', 'new-secret-value', 'brand-new-value', Buffer.from('new-secret-value').toString('base64')]) {
+    t.false(text.includes(secret), `diff shows ${secret}`);
+  }
+  t.is(keyOf(desired[0]!), 'Secret/default/s');
+});
+
+test('status-only and server-metadata changes are not drift', (t) => {
+  const desired = objects(web('busybox:1'));
+  const live = desired.map(asLive);
+  live[0]!.status = { replicas: 5, readyReplicas: 2 };
+  live[0]!.metadata.annotations = { 'deployment.kubernetes.io/revision': '4' };
+  t.is(diff(desired, live).counts.unchanged, 1);
+});

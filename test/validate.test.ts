@@ -1,0 +1,136 @@
+import test from 'ava';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadManifests } from '../src/manifest/load.js';
+import { formatProblem } from '../src/manifest/problems.js';
+import { errorsOf, fixture, parseOne, tempDir } from './helpers.js';
+
+test('every error of a folder is reported together, each with file, line, column, object and field', async (t) => {
+  const set = await loadManifests(fixture('invalid'));
+  const errors = errorsOf(set).map(formatProblem);
+  t.deepEqual(errors, [
+    'broken-deployment.yaml:6:3: Deployment/web: spec.replicas: must be an integer, not a string',
+    'broken-deployment.yaml:16:11: Deployment/web: spec.template.spec.containers[0].image: is required',
+    'broken-deployment.yaml:18:15: Deployment/web: spec.template.spec.containers[0].ports[0].containerPort: must be at most 65535 (got 70000)',
+    'second-file.yaml:11:3: Service/Bad_Name: metadata.name: must be a DNS-1035 label: lowercase letters, digits and "-", starting with a letter (got "Bad_Name")',
+    'second-file.yaml:17:1: Widget/w: kind: unknown kind "Widget"; Gouvernail knows v1 Namespace, v1 Secret, v1 ConfigMap, v1 PersistentVolumeClaim, v1 Service, apps/v1 Deployment, v1 Pod, gouvernail.io/v1 Application',
+  ]);
+  t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['ok-config']);
+});
+
+test('the Kubernetes WordPress tutorial manifests are accepted as they are', async (t) => {
+  const set = await loadManifests(fixture('k8s-wordpress-tutorial'));
+  t.deepEqual(errorsOf(set), []);
+  t.deepEqual(
+    set.manifests.map((m) => `${m.object.kind}/${m.object.metadata.name}`),
+    ['Service/wordpress-mysql', 'PersistentVolumeClaim/mysql-pv-claim', 'Deployment/wordpress-mysql', 'Secret/mysql-pass', 'Service/wordpress', 'PersistentVolumeClaim/wp-pv-claim', 'Deployment/wordpress'],
+  );
+  const mysql = set.manifests[2]!.object;
+  t.is(mysql.spec.strategy.type, 'Recreate');
+  t.is(mysql.spec.replicas, 1);
+});
+
+test('a secret value never appears in an error', (t) => {
+  const set = parseOne(`apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+data:
+  password: "hunter2-is-not-base64!"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds2
+stringData:
+  token: 12345678
+  mode: [ "hunter3" ]
+`);
+  const errors = errorsOf(set);
+  t.is(errors.length, 3);
+  for (const e of errors) {
+    t.notRegex(formatProblem(e), /hunter|12345678/);
+  }
+  t.is(errors[0]!.field, 'data.password');
+  t.is(errors[0]!.line, 6);
+});
+
+test('a selector that does not match the template labels is an error at the labels', (t) => {
+  const errors = errorsOf(parseOne(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: { app: web }
+  template:
+    metadata:
+      labels: { app: api }
+    spec:
+      containers: [{ name: web, image: "busybox:1" }]
+`));
+  t.is(errors.length, 1);
+  t.is(errors[0]!.field, 'spec.template.metadata.labels');
+  t.is(errors[0]!.line, 10);
+  t.regex(errors[0]!.message, /do not match spec.selector/);
+});
+
+test('references inside a Pod are checked: volume mounts, probe ports, duplicate names', (t) => {
+  const errors = errorsOf(parseOne(`apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+    - name: a
+      image: busybox
+      volumeMounts: [{ name: missing, mountPath: /data }]
+      readinessProbe:
+        httpGet: { port: http }
+    - name: a
+      image: busybox
+`));
+  t.deepEqual(errors.map((e) => e.field), [
+    'spec.containers[0].volumeMounts[0].name',
+    'spec.containers[0].readinessProbe.httpGet.port',
+    'spec.containers[1].name',
+  ]);
+});
+
+test('a cluster-scoped kind with a namespace and a bad apiVersion are errors', (t) => {
+  const errors = errorsOf(parseOne('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  namespace: b\n---\napiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: d\n'));
+  t.deepEqual(errors.map((e) => `${e.line} ${e.field}`), ['5 metadata.namespace', '7 apiVersion']);
+});
+
+test('the same object defined twice names both places', async (t) => {
+  const dir = tempDir();
+  await writeFile(path.join(dir, 'a.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n');
+  await writeFile(path.join(dir, 'b.yaml'), '# again\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: default\n');
+  const errors = errorsOf(await loadManifests(dir));
+  t.is(errors.length, 1);
+  t.is(formatProblem(errors[0]!), 'b.yaml:2:1: ConfigMap/c: is defined twice: here and at a.yaml:1');
+});
+
+test('fields Gouvernail does not act on are kept and reported once as a warning', (t) => {
+  const doc = (name: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  nodeSelector: { disk: ssd }
+  containers: [{ name: a, image: "busybox:1" }]
+`;
+  const set = parseOne(`${doc('one')}---\n${doc('two')}`);
+  t.deepEqual(errorsOf(set), []);
+  const warnings = set.problems.filter((p) => p.severity === 'warning');
+  t.is(warnings.length, 1);
+  t.is(warnings[0]!.field, 'spec.nodeSelector');
+  t.regex(warnings[0]!.message, /not acted on.*also in 1 more place/);
+  t.deepEqual(set.manifests[1]!.object.spec.nodeSelector, { disk: 'ssd' });
+});
+
+test('a List is read as its items', (t) => {
+  const set = parseOne('apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: { name: a }\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: { name: "B" }\n');
+  t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['a']);
+  t.is(errorsOf(set)[0]!.line, 9);
+});
