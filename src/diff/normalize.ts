@@ -1,3 +1,4 @@
+import { cloneJson } from '../manifest/clone.js';
 import { applyDefaults } from '../manifest/defaults.js';
 import { kindInfo } from '../manifest/kinds.js';
 import type { KubeObject } from '../manifest/types.js';
@@ -12,7 +13,7 @@ const volatileLabel = /^(app\.gouvernail\.io\/instance)$/;
  * status and server-written metadata removed. Pure.
  */
 export function normalize(input: KubeObject): KubeObject {
-  const o = kindInfo(input.kind) ? applyDefaults(input) : structuredClone(input);
+  const o = kindInfo(input.kind) ? applyDefaults(input) : cloneJson(input);
   delete o.status;
   for (const f of volatileMetadata) delete o.metadata[f];
   o.metadata.labels = filterKeys(o.metadata.labels, volatileLabel);

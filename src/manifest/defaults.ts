@@ -1,3 +1,4 @@
+import { cloneJson } from './clone.js';
 import { isNamespaced } from './kinds.js';
 import type { Container, KubeObject, PodSpec, Probe } from './types.js';
 
@@ -6,7 +7,7 @@ import type { Container, KubeObject, PodSpec, Probe } from './types.js';
  * Pure: returns a new object; the input is not changed.
  */
 export function applyDefaults(input: KubeObject): KubeObject {
-  const o = structuredClone(input);
+  const o = cloneJson(input);
   if (isNamespaced(o.kind) && !o.metadata.namespace) o.metadata.namespace = 'default';
   switch (o.kind) {
     case 'Pod':

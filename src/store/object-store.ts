@@ -1,3 +1,4 @@
+import { cloneJson } from '../manifest/clone.js';
 import { randomUUID } from 'node:crypto';
 import { GouvernailError } from '../errors.js';
 import { isNamespaced } from '../manifest/kinds.js';
@@ -84,7 +85,7 @@ export class ObjectStore {
       if (this.get(input.kind, namespace, input.metadata.name)) {
         throw new GouvernailError('StoreAlreadyExists', `${input.kind}/${input.metadata.name} already exists${namespace ? ` in namespace ${namespace}` : ''}`);
       }
-      const o = structuredClone(input);
+      const o = cloneJson(input);
       o.metadata = { ...o.metadata, uid: randomUUID(), creationTimestamp: this.now().toISOString(), generation: 1 };
       if (namespace) o.metadata.namespace = namespace;
       delete o.metadata.resourceVersion;
@@ -108,7 +109,7 @@ export class ObjectStore {
       if (expected !== undefined && expected !== current.metadata.resourceVersion) {
         throw new GouvernailError('StoreConflict', `${input.kind}/${input.metadata.name} was modified (resourceVersion ${current.metadata.resourceVersion}, not ${expected}); read it again and retry`);
       }
-      const o = structuredClone(input);
+      const o = cloneJson(input);
       const specChanged = !deepEqual(withoutMeta(current), withoutMeta(o));
       o.metadata = {
         ...o.metadata,
@@ -129,7 +130,7 @@ export class ObjectStore {
     return this.batch(() => {
       const current = this.get(input.kind, input.metadata.namespace, input.metadata.name);
       if (!current) return this.create(input);
-      const o = structuredClone(input);
+      const o = cloneJson(input);
       delete o.metadata.resourceVersion;
       if (o.status === undefined && current.status !== undefined) o.status = current.status;
       return this.update(o);
@@ -214,7 +215,7 @@ export class ObjectStore {
     const rv = Number(info.lastInsertRowid);
     o.metadata.resourceVersion = String(rv);
     this.db.prepare('UPDATE changes SET body = ? WHERE resource_version = ?').run(JSON.stringify(o), rv);
-    this.pending.push({ type, resourceVersion: rv, object: structuredClone(o) });
+    this.pending.push({ type, resourceVersion: rv, object: cloneJson(o) });
     return rv;
   }
 }

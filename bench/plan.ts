@@ -1,0 +1,109 @@
+// bench/plan: 10,000 objects across 100 namespaces, with dependencies. Prints the time of each
+// stage (read + parse + validate + default, plan, diff) and the process's peak memory.
+// Target on the 2-core reference machine: under 1 s and 300 MB in all.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { plan } from '../src/apply/plan.js';
+import { diff } from '../src/diff/diff.js';
+import { keyOf } from '../src/manifest/keys.js';
+import { hasErrors, loadManifests } from '../src/manifest/load.js';
+import type { KubeObject } from '../src/manifest/types.js';
+
+const namespaces = Number(process.env.NAMESPACES ?? 100);
+const perNamespace = 33; // a ConfigMap, a Deployment and a Service each, plus the Namespace: 100
+
+function namespaceFile(ns: string): string {
+  const docs = [`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n`];
+  for (let i = 0; i < perNamespace; i++) {
+    const dep = i > 0 && i % 3 === 0 ? `\n  annotations:\n    gouvernail.io/depends-on: "Deployment/app-${i - 1}, Service/app-${i - 1}"` : '';
+    docs.push(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-${i}-config
+  namespace: ${ns}
+data:
+  LOG_LEVEL: info
+  index.html: "<h1>app ${i}</h1>"
+`);
+    docs.push(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-${i}
+  namespace: ${ns}
+  labels: { app: app-${i}, tier: backend }${dep}
+spec:
+  replicas: ${1 + (i % 3)}
+  selector:
+    matchLabels: { app: app-${i} }
+  template:
+    metadata:
+      labels: { app: app-${i}, tier: backend }
+    spec:
+      containers:
+        - name: main
+          image: registry.example/app-${i}:1.${i}
+          args: ["--port", "8080"]
+          ports:
+            - { name: http, containerPort: 8080 }
+          envFrom:
+            - configMapRef: { name: app-${i}-config }
+          env:
+            - { name: NAMESPACE, value: ${ns} }
+          readinessProbe:
+            httpGet: { path: /healthz, port: http }
+          resources:
+            limits: { memory: 128Mi, cpu: 500m }
+`);
+    docs.push(`apiVersion: v1
+kind: Service
+metadata:
+  name: app-${i}
+  namespace: ${ns}
+spec:
+  selector: { app: app-${i} }
+  ports:
+    - { port: 80, targetPort: http }
+`);
+  }
+  return docs.join('---\n');
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'gouvernail-bench-plan-'));
+for (let n = 0; n < namespaces; n++) writeFileSync(path.join(dir, `ns-${String(n).padStart(3, '0')}.yaml`), namespaceFile(`team-${n}`));
+const baseRss = process.memoryUsage().rss;
+
+const t0 = performance.now();
+const set = await loadManifests(dir);
+const t1 = performance.now();
+if (hasErrors(set.problems)) throw new Error(`generated manifests are invalid: ${JSON.stringify(set.problems.slice(0, 3))}`);
+const result = plan(set.manifests);
+const t2 = performance.now();
+if (result.problems.length) throw new Error(`plan failed: ${result.problems[0]!.message}`);
+
+// The live side as a store holds it: every object, with server metadata and status; 1 in 100
+// Deployments runs an older image, and one namespace's worth of objects is gone from Git.
+const desired = set.manifests.map((m) => m.object);
+const live: KubeObject[] = desired.map((o, i) => {
+  const l = structuredClone(o);
+  l.metadata = { ...l.metadata, uid: `uid-${i}`, resourceVersion: String(i + 1), generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' };
+  if (o.kind === 'Deployment' && i % 100 === 2) l.spec.template.spec.containers[0].image += '-old';
+  return l;
+});
+const t3 = performance.now();
+const prunable = new Set(live.map(keyOf));
+const result2 = diff(desired.slice(0, desired.length - 100), live, prunable);
+const t4 = performance.now();
+
+const peak = process.resourceUsage().maxRSS * 1024;
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const total = t1 - t0 + (t2 - t1) + (t4 - t3);
+console.log(`bench/plan: ${set.manifests.length} objects in ${namespaces} namespaces, ${result.waves.length} waves`);
+console.log(`  read + parse + validate + default  ${ms(t1 - t0)}`);
+console.log(`  plan                               ${ms(t2 - t1)}`);
+console.log(`  diff                               ${ms(t4 - t3)}  (${result2.counts.update} updates, ${result2.counts.prune} prunes, ${result2.counts.unchanged} unchanged)`);
+console.log(`  total                              ${ms(total)}   (target: under 1000 ms)`);
+console.log(`  peak RSS                           ${mb(peak)}  (target: under 300 MB; ${mb(baseRss)} before the work)`);
+rmSync(dir, { recursive: true, force: true });
