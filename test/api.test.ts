@@ -1,0 +1,116 @@
+import test from 'ava';
+import http from 'node:http';
+import path from 'node:path';
+import { buildApi } from '../src/server/app.js';
+import { ObjectStore } from '../src/store/object-store.js';
+import { tempDir } from './helpers.js';
+
+const token = 'test-token-0123456789';
+const auth = { authorization: `Bearer ${token}` };
+
+function setup() {
+  const store = ObjectStore.open(path.join(tempDir(), 'state.db'));
+  const app = buildApi({ store, tokens: [token] });
+  return { store, app };
+}
+
+const cm = (name: string, data: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
+
+test('a request without a valid bearer token is refused with a 401 Status', async (t) => {
+  const { app } = setup();
+  for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic abc' }]) {
+    const r = await app.inject({ method: 'GET', url: '/api/v1/namespaces/default/pods', headers });
+    t.is(r.statusCode, 401);
+    t.like(r.json(), { kind: 'Status', reason: 'Unauthorized', code: 401 });
+  }
+});
+
+test('create, get, list, update with resourceVersion, merge patch and delete, in Kubernetes shapes', async (t) => {
+  const { app } = setup();
+  const url = '/api/v1/namespaces/default/configmaps';
+  const created = await app.inject({ method: 'POST', url, headers: auth, payload: cm('settings', { a: '1' }) });
+  t.is(created.statusCode, 201);
+  const obj = created.json();
+  t.is(obj.metadata.namespace, 'default');
+  t.truthy(obj.metadata.uid);
+
+  const again = await app.inject({ method: 'POST', url, headers: auth, payload: cm('settings') });
+  t.is(again.statusCode, 409);
+  t.like(again.json(), { reason: 'AlreadyExists' });
+
+  const got = await app.inject({ method: 'GET', url: `${url}/settings`, headers: auth });
+  t.deepEqual(got.json().data, { a: '1' });
+
+  const updated = await app.inject({ method: 'PUT', url: `${url}/settings`, headers: auth, payload: { ...obj, data: { a: '2' } } });
+  t.is(updated.statusCode, 200);
+  const stale = await app.inject({ method: 'PUT', url: `${url}/settings`, headers: auth, payload: { ...obj, data: { a: '3' } } });
+  t.is(stale.statusCode, 409);
+  t.like(stale.json(), { reason: 'Conflict' });
+
+  const patched = await app.inject({ method: 'PATCH', url: `${url}/settings`, headers: { ...auth, 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ data: { b: 'x', a: null } }) });
+  t.is(patched.statusCode, 200);
+  t.deepEqual(patched.json().data, { b: 'x' });
+
+  await app.inject({ method: 'POST', url: '/api/v1/namespaces/other/configmaps', headers: auth, payload: { ...cm('elsewhere'), metadata: { name: 'elsewhere', labels: { team: 'a' } } } });
+  const listed = await app.inject({ method: 'GET', url: '/api/v1/configmaps?labelSelector=team%3Da', headers: auth });
+  t.is(listed.json().kind, 'ConfigMapList');
+  t.deepEqual(listed.json().items.map((o: { metadata: { name: string } }) => o.metadata.name), ['elsewhere']);
+  const inNs = await app.inject({ method: 'GET', url: `${url}?fieldSelector=metadata.name%3Dsettings`, headers: auth });
+  t.is(inNs.json().items.length, 1);
+
+  const deleted = await app.inject({ method: 'DELETE', url: `${url}/settings`, headers: auth });
+  t.is(deleted.statusCode, 200);
+  const gone = await app.inject({ method: 'GET', url: `${url}/settings`, headers: auth });
+  t.is(gone.statusCode, 404);
+  t.like(gone.json(), { kind: 'Status', reason: 'NotFound', message: 'configmaps "settings" not found' });
+});
+
+test('admission refuses an invalid object with 422 naming the field, and defaults a valid one', async (t) => {
+  const { app } = setup();
+  const bad = await app.inject({ method: 'POST', url: '/apis/apps/v1/namespaces/default/deployments', headers: auth, payload: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web' }] } } } } });
+  t.is(bad.statusCode, 422);
+  t.regex(bad.json().message, /spec\.template\.spec\.containers\[0\]\.image: is required/);
+  const good = await app.inject({ method: 'POST', url: '/apis/apps/v1/namespaces/default/deployments', headers: auth, payload: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'busybox:1' }] } } } } });
+  t.is(good.statusCode, 201);
+  t.is(good.json().spec.replicas, 1);
+  t.is(good.json().spec.strategy.rollingUpdate.maxSurge, '25%');
+  const rs = await app.inject({ method: 'POST', url: '/apis/apps/v1/namespaces/default/replicasets', headers: auth, payload: { metadata: { name: 'x' } } });
+  t.is(rs.statusCode, 405);
+});
+
+test('watch streams newline-delimited events and resumes from a resourceVersion', async (t) => {
+  const { app, store } = setup();
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => app.close());
+  const port = (app.server.address() as { port: number }).port;
+  store.create({ ...cm('one'), metadata: { name: 'one', namespace: 'default' } } as never);
+  const rv = store.resourceVersion();
+  store.create({ ...cm('two'), metadata: { name: 'two', namespace: 'default' } } as never);
+
+  const events: { type: string; object: { metadata: { name: string } } }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}`, headers: auth }, (res) => {
+      t.is(res.statusCode, 200);
+      let buffer = '';
+      res.on('data', (chunk) => {
+        buffer += chunk;
+        let nl;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          events.push(JSON.parse(buffer.slice(0, nl)));
+          buffer = buffer.slice(nl + 1);
+          if (events.length === 1) {
+            store.delete('ConfigMap', 'default', 'one');
+            store.create({ ...cm('elsewhere'), metadata: { name: 'elsewhere', namespace: 'other' } } as never);
+            store.create({ ...cm('three'), metadata: { name: 'three', namespace: 'default' } } as never);
+          }
+          if (events.length === 3) {
+            req.destroy();
+            resolve();
+          }
+        }
+      });
+    });
+    req.on('error', (err) => ((err as { code?: string }).code === 'ECONNRESET' ? resolve() : reject(err)));
+  });
+  t.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED two', 'DELETED one', 'ADDED three']);
+});
