@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { applyCommand, deleteCommand } from './commands/apply.js';
 import { diffCommand } from './commands/diff.js';
+import { serveCommand } from './commands/serve.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand, type Command, type Io } from './command.js';
 
-const commands: Command[] = [validateCommand, planCommand, diffCommand];
+const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand];
 
 function topHelp(): string {
   return [

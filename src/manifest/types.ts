@@ -51,7 +51,7 @@ export interface EnvFromSource {
 export interface Probe {
   exec?: { command: string[] };
   httpGet?: { path?: string; port: number | string; scheme?: string; host?: string };
-  tcpSocket?: { port: number | string };
+  tcpSocket?: { port: number | string; host?: string };
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;

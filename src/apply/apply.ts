@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import type { ApiClient } from '../cli/client.js';
+import { assessHealth } from '../health/health.js';
+import { displayKey, keyOf, parseKey, type ObjectKey } from '../manifest/keys.js';
+import { formatProblem } from '../manifest/problems.js';
+import type { KubeObject, Manifest } from '../manifest/types.js';
+import { describeWait, plan, pruneOrder, type Wait } from './plan.js';
+
+export interface ApplyOptions {
+  /** Inventory name: objects applied under it before and gone now are pruned with `prune`. */
+  inventory: string;
+  prune: boolean;
+  wait: boolean;
+  waveTimeoutMs: number;
+  progress: (line: string) => void;
+  pollMs?: number;
+}
+
+export class ApplyError extends Error {}
+
+const inventoryNamespace = 'default';
+
+export function inventoryObjectName(inventory: string): string {
+  return `gouvernail-inventory-${createHash('sha256').update(inventory).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * Applies a set of manifests through the API wave by wave: a wave is written only once what it
+ * waits for is healthy. On failure it stops and leaves the rest as it was.
+ */
+export async function applyManifests(client: ApiClient, manifests: Manifest[], options: ApplyOptions): Promise<void> {
+  const { progress } = options;
+  let result = plan(manifests);
+  const missing = result.problems.filter((p) => p.code === 'PlanMissingDependency' && p.severity === 'error');
+  if (missing.length > 0) {
+    // Dependencies outside the folder are fine when they exist already.
+    const existing = new Set<ObjectKey>();
+    for (const m of manifests) {
+      const raw = m.object.metadata.annotations?.['gouvernail.io/depends-on'];
+      for (const ref of raw?.split(',').map((s) => s.trim()).filter(Boolean) ?? []) {
+        const parts = ref.split('/');
+        const [kind, ns, name] = parts.length === 3 ? parts : [parts[0]!, m.object.metadata.namespace, parts[1]!];
+        if (await client.get(kind!, ns, name!).catch(() => undefined)) existing.add(`${kind}/${ns ?? ''}/${name}`);
+      }
+    }
+    result = plan(manifests, { existing });
+  }
+  const errors = result.problems.filter((p) => p.severity === 'error');
+  for (const p of result.problems.filter((p) => p.severity === 'warning')) progress(`warning: ${formatProblem(p)}`);
+  if (errors.length > 0) throw new ApplyError(`nothing applied:\n${errors.map(formatProblem).join('\n')}`);
+
+  const total = result.waves.length;
+  for (const wave of result.waves) {
+    const waits = uniqueWaits(wave.steps.flatMap((s) => s.waitsFor.map((w) => ({ wait: w, from: s.object }))));
+    if (waits.length > 0) {
+      progress(`wave ${wave.number} of ${total}: waiting for ${waits.map((w) => w.label).join(', ')}`);
+      await waitHealthy(client, waits.map((w) => w.key), options, `wave ${wave.number}`);
+    }
+    progress(`wave ${wave.number} of ${total}: applying ${wave.steps.length} object${wave.steps.length === 1 ? '' : 's'}`);
+    for (const step of wave.steps) {
+      try {
+        const r = await client.apply(step.object);
+        progress(`  ${displayKey(step.key, 'default')} ${r.action}`);
+      } catch (err) {
+        throw new ApplyError(`${displayKey(step.key, 'default')} was not applied: ${(err as Error).message}; waves after ${wave.number} were not applied`);
+      }
+    }
+  }
+  const desired = new Set(manifests.map((m) => keyOf(m.object)));
+  await recordInventory(client, options, desired);
+  if (options.wait) {
+    progress('waiting for every object to be healthy');
+    await waitHealthy(client, [...desired], options, 'the last wave');
+    progress('all objects are healthy');
+  }
+}
+
+function uniqueWaits(list: { wait: Wait; from: KubeObject }[]): { key: ObjectKey; label: string }[] {
+  const out = new Map<ObjectKey, string>();
+  for (const { wait, from } of list) {
+    if (wait.reason === 'sync-wave' || wait.reason === 'namespace' && from.metadata.namespace === 'default') continue;
+    const parts = wait.on.split('/');
+    const key = parts.length === 3 ? `${parts[0]}/${parts[1]}/${parts[2]}` : `${parts[0]}/${wait.reason === 'namespace' ? '' : from.metadata.namespace}/${parts[1]}`;
+    if (!out.has(key)) out.set(key, describeWait(wait).replace(/^after /, ''));
+  }
+  return [...out].map(([key, label]) => ({ key, label }));
+}
+
+async function waitHealthy(client: ApiClient, keys: ObjectKey[], options: ApplyOptions, what: string): Promise<void> {
+  const deadline = Date.now() + options.waveTimeoutMs;
+  let lastReport = '';
+  for (;;) {
+    const pending: string[] = [];
+    for (const key of keys) {
+      const { kind, namespace, name } = parseKey(key);
+      const o = await client.get(kind, namespace || undefined, name);
+      const h = assessHealth(o);
+      if (h.status !== 'Healthy') pending.push(`${displayKey(key, 'default')}: ${h.status}${h.message ? ` (${h.message})` : ''}`);
+    }
+    if (pending.length === 0) return;
+    const report = pending.join('; ');
+    if (report !== lastReport) {
+      options.progress(`  waiting: ${report}`);
+      lastReport = report;
+    }
+    if (Date.now() > deadline) {
+      throw new ApplyError(`timed out after ${Math.round(options.waveTimeoutMs / 1000)}s before ${what}: ${report}; the waves after it were not applied (raise --timeout, or fix the object and apply again)`);
+    }
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+  }
+}
+
+async function recordInventory(client: ApiClient, options: ApplyOptions, desired: Set<ObjectKey>): Promise<void> {
+  const name = inventoryObjectName(options.inventory);
+  const previous = await client.get('ConfigMap', inventoryNamespace, name);
+  const before: ObjectKey[] = previous ? JSON.parse(previous.data?.objects ?? '[]') : [];
+  if (options.prune) {
+    const gone = before.filter((k) => !desired.has(k));
+    const objects: KubeObject[] = [];
+    for (const key of gone) {
+      const { kind, namespace, name: n } = parseKey(key);
+      const o = await client.get(kind, namespace || undefined, n);
+      if (o) objects.push(o);
+    }
+    for (const o of pruneOrder(objects)) {
+      if (await client.delete(o.kind, o.metadata.namespace, o.metadata.name)) options.progress(`  ${displayKey(keyOf(o), 'default')} pruned`);
+    }
+  }
+  const kept = options.prune ? [...desired] : [...new Set([...before, ...desired])];
+  await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: inventoryNamespace, labels: { 'gouvernail.io/inventory': 'true' } }, data: { source: options.inventory, objects: JSON.stringify(kept.sort()) } });
+}
+
+/** Deletes the objects of a folder in reverse dependency order. */
+export async function deleteManifests(client: ApiClient, manifests: Manifest[], progress: (line: string) => void): Promise<void> {
+  for (const o of pruneOrder(manifests.map((m) => m.object))) {
+    const deleted = await client.delete(o.kind, o.metadata.namespace, o.metadata.name);
+    progress(`${displayKey(keyOf(o), 'default')} ${deleted ? 'deleted' : 'not found'}`);
+  }
+}

@@ -1,0 +1,65 @@
+import { realpathSync } from 'node:fs';
+import { applyManifests, ApplyError, deleteManifests } from '../../apply/apply.js';
+import { formatProblem } from '../../manifest/problems.js';
+import { parseDuration } from '../../manifest/names.js';
+import { ApiClient, kubeconfigPath } from '../client.js';
+import { exit, usageError, type Command } from '../command.js';
+import { fileOption, hasErrors, loadForCommand } from '../shared.js';
+
+const kubeconfigOption = { type: 'string', description: 'kubeconfig to use (default $KUBECONFIG, then the one gouvernail serve writes)' } as const;
+
+export const applyCommand: Command = {
+  name: 'apply',
+  summary: 'Apply a folder of manifests wave by wave; each wave starts when what it waits for is healthy.',
+  usage: 'apply -f DIR [--prune] [--wait=false] [--timeout 5m] [--kubeconfig FILE]',
+  options: {
+    filename: fileOption,
+    prune: { type: 'boolean', description: 'delete objects applied from this folder before that it no longer has' },
+    wait: { type: 'string', description: 'wait until the last wave is healthy too (default true)' },
+    timeout: { type: 'string', description: 'how long each wave may wait for health (default 5m)' },
+    kubeconfig: kubeconfigOption,
+  },
+  async run(values, _positionals, io) {
+    const set = await loadForCommand(values, io, false);
+    if (hasErrors(set.problems)) {
+      io.err('nothing applied: fix the errors above');
+      return exit.invalid;
+    }
+    const timeout = parseDuration((values.timeout as string | undefined) ?? '5m');
+    if (timeout === undefined) usageError(`--timeout ${values.timeout} is not a duration such as 90s or 5m`);
+    const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
+    try {
+      await applyManifests(client, set.manifests, {
+        inventory: `folder:${realpathSync(values.filename as string)}`,
+        prune: Boolean(values.prune),
+        wait: values.wait !== 'false',
+        waveTimeoutMs: timeout,
+        progress: (line) => io.out(line),
+      });
+      return exit.ok;
+    } catch (err) {
+      if (err instanceof ApplyError) {
+        io.err(`error: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+  },
+};
+
+export const deleteCommand: Command = {
+  name: 'delete',
+  summary: 'Delete the objects of a folder, in the reverse of the order apply uses.',
+  usage: 'delete -f DIR [--kubeconfig FILE]',
+  options: { filename: fileOption, kubeconfig: kubeconfigOption },
+  async run(values, _positionals, io) {
+    const set = await loadForCommand(values, io, false);
+    if (hasErrors(set.problems)) {
+      io.err(`nothing deleted: fix the errors above (${set.problems.filter((p) => p.severity === 'error').map(formatProblem)[0]})`);
+      return exit.invalid;
+    }
+    const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
+    await deleteManifests(client, set.manifests, (line) => io.out(line));
+    return exit.ok;
+  },
+};

@@ -1,0 +1,75 @@
+import type { KubeObject } from '../manifest/types.js';
+
+export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
+
+export interface Health {
+  status: HealthStatus;
+  message: string;
+}
+
+type Assess = (o: KubeObject) => Health;
+
+const healthy = (message = ''): Health => ({ status: 'Healthy', message });
+const progressing = (message: string): Health => ({ status: 'Progressing', message });
+const degraded = (message: string): Health => ({ status: 'Degraded', message });
+
+function pod(o: KubeObject): Health {
+  const s = o.status ?? {};
+  const statuses: any[] = s.containerStatuses ?? [];
+  for (const c of statuses) {
+    const waiting = c.state?.waiting;
+    if (waiting && ['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'ContainerNameConflict'].includes(waiting.reason)) {
+      const exit = c.lastState?.terminated?.exitCode;
+      return degraded(`${waiting.reason}: ${waiting.message ?? ''}${exit !== undefined ? `exit code ${exit}, ` : ''}restarted ${c.restartCount ?? 0} times`.replace(/: $/, ''));
+    }
+  }
+  if (s.phase === 'Failed') return degraded(s.message ?? 'the Pod failed');
+  if (s.phase === 'Succeeded') return healthy('completed');
+  const ready = (s.conditions ?? []).find((c: any) => c.type === 'Ready');
+  if (s.phase === 'Running' && ready?.status === 'True') return healthy();
+  if (!o.spec?.nodeName) return progressing('waiting to be scheduled to a node');
+  const notReady = statuses.filter((c) => !c.ready).map((c) => c.name);
+  return progressing(notReady.length ? `waiting for containers ${notReady.join(', ')} to be ready` : `phase ${s.phase ?? 'Pending'}`);
+}
+
+function deployment(o: KubeObject): Health {
+  if (o.spec?.paused) return { status: 'Suspended', message: 'the Deployment is paused' };
+  const s = o.status ?? {};
+  const want = o.spec?.replicas ?? 1;
+  if ((s.observedGeneration ?? 0) < (o.metadata.generation ?? 1)) return progressing('waiting for the controller to see the latest spec');
+  const stalled = (s.conditions ?? []).find((c: any) => c.type === 'Progressing' && c.status === 'False');
+  if (stalled) return degraded(stalled.message ?? 'the rollout made no progress before its deadline');
+  if ((s.updatedReplicas ?? 0) < want) return progressing(`${s.updatedReplicas ?? 0} of ${want} replicas updated`);
+  if ((s.replicas ?? 0) > want) return progressing(`${(s.replicas ?? 0) - want} old replicas pending termination`);
+  if ((s.availableReplicas ?? 0) < want) return progressing(`${s.availableReplicas ?? 0} of ${want} replicas available`);
+  return healthy(`${want} of ${want} replicas available`);
+}
+
+function replicaSet(o: KubeObject): Health {
+  const s = o.status ?? {};
+  const want = o.spec?.replicas ?? 1;
+  if ((s.readyReplicas ?? 0) < want) return progressing(`${s.readyReplicas ?? 0} of ${want} replicas ready`);
+  return healthy();
+}
+
+function pvc(o: KubeObject): Health {
+  const phase = o.status?.phase;
+  if (phase === 'Bound') return healthy('volume bound');
+  if (phase === 'Lost') return degraded('the volume behind the claim is lost');
+  return progressing('waiting for the volume to be created');
+}
+
+const byKind: Record<string, Assess> = {
+  Pod: pod,
+  Deployment: deployment,
+  ReplicaSet: replicaSet,
+  PersistentVolumeClaim: pvc,
+  Service: () => healthy(),
+};
+
+/** Health of an object, one pure function per kind; kinds without one count as healthy once they exist. */
+export function assessHealth(o: KubeObject | undefined): Health {
+  if (!o) return { status: 'Missing', message: 'does not exist' };
+  const f = byKind[o.kind];
+  return f ? f(o) : healthy();
+}

@@ -1,0 +1,26 @@
+/** Labels on every Docker object Gouvernail creates (see DESIGN.md). */
+export const label = {
+  managedBy: 'gouvernail.io/managed-by',
+  namespace: 'gouvernail.io/namespace',
+  pod: 'gouvernail.io/pod',
+  uid: 'gouvernail.io/uid',
+  specHash: 'gouvernail.io/spec-hash',
+  container: 'gouvernail.io/container',
+  claim: 'gouvernail.io/claim',
+} as const;
+
+export function networkName(namespace: string): string {
+  return `gouvernail-${namespace}`;
+}
+
+export function containerName(namespace: string, pod: string, container: string): string {
+  return `gv_${namespace}_${pod}_${container}`;
+}
+
+export function claimVolumeName(namespace: string, claim: string): string {
+  return `gv-pvc-${namespace}-${claim}`;
+}
+
+export function emptyDirVolumeName(podUid: string, volume: string): string {
+  return `gv-emptydir-${podUid}-${volume}`;
+}

@@ -1,0 +1,386 @@
+import Docker from 'dockerode';
+import http from 'node:http';
+import net from 'node:net';
+import { pack } from 'tar-stream';
+import type { KubeObject, Probe } from '../manifest/types.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { label, networkName } from './labels.js';
+import { planPod, type ContainerPlan, type FileToCopy } from './pod-containers.js';
+
+export interface NodeAgentOptions {
+  store: ObjectStore;
+  docker: Docker;
+  nodeName: string;
+  installation: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  resyncMs?: number;
+}
+
+interface ProbeState {
+  ready: boolean;
+  successes: number;
+  failures: number;
+  lastRun: number;
+  livenessFailures: number;
+}
+
+/**
+ * Makes the Pods bound to one node real on its Docker engine, level-triggered: every change in
+ * the store and every few seconds, it compares each Pod with the containers labelled for it and
+ * acts, then writes the Pod's status back. Containers without our labels are never touched.
+ */
+export class NodeAgent {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private unwatch?: () => void;
+  private readonly probes = new Map<string, ProbeState>();
+  private readonly log: NonNullable<NodeAgentOptions['log']>;
+
+  constructor(private readonly o: NodeAgentOptions) {
+    this.log = o.log ?? (() => {});
+  }
+
+  start(): void {
+    this.unwatch = this.o.store.watch(this.o.store.resourceVersion(), (c) => {
+      if (c.object.kind === 'Pod' || c.object.kind === 'ConfigMap' || c.object.kind === 'Secret' || c.object.kind === 'Service' || c.object.kind === 'PersistentVolumeClaim') this.kick();
+    });
+    const tick = () => {
+      this.kick();
+      this.timer = setTimeout(tick, this.o.resyncMs ?? 1000);
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unwatch?.();
+    if (this.timer) clearTimeout(this.timer);
+    while (this.running) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.reconcile()
+      .catch((err) => this.log('node agent pass failed; retrying', { err: (err as Error).message }))
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async reconcile(): Promise<void> {
+    const { store, docker, installation } = this.o;
+    const pods = store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && !p.metadata.deletionTimestamp);
+    const containers = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`] } });
+    const byUid = new Map<string, Docker.ContainerInfo[]>();
+    for (const c of containers) {
+      const uid = c.Labels[label.uid]!;
+      (byUid.get(uid) ?? byUid.set(uid, []).get(uid)!).push(c);
+    }
+    const live = new Set(pods.map((p) => p.metadata.uid!));
+    for (const [uid, list] of byUid) {
+      if (live.has(uid)) continue;
+      for (const c of list) {
+        this.log('removing container of a deleted Pod', { container: c.Names[0] });
+        await docker.getContainer(c.Id).remove({ force: true }).catch(ignore404);
+      }
+      await this.removeEmptyDirs(uid);
+      for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
+    }
+    for (const pod of pods) {
+      if (this.stopped) return;
+      try {
+        await this.reconcilePod(pod, byUid.get(pod.metadata.uid!) ?? []);
+      } catch (err) {
+        this.log('pod reconcile failed', { pod: pod.metadata.name, err: (err as Error).message });
+      }
+    }
+    this.bindClaims();
+  }
+
+  /** A claim is Bound once its volume exists: Gouvernail creates it when the first Pod uses it. */
+  private bindClaims(): void {
+    for (const pvc of this.o.store.list({ kind: 'PersistentVolumeClaim' })) {
+      if (pvc.status?.phase === 'Bound') continue;
+      this.o.store.put({ ...pvc, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: { storage: pvc.spec.resources.requests.storage } } });
+    }
+  }
+
+  private async removeEmptyDirs(uid: string): Promise<void> {
+    const { Volumes } = await this.o.docker.listVolumes({ filters: { label: [`${label.uid}=${uid}`, `${label.managedBy}=${this.o.installation}`] } });
+    for (const v of Volumes ?? []) await this.o.docker.getVolume(v.Name).remove().catch(() => {});
+  }
+
+  private async reconcilePod(pod: KubeObject, existing: Docker.ContainerInfo[]): Promise<void> {
+    const { store, docker, installation } = this.o;
+    const ns = pod.metadata.namespace!;
+    const plan = planPod(pod, {
+      configMap: (name) => store.get('ConfigMap', ns, name),
+      secret: (name) => store.get('Secret', ns, name),
+      services: store.list({ kind: 'Service', namespace: ns }),
+    }, installation);
+    const waiting: Record<string, { reason: string; message: string }> = {};
+    if (plan.configError) {
+      waiting[plan.configError.container] = { reason: 'CreateContainerConfigError', message: plan.configError.message };
+      return this.writeStatus(pod, existing, waiting);
+    }
+    await this.ensureNetwork(plan.network, ns);
+    for (const v of plan.volumes) {
+      await docker.createVolume({ Name: v.name, Labels: v.labels }).catch(ignore409);
+    }
+    const ids: Record<string, string> = {};
+    for (const c of plan.containers) {
+      const current = existing.find((e) => e.Labels[label.container] === c.name);
+      if (current && current.Labels[label.specHash] === c.hash) {
+        ids[c.name] = current.Id;
+        if (current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
+          await docker.getContainer(current.Id).start().catch(ignore304);
+        }
+        continue;
+      }
+      if (current) {
+        this.log('replacing container whose spec changed', { container: c.dockerName });
+        await docker.getContainer(current.Id).remove({ force: true }).catch(ignore404);
+      }
+      const image = await this.ensureImage(pod, c);
+      if (image) {
+        waiting[c.name] = image;
+        break;
+      }
+      try {
+        ids[c.name] = await this.createAndStart(c);
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 409) {
+          waiting[c.name] = { reason: 'ContainerNameConflict', message: `a container named ${c.dockerName} exists and is not Gouvernail's; rename or remove it` };
+        } else {
+          waiting[c.name] = { reason: 'CreateContainerError', message: (err as Error).message };
+        }
+        break;
+      }
+    }
+    const fresh = Object.keys(ids).length ? await docker.listContainers({ all: true, filters: { label: [`${label.uid}=${pod.metadata.uid}`, `${label.managedBy}=${installation}`] } }) : [];
+    await this.writeStatus(pod, fresh, waiting);
+  }
+
+  private shouldRestart(pod: KubeObject, c: Docker.ContainerInfo): boolean {
+    const policy = pod.spec.restartPolicy ?? 'Always';
+    if (policy === 'Always') return true;
+    if (policy === 'Never') return false;
+    return !/Exited \(0\)/.test(c.Status);
+  }
+
+  private async ensureNetwork(name: string, namespace: string): Promise<void> {
+    const nets = await this.o.docker.listNetworks({ filters: { name: [name] } });
+    if (nets.some((n) => n.Name === name)) return;
+    await this.o.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: this.o.installation, [label.namespace]: namespace } }).catch(ignore409);
+  }
+
+  /** Returns a waiting reason when the image is not there and cannot be pulled. */
+  private async ensureImage(pod: KubeObject, c: ContainerPlan): Promise<{ reason: string; message: string } | undefined> {
+    const spec = pod.spec.containers.find((x: { name: string }) => x.name === c.name);
+    const policy = spec?.imagePullPolicy ?? 'IfNotPresent';
+    const present = await this.o.docker.getImage(c.options.Image!).inspect().then(() => true, () => false);
+    if (present && policy !== 'Always') return undefined;
+    if (!present && policy === 'Never') return { reason: 'ErrImageNeverPull', message: `image ${c.options.Image} is not present and imagePullPolicy is Never` };
+    try {
+      this.log('pulling image', { image: c.options.Image });
+      const stream = await this.o.docker.pull(c.options.Image!);
+      await new Promise((resolve, reject) => this.o.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(null)), (e: { status?: string; progress?: string }) => this.log('pull', { image: c.options.Image, status: e.status, progress: e.progress })));
+      return undefined;
+    } catch (err) {
+      if (present) return undefined;
+      return { reason: 'ImagePullBackOff', message: `cannot pull ${c.options.Image}: ${(err as Error).message.split('\n')[0]}` };
+    }
+  }
+
+  private async createAndStart(c: ContainerPlan): Promise<string> {
+    const container = await this.o.docker.createContainer(c.options);
+    for (const copy of c.copies) await copyFiles(container, copy);
+    await container.start();
+    this.log('started container', { container: c.dockerName });
+    return container.id;
+  }
+
+  private async writeStatus(pod: KubeObject, containers: Docker.ContainerInfo[], waiting: Record<string, { reason: string; message: string }>): Promise<void> {
+    const statuses = [];
+    let podIP: string | undefined = pod.status?.podIP;
+    let allReady = true;
+    let allRunning = true;
+    let failed = false;
+    let succeeded = pod.spec.containers.length > 0;
+    for (const spec of pod.spec.containers as { name: string; image: string; readinessProbe?: Probe; livenessProbe?: Probe }[]) {
+      const info = containers.find((c) => c.Labels[label.container] === spec.name);
+      let state: Record<string, unknown>;
+      let ready = false;
+      let restartCount = 0;
+      let lastState: Record<string, unknown> = {};
+      if (!info) {
+        state = { waiting: waiting[spec.name] ?? { reason: 'ContainerCreating' } };
+        allRunning = false;
+        succeeded = false;
+      } else {
+        const inspect = await this.o.docker.getContainer(info.Id).inspect().catch(() => undefined);
+        restartCount = inspect?.RestartCount ?? 0;
+        const s = inspect?.State;
+        if (spec === pod.spec.containers[0]) podIP = inspect?.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress || podIP;
+        if (s?.Running && !s.Restarting) {
+          state = { running: { startedAt: s.StartedAt } };
+          ready = await this.probe(pod, spec, info.Id, podIP);
+          succeeded = false;
+        } else {
+          allRunning = false;
+          const exitCode = s?.ExitCode ?? 0;
+          const terminated = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: s?.StartedAt, finishedAt: s?.FinishedAt };
+          if (restartCount > 0 || s?.Restarting) {
+            state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${spec.name}` } };
+            lastState = { terminated };
+          } else {
+            state = { terminated };
+          }
+          if (exitCode !== 0) failed = true;
+          if (exitCode !== 0) succeeded = false;
+        }
+      }
+      if (!ready) allReady = false;
+      statuses.push({ name: spec.name, image: spec.image, imageID: info?.ImageID ?? '', containerID: info ? `docker://${info.Id}` : undefined, ready, started: 'running' in state, restartCount, state, lastState });
+    }
+    const policy = pod.spec.restartPolicy ?? 'Always';
+    let phase = 'Pending';
+    if (allRunning) phase = 'Running';
+    else if (policy !== 'Always' && containers.length === pod.spec.containers.length && statuses.every((s) => 'terminated' in s.state)) phase = failed ? 'Failed' : succeeded ? 'Succeeded' : 'Running';
+    else if (containers.length > 0 && statuses.some((s) => 'running' in s.state || (s.state as { waiting?: { reason: string } }).waiting?.reason === 'CrashLoopBackOff')) phase = 'Running';
+    const now = new Date().toISOString();
+    const previous = pod.status?.conditions ?? [];
+    const condition = (type: string, ok: boolean) => {
+      const before = previous.find((c: { type: string }) => c.type === type);
+      const status = ok ? 'True' : 'False';
+      return { type, status, lastTransitionTime: before?.status === status ? before.lastTransitionTime : now };
+    };
+    const status = {
+      phase,
+      conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('ContainersReady', allReady && allRunning), condition('Ready', allReady && allRunning)],
+      hostIP: '127.0.0.1',
+      podIP,
+      podIPs: podIP ? [{ ip: podIP }] : [],
+      startTime: pod.status?.startTime ?? now,
+      containerStatuses: statuses,
+    };
+    if (JSON.stringify(stripTimes(status)) === JSON.stringify(stripTimes(pod.status ?? {}))) return;
+    const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
+    if (!current || current.metadata.uid !== pod.metadata.uid) return;
+    this.o.store.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status });
+  }
+
+  private async probe(pod: KubeObject, spec: { name: string; readinessProbe?: Probe; livenessProbe?: Probe }, id: string, podIP: string | undefined): Promise<boolean> {
+    const key = `${pod.metadata.uid}/${spec.name}`;
+    const state = this.probes.get(key) ?? { ready: !spec.readinessProbe, successes: 0, failures: 0, lastRun: 0, livenessFailures: 0 };
+    this.probes.set(key, state);
+    const now = Date.now();
+    const p = spec.readinessProbe;
+    if (p && now - state.lastRun >= (p.periodSeconds ?? 10) * 1000 * 0.9) {
+      state.lastRun = now;
+      const ok = await runProbe(this.o.docker, p, id, podIP, pod, spec.name);
+      if (ok) {
+        state.successes++;
+        state.failures = 0;
+        if (state.successes >= (p.successThreshold ?? 1)) state.ready = true;
+      } else {
+        state.failures++;
+        state.successes = 0;
+        if (state.failures >= (p.failureThreshold ?? 3) || !state.ready) state.ready = false;
+      }
+    }
+    const l = spec.livenessProbe;
+    if (l) {
+      const ok = await runProbe(this.o.docker, l, id, podIP, pod, spec.name);
+      state.livenessFailures = ok ? 0 : state.livenessFailures + 1;
+      if (state.livenessFailures >= (l.failureThreshold ?? 3)) {
+        this.log('liveness probe failed; restarting container', { pod: pod.metadata.name, container: spec.name });
+        state.livenessFailures = 0;
+        await this.o.docker.getContainer(id).restart().catch(() => {});
+        return false;
+      }
+    }
+    return state.ready;
+  }
+}
+
+async function runProbe(docker: Docker, p: Probe, id: string, podIP: string | undefined, pod: KubeObject, container: string): Promise<boolean> {
+  const timeout = (p.timeoutSeconds ?? 1) * 1000;
+  const port = (value: number | string) => {
+    if (typeof value === 'number') return value;
+    for (const c of pod.spec.containers) for (const cp of c.ports ?? []) if (cp.name === value) return cp.containerPort as number;
+    return NaN;
+  };
+  try {
+    if (p.exec) {
+      const exec = await docker.getContainer(id).exec({ Cmd: p.exec.command, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({});
+      stream.resume();
+      await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => setTimeout(r, timeout))]);
+      const info = await exec.inspect();
+      return info.ExitCode === 0;
+    }
+    if (!podIP) return false;
+    if (p.httpGet) {
+      return await new Promise<boolean>((resolve) => {
+        const req = http.get({ host: p.httpGet!.host ?? podIP, port: port(p.httpGet!.port), path: p.httpGet!.path ?? '/', timeout }, (res) => {
+          res.resume();
+          resolve((res.statusCode ?? 500) >= 200 && (res.statusCode ?? 500) < 400);
+        });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve(false));
+      });
+    }
+    if (p.tcpSocket) {
+      return await new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: p.tcpSocket!.host ?? podIP, port: port(p.tcpSocket!.port), timeout }, () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('timeout', () => s.destroy());
+        s.on('error', () => resolve(false));
+      });
+    }
+  } catch {
+    return false;
+  }
+  void container;
+  return false;
+}
+
+async function copyFiles(container: Docker.Container, copy: FileToCopy): Promise<void> {
+  const tar = pack();
+  const dir = copy.mountPath.replace(/^\/+/, '');
+  tar.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
+  for (const f of copy.files) tar.entry({ name: `${dir}/${f.path}`, mode: f.mode }, f.content);
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar) chunks.push(chunk as Buffer);
+  await container.putArchive(Buffer.concat(chunks), { path: '/' });
+}
+
+function stripTimes(status: Record<string, any>): unknown {
+  return { ...status, conditions: (status.conditions ?? []).map((c: { type: string; status: string }) => ({ type: c.type, status: c.status })) };
+}
+
+function ignore404(err: { statusCode?: number }): void {
+  if (err.statusCode !== 404) throw err;
+}
+function ignore409(err: { statusCode?: number }): void {
+  if (err.statusCode !== 409) throw err;
+}
+function ignore304(err: { statusCode?: number }): void {
+  if (err.statusCode !== 304) throw err;
+}

@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
+import { matchesSelector } from '../manifest/selector.js';
+import { claimVolumeName, containerName, emptyDirVolumeName, label, networkName } from './labels.js';
+import { parseQuantity } from './quantity.js';
+
+export interface Lookups {
+  configMap(name: string): KubeObject | undefined;
+  secret(name: string): KubeObject | undefined;
+  /** Services of the Pod's namespace. */
+  services: KubeObject[];
+}
+
+export interface FileToCopy {
+  mountPath: string;
+  files: { path: string; content: Buffer; mode: number }[];
+}
+
+export interface ContainerPlan {
+  name: string;
+  dockerName: string;
+  hash: string;
+  options: Docker.ContainerCreateOptions;
+  copies: FileToCopy[];
+}
+
+export interface PodPlan {
+  network: string;
+  volumes: { name: string; labels: Record<string, string> }[];
+  containers: ContainerPlan[];
+  /** A reason a container cannot be created yet (CreateContainerConfigError). */
+  configError?: { container: string; message: string };
+}
+
+/**
+ * Everything Docker needs to run a Pod, computed from the Pod and what it references. Pure.
+ * The first container owns the Pod's network namespace; the others join it, so they share
+ * localhost, as the containers of a Kubernetes Pod do.
+ */
+export function planPod(pod: KubeObject, lookups: Lookups, installation: string): PodPlan {
+  const spec = pod.spec as PodSpec;
+  const ns = pod.metadata.namespace!;
+  const uid = pod.metadata.uid!;
+  const base = { [label.managedBy]: installation, [label.namespace]: ns, [label.pod]: pod.metadata.name, [label.uid]: uid };
+  const plan: PodPlan = { network: networkName(ns), volumes: [], containers: [] };
+  const binds = new Map<string, { source: string; kind: 'volume' | 'bind' | 'files'; files?: FileToCopy['files'] }>();
+
+  for (const v of spec.volumes ?? []) {
+    if (v.emptyDir) {
+      const name = emptyDirVolumeName(uid, v.name);
+      plan.volumes.push({ name, labels: base });
+      binds.set(v.name, { source: name, kind: 'volume' });
+    } else if (v.persistentVolumeClaim) {
+      const name = claimVolumeName(ns, v.persistentVolumeClaim.claimName);
+      plan.volumes.push({ name, labels: { [label.managedBy]: installation, [label.namespace]: ns, [label.claim]: v.persistentVolumeClaim.claimName } });
+      binds.set(v.name, { source: name, kind: 'volume' });
+    } else if (v.hostPath) {
+      binds.set(v.name, { source: v.hostPath.path, kind: 'bind' });
+    } else if (v.configMap || v.secret) {
+      const source = v.configMap ? lookups.configMap(v.configMap.name) : lookups.secret(v.secret!.secretName);
+      const ref = v.configMap ? `ConfigMap ${v.configMap.name}` : `Secret ${v.secret!.secretName}`;
+      const optional = v.configMap?.optional ?? v.secret?.optional ?? false;
+      if (!source && !optional) {
+        plan.configError = { container: spec.containers[0]!.name, message: `${ref} not found (volume ${v.name})` };
+        continue;
+      }
+      const mode = v.configMap?.defaultMode ?? v.secret?.defaultMode ?? 0o644;
+      const items = v.configMap?.items ?? v.secret?.items;
+      const data = dataOf(source);
+      const files = (items ?? Object.keys(data).map((key) => ({ key, path: key }))).filter((i) => data[i.key] !== undefined).map((i) => ({ path: i.path, content: data[i.key]!, mode }));
+      binds.set(v.name, { source: '', kind: 'files', files });
+    }
+  }
+
+  const aliases = serviceAliases(pod, lookups.services);
+  const containers = spec.containers;
+  containers.forEach((c, index) => {
+    const env = resolveEnv(pod, c, lookups);
+    if ('error' in env) {
+      plan.configError ??= { container: c.name, message: env.error };
+      return;
+    }
+    const mounts: string[] = [];
+    const copies: FileToCopy[] = [];
+    for (const m of c.volumeMounts ?? []) {
+      const b = binds.get(m.name);
+      if (!b) continue;
+      if (b.kind === 'files') copies.push({ mountPath: m.mountPath, files: b.files! });
+      else mounts.push(`${b.source}:${m.mountPath}${m.subPath ? '' : ''}${m.readOnly ? ':ro' : ''}`);
+    }
+    const dockerName = containerName(ns, pod.metadata.name, c.name);
+    const limits = c.resources?.limits ?? {};
+    const hostConfig: Docker.HostConfig = {
+      Binds: mounts,
+      RestartPolicy: { Name: restartPolicy(spec.restartPolicy) },
+      ...(limits.memory !== undefined ? { Memory: Math.floor(parseQuantity(limits.memory)) } : {}),
+      ...(limits.cpu !== undefined ? { NanoCpus: Math.floor(parseQuantity(limits.cpu) * 1e9) } : {}),
+    };
+    const options: Docker.ContainerCreateOptions = {
+      name: dockerName,
+      Image: c.image,
+      Env: env.env,
+      WorkingDir: c.workingDir,
+      OpenStdin: c.stdin ?? false,
+      Tty: c.tty ?? false,
+      Labels: { ...base, [label.container]: c.name },
+      HostConfig: hostConfig,
+    };
+    if (c.command) options.Entrypoint = c.command;
+    if (c.args) options.Cmd = c.args;
+    if (index === 0) {
+      options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
+      const ports = containers.flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
+      if (ports.length > 0) {
+        options.ExposedPorts = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, {}]));
+        hostConfig.PortBindings = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostPort: String(p.hostPort) }]]));
+      }
+      hostConfig.NetworkMode = plan.network;
+      options.NetworkingConfig = { EndpointsConfig: { [plan.network]: { Aliases: [pod.metadata.name, ...aliases] } } };
+    } else {
+      hostConfig.NetworkMode = `container:${containerName(ns, pod.metadata.name, containers[0]!.name)}`;
+    }
+    const hash = createHash('sha256').update(JSON.stringify({ options, copies: copies.map((c) => ({ ...c, files: c.files.map((f) => ({ ...f, content: f.content.toString('base64') })) })) })).digest('hex').slice(0, 16);
+    options.Labels![label.specHash] = hash;
+    plan.containers.push({ name: c.name, dockerName, hash, options, copies });
+  });
+  return plan;
+}
+
+/** The names a Service answers to, for each Service that selects the Pod: `svc` and `svc.ns`. */
+export function serviceAliases(pod: KubeObject, services: KubeObject[]): string[] {
+  const labels = pod.metadata.labels ?? {};
+  const out: string[] = [];
+  for (const s of services) {
+    const selector = s.spec?.selector;
+    if (!selector || Object.keys(selector).length === 0) continue;
+    if (matchesSelector({ matchLabels: selector }, labels)) out.push(s.metadata.name, `${s.metadata.name}.${s.metadata.namespace}`, `${s.metadata.name}.${s.metadata.namespace}.svc`);
+  }
+  return out;
+}
+
+function restartPolicy(p: PodSpec['restartPolicy']): string {
+  return p === 'Never' ? 'no' : p === 'OnFailure' ? 'on-failure' : 'always';
+}
+
+function dataOf(o: KubeObject | undefined): Record<string, Buffer> {
+  if (!o) return {};
+  const out: Record<string, Buffer> = {};
+  if (o.kind === 'Secret') for (const [k, v] of Object.entries(o.data ?? {})) out[k] = Buffer.from(v, 'base64');
+  else {
+    for (const [k, v] of Object.entries(o.data ?? {})) out[k] = Buffer.from(v, 'utf8');
+    for (const [k, v] of Object.entries(o.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
+  }
+  return out;
+}
+
+function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: string[] } | { error: string } {
+  const env = new Map<string, string>();
+  for (const from of c.envFrom ?? []) {
+    const ref = from.configMapRef ?? from.secretRef!;
+    const source = from.configMapRef ? lookups.configMap(ref.name) : lookups.secret(ref.name);
+    if (!source) {
+      if (ref.optional) continue;
+      return { error: `${from.configMapRef ? 'configmap' : 'secret'} "${ref.name}" not found` };
+    }
+    for (const [k, v] of Object.entries(dataOf(source))) env.set(`${from.prefix ?? ''}${k}`, v.toString('utf8'));
+  }
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined) {
+      env.set(e.name, expand(e.value, env));
+      continue;
+    }
+    const vf = e.valueFrom;
+    if (!vf) {
+      env.set(e.name, '');
+      continue;
+    }
+    if (vf.fieldRef) {
+      const value = fieldValue(pod, vf.fieldRef.fieldPath);
+      env.set(e.name, value);
+      continue;
+    }
+    const ref = (vf.secretKeyRef ?? vf.configMapKeyRef)!;
+    const source = vf.secretKeyRef ? lookups.secret(ref.name) : lookups.configMap(ref.name);
+    const value = dataOf(source)[ref.key];
+    if (value === undefined) {
+      if (ref.optional) continue;
+      return { error: source ? `key "${ref.key}" not found in ${vf.secretKeyRef ? 'secret' : 'configmap'} "${ref.name}"` : `${vf.secretKeyRef ? 'secret' : 'configmap'} "${ref.name}" not found` };
+    }
+    env.set(e.name, value.toString('utf8'));
+  }
+  return { env: [...env].map(([k, v]) => `${k}=${v}`) };
+}
+
+/** Kubernetes' $(VAR) expansion in env values. */
+function expand(value: string, env: Map<string, string>): string {
+  return value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, name: string) => env.get(name) ?? all);
+}
+
+function fieldValue(pod: KubeObject, path: string): string {
+  switch (path) {
+    case 'metadata.name':
+      return pod.metadata.name;
+    case 'metadata.namespace':
+      return pod.metadata.namespace ?? '';
+    case 'metadata.uid':
+      return pod.metadata.uid ?? '';
+    case 'spec.nodeName':
+      return pod.spec?.nodeName ?? '';
+    case 'status.podIP':
+      return pod.status?.podIP ?? '';
+    default: {
+      const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+      if (m) return (pod.metadata[m[1] as 'labels'] ?? {})[m[2]!] ?? '';
+      return '';
+    }
+  }
+}

@@ -1,0 +1,224 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { cloneJson } from '../manifest/clone.js';
+import type { KubeObject } from '../manifest/types.js';
+import type { ObjectStore } from '../store/object-store.js';
+
+const revisionAnnotation = 'deployment.kubernetes.io/revision';
+
+/** Kubernetes' pod-template-hash: a short, stable hash of the Pod template. */
+export function templateHash(template: unknown): string {
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
+}
+
+function owner(o: KubeObject) {
+  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid!, controller: true, blockOwnerDeletion: true };
+}
+
+function ownedBy(o: KubeObject, parent: KubeObject): boolean {
+  return (o.metadata.ownerReferences ?? []).some((r) => r.uid === parent.metadata.uid);
+}
+
+function isReady(pod: KubeObject): boolean {
+  return (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+}
+
+function resolvePercent(value: number | string | undefined, total: number, roundUp: boolean): number {
+  if (value === undefined) return 0;
+  if (typeof value === 'number') return value;
+  const pct = Number(value.replace('%', '')) / 100;
+  return roundUp ? Math.ceil(pct * total) : Math.floor(pct * total);
+}
+
+/**
+ * The Deployment and ReplicaSet controllers and the scheduler, as one level-triggered pass over
+ * the store. Every write goes through the store, so the node agent and watchers see it.
+ */
+export class WorkloadControllers {
+  private timer?: NodeJS.Timeout;
+  private unwatch?: () => void;
+  private busy = false;
+  private again = false;
+
+  constructor(private readonly store: ObjectStore, private readonly nodeNames: () => string[], private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}) {}
+
+  start(): void {
+    this.unwatch = this.store.watch(this.store.resourceVersion(), (c) => {
+      if (['Deployment', 'ReplicaSet', 'Pod', 'Node'].includes(c.object.kind)) this.kick();
+    });
+    const tick = () => {
+      this.kick();
+      this.timer = setTimeout(tick, 1000);
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.unwatch?.();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  kick(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    // Defer, so a burst of store changes makes one pass.
+    setImmediate(() => {
+      try {
+        this.pass();
+      } catch (err) {
+        this.log('controller pass failed; retrying', { err: (err as Error).message });
+      } finally {
+        this.busy = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      }
+    });
+  }
+
+  pass(): void {
+    for (const d of this.store.list({ kind: 'Deployment' })) this.store.batch(() => this.reconcileDeployment(d));
+    for (const rs of this.store.list({ kind: 'ReplicaSet' })) this.store.batch(() => this.reconcileReplicaSet(rs));
+    this.garbageCollect();
+    this.schedule();
+  }
+
+  private reconcileDeployment(d: KubeObject): void {
+    const ns = d.metadata.namespace!;
+    const spec = d.spec;
+    const hash = templateHash(spec.template);
+    const all = this.store.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
+    let current = all.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    const old = all.filter((rs) => rs !== current);
+    const maxRevision = Math.max(0, ...all.map((rs) => Number(rs.metadata.annotations?.[revisionAnnotation] ?? 0)));
+    const want: number = spec.replicas;
+    const podsOf = (rs: KubeObject) => this.store.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+
+    if (!current) {
+      const template = cloneJson(spec.template);
+      template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } };
+      current = this.store.create({
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: `${d.metadata.name}-${hash}`, namespace: ns, labels: { ...spec.template.metadata?.labels, 'pod-template-hash': hash }, annotations: { [revisionAnnotation]: String(maxRevision + 1) }, ownerReferences: [owner(d)] },
+        spec: { replicas: 0, selector: { matchLabels: { ...spec.selector.matchLabels, 'pod-template-hash': hash } }, template },
+      });
+    } else if (Number(current.metadata.annotations?.[revisionAnnotation] ?? 0) < maxRevision && old.some((rs) => rs.spec.replicas > 0)) {
+      // A rollback to an older template: it becomes the newest revision again.
+      current = this.store.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, [revisionAnnotation]: String(maxRevision + 1) } } });
+    }
+
+    const setReplicas = (rs: KubeObject, n: number) => {
+      if (rs.spec.replicas === n) return rs;
+      this.log('scaling replica set', { replicaSet: rs.metadata.name, from: rs.spec.replicas, to: n });
+      return this.store.update({ ...rs, metadata: { ...rs.metadata, resourceVersion: undefined }, spec: { ...rs.spec, replicas: n } });
+    };
+
+    const oldPods = old.flatMap(podsOf);
+    if (spec.strategy.type === 'Recreate') {
+      for (const rs of old) setReplicas(rs, 0);
+      if (oldPods.length === 0) current = setReplicas(current, want);
+    } else {
+      const surge = resolvePercent(spec.strategy.rollingUpdate?.maxSurge, want, true);
+      const unavailable = Math.max(resolvePercent(spec.strategy.rollingUpdate?.maxUnavailable, want, false), surge === 0 ? 1 : 0);
+      const newPods = podsOf(current);
+      const oldTarget = old.reduce((n, rs) => n + rs.spec.replicas, 0);
+      // Scale up the new ReplicaSet within maxSurge.
+      const room = Math.max(0, want + surge - (current.spec.replicas + oldTarget));
+      const newTarget = Math.min(want, current.spec.replicas + room);
+      if (oldTarget === 0) current = setReplicas(current, want);
+      else current = setReplicas(current, newTarget);
+      // Scale down old ones while keeping want - maxUnavailable ready.
+      const readyNew = newPods.filter(isReady).length;
+      const readyOld = oldPods.filter(isReady).length;
+      let canRemove = Math.max(0, readyNew + readyOld - (want - unavailable));
+      const notReadyOld = oldPods.filter((p) => !isReady(p)).length;
+      canRemove += notReadyOld;
+      for (const rs of old) {
+        if (canRemove <= 0) break;
+        const down = Math.min(canRemove, rs.spec.replicas);
+        if (down > 0) {
+          setReplicas(rs, rs.spec.replicas - down);
+          canRemove -= down;
+        }
+      }
+    }
+    // Revision history: keep revisionHistoryLimit old, scaled-down ReplicaSets.
+    const idle = this.store.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d) && rs.metadata.uid !== current!.metadata.uid && rs.spec.replicas === 0 && podsOf(rs).length === 0);
+    idle.sort((a, b) => Number(a.metadata.annotations?.[revisionAnnotation] ?? 0) - Number(b.metadata.annotations?.[revisionAnnotation] ?? 0));
+    for (const rs of idle.slice(0, Math.max(0, idle.length - spec.revisionHistoryLimit))) this.store.delete('ReplicaSet', ns, rs.metadata.name);
+
+    const pods = this.store.list({ kind: 'Pod', namespace: ns }).filter((p) => this.store.list({ kind: 'ReplicaSet', namespace: ns }).some((rs) => ownedBy(rs, d) && ownedBy(p, rs)));
+    const updated = podsOf(current);
+    const ready = pods.filter(isReady).length;
+    const available = ready;
+    const status = {
+      observedGeneration: d.metadata.generation,
+      replicas: pods.length,
+      updatedReplicas: updated.length,
+      readyReplicas: ready,
+      availableReplicas: available,
+      unavailableReplicas: Math.max(0, want - available),
+      conditions: [
+        { type: 'Available', status: available >= want - resolvePercent(spec.strategy.rollingUpdate?.maxUnavailable, want, false) ? 'True' : 'False', reason: available >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: `${available} of ${want} replicas available` },
+        { type: 'Progressing', status: 'True', reason: updated.length >= want && pods.length === want ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${current.metadata.name}" ${updated.length >= want ? 'has successfully progressed' : 'is progressing'}` },
+      ],
+    };
+    if (JSON.stringify(status) !== JSON.stringify(d.status)) {
+      const latest = this.store.get('Deployment', ns, d.metadata.name)!;
+      this.store.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
+    }
+  }
+
+  private reconcileReplicaSet(rs: KubeObject): void {
+    const ns = rs.metadata.namespace!;
+    const pods = this.store.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+    const want: number = rs.spec.replicas;
+    for (let i = pods.length; i < want; i++) {
+      const template = rs.spec.template;
+      const name = `${rs.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`;
+      this.store.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: template.metadata?.labels, annotations: template.metadata?.annotations, ownerReferences: [owner(rs)] }, spec: cloneJson(template.spec) });
+    }
+    if (pods.length > want) {
+      // Remove the least useful first: unscheduled, then not ready, then the newest.
+      const ranked = [...pods].sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || Number(isReady(a)) - Number(isReady(b)) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+      for (const p of ranked.slice(0, pods.length - want)) this.store.delete('Pod', ns, p.metadata.name);
+    }
+    const now = this.store.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+    const ready = now.filter(isReady).length;
+    const status = { replicas: now.length, readyReplicas: ready, availableReplicas: ready, fullyLabeledReplicas: now.length, observedGeneration: rs.metadata.generation };
+    if (JSON.stringify(status) !== JSON.stringify(rs.status)) {
+      const latest = this.store.get('ReplicaSet', ns, rs.metadata.name)!;
+      this.store.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
+    }
+  }
+
+  /** Objects whose controlling owner is gone are deleted, as Kubernetes' garbage collector does. */
+  private garbageCollect(): void {
+    for (const kind of ['ReplicaSet', 'Pod']) {
+      for (const o of this.store.list({ kind })) {
+        const ref = (o.metadata.ownerReferences ?? []).find((r) => r.controller);
+        if (!ref) continue;
+        const parent = this.store.get(ref.kind, o.metadata.namespace, ref.name);
+        if (!parent || parent.metadata.uid !== ref.uid) this.store.delete(kind, o.metadata.namespace, o.metadata.name);
+      }
+    }
+  }
+
+  /** Binds each unscheduled Pod to the ready node with the fewest Pods. */
+  private schedule(): void {
+    const nodes = this.nodeNames();
+    if (nodes.length === 0) return;
+    const pods = this.store.list({ kind: 'Pod' });
+    const load = new Map(nodes.map((n) => [n, pods.filter((p) => p.spec.nodeName === n).length]));
+    for (const p of pods) {
+      if (p.spec.nodeName) continue;
+      const node = [...load].sort((a, b) => a[1] - b[1])[0]![0];
+      load.set(node, load.get(node)! + 1);
+      this.store.update({ ...p, metadata: { ...p.metadata, resourceVersion: undefined }, spec: { ...p.spec, nodeName: node } });
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { ObjectStore } from '../store/object-store.js';
+import { NodeAgent } from '../runtime/node-agent.js';
+import { WorkloadControllers } from '../runtime/workload-controllers.js';
+import { buildApi } from './app.js';
+
+export interface ServeOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  dockerSocket?: string;
+  nodeName?: string;
+}
+
+export function defaultDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  return path.join(base, 'gouvernail');
+}
+
+function readOrCreate(file: string, make: () => string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+export function kubeconfigText(server: string, token: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+  - name: gouvernail
+    cluster:
+      server: ${server}
+users:
+  - name: admin
+    user:
+      token: ${token}
+contexts:
+  - name: gouvernail
+    context:
+      cluster: gouvernail
+      user: admin
+      namespace: default
+current-context: gouvernail
+`;
+}
+
+/** Starts the whole control plane in this process: store, API, controllers, the local node. */
+export async function serve(options: ServeOptions) {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const log = pino({ name: 'gouvernail' });
+  const store = ObjectStore.open(path.join(options.dataDir, 'state.db'));
+  const installation = readOrCreate(path.join(options.dataDir, 'installation-id'), () => randomBytes(6).toString('hex'));
+  const token = readOrCreate(path.join(options.dataDir, 'admin-token'), () => randomBytes(24).toString('hex'));
+  const docker = new Docker(options.dockerSocket ? { socketPath: options.dockerSocket } : undefined);
+  const nodeName = (options.nodeName ?? os.hostname()).toLowerCase();
+
+  let version = 'unknown';
+  try {
+    version = (await docker.version()).Version;
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'the Docker engine does not answer; the node stays NotReady until it does (is dockerd running? is the socket readable?)');
+  }
+  const now = new Date().toISOString();
+  const node = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'node-role.kubernetes.io/control-plane': '', 'kubernetes.io/os': 'linux' } },
+    spec: {},
+    status: {
+      conditions: [{ type: 'Ready', status: version === 'unknown' ? 'False' : 'True', reason: 'DockerReady', lastHeartbeatTime: now, lastTransitionTime: now }],
+      nodeInfo: { containerRuntimeVersion: `docker://${version}`, kubeletVersion: 'v1.32.0-gouvernail', operatingSystem: 'linux', architecture: process.arch },
+      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: nodeName }],
+    },
+  };
+  store.put(node as never);
+  for (const ns of ['default', 'kube-system']) {
+    if (!store.get('Namespace', undefined, ns)) store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
+  }
+
+  const logFn = (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg);
+  const controllers = new WorkloadControllers(store, () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
+  const agent = new NodeAgent({ store, docker, nodeName, installation, log: logFn });
+  const api = buildApi({ store, tokens: [token] });
+  await api.listen({ host: options.host, port: options.port });
+  const address = api.server.address() as { port: number };
+  const server = `http://${options.host}:${address.port}`;
+  writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token), { mode: 0o600 });
+  controllers.start();
+  agent.start();
+  log.info({ server, node: nodeName, dataDir: options.dataDir }, `gouvernail is serving; export KUBECONFIG=${path.join(options.dataDir, 'kubeconfig')}`);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      controllers.stop();
+      await agent.stop();
+      await api.close();
+      store.close();
+    })());
+  return { server, token, store, close, kubeconfig: path.join(options.dataDir, 'kubeconfig') };
+}
