@@ -15,6 +15,8 @@ export interface ServeOptions {
   port: number;
   dockerSocket?: string;
   nodeName?: string;
+  /** No logs (tests). */
+  quiet?: boolean;
 }
 
 export function defaultDataDir(): string {
@@ -53,7 +55,7 @@ current-context: gouvernail
 /** Starts the whole control plane in this process: store, API, controllers, the local node. */
 export async function serve(options: ServeOptions) {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const log = pino({ name: 'gouvernail' });
+  const log = pino({ name: 'gouvernail', enabled: !options.quiet });
   const store = ObjectStore.open(path.join(options.dataDir, 'state.db'));
   const installation = readOrCreate(path.join(options.dataDir, 'installation-id'), () => randomBytes(6).toString('hex'));
   const token = readOrCreate(path.join(options.dataDir, 'admin-token'), () => randomBytes(24).toString('hex'));
@@ -103,5 +105,5 @@ export async function serve(options: ServeOptions) {
       await api.close();
       store.close();
     })());
-  return { server, token, store, close, kubeconfig: path.join(options.dataDir, 'kubeconfig') };
+  return { server, token, store, installation, close, kubeconfig: path.join(options.dataDir, 'kubeconfig') };
 }

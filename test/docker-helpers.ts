@@ -1,0 +1,106 @@
+import Docker from 'dockerode';
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import { ApiClient } from '../src/cli/client.js';
+import { serve } from '../src/server/serve.js';
+import { label } from '../src/runtime/labels.js';
+import type { KubeObject } from '../src/manifest/types.js';
+import { root, tempDir } from './helpers.js';
+
+export const image = 'gouvernail-example/busybox:1';
+export const docker = new Docker();
+
+/** Builds the offline busybox image once (no registry is reachable). */
+export async function ensureImage(): Promise<void> {
+  const present = await docker.getImage(image).inspect().then(() => true, () => false);
+  if (!present) execFileSync('bash', [path.join(root, 'manifests-example', 'offline', 'build-image.sh'), image], { stdio: 'inherit' });
+}
+
+export interface TestServer {
+  client: ApiClient;
+  dataDir: string;
+  installation: string;
+  kubeconfig: string;
+  close(): Promise<void>;
+  /** Stops the server and removes every Docker object it made. */
+  destroy(): Promise<void>;
+}
+
+export async function startServer(dataDir = tempDir()): Promise<TestServer> {
+  await ensureImage();
+  const s = await serve({ dataDir, host: '127.0.0.1', port: 0, nodeName: 'test-node', quiet: true });
+  const installation = s.installation;
+  return {
+    client: new ApiClient(s.server, s.token),
+    dataDir,
+    installation,
+    kubeconfig: s.kubeconfig,
+    close: s.close,
+    async destroy() {
+      await s.close();
+      await removeDockerObjects(installation);
+    },
+  };
+}
+
+export async function removeDockerObjects(installation: string): Promise<void> {
+  const filters = { label: [`${label.managedBy}=${installation}`] };
+  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  const { Volumes } = await docker.listVolumes({ filters });
+  for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => {});
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export async function containersOf(installation: string, namespace: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`, `${label.namespace}=${namespace}`] } });
+}
+
+export async function execIn(containerId: string, cmd: string[]): Promise<{ code: number; out: string }> {
+  const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise((r) => stream.on('end', r));
+  const raw = Buffer.concat(chunks);
+  // Demultiplex Docker's 8-byte frame headers.
+  let out = '';
+  for (let i = 0; i + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(i + 4);
+    out += raw.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  const info = await exec.inspect();
+  return { code: info.ExitCode ?? -1, out };
+}
+
+export const isReady = (p: KubeObject) => (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+
+const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
+
+/** Runs the CLI without blocking this process, where the server under test runs. */
+export function runCli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+

@@ -1,0 +1,108 @@
+import test from 'ava';
+import { resourcePath } from '../src/server/resources.js';
+import { containersOf, docker, execIn, isReady, startServer, waitFor } from './docker-helpers.js';
+import { image } from './docker-helpers.js';
+
+test.serial('a two-container Pod shares localhost and an emptyDir; a ConfigMap is a file and a Secret an env var', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'pods-share';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { 'app.conf': 'mode=test\n' } });
+  await client.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { password: 'p4ss-from-secret' } });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'pair', namespace: ns },
+    spec: {
+      containers: [
+        { name: 'server', image, command: ['sh', '-c', 'mkdir -p /www && echo served-on-localhost > /www/index.html && exec httpd -f -p 8080 -h /www'], volumeMounts: [{ name: 'shared', mountPath: '/shared' }, { name: 'config', mountPath: '/etc/app' }] },
+        {
+          name: 'sidecar',
+          image,
+          command: ['sh', '-c', 'echo from-sidecar > /shared/note; exec sleep 3600'],
+          env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }],
+          volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+        },
+      ],
+      volumes: [{ name: 'shared', emptyDir: {} }, { name: 'config', configMap: { name: 'settings' } }],
+    },
+  });
+  const pod = await waitFor('the Pod to be ready', async () => {
+    const p = await client.get('Pod', ns, 'pair');
+    return p && isReady(p) ? p : undefined;
+  });
+  t.is(pod.status.phase, 'Running');
+  t.truthy(pod.status.podIP);
+  const containers = await containersOf(server.installation, ns);
+  const server_ = containers.find((c) => c.Labels['gouvernail.io/container'] === 'server')!;
+  const sidecar = containers.find((c) => c.Labels['gouvernail.io/container'] === 'sidecar')!;
+  t.is((await execIn(sidecar.Id, ['wget', '-q', '-O', '-', 'http://127.0.0.1:8080/'])).out, 'served-on-localhost\n');
+  await waitFor('the sidecar note', async () => (await execIn(server_.Id, ['cat', '/shared/note'])).out === 'from-sidecar\n');
+  t.is((await execIn(server_.Id, ['cat', '/etc/app/app.conf'])).out, 'mode=test\n');
+  t.is((await execIn(sidecar.Id, ['sh', '-c', 'echo "$PASSWORD"'])).out, 'p4ss-from-secret\n');
+});
+
+test.serial('a Deployment scales 1 -> 3 -> 1', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'scale';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await client.apply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: ns },
+    spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image, command: ['sleep', '3600'] }] } } },
+  });
+  const running = async (n: number) =>
+    waitFor(`${n} running containers`, async () => {
+      const list = (await containersOf(server.installation, ns)).filter((c) => c.State === 'running');
+      const d = await client.get('Deployment', ns, 'web');
+      return list.length === n && d?.status?.readyReplicas === n && (await containersOf(server.installation, ns)).length === n ? list : undefined;
+    });
+  await running(1);
+  const scale = (n: number) => client.request('PATCH', resourcePath(client.resource('deployments'), ns, 'web'), { spec: { replicas: n } }, 'application/merge-patch+json');
+  await scale(3);
+  t.is((await running(3)).length, 3);
+  await scale(1);
+  t.is((await running(1)).length, 1);
+  t.is((await client.list('Pod', ns)).length, 1);
+});
+
+test.serial('a container killed by hand is restarted, one removed is recreated, a clashing container not ours is left alone', async (t) => {
+  const server = await startServer();
+  t.teardown(async () => {
+    await server.destroy();
+    await docker.getContainer('gv_heal_squatter_main').remove({ force: true }).catch(() => {});
+  });
+  const { client } = server;
+  const ns = 'heal';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pet', namespace: ns }, spec: { containers: [{ name: 'main', image, command: ['sleep', '3600'] }] } });
+  const first = await waitFor('the container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running'));
+
+  await docker.getContainer(first.Id).kill();
+  await waitFor('the killed container to run again', async () => (await docker.getContainer(first.Id).inspect()).State.Running);
+
+  await docker.getContainer(first.Id).remove({ force: true });
+  const second = await waitFor('a new container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running' && c.Id !== first.Id));
+  t.not(second.Id, first.Id);
+
+  // Somebody else's container holds the name the next Pod needs.
+  const squatter = await docker.createContainer({ name: 'gv_heal_squatter_main', Image: image, Cmd: ['sleep', '3600'], Labels: { owner: 'someone-else' } });
+  await squatter.start();
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'squatter', namespace: ns }, spec: { containers: [{ name: 'main', image, command: ['sleep', '3600'] }] } });
+  const reported = await waitFor('the clash on the Pod', async () => {
+    const p = await client.get('Pod', ns, 'squatter');
+    return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerNameConflict' ? p : undefined;
+  });
+  t.regex(reported.status.containerStatuses[0].state.waiting.message, /gv_heal_squatter_main exists and is not Gouvernail's/);
+  const info = await squatter.inspect();
+  t.true(info.State.Running);
+  t.deepEqual(info.Config.Labels, { owner: 'someone-else' });
+  await client.delete('Pod', ns, 'squatter');
+  await new Promise((r) => setTimeout(r, 2000));
+  t.true((await squatter.inspect()).State.Running, 'deleting the Pod leaves the container that is not ours');
+});
