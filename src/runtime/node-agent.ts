@@ -4,7 +4,7 @@ import net from 'node:net';
 import { pack } from 'tar-stream';
 import type { KubeObject, Probe } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { label, networkName } from './labels.js';
+import { claimVolumeName, label, networkName } from './labels.js';
 import { planPod, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
 export interface NodeAgentOptions {
@@ -36,6 +36,8 @@ export class NodeAgent {
   private stopped = false;
   private unwatch?: () => void;
   private readonly probes = new Map<string, ProbeState>();
+  /** Volumes of claims deleted with gouvernail.io/delete-volume: "true"; removed once unused. */
+  private readonly volumesToDelete = new Map<string, { namespace: string; claim: string }>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
 
   constructor(private readonly o: NodeAgentOptions) {
@@ -44,6 +46,10 @@ export class NodeAgent {
 
   start(): void {
     this.unwatch = this.o.store.watch(this.o.store.resourceVersion(), (c) => {
+      const o = c.object;
+      if (c.type === 'DELETED' && o.kind === 'PersistentVolumeClaim' && o.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
+        this.volumesToDelete.set(claimVolumeName(o.metadata.namespace!, o.metadata.name), { namespace: o.metadata.namespace!, claim: o.metadata.name });
+      }
       if (c.object.kind === 'Pod' || c.object.kind === 'ConfigMap' || c.object.kind === 'Secret' || c.object.kind === 'Service' || c.object.kind === 'PersistentVolumeClaim') this.kick();
     });
     const tick = () => {
@@ -106,6 +112,28 @@ export class NodeAgent {
       }
     }
     this.bindClaims();
+    for (const [name, claim] of this.volumesToDelete) {
+      if (store.get('PersistentVolumeClaim', claim.namespace, claim.claim)) {
+        this.volumesToDelete.delete(name);
+        continue;
+      }
+      const volume = await docker.getVolume(name).inspect().catch(() => undefined);
+      if (!volume) {
+        this.volumesToDelete.delete(name);
+        continue;
+      }
+      if (volume.Labels?.[label.managedBy] !== installation) {
+        this.volumesToDelete.delete(name);
+        continue;
+      }
+      await docker.getVolume(name).remove().then(
+        () => {
+          this.volumesToDelete.delete(name);
+          this.log('removed the volume of a deleted claim', { volume: name });
+        },
+        () => {},
+      );
+    }
   }
 
   /** A claim is Bound once its volume exists: Gouvernail creates it when the first Pod uses it. */

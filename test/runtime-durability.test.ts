@@ -1,0 +1,121 @@
+import test from 'ava';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ApiClient } from '../src/cli/client.js';
+import { claimVolumeName, label } from '../src/runtime/labels.js';
+import { containersOf, docker, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor } from './docker-helpers.js';
+import { fixture, root, tempDir } from './helpers.js';
+
+const volume = claimVolumeName('pvc-app', 'data');
+
+function readVolume(): string {
+  return execFileSync('docker', ['run', '--rm', '-v', `${volume}:/d`, image, 'cat', '/d/boots'], { encoding: 'utf8' });
+}
+
+test.serial('data on a PVC volume survives the Pod being recreated and the prune of its Deployment; the claim opts in to deletion', async (t) => {
+  const server = await startServer();
+  t.teardown(async () => {
+    await server.destroy();
+    await docker.getVolume(volume).remove().catch(() => {});
+  });
+  const dir = path.join(tempDir(), 'app');
+  await cp(fixture('pvc-app'), dir, { recursive: true });
+  const apply = async (...extra: string[]) => {
+    const r = await runCli('apply', '-f', dir, '--kubeconfig', server.kubeconfig, '--timeout', '60s', ...extra);
+    t.is(r.code, 0, r.out + r.err);
+    return r.out;
+  };
+  const lines = () => readVolume().trim().split('\n').length;
+  const runningWriter = () => waitFor('the writer running', async () => (await containersOf(server.installation, 'pvc-app')).find((c) => c.State === 'running'));
+
+  await apply();
+  const first = await runningWriter();
+  await waitFor('one boot written', async () => lines() === 1);
+  const [pod] = await server.client.list('Pod', 'pvc-app');
+  await server.client.delete('Pod', 'pvc-app', pod!.metadata.name);
+  await waitFor('a new writer', async () => (await containersOf(server.installation, 'pvc-app')).find((c) => c.State === 'running' && c.Id !== first.Id));
+  await waitFor('two boots written', async () => lines() === 2);
+
+  const file = path.join(dir, 'app.yaml');
+  const original = await readFile(file, 'utf8');
+  const [ns, pvc] = original.split('---\n');
+  await writeFile(file, `${ns}---\n${pvc}`);
+  t.regex(await apply('--prune'), /Deployment\/pvc-app\/writer pruned/);
+  await waitFor('the writer gone', async () => (await containersOf(server.installation, 'pvc-app')).length === 0);
+  t.truthy(await docker.getVolume(volume).inspect());
+
+  await writeFile(file, original);
+  await apply();
+  await waitFor('three boots written', async () => lines() === 3);
+
+  await writeFile(file, ns!);
+  t.regex(await apply('--prune'), /PersistentVolumeClaim\/pvc-app\/data pruned/);
+  await waitFor('the writer gone', async () => (await containersOf(server.installation, 'pvc-app')).length === 0);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.truthy(await docker.getVolume(volume).inspect(), 'a pruned claim keeps its volume by default');
+
+  await writeFile(file, original.replace('  name: data\n  namespace: pvc-app\n', '  name: data\n  namespace: pvc-app\n  annotations: { gouvernail.io/delete-volume: "true" }\n'));
+  await apply();
+  await waitFor('four boots written', async () => lines() === 4);
+  await writeFile(file, ns!);
+  await apply('--prune');
+  await waitFor('the volume removed', async () => !(await docker.getVolume(volume).inspect().catch(() => undefined)));
+  t.pass();
+});
+
+function startServe(dataDir: string): ChildProcess {
+  rmSync(path.join(dataDir, 'kubeconfig'), { force: true });
+  return spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node'], { stdio: 'ignore' });
+}
+
+test.serial('kill -9 of gouvernail serve during an apply, then a restart: the apply converges with no duplicate and no orphan', async (t) => {
+  await ensureImage();
+  const dataDir = tempDir();
+  let server = startServe(dataDir);
+  t.teardown(async () => {
+    server.kill('SIGKILL');
+    await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
+  });
+  const kubeconfig = path.join(dataDir, 'kubeconfig');
+  await waitFor('the kubeconfig', async () => existsSync(kubeconfig));
+  const installation = readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim();
+  const dir = tempDir();
+  const deployment = (replicas: number) => `apiVersion: v1
+kind: Namespace
+metadata: { name: crash }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: many, namespace: crash }
+spec:
+  replicas: ${replicas}
+  selector: { matchLabels: { app: many } }
+  template:
+    metadata: { labels: { app: many } }
+    spec:
+      containers: [{ name: c, image: "${image}", command: ["sleep", "3600"] }]
+`;
+  await writeFile(path.join(dir, 'app.yaml'), deployment(6));
+  const applying = runCli('apply', '-f', dir, '--kubeconfig', kubeconfig, '--timeout', '60s');
+  await waitFor('the first containers', async () => (await containersOf(installation, 'crash')).length >= 1, 30_000, 20);
+  server.kill('SIGKILL');
+  const interrupted = await applying;
+  t.not(interrupted.code, 0);
+
+  server = startServe(dataDir);
+  await waitFor('the kubeconfig again', async () => existsSync(kubeconfig));
+  const again = await runCli('apply', '-f', dir, '--kubeconfig', kubeconfig, '--timeout', '60s');
+  t.is(again.code, 0, again.out + again.err);
+  const client = ApiClient.fromKubeconfig(kubeconfig);
+  const pods = await client.list('Pod', 'crash');
+  t.is(pods.length, 6);
+  const containers = await waitFor('one running container per Pod', async () => {
+    const list = await containersOf(installation, 'crash');
+    return list.length === 6 && list.every((c) => c.State === 'running') ? list : undefined;
+  });
+  const uids = new Set(pods.map((p) => p.metadata.uid));
+  t.true(containers.every((c) => uids.has(c.Labels[label.uid]!)), 'no orphan container');
+  t.is(new Set(containers.map((c) => c.Labels[label.uid])).size, 6, 'no duplicate container');
+});
