@@ -102,7 +102,7 @@ test('every command has --help, and unknown flags are refused', (t) => {
     t.regex(r.out, new RegExp(`Usage: gouvernail ${cmd} -f DIR`));
   }
   const top = run('--help');
-  t.regex(top.out, /Commands:\n\s+validate/);
+  t.regex(top.out, /Commands:\n\s+serve .*\n\s+validate/);
   const bad = run('plan', '--frobnicate');
   t.is(bad.code, 2);
   t.regex(bad.err, /Unknown option '--frobnicate'/);
