@@ -46,6 +46,21 @@ export class ApiClient {
     return json as T;
   }
 
+  /** A streaming GET, for logs -f. */
+  async stream(method: string, urlPath: string): Promise<AsyncIterable<Uint8Array>> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.server}${urlPath}`, { method, headers: { authorization: `Bearer ${this.token}` } });
+    } catch (err) {
+      throw new ApiClientError(0, 'Unreachable', `cannot reach the Gouvernail API at ${this.server}; is 'gouvernail serve' running?`);
+    }
+    if (!res.ok || !res.body) {
+      const json = await res.json().catch(() => undefined);
+      throw new ApiClientError(res.status, json?.reason ?? 'Error', json?.message ?? `HTTP ${res.status}`);
+    }
+    return res.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
   resource(kind: string): Resource {
     const r = resolveResourceName(kind);
     if (!r) throw new Error(`the server doesn't have a resource type "${kind}"`);

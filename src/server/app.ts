@@ -8,6 +8,7 @@ import { admit } from './admission.js';
 import { apiVersionOf, findResource, type Resource } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ApiError, statusBody, toApiError } from './status.js';
+import type { PodIo } from '../runtime/pod-io.js';
 
 export interface ApiOptions {
   store: ObjectStore;
@@ -15,6 +16,8 @@ export interface ApiOptions {
   tokens: string[];
   logger?: boolean | object;
   version?: string;
+  /** Logs and exec of Pod containers; without it those subresources answer 503. */
+  podIo?: PodIo;
 }
 
 interface Target {
@@ -103,6 +106,32 @@ export function buildApi(options: ApiOptions): FastifyInstance {
         throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported`);
     }
   };
+  const podFor = (params: unknown) => {
+    const { ns, name } = params as { ns: string; name: string };
+    const pod = store.get('Pod', ns, name);
+    if (!pod) throw new ApiError(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' });
+    if (!options.podIo) throw new ApiError(503, 'ServiceUnavailable', 'this server runs no node; logs and exec are not available');
+    return { pod, io: options.podIo };
+  };
+  const badRequest = (err: unknown) => new ApiError(400, 'BadRequest', (err as Error).message);
+  app.get('/api/v1/namespaces/:ns/pods/:name/log', async (req, reply) => {
+    const { pod, io } = podFor(req.params);
+    const q = req.query as Record<string, string | undefined>;
+    const stream = await io.logs(pod, { container: q.container, follow: q.follow === 'true', tailLines: q.tailLines ? Number(q.tailLines) : undefined, timestamps: q.timestamps === 'true' }).catch((err) => {
+      throw badRequest(err);
+    });
+    return reply.type('text/plain').send(stream);
+  });
+  // Gouvernail's own exec: the command in a JSON body, stdin as text, the output and exit code back.
+  // (kubectl's WebSocket exec is not served yet.)
+  app.post('/api/v1/namespaces/:ns/pods/:name/exec', async (req) => {
+    const { pod, io } = podFor(req.params);
+    const body = (req.body ?? {}) as { command?: string[]; container?: string; stdin?: string };
+    if (!Array.isArray(body.command) || body.command.length === 0) throw new ApiError(400, 'BadRequest', 'the body needs "command": a non-empty list of strings');
+    return io.exec(pod, { container: body.container, command: body.command, stdin: body.stdin !== undefined ? Buffer.from(body.stdin) : undefined }).catch((err) => {
+      throw badRequest(err);
+    });
+  });
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/api/*', handler });
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis/*', handler });
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { ObjectStore } from '../store/object-store.js';
 import { NodeAgent } from '../runtime/node-agent.js';
+import { PodIo } from '../runtime/pod-io.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { buildApi } from './app.js';
 
@@ -88,7 +89,7 @@ export async function serve(options: ServeOptions) {
   const logFn = (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg);
   const controllers = new WorkloadControllers(store, () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
   const agent = new NodeAgent({ store, docker, nodeName, installation, log: logFn });
-  const api = buildApi({ store, tokens: [token] });
+  const api = buildApi({ store, tokens: [token], podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await api.listen({ host: options.host, port: options.port });
   const address = api.server.address() as { port: number };
   const server = `http://${options.host}:${address.port}`;

@@ -49,10 +49,26 @@ export const applyCommand: Command = {
 
 export const deleteCommand: Command = {
   name: 'delete',
-  summary: 'Delete the objects of a folder, in the reverse of the order apply uses.',
-  usage: 'delete -f DIR [--kubeconfig FILE]',
-  options: { filename: fileOption, kubeconfig: kubeconfigOption },
-  async run(values, _positionals, io) {
+  summary: 'Delete the objects of a folder, in the reverse of the order apply uses, or objects by name.',
+  usage: 'delete -f DIR | delete TYPE NAME... [-n NS] [--kubeconfig FILE]',
+  options: { filename: fileOption, kubeconfig: kubeconfigOption, namespace: { type: 'string', short: 'n', description: 'namespace for TYPE NAME (default: default)' } },
+  async run(values, positionals, io) {
+    if (!values.filename) {
+      const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
+      const [type, ...names] = positionals;
+      if (!type || names.length === 0) usageError('usage: gouvernail delete -f DIR, or gouvernail delete TYPE NAME');
+      const r = client.resource(type);
+      let code: number = exit.ok;
+      for (const name of names) {
+        const ns = r.namespaced ? ((values.namespace as string | undefined) ?? 'default') : undefined;
+        if (await client.delete(r.kind, ns, name)) io.out(`${r.singular} "${name}" deleted`);
+        else {
+          io.err(`Error from server (NotFound): ${r.plural} "${name}" not found`);
+          code = 1;
+        }
+      }
+      return code;
+    }
     const set = await loadForCommand(values, io, false);
     if (hasErrors(set.problems)) {
       io.err(`nothing deleted: fix the errors above (${set.problems.filter((p) => p.severity === 'error').map(formatProblem)[0]})`);
