@@ -5,6 +5,7 @@ import { displayKey, keyOf, parseKey, type ObjectKey } from '../manifest/keys.js
 import { formatProblem } from '../manifest/problems.js';
 import type { KubeObject, Manifest } from '../manifest/types.js';
 import { describeWait, plan, pruneOrder, type Wait } from './plan.js';
+import { diff } from '../diff/diff.js';
 
 export interface ApplyOptions {
   /** Inventory name: objects applied under it before and gone now are pruned with `prune`. */
@@ -57,13 +58,17 @@ export async function applyManifests(client: ApiClient, manifests: Manifest[], o
       await waitHealthy(client, waits.map((w) => w.key), options, `wave ${wave.number}`);
     }
     progress(`wave ${wave.number} of ${total}: applying ${wave.steps.length} object${wave.steps.length === 1 ? '' : 's'}`);
-    for (const step of wave.steps) {
-      try {
-        const r = await client.apply(step.object);
-        progress(`  ${displayKey(step.key, 'default')} ${r.action}`);
-      } catch (err) {
-        throw new ApplyError(`${displayKey(step.key, 'default')} was not applied: ${(err as Error).message}; waves after ${wave.number} were not applied`);
-      }
+    const live = await fetchLive(client, wave.steps.map((s) => s.key));
+    const changes = new Map(diff(wave.steps.map((s) => s.object), [...live.values()]).changes.map((c) => [c.key, c.action]));
+    // Objects of one wave do not wait for each other: write them a few at a time.
+    for (let i = 0; i < wave.steps.length; i += 16) {
+      const batch = wave.steps.slice(i, i + 16);
+      const results = await Promise.allSettled(batch.map((step) => (changes.get(step.key) === 'unchanged' ? Promise.resolve('unchanged') : client.applyKnown(step.object, live.get(step.key)))));
+      results.forEach((r, j) => {
+        const key = displayKey(batch[j]!.key, 'default');
+        if (r.status === 'rejected') throw new ApplyError(`${key} was not applied: ${(r.reason as Error).message}; waves after ${wave.number} were not applied`);
+        progress(`  ${key} ${r.value}`);
+      });
     }
   }
   const desired = new Set(manifests.map((m) => keyOf(m.object)));
@@ -73,6 +78,26 @@ export async function applyManifests(client: ApiClient, manifests: Manifest[], o
     await waitHealthy(client, [...desired], options, 'the last wave');
     progress('all objects are healthy');
   }
+}
+
+/** The live objects for some keys, with one list request per kind and namespace. */
+async function fetchLive(client: ApiClient, keys: ObjectKey[]): Promise<Map<ObjectKey, KubeObject>> {
+  const groups = new Map<string, { kind: string; namespace?: string }>();
+  for (const key of keys) {
+    const { kind, namespace } = parseKey(key);
+    groups.set(`${kind}/${namespace}`, { kind, namespace: namespace || undefined });
+  }
+  const wanted = new Set(keys);
+  const out = new Map<ObjectKey, KubeObject>();
+  await Promise.all(
+    [...groups.values()].map(async (g) => {
+      for (const o of await client.list(g.kind, g.namespace)) {
+        const key = keyOf(o);
+        if (wanted.has(key)) out.set(key, o);
+      }
+    }),
+  );
+  return out;
 }
 
 function uniqueWaits(list: { wait: Wait; from: KubeObject }[]): { key: ObjectKey; label: string }[] {
@@ -91,10 +116,9 @@ async function waitHealthy(client: ApiClient, keys: ObjectKey[], options: ApplyO
   let lastReport = '';
   for (;;) {
     const pending: string[] = [];
+    const live = await fetchLive(client, keys);
     for (const key of keys) {
-      const { kind, namespace, name } = parseKey(key);
-      const o = await client.get(kind, namespace || undefined, name);
-      const h = assessHealth(o);
+      const h = assessHealth(live.get(key));
       if (h.status !== 'Healthy') pending.push(`${displayKey(key, 'default')}: ${h.status}${h.message ? ` (${h.message})` : ''}`);
     }
     if (pending.length === 0) return;

@@ -81,14 +81,22 @@ export class ApiClient {
     return (await this.request('GET', `${resourcePath(this.resource(kind), namespace)}${q}`)).items;
   }
 
-  /** Creates the object, or replaces its spec if it exists: `kubectl apply` for one object. */
-  async apply(o: KubeObject): Promise<{ object: KubeObject; action: 'created' | 'configured' | 'unchanged' }> {
+  /** Creates the object, or replaces it if it exists: `kubectl apply` for one object. */
+  async apply(o: KubeObject): Promise<'created' | 'configured' | 'unchanged'> {
+    return this.applyKnown(o, await this.get(o.kind, o.metadata.namespace, o.metadata.name));
+  }
+
+  /** As apply, when the caller has read the live object already (undefined: it does not exist). */
+  async applyKnown(o: KubeObject, current: KubeObject | undefined): Promise<'created' | 'configured' | 'unchanged'> {
     const r = this.resource(o.kind);
-    const current = await this.get(o.kind, o.metadata.namespace, o.metadata.name);
-    if (!current) return { object: await this.request('POST', resourcePath(r, o.metadata.namespace), o), action: 'created' };
+    if (!current) {
+      await this.request('POST', resourcePath(r, o.metadata.namespace), o);
+      return 'created';
+    }
+    // The live status is kept; a conflict means someone wrote in between, and the apply fails.
     const next = { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
     const updated = await this.request<KubeObject>('PUT', resourcePath(r, o.metadata.namespace, o.metadata.name), next);
-    return { object: updated, action: updated.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured' };
+    return updated.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured';
   }
 
   async delete(kind: string, namespace: string | undefined, name: string): Promise<boolean> {

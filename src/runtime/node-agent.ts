@@ -86,6 +86,8 @@ export class NodeAgent {
 
   async reconcile(): Promise<void> {
     const { store, docker, installation } = this.o;
+    // Networks are checked once a pass, not once a Pod.
+    this.networks.clear();
     const pods = store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && !p.metadata.deletionTimestamp);
     const containers = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`] } });
     const byUid = new Map<string, Docker.ContainerInfo[]>();
@@ -103,14 +105,19 @@ export class NodeAgent {
       await this.removeEmptyDirs(uid);
       for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
     }
-    for (const pod of pods) {
-      if (this.stopped) return;
-      try {
-        await this.reconcilePod(pod, byUid.get(pod.metadata.uid!) ?? []);
-      } catch (err) {
-        this.log('pod reconcile failed', { pod: pod.metadata.name, err: (err as Error).message });
+    // Pods are independent: several at a time, so 50 new Pods do not start one after another.
+    let next = 0;
+    const worker = async () => {
+      while (next < pods.length && !this.stopped) {
+        const pod = pods[next++]!;
+        try {
+          await this.reconcilePod(pod, byUid.get(pod.metadata.uid!) ?? []);
+        } catch (err) {
+          this.log('pod reconcile failed', { pod: pod.metadata.name, err: (err as Error).message });
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(32, pods.length) }, worker));
     this.bindClaims();
     for (const [name, claim] of this.volumesToDelete) {
       if (store.get('PersistentVolumeClaim', claim.namespace, claim.claim)) {
@@ -208,10 +215,32 @@ export class NodeAgent {
     return !/Exited \(0\)/.test(c.Status);
   }
 
-  private async ensureNetwork(name: string, namespace: string): Promise<void> {
-    const nets = await this.o.docker.listNetworks({ filters: { name: [name] } });
-    if (nets.some((n) => n.Name === name)) return;
-    await this.o.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: this.o.installation, [label.namespace]: namespace } }).catch(ignore409);
+  private readonly networks = new Map<string, Promise<void>>();
+
+  /** One creation per network name at a time: Docker's duplicate check is racy and would make two. */
+  private ensureNetwork(name: string, namespace: string): Promise<void> {
+    let pending = this.networks.get(name);
+    if (!pending) {
+      pending = this.createNetwork(name, namespace);
+      pending.catch(() => this.networks.delete(name));
+      this.networks.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async createNetwork(name: string, namespace: string): Promise<void> {
+    const { docker, installation } = this.o;
+    const same = (await docker.listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
+    if (same.length === 0) {
+      await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: installation, [label.namespace]: namespace } }).catch(ignore409);
+      return;
+    }
+    // Two of ours with one name (left by an older, racier version or a crash): keep the oldest.
+    const ours = same.filter((n) => n.Labels?.[label.managedBy] === installation).sort((a, b) => a.Created.localeCompare(b.Created));
+    for (const extra of ours.slice(1)) {
+      this.log('removing a duplicate network', { network: name, id: extra.Id });
+      await docker.getNetwork(extra.Id).remove().catch(() => {});
+    }
   }
 
   /** Returns a waiting reason when the image is not there and cannot be pulled. */

@@ -63,8 +63,8 @@ export class WorkloadControllers {
       return;
     }
     this.busy = true;
-    // Defer, so a burst of store changes makes one pass.
-    setImmediate(() => {
+    // Defer a little, so a burst of store changes makes one pass.
+    setTimeout(() => {
       try {
         this.pass();
       } catch (err) {
@@ -76,12 +76,41 @@ export class WorkloadControllers {
           this.kick();
         }
       }
-    });
+    }, 10);
+  }
+
+  /** Lists read in one pass, dropped at each write of this controller so reads stay current. */
+  private cache = new Map<string, KubeObject[]>();
+
+  private list(options: { kind: string; namespace?: string }): KubeObject[] {
+    const key = `${options.kind}/${options.namespace ?? '*'}`;
+    let items = this.cache.get(key);
+    if (!items) {
+      items = this.store.list(options);
+      this.cache.set(key, items);
+    }
+    return items;
+  }
+
+  private create(o: KubeObject): KubeObject {
+    this.cache.clear();
+    return this.store.create(o);
+  }
+
+  private update(o: KubeObject): KubeObject {
+    this.cache.clear();
+    return this.store.update(o);
+  }
+
+  private remove(kind: string, namespace: string | undefined, name: string): void {
+    this.cache.clear();
+    this.store.delete(kind, namespace, name);
   }
 
   pass(): void {
-    for (const d of this.store.list({ kind: 'Deployment' })) this.store.batch(() => this.reconcileDeployment(d));
-    for (const rs of this.store.list({ kind: 'ReplicaSet' })) this.store.batch(() => this.reconcileReplicaSet(rs));
+    this.cache.clear();
+    for (const d of this.list({ kind: 'Deployment' })) this.store.batch(() => this.reconcileDeployment(d));
+    for (const rs of this.list({ kind: 'ReplicaSet' })) this.store.batch(() => this.reconcileReplicaSet(rs));
     this.garbageCollect();
     this.schedule();
   }
@@ -90,17 +119,17 @@ export class WorkloadControllers {
     const ns = d.metadata.namespace!;
     const spec = d.spec;
     const hash = templateHash(spec.template);
-    const all = this.store.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
+    const all = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
     let current = all.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
     const old = all.filter((rs) => rs !== current);
     const maxRevision = Math.max(0, ...all.map((rs) => Number(rs.metadata.annotations?.[revisionAnnotation] ?? 0)));
     const want: number = spec.replicas;
-    const podsOf = (rs: KubeObject) => this.store.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+    const podsOf = (rs: KubeObject) => this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
 
     if (!current) {
       const template = cloneJson(spec.template);
       template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } };
-      current = this.store.create({
+      current = this.create({
         apiVersion: 'apps/v1',
         kind: 'ReplicaSet',
         metadata: { name: `${d.metadata.name}-${hash}`, namespace: ns, labels: { ...spec.template.metadata?.labels, 'pod-template-hash': hash }, annotations: { [revisionAnnotation]: String(maxRevision + 1) }, ownerReferences: [owner(d)] },
@@ -108,13 +137,13 @@ export class WorkloadControllers {
       });
     } else if (Number(current.metadata.annotations?.[revisionAnnotation] ?? 0) < maxRevision && old.some((rs) => rs.spec.replicas > 0)) {
       // A rollback to an older template: it becomes the newest revision again.
-      current = this.store.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, [revisionAnnotation]: String(maxRevision + 1) } } });
+      current = this.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, [revisionAnnotation]: String(maxRevision + 1) } } });
     }
 
     const setReplicas = (rs: KubeObject, n: number) => {
       if (rs.spec.replicas === n) return rs;
       this.log('scaling replica set', { replicaSet: rs.metadata.name, from: rs.spec.replicas, to: n });
-      return this.store.update({ ...rs, metadata: { ...rs.metadata, resourceVersion: undefined }, spec: { ...rs.spec, replicas: n } });
+      return this.update({ ...rs, metadata: { ...rs.metadata, resourceVersion: undefined }, spec: { ...rs.spec, replicas: n } });
     };
 
     const oldPods = old.flatMap(podsOf);
@@ -147,11 +176,12 @@ export class WorkloadControllers {
       }
     }
     // Revision history: keep revisionHistoryLimit old, scaled-down ReplicaSets.
-    const idle = this.store.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d) && rs.metadata.uid !== current!.metadata.uid && rs.spec.replicas === 0 && podsOf(rs).length === 0);
+    const idle = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d) && rs.metadata.uid !== current!.metadata.uid && rs.spec.replicas === 0 && podsOf(rs).length === 0);
     idle.sort((a, b) => Number(a.metadata.annotations?.[revisionAnnotation] ?? 0) - Number(b.metadata.annotations?.[revisionAnnotation] ?? 0));
-    for (const rs of idle.slice(0, Math.max(0, idle.length - spec.revisionHistoryLimit))) this.store.delete('ReplicaSet', ns, rs.metadata.name);
+    for (const rs of idle.slice(0, Math.max(0, idle.length - spec.revisionHistoryLimit))) this.remove('ReplicaSet', ns, rs.metadata.name);
 
-    const pods = this.store.list({ kind: 'Pod', namespace: ns }).filter((p) => this.store.list({ kind: 'ReplicaSet', namespace: ns }).some((rs) => ownedBy(rs, d) && ownedBy(p, rs)));
+    const sets = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
+    const pods = sets.flatMap(podsOf);
     const updated = podsOf(current);
     const ready = pods.filter(isReady).length;
     const available = ready;
@@ -169,41 +199,41 @@ export class WorkloadControllers {
     };
     if (JSON.stringify(status) !== JSON.stringify(d.status)) {
       const latest = this.store.get('Deployment', ns, d.metadata.name)!;
-      this.store.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
+      this.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
     }
   }
 
   private reconcileReplicaSet(rs: KubeObject): void {
     const ns = rs.metadata.namespace!;
-    const pods = this.store.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+    const pods = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
     const want: number = rs.spec.replicas;
     for (let i = pods.length; i < want; i++) {
       const template = rs.spec.template;
       const name = `${rs.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`;
-      this.store.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: template.metadata?.labels, annotations: template.metadata?.annotations, ownerReferences: [owner(rs)] }, spec: cloneJson(template.spec) });
+      this.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: template.metadata?.labels, annotations: template.metadata?.annotations, ownerReferences: [owner(rs)] }, spec: cloneJson(template.spec) });
     }
     if (pods.length > want) {
       // Remove the least useful first: unscheduled, then not ready, then the newest.
       const ranked = [...pods].sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || Number(isReady(a)) - Number(isReady(b)) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
-      for (const p of ranked.slice(0, pods.length - want)) this.store.delete('Pod', ns, p.metadata.name);
+      for (const p of ranked.slice(0, pods.length - want)) this.remove('Pod', ns, p.metadata.name);
     }
-    const now = this.store.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+    const now = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
     const ready = now.filter(isReady).length;
     const status = { replicas: now.length, readyReplicas: ready, availableReplicas: ready, fullyLabeledReplicas: now.length, observedGeneration: rs.metadata.generation };
     if (JSON.stringify(status) !== JSON.stringify(rs.status)) {
       const latest = this.store.get('ReplicaSet', ns, rs.metadata.name)!;
-      this.store.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
+      this.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
     }
   }
 
   /** Objects whose controlling owner is gone are deleted, as Kubernetes' garbage collector does. */
   private garbageCollect(): void {
     for (const kind of ['ReplicaSet', 'Pod']) {
-      for (const o of this.store.list({ kind })) {
+      for (const o of this.list({ kind })) {
         const ref = (o.metadata.ownerReferences ?? []).find((r) => r.controller);
         if (!ref) continue;
         const parent = this.store.get(ref.kind, o.metadata.namespace, ref.name);
-        if (!parent || parent.metadata.uid !== ref.uid) this.store.delete(kind, o.metadata.namespace, o.metadata.name);
+        if (!parent || parent.metadata.uid !== ref.uid) this.remove(kind, o.metadata.namespace, o.metadata.name);
       }
     }
   }
@@ -212,13 +242,13 @@ export class WorkloadControllers {
   private schedule(): void {
     const nodes = this.nodeNames();
     if (nodes.length === 0) return;
-    const pods = this.store.list({ kind: 'Pod' });
+    const pods = this.list({ kind: 'Pod' });
     const load = new Map(nodes.map((n) => [n, pods.filter((p) => p.spec.nodeName === n).length]));
     for (const p of pods) {
       if (p.spec.nodeName) continue;
       const node = [...load].sort((a, b) => a[1] - b[1])[0]![0];
       load.set(node, load.get(node)! + 1);
-      this.store.update({ ...p, metadata: { ...p.metadata, resourceVersion: undefined }, spec: { ...p.spec, nodeName: node } });
+      this.update({ ...p, metadata: { ...p.metadata, resourceVersion: undefined }, spec: { ...p.spec, nodeName: node } });
     }
   }
 }

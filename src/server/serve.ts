@@ -18,6 +18,8 @@ export interface ServeOptions {
   nodeName?: string;
   /** No logs (tests). */
   quiet?: boolean;
+  /** The local Docker engine's client, when the caller made it (benchmarks count its calls). */
+  docker?: Docker;
 }
 
 export function defaultDataDir(): string {
@@ -60,7 +62,7 @@ export async function serve(options: ServeOptions) {
   const store = ObjectStore.open(path.join(options.dataDir, 'state.db'));
   const installation = readOrCreate(path.join(options.dataDir, 'installation-id'), () => randomBytes(6).toString('hex'));
   const token = readOrCreate(path.join(options.dataDir, 'admin-token'), () => randomBytes(24).toString('hex'));
-  const docker = new Docker(options.dockerSocket ? { socketPath: options.dockerSocket } : undefined);
+  const docker = options.docker ?? new Docker(options.dockerSocket ? { socketPath: options.dockerSocket } : undefined);
   const nodeName = (options.nodeName ?? os.hostname()).toLowerCase();
 
   let version = 'unknown';
