@@ -114,3 +114,16 @@ test('watch streams newline-delimited events and resumes from a resourceVersion'
   });
   t.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED two', 'DELETED one', 'ADDED three']);
 });
+
+test('a NodePort Service without a nodePort gets a free one; a taken one is refused', async (t) => {
+  const { app } = setup();
+  const svc = (name: string, nodePort?: number) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { type: 'NodePort', selector: { app: name }, ports: [{ port: 80, ...(nodePort ? { nodePort } : {}) }] } });
+  const url = '/api/v1/namespaces/default/services';
+  const a = await app.inject({ method: 'POST', url, headers: auth, payload: svc('a', 30000) });
+  t.is(a.statusCode, 201);
+  const b = await app.inject({ method: 'POST', url, headers: auth, payload: svc('b') });
+  t.is(b.json().spec.ports[0].nodePort, 30001);
+  const c = await app.inject({ method: 'POST', url, headers: auth, payload: svc('c', 30001) });
+  t.is(c.statusCode, 422);
+  t.regex(c.json().message, /30001 is already allocated/);
+});

@@ -43,6 +43,9 @@ test.serial('the offline example of manifests-example comes up the same way', as
     const page = await execIn(c.Id, ['wget', '-q', '-O', '-', 'http://127.0.0.1:8080/']);
     t.regex(page.out, /web is up; db says:\ndb is up/);
   }
+  // The NodePort Service publishes web on the node, from the port 8080 of its ready Pods.
+  const page = await (await fetch('http://127.0.0.1:30081/')).text();
+  t.regex(page, /web is up; db says:\ndb is up/);
   const deployment = await server.client.get('Deployment', 'demo', 'web');
   t.like(deployment!.status, { replicas: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 2 });
 });

@@ -73,6 +73,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       case 'POST': {
         if (target.name) throw new ApiError(405, 'MethodNotAllowed', 'POST goes to the collection, without a name');
         const o = admit(target.resource, req.body, target.namespace);
+        if (o.kind === 'Service') allocateNodePorts(store, o);
         return reply.code(201).send(store.create(o));
       }
       case 'PUT': {
@@ -81,6 +82,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
         const current = store.get(target.resource.kind, target.namespace, target.name);
         if (!current) throw notFound(target);
         if (o.status === undefined && current.status !== undefined) o.status = current.status;
+        if (o.kind === 'Service') allocateNodePorts(store, o, current);
         return store.update(o);
       }
       case 'PATCH': {
@@ -227,6 +229,32 @@ function parseTarget(url: string): Target {
   if (!resource || rest.length > 2) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`);
   if (!resource.namespaced && namespace) throw new ApiError(404, 'NotFound', `${resource.plural} are cluster-scoped and have no namespace`);
   return { resource, namespace, name: rest[1] };
+}
+
+/**
+ * NodePort Services get a free port of 30000-32767 where they name none, keeping the one they had;
+ * a port another Service holds is refused.
+ */
+function allocateNodePorts(store: ObjectStore, service: KubeObject, current?: KubeObject): void {
+  if (service.spec.type !== 'NodePort' && service.spec.type !== 'LoadBalancer') return;
+  const self = `${service.metadata.namespace}/${service.metadata.name}`;
+  const taken = new Set<number>();
+  for (const s of store.list({ kind: 'Service' })) {
+    if (`${s.metadata.namespace}/${s.metadata.name}` === self) continue;
+    for (const p of s.spec.ports ?? []) if (p.nodePort) taken.add(p.nodePort);
+  }
+  service.spec.ports.forEach((p: { nodePort?: number; port: number }, i: number) => {
+    if (p.nodePort) {
+      if (taken.has(p.nodePort)) throw new ApiError(422, 'Invalid', `Service "${service.metadata.name}" is invalid: spec.ports[${i}].nodePort: ${p.nodePort} is already allocated to another Service`);
+      return;
+    }
+    const kept = current?.spec?.ports?.find((c: { port: number; nodePort?: number }) => c.port === p.port)?.nodePort;
+    let port = kept ?? 30000;
+    while (taken.has(port)) port++;
+    if (port > 32767) throw new ApiError(422, 'Invalid', 'no NodePort is free in 30000-32767');
+    p.nodePort = port;
+    taken.add(port);
+  });
 }
 
 /** RFC 7386 JSON merge patch. */

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { ObjectStore } from '../store/object-store.js';
 import { NodeAgent } from '../runtime/node-agent.js';
 import { PodIo } from '../runtime/pod-io.js';
+import { ServiceProxy } from '../runtime/service-proxy.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { buildApi } from './app.js';
 
@@ -96,14 +97,17 @@ export async function serve(options: ServeOptions) {
   const address = api.server.address() as { port: number };
   const server = `http://${options.host}:${address.port}`;
   writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token), { mode: 0o600 });
+  const proxy = new ServiceProxy(store, logFn);
   controllers.start();
   agent.start();
+  proxy.start();
   log.info({ server, node: nodeName, dataDir: options.dataDir }, `gouvernail is serving; export KUBECONFIG=${path.join(options.dataDir, 'kubeconfig')}`);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       controllers.stop();
+      await proxy.stop();
       await agent.stop();
       await api.close();
       store.close();

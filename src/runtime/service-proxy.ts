@@ -1,0 +1,97 @@
+import net from 'node:net';
+import type { KubeObject } from '../manifest/types.js';
+import { matchesSelector } from '../manifest/selector.js';
+import type { ObjectStore } from '../store/object-store.js';
+
+interface Listener {
+  server: net.Server;
+  service: string;
+  port: number | string;
+}
+
+/**
+ * Publishes NodePort Services on this node, as kube-proxy does: a TCP listener on each nodePort
+ * that forwards every connection to one of the Service's ready Pods (round robin), on its
+ * targetPort. Services of type ClusterIP are DNS names on the namespace's network instead.
+ */
+export class ServiceProxy {
+  private readonly listeners = new Map<number, Listener>();
+  private next = 0;
+  private timer?: NodeJS.Timeout;
+  private unwatch?: () => void;
+
+  constructor(private readonly store: ObjectStore, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}, private readonly host = '0.0.0.0') {}
+
+  start(): void {
+    this.unwatch = this.store.watch(this.store.resourceVersion(), (c) => {
+      if (c.object.kind === 'Service') this.reconcile();
+    });
+    this.reconcile();
+    this.timer = setInterval(() => this.reconcile(), 5000);
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.();
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.listeners.values()].map((l) => new Promise((r) => l.server.close(r))));
+    this.listeners.clear();
+  }
+
+  reconcile(): void {
+    const wanted = new Map<number, { service: KubeObject; port: number | string }>();
+    for (const s of this.store.list({ kind: 'Service' })) {
+      if (s.spec.type !== 'NodePort' && s.spec.type !== 'LoadBalancer') continue;
+      for (const p of s.spec.ports ?? []) if (p.nodePort && (p.protocol ?? 'TCP') === 'TCP') wanted.set(p.nodePort, { service: s, port: p.targetPort ?? p.port });
+    }
+    for (const [port, l] of this.listeners) {
+      const w = wanted.get(port);
+      if (!w || `${w.service.metadata.namespace}/${w.service.metadata.name}` !== l.service) {
+        l.server.close();
+        this.listeners.delete(port);
+      } else l.port = w.port;
+    }
+    for (const [port, w] of wanted) {
+      if (this.listeners.has(port)) continue;
+      const key = `${w.service.metadata.namespace}/${w.service.metadata.name}`;
+      const listener: Listener = { server: net.createServer((socket) => this.forward(socket, key, listener.port)), service: key, port: w.port };
+      listener.server.on('error', (err) => {
+        this.log('cannot publish a NodePort; is another program using the port?', { service: key, nodePort: port, err: err.message });
+        this.listeners.delete(port);
+      });
+      listener.server.listen(port, this.host);
+      this.listeners.set(port, listener);
+    }
+  }
+
+  private forward(socket: net.Socket, service: string, targetPort: number | string): void {
+    const [namespace, name] = service.split('/');
+    const s = this.store.get('Service', namespace, name!);
+    const backends = s ? this.readyBackends(s, targetPort) : [];
+    if (backends.length === 0) {
+      socket.destroy();
+      return;
+    }
+    const b = backends[this.next++ % backends.length]!;
+    const upstream = net.connect({ host: b.ip, port: b.port });
+    socket.pipe(upstream).pipe(socket);
+    const close = () => {
+      socket.destroy();
+      upstream.destroy();
+    };
+    socket.on('error', close);
+    upstream.on('error', close);
+  }
+
+  private readyBackends(s: KubeObject, targetPort: number | string): { ip: string; port: number }[] {
+    const selector = s.spec.selector;
+    if (!selector) return [];
+    const out: { ip: string; port: number }[] = [];
+    for (const p of this.store.list({ kind: 'Pod', namespace: s.metadata.namespace })) {
+      if (!matchesSelector({ matchLabels: selector }, p.metadata.labels ?? {}) || !p.status?.podIP) continue;
+      if (!(p.status.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')) continue;
+      const port = typeof targetPort === 'number' ? targetPort : p.spec.containers.flatMap((c: { ports?: { name?: string; containerPort: number }[] }) => c.ports ?? []).find((cp: { name?: string }) => cp.name === targetPort)?.containerPort;
+      if (port) out.push({ ip: p.status.podIP, port });
+    }
+    return out;
+  }
+}
