@@ -12,6 +12,9 @@ export const docker = new Docker();
 
 /** Builds the offline busybox image once (no registry is reachable). */
 export async function ensureImage(): Promise<void> {
+  await docker.ping().catch((err) => {
+    throw new Error(`no Docker engine answers at /var/run/docker.sock (${(err as Error).message}); start dockerd, or run .ci/run, which installs and starts one`);
+  });
   const present = await docker.getImage(image).inspect().then(() => true, () => false);
   if (!present) execFileSync('bash', [path.join(root, 'manifests-example', 'offline', 'build-image.sh'), image], { stdio: 'inherit' });
 }
