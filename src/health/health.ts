@@ -20,7 +20,8 @@ function pod(o: KubeObject): Health {
     const waiting = c.state?.waiting;
     if (waiting && ['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'ContainerNameConflict'].includes(waiting.reason)) {
       const exit = c.lastState?.terminated?.exitCode;
-      return degraded(`${waiting.reason}: ${waiting.message ?? ''}${exit !== undefined ? `exit code ${exit}, ` : ''}restarted ${c.restartCount ?? 0} times`.replace(/: $/, ''));
+      const details = waiting.reason === 'CrashLoopBackOff' ? [exit !== undefined ? `exit code ${exit}` : '', `restarted ${c.restartCount ?? 0} times`] : [waiting.message ?? ''];
+      return degraded(`${waiting.reason}: ${details.filter(Boolean).join(', ')} (container ${c.name})`);
     }
   }
   if (s.phase === 'Failed') return degraded(s.message ?? 'the Pod failed');
