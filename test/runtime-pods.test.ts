@@ -106,3 +106,30 @@ test.serial('a container killed by hand is restarted, one removed is recreated, 
   await new Promise((r) => setTimeout(r, 2000));
   t.true((await squatter.inspect()).State.Running, 'deleting the Pod leaves the container that is not ours');
 });
+
+test.serial('a Service name resolves only to ready Pods', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'svc-ready';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await client.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend', namespace: ns }, spec: { selector: { app: 'backend' }, ports: [{ port: 8080 }] } });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'backend-0', namespace: ns, labels: { app: 'backend' } },
+    spec: { containers: [{ name: 'b', image, command: ['sh', '-c', 'mkdir -p /www; echo backend > /www/index.html; exec httpd -f -p 8080 -h /www'], readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 } }] },
+  });
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client', namespace: ns }, spec: { containers: [{ name: 'c', image, command: ['sleep', '3600'] }] } });
+  const id = async (pod: string) => (await containersOf(server.installation, ns)).find((c) => c.Labels['gouvernail.io/pod'] === pod && c.State === 'running')?.Id;
+  const clientId = await waitFor('the client', () => id('client'));
+  const backendId = await waitFor('the backend', () => id('backend-0'));
+  const ask = async () => (await execIn(clientId, ['sh', '-c', 'timeout 3 wget -q -O - http://backend:8080/ 2>/dev/null'])).out;
+  await new Promise((r) => setTimeout(r, 2000));
+  t.is(await ask(), '', 'not ready: the name does not resolve');
+  await execIn(backendId, ['touch', '/tmp/ready']);
+  await waitFor('the name to resolve once ready', async () => (await ask()) === 'backend\n', 30_000, 500);
+  await execIn(backendId, ['rm', '/tmp/ready']);
+  await waitFor('the name to stop resolving once not ready', async () => (await ask()) === '', 30_000, 500);
+  t.pass();
+});

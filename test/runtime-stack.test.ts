@@ -16,10 +16,10 @@ test.serial('a web Pod that exits unless db answers comes up in one apply, db fi
   t.teardown(() => server.destroy());
   const r = await apply(server.kubeconfig, fixture('stack-pods'));
   t.is(r.code, 0, r.out + r.err);
-  t.regex(r.out, /wave \d of \d: waiting for Pod\/db is healthy \(depends-on\)/);
+  t.regex(r.out, /wave \d of \d: waiting for Pod\/db-0 is healthy \(depends-on\)/);
   t.regex(r.out, /all objects are healthy/);
   const containers = await containersOf(server.installation, 'stack-pods');
-  const db = containers.find((c) => c.Labels['gouvernail.io/pod'] === 'db')!;
+  const db = containers.find((c) => c.Labels['gouvernail.io/pod'] === 'db-0')!;
   const web = containers.find((c) => c.Labels['gouvernail.io/pod'] === 'web')!;
   t.is(web.State, 'running');
   t.is((await docker.getContainer(web.Id).inspect()).RestartCount, 0);

@@ -5,7 +5,7 @@ import { pack } from 'tar-stream';
 import type { KubeObject, Probe } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { claimVolumeName, label, networkName } from './labels.js';
-import { planPod, type ContainerPlan, type FileToCopy } from './pod-containers.js';
+import { planPod, serviceAliases, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
@@ -162,12 +162,12 @@ export class NodeAgent {
     const plan = planPod(pod, {
       configMap: (name) => store.get('ConfigMap', ns, name),
       secret: (name) => store.get('Secret', ns, name),
-      services: store.list({ kind: 'Service', namespace: ns }),
     }, installation);
     const waiting: Record<string, { reason: string; message: string }> = {};
     if (plan.configError) {
       waiting[plan.configError.container] = { reason: 'CreateContainerConfigError', message: plan.configError.message };
-      return this.writeStatus(pod, existing, waiting);
+      await this.writeStatus(pod, existing, waiting);
+      return;
     }
     await this.ensureNetwork(plan.network, ns);
     for (const v of plan.volumes) {
@@ -206,6 +206,41 @@ export class NodeAgent {
     }
     const fresh = Object.keys(ids).length ? await docker.listContainers({ all: true, filters: { label: [`${label.uid}=${pod.metadata.uid}`, `${label.managedBy}=${installation}`] } }) : [];
     await this.writeStatus(pod, fresh, waiting);
+  }
+
+  /** The Service names each Pod's network endpoint answers to, as last set (pod uid -> aliases). */
+  private readonly serviceAliasesSet = new Map<string, string>();
+
+  /**
+   * A Service's name resolves only to its ready Pods: once a Pod is Ready its network endpoint gets
+   * the names of the Services that select it; when it stops being ready it loses them. Docker sets
+   * aliases only when connecting, so the endpoint is reconnected, keeping its address.
+   */
+  private async syncServiceAliases(pod: KubeObject, containerId: string, ready: boolean, network: string): Promise<string | undefined> {
+    const services = ready ? serviceAliases(pod, this.o.store.list({ kind: 'Service', namespace: pod.metadata.namespace })) : [];
+    const wanted = services;
+    const key = `${pod.metadata.uid}/${containerId}`;
+    if (this.serviceAliasesSet.get(key) === wanted.join(',')) return undefined;
+    const container = this.o.docker.getContainer(containerId);
+    const endpoint = (await container.inspect()).NetworkSettings.Networks[network];
+    const have = (endpoint?.Aliases ?? []).filter((a: string) => !containerId.startsWith(a));
+    let ip: string | undefined;
+    if (!endpoint || [...have].sort().join(',') !== [...wanted].sort().join(',')) {
+      // Docker keeps no static address on a network without a configured subnet, so the Pod's IP
+      // may change here; the status takes the new one.
+      const net = this.o.docker.getNetwork(network);
+      if (endpoint) await net.disconnect({ Container: containerId, Force: true });
+      try {
+        await net.connect({ Container: containerId, EndpointConfig: { Aliases: wanted } });
+      } catch (err) {
+        await net.connect({ Container: containerId }).catch(() => {});
+        throw err;
+      }
+      ip = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
+      this.log(ready ? 'pod is ready: its Services resolve to it' : 'pod is not ready: its Services no longer resolve to it', { pod: pod.metadata.name, services: services.filter((_, i) => i % 3 === 0) });
+    }
+    this.serviceAliasesSet.set(key, wanted.join(','));
+    return ip;
   }
 
   private shouldRestart(pod: KubeObject, c: Docker.ContainerInfo): boolean {
@@ -269,7 +304,8 @@ export class NodeAgent {
     return container.id;
   }
 
-  private async writeStatus(pod: KubeObject, containers: Docker.ContainerInfo[], waiting: Record<string, { reason: string; message: string }>): Promise<void> {
+  /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
+  private async writeStatus(pod: KubeObject, containers: Docker.ContainerInfo[], waiting: Record<string, { reason: string; message: string }>): Promise<boolean> {
     const statuses = [];
     let podIP: string | undefined = pod.status?.podIP;
     let allReady = true;
@@ -333,10 +369,24 @@ export class NodeAgent {
       startTime: pod.status?.startTime ?? now,
       containerStatuses: statuses,
     };
-    if (JSON.stringify(stripTimes(status)) === JSON.stringify(stripTimes(pod.status ?? {}))) return;
+    const ready = allReady && allRunning;
+    // Names first, then the Ready status: whoever waits for Ready finds the Service resolving.
+    const first = containers.find((c) => c.Labels[label.container] === pod.spec.containers[0].name);
+    if (first && first.State === 'running') {
+      const ip = await this.syncServiceAliases(pod, first.Id, ready, networkName(pod.metadata.namespace!)).catch((err) => {
+        this.log('cannot update the Service names of a Pod', { pod: pod.metadata.name, err: (err as Error).message });
+        return undefined;
+      });
+      if (ip) {
+        status.podIP = ip;
+        status.podIPs = [{ ip }];
+      }
+    }
+    if (JSON.stringify(stripTimes(status)) === JSON.stringify(stripTimes(pod.status ?? {}))) return ready;
     const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
-    if (!current || current.metadata.uid !== pod.metadata.uid) return;
+    if (!current || current.metadata.uid !== pod.metadata.uid) return ready;
     this.o.store.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status });
+    return ready;
   }
 
   private async probe(pod: KubeObject, spec: { name: string; readinessProbe?: Probe; livenessProbe?: Probe }, id: string, podIP: string | undefined): Promise<boolean> {

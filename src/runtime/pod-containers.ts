@@ -8,8 +8,6 @@ import { parseQuantity } from './quantity.js';
 export interface Lookups {
   configMap(name: string): KubeObject | undefined;
   secret(name: string): KubeObject | undefined;
-  /** Services of the Pod's namespace. */
-  services: KubeObject[];
 }
 
 export interface FileToCopy {
@@ -73,7 +71,6 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     }
   }
 
-  const aliases = serviceAliases(pod, lookups.services);
   const containers = spec.containers;
   containers.forEach((c, index) => {
     const env = resolveEnv(pod, c, lookups);
@@ -117,7 +114,10 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
         hostConfig.PortBindings = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostPort: String(p.hostPort) }]]));
       }
       hostConfig.NetworkMode = plan.network;
-      options.NetworkingConfig = { EndpointsConfig: { [plan.network]: { Aliases: [pod.metadata.name, ...aliases] } } };
+      // Service names are added by the node agent once the Pod is Ready (syncServiceAliases).
+      // No alias for the Pod's own name: in Kubernetes a Pod name is no DNS name, and it could
+      // shadow a Service of the same name.
+      options.NetworkingConfig = { EndpointsConfig: { [plan.network]: {} } };
     } else {
       hostConfig.NetworkMode = `container:${containerName(ns, pod.metadata.name, containers[0]!.name)}`;
     }
