@@ -1,5 +1,10 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { image, isReady, runCli, startServer, waitFor } from './docker-helpers.js';
+import { root } from './helpers.js';
+
+const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
 
 test.serial('kubectl-style commands against a running server: run, get, logs, exec, scale, rollout, describe, delete', async (t) => {
   const server = await startServer();
@@ -30,6 +35,21 @@ test.serial('kubectl-style commands against a running server: run, get, logs, ex
   t.is(exec.code, 3);
   t.is(exec.out, 'out\n');
   t.is(exec.err, 'err\n');
+
+  // stdin is streamed: the answer to the first line arrives before the second is sent.
+  const child = spawn(process.execPath, [cli, 'exec', '--kubeconfig', server.kubeconfig, '-i', 'hello', '--', 'sh', '-c', 'while read l; do echo "got $l"; done; exit 7']);
+  let streamed = '';
+  child.stdout.on('data', (c) => (streamed += c));
+  const closed = new Promise<number | null>((r) => child.on('close', r));
+  child.stdin.write('one\n');
+  await waitFor('the first answer', async () => streamed === 'got one\n', 20_000, 50);
+  child.stdin.write('two\n');
+  await waitFor('the second answer', async () => streamed === 'got one\ngot two\n', 20_000, 50);
+  child.stdin.end();
+  t.is(await closed, 7);
+  const tty = await k('exec', '-t', 'hello', '--', 'tty');
+  t.regex(tty.out, /^\/dev\/pts\/\d+\r?\n$/);
+  t.regex((await k('exec', 'hello', '--', 'tty')).out, /not a tty/);
 
   await server.client.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token', namespace: 'default' }, stringData: { value: 'very-secret-token' } });
   t.false((await k('get', 'secrets')).out.includes('very-secret'));

@@ -17,7 +17,7 @@ export function kubeconfigPath(flag?: string): string {
 }
 
 export class ApiClient {
-  constructor(readonly server: string, private readonly token: string) {}
+  constructor(readonly server: string, readonly token: string) {}
 
   static fromKubeconfig(file: string): ApiClient {
     let config: any;

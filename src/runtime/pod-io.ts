@@ -3,12 +3,6 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { KubeObject } from '../manifest/types.js';
 import { label } from './labels.js';
 
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
-
 /** Logs and exec for the containers of a Pod, on the Docker engine of the Pod's node. */
 export class PodIo {
   constructor(private readonly dockerFor: (nodeName: string) => Docker | undefined, private readonly installation: string) {}
@@ -45,20 +39,33 @@ export class PodIo {
     return out;
   }
 
-  async exec(pod: KubeObject, options: { container?: string; command: string[]; stdin?: Buffer }): Promise<ExecResult> {
+  /**
+   * Starts a command in a Pod container with its streams attached. With a TTY, output comes raw on
+   * `stdout`; without, Docker's stdout and stderr are split.
+   */
+  async execStream(pod: KubeObject, options: { container?: string; command: string[]; stdin: boolean; tty: boolean }) {
     const c = await this.container(pod, options.container);
-    const exec = await c.exec({ Cmd: options.command, AttachStdout: true, AttachStderr: true, AttachStdin: options.stdin !== undefined });
-    const stream = await exec.start({ hijack: options.stdin !== undefined, stdin: options.stdin !== undefined });
+    const exec = await c.exec({ Cmd: options.command, AttachStdout: true, AttachStderr: true, AttachStdin: options.stdin, Tty: options.tty });
+    const stream = await exec.start({ hijack: true, stdin: options.stdin, Tty: options.tty });
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-    stdout.on('data', (b: Buffer) => chunks.out.push(b));
-    stderr.on('data', (b: Buffer) => chunks.err.push(b));
-    c.modem.demuxStream(stream, stdout, stderr);
-    if (options.stdin !== undefined) stream.end(options.stdin);
-    await new Promise((resolve) => stream.on('end', resolve));
-    const info = await exec.inspect();
-    return { stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8'), exitCode: info.ExitCode ?? -1 };
+    if (options.tty) stream.pipe(stdout);
+    else {
+      c.modem.demuxStream(stream, stdout, stderr);
+      stream.on('end', () => {
+        stdout.end();
+        stderr.end();
+      });
+    }
+    return {
+      stdout,
+      stderr,
+      write: (data: Buffer) => stream.write(data),
+      closeStdin: () => (stream as unknown as { end(): void }).end(),
+      resize: (cols: number, rows: number) => exec.resize({ w: cols, h: rows }).catch(() => {}),
+      done: new Promise<number>((resolve) => stream.on('end', () => void exec.inspect().then((i) => resolve(i.ExitCode ?? -1), () => resolve(-1)))),
+      abort: () => (stream as unknown as { destroy(): void }).destroy(),
+    };
   }
 }
 

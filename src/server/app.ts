@@ -9,6 +9,9 @@ import { apiVersionOf, findResource, type Resource } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ApiError, statusBody, toApiError } from './status.js';
 import type { PodIo } from '../runtime/pod-io.js';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { channel, frame, frameReader, upgradeProtocol } from './exec-protocol.js';
 
 export interface ApiOptions {
   store: ObjectStore;
@@ -48,12 +51,15 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     void reply.code(apiErr.code).type('application/json').send(statusBody(apiErr));
   });
 
+  const authorized = (header: string | undefined): boolean => {
+    const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+    const given = m ? Buffer.from(m[1]!.trim()) : undefined;
+    return !!given && tokens.some((t) => t.length === given.length && timingSafeEqual(t, given));
+  };
+
   app.addHook('onRequest', async (req) => {
     if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version') return;
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(header);
-    const given = m ? Buffer.from(m[1]!.trim()) : undefined;
-    if (!given || !tokens.some((t) => t.length === given.length && timingSafeEqual(t, given))) {
+    if (!authorized(req.headers.authorization)) {
       throw new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token (see the kubeconfig written by gouvernail serve)');
     }
   });
@@ -124,15 +130,44 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     });
     return reply.type('text/plain').send(stream);
   });
-  // Gouvernail's own exec: the command in a JSON body, stdin as text, the output and exit code back.
-  // (kubectl's WebSocket exec is not served yet.)
-  app.post('/api/v1/namespaces/:ns/pods/:name/exec', async (req) => {
-    const { pod, io } = podFor(req.params);
-    const body = (req.body ?? {}) as { command?: string[]; container?: string; stdin?: string };
-    if (!Array.isArray(body.command) || body.command.length === 0) throw new ApiError(400, 'BadRequest', 'the body needs "command": a non-empty list of strings');
-    return io.exec(pod, { container: body.container, command: body.command, stdin: body.stdin !== undefined ? Buffer.from(body.stdin) : undefined }).catch((err) => {
-      throw badRequest(err);
-    });
+  // exec: an HTTP upgrade to Gouvernail's framed protocol (exec-protocol.ts), so stdin, a TTY and
+  // the exit code all pass. (kubectl's WebSocket exec is not served yet.)
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const fail = (err: ApiError) => {
+      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify(statusBody(err))}`);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
+      if (!m || String(req.headers.upgrade).toLowerCase() !== upgradeProtocol) return fail(new ApiError(404, 'NotFound', `nothing to upgrade at ${url.pathname}`));
+      if (!authorized(req.headers.authorization)) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
+      const { pod, io } = podFor({ ns: decodeURIComponent(m[1]!), name: decodeURIComponent(m[2]!) });
+      const command = url.searchParams.getAll('command');
+      if (command.length === 0) return fail(new ApiError(400, 'BadRequest', 'name the command: ?command=sh&command=-c...'));
+      const tty = url.searchParams.get('tty') === 'true';
+      const stdin = url.searchParams.get('stdin') === 'true';
+      io.execStream(pod, { container: url.searchParams.get('container') ?? undefined, command, stdin, tty }).then(
+        (exec) => {
+          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgradeProtocol}\r\nConnection: Upgrade\r\n\r\n`);
+          exec.stdout.on('data', (b: Buffer) => socket.write(frame(channel.stdout, b)));
+          exec.stderr.on('data', (b: Buffer) => socket.write(frame(channel.stderr, b)));
+          socket.on('data', frameReader((ch, payload) => {
+            if (ch === channel.stdin && stdin) exec.write(payload);
+            else if (ch === channel.stdinClose && stdin) exec.closeStdin();
+            else if (ch === channel.resize) {
+              const [cols, rows] = payload.toString().split(',').map(Number);
+              if (cols && rows) void exec.resize(cols, rows);
+            }
+          }));
+          socket.on('close', () => exec.abort());
+          socket.on('error', () => exec.abort());
+          void exec.done.then((code) => socket.end(frame(channel.exit, String(code))));
+        },
+        (err: Error) => fail(new ApiError(400, 'BadRequest', err.message)),
+      );
+    } catch (err) {
+      fail(toApiError(err));
+    }
   });
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/api/*', handler });
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis/*', handler });

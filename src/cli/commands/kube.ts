@@ -7,6 +7,7 @@ import { resourcePath, type Resource } from '../../server/resources.js';
 import { ApiClient, ApiClientError, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command, type Io, type OptionSpec } from '../command.js';
 import { renderTable } from '../table.js';
+import { execStream } from '../exec-client.js';
 
 const common: Record<string, OptionSpec> = {
   namespace: { type: 'string', short: 'n', description: 'namespace (default: default)' },
@@ -146,28 +147,24 @@ export const logsCommand: Command = {
 
 export const execCommand: Command = {
   name: 'exec',
-  summary: 'Run a command in a Pod container and pass its output and exit code back; -i sends stdin.',
-  usage: 'exec POD [-c CONTAINER] [-i] [-n NS] -- COMMAND [ARGS...]',
+  summary: 'Run a command in a Pod container, passing its output and exit code back; -i sends stdin, -t gives it a TTY.',
+  usage: 'exec POD [-c CONTAINER] [-i] [-t] [-n NS] -- COMMAND [ARGS...]',
   options: {
     ...common,
     container: { type: 'string', short: 'c', description: 'container name (default: the first)' },
-    stdin: { type: 'boolean', short: 'i', description: 'send standard input to the command' },
+    stdin: { type: 'boolean', short: 'i', description: 'pass standard input to the command' },
+    tty: { type: 'boolean', short: 't', description: 'allocate a TTY (with -i, an interactive shell)' },
   },
   async run(values, positionals, io) {
     return guarded(io, async () => {
       const { client, ns } = connect(values);
       const [pod, ...command] = positionals;
       if (!pod || command.length === 0) usageError('usage: gouvernail exec POD -- COMMAND');
-      let stdin: string | undefined;
-      if (values.stdin) {
-        const chunks: Buffer[] = [];
-        for await (const c of process.stdin) chunks.push(c as Buffer);
-        stdin = Buffer.concat(chunks).toString('utf8');
-      }
-      const r = await client.request<{ stdout: string; stderr: string; exitCode: number }>('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod.replace(/^pods?\//, ''))}/exec`, { command, container: values.container, stdin });
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      return r.exitCode;
+      return execStream(client, ns, pod.replace(/^pods?\//, ''), command, {
+        container: values.container as string | undefined,
+        stdin: Boolean(values.stdin),
+        tty: Boolean(values.tty),
+      });
     });
   },
 };
