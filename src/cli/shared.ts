@@ -3,6 +3,7 @@ import { formatProblem } from '../manifest/problems.js';
 import { usageError, type Io } from './command.js';
 
 export const fileOption = { type: 'string', short: 'f', description: 'folder (or file) of manifests' } as const;
+export const kubeconfigOption = { type: 'string', description: 'kubeconfig to use (default $KUBECONFIG, then the one gouvernail serve writes)' } as const;
 export const outputOption = { type: 'string', short: 'o', description: 'output format: text (default) or json' } as const;
 
 export function outputFormat(values: Record<string, unknown>): 'text' | 'json' {

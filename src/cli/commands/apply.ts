@@ -4,9 +4,7 @@ import { formatProblem } from '../../manifest/problems.js';
 import { parseDuration } from '../../manifest/names.js';
 import { ApiClient, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command } from '../command.js';
-import { fileOption, hasErrors, loadForCommand } from '../shared.js';
-
-const kubeconfigOption = { type: 'string', description: 'kubeconfig to use (default $KUBECONFIG, then the one gouvernail serve writes)' } as const;
+import { fileOption, hasErrors, kubeconfigOption, loadForCommand } from '../shared.js';
 
 export const applyCommand: Command = {
   name: 'apply',

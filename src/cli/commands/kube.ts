@@ -7,11 +7,12 @@ import { resourcePath, type Resource } from '../../server/resources.js';
 import { ApiClient, ApiClientError, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command, type Io, type OptionSpec } from '../command.js';
 import { renderTable } from '../table.js';
+import { kubeconfigOption } from '../shared.js';
 import { execStream } from '../exec-client.js';
 
 const common: Record<string, OptionSpec> = {
   namespace: { type: 'string', short: 'n', description: 'namespace (default: default)' },
-  kubeconfig: { type: 'string', description: 'kubeconfig to use (default $KUBECONFIG, then the one gouvernail serve writes)' },
+  kubeconfig: kubeconfigOption,
 };
 
 function connect(values: Record<string, unknown>): { client: ApiClient; ns: string } {
