@@ -15,7 +15,11 @@ export interface ApplyOptions {
   waveTimeoutMs: number;
   progress: (line: string) => void;
   pollMs?: number;
+  /** An Application's name: every object applied gets the label app.gouvernail.io/instance. */
+  instance?: string;
 }
+
+export const instanceLabel = 'app.gouvernail.io/instance';
 
 export class ApplyError extends Error {}
 
@@ -29,8 +33,9 @@ export function inventoryObjectName(inventory: string): string {
  * Applies a set of manifests through the API wave by wave: a wave is written only once what it
  * waits for is healthy. On failure it stops and leaves the rest as it was.
  */
-export async function applyManifests(client: ApiClient, manifests: Manifest[], options: ApplyOptions): Promise<void> {
+export async function applyManifests(client: ApiClient, input: Manifest[], options: ApplyOptions): Promise<void> {
   const { progress } = options;
+  const manifests = options.instance === undefined ? input : input.map((m) => ({ ...m, object: { ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: options.instance! } } } }));
   let result = plan(manifests);
   const missing = result.problems.filter((p) => p.code === 'PlanMissingDependency' && p.severity === 'error');
   if (missing.length > 0) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { defaultDataDir } from '../server/serve.js';
+import { defaultDataDir } from '../server/data-dir.js';
 import { resourcePath, resolveResourceName, type Resource } from '../server/resources.js';
 import type { KubeObject } from '../manifest/types.js';
 

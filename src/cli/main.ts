@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { applyCommand, deleteCommand } from './commands/apply.js';
+import { appCommand } from './commands/app.js';
 import { diffCommand } from './commands/diff.js';
 import { serveCommand } from './commands/serve.js';
 import { describeCommand, execCommand, getCommand, logsCommand, rolloutCommand, runPodCommand, scaleCommand } from './commands/kube.js';
@@ -7,7 +8,7 @@ import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand, type Command, type Io } from './command.js';
 
-const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand];
+const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand, appCommand];
 
 function topHelp(): string {
   return [

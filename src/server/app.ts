@@ -19,6 +19,8 @@ export interface ApiOptions {
   tokens: string[];
   logger?: boolean | object;
   version?: string;
+  /** Starts a sync of an Application now (POST /api/v1/applications/NAME/sync). */
+  syncApplication?: (namespace: string, name: string) => void;
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
   podIo?: PodIo;
 }
@@ -122,6 +124,15 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     return { pod, io: options.podIo };
   };
   const badRequest = (err: unknown) => new ApiError(400, 'BadRequest', (err as Error).message);
+  app.post('/api/v1/applications/:name/sync', async (req, reply) => {
+    const { name } = req.params as { name: string };
+    const q = req.query as { namespace?: string };
+    const app_ = store.list({ kind: 'Application', namespace: q.namespace }).find((a) => a.metadata.name === name);
+    if (!app_) throw new ApiError(404, 'NotFound', `applications.gouvernail.io "${name}" not found`, { name, group: 'gouvernail.io', kind: 'applications' });
+    if (!options.syncApplication) throw new ApiError(503, 'ServiceUnavailable', 'this server runs no application controller');
+    options.syncApplication(app_.metadata.namespace!, name);
+    return reply.code(202).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: `sync of ${app_.metadata.namespace}/${name} started`, code: 202 });
+  });
   app.get('/api/v1/namespaces/:ns/pods/:name/log', async (req, reply) => {
     const { pod, io } = podFor(req.params);
     const q = req.query as Record<string, string | undefined>;

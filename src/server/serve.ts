@@ -10,6 +10,21 @@ import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { buildApi } from './app.js';
+export { defaultDataDir } from './data-dir.js';
+import { ApiClient } from '../cli/client.js';
+import { ApplicationController } from '../sync/application-controller.js';
+
+/** The Application `serve --watch DIR` keeps: named after the folder, automated, with prune. */
+export function watchedFolderApplication(dir: string) {
+  const abs = path.resolve(dir);
+  const name = path.basename(abs).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'folder';
+  return {
+    apiVersion: 'gouvernail.io/v1',
+    kind: 'Application',
+    metadata: { name, namespace: 'default' },
+    spec: { source: { path: abs }, syncPolicy: { automated: true, prune: true, selfHeal: false, allowEmpty: false, autoRollback: false, interval: '3m' } },
+  };
+}
 
 export interface ServeOptions {
   dataDir: string;
@@ -19,13 +34,10 @@ export interface ServeOptions {
   nodeName?: string;
   /** No logs (tests). */
   quiet?: boolean;
+  /** Folders to apply and keep applied, each as an Application (`serve --watch DIR`). */
+  watch?: string[];
   /** The local Docker engine's client, when the caller made it (benchmarks count its calls). */
   docker?: Docker;
-}
-
-export function defaultDataDir(): string {
-  const base = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
-  return path.join(base, 'gouvernail');
 }
 
 function readOrCreate(file: string, make: () => string): string {
@@ -92,20 +104,26 @@ export async function serve(options: ServeOptions) {
   const logFn = (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg);
   const controllers = new WorkloadControllers(store, () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
   const agent = new NodeAgent({ store, docker, nodeName, installation, log: logFn });
-  const api = buildApi({ store, tokens: [token], podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const applicationsRef: { current?: ApplicationController } = {};
+  const api = buildApi({ store, tokens: [token], syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await api.listen({ host: options.host, port: options.port });
   const address = api.server.address() as { port: number };
   const server = `http://${options.host}:${address.port}`;
   writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token), { mode: 0o600 });
   const proxy = new ServiceProxy(store, logFn);
+  const applications = new ApplicationController(store, new ApiClient(server, token), logFn);
+  applicationsRef.current = applications;
+  for (const dir of options.watch ?? []) store.put(watchedFolderApplication(dir) as never);
   controllers.start();
   agent.start();
   proxy.start();
+  applications.start();
   log.info({ server, node: nodeName, dataDir: options.dataDir }, `gouvernail is serving; export KUBECONFIG=${path.join(options.dataDir, 'kubeconfig')}`);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      await applications.stop();
       controllers.stop();
       await proxy.stop();
       await agent.stop();

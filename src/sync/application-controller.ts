@@ -1,0 +1,230 @@
+import type { FSWatcher } from 'chokidar';
+import path from 'node:path';
+import { applyManifests, inventoryObjectName } from '../apply/apply.js';
+import type { ApiClient } from '../cli/client.js';
+import { assessHealth, type Health } from '../health/health.js';
+import { hasErrors, parseSnapshot } from '../manifest/load.js';
+import { parseDuration } from '../manifest/names.js';
+import { formatProblem, type Problem } from '../manifest/problems.js';
+import { keyOf, parseKey } from '../manifest/keys.js';
+import type { KubeObject } from '../manifest/types.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { readFolderSnapshot, watchFolder } from './folder-source.js';
+import { SyncQueue } from './sync-queue.js';
+
+interface Source {
+  generation: number;
+  watcher?: FSWatcher;
+  timer?: NodeJS.Timeout;
+}
+
+export interface HistoryEntry {
+  revision: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  result: 'Succeeded' | 'Failed';
+  message: string;
+}
+
+/**
+ * Keeps each Application's objects in line with its source: folder events and the poll interval
+ * enqueue a sync; a sync reads the whole revision, validates and plans it before anything is
+ * applied, then applies it wave by wave through the API, labelled with the Application's name.
+ */
+export class ApplicationController {
+  private readonly sources = new Map<string, Source>();
+  private readonly queue: SyncQueue;
+  private unwatch?: () => void;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly client: ApiClient,
+    private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
+    private readonly baseDir = process.cwd(),
+  ) {
+    this.queue = new SyncQueue((key) => this.sync(key));
+  }
+
+  start(): void {
+    this.unwatch = this.store.watch(this.store.resourceVersion(), (c) => {
+      if (c.object.kind === 'Application') this.reconcileSource(c.object, c.type === 'DELETED');
+    });
+    for (const app of this.store.list({ kind: 'Application' })) this.reconcileSource(app, false);
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.();
+    this.queue.stop();
+    for (const s of this.sources.values()) {
+      await s.watcher?.close();
+      if (s.timer) clearInterval(s.timer);
+    }
+    this.sources.clear();
+    await this.queue.idle();
+  }
+
+  /** "Sync now", from the API or the CLI. */
+  syncNow(namespace: string, name: string): void {
+    this.queue.enqueue(`${namespace}/${name}`);
+  }
+
+  queueDepth(): number {
+    return this.queue.depth();
+  }
+
+  private reconcileSource(app: KubeObject, deleted: boolean): void {
+    const key = `${app.metadata.namespace}/${app.metadata.name}`;
+    const current = this.sources.get(key);
+    if (current && (deleted || current.generation !== app.metadata.generation)) {
+      void current.watcher?.close();
+      if (current.timer) clearInterval(current.timer);
+      this.sources.delete(key);
+    }
+    if (deleted || this.sources.has(key)) return;
+    const source: Source = { generation: app.metadata.generation ?? 1 };
+    this.sources.set(key, source);
+    const policy = app.spec.syncPolicy ?? {};
+    if (policy.automated !== false) {
+      if (!app.spec.source.repoURL) source.watcher = watchFolder(this.folderOf(app), () => this.queue.enqueue(key));
+      const every = parseDuration(policy.interval ?? '3m') ?? 180_000;
+      source.timer = setInterval(() => this.queue.enqueue(key), every * (0.9 + Math.random() * 0.2));
+      this.queue.enqueue(key);
+    }
+  }
+
+  private folderOf(app: KubeObject): string {
+    return path.resolve(this.baseDir, app.spec.source.path ?? '.');
+  }
+
+  /** One sync of one Application; false asks the queue to retry with backoff. */
+  private async sync(key: string): Promise<boolean> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const app = this.store.get('Application', namespace, name);
+    if (!app) return true;
+    const startedAt = new Date();
+    if (app.spec.source.repoURL) {
+      this.setStatus(app, { stalled: `Git sources are not served yet (${redact(app.spec.source.repoURL)}); use a local folder (spec.source.path)` });
+      return true;
+    }
+    const dir = this.folderOf(app);
+    const snapshot = await readFolderSnapshot(dir);
+    const set = parseSnapshot(snapshot.files);
+    const problems: Problem[] = [...snapshot.problems, ...set.problems].filter((p) => p.severity === 'error');
+    this.setStatus(app, { attempted: snapshot.revision, reconciling: `syncing revision ${snapshot.revision}` });
+    if (problems.length > 0 || hasErrors(set.problems)) {
+      const message = `revision ${snapshot.revision} is invalid; nothing from it was applied: ${problems.map(formatProblem).join('; ')}`;
+      this.log('sync refused', { application: key, revision: snapshot.revision, errors: problems.length });
+      this.finish(app, snapshot.revision, startedAt, 'Failed', message, { stalled: message });
+      return true;
+    }
+    const inventory = `app:${key}`;
+    const hadObjects = (this.store.get('ConfigMap', 'default', inventoryObjectName(inventory))?.data?.objects ?? '[]') !== '[]';
+    if (set.manifests.length === 0 && hadObjects && !app.spec.syncPolicy?.allowEmpty) {
+      const message = `the source ${dir} has no manifests; nothing was pruned (set spec.syncPolicy.allowEmpty: true to empty the Application on purpose)`;
+      this.finish(app, snapshot.revision, startedAt, 'Failed', message, { stalled: message });
+      return true;
+    }
+    try {
+      let lastProgress = 0;
+      await applyManifests(this.client, set.manifests, {
+        inventory,
+        instance: name,
+        prune: app.spec.syncPolicy?.prune ?? false,
+        wait: true,
+        waveTimeoutMs: parseDuration(app.spec.syncPolicy?.timeout ?? '5m') ?? 300_000,
+        progress: (line) => {
+          if (!line.startsWith('wave') || Date.now() - lastProgress < 200) return;
+          lastProgress = Date.now();
+          this.setStatus(this.store.get('Application', namespace, name) ?? app, { attempted: snapshot.revision, reconciling: line });
+        },
+      });
+      const latest = this.store.get('Application', namespace, name) ?? app;
+      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied`, { applied: snapshot.revision, objects: set.manifests.map((m) => keyOf(m.object)) });
+      this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
+      return true;
+    } catch (err) {
+      const message = (err as Error).message;
+      const latest = this.store.get('Application', namespace, name) ?? app;
+      this.finish(latest, snapshot.revision, startedAt, 'Failed', message, { degraded: message });
+      this.log('sync failed; will retry', { application: key, revision: snapshot.revision, err: message });
+      return false;
+    }
+  }
+
+  private finish(app: KubeObject, revision: string, startedAt: Date, result: HistoryEntry['result'], message: string, outcome: StatusChange): void {
+    const finishedAt = new Date();
+    const entry: HistoryEntry = { revision, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), result, message };
+    this.setStatus(app, { ...outcome, attempted: revision, history: entry });
+  }
+
+  private setStatus(app: KubeObject, change: StatusChange): void {
+    const latest = this.store.get('Application', app.metadata.namespace, app.metadata.name);
+    if (!latest) return;
+    const s = structuredClone(latest.status ?? {});
+    const now = new Date().toISOString();
+    if (change.attempted) s.lastAttemptedRevision = change.attempted;
+    let ready: [string, string, string] | undefined;
+    if (change.reconciling) {
+      s.operation = { phase: 'Running', message: change.reconciling, startedAt: s.operation?.phase === 'Running' ? s.operation.startedAt : now };
+    }
+    if (change.applied) {
+      s.lastAppliedRevision = change.applied;
+      s.sync = { status: 'Synced', revision: change.applied };
+      s.health = this.rollUpHealth(change.objects ?? []);
+      s.operation = { phase: 'Succeeded', message: `revision ${change.applied} applied`, finishedAt: now };
+      ready = ['True', 'Succeeded', `applied revision ${change.applied}`];
+    }
+    if (change.stalled) {
+      s.sync = { status: 'OutOfSync', revision: s.lastAppliedRevision };
+      s.operation = { phase: 'Failed', message: change.stalled, finishedAt: now };
+      ready = ['False', 'Stalled', change.stalled];
+    }
+    if (change.degraded) {
+      s.sync = { status: 'OutOfSync', revision: s.lastAppliedRevision };
+      s.health = { status: 'Degraded', message: change.degraded };
+      s.operation = { phase: 'Failed', message: change.degraded, finishedAt: now };
+      ready = ['False', 'SyncFailed', change.degraded];
+    }
+    if (ready) {
+      const [status, reason, message] = ready;
+      const before = (s.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+      s.conditions = [
+        { type: 'Ready', status, reason, message, lastTransitionTime: before?.status === status ? before.lastTransitionTime : now },
+        { type: 'Reconciling', status: 'False', reason, message: '' },
+        { type: 'Stalled', status: reason === 'Stalled' ? 'True' : 'False', reason, message: reason === 'Stalled' ? message : '' },
+      ];
+    } else if (change.reconciling) {
+      s.conditions = [...(s.conditions ?? []).filter((c: { type: string }) => c.type !== 'Reconciling'), { type: 'Reconciling', status: 'True', reason: 'Progressing', message: change.reconciling }];
+    }
+    if (change.history) s.history = [change.history, ...(s.history ?? [])].slice(0, 10);
+    this.store.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status: s });
+  }
+
+  private rollUpHealth(keys: string[]): Health {
+    const order = ['Healthy', 'Suspended', 'Progressing', 'Missing', 'Degraded', 'Unknown'];
+    let worst: Health = { status: 'Healthy', message: '' };
+    for (const key of keys) {
+      const { kind, namespace, name } = parseKey(key);
+      const h = assessHealth(this.store.get(kind, namespace || undefined, name));
+      if (order.indexOf(h.status) > order.indexOf(worst.status)) worst = { status: h.status, message: `${kind}/${name}: ${h.message}` };
+    }
+    return worst;
+  }
+}
+
+interface StatusChange {
+  attempted?: string;
+  reconciling?: string;
+  applied?: string;
+  objects?: string[];
+  stalled?: string;
+  degraded?: string;
+  history?: HistoryEntry;
+}
+
+/** A URL with any credentials taken out, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//***@');
+}
+
