@@ -111,7 +111,7 @@ export async function serve(options: ServeOptions) {
   const server = `http://${options.host}:${address.port}`;
   writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token), { mode: 0o600 });
   const proxy = new ServiceProxy(store, logFn);
-  const applications = new ApplicationController(store, new ApiClient(server, token), logFn);
+  const applications = new ApplicationController(store, new ApiClient(server, token), logFn, process.cwd(), path.join(options.dataDir, 'git'));
   applicationsRef.current = applications;
   for (const dir of options.watch ?? []) store.put(watchedFolderApplication(dir) as never);
   controllers.start();

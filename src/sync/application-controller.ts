@@ -9,7 +9,8 @@ import { formatProblem, type Problem } from '../manifest/problems.js';
 import { keyOf, parseKey } from '../manifest/keys.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { readFolderSnapshot, watchFolder } from './folder-source.js';
+import { readFolderSnapshot, watchFolder, type Snapshot } from './folder-source.js';
+import { fetchGitRevision, redactUrl, type GitRevision } from './git-source.js';
 import { SyncQueue } from './sync-queue.js';
 
 interface Source {
@@ -42,6 +43,8 @@ export class ApplicationController {
     private readonly client: ApiClient,
     private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
     private readonly baseDir = process.cwd(),
+    /** Where Git sources are cached. */
+    private readonly gitCache = path.join(baseDir, '.gouvernail-git'),
   ) {
     this.queue = new SyncQueue((key) => this.sync(key));
   }
@@ -103,12 +106,23 @@ export class ApplicationController {
     const app = this.store.get('Application', namespace, name);
     if (!app) return true;
     const startedAt = new Date();
+    let snapshot: Snapshot;
+    let dir: string;
     if (app.spec.source.repoURL) {
-      this.setStatus(app, { stalled: `Git sources are not served yet (${redact(app.spec.source.repoURL)}); use a local folder (spec.source.path)` });
-      return true;
+      dir = redactUrl(app.spec.source.repoURL);
+      try {
+        snapshot = await fetchGitRevision(app.spec.source, this.gitCache);
+      } catch (err) {
+        // Never a reason to delete anything: the last applied revision keeps running.
+        const message = `${(err as Error).message}; the last applied revision keeps running, and the fetch is retried`;
+        this.log('fetch failed', { application: key, err: message });
+        this.finish(app, app.status?.lastAttemptedRevision ?? '', startedAt, 'Failed', message, { degraded: message, keepHealth: true });
+        return false;
+      }
+    } else {
+      dir = this.folderOf(app);
+      snapshot = await readFolderSnapshot(dir);
     }
-    const dir = this.folderOf(app);
-    const snapshot = await readFolderSnapshot(dir);
     const set = parseSnapshot(snapshot.files);
     const problems: Problem[] = [...snapshot.problems, ...set.problems].filter((p) => p.severity === 'error');
     this.setStatus(app, { attempted: snapshot.revision, reconciling: `syncing revision ${snapshot.revision}` });
@@ -140,7 +154,7 @@ export class ApplicationController {
         },
       });
       const latest = this.store.get('Application', namespace, name) ?? app;
-      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied`, { applied: snapshot.revision, objects: set.manifests.map((m) => keyOf(m.object)) });
+      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
       this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
       return true;
     } catch (err) {
@@ -170,6 +184,8 @@ export class ApplicationController {
     }
     if (change.applied) {
       s.lastAppliedRevision = change.applied;
+      if (change.commit) s.lastAppliedCommit = change.commit;
+      else delete s.lastAppliedCommit;
       s.sync = { status: 'Synced', revision: change.applied };
       s.health = this.rollUpHealth(change.objects ?? []);
       s.operation = { phase: 'Succeeded', message: `revision ${change.applied} applied`, finishedAt: now };
@@ -182,7 +198,7 @@ export class ApplicationController {
     }
     if (change.degraded) {
       s.sync = { status: 'OutOfSync', revision: s.lastAppliedRevision };
-      s.health = { status: 'Degraded', message: change.degraded };
+      if (!change.keepHealth) s.health = { status: 'Degraded', message: change.degraded };
       s.operation = { phase: 'Failed', message: change.degraded, finishedAt: now };
       ready = ['False', 'SyncFailed', change.degraded];
     }
@@ -220,11 +236,10 @@ interface StatusChange {
   objects?: string[];
   stalled?: string;
   degraded?: string;
+  /** A failure of the source, not of the objects: their health stays as it was. */
+  keepHealth?: boolean;
+  commit?: GitRevision['commit'];
   history?: HistoryEntry;
 }
 
-/** A URL with any credentials taken out, for messages and logs. */
-export function redact(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//***@');
-}
 
