@@ -20,6 +20,7 @@ export async function ensureImage(): Promise<void> {
 }
 
 export interface TestServer {
+  url: string;
   client: ApiClient;
   dataDir: string;
   installation: string;
@@ -29,11 +30,12 @@ export interface TestServer {
   destroy(): Promise<void>;
 }
 
-export async function startServer(dataDir = tempDir()): Promise<TestServer> {
+export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: string } = {}): Promise<TestServer> {
   await ensureImage();
-  const s = await serve({ dataDir, host: '127.0.0.1', port: 0, nodeName: 'test-node', quiet: true });
+  const s = await serve({ dataDir, host: '127.0.0.1', port: 0, nodeName: 'test-node', quiet: true, ...extra });
   const installation = s.installation;
   return {
+    url: s.server,
     client: new ApiClient(s.server, s.token),
     dataDir,
     installation,

@@ -1,12 +1,17 @@
 import test from 'ava';
+import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { startServer, waitFor } from './docker-helpers.js';
 import { makeRepo, startGitServer } from './git-helpers.js';
+
+const secret = 'e2e-webhook-secret';
+const pushExample = (createRequire(import.meta.url)('@octokit/webhooks-examples') as { name: string; examples: any[] }[]).find((e) => e.name === 'push')!.examples[4];
 
 const cm = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: from-git, namespace: default }\ndata: { value: "${value}" }\n`;
 
 test.serial('a Git Application follows pushes; a broken commit and an unreachable server apply and delete nothing', async (t) => {
   const git = await startGitServer();
-  const server = await startServer();
+  const server = await startServer(undefined, { webhookSecret: secret });
   t.teardown(async () => {
     await server.destroy();
     await git.close().catch(() => {});
@@ -31,8 +36,19 @@ test.serial('a Git Application follows pushes; a broken commit and an unreachabl
   repo.write('manifests/config.yaml', cm('v2'));
   repo.remove('manifests/extra.yaml');
   const second = await repo.commit('second deploy');
-  const sync = await client.request('POST', '/api/v1/applications/gitapp/sync');
-  t.is(sync.code, 202);
+  // The push arrives as GitHub signs it: its published example, pointed at our repository.
+  const payload = structuredClone(pushExample);
+  payload.repository.clone_url = git.url('deploy.git');
+  payload.ref = 'refs/heads/main';
+  payload.after = second;
+  const body = JSON.stringify(payload);
+  const hook = await fetch(`${server.url}/api/webhooks/github`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'e2e-1', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
+  });
+  t.is(hook.status, 202);
+  t.deepEqual((await hook.json()).matched, ['default/gitapp']);
   await applied(second);
   t.is((await client.get('ConfigMap', 'default', 'from-git'))!.data!.value, 'v2');
   t.is(await client.get('ConfigMap', 'default', 'extra'), undefined, 'pruned');

@@ -12,6 +12,7 @@ import type { PodIo } from '../runtime/pod-io.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { channel, frame, frameReader, upgradeProtocol } from './exec-protocol.js';
+import { DeliveryLog, matchApplications, readDelivery, verifySignature, type Delivery, type Provider } from '../sync/webhooks.js';
 
 export interface ApiOptions {
   store: ObjectStore;
@@ -19,6 +20,9 @@ export interface ApiOptions {
   tokens: string[];
   logger?: boolean | object;
   version?: string;
+  /** The shared secret of webhooks; without it every webhook is refused. */
+  webhookSecret?: string;
+  deliveries?: DeliveryLog;
   /** Starts a sync of an Application now (POST /api/v1/applications/NAME/sync). */
   syncApplication?: (namespace: string, name: string) => void;
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
@@ -60,7 +64,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   };
 
   app.addHook('onRequest', async (req) => {
-    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version') return;
+    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version' || req.url.startsWith('/api/webhooks/')) return;
     if (!authorized(req.headers.authorization)) {
       throw new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token (see the kubeconfig written by gouvernail serve)');
     }
@@ -124,6 +128,42 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     return { pod, io: options.podIo };
   };
   const badRequest = (err: unknown) => new ApiError(400, 'BadRequest', (err as Error).message);
+  const deliveries = options.deliveries ?? new DeliveryLog();
+  app.get('/api/v1/webhook-deliveries', async () => ({ items: deliveries.list() }));
+  void app.register(async (hooks) => {
+    // Signatures are over the raw body, so it stays a Buffer here.
+    hooks.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+    hooks.post('/api/webhooks/:provider', { bodyLimit: 1024 * 1024 }, async (req, reply) => {
+      const provider = (req.params as { provider: string }).provider as Provider;
+      if (!['github', 'gitlab', 'gitea'].includes(provider)) throw new ApiError(404, 'NotFound', `no webhook for ${provider}; use github, gitlab or gitea`);
+      const record = (status: number, outcome: string, extra: Partial<Delivery> = {}) => {
+        deliveries.record({ at: new Date().toISOString(), provider, event: '', id: '', status, outcome, matched: [], ...extra });
+        return reply.code(status).send({ status, outcome, ...(extra.matched ? { matched: extra.matched } : {}) });
+      };
+      if (!options.webhookSecret) return record(403, 'refused: no webhook secret is configured (serve --webhook-secret-file FILE or $GOUVERNAIL_WEBHOOK_SECRET)');
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (!verifySignature(provider, options.webhookSecret, body, req.headers)) return record(401, 'refused: the signature is missing or wrong');
+      let payload: unknown;
+      try {
+        const text = body.toString('utf8');
+        payload = String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded') ? JSON.parse(new URLSearchParams(text).get('payload') ?? '{}') : JSON.parse(text);
+      } catch {
+        return record(400, 'refused: the body is not JSON');
+      }
+      const hint = readDelivery(provider, req.headers, payload);
+      const base = { event: hint.event, id: hint.id, repository: hint.shown, ref: hint.ref };
+      if (deliveries.isDuplicate(provider, hint.id)) return record(200, 'duplicate delivery: already handled, nothing started', base);
+      deliveries.markSeen(provider, hint.id);
+      if (hint.event === 'ping') return record(200, 'pong', base);
+      if (hint.event !== 'push') return record(202, `event ${hint.event} ignored: only push starts a sync`, base);
+      const matched = matchApplications(store.list({ kind: 'Application' }), hint).map((a) => `${a.metadata.namespace}/${a.metadata.name}`);
+      for (const key of matched) {
+        const [ns, name] = key.split('/');
+        options.syncApplication?.(ns!, name!);
+      }
+      return record(202, matched.length ? `sync started for ${matched.join(', ')}` : `no Application follows ${hint.shown ?? 'this repository'} at ${hint.ref ?? 'this ref'}; nothing started`, { ...base, matched });
+    });
+  });
   app.post('/api/v1/applications/:name/sync', async (req, reply) => {
     const { name } = req.params as { name: string };
     const q = req.query as { namespace?: string };

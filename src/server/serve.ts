@@ -34,6 +34,8 @@ export interface ServeOptions {
   nodeName?: string;
   /** No logs (tests). */
   quiet?: boolean;
+  /** The webhook secret (from --webhook-secret-file or $GOUVERNAIL_WEBHOOK_SECRET). */
+  webhookSecret?: string;
   /** Folders to apply and keep applied, each as an Application (`serve --watch DIR`). */
   watch?: string[];
   /** The local Docker engine's client, when the caller made it (benchmarks count its calls). */
@@ -105,7 +107,7 @@ export async function serve(options: ServeOptions) {
   const controllers = new WorkloadControllers(store, () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
   const agent = new NodeAgent({ store, docker, nodeName, installation, log: logFn });
   const applicationsRef: { current?: ApplicationController } = {};
-  const api = buildApi({ store, tokens: [token], syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const api = buildApi({ store, tokens: [token], webhookSecret: options.webhookSecret, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await api.listen({ host: options.host, port: options.port });
   const address = api.server.address() as { port: number };
   const server = `http://${options.host}:${address.port}`;
