@@ -21,6 +21,7 @@ export async function ensureImage(): Promise<void> {
 
 export interface TestServer {
   url: string;
+  token: string;
   client: ApiClient;
   dataDir: string;
   installation: string;
@@ -36,6 +37,7 @@ export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: 
   const installation = s.installation;
   return {
     url: s.server,
+    token: s.token,
     client: new ApiClient(s.server, s.token),
     dataDir,
     installation,

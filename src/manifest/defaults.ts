@@ -57,7 +57,7 @@ export function applyDefaults(input: KubeObject): KubeObject {
       break;
     case 'Application': {
       const spec = o.spec;
-      spec.source.targetRevision ??= spec.source.repoURL ? 'HEAD' : undefined;
+      spec.source.targetRevision ??= spec.source.repoURL ? 'HEAD' : spec.source.hosted ? 'main' : undefined;
       if (spec.source.targetRevision === undefined) delete spec.source.targetRevision;
       spec.source.path ??= '.';
       spec.syncPolicy ??= {};

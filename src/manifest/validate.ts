@@ -164,7 +164,8 @@ function checkDuplicateKeys(a: Record<string, string> | undefined, b: Record<str
 
 function checkApplication(o: KubeObject, issues: Issue[]): void {
   const src = o.spec.source;
-  if (!src.repoURL && !src.path) issues.push({ path: ['spec', 'source'], message: 'needs repoURL (a Git repository) or path (a local folder)' });
+  if (!src.repoURL && !src.path && !src.hosted) issues.push({ path: ['spec', 'source'], message: 'needs repoURL (a Git repository), path (a local folder) or hosted: true (a repository Gouvernail serves, to push to)' });
+  if (src.hosted && src.repoURL) issues.push({ path: ['spec', 'source', 'repoURL'], message: 'a hosted source is the repository Gouvernail serves; give no repoURL' });
   const automated = o.spec.syncPolicy?.automated;
   if (automated !== undefined && typeof automated !== 'boolean' && (automated === null || typeof automated !== 'object' || Array.isArray(automated))) {
     issues.push({ path: ['spec', 'syncPolicy', 'automated'], message: 'must be true, false or a mapping with prune and selfHeal' });

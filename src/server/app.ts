@@ -12,6 +12,8 @@ import type { PodIo } from '../runtime/pod-io.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { channel, frame, frameReader, upgradeProtocol } from './exec-protocol.js';
+import { gitHttpBackend } from '../sync/git-http-backend.js';
+import type { HostedRepos } from '../sync/hosted-repos.js';
 import { DeliveryLog, matchApplications, readDelivery, verifySignature, type Delivery, type Provider } from '../sync/webhooks.js';
 
 export interface ApiOptions {
@@ -20,6 +22,8 @@ export interface ApiOptions {
   tokens: string[];
   logger?: boolean | object;
   version?: string;
+  /** Repositories served for push to deploy, under /git/. */
+  hostedRepos?: HostedRepos;
   /** The shared secret of webhooks; without it every webhook is refused. */
   webhookSecret?: string;
   deliveries?: DeliveryLog;
@@ -64,7 +68,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   };
 
   app.addHook('onRequest', async (req) => {
-    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version' || req.url.startsWith('/api/webhooks/')) return;
+    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version' || req.url.startsWith('/api/webhooks/') || req.url.startsWith('/git/')) return;
     if (!authorized(req.headers.authorization)) {
       throw new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token (see the kubeconfig written by gouvernail serve)');
     }
@@ -128,6 +132,30 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     return { pod, io: options.podIo };
   };
   const badRequest = (err: unknown) => new ApiError(400, 'BadRequest', (err as Error).message);
+  // Push to deploy: git's smart HTTP, by git http-backend, for Applications with source.hosted.
+  void app.register(async (gitApp) => {
+    gitApp.removeAllContentTypeParsers();
+    gitApp.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+    gitApp.all('/git/*', async (req, reply) => {
+      const url = new URL(req.url, 'http://localhost');
+      const m = /^\/git\/(?:([^/]+)\/)?([^/]+)\.git(\/.*)$/.exec(url.pathname);
+      const header = req.headers.authorization ?? '';
+      const basic = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : undefined;
+      const token = basic !== undefined ? basic.slice(basic.indexOf(':') + 1) : header.replace(/^Bearer\s+/i, '');
+      if (!authorized(`Bearer ${token}`)) {
+        return reply.code(401).header('WWW-Authenticate', 'Basic realm="gouvernail"').type('text/plain').send('authentication required: use the admin token of the kubeconfig as the password\n');
+      }
+      const [ns, name] = [m?.[1] ?? 'default', m?.[2] ?? ''];
+      const application = m ? store.get('Application', ns, name) : undefined;
+      if (!m || !application?.spec?.source?.hosted || !options.hostedRepos) {
+        return reply.code(404).type('text/plain').send(`no Application ${ns}/${name} with a hosted source; create one with 'gouvernail app create ${name} --hosted'\n`);
+      }
+      options.hostedRepos.ensure(ns, name);
+      reply.hijack();
+      gitHttpBackend(options.hostedRepos.root, `/${ns}/${name}.git${m[3]}`, req.raw, reply.raw, () => options.syncApplication?.(ns, name));
+    });
+  });
+
   const deliveries = options.deliveries ?? new DeliveryLog();
   app.get('/api/v1/webhook-deliveries', async () => ({ items: deliveries.list() }));
   void app.register(async (hooks) => {

@@ -13,6 +13,7 @@ import { buildApi } from './app.js';
 export { defaultDataDir } from './data-dir.js';
 import { ApiClient } from '../cli/client.js';
 import { ApplicationController } from '../sync/application-controller.js';
+import { HostedRepos } from '../sync/hosted-repos.js';
 
 /** The Application `serve --watch DIR` keeps: named after the folder, automated, with prune. */
 export function watchedFolderApplication(dir: string) {
@@ -107,13 +108,14 @@ export async function serve(options: ServeOptions) {
   const controllers = new WorkloadControllers(store, () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
   const agent = new NodeAgent({ store, docker, nodeName, installation, log: logFn });
   const applicationsRef: { current?: ApplicationController } = {};
-  const api = buildApi({ store, tokens: [token], webhookSecret: options.webhookSecret, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
+  const api = buildApi({ store, tokens: [token], webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await api.listen({ host: options.host, port: options.port });
   const address = api.server.address() as { port: number };
   const server = `http://${options.host}:${address.port}`;
   writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token), { mode: 0o600 });
   const proxy = new ServiceProxy(store, logFn);
-  const applications = new ApplicationController(store, new ApiClient(server, token), logFn, process.cwd(), path.join(options.dataDir, 'git'));
+  const applications = new ApplicationController(store, new ApiClient(server, token), logFn, process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
   applicationsRef.current = applications;
   for (const dir of options.watch ?? []) store.put(watchedFolderApplication(dir) as never);
   controllers.start();

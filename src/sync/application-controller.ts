@@ -11,6 +11,7 @@ import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readFolderSnapshot, watchFolder, type Snapshot } from './folder-source.js';
 import { fetchGitRevision, redactUrl, type GitRevision } from './git-source.js';
+import { HostedRepos } from './hosted-repos.js';
 import { SyncQueue } from './sync-queue.js';
 
 interface Source {
@@ -45,6 +46,9 @@ export class ApplicationController {
     private readonly baseDir = process.cwd(),
     /** Where Git sources are cached. */
     private readonly gitCache = path.join(baseDir, '.gouvernail-git'),
+    private readonly hosted?: HostedRepos,
+    /** The server's URL, for the push address shown to people. */
+    private readonly serverUrl = '',
   ) {
     this.queue = new SyncQueue((key) => this.sync(key));
   }
@@ -89,7 +93,7 @@ export class ApplicationController {
     this.sources.set(key, source);
     const policy = app.spec.syncPolicy ?? {};
     if (policy.automated !== false) {
-      if (!app.spec.source.repoURL) source.watcher = watchFolder(this.folderOf(app), () => this.queue.enqueue(key));
+      if (!app.spec.source.repoURL && !app.spec.source.hosted) source.watcher = watchFolder(this.folderOf(app), () => this.queue.enqueue(key));
       const every = parseDuration(policy.interval ?? '3m') ?? 180_000;
       source.timer = setInterval(() => this.queue.enqueue(key), every * (0.9 + Math.random() * 0.2));
       this.queue.enqueue(key);
@@ -108,7 +112,19 @@ export class ApplicationController {
     const startedAt = new Date();
     let snapshot: Snapshot;
     let dir: string;
-    if (app.spec.source.repoURL) {
+    if (app.spec.source.hosted) {
+      const repo = this.hosted?.ensure(namespace, name);
+      const pushTo = `${this.serverUrl}${HostedRepos.urlPath(namespace, name)}`;
+      dir = pushTo;
+      try {
+        if (!repo) throw new Error('this server hosts no repositories');
+        snapshot = await fetchGitRevision({ ...app.spec.source, repoURL: repo }, this.gitCache);
+      } catch {
+        const message = `waiting for the first push: git push ${pushTo} ${app.spec.source.targetRevision ?? 'main'} (the password is the admin token of the kubeconfig)`;
+        if (app.status?.operation?.message !== message) this.setStatus(app, { waiting: message });
+        return true;
+      }
+    } else if (app.spec.source.repoURL) {
       dir = redactUrl(app.spec.source.repoURL);
       try {
         snapshot = await fetchGitRevision(app.spec.source, this.gitCache);
@@ -191,6 +207,10 @@ export class ApplicationController {
       s.operation = { phase: 'Succeeded', message: `revision ${change.applied} applied`, finishedAt: now };
       ready = ['True', 'Succeeded', `applied revision ${change.applied}`];
     }
+    if (change.waiting) {
+      s.operation = { phase: 'Waiting', message: change.waiting };
+      ready = ['False', 'WaitingForPush', change.waiting];
+    }
     if (change.stalled) {
       s.sync = { status: 'OutOfSync', revision: s.lastAppliedRevision };
       s.operation = { phase: 'Failed', message: change.stalled, finishedAt: now };
@@ -235,6 +255,7 @@ interface StatusChange {
   applied?: string;
   objects?: string[];
   stalled?: string;
+  waiting?: string;
   degraded?: string;
   /** A failure of the source, not of the objects: their health stays as it was. */
   keepHealth?: boolean;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { resourcePath } from '../../server/resources.js';
+import { HostedRepos } from '../../sync/hosted-repos.js';
 import { ApiClient, ApiClientError, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command } from '../command.js';
 import { kubeconfigOption } from '../shared.js';
@@ -10,11 +11,12 @@ import type { KubeObject } from '../../manifest/types.js';
 export const appCommand: Command = {
   name: 'app',
   summary: 'Applications: app list | get NAME | create NAME --path DIR | sync NAME | history NAME | delete NAME.',
-  usage: 'app list|get|create|sync|history|delete [NAME] [--path DIR] [--prune] [--interval 3m] [-n NS]',
+  usage: 'app list|get|create|sync|history|delete [NAME] [--path DIR | --hosted] [--prune] [--interval 3m] [-n NS]',
   options: {
     kubeconfig: kubeconfigOption,
     namespace: { type: 'string', short: 'n', description: 'namespace of the Application (default: default)' },
     path: { type: 'string', description: 'create: the local folder the Application applies' },
+    hosted: { type: 'boolean', description: 'create: a Git repository served by Gouvernail, to git push to' },
     prune: { type: 'boolean', description: 'create: delete objects the source no longer has' },
     interval: { type: 'string', description: 'create: how often to check the source (default 3m)' },
     output: { type: 'string', short: 'o', description: 'get: yaml or json' },
@@ -38,14 +40,16 @@ export const appCommand: Command = {
           return exit.ok;
         }
         case 'create': {
-          if (!values.path) usageError('app create NAME --path DIR');
+          if (!values.path === !values.hosted) usageError('app create NAME --path DIR, or app create NAME --hosted');
+          const source = values.hosted ? { hosted: true } : { path: path.resolve(values.path as string) };
           await client.request('POST', resourcePath(r, ns), {
             apiVersion: 'gouvernail.io/v1',
             kind: 'Application',
             metadata: { name: needName(), namespace: ns },
-            spec: { source: { path: path.resolve(values.path as string) }, syncPolicy: { automated: true, prune: Boolean(values.prune), interval: (values.interval as string | undefined) ?? '3m' } },
+            spec: { source, syncPolicy: { automated: true, prune: Boolean(values.prune), interval: (values.interval as string | undefined) ?? '3m' } },
           });
           io.out(`application.gouvernail.io/${name} created`);
+          if (values.hosted) io.out(`push to deploy: git push ${client.server}${HostedRepos.urlPath(ns, name!)} main  (user: anything, password: the admin token of the kubeconfig)`);
           return exit.ok;
         }
         case 'sync':
