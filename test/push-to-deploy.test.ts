@@ -43,3 +43,46 @@ test.serial('git push to a hosted Application deploys at once; a push without th
   t.is(app.status.lastAppliedCommit.message, 'first push');
   t.is((await server.client.get('ConfigMap', 'default', 'pushed'))!.data!.v, '1');
 });
+
+test.serial('app rollback pins an earlier revision until a new commit arrives; app resume releases it', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const k = (...args: string[]) => runCli('app', ...args, '--kubeconfig', server.kubeconfig);
+  await k('create', 'pinned', '--hosted');
+  const work = tempDir();
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], { cwd: work, encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  const remote = `${server.url}/git/pinned.git`.replace('http://', `http://dev:${server.token}@`);
+  const release = async (v: string) => {
+    writeFileSync(path.join(work, 'config.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: release }\ndata: { v: "${v}" }\n`);
+    git('add', '-A');
+    git('commit', '-q', '-m', `release ${v}`);
+    await run('git', ['push', '-q', remote, 'main'], { cwd: work });
+    const sha = git('rev-parse', 'HEAD');
+    await live(v);
+    return sha;
+  };
+  const live = (v: string) => waitFor(`v${v} live`, async () => (await server.client.get('ConfigMap', 'default', 'release'))?.data?.v === v);
+  const v1 = await release('1');
+  await release('2');
+  const back = await k('rollback', 'pinned');
+  t.is(back.code, 0, back.err);
+  t.regex(back.out, new RegExp(`rolled back to ${v1}`));
+  await live('1');
+  // A sync now, or the poll, leaves it there.
+  await k('sync', 'pinned');
+  await new Promise((r) => setTimeout(r, 1000));
+  t.is((await server.client.get('ConfigMap', 'default', 'release'))!.data!.v, '1');
+  const pinned = await server.client.get('Application', 'default', 'pinned');
+  t.regex(pinned!.status.operation.message, /pinned by a rollback/);
+  // A new commit releases the pin.
+  await release('3');
+  t.is((await server.client.get('Application', 'default', 'pinned'))!.metadata.annotations?.['gouvernail.io/pinned-revision'], undefined);
+  // Rollback to a named revision, then resume.
+  t.is((await k('rollback', 'pinned', v1.slice(0, 10))).code, 0);
+  await live('1');
+  t.regex((await k('resume', 'pinned')).out, /follows its branch again/);
+  await live('3');
+  const history = await k('history', 'pinned');
+  t.true(history.out.split('\n').length >= 6);
+});

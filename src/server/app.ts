@@ -29,6 +29,8 @@ export interface ApiOptions {
   deliveries?: DeliveryLog;
   /** Starts a sync of an Application now (POST /api/v1/applications/NAME/sync). */
   syncApplication?: (namespace: string, name: string) => void;
+  /** Rollback and resume of Applications. */
+  applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void };
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
   podIo?: PodIo;
 }
@@ -191,6 +193,23 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       }
       return record(202, matched.length ? `sync started for ${matched.join(', ')}` : `no Application follows ${hint.shown ?? 'this repository'} at ${hint.ref ?? 'this ref'}; nothing started`, { ...base, matched });
     });
+  });
+  app.post('/api/v1/applications/:name/:action(rollback|resume)', async (req) => {
+    const { name, action } = req.params as { name: string; action: string };
+    const q = req.query as { namespace?: string; revision?: string };
+    const found = store.list({ kind: 'Application', namespace: q.namespace }).find((a) => a.metadata.name === name);
+    if (!found) throw new ApiError(404, 'NotFound', `applications.gouvernail.io "${name}" not found`, { name, group: 'gouvernail.io', kind: 'applications' });
+    if (!options.applications) throw new ApiError(503, 'ServiceUnavailable', 'this server runs no application controller');
+    try {
+      if (action === 'resume') {
+        options.applications.resume(found.metadata.namespace!, name);
+        return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: `${name} follows its branch again`, code: 200 };
+      }
+      const revision = options.applications.rollback(found.metadata.namespace!, name, q.revision);
+      return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: `${name} rolled back to ${revision}; it stays there until a new commit arrives or 'gouvernail app resume ${name}'`, code: 200 };
+    } catch (err) {
+      throw new ApiError(409, 'Conflict', (err as Error).message);
+    }
   });
   app.post('/api/v1/applications/:name/sync', async (req, reply) => {
     const { name } = req.params as { name: string };

@@ -109,7 +109,7 @@ export async function serve(options: ServeOptions) {
   const agent = new NodeAgent({ store, docker, nodeName, installation, log: logFn });
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
-  const api = buildApi({ store, tokens: [token], webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const api = buildApi({ store, tokens: [token], webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await api.listen({ host: options.host, port: options.port });
   const address = api.server.address() as { port: number };
   const server = `http://${options.host}:${address.port}`;

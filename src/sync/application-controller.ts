@@ -10,7 +10,7 @@ import { keyOf, parseKey } from '../manifest/keys.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readFolderSnapshot, watchFolder, type Snapshot } from './folder-source.js';
-import { fetchGitRevision, redactUrl, type GitRevision } from './git-source.js';
+import { fetchGitRevision, redactUrl, type GitRevision, type GitSourceSpec } from './git-source.js';
 import { HostedRepos } from './hosted-repos.js';
 import { SyncQueue } from './sync-queue.js';
 
@@ -36,6 +36,8 @@ export interface HistoryEntry {
  */
 export class ApplicationController {
   private readonly sources = new Map<string, Source>();
+  /** The branch tip each Git Application saw last, to tell when a new commit arrives. */
+  private readonly tips = new Map<string, string>();
   private readonly queue: SyncQueue;
   private unwatch?: () => void;
 
@@ -118,7 +120,7 @@ export class ApplicationController {
       dir = pushTo;
       try {
         if (!repo) throw new Error('this server hosts no repositories');
-        snapshot = await fetchGitRevision({ ...app.spec.source, repoURL: repo }, this.gitCache);
+        snapshot = await this.fetchPinned(app, { ...app.spec.source, repoURL: repo });
       } catch {
         const message = `waiting for the first push: git push ${pushTo} ${app.spec.source.targetRevision ?? 'main'} (the password is the admin token of the kubeconfig)`;
         if (app.status?.operation?.message !== message) this.setStatus(app, { waiting: message });
@@ -127,7 +129,7 @@ export class ApplicationController {
     } else if (app.spec.source.repoURL) {
       dir = redactUrl(app.spec.source.repoURL);
       try {
-        snapshot = await fetchGitRevision(app.spec.source, this.gitCache);
+        snapshot = await this.fetchPinned(app, app.spec.source);
       } catch (err) {
         // Never a reason to delete anything: the last applied revision keeps running.
         const message = `${(err as Error).message}; the last applied revision keeps running, and the fetch is retried`;
@@ -170,7 +172,8 @@ export class ApplicationController {
         },
       });
       const latest = this.store.get('Application', namespace, name) ?? app;
-      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
+      const pin = latest.metadata.annotations?.[pinnedRevision] ? ` (pinned by a rollback until a new commit arrives or 'gouvernail app resume ${name}')` : '';
+      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
       this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
       return true;
     } catch (err) {
@@ -180,6 +183,50 @@ export class ApplicationController {
       this.log('sync failed; will retry', { application: key, revision: snapshot.revision, err: message });
       return false;
     }
+  }
+
+  /**
+   * The branch's tip, unless a rollback pinned the Application to an older revision: then that
+   * revision, until a new commit arrives on the branch (the pin is dropped) or `app resume`.
+   */
+  private async fetchPinned(app: KubeObject, spec: GitSourceSpec): Promise<GitRevision> {
+    const tip = await fetchGitRevision(spec, this.gitCache);
+    this.tips.set(`${app.metadata.namespace}/${app.metadata.name}`, tip.revision);
+    const annotations = app.metadata.annotations ?? {};
+    const pinned = annotations[pinnedRevision];
+    if (!pinned) return tip;
+    if (tip.revision !== annotations[pinnedAtTip]) {
+      this.log('a new commit arrived: the rollback pin is dropped', { application: `${app.metadata.namespace}/${app.metadata.name}`, tip: tip.revision });
+      const latest = this.store.get('Application', app.metadata.namespace, app.metadata.name)!;
+      const { [pinnedRevision]: _a, [pinnedAtTip]: _b, ...rest } = latest.metadata.annotations ?? {};
+      this.store.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined, annotations: rest } });
+      return tip;
+    }
+    return fetchGitRevision({ ...spec, targetRevision: pinned }, this.gitCache);
+  }
+
+  /** Pins the Application to an applied revision (the one before the current, by default). */
+  rollback(namespace: string, name: string, revision?: string): string {
+    const app = this.store.get('Application', namespace, name);
+    if (!app) throw new Error(`applications.gouvernail.io "${name}" not found`);
+    if (!app.spec.source.repoURL && !app.spec.source.hosted) throw new Error('only Git sources keep revisions to go back to; a folder has only its present content');
+    const applied: string[] = (app.status?.history ?? []).filter((h: HistoryEntry) => h.result === 'Succeeded').map((h: HistoryEntry) => h.revision);
+    const current = app.status?.lastAppliedRevision;
+    const target = revision ? applied.find((r) => r.startsWith(revision)) : applied.find((r) => r !== current);
+    if (!target) throw new Error(revision ? `revision ${revision} is not in the history of ${name}; see 'gouvernail app history ${name}'` : `${name} has no earlier applied revision to go back to`);
+    const tip = this.tips.get(`${namespace}/${name}`) ?? current;
+    this.store.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined, annotations: { ...app.metadata.annotations, [pinnedRevision]: target, [pinnedAtTip]: tip } } });
+    this.queue.enqueue(`${namespace}/${name}`);
+    return target;
+  }
+
+  /** Drops a rollback pin: the Application follows its branch again. */
+  resume(namespace: string, name: string): void {
+    const app = this.store.get('Application', namespace, name);
+    if (!app) throw new Error(`applications.gouvernail.io "${name}" not found`);
+    const { [pinnedRevision]: _a, [pinnedAtTip]: _b, ...rest } = app.metadata.annotations ?? {};
+    this.store.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined, annotations: rest } });
+    this.queue.enqueue(`${namespace}/${name}`);
   }
 
   private finish(app: KubeObject, revision: string, startedAt: Date, result: HistoryEntry['result'], message: string, outcome: StatusChange): void {
@@ -204,7 +251,7 @@ export class ApplicationController {
       else delete s.lastAppliedCommit;
       s.sync = { status: 'Synced', revision: change.applied };
       s.health = this.rollUpHealth(change.objects ?? []);
-      s.operation = { phase: 'Succeeded', message: `revision ${change.applied} applied`, finishedAt: now };
+      s.operation = { phase: 'Succeeded', message: change.history?.message ?? `revision ${change.applied} applied`, finishedAt: now };
       ready = ['True', 'Succeeded', `applied revision ${change.applied}`];
     }
     if (change.waiting) {
@@ -248,6 +295,9 @@ export class ApplicationController {
     return worst;
   }
 }
+
+export const pinnedRevision = 'gouvernail.io/pinned-revision';
+const pinnedAtTip = 'gouvernail.io/pinned-at-tip';
 
 interface StatusChange {
   attempted?: string;

@@ -10,8 +10,8 @@ import type { KubeObject } from '../../manifest/types.js';
 
 export const appCommand: Command = {
   name: 'app',
-  summary: 'Applications: app list | get NAME | create NAME --path DIR | sync NAME | history NAME | delete NAME.',
-  usage: 'app list|get|create|sync|history|delete [NAME] [--path DIR | --hosted] [--prune] [--interval 3m] [-n NS]',
+  summary: 'Applications: app list | get | create NAME --path DIR | --hosted | sync | history | rollback NAME [REVISION] | resume | delete.',
+  usage: 'app list|get|create|sync|history|rollback|resume|delete [NAME] [REVISION] [--path DIR | --hosted] [--prune] [--interval 3m] [-n NS]',
   options: {
     kubeconfig: kubeconfigOption,
     namespace: { type: 'string', short: 'n', description: 'namespace of the Application (default: default)' },
@@ -62,12 +62,19 @@ export const appCommand: Command = {
           for (const h of app.status?.history ?? []) io.out(`${h.startedAt.padEnd(27)}${`${(h.durationMs / 1000).toFixed(1)}s`.padEnd(10)}${h.result.padEnd(11)}${h.revision.padEnd(22)}${h.message.split('\n')[0].slice(0, 120)}`);
           return exit.ok;
         }
+        case 'rollback':
+        case 'resume': {
+          const rev = positionals[2] ? `&revision=${encodeURIComponent(positionals[2])}` : '';
+          const r2 = await client.request('POST', `/api/v1/applications/${encodeURIComponent(needName())}/${verb}?namespace=${encodeURIComponent(ns)}${rev}`);
+          io.out(r2.message);
+          return exit.ok;
+        }
         case 'delete':
           await client.request('DELETE', resourcePath(r, ns, needName()));
           io.out(`application.gouvernail.io/${name} deleted (its objects are left running)`);
           return exit.ok;
         default:
-          usageError('app takes list, get, create, sync, history or delete');
+          usageError('app takes list, get, create, sync, history, rollback, resume or delete');
       }
     } catch (err) {
       if (err instanceof ApiClientError) {
