@@ -65,6 +65,15 @@ test.serial('a Git Application follows pushes; a broken commit and an unreachabl
   t.is(stalled.status.lastAppliedRevision, second);
   t.is((await client.get('ConfigMap', 'default', 'from-git'))!.data!.value, 'v2', 'nothing from the broken commit ran');
 
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  t.regex(metrics, /gouvernail_syncs_total\{result="Succeeded"\} [1-9]/);
+  t.regex(metrics, /gouvernail_syncs_total\{result="Failed"\} [1-9]/);
+  t.regex(metrics, /gouvernail_sync_duration_seconds_bucket\{result="Succeeded",le="\+Inf"\} [1-9]/);
+  t.regex(metrics, /gouvernail_webhook_deliveries_total\{provider="github",result="202"\} 1/);
+  t.regex(metrics, /gouvernail_applications\{sync="OutOfSync",health="Healthy"\} 1/);
+  t.regex(metrics, /gouvernail_sync_queue_depth 0/);
+  t.is((await fetch(`${server.url}/healthz`)).status, 200);
+
   await git.close();
   await client.request('POST', '/api/v1/applications/gitapp/sync');
   const unreachable = await waitFor('the fetch failure reported', async () => {

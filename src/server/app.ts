@@ -12,6 +12,7 @@ import type { PodIo } from '../runtime/pod-io.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { channel, frame, frameReader, upgradeProtocol } from './exec-protocol.js';
+import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { gitHttpBackend } from '../sync/git-http-backend.js';
 import type { HostedRepos } from '../sync/hosted-repos.js';
 import { DeliveryLog, matchApplications, readDelivery, verifySignature, type Delivery, type Provider } from '../sync/webhooks.js';
@@ -29,6 +30,8 @@ export interface ApiOptions {
   deliveries?: DeliveryLog;
   /** Starts a sync of an Application now (POST /api/v1/applications/NAME/sync). */
   syncApplication?: (namespace: string, name: string) => void;
+  /** Counters the server and its loops add to; /metrics renders them. */
+  metrics?: ServerMetrics;
   /** Rollback and resume of Applications. */
   applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void };
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
@@ -70,13 +73,27 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   };
 
   app.addHook('onRequest', async (req) => {
-    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version' || req.url.startsWith('/api/webhooks/') || req.url.startsWith('/git/')) return;
+    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version' || req.url === '/metrics' || req.url.startsWith('/api/webhooks/') || req.url.startsWith('/git/')) return;
     if (!authorized(req.headers.authorization)) {
       throw new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token (see the kubeconfig written by gouvernail serve)');
     }
   });
 
   app.get('/healthz', async () => 'ok');
+  const metrics = options.metrics ?? createServerMetrics();
+  app.get('/metrics', async (_req, reply) => {
+    const byStatus = new Map<string, number>();
+    for (const a of store.list({ kind: 'Application' })) {
+      const key = `${a.status?.sync?.status ?? 'Unknown'}/${a.status?.health?.status ?? 'Unknown'}`;
+      byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+    }
+    const gauges = [
+      { name: 'gouvernail_applications', help: 'Applications by sync and health status.', values: [...byStatus].map(([k, v]) => [{ sync: k.split('/')[0]!, health: k.split('/')[1]! }, v] as [Record<string, string>, number]) },
+      { name: 'gouvernail_sync_queue_depth', help: 'Syncs running or waiting to run again.', values: [[{}, metrics.queueDepth()]] as [Record<string, string>, number][] },
+      { name: 'gouvernail_store_resource_version', help: 'The latest resourceVersion of the store.', values: [[{}, store.resourceVersion()]] as [Record<string, string>, number][] },
+    ];
+    return reply.type('text/plain; version=0.0.4').send(metrics.registry.render(gauges));
+  });
   app.get('/readyz', async () => 'ok');
   app.get('/version', async () => ({ major: '1', minor: '32', gitVersion: `v1.32.0-gouvernail.${options.version ?? '0.1.0'}`, gitCommit: '0', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'node', compiler: 'gc', platform: 'linux/amd64' }));
 
@@ -167,6 +184,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       const provider = (req.params as { provider: string }).provider as Provider;
       if (!['github', 'gitlab', 'gitea'].includes(provider)) throw new ApiError(404, 'NotFound', `no webhook for ${provider}; use github, gitlab or gitea`);
       const record = (status: number, outcome: string, extra: Partial<Delivery> = {}) => {
+        metrics.webhookDelivery({ provider, result: String(status) });
         deliveries.record({ at: new Date().toISOString(), provider, event: '', id: '', status, outcome, matched: [], ...extra });
         return reply.code(status).send({ status, outcome, ...(extra.matched ? { matched: extra.matched } : {}) });
       };

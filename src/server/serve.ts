@@ -10,6 +10,7 @@ import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { buildApi } from './app.js';
+import { createServerMetrics } from './server-metrics.js';
 export { defaultDataDir } from './data-dir.js';
 import { ApiClient } from '../cli/client.js';
 import { ApplicationController } from '../sync/application-controller.js';
@@ -109,7 +110,8 @@ export async function serve(options: ServeOptions) {
   const agent = new NodeAgent({ store, docker, nodeName, installation, log: logFn });
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
-  const api = buildApi({ store, tokens: [token], webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
+  const api = buildApi({ store, tokens: [token], metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await api.listen({ host: options.host, port: options.port });
   const address = api.server.address() as { port: number };
   const server = `http://${options.host}:${address.port}`;
@@ -117,6 +119,7 @@ export async function serve(options: ServeOptions) {
   const proxy = new ServiceProxy(store, logFn);
   const applications = new ApplicationController(store, new ApiClient(server, token), logFn, process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
   applicationsRef.current = applications;
+  applications.onSyncFinished = (result, seconds) => metrics.syncFinished(result, seconds);
   for (const dir of options.watch ?? []) store.put(watchedFolderApplication(dir) as never);
   controllers.start();
   agent.start();

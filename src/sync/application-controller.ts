@@ -40,6 +40,8 @@ export class ApplicationController {
   private readonly tips = new Map<string, string>();
   private readonly queue: SyncQueue;
   private unwatch?: () => void;
+  /** Called at the end of every sync, for metrics. */
+  onSyncFinished?: (result: HistoryEntry['result'], seconds: number) => void;
 
   constructor(
     private readonly store: ObjectStore,
@@ -232,6 +234,7 @@ export class ApplicationController {
   private finish(app: KubeObject, revision: string, startedAt: Date, result: HistoryEntry['result'], message: string, outcome: StatusChange): void {
     const finishedAt = new Date();
     const entry: HistoryEntry = { revision, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), result, message };
+    this.onSyncFinished?.(result, entry.durationMs / 1000);
     this.setStatus(app, { ...outcome, attempted: revision, history: entry });
   }
 
