@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { channel, frame, frameReader, upgradeProtocol } from './exec-protocol.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
+import { registerStatusPage } from './status-page.js';
 import { gitHttpBackend } from '../sync/git-http-backend.js';
 import type { HostedRepos } from '../sync/hosted-repos.js';
 import { DeliveryLog, matchApplications, readDelivery, verifySignature, type Delivery, type Provider } from '../sync/webhooks.js';
@@ -73,7 +74,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   };
 
   app.addHook('onRequest', async (req) => {
-    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version' || req.url === '/metrics' || req.url.startsWith('/api/webhooks/') || req.url.startsWith('/git/')) return;
+    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version' || req.url === '/metrics' || isPage(req.url) || req.url.startsWith('/api/webhooks/') || req.url.startsWith('/git/')) return;
     if (!authorized(req.headers.authorization)) {
       throw new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token (see the kubeconfig written by gouvernail serve)');
     }
@@ -176,6 +177,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   });
 
   const deliveries = options.deliveries ?? new DeliveryLog();
+  if (options.tokens[0]) registerStatusPage(app, store, options.tokens[0], deliveries);
   app.get('/api/v1/webhook-deliveries', async () => ({ items: deliveries.list() }));
   void app.register(async (hooks) => {
     // Signatures are over the raw body, so it stays a Buffer here.
@@ -349,6 +351,12 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   }
 
   return app;
+}
+
+/** The status page's paths, which answer to Basic authentication instead of a bearer token. */
+function isPage(url: string): boolean {
+  const path = url.split('?')[0]!;
+  return path === '/' || path === '/events' || path.startsWith('/applications/');
 }
 
 function notFound(t: Target): ApiError {

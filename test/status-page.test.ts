@@ -1,0 +1,60 @@
+import test from 'ava';
+import { createHmac } from 'node:crypto';
+import { chromium } from 'playwright-core';
+import { startServer, waitFor } from './docker-helpers.js';
+import { makeRepo, startGitServer } from './git-helpers.js';
+
+const secret = 'page-webhook-secret';
+const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+test.serial('the status page shows a push without a reload, reads without JavaScript, and shows no secret', async (t) => {
+  const git = await startGitServer();
+  const server = await startServer(undefined, { webhookSecret: secret });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
+  t.teardown(async () => {
+    await browser.close();
+    await server.destroy();
+    await git.close();
+  });
+  const repo = makeRepo(git, 'site.git');
+  repo.write('app/config.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: site }\ndata: { v: "1" }\n');
+  repo.write('app/secret.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: { name: site-creds }\nstringData: { password: page-must-not-show-this }\n');
+  const first = await repo.commit('first version of the site');
+  await server.client.apply({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'site', namespace: 'default' }, spec: { source: { repoURL: git.url('site.git'), targetRevision: 'main', path: 'app' }, syncPolicy: { automated: true, interval: '1h' } } });
+  await waitFor('the first sync', async () => (await server.client.get('Application', 'default', 'site'))?.status?.lastAppliedRevision === first);
+
+  const basic = `Basic ${Buffer.from(`admin:${server.token}`).toString('base64')}`;
+  t.is((await fetch(`${server.url}/`)).status, 401, 'the page needs the token');
+  const html = await (await fetch(`${server.url}/`, { headers: { authorization: basic } })).text();
+  t.regex(html, /<td class="Synced">Synced<\/td><td class="Healthy">Healthy<\/td>/);
+  t.true(html.includes(first.slice(0, 10)));
+  t.regex(html, /<h2>Nodes<\/h2>.*test-node/s);
+
+  const context = await browser.newContext({ httpCredentials: { username: 'admin', password: server.token } });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  t.is(await page.locator('tr[data-app="site"] .revision').innerText(), first.slice(0, 10));
+  await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+  repo.write('app/config.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: site }\ndata: { v: "2" }\n');
+  const second = await repo.commit('second version of the site');
+  const payload = { ref: 'refs/heads/main', after: second, repository: { full_name: 'team/site', clone_url: git.url('site.git'), default_branch: 'main' } };
+  const body = JSON.stringify(payload);
+  const hook = await fetch(`${server.url}/api/webhooks/github`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'page-1', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } });
+  t.is(hook.status, 202);
+  await page.waitForFunction((sha) => document.querySelector('tr[data-app="site"] .revision')?.textContent === sha, second.slice(0, 10), { timeout: 20_000 });
+  t.true(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true), 'the page updated without a reload');
+  t.regex(await page.locator('body').innerText(), /second version of the site/);
+  t.regex(await page.locator('body').innerText(), /github push/);
+
+  await page.click('text=default/site');
+  await page.waitForURL(/\/applications\/default\/site$/);
+  const detail = await page.locator('main').innerText();
+  t.regex(detail, /ConfigMap\s+default\s+site\s+Healthy/);
+  t.regex(detail, /Secret\s+default\s+site-creds\s+Healthy/);
+  for (const text of [detail, html, await page.content()]) {
+    t.false(text.includes('page-must-not-show-this'));
+    t.false(text.includes(Buffer.from('page-must-not-show-this').toString('base64')));
+  }
+  await page.screenshot({ path: '/tmp/gouvernail-status-page.png' });
+});
