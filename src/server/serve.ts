@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ObjectStore } from '../store/object-store.js';
+import type { KubeObject } from '../manifest/types.js';
 import { NodeAgent } from '../runtime/node-agent.js';
 import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
@@ -38,6 +39,8 @@ export interface ServeOptions {
   quiet?: boolean;
   /** The webhook secret (from --webhook-secret-file or $GOUVERNAIL_WEBHOOK_SECRET). */
   webhookSecret?: string;
+  /** Applications to keep in the store (from --config or --repo). */
+  applications?: KubeObject[];
   /** Folders to apply and keep applied, each as an Application (`serve --watch DIR`). */
   watch?: string[];
   /** The local Docker engine's client, when the caller made it (benchmarks count its calls). */
@@ -121,6 +124,7 @@ export async function serve(options: ServeOptions) {
   applicationsRef.current = applications;
   applications.onSyncFinished = (result, seconds) => metrics.syncFinished(result, seconds);
   for (const dir of options.watch ?? []) store.put(watchedFolderApplication(dir) as never);
+  for (const app of options.applications ?? []) store.put(app);
   controllers.start();
   agent.start();
   proxy.start();

@@ -1,24 +1,57 @@
 import { readFileSync } from 'node:fs';
+import { applyDefaults } from '../../manifest/defaults.js';
+import { loadManifests } from '../../manifest/load.js';
+import { formatProblem } from '../../manifest/problems.js';
+import type { KubeObject } from '../../manifest/types.js';
 import { serve, defaultDataDir } from '../../server/serve.js';
 import { usageError, type Command } from '../command.js';
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane: the store, the API, the controllers and the local Docker node.',
-  usage: 'serve [--watch DIR ...] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--docker-socket PATH]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--docker-socket PATH]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
     'docker-socket': { type: 'string', description: 'the local Docker engine (default /var/run/docker.sock)' },
     'node-name': { type: 'string', description: 'name of the local node (default: the host name)' },
     'webhook-secret-file': { type: 'string', description: 'file holding the secret webhooks are signed with (or $GOUVERNAIL_WEBHOOK_SECRET); without one, webhooks are refused' },
+    config: { type: 'string', description: 'a file (or folder) of Application manifests to keep in the store' },
+    repo: { type: 'string', description: 'a Git repository to follow, as one Application (with --branch, --path, --interval)' },
+    branch: { type: 'string', description: 'with --repo: the branch, tag or commit (default: the default branch)' },
+    path: { type: 'string', description: 'with --repo: the folder of manifests in the repository (default: the root)' },
+    interval: { type: 'string', description: 'with --repo: how often to poll (default 3m)' },
     watch: { type: 'string', multiple: true, description: 'a folder to apply and keep applied as you save (an Application with prune); repeatable' },
   },
   async run(values, _positionals, io) {
     const listen = (values.listen as string | undefined) ?? '127.0.0.1:8080';
     const m = /^(.*):(\d+)$/.exec(listen);
     if (!m) usageError(`--listen ${listen} is not HOST:PORT`);
+    const applications: KubeObject[] = [];
+    if (values.config) {
+      const set = await loadManifests(values.config as string);
+      const errors = set.problems.filter((p) => p.severity === 'error');
+      if (errors.length) {
+        for (const p of errors) io.err(`error: ${formatProblem(p)}`);
+        io.err(`nothing started: fix ${values.config}`);
+        return 2;
+      }
+      const others = set.manifests.filter((m) => m.object.kind !== 'Application');
+      if (others.length) usageError(`${values.config} may hold only Applications; ${others[0]!.source.file} has a ${others[0]!.object.kind}`);
+      applications.push(...set.manifests.map((m) => m.object));
+    }
+    if (values.repo) {
+      const repoURL = values.repo as string;
+      const name = (repoURL.replace(/\.git$/, '').split(/[/:]/).pop() ?? 'repo').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'repo';
+      applications.push(applyDefaults({
+        apiVersion: 'gouvernail.io/v1',
+        kind: 'Application',
+        metadata: { name, namespace: 'default' },
+        spec: { source: { repoURL, targetRevision: (values.branch as string | undefined) ?? 'HEAD', path: (values.path as string | undefined) ?? '.' }, syncPolicy: { automated: true, prune: true, interval: (values.interval as string | undefined) ?? '3m' } },
+      }));
+    }
     const server = await serve({
+      applications,
       dataDir: (values['data-dir'] as string | undefined) ?? defaultDataDir(),
       host: m[1]!,
       port: Number(m[2]),
