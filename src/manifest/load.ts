@@ -5,6 +5,7 @@ import type { Problem } from './problems.js';
 import { readManifestFolder, type SourceFile } from './read-folder.js';
 import { formatPath, type Manifest } from './types.js';
 import { validateObject } from './validate.js';
+import { findKustomization, kustomize } from './kustomize.js';
 
 export interface ManifestSet {
   /** Valid objects with Kubernetes defaults applied, in file order. */
@@ -22,15 +23,35 @@ export function hasErrors(problems: Problem[]): boolean {
  * error of every file is reported, not just the first.
  */
 export function parseSnapshot(files: SourceFile[], limits: ParseLimits = defaultLimits): ManifestSet {
+  if (findKustomization(files)) {
+    const k = kustomize(files, limits);
+    const checked = checkManifests(k.manifests);
+    return { manifests: checked.manifests, problems: [...k.problems, ...checked.problems] };
+  }
+  const parsed: Manifest[] = [];
+  const problems: Problem[] = [];
+  for (const file of files) {
+    const r = parseManifestText(file.text, file.path, limits);
+    problems.push(...r.problems);
+    parsed.push(...r.manifests);
+  }
+  const checked = checkManifests(parsed);
+  return { manifests: checked.manifests, problems: [...problems, ...checked.problems].sort((a, b) => severityRank(a) - severityRank(b)) };
+}
+
+function severityRank(p: Problem): number {
+  return p.severity === 'error' ? 0 : 1;
+}
+
+/** Validates and defaults parsed manifests, and finds duplicates. Pure. */
+export function checkManifests(parsed: Manifest[]): ManifestSet {
   const errors: Problem[] = [];
   const warnings = new Map<string, { problem: Problem; more: number }>();
   const manifests: Manifest[] = [];
   const seen = new Map<ObjectKey, Manifest>();
-
-  for (const file of files) {
-    const parsed = parseManifestText(file.text, file.path, limits);
-    errors.push(...parsed.problems);
-    for (const m of parsed.manifests) {
+  {
+    for (const m of parsed) {
+      const file = { path: m.source.file };
       const o = m.object;
       const name = typeof o.metadata?.name === 'string' ? o.metadata.name : '(no name)';
       const object = `${typeof o.kind === 'string' ? o.kind : '(no kind)'}/${name}`;
