@@ -85,6 +85,18 @@ export async function applyManifests(client: ApiClient, input: Manifest[], optio
   }
 }
 
+/** Why a Deployment is not becoming available, when one of its Pods says so (a crash loop, a missing image). */
+async function failingPod(client: ApiClient, d: KubeObject): Promise<string | undefined> {
+  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  if (!selector) return undefined;
+  const pods = await client.list('Pod', d.metadata.namespace, selector).catch(() => []);
+  for (const p of pods) {
+    const h = assessHealth(p);
+    if (h.status === 'Degraded') return `Pod ${p.metadata.name}: ${h.message}`;
+  }
+  return undefined;
+}
+
 /** The live objects for some keys, with one list request per kind and namespace. */
 async function fetchLive(client: ApiClient, keys: ObjectKey[]): Promise<Map<ObjectKey, KubeObject>> {
   const groups = new Map<string, { kind: string; namespace?: string }>();
@@ -123,8 +135,11 @@ async function waitHealthy(client: ApiClient, keys: ObjectKey[], options: ApplyO
     const pending: string[] = [];
     const live = await fetchLive(client, keys);
     for (const key of keys) {
-      const h = assessHealth(live.get(key));
-      if (h.status !== 'Healthy') pending.push(`${displayKey(key, 'default')}: ${h.status}${h.message ? ` (${h.message})` : ''}`);
+      const o = live.get(key);
+      const h = assessHealth(o);
+      if (h.status === 'Healthy') continue;
+      const why = o?.kind === 'Deployment' && h.status === 'Progressing' ? await failingPod(client, o) : undefined;
+      pending.push(`${displayKey(key, 'default')}: ${h.status}${h.message ? ` (${h.message})` : ''}${why ? `; ${why}` : ''}`);
     }
     if (pending.length === 0) return;
     const report = pending.join('; ');

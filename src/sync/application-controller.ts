@@ -1,6 +1,6 @@
 import type { FSWatcher } from 'chokidar';
 import path from 'node:path';
-import { applyManifests, inventoryObjectName } from '../apply/apply.js';
+import { applyManifests, ApplyError, instanceLabel, inventoryObjectName } from '../apply/apply.js';
 import type { ApiClient } from '../cli/client.js';
 import { assessHealth, type Health } from '../health/health.js';
 import { hasErrors, parseSnapshot } from '../manifest/load.js';
@@ -36,6 +36,8 @@ export interface HistoryEntry {
  */
 export class ApplicationController {
   private readonly sources = new Map<string, Source>();
+  /** The generation of each object of an Application seen last, to tell spec changes from status. */
+  private readonly generations = new Map<string, number>();
   /** The branch tip each Git Application saw last, to tell when a new commit arrives. */
   private readonly tips = new Map<string, string>();
   private readonly queue: SyncQueue;
@@ -60,6 +62,7 @@ export class ApplicationController {
   start(): void {
     this.unwatch = this.store.watch(this.store.resourceVersion(), (c) => {
       if (c.object.kind === 'Application') this.reconcileSource(c.object, c.type === 'DELETED');
+      else this.noticeDrift(c.object, c.type);
     });
     for (const app of this.store.list({ kind: 'Application' })) this.reconcileSource(app, false);
   }
@@ -179,11 +182,51 @@ export class ApplicationController {
       this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
       return true;
     } catch (err) {
-      const message = (err as Error).message;
+      let message = (err as Error).message;
       const latest = this.store.get('Application', namespace, name) ?? app;
+      const back = err instanceof ApplyError && latest.spec.syncPolicy?.autoRollback ? this.autoRollbackTarget(latest, snapshot.revision) : undefined;
+      if (back) {
+        message = `autoRollback: revision ${snapshot.revision} did not become healthy (${message}); rolled back to ${back}, the last healthy revision, until a new commit arrives`;
+        this.finish(latest, snapshot.revision, startedAt, 'Failed', message, { degraded: message });
+        this.log('auto rollback', { application: key, revision: snapshot.revision, to: back });
+        this.rollback(namespace, name, back);
+        return true;
+      }
       this.finish(latest, snapshot.revision, startedAt, 'Failed', message, { degraded: message });
       this.log('sync failed; will retry', { application: key, revision: snapshot.revision, err: message });
       return false;
+    }
+  }
+
+  /** The last revision that synced healthy, other than the one that just failed (Git sources only). */
+  private autoRollbackTarget(app: KubeObject, failed: string): string | undefined {
+    if (!app.spec.source.repoURL && !app.spec.source.hosted) return undefined;
+    return (app.status?.history ?? []).find((h: HistoryEntry) => h.result === 'Succeeded' && h.revision !== failed)?.revision;
+  }
+
+  /**
+   * Self-heal: a change to an object of an Application made outside its syncs (kubectl edit,
+   * delete) is drift. With selfHeal the Application syncs again; without, it shows OutOfSync.
+   */
+  private noticeDrift(o: KubeObject, type: string): void {
+    const instance = o.metadata.labels?.[instanceLabel];
+    if (!instance) return;
+    const objectKey = keyOf(o);
+    const generation = o.metadata.generation ?? 0;
+    const before = this.generations.get(objectKey);
+    this.generations.set(objectKey, generation);
+    if (type !== 'DELETED' && (before === undefined || before === generation)) return;
+    const app = this.store.list({ kind: 'Application' }).find((a) => a.metadata.name === instance);
+    if (!app) return;
+    const key = `${app.metadata.namespace}/${app.metadata.name}`;
+    if (this.queue.isRunning(key)) return;
+    if (app.spec.syncPolicy?.selfHeal) {
+      this.log('drift: syncing again (selfHeal)', { application: key, object: objectKey });
+      this.queue.enqueue(key);
+    } else {
+      const s = structuredClone(app.status ?? {});
+      s.sync = { status: 'OutOfSync', revision: s.lastAppliedRevision, message: `${objectKey} was ${type === 'DELETED' ? 'deleted' : 'changed'} outside the source; sync to put it back (or set selfHeal)` };
+      this.store.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined }, status: s });
     }
   }
 

@@ -27,6 +27,10 @@ export class SyncQueue {
     void this.run(key);
   }
 
+  isRunning(key: string): boolean {
+    return this.running.has(key);
+  }
+
   depth(): number {
     return this.running.size + this.again.size;
   }
