@@ -47,11 +47,21 @@ test.serial('the status page shows a push without a reload, reads without JavaSc
   t.regex(await page.locator('body').innerText(), /second version of the site/);
   t.regex(await page.locator('body').innerText(), /github push/);
 
+  // Drift by hand: the Application's page shows the difference, Secret values hidden.
+  const live = (await server.client.get('ConfigMap', 'default', 'site'))!;
+  await server.client.applyKnown({ ...live, data: { v: 'edited by hand' } }, live);
+  const creds = (await server.client.get('Secret', 'default', 'site-creds'))!;
+  await server.client.applyKnown({ ...creds, data: { password: Buffer.from('another-hidden-value').toString('base64') } }, creds);
   await page.click('text=default/site');
   await page.waitForURL(/\/applications\/default\/site$/);
   const detail = await page.locator('main').innerText();
   t.regex(detail, /ConfigMap\s+default\s+site\s+Healthy/);
   t.regex(detail, /Secret\s+default\s+site-creds\s+Healthy/);
+  t.regex(detail, /~ ConfigMap\/default\/site\n\s+~ data\.v: "edited by hand" -> "2"/);
+  t.regex(detail, /~ data\.password: \*\*\* \(hidden\) -> \*\*\* \(hidden\)/);
+  t.regex(detail, /Events[\s\S]*Warning\s+Drift\s+ConfigMap\/default\/site was changed outside the source/);
+  t.regex(detail, /Normal\s+Synced\s+revision/);
+  t.false(detail.includes('another-hidden-value') || detail.includes(Buffer.from('another-hidden-value').toString('base64')));
   for (const text of [detail, html, await page.content()]) {
     t.false(text.includes('page-must-not-show-this'));
     t.false(text.includes(Buffer.from('page-must-not-show-this').toString('base64')));

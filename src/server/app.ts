@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { channel, frame, frameReader, upgradeProtocol } from './exec-protocol.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { registerStatusPage } from './status-page.js';
+import type { DiffResult } from '../diff/diff.js';
 import { gitHttpBackend } from '../sync/git-http-backend.js';
 import type { HostedRepos } from '../sync/hosted-repos.js';
 import { DeliveryLog, matchApplications, readDelivery, verifySignature, type Delivery, type Provider } from '../sync/webhooks.js';
@@ -34,7 +35,7 @@ export interface ApiOptions {
   /** Counters the server and its loops add to; /metrics renders them. */
   metrics?: ServerMetrics;
   /** Rollback and resume of Applications. */
-  applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void };
+  applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void; drift(namespace: string, name: string): DiffResult | undefined };
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
   podIo?: PodIo;
 }
@@ -177,7 +178,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   });
 
   const deliveries = options.deliveries ?? new DeliveryLog();
-  if (options.tokens[0]) registerStatusPage(app, store, options.tokens[0], deliveries);
+  if (options.tokens[0]) registerStatusPage(app, store, options.tokens[0], deliveries, options.applications?.drift);
   app.get('/api/v1/webhook-deliveries', async () => ({ items: deliveries.list() }));
   void app.register(async (hooks) => {
     // Signatures are over the raw body, so it stays a Buffer here.

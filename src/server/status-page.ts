@@ -6,6 +6,8 @@ import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { DeliveryLog } from '../sync/webhooks.js';
 import { inventoryObjectName } from '../apply/apply.js';
+import { renderDiff, type DiffResult } from '../diff/diff.js';
+import { eventsAbout } from '../sync/events.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -48,7 +50,7 @@ function deliveriesTable(log: DeliveryLog | undefined): string {
   return `<h2>Webhook deliveries</h2><table><tr><th>When</th><th>Event</th><th>Repository</th><th>Status</th><th>What it started</th></tr>${rows.join('') || '<tr><td colspan="5">None yet.</td></tr>'}</table>`;
 }
 
-function applicationDetail(store: ObjectStore, app: KubeObject): string {
+function applicationDetail(store: ObjectStore, app: KubeObject, drift: DiffResult | undefined): string {
   const s = app.status ?? {};
   const inventory = store.get('ConfigMap', 'default', inventoryObjectName(`app:${app.metadata.namespace}/${app.metadata.name}`));
   const keys: string[] = JSON.parse(inventory?.data?.objects ?? '[]');
@@ -58,12 +60,23 @@ function applicationDetail(store: ObjectStore, app: KubeObject): string {
     return `<tr><td>${esc(kind)}</td><td>${esc(namespace)}</td><td>${esc(name)}</td><td class="${h.status}">${h.status}</td><td>${esc(h.message)}</td></tr>`;
   });
   const history = (s.history ?? []).map((h: { startedAt: string; durationMs: number; result: string; revision: string; message: string }) => `<tr><td>${esc(h.startedAt)}</td><td>${(h.durationMs / 1000).toFixed(1)} s</td><td class="${esc(h.result)}">${esc(h.result)}</td><td><code>${esc(shortRevision(h.revision))}</code></td><td${h.result === 'Failed' ? ' class="err"' : ''}>${esc(h.message)}</td></tr>`);
+  const events = eventsAbout(store, app).slice(0, 20).map((e) => `<tr><td>${esc(e.lastTimestamp)}</td><td class="${e.type === 'Warning' ? 'Degraded' : 'Healthy'}">${esc(e.type)}</td><td>${esc(e.reason)}</td><td>${esc(e.message)}</td></tr>`);
   const source = app.spec.source.hosted ? 'hosted repository (git push)' : app.spec.source.repoURL ? `${app.spec.source.repoURL.replace(/\/\/[^/@]*@/, '//***@')} @ ${app.spec.source.targetRevision} / ${app.spec.source.path}` : app.spec.source.path;
   return `<p>Source: <code>${esc(source)}</code></p>
 <p>Sync: <span class="${esc(s.sync?.status)}">${esc(s.sync?.status ?? 'Unknown')}</span> · Health: <span class="${esc(s.health?.status)}">${esc(s.health?.status ?? 'Unknown')}</span> · Revision <code class="revision">${esc(shortRevision(s.lastAppliedRevision))}</code></p>
 <p class="err">${s.operation?.phase === 'Failed' || s.operation?.phase === 'Waiting' ? esc(s.operation.message) : ''}</p>
 <h2>Objects</h2><table><tr><th>Kind</th><th>Namespace</th><th>Name</th><th>Health</th><th>Message</th></tr>${objects.join('') || '<tr><td colspan="5">None applied yet.</td></tr>'}</table>
-<h2>History</h2><table><tr><th>Started</th><th>Took</th><th>Result</th><th>Revision</th><th>Message</th></tr>${history.join('')}</table>`;
+<h2>History</h2><table><tr><th>Started</th><th>Took</th><th>Result</th><th>Revision</th><th>Message</th></tr>${history.join('')}</table>
+<h2>Out of sync</h2>${driftSection(drift)}
+<h2>Events</h2><table><tr><th>When</th><th>Type</th><th>Reason</th><th>Message</th></tr>${events.join('') || '<tr><td colspan="4">None.</td></tr>'}</table>`;
+}
+
+function driftSection(drift: DiffResult | undefined): string {
+  if (!drift) return '<p>Not known yet: this server has not synced the Application since it started.</p>';
+  const changed = drift.changes.filter((c) => c.action !== 'unchanged');
+  if (changed.length === 0) return '<p class="Synced">Everything runs as last applied.</p>';
+  // renderDiff shows Secret data only as "*** (hidden)".
+  return `<pre class="diff">${esc(renderDiff({ ...drift, changes: changed }))}</pre>`;
 }
 
 /**
@@ -71,7 +84,7 @@ function applicationDetail(store: ObjectStore, app: KubeObject): string {
  * server-sent events. Behind HTTP Basic authentication with the admin token as the password.
  * It shows no Secret values: only names, health and messages (which never carry them).
  */
-export function registerStatusPage(app: FastifyInstance, store: ObjectStore, token: string, deliveries?: DeliveryLog): void {
+export function registerStatusPage(app: FastifyInstance, store: ObjectStore, token: string, deliveries?: DeliveryLog, drift?: (namespace: string, name: string) => DiffResult | undefined): void {
   const expected = Buffer.from(token);
   const allowed = (header: string | undefined) => {
     if (!header?.startsWith('Basic ')) return false;
@@ -94,7 +107,7 @@ export function registerStatusPage(app: FastifyInstance, store: ObjectStore, tok
       const { ns, name } = req.params as { ns: string; name: string };
       const application = store.get('Application', ns, name);
       if (!application) return reply.code(404).type('text/html; charset=utf-8').send(page('Not found', `<p>No Application ${esc(ns)}/${esc(name)}. <a href="/">All Applications</a></p>`));
-      return reply.type('text/html; charset=utf-8').send(render(req, `Application ${ns}/${name}`, `<p><a href="/">All Applications</a></p>${applicationDetail(store, application)}`));
+      return reply.type('text/html; charset=utf-8').send(render(req, `Application ${ns}/${name}`, `<p><a href="/">All Applications</a></p>${applicationDetail(store, application, drift?.(ns, name))}`));
     });
     pages.get('/events', (req, reply) => {
       reply.hijack();

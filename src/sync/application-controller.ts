@@ -10,6 +10,8 @@ import { keyOf, parseKey } from '../manifest/keys.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readFolderSnapshot, watchFolder, type Snapshot } from './folder-source.js';
+import { diff, type DiffResult } from '../diff/diff.js';
+import { recordEvent } from './events.js';
 import { fetchGitRevision, redactUrl, type GitRevision, type GitSourceSpec } from './git-source.js';
 import { HostedRepos } from './hosted-repos.js';
 import { SyncQueue } from './sync-queue.js';
@@ -36,6 +38,8 @@ export interface HistoryEntry {
  */
 export class ApplicationController {
   private readonly sources = new Map<string, Source>();
+  /** What each Application applied last, to show the diff of drift (kept in memory only). */
+  private readonly desired = new Map<string, KubeObject[]>();
   /** The generation of each object of an Application seen last, to tell spec changes from status. */
   private readonly generations = new Map<string, number>();
   /** The branch tip each Git Application saw last, to tell when a new commit arrives. */
@@ -178,6 +182,7 @@ export class ApplicationController {
       });
       const latest = this.store.get('Application', namespace, name) ?? app;
       const pin = latest.metadata.annotations?.[pinnedRevision] ? ` (pinned by a rollback until a new commit arrives or 'gouvernail app resume ${name}')` : '';
+      this.desired.set(key, set.manifests.map((m) => ({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
       this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
       this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
       return true;
@@ -228,6 +233,7 @@ export class ApplicationController {
       s.sync = { status: 'OutOfSync', revision: s.lastAppliedRevision, message: `${objectKey} was ${type === 'DELETED' ? 'deleted' : 'changed'} outside the source; sync to put it back (or set selfHeal)` };
       this.store.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined }, status: s });
     }
+    recordEvent(this.store, app, 'Warning', 'Drift', `${objectKey} was ${type === 'DELETED' ? 'deleted' : 'changed'} outside the source${app.spec.syncPolicy?.selfHeal ? '; syncing again (selfHeal)' : ''}`);
   }
 
   /**
@@ -248,6 +254,18 @@ export class ApplicationController {
       return tip;
     }
     return fetchGitRevision({ ...spec, targetRevision: pinned }, this.gitCache);
+  }
+
+  /**
+   * The difference between what an Application applied last and what runs now, secrets masked;
+   * undefined when this server has not synced it since it started.
+   */
+  drift(namespace: string, name: string): DiffResult | undefined {
+    const desired = this.desired.get(`${namespace}/${name}`);
+    if (!desired) return undefined;
+    const live = desired.map((o) => this.store.get(o.kind, o.metadata.namespace, o.metadata.name)).filter((o): o is KubeObject => !!o);
+    const result = diff(desired, live);
+    return result;
   }
 
   /** Pins the Application to an applied revision (the one before the current, by default). */
@@ -275,6 +293,7 @@ export class ApplicationController {
   }
 
   private finish(app: KubeObject, revision: string, startedAt: Date, result: HistoryEntry['result'], message: string, outcome: StatusChange): void {
+    recordEvent(this.store, app, result === 'Succeeded' ? 'Normal' : 'Warning', result === 'Succeeded' ? 'Synced' : outcome.stalled ? 'SyncStalled' : 'SyncFailed', message);
     const finishedAt = new Date();
     const entry: HistoryEntry = { revision, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), result, message };
     this.onSyncFinished?.(result, entry.durationMs / 1000);
