@@ -207,7 +207,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       deliveries.markSeen(provider, hint.id);
       if (hint.event === 'ping') return record(200, 'pong', base);
       if (hint.event !== 'push') return record(202, `event ${hint.event} ignored: only push starts a sync`, base);
-      const matched = matchApplications(store.list({ kind: 'Application' }), hint).map((a) => `${a.metadata.namespace}/${a.metadata.name}`);
+      // A push starts a sync of automated Applications only; the others wait for 'app sync'.
+      const matched = matchApplications(store.list({ kind: 'Application' }).filter((a) => a.spec?.syncPolicy?.automated !== false), hint).map((a) => `${a.metadata.namespace}/${a.metadata.name}`);
       for (const key of matched) {
         const [ns, name] = key.split('/');
         options.syncApplication?.(ns!, name!);
