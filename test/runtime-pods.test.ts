@@ -1,6 +1,6 @@
 import test from 'ava';
 import { resourcePath } from '../src/server/resources.js';
-import { containersOf, docker, execIn, isReady, startServer, waitFor } from './docker-helpers.js';
+import { containersOf, docker, execIn, isReady, runCli, startServer, waitFor } from './docker-helpers.js';
 import { image } from './docker-helpers.js';
 
 test.serial('a two-container Pod shares localhost and an emptyDir; a ConfigMap is a file and a Secret an env var', async (t) => {
@@ -132,4 +132,31 @@ test.serial('a Service name resolves only to ready Pods', async (t) => {
   await execIn(backendId, ['rm', '/tmp/ready']);
   await waitFor('the name to stop resolving once not ready', async () => (await ask()) === '', 30_000, 500);
   t.pass();
+});
+
+test.serial('limits become Docker limits, a hostPort is published, and a crashing container is CrashLoopBackOff', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'limits';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'limited', namespace: ns },
+    spec: { containers: [{ name: 'web', image, command: ['sh', '-c', 'mkdir -p /www; echo published > /www/index.html; exec httpd -f -p 8080 -h /www'], ports: [{ containerPort: 8080, hostPort: 18089 }], resources: { limits: { memory: '64Mi', cpu: '250m' } } }] },
+  });
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crasher', namespace: ns }, spec: { containers: [{ name: 'c', image, command: ['sh', '-c', 'echo failing; exit 3'] }] } });
+  const limited = await waitFor('the limited container', async () => (await containersOf(server.installation, ns)).find((c) => c.Labels['gouvernail.io/pod'] === 'limited' && c.State === 'running'));
+  const info = await docker.getContainer(limited.Id).inspect();
+  t.is(info.HostConfig.Memory, 64 * 1024 * 1024);
+  t.is(info.HostConfig.NanoCpus, 250_000_000);
+  await waitFor('the hostPort answering', async () => (await fetch('http://127.0.0.1:18089/').then((r) => r.text(), () => '')) === 'published\n');
+  const crashing = await waitFor('CrashLoopBackOff', async () => {
+    const p = await client.get('Pod', ns, 'crasher');
+    return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? p : undefined;
+  });
+  t.true(crashing.status.containerStatuses[0].restartCount >= 1);
+  const listed = await runCli('get', 'pods', '-n', ns, '--kubeconfig', server.kubeconfig);
+  t.regex(listed.out, /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/);
 });
