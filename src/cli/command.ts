@@ -29,7 +29,7 @@ export function help(cmd: Command): string {
   const lines = [`${cmd.summary}`, '', `Usage: gouvernail ${cmd.usage}`, '', 'Options:'];
   for (const [name, o] of Object.entries(cmd.options)) {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' VALUE' : ''}`;
-    lines.push(`  ${flag.padEnd(28)}${o.description}`);
+    lines.push(flag.length >= 28 ? `  ${flag}\n  ${' '.repeat(28)}${o.description}` : `  ${flag.padEnd(28)}${o.description}`);
   }
   lines.push(`  ${'-h, --help'.padEnd(28)}show this help`);
   return lines.join('\n');

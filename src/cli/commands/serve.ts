@@ -8,7 +8,7 @@ import { usageError, type Command } from '../command.js';
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Run the control plane: the store, the API, the controllers and the local Docker node.',
+  summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
   usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--docker-socket PATH]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
