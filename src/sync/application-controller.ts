@@ -68,7 +68,14 @@ export class ApplicationController {
       if (c.object.kind === 'Application') this.reconcileSource(c.object, c.type === 'DELETED');
       else this.noticeDrift(c.object, c.type);
     });
-    for (const app of this.store.list({ kind: 'Application' })) this.reconcileSource(app, false);
+    for (const app of this.store.list({ kind: 'Application' })) {
+      if (app.status?.operation?.phase === 'Running') {
+        // Killed in the middle of a sync: say so rather than leave it "running" for ever.
+        const message = 'the sync was interrupted by a restart of gouvernail serve; it runs again when the Application is next synced';
+        this.setStatus(app, { degraded: message, keepHealth: true });
+      }
+      this.reconcileSource(app, false);
+    }
   }
 
   async stop(): Promise<void> {
