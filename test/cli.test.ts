@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadManifests } from '../src/manifest/load.js';
 import { keyOf } from '../src/manifest/keys.js';
 import { ObjectStore } from '../src/store/object-store.js';
-import { folderInventory } from '../src/cli/commands/diff.js';
+import { folderInventory, inventoryObject } from '../src/apply/inventory.js';
 import { fixture, root, tempDir } from './helpers.js';
 
 const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
@@ -69,7 +69,7 @@ test('diff: exit 0 when the store matches, 1 with a field diff when it does not,
   store.batch(() => {
     for (const m of set.manifests) store.create(m.object);
   });
-  store.setInventory(folderInventory(folder), set.manifests.map((m) => keyOf(m.object)));
+  store.create(inventoryObject(folderInventory(folder), set.manifests.map((m) => keyOf(m.object))));
   store.close();
 
   const same = run('diff', '-f', folder, '--state', state);

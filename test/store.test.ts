@@ -130,10 +130,3 @@ test('SIGKILL in the middle of a batch leaves the batch all there or not at all'
   t.is(store.changesSince(0, 10_000).length, 400);
   t.is(store.create(cm('next')).metadata.resourceVersion, '401');
 });
-
-test('inventories record what a source applied', (t) => {
-  const { store } = openTemp();
-  t.deepEqual(store.getInventory('folder:/x'), []);
-  store.setInventory('folder:/x', ['ConfigMap/default/b', 'ConfigMap/default/a']);
-  t.deepEqual(store.getInventory('folder:/x'), ['ConfigMap/default/a', 'ConfigMap/default/b']);
-});

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ApiClient } from '../cli/client.js';
 import { assessHealth } from '../health/health.js';
 import { displayKey, keyOf, parseKey, type ObjectKey } from '../manifest/keys.js';
@@ -6,6 +5,7 @@ import { formatProblem } from '../manifest/problems.js';
 import type { KubeObject, Manifest } from '../manifest/types.js';
 import { describeWait, plan, pruneOrder, type Wait } from './plan.js';
 import { diff } from '../diff/diff.js';
+import { inventoryKeys, inventoryNamespace, inventoryObject, inventoryObjectName } from './inventory.js';
 
 export interface ApplyOptions {
   /** Inventory name: objects applied under it before and gone now are pruned with `prune`. */
@@ -22,12 +22,6 @@ export interface ApplyOptions {
 export const instanceLabel = 'app.gouvernail.io/instance';
 
 export class ApplyError extends Error {}
-
-const inventoryNamespace = 'default';
-
-export function inventoryObjectName(inventory: string): string {
-  return `gouvernail-inventory-${createHash('sha256').update(inventory).digest('hex').slice(0, 12)}`;
-}
 
 /**
  * Applies a set of manifests through the API wave by wave: a wave is written only once what it
@@ -156,8 +150,7 @@ async function waitHealthy(client: ApiClient, keys: ObjectKey[], options: ApplyO
 
 async function recordInventory(client: ApiClient, options: ApplyOptions, desired: Set<ObjectKey>): Promise<void> {
   const name = inventoryObjectName(options.inventory);
-  const previous = await client.get('ConfigMap', inventoryNamespace, name);
-  const before: ObjectKey[] = previous ? JSON.parse(previous.data?.objects ?? '[]') : [];
+  const before = inventoryKeys(await client.get('ConfigMap', inventoryNamespace, name));
   if (options.prune) {
     const gone = before.filter((k) => !desired.has(k));
     const objects: KubeObject[] = [];
@@ -171,7 +164,7 @@ async function recordInventory(client: ApiClient, options: ApplyOptions, desired
     }
   }
   const kept = options.prune ? [...desired] : [...new Set([...before, ...desired])];
-  await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: inventoryNamespace, labels: { 'gouvernail.io/inventory': 'true' } }, data: { source: options.inventory, objects: JSON.stringify(kept.sort()) } });
+  await client.apply(inventoryObject(options.inventory, kept));
 }
 
 /** Deletes the objects of a folder in reverse dependency order. */

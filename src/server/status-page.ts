@@ -5,7 +5,7 @@ import { parseKey } from '../manifest/keys.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { DeliveryLog } from '../sync/webhooks.js';
-import { inventoryObjectName } from '../apply/apply.js';
+import { inventoryKeys, inventoryNamespace, inventoryObjectName } from '../apply/inventory.js';
 import { renderDiff, type DiffResult } from '../diff/diff.js';
 import { eventsAbout } from '../sync/events.js';
 
@@ -52,8 +52,7 @@ function deliveriesTable(log: DeliveryLog | undefined): string {
 
 function applicationDetail(store: ObjectStore, app: KubeObject, drift: DiffResult | undefined): string {
   const s = app.status ?? {};
-  const inventory = store.get('ConfigMap', 'default', inventoryObjectName(`app:${app.metadata.namespace}/${app.metadata.name}`));
-  const keys: string[] = JSON.parse(inventory?.data?.objects ?? '[]');
+  const keys = inventoryKeys(store.get('ConfigMap', inventoryNamespace, inventoryObjectName(`app:${app.metadata.namespace}/${app.metadata.name}`)));
   const objects = keys.map((key) => {
     const { kind, namespace, name } = parseKey(key);
     const h = assessHealth(store.get(kind, namespace || undefined, name));

@@ -16,10 +16,5 @@ export const migrations: string[] = [
      namespace TEXT NOT NULL,
      name TEXT NOT NULL,
      body TEXT NOT NULL
-   );
-   CREATE TABLE inventories (
-     name TEXT PRIMARY KEY,
-     members TEXT NOT NULL,
-     updated_at TEXT NOT NULL
    );`,
 ];

@@ -201,15 +201,6 @@ export class ObjectStore {
     return () => this.listeners.delete(deliver);
   }
 
-  getInventory(name: string): string[] {
-    const row = this.db.prepare('SELECT members FROM inventories WHERE name = ?').get(name) as { members: string } | undefined;
-    return row ? JSON.parse(row.members) : [];
-  }
-
-  setInventory(name: string, members: string[]): void {
-    this.db.prepare('INSERT INTO inventories (name, members, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET members = excluded.members, updated_at = excluded.updated_at').run(name, JSON.stringify([...members].sort()), this.now().toISOString());
-  }
-
   private record(type: ChangeType, o: KubeObject): number {
     const info = this.db.prepare('INSERT INTO changes (type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?)').run(type, o.kind, ns(o.kind, o.metadata.namespace), o.metadata.name, '');
     const rv = Number(info.lastInsertRowid);

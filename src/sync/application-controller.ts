@@ -1,6 +1,7 @@
 import type { FSWatcher } from 'chokidar';
 import path from 'node:path';
-import { applyManifests, ApplyError, instanceLabel, inventoryObjectName } from '../apply/apply.js';
+import { applyManifests, ApplyError, instanceLabel } from '../apply/apply.js';
+import { inventoryKeys, inventoryNamespace, inventoryObjectName } from '../apply/inventory.js';
 import type { ApiClient } from '../cli/client.js';
 import { assessHealth, type Health } from '../health/health.js';
 import { hasErrors, parseSnapshot } from '../manifest/load.js';
@@ -167,7 +168,7 @@ export class ApplicationController {
       return true;
     }
     const inventory = `app:${key}`;
-    const hadObjects = (this.store.get('ConfigMap', 'default', inventoryObjectName(inventory))?.data?.objects ?? '[]') !== '[]';
+    const hadObjects = inventoryKeys(this.store.get('ConfigMap', inventoryNamespace, inventoryObjectName(inventory))).length > 0;
     if (set.manifests.length === 0 && hadObjects && !app.spec.syncPolicy?.allowEmpty) {
       const message = `the source ${dir} has no manifests; nothing was pruned (set spec.syncPolicy.allowEmpty: true to empty the Application on purpose)`;
       this.finish(app, snapshot.revision, startedAt, 'Failed', message, { stalled: message });

@@ -1,5 +1,5 @@
-import { realpathSync } from 'node:fs';
 import { applyManifests, ApplyError, deleteManifests } from '../../apply/apply.js';
+import { folderInventory } from '../../apply/inventory.js';
 import { formatProblem } from '../../manifest/problems.js';
 import { parseDuration } from '../../manifest/names.js';
 import { ApiClient, kubeconfigPath } from '../client.js';
@@ -28,7 +28,7 @@ export const applyCommand: Command = {
     const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
     try {
       await applyManifests(client, set.manifests, {
-        inventory: `folder:${realpathSync(values.filename as string)}`,
+        inventory: folderInventory(values.filename as string),
         prune: Boolean(values.prune),
         wait: values.wait !== 'false',
         waveTimeoutMs: timeout,

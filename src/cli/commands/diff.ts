@@ -1,16 +1,11 @@
 import { existsSync } from 'node:fs';
-import { realpathSync } from 'node:fs';
 import { diff, renderDiff } from '../../diff/diff.js';
 import { keyOf, parseKey } from '../../manifest/keys.js';
 import type { KubeObject } from '../../manifest/types.js';
 import { ObjectStore } from '../../store/object-store.js';
+import { folderInventory, inventoryKeys, inventoryNamespace, inventoryObjectName } from '../../apply/inventory.js';
 import { exit, usageError, type Command } from '../command.js';
 import { fileOption, hasErrors, loadForCommand, outputFormat, outputOption } from '../shared.js';
-
-/** The inventory a folder's objects are recorded under when applied: its real path. */
-export function folderInventory(dir: string): string {
-  return `folder:${realpathSync(dir)}`;
-}
 
 export const diffCommand: Command = {
   name: 'diff',
@@ -36,7 +31,8 @@ export const diffCommand: Command = {
     const store = ObjectStore.open(state);
     try {
       const desired = set.manifests.map((m) => m.object);
-      const inventory = new Set(store.getInventory((values.inventory as string | undefined) ?? folderInventory(values.filename as string)));
+      const name = (values.inventory as string | undefined) ?? folderInventory(values.filename as string);
+      const inventory = new Set(inventoryKeys(store.get('ConfigMap', inventoryNamespace, inventoryObjectName(name))));
       const live: KubeObject[] = [];
       for (const key of new Set([...desired.map(keyOf), ...inventory])) {
         const { kind, namespace, name } = parseKey(key);
