@@ -79,7 +79,10 @@ export async function applyManifests(client: ApiClient, input: Manifest[], optio
   }
 }
 
-/** Why a Deployment is not becoming available, when one of its Pods says so (a crash loop, a missing image). */
+/**
+ * Why a Deployment is not available yet, when one of its Pods says so: a crash loop or a missing
+ * image, else what it waits for (an image pull in progress).
+ */
 async function failingPod(client: ApiClient, d: KubeObject): Promise<string | undefined> {
   const selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   if (!selector) return undefined;
@@ -87,6 +90,9 @@ async function failingPod(client: ApiClient, d: KubeObject): Promise<string | un
   for (const p of pods) {
     const h = assessHealth(p);
     if (h.status === 'Degraded') return `Pod ${p.metadata.name}: ${h.message}`;
+  }
+  for (const p of pods) {
+    for (const c of p.status?.containerStatuses ?? []) if (c.state?.waiting?.message) return `Pod ${p.metadata.name}: ${c.state.waiting.message}`;
   }
   return undefined;
 }

@@ -36,6 +36,8 @@ export class NodeAgent {
   private stopped = false;
   private unwatch?: () => void;
   private readonly probes = new Map<string, ProbeState>();
+  /** Images that failed to pull, and when to try again. */
+  private readonly pullBackoff = new Map<string, { until: number; delay: number; message: string }>();
   /** Volumes of claims deleted with gouvernail.io/delete-volume: "true"; removed once unused. */
   private readonly volumesToDelete = new Map<string, { namespace: string; claim: string }>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
@@ -285,14 +287,34 @@ export class NodeAgent {
     const present = await this.o.docker.getImage(c.options.Image!).inspect().then(() => true, () => false);
     if (present && policy !== 'Always') return undefined;
     if (!present && policy === 'Never') return { reason: 'ErrImageNeverPull', message: `image ${c.options.Image} is not present and imagePullPolicy is Never` };
+    const backoff = this.pullBackoff.get(c.options.Image!);
+    if (backoff && Date.now() < backoff.until && !present) return { reason: 'ImagePullBackOff', message: backoff.message };
     try {
-      this.log('pulling image', { image: c.options.Image });
+      this.log('pulling image', { image: c.options.Image, pod: pod.metadata.name });
+      // The Pod says what it waits for, so `apply` and `get pods` can show the pull.
+      let shown = 0;
+      const report = (message: string) => {
+        if (Date.now() - shown < 1000) return;
+        shown = Date.now();
+        this.setWaiting(pod, c.name, { reason: 'ContainerCreating', message });
+      };
+      report(`pulling image ${c.options.Image}`);
       const stream = await this.o.docker.pull(c.options.Image!);
-      await new Promise((resolve, reject) => this.o.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(null)), (e: { status?: string; progress?: string }) => this.log('pull', { image: c.options.Image, status: e.status, progress: e.progress })));
+      await new Promise((resolve, reject) =>
+        this.o.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(null)), (e: { status?: string; progress?: string }) => {
+          this.log('pull', { image: c.options.Image, status: e.status, progress: e.progress });
+          report(`pulling image ${c.options.Image}: ${e.status ?? ''} ${e.progress ?? ''}`.trim());
+        }),
+      );
+      this.pullBackoff.delete(c.options.Image!);
       return undefined;
     } catch (err) {
       if (present) return undefined;
-      return { reason: 'ImagePullBackOff', message: `cannot pull ${c.options.Image}: ${(err as Error).message.split('\n')[0]}` };
+      // As the kubelet does: wait longer before each new try, from 10 s up to 5 minutes.
+      const delay = Math.min(300_000, (backoff?.delay ?? 5_000) * 2);
+      const message = `cannot pull ${c.options.Image}: ${(err as Error).message.split('\n')[0]}; next try in ${Math.round(delay / 1000)} s`;
+      this.pullBackoff.set(c.options.Image!, { until: Date.now() + delay, delay, message });
+      return { reason: 'ImagePullBackOff', message };
     }
   }
 
@@ -302,6 +324,17 @@ export class NodeAgent {
     await container.start();
     this.log('started container', { container: c.dockerName });
     return container.id;
+  }
+
+  /** Marks one container of a Pod as waiting, with a reason, before its status is known. */
+  private setWaiting(pod: KubeObject, container: string, waiting: { reason: string; message: string }): void {
+    const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
+    if (!current || current.metadata.uid !== pod.metadata.uid) return;
+    const statuses = (current.spec.containers as { name: string; image: string }[]).map((c) => {
+      const before = (current.status?.containerStatuses ?? []).find((s: { name: string }) => s.name === c.name);
+      return c.name === container ? { name: c.name, image: c.image, ready: false, restartCount: before?.restartCount ?? 0, state: { waiting } } : before ?? { name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } };
+    });
+    this.o.store.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...current.status, phase: current.status?.phase ?? 'Pending', containerStatuses: statuses } });
   }
 
   /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
