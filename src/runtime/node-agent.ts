@@ -119,7 +119,7 @@ export class NodeAgent {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(32, pods.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(128, pods.length) }, worker));
     this.bindClaims();
     for (const [name, claim] of this.volumesToDelete) {
       if (store.get('PersistentVolumeClaim', claim.namespace, claim.claim)) {
@@ -176,12 +176,14 @@ export class NodeAgent {
       await docker.createVolume({ Name: v.name, Labels: v.labels }).catch(ignore409);
     }
     const ids: Record<string, string> = {};
+    let changed = false;
     for (const c of plan.containers) {
       const current = existing.find((e) => e.Labels[label.container] === c.name);
       if (current && current.Labels[label.specHash] === c.hash) {
         ids[c.name] = current.Id;
         if (current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
           await docker.getContainer(current.Id).start().catch(ignore304);
+          changed = true;
         }
         continue;
       }
@@ -196,6 +198,7 @@ export class NodeAgent {
       }
       try {
         ids[c.name] = await this.createAndStart(c);
+        changed = true;
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
         if (status === 409) {
@@ -206,7 +209,8 @@ export class NodeAgent {
         break;
       }
     }
-    const fresh = Object.keys(ids).length ? await docker.listContainers({ all: true, filters: { label: [`${label.uid}=${pod.metadata.uid}`, `${label.managedBy}=${installation}`] } }) : [];
+    // The pass's listing is current unless this pass created or started something.
+    const fresh = !changed ? existing.filter((e) => Object.values(ids).includes(e.Id)) : await docker.listContainers({ all: true, filters: { label: [`${label.uid}=${pod.metadata.uid}`, `${label.managedBy}=${installation}`] } });
     await this.writeStatus(pod, fresh, waiting);
   }
 
@@ -225,7 +229,9 @@ export class NodeAgent {
     if (this.serviceAliasesSet.get(key) === wanted.join(',')) return undefined;
     const container = this.o.docker.getContainer(containerId);
     const endpoint = (await container.inspect()).NetworkSettings.Networks[network];
-    const have = (endpoint?.Aliases ?? []).filter((a: string) => !containerId.startsWith(a));
+    // Docker adds the container's short ID and its hostname (the Pod's name) itself.
+    const hostname = pod.spec.hostname ?? pod.metadata.name.slice(0, 63);
+    const have = (endpoint?.Aliases ?? []).filter((a: string) => !containerId.startsWith(a) && a !== hostname);
     let ip: string | undefined;
     if (!endpoint || [...have].sort().join(',') !== [...wanted].sort().join(',')) {
       // Docker keeps no static address on a network without a configured subnet, so the Pod's IP
@@ -233,7 +239,7 @@ export class NodeAgent {
       const net = this.o.docker.getNetwork(network);
       if (endpoint) await net.disconnect({ Container: containerId, Force: true });
       try {
-        await net.connect({ Container: containerId, EndpointConfig: { Aliases: wanted } });
+        await net.connect({ Container: containerId, EndpointConfig: { Aliases: [hostname, ...wanted] } });
       } catch (err) {
         await net.connect({ Container: containerId }).catch(() => {});
         throw err;
@@ -326,6 +332,22 @@ export class NodeAgent {
     return container.id;
   }
 
+  private readonly inspections = new Map<string, { state: string; at: number; info: Docker.ContainerInspectInfo }>();
+
+  /**
+   * A container's details, reused while its state has not changed and for at most two seconds:
+   * a pass over fifty running Pods then costs one listing, not fifty inspections.
+   */
+  private async inspect(c: Docker.ContainerInfo): Promise<Docker.ContainerInspectInfo | undefined> {
+    const cached = this.inspections.get(c.Id);
+    if (cached && cached.state === c.State && Date.now() - cached.at < 2000) return cached.info;
+    const info = await this.o.docker.getContainer(c.Id).inspect().catch(() => undefined);
+    if (info) this.inspections.set(c.Id, { state: c.State, at: Date.now(), info });
+    else this.inspections.delete(c.Id);
+    if (this.inspections.size > 5000) this.inspections.delete(this.inspections.keys().next().value!);
+    return info;
+  }
+
   /** Marks one container of a Pod as waiting, with a reason, before its status is known. */
   private setWaiting(pod: KubeObject, container: string, waiting: { reason: string; message: string }): void {
     const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
@@ -356,7 +378,7 @@ export class NodeAgent {
         allRunning = false;
         succeeded = false;
       } else {
-        const inspect = await this.o.docker.getContainer(info.Id).inspect().catch(() => undefined);
+        const inspect = await this.inspect(info);
         restartCount = inspect?.RestartCount ?? 0;
         const s = inspect?.State;
         if (spec === pod.spec.containers[0]) podIP = inspect?.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress || podIP;

@@ -114,9 +114,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
         hostConfig.PortBindings = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostPort: String(p.hostPort) }]]));
       }
       hostConfig.NetworkMode = plan.network;
-      // Service names are added by the node agent once the Pod is Ready (syncServiceAliases).
-      // No alias for the Pod's own name: in Kubernetes a Pod name is no DNS name, and it could
-      // shadow a Service of the same name.
+      // Service names are added by the node agent once the Pod is Ready. Docker itself makes the
+      // hostname (the Pod's name) resolve on the network.
       options.NetworkingConfig = { EndpointsConfig: { [plan.network]: {} } };
     } else {
       hostConfig.NetworkMode = `container:${containerName(ns, pod.metadata.name, containers[0]!.name)}`;
