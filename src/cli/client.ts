@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { GouvernailError } from '../errors.js';
 import { defaultDataDir } from '../server/data-dir.js';
 import { resourcePath, resolveResourceName, type Resource } from '../server/resources.js';
 import type { KubeObject } from '../manifest/types.js';
@@ -24,12 +25,12 @@ export class ApiClient {
     try {
       config = parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new Error(`cannot read the kubeconfig ${file}: ${(err as Error).message}; start 'gouvernail serve' or pass --kubeconfig`);
+      throw new GouvernailError('UsageError', `cannot read the kubeconfig ${file}: ${(err as Error).message}; start 'gouvernail serve' or pass --kubeconfig`);
     }
     const ctx = config.contexts?.find((c: any) => c.name === config['current-context'])?.context ?? config.contexts?.[0]?.context;
     const cluster = config.clusters?.find((c: any) => c.name === ctx?.cluster)?.cluster;
     const user = config.users?.find((u: any) => u.name === ctx?.user)?.user;
-    if (!cluster?.server || !user?.token) throw new Error(`the kubeconfig ${file} has no server or token for its current context`);
+    if (!cluster?.server || !user?.token) throw new GouvernailError('UsageError', `the kubeconfig ${file} has no server or token for its current context`);
     return new ApiClient(cluster.server, user.token);
   }
 

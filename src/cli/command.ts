@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { GouvernailError } from '../errors.js';
+import { ApiClientError } from './client.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -53,6 +54,10 @@ export async function runCommand(cmd: Command, argv: string[], io: Io): Promise<
     if (err instanceof GouvernailError) {
       io.err(`error: ${err.message}`);
       return exit.invalid;
+    }
+    if (err instanceof ApiClientError) {
+      io.err(err.status === 0 ? `error: ${err.message}` : `Error from server (${err.reason}): ${err.message}`);
+      return 1;
     }
     throw err;
   }
