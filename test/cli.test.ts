@@ -107,3 +107,14 @@ test('every command has --help, and unknown flags are refused', (t) => {
   t.is(bad.code, 2);
   t.regex(bad.err, /Unknown option '--frobnicate'/);
 });
+
+test('a missing kubeconfig or a server that does not answer is a one-line error saying what to do', async (t) => {
+  const missing = run('get', 'pods', '--kubeconfig', '/nonexistent/kubeconfig');
+  t.is(missing.code, 2);
+  t.regex(missing.err, /^error: cannot read the kubeconfig \/nonexistent\/kubeconfig: .*start 'gouvernail serve' or pass --kubeconfig\n$/);
+  const file = path.join(tempDir(), 'kubeconfig');
+  await writeFile(file, 'apiVersion: v1\nkind: Config\nclusters: [{ name: g, cluster: { server: "http://127.0.0.1:1" } }]\nusers: [{ name: a, user: { token: t } }]\ncontexts: [{ name: g, context: { cluster: g, user: a } }]\ncurrent-context: g\n');
+  const down = run('get', 'pods', '--kubeconfig', file);
+  t.is(down.code, 1);
+  t.regex(down.err, /^error: cannot reach the Gouvernail API at http:\/\/127\.0\.0\.1:1 .*is 'gouvernail serve' running\?\n$/);
+});
