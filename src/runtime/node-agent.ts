@@ -88,8 +88,9 @@ export class NodeAgent {
 
   async reconcile(): Promise<void> {
     const { store, docker, installation } = this.o;
-    // Networks are checked once a pass, not once a Pod.
+    // Networks and images are checked once a pass, not once a Pod.
     this.networks.clear();
+    this.images.clear();
     const pods = store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && !p.metadata.deletionTimestamp);
     const containers = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`] } });
     const byUid = new Map<string, Docker.ContainerInfo[]>();
@@ -222,13 +223,13 @@ export class NodeAgent {
    * the names of the Services that select it; when it stops being ready it loses them. Docker sets
    * aliases only when connecting, so the endpoint is reconnected, keeping its address.
    */
-  private async syncServiceAliases(pod: KubeObject, containerId: string, ready: boolean, network: string): Promise<string | undefined> {
+  private async syncServiceAliases(pod: KubeObject, containerId: string, ready: boolean, network: string, inspected?: Docker.ContainerInspectInfo): Promise<string | undefined> {
     const services = ready ? serviceAliases(pod, this.o.store.list({ kind: 'Service', namespace: pod.metadata.namespace })) : [];
     const wanted = services;
     const key = `${pod.metadata.uid}/${containerId}`;
     if (this.serviceAliasesSet.get(key) === wanted.join(',')) return undefined;
     const container = this.o.docker.getContainer(containerId);
-    const endpoint = (await container.inspect()).NetworkSettings.Networks[network];
+    const endpoint = (inspected ?? (await container.inspect())).NetworkSettings.Networks[network];
     // Docker adds the container's short ID and its hostname (the Pod's name) itself.
     const hostname = pod.spec.hostname ?? pod.metadata.name.slice(0, 63);
     const have = (endpoint?.Aliases ?? []).filter((a: string) => !containerId.startsWith(a) && a !== hostname);
@@ -259,6 +260,7 @@ export class NodeAgent {
   }
 
   private readonly networks = new Map<string, Promise<void>>();
+  private readonly images = new Map<string, Promise<boolean>>();
 
   /** One creation per network name at a time: Docker's duplicate check is racy and would make two. */
   private ensureNetwork(name: string, namespace: string): Promise<void> {
@@ -290,7 +292,12 @@ export class NodeAgent {
   private async ensureImage(pod: KubeObject, c: ContainerPlan): Promise<{ reason: string; message: string } | undefined> {
     const spec = pod.spec.containers.find((x: { name: string }) => x.name === c.name);
     const policy = spec?.imagePullPolicy ?? 'IfNotPresent';
-    const present = await this.o.docker.getImage(c.options.Image!).inspect().then(() => true, () => false);
+    let known = this.images.get(c.options.Image!);
+    if (!known) {
+      known = this.o.docker.getImage(c.options.Image!).inspect().then(() => true, () => false);
+      this.images.set(c.options.Image!, known);
+    }
+    const present = await known;
     if (present && policy !== 'Always') return undefined;
     if (!present && policy === 'Never') return { reason: 'ErrImageNeverPull', message: `image ${c.options.Image} is not present and imagePullPolicy is Never` };
     const backoff = this.pullBackoff.get(c.options.Image!);
@@ -313,6 +320,7 @@ export class NodeAgent {
         }),
       );
       this.pullBackoff.delete(c.options.Image!);
+      this.images.set(c.options.Image!, Promise.resolve(true));
       return undefined;
     } catch (err) {
       if (present) return undefined;
@@ -428,7 +436,7 @@ export class NodeAgent {
     // Names first, then the Ready status: whoever waits for Ready finds the Service resolving.
     const first = containers.find((c) => c.Labels[label.container] === pod.spec.containers[0].name);
     if (first && first.State === 'running') {
-      const ip = await this.syncServiceAliases(pod, first.Id, ready, networkName(pod.metadata.namespace!)).catch((err) => {
+      const ip = await this.syncServiceAliases(pod, first.Id, ready, networkName(pod.metadata.namespace!), this.inspections.get(first.Id)?.info).catch((err) => {
         this.log('cannot update the Service names of a Pod', { pod: pod.metadata.name, err: (err as Error).message });
         return undefined;
       });
