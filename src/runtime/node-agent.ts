@@ -245,6 +245,8 @@ export class NodeAgent {
         await net.connect({ Container: containerId }).catch(() => {});
         throw err;
       }
+      // What was inspected before the reconnect is stale now.
+      this.inspections.delete(containerId);
       ip = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
       this.log(ready ? 'pod is ready: its Services resolve to it' : 'pod is not ready: its Services no longer resolve to it', { pod: pod.metadata.name, services: services.filter((_, i) => i % 3 === 0) });
     }
