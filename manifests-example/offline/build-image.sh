@@ -3,6 +3,10 @@
 # busybox-static (sh, httpd, wget, sleep ...), imported into the local Docker engine.
 set -euo pipefail
 image="${1:-gouvernail-example/busybox:1}"
+if docker image inspect "$image" >/dev/null 2>&1; then
+  echo "$image is already there"
+  exit 0
+fi
 busybox="$(command -v busybox || true)"
 if [ -z "$busybox" ]; then
   echo "busybox is not installed: apt-get install -y busybox-static" >&2
