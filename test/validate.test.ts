@@ -134,3 +134,9 @@ test('a List is read as its items', (t) => {
   t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['a']);
   t.is(errorsOf(set)[0]!.line, 9);
 });
+
+test('a volume mount subPath, which Gouvernail cannot honour on Docker volumes yet, is a warning, not silently dropped', (t) => {
+  const set = parseOne('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n    - name: c\n      image: busybox\n      volumeMounts: [{ name: v, mountPath: /data, subPath: sub }]\n  volumes: [{ name: v, emptyDir: {} }]\n');
+  t.deepEqual(errorsOf(set), []);
+  t.deepEqual(set.problems.map((p) => [p.severity, p.field]), [['warning', 'spec.containers[0].volumeMounts[0].subPath']]);
+});

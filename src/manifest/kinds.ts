@@ -59,7 +59,7 @@ const container = obj({
       secretRef: obj({ name: req(str(dnsSubdomain)), optional: bool }),
     }),
   ),
-  volumeMounts: arr(obj({ name: req(str()), mountPath: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path'))), subPath: str(), readOnly: bool })),
+  volumeMounts: arr(obj({ name: req(str()), mountPath: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path'))), readOnly: bool })),
   resources: obj({ limits: resourceList, requests: resourceList }),
   imagePullPolicy: oneOf('Always', 'IfNotPresent', 'Never'),
   readinessProbe: probe,

@@ -67,7 +67,7 @@ export interface Container {
   ports?: ContainerPort[];
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
-  volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   readinessProbe?: Probe;

@@ -42,7 +42,7 @@ export function validateObject(o: KubeObject): Issue[] {
       checkSecret(o, issues);
       break;
     case 'ConfigMap':
-      checkDuplicateKeys(o.data, o.binaryData, 'binaryData', issues);
+      for (const key of Object.keys(o.binaryData ?? {})) if (o.data && key in o.data) issues.push({ path: ['binaryData', key], message: 'key is also in data; a key may appear once' });
       break;
     case 'Application':
       checkApplication(o, issues);
@@ -154,12 +154,6 @@ function checkSecret(o: KubeObject, issues: Issue[]): void {
       issues.push({ path: ['data', key], message: 'is not valid base64; put plain text under stringData instead' });
     }
   }
-  checkDuplicateKeys(o.data, o.stringData, 'stringData', issues, true);
-}
-
-function checkDuplicateKeys(a: Record<string, string> | undefined, b: Record<string, string> | undefined, field: string, issues: Issue[], merges = false): void {
-  if (merges || !a || !b) return;
-  for (const key of Object.keys(b)) if (key in a) issues.push({ path: [field, key], message: `key is also in data; a key may appear once` });
 }
 
 function checkApplication(o: KubeObject, issues: Issue[]): void {

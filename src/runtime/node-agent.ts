@@ -462,7 +462,7 @@ export class NodeAgent {
     const p = spec.readinessProbe;
     if (p && now - state.lastRun >= (p.periodSeconds ?? 10) * 1000 * 0.9) {
       state.lastRun = now;
-      const ok = await runProbe(this.o.docker, p, id, podIP, pod, spec.name);
+      const ok = await runProbe(this.o.docker, p, id, podIP, pod);
       if (ok) {
         state.successes++;
         state.failures = 0;
@@ -475,7 +475,7 @@ export class NodeAgent {
     }
     const l = spec.livenessProbe;
     if (l) {
-      const ok = await runProbe(this.o.docker, l, id, podIP, pod, spec.name);
+      const ok = await runProbe(this.o.docker, l, id, podIP, pod);
       state.livenessFailures = ok ? 0 : state.livenessFailures + 1;
       if (state.livenessFailures >= (l.failureThreshold ?? 3)) {
         this.log('liveness probe failed; restarting container', { pod: pod.metadata.name, container: spec.name });
@@ -488,7 +488,7 @@ export class NodeAgent {
   }
 }
 
-async function runProbe(docker: Docker, p: Probe, id: string, podIP: string | undefined, pod: KubeObject, container: string): Promise<boolean> {
+async function runProbe(docker: Docker, p: Probe, id: string, podIP: string | undefined, pod: KubeObject): Promise<boolean> {
   const timeout = (p.timeoutSeconds ?? 1) * 1000;
   const port = (value: number | string) => {
     if (typeof value === 'number') return value;
@@ -528,7 +528,6 @@ async function runProbe(docker: Docker, p: Probe, id: string, podIP: string | un
   } catch {
     return false;
   }
-  void container;
   return false;
 }
 

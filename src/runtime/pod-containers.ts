@@ -84,7 +84,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       const b = binds.get(m.name);
       if (!b) continue;
       if (b.kind === 'files') copies.push({ mountPath: m.mountPath, files: b.files! });
-      else mounts.push(`${b.source}:${m.mountPath}${m.subPath ? '' : ''}${m.readOnly ? ':ro' : ''}`);
+      else mounts.push(`${b.source}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
     }
     const dockerName = containerName(ns, pod.metadata.name, c.name);
     const limits = c.resources?.limits ?? {};

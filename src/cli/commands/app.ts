@@ -2,7 +2,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { resourcePath } from '../../server/resources.js';
 import { HostedRepos } from '../../sync/hosted-repos.js';
-import { ApiClient, ApiClientError, kubeconfigPath } from '../client.js';
+import { ApiClient, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command } from '../command.js';
 import { kubeconfigOption } from '../shared.js';
 import { renderTable } from '../table.js';
@@ -27,8 +27,7 @@ export const appCommand: Command = {
     const r = client.resource('applications');
     const [verb, name] = positionals;
     const needName = () => name ?? usageError(`usage: gouvernail app ${verb} NAME`);
-    try {
-      switch (verb) {
+    switch (verb) {
         case 'list': {
           const apps = await client.list('Application', ns);
           io.out(apps.length ? renderTable(apps, {}) : `No Applications in ${ns} namespace.`);
@@ -76,12 +75,5 @@ export const appCommand: Command = {
         default:
           usageError('app takes list, get, create, sync, history, rollback, resume or delete');
       }
-    } catch (err) {
-      if (err instanceof ApiClientError) {
-        io.err(`Error from server (${err.reason}): ${err.message}`);
-        return 1;
-      }
-      throw err;
-    }
   },
 };

@@ -19,16 +19,15 @@ function connect(values: Record<string, unknown>): { client: ApiClient; ns: stri
   return { client: ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined)), ns: (values.namespace as string | undefined) ?? 'default' };
 }
 
-/** Runs an API command and turns API errors into kubectl-like messages and exit code 1. */
+/**
+ * Turns a refusal said in words (an unknown resource type, no revision to go back to) into
+ * `error: ...` and exit code 1; API errors are worded by runCommand.
+ */
 async function guarded(io: Io, fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ApiClientError) {
-      io.err(err.status === 0 ? `error: ${err.message}` : `Error from server (${err.reason}): ${err.message}`);
-      return 1;
-    }
-    if (err instanceof Error && !(err as { code?: string }).code) {
+    if (err instanceof Error && !(err instanceof ApiClientError) && !(err as { code?: string }).code) {
       io.err(`error: ${err.message}`);
       return 1;
     }

@@ -1,5 +1,5 @@
 import type { Delivery } from '../../sync/webhooks.js';
-import { ApiClient, ApiClientError, kubeconfigPath } from '../client.js';
+import { ApiClient, kubeconfigPath } from '../client.js';
 import { exit, type Command } from '../command.js';
 import { kubeconfigOption } from '../shared.js';
 
@@ -10,21 +10,13 @@ export const webhooksCommand: Command = {
   options: { kubeconfig: kubeconfigOption, output: { type: 'string', short: 'o', description: 'json for the raw list' } },
   async run(values, _positionals, io) {
     const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
-    try {
-      const { items } = await client.request<{ items: Delivery[] }>('GET', '/api/v1/webhook-deliveries');
-      if (values.output === 'json') io.out(JSON.stringify(items, null, 2));
-      else if (items.length === 0) io.out('No webhook deliveries yet.');
-      else {
-        io.out('WHEN                       PROVIDER  EVENT   STATUS  REPOSITORY / REF                     OUTCOME');
-        for (const d of items) io.out(`${d.at.padEnd(27)}${d.provider.padEnd(10)}${(d.event || '-').padEnd(8)}${String(d.status).padEnd(8)}${`${d.repository ?? '-'} ${d.ref ?? ''}`.slice(0, 36).padEnd(37)}${d.outcome}`);
-      }
-      return exit.ok;
-    } catch (err) {
-      if (err instanceof ApiClientError) {
-        io.err(`error: ${err.message}`);
-        return 1;
-      }
-      throw err;
+    const { items } = await client.request<{ items: Delivery[] }>('GET', '/api/v1/webhook-deliveries');
+    if (values.output === 'json') io.out(JSON.stringify(items, null, 2));
+    else if (items.length === 0) io.out('No webhook deliveries yet.');
+    else {
+      io.out('WHEN                       PROVIDER  EVENT   STATUS  REPOSITORY / REF                     OUTCOME');
+      for (const d of items) io.out(`${d.at.padEnd(27)}${d.provider.padEnd(10)}${(d.event || '-').padEnd(8)}${String(d.status).padEnd(8)}${`${d.repository ?? '-'} ${d.ref ?? ''}`.slice(0, 36).padEnd(37)}${d.outcome}`);
     }
+    return exit.ok;
   },
 };
