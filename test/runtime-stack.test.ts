@@ -49,3 +49,15 @@ test.serial('the offline example of manifests-example comes up the same way', as
   const deployment = await server.client.get('Deployment', 'demo', 'web');
   t.like(deployment!.status, { replicas: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 2 });
 });
+
+test.serial('apply waits for every object of an earlier sync wave to be healthy', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const r = await apply(server.kubeconfig, fixture('sync-waves'));
+  t.is(r.code, 0, r.out + r.err);
+  t.regex(r.out, /wave 2 of 2: waiting for Pod\/first is healthy \(an earlier sync wave\)[\s\S]*ConfigMap\/second created/);
+  const pod = (await server.client.get('Pod', 'default', 'first'))!;
+  const cm = (await server.client.get('ConfigMap', 'default', 'second'))!;
+  const ready = pod.status.conditions.find((c: { type: string }) => c.type === 'Ready').lastTransitionTime;
+  t.true(Date.parse(cm.metadata.creationTimestamp!) >= Date.parse(ready), `${cm.metadata.creationTimestamp} before ${ready}`);
+});

@@ -51,7 +51,13 @@ export async function applyManifests(client: ApiClient, input: Manifest[], optio
 
   const total = result.waves.length;
   for (const wave of result.waves) {
-    const waits = uniqueWaits(wave.steps.flatMap((s) => s.waitsFor.map((w) => ({ wait: w, from: s.object }))));
+    // A sync wave waits for every object of the sync waves before it, as Argo CD does.
+    const earlierWaves = wave.steps.flatMap((s) =>
+      s.waitsFor.some((w) => w.reason === 'sync-wave')
+        ? result.waves.slice(0, wave.number - 1).flatMap((w) => w.steps).filter((e) => e.syncWave < s.syncWave).map((e): Wait => ({ on: displayKey(e.key, s.object.metadata.namespace), key: e.key, reason: 'sync-wave' }))
+        : [],
+    );
+    const waits = uniqueWaits([...wave.steps.flatMap((s) => s.waitsFor), ...earlierWaves]);
     if (waits.length > 0) {
       progress(`wave ${wave.number} of ${total}: waiting for ${waits.map((w) => w.label).join(', ')}`);
       await waitHealthy(client, waits.map((w) => w.key), options, `wave ${wave.number}`);
@@ -117,14 +123,10 @@ async function fetchLive(client: ApiClient, keys: ObjectKey[]): Promise<Map<Obje
   return out;
 }
 
-function uniqueWaits(list: { wait: Wait; from: KubeObject }[]): { key: ObjectKey; label: string }[] {
+/** The objects a wave waits for, once each; sync waves are already covered by their objects. */
+function uniqueWaits(waits: Wait[]): { key: ObjectKey; label: string }[] {
   const out = new Map<ObjectKey, string>();
-  for (const { wait, from } of list) {
-    if (wait.reason === 'sync-wave' || wait.reason === 'namespace' && from.metadata.namespace === 'default') continue;
-    const parts = wait.on.split('/');
-    const key = parts.length === 3 ? `${parts[0]}/${parts[1]}/${parts[2]}` : `${parts[0]}/${wait.reason === 'namespace' ? '' : from.metadata.namespace}/${parts[1]}`;
-    if (!out.has(key)) out.set(key, describeWait(wait).replace(/^after /, ''));
-  }
+  for (const wait of waits) if (wait.key && !out.has(wait.key)) out.set(wait.key, describeWait(wait).replace(/^after /, ''));
   return [...out].map(([key, label]) => ({ key, label }));
 }
 

@@ -16,6 +16,8 @@ export type EdgeReason = 'depends-on' | 'sync-wave' | 'namespace' | 'reference';
 export interface Wait {
   /** The object waited for, or `sync-wave N` for every object of an earlier sync wave. */
   on: string;
+  /** The key of the object waited for; none for a sync wave. */
+  key?: ObjectKey;
   reason: EdgeReason;
   /** For references: the field that makes it (`spec.template.spec.volumes[data]`). */
   detail?: string;
@@ -82,11 +84,11 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
       const target = byKey.get(key);
       if (target === node.id) return true;
       if (target !== undefined) {
-        if (!node.deps.some((d) => d.node === target)) node.deps.push({ node: target, wait: { on: from(key), ...wait } });
+        if (!node.deps.some((d) => d.node === target)) node.deps.push({ node: target, wait: { on: from(key), key, ...wait } });
         return true;
       }
       if (options.existing?.has(key)) {
-        node.deps.push({ node: -1, wait: { on: from(key), ...wait, external: true } });
+        node.deps.push({ node: -1, wait: { on: from(key), key, ...wait, external: true } });
         return true;
       }
       return false;
@@ -252,7 +254,7 @@ export function describeWait(w: Wait): string {
     case 'depends-on':
       return `after ${w.on} is healthy (depends-on)${w.external ? ', already exists' : ''}`;
     case 'sync-wave':
-      return `after every object of ${w.on} is healthy`;
+      return w.key ? `after ${w.on} is healthy (an earlier sync wave)` : `after every object of ${w.on} is healthy`;
     case 'namespace':
       return `after ${w.on} exists (its namespace)`;
     case 'reference':
