@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { applyManifests } from '../src/apply/apply.js';
-import { ApiClient } from '../src/cli/client.js';
+import { clientFromKubeconfig } from '../src/cli/client.js';
+import { HttpClient } from '../src/api/http-client.js';
 import { parseSnapshot } from '../src/manifest/load.js';
 import { label } from '../src/runtime/labels.js';
 import { serve } from '../src/server/serve.js';
@@ -79,7 +80,7 @@ const configMaps = (ns: string, n: number) => Array.from({ length: n }, (_, i) =
 const quiet = () => {};
 execFileSync('bash', [path.join(root, 'manifests-example', 'offline', 'build-image.sh'), image], { stdio: 'ignore' });
 const server = await serve({ dataDir: mkdtempSync(path.join(tmpdir(), 'gouvernail-bench-deploy-')), host: '127.0.0.1', port: 0, quiet: true, docker, nodeName: 'bench-node' });
-const client = new ApiClient(server.server, server.token);
+const client = new HttpClient(server.server, server.token);
 const ours = [`${label.managedBy}=${server.installation}`];
 
 const rounds = Number(process.env.ROUNDS ?? 3);

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ApiClient } from '../src/cli/client.js';
+import { clientFromKubeconfig } from '../src/cli/client.js';
+import { HttpClient } from '../src/api/http-client.js';
 import { label } from '../src/runtime/labels.js';
 import { serve } from '../src/server/serve.js';
 import { gitHttpBackend } from '../src/sync/git-http-backend.js';
@@ -42,7 +43,7 @@ const commit = async (round: number) => {
 };
 
 const server = await serve({ dataDir: tmp('gouvernail-bench-push-'), host: '127.0.0.1', port: 0, quiet: true, nodeName: 'bench-node', webhookSecret: secret });
-const client = new ApiClient(server.server, server.token);
+const client = new HttpClient(server.server, server.token);
 const ours = `${label.managedBy}=${server.installation}`;
 await commit(0);
 await client.apply({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'bench', namespace: 'default' }, spec: { source: { repoURL: repoUrl, targetRevision: 'main', path: '.' }, syncPolicy: { automated: true, interval: '1h' } } });

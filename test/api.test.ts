@@ -10,6 +10,7 @@ const auth = { authorization: `Bearer ${token}` };
 
 function setup() {
   const store = ObjectStore.open(path.join(tempDir(), 'state.db'));
+  for (const name of ['default', 'other']) store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {} });
   const app = buildApi({ store, tokens: [token] });
   return { store, app };
 }

@@ -1,7 +1,8 @@
 import Docker from 'dockerode';
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
-import { ApiClient } from '../src/cli/client.js';
+import { clientFromKubeconfig } from '../src/cli/client.js';
+import { HttpClient } from '../src/api/http-client.js';
 import { serve } from '../src/server/serve.js';
 import { label } from '../src/runtime/labels.js';
 import type { KubeObject } from '../src/manifest/types.js';
@@ -22,7 +23,9 @@ export async function ensureImage(): Promise<void> {
 export interface TestServer {
   url: string;
   token: string;
-  client: ApiClient;
+  client: HttpClient;
+  /** The cluster CA (PEM); undefined when the server speaks plain HTTP. */
+  ca?: string;
   dataDir: string;
   installation: string;
   kubeconfig: string;
@@ -31,14 +34,15 @@ export interface TestServer {
   destroy(): Promise<void>;
 }
 
-export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: string } = {}): Promise<TestServer> {
+export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: string; insecureHttp?: boolean } = {}): Promise<TestServer> {
   await ensureImage();
   const s = await serve({ dataDir, host: '127.0.0.1', port: 0, nodeName: 'test-node', quiet: true, ...extra });
   const installation = s.installation;
   return {
     url: s.server,
     token: s.token,
-    client: new ApiClient(s.server, s.token),
+    client: new HttpClient(s.server, s.token, { ca: s.ca }),
+    ca: s.ca,
     dataDir,
     installation,
     kubeconfig: s.kubeconfig,

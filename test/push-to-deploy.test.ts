@@ -10,7 +10,7 @@ import path from 'node:path';
 const run = promisify(execFile);
 
 test.serial('git push to a hosted Application deploys at once; a push without the token is refused', async (t) => {
-  const server = await startServer();
+  const server = await startServer(undefined, { insecureHttp: true });
   t.teardown(() => server.destroy());
   const created = await runCli('app', 'create', 'shop', '--hosted', '--prune', '--kubeconfig', server.kubeconfig);
   t.is(created.code, 0, created.err);
@@ -45,7 +45,7 @@ test.serial('git push to a hosted Application deploys at once; a push without th
 });
 
 test.serial('app rollback pins an earlier revision until a new commit arrives; app resume releases it', async (t) => {
-  const server = await startServer();
+  const server = await startServer(undefined, { insecureHttp: true });
   t.teardown(() => server.destroy());
   const k = (...args: string[]) => runCli('app', ...args, '--kubeconfig', server.kubeconfig);
   await k('create', 'pinned', '--hosted');

@@ -3,7 +3,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApiClient } from '../src/cli/client.js';
+import { clientFromKubeconfig } from '../src/cli/client.js';
+import { HttpClient } from '../src/api/http-client.js';
 import { claimVolumeName, label } from '../src/runtime/labels.js';
 import { containersOf, docker, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor } from './docker-helpers.js';
 import { fixture, root, tempDir } from './helpers.js';
@@ -108,7 +109,7 @@ spec:
   await waitFor('the kubeconfig again', async () => existsSync(kubeconfig));
   const again = await runCli('apply', '-f', dir, '--kubeconfig', kubeconfig, '--timeout', '60s');
   t.is(again.code, 0, again.out + again.err);
-  const client = ApiClient.fromKubeconfig(kubeconfig);
+  const client = clientFromKubeconfig(kubeconfig);
   const pods = await client.list('Pod', 'crash');
   t.is(pods.length, 6);
   const containers = await waitFor('one running container per Pod', async () => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { resourcePath } from '../src/server/resources.js';
+import { resourcePath } from '../src/api/resources.js';
 import { containersOf, docker, execIn, isReady, runCli, startServer, waitFor } from './docker-helpers.js';
 import { image } from './docker-helpers.js';
 

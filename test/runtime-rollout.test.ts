@@ -1,7 +1,7 @@
 import test from 'ava';
 import { rolloutHistory, rolloutUndo } from '../src/apply/rollout.js';
 import type { KubeObject } from '../src/manifest/types.js';
-import { resourcePath } from '../src/server/resources.js';
+import { resourcePath } from '../src/api/resources.js';
 import { docker, image, isReady, startServer, waitFor } from './docker-helpers.js';
 
 const image2 = 'gouvernail-example/busybox:2';

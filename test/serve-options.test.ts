@@ -2,7 +2,8 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ApiClient } from '../src/cli/client.js';
+import { clientFromKubeconfig } from '../src/cli/client.js';
+import { HttpClient } from '../src/api/http-client.js';
 import { ensureImage, removeDockerObjects, runCli, waitFor } from './docker-helpers.js';
 import { makeRepo, startGitServer } from './git-helpers.js';
 import { root, tempDir } from './helpers.js';
@@ -18,7 +19,7 @@ test.serial('serve --repo URL --branch --path --interval follows a repository; -
   const config = path.join(tempDir(), 'apps.yaml');
   writeFileSync(config, `apiVersion: gouvernail.io/v1\nkind: Application\nmetadata: { name: configured }\nspec:\n  source: { path: ${folder} }\n  syncPolicy: { automated: true, interval: 1m }\n`);
   const dataDir = tempDir();
-  const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--repo', git.url('ops.git'), '--branch', 'main', '--path', 'deploy', '--interval', '30s', '--config', config, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node'], { stdio: 'ignore' });
+  const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--repo', git.url('ops.git'), '--branch', 'main', '--path', 'deploy', '--interval', '30s', '--config', config, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node', '--insecure-http'], { stdio: 'ignore' });
   t.teardown(async () => {
     serve.kill('SIGTERM');
     await git.close();
@@ -26,7 +27,7 @@ test.serial('serve --repo URL --branch --path --interval follows a repository; -
   });
   const kubeconfig = path.join(dataDir, 'kubeconfig');
   await waitFor('the kubeconfig', async () => existsSync(kubeconfig));
-  const client = ApiClient.fromKubeconfig(kubeconfig);
+  const client = clientFromKubeconfig(kubeconfig);
   await waitFor('the repository applied', async () => (await client.get('Application', 'default', 'ops'))?.status?.lastAppliedRevision === sha);
   t.truthy(await client.get('ConfigMap', 'default', 'from-repo-flag'));
   const ops = (await client.get('Application', 'default', 'ops'))!;

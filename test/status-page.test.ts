@@ -9,7 +9,7 @@ const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-
 
 test.serial('the status page shows a push without a reload, reads without JavaScript, and shows no secret', async (t) => {
   const git = await startGitServer();
-  const server = await startServer(undefined, { webhookSecret: secret });
+  const server = await startServer(undefined, { webhookSecret: secret, insecureHttp: true });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
   t.teardown(async () => {
     await browser.close();

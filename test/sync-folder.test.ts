@@ -2,7 +2,8 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { ApiClient } from '../src/cli/client.js';
+import { clientFromKubeconfig } from '../src/cli/client.js';
+import { HttpClient } from '../src/api/http-client.js';
 import path from 'node:path';
 import { containersOf, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor } from './docker-helpers.js';
 import { root, tempDir } from './helpers.js';
@@ -95,7 +96,7 @@ test.serial('gouvernail serve --watch DIR applies the folder as you save it; app
   });
   const kubeconfig = path.join(dataDir, 'kubeconfig');
   await waitFor('the kubeconfig', async () => existsSync(kubeconfig));
-  const client = ApiClient.fromKubeconfig(kubeconfig);
+  const client = clientFromKubeconfig(kubeconfig);
   await waitFor('the first apply', async () => (await client.get('ConfigMap', 'default', 'watched'))?.data?.v === '1');
   await writeFile(path.join(dir, 'config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: watched }\ndata: { v: "2" }\n');
   await waitFor('the saved change', async () => (await client.get('ConfigMap', 'default', 'watched'))?.data?.v === '2', 10_000, 50);

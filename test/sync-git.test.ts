@@ -11,7 +11,7 @@ const cm = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name
 
 test.serial('a Git Application follows pushes; a broken commit and an unreachable server apply and delete nothing', async (t) => {
   const git = await startGitServer();
-  const server = await startServer(undefined, { webhookSecret: secret });
+  const server = await startServer(undefined, { webhookSecret: secret, insecureHttp: true });
   t.teardown(async () => {
     await server.destroy();
     await git.close().catch(() => {});

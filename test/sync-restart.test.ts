@@ -1,6 +1,9 @@
 import test from 'ava';
 import path from 'node:path';
-import { ApiClient } from '../src/cli/client.js';
+import { ApiServer } from '../src/api/api-server.js';
+import { TokenAuthenticator } from '../src/api/authenticate.js';
+import { InProcessClient } from '../src/api/client.js';
+import { identities } from '../src/api/identity.js';
 import { ObjectStore } from '../src/store/object-store.js';
 import { ApplicationController } from '../src/sync/application-controller.js';
 import { tempDir } from './helpers.js';
@@ -9,7 +12,7 @@ test('an operation left "Running" by a kill is marked interrupted at start, not 
   const store = ObjectStore.open(path.join(tempDir(), 'state.db'));
   const app = store.create({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'manual', namespace: 'default' }, spec: { source: { path: tempDir() }, syncPolicy: { automated: false } } });
   store.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined }, status: { operation: { phase: 'Running', message: 'wave 2 of 3: applying 4 objects' }, health: { status: 'Healthy', message: '' } } });
-  const controller = new ApplicationController(store, new ApiClient('http://127.0.0.1:9', 'unused'));
+  const controller = new ApplicationController(store, new InProcessClient(new ApiServer({ store, authenticator: new TokenAuthenticator([]) }), identities.applicationController));
   controller.start();
   t.teardown(() => controller.stop());
   const after = store.get('Application', 'default', 'manual')!;

@@ -1,4 +1,4 @@
-import type { ApiClient } from '../cli/client.js';
+import type { Client } from '../api/client.js';
 import { assessHealth } from '../health/health.js';
 import { displayKey, keyOf, parseKey, type ObjectKey } from '../manifest/keys.js';
 import { formatProblem } from '../manifest/problems.js';
@@ -27,7 +27,7 @@ export class ApplyError extends Error {}
  * Applies a set of manifests through the API wave by wave: a wave is written only once what it
  * waits for is healthy. On failure it stops and leaves the rest as it was.
  */
-export async function applyManifests(client: ApiClient, input: Manifest[], options: ApplyOptions): Promise<void> {
+export async function applyManifests(client: Client, input: Manifest[], options: ApplyOptions): Promise<void> {
   const { progress } = options;
   const manifests = options.instance === undefined ? input : input.map((m) => ({ ...m, object: { ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: options.instance! } } } }));
   let result = plan(manifests);
@@ -89,7 +89,7 @@ export async function applyManifests(client: ApiClient, input: Manifest[], optio
  * Why a Deployment is not available yet, when one of its Pods says so: a crash loop or a missing
  * image, else what it waits for (an image pull in progress).
  */
-async function failingPod(client: ApiClient, d: KubeObject): Promise<string | undefined> {
+async function failingPod(client: Client, d: KubeObject): Promise<string | undefined> {
   const selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   if (!selector) return undefined;
   const pods = await client.list('Pod', d.metadata.namespace, selector).catch(() => []);
@@ -104,7 +104,7 @@ async function failingPod(client: ApiClient, d: KubeObject): Promise<string | un
 }
 
 /** The live objects for some keys, with one list request per kind and namespace. */
-async function fetchLive(client: ApiClient, keys: ObjectKey[]): Promise<Map<ObjectKey, KubeObject>> {
+async function fetchLive(client: Client, keys: ObjectKey[]): Promise<Map<ObjectKey, KubeObject>> {
   const groups = new Map<string, { kind: string; namespace?: string }>();
   for (const key of keys) {
     const { kind, namespace } = parseKey(key);
@@ -130,7 +130,7 @@ function uniqueWaits(waits: Wait[]): { key: ObjectKey; label: string }[] {
   return [...out].map(([key, label]) => ({ key, label }));
 }
 
-async function waitHealthy(client: ApiClient, keys: ObjectKey[], options: ApplyOptions, what: string): Promise<void> {
+async function waitHealthy(client: Client, keys: ObjectKey[], options: ApplyOptions, what: string): Promise<void> {
   const deadline = Date.now() + options.waveTimeoutMs;
   let lastReport = '';
   for (;;) {
@@ -156,7 +156,7 @@ async function waitHealthy(client: ApiClient, keys: ObjectKey[], options: ApplyO
   }
 }
 
-async function recordInventory(client: ApiClient, options: ApplyOptions, desired: Set<ObjectKey>): Promise<void> {
+async function recordInventory(client: Client, options: ApplyOptions, desired: Set<ObjectKey>): Promise<void> {
   const name = inventoryObjectName(options.inventory);
   const before = inventoryKeys(await client.get('ConfigMap', inventoryNamespace, name));
   if (options.prune) {
@@ -176,7 +176,7 @@ async function recordInventory(client: ApiClient, options: ApplyOptions, desired
 }
 
 /** Deletes the objects of a folder in reverse dependency order. */
-export async function deleteManifests(client: ApiClient, manifests: Manifest[], progress: (line: string) => void): Promise<void> {
+export async function deleteManifests(client: Client, manifests: Manifest[], progress: (line: string) => void): Promise<void> {
   for (const o of pruneOrder(manifests.map((m) => m.object))) {
     const deleted = await client.delete(o.kind, o.metadata.namespace, o.metadata.name);
     progress(`${displayKey(keyOf(o), 'default')} ${deleted ? 'deleted' : 'not found'}`);

@@ -1,7 +1,7 @@
-import type { ApiClient } from '../cli/client.js';
+import type { Client } from '../api/client.js';
 import { assessHealth } from '../health/health.js';
 import type { KubeObject } from '../manifest/types.js';
-import { resourcePath } from '../server/resources.js';
+
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
@@ -11,7 +11,7 @@ export interface Revision {
 }
 
 /** The Deployment's revisions, oldest first, read from its ReplicaSets as kubectl does. */
-export async function rolloutHistory(client: ApiClient, namespace: string, name: string): Promise<{ deployment: KubeObject; revisions: Revision[] }> {
+export async function rolloutHistory(client: Client, namespace: string, name: string): Promise<{ deployment: KubeObject; revisions: Revision[] }> {
   const deployment = await client.get('Deployment', namespace, name);
   if (!deployment) throw new Error(`deployments.apps "${name}" not found in namespace ${namespace}`);
   const sets = (await client.list('ReplicaSet', namespace)).filter((rs) => (rs.metadata.ownerReferences ?? []).some((r) => r.uid === deployment.metadata.uid));
@@ -20,19 +20,19 @@ export async function rolloutHistory(client: ApiClient, namespace: string, name:
 }
 
 /** Puts an earlier revision's Pod template back (the previous one by default). */
-export async function rolloutUndo(client: ApiClient, namespace: string, name: string, toRevision?: number): Promise<number> {
+export async function rolloutUndo(client: Client, namespace: string, name: string, toRevision?: number): Promise<number> {
   const { deployment, revisions } = await rolloutHistory(client, namespace, name);
   if (revisions.length < 2 && toRevision === undefined) throw new Error(`deployment ${name} has no previous revision to go back to`);
   const target = toRevision === undefined ? revisions[revisions.length - 2]! : revisions.find((r) => r.revision === toRevision);
   if (!target) throw new Error(`deployment ${name} has no revision ${toRevision}; see 'gouvernail rollout history deployment ${name}'`);
   const template = structuredClone(target.replicaSet.spec.template);
   delete template.metadata?.labels?.['pod-template-hash'];
-  await client.request('PUT', resourcePath(client.resource('deployments'), namespace, name), { ...deployment, spec: { ...deployment.spec, template } });
+  await client.update({ ...deployment, spec: { ...deployment.spec, template } });
   return target.revision;
 }
 
 /** Waits until the Deployment's rollout is complete; reports progress as it changes. */
-export async function rolloutStatus(client: ApiClient, namespace: string, name: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
+export async function rolloutStatus(client: Client, namespace: string, name: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { GouvernailError } from '../errors.js';
-import { ApiClientError } from './client.js';
+import { ApiError } from '../api/errors.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -55,8 +55,8 @@ export async function runCommand(cmd: Command, argv: string[], io: Io): Promise<
       io.err(`error: ${err.message}`);
       return exit.invalid;
     }
-    if (err instanceof ApiClientError) {
-      io.err(err.status === 0 ? `error: ${err.message}` : `Error from server (${err.reason}): ${err.message}`);
+    if (err instanceof ApiError) {
+      io.err(err.code === 0 ? `error: ${err.message}` : `Error from server (${err.reason}): ${err.message}`);
       return 1;
     }
     throw err;

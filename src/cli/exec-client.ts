@@ -1,23 +1,26 @@
 import http from 'node:http';
+import https from 'node:https';
+import { ApiError } from '../api/errors.js';
+import type { HttpClient } from '../api/http-client.js';
 import { channel, frame, frameReader, upgradeProtocol } from '../server/exec-protocol.js';
-import { ApiClient, ApiClientError } from './client.js';
 
 /** Runs a command in a Pod over the upgraded exec connection; resolves with its exit code. */
-export function execStream(client: ApiClient, namespace: string, pod: string, command: string[], options: { container?: string; stdin: boolean; tty: boolean }): Promise<number> {
+export function execStream(client: HttpClient, namespace: string, pod: string, command: string[], options: { container?: string; stdin: boolean; tty: boolean }): Promise<number> {
   const url = new URL(`${client.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/exec`);
   for (const c of command) url.searchParams.append('command', c);
   if (options.container) url.searchParams.set('container', options.container);
   url.searchParams.set('stdin', String(options.stdin));
   url.searchParams.set('tty', String(options.tty));
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${client.token}`, connection: 'Upgrade', upgrade: upgradeProtocol } });
-    req.on('error', (err) => reject(new ApiClientError(0, 'Unreachable', `cannot reach the Gouvernail API at ${client.server} (${err.message}); is 'gouvernail serve' running?`)));
+    const { agent, headers } = client.requestOptions();
+    const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'POST', agent, headers: { ...headers, connection: 'Upgrade', upgrade: upgradeProtocol } });
+    req.on('error', (err) => reject(new ApiError(0, 'Unreachable', `cannot reach the Gouvernail API at ${client.server} (${err.message}); is 'gouvernail serve' running?`)));
     req.on('response', (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
       res.on('end', () => {
         const status = JSON.parse(body || '{}');
-        reject(new ApiClientError(res.statusCode ?? 500, status.reason ?? 'Error', status.message ?? `HTTP ${res.statusCode}`));
+        reject(new ApiError(res.statusCode ?? 500, status.reason ?? 'Error', status.message ?? `HTTP ${res.statusCode}`));
       });
     });
     req.on('upgrade', (_res, socket, head) => {

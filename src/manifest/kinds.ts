@@ -1,4 +1,4 @@
-import { type Field, any, arr, bool, int, intOrString, map, obj, oneOf, quantity, req, str, type Schema } from './schema.js';
+import { type Field, any, arr, bool, describe, int, intOrString, map, obj, oneOf, quantity, req, str, type Schema } from './schema.js';
 import { configMapKey, dns1035Label, dnsLabel, dnsSubdomain, labelKey, labelValue, parseDuration, portName } from './names.js';
 
 const port = int(1, 65535);
@@ -23,7 +23,10 @@ const metadata = (name: (v: string) => string | undefined, namespaced: boolean):
     managedFields: any,
     ownerReferences: any,
     finalizers: arr(str()),
-  });
+    deletionTimestamp: any,
+    deletionGracePeriodSeconds: int(),
+    generateName: str(),
+  }, false, ['selfLink']);
 
 const probe = obj({
   exec: obj({ command: req(arr(str())) }),
@@ -34,7 +37,7 @@ const probe = obj({
   timeoutSeconds: int(1),
   successThreshold: int(1),
   failureThreshold: int(1),
-});
+}, false, ['grpc', 'terminationGracePeriodSeconds']);
 
 const keyRef = obj({ name: req(str(dnsSubdomain)), key: req(str(configMapKey)), optional: bool });
 
@@ -44,13 +47,14 @@ const container = obj({
   command: arr(str()),
   args: arr(str()),
   workingDir: str(),
-  ports: arr(obj({ containerPort: req(port), name: str(portName), hostPort: port, hostIP: str(), protocol: oneOf('TCP', 'UDP', 'SCTP') })),
+  ports: arr(obj({ containerPort: req(port), name: str(portName), hostPort: port, hostIP: str(), protocol: oneOf('TCP', 'UDP', 'SCTP') }), 'containerPort'),
   env: arr(
     obj({
       name: req(str((v) => (v === '' || v.includes('=') ? 'must be a non-empty name without "="' : undefined))),
       value: str(),
       valueFrom: obj({ secretKeyRef: keyRef, configMapKeyRef: keyRef, fieldRef: obj({ fieldPath: req(str()), apiVersion: str() }) }),
     }),
+    'name',
   ),
   envFrom: arr(
     obj({
@@ -59,7 +63,7 @@ const container = obj({
       secretRef: obj({ name: req(str(dnsSubdomain)), optional: bool }),
     }),
   ),
-  volumeMounts: arr(obj({ name: req(str()), mountPath: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path'))), readOnly: bool })),
+  volumeMounts: arr(obj({ name: req(str()), mountPath: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path'))), readOnly: bool }, false, ['recursiveReadOnly', 'subPath', 'mountPropagation', 'subPathExpr']), 'mountPath'),
   resources: obj({ limits: resourceList, requests: resourceList }),
   imagePullPolicy: oneOf('Always', 'IfNotPresent', 'Never'),
   readinessProbe: probe,
@@ -70,7 +74,7 @@ const container = obj({
   tty: bool,
   terminationMessagePath: str(),
   terminationMessagePolicy: oneOf('File', 'FallbackToLogsOnError'),
-});
+}, false, ['resizePolicy', 'restartPolicy', 'volumeDevices', 'lifecycle', 'securityContext']);
 
 const items = arr(obj({ key: req(str(configMapKey)), path: req(str()), mode: int(0, 0o777) }));
 const volume = obj({
@@ -80,22 +84,22 @@ const volume = obj({
   configMap: obj({ name: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
   secret: obj({ secretName: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
   hostPath: obj({ path: req(str()), type: str() }),
-});
+}, false, ['gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image']);
 
 export const podSpec = obj({
-  containers: req(arr(container)),
-  initContainers: arr(container),
-  volumes: arr(volume),
+  containers: req(describe(arr(container, 'name'), 'The containers of the Pod; they share its network namespace (localhost) and its volumes.')),
+  initContainers: arr(container, 'name'),
+  volumes: arr(volume, 'name'),
   restartPolicy: oneOf('Always', 'OnFailure', 'Never'),
   terminationGracePeriodSeconds: int(0),
   nodeName: str(),
   hostname: str(dnsLabel),
-  imagePullSecrets: arr(obj({ name: req(str()) })),
+  imagePullSecrets: arr(obj({ name: req(str()) }), 'name'),
   dnsPolicy: str(),
   schedulerName: str(),
   securityContext: any,
   enableServiceLinks: bool,
-});
+}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'nodeSelector', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'subdomain', 'affinity', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 export const labelSelector = obj({
   matchLabels: labels,
@@ -110,12 +114,24 @@ const deploymentSpec = obj({
   replicas: int(0),
   selector: req(labelSelector),
   template: req(obj({ metadata: obj({ labels, annotations, name: str(), creationTimestamp: any }), spec: req(podSpec) })),
-  strategy: obj({ type: oneOf('RollingUpdate', 'Recreate'), rollingUpdate: obj({ maxSurge: percentOrInt, maxUnavailable: percentOrInt }) }),
+  strategy: describe(
+    obj({
+      type: describe(oneOf('RollingUpdate', 'Recreate'), 'Type of deployment. Can be "Recreate" or "RollingUpdate". Default is RollingUpdate.'),
+      rollingUpdate: describe(
+        obj({
+          maxSurge: describe(percentOrInt, 'The maximum number of Pods that can be scheduled above the desired number of Pods (a number or a percentage). Default 25%.'),
+          maxUnavailable: describe(percentOrInt, 'The maximum number of Pods that can be unavailable during the update (a number or a percentage). Default 25%.'),
+        }),
+        'Rolling update config params. Present only if type = RollingUpdate.',
+      ),
+    }),
+    'The deployment strategy to use to replace existing Pods with new ones.',
+  ),
   revisionHistoryLimit: int(0),
   minReadySeconds: int(0),
   progressDeadlineSeconds: int(1),
   paused: bool,
-});
+}, false, []);
 
 const serviceSpec = obj({
   type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer'),
@@ -131,10 +147,11 @@ const serviceSpec = obj({
       protocol: oneOf('TCP', 'UDP', 'SCTP'),
       appProtocol: str(),
     }),
+    'port',
   ),
   sessionAffinity: oneOf('None', 'ClientIP'),
   publishNotReadyAddresses: bool,
-});
+}, false, ['externalIPs', 'loadBalancerIP', 'loadBalancerSourceRanges', 'externalName', 'externalTrafficPolicy', 'healthCheckNodePort', 'sessionAffinityConfig', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy', 'trafficDistribution']);
 
 const pvcSpec = obj({
   accessModes: arr(oneOf('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod')),
@@ -142,7 +159,7 @@ const pvcSpec = obj({
   storageClassName: str(),
   volumeMode: oneOf('Filesystem', 'Block'),
   volumeName: str(),
-});
+}, false, ['selector', 'dataSource', 'dataSourceRef', 'volumeAttributesClassName']);
 
 const duration = str((v) => (parseDuration(v) === undefined ? 'must be a duration such as 30s, 3m or 1h' : undefined));
 const applicationSpec = obj({
@@ -169,15 +186,28 @@ export interface KindInfo {
   schema: Schema;
 }
 
+const kindDescriptions: Record<string, string> = {
+  Namespace: 'Namespace provides a scope for names. On Gouvernail, a namespace is a Docker bridge network on each node.',
+  Secret: 'Secret holds secret data of a certain type. Values are base64 in data; stringData is folded into data on write.',
+  ConfigMap: 'ConfigMap holds configuration data for pods to consume, as environment variables or files.',
+  PersistentVolumeClaim: "PersistentVolumeClaim is a user's request for storage: a named Docker volume on Gouvernail.",
+  Service: 'Service is a named abstraction of software service consisting of the Pods its selector matches.',
+  Deployment: 'Deployment enables declarative updates for Pods and ReplicaSets.',
+  Pod: 'Pod is a collection of containers that share a network namespace and volumes, run on one node.',
+  Application: 'Application is a Gouvernail GitOps source: a Git repository, a hosted remote or a folder, kept applied.',
+  Node: 'Node is a Docker engine that Gouvernail runs Pods on.',
+  ReplicaSet: 'ReplicaSet ensures that a specified number of pod replicas are running at any given time.',
+  Event: 'Event is a report of an event somewhere in the cluster.',
+};
+
 function kind(apiVersion: string, kind: string, plural: string, shortNames: string[], namespaced: boolean, body: Record<string, Schema | Field>, name = dnsSubdomain): KindInfo {
-  return {
-    apiVersion,
-    kind,
-    plural,
-    shortNames,
-    namespaced,
-    schema: obj({ apiVersion: req(str()), kind: req(str()), metadata: req(metadata(name, namespaced)), status: any, ...body }),
+  const common = {
+    apiVersion: req(describe(str(), 'APIVersion defines the versioned schema of this representation of an object.')),
+    kind: req(describe(str(), 'Kind is a string value representing the REST resource this object represents.')),
+    metadata: req(describe(metadata(name, namespaced), "Standard object's metadata.")),
+    status: any,
   };
+  return { apiVersion, kind, plural, shortNames, namespaced, schema: describe(obj({ ...common, ...body }, false, []), kindDescriptions[kind] ?? kind) };
 }
 
 /** The kinds a manifest may contain. Node, ReplicaSet and Event exist too, but Gouvernail makes them. */
@@ -192,10 +222,28 @@ export const manifestKinds: KindInfo[] = [
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
 ];
 
-const byKind = new Map(manifestKinds.map((k) => [k.kind, k]));
+const replicaSetSpec = obj({
+  replicas: int(0),
+  minReadySeconds: int(0),
+  selector: req(labelSelector),
+  template: obj({ metadata: obj({ labels, annotations, name: str(), creationTimestamp: any }), spec: req(podSpec) }),
+});
+
+/** Kinds the API serves that Gouvernail's own components write; a manifest cannot hold them yet. */
+export const systemKinds: KindInfo[] = [
+  kind('v1', 'Node', 'nodes', ['no'], false, { spec: any }),
+  kind('apps/v1', 'ReplicaSet', 'replicasets', ['rs'], true, { spec: req(replicaSetSpec) }),
+  kind('v1', 'Event', 'events', ['ev'], true, { involvedObject: any, reason: str(), message: str(), type: str(), source: any, count: int(), firstTimestamp: any, lastTimestamp: any, eventTime: any, reportingComponent: str(), reportingInstance: str(), action: str(), related: any, series: any }),
+];
+
+const byKind = new Map([...manifestKinds, ...systemKinds].map((k) => [k.kind, k]));
 
 export function kindInfo(kind: string): KindInfo | undefined {
   return byKind.get(kind);
+}
+
+export function isManifestKind(kind: string): boolean {
+  return manifestKinds.some((k) => k.kind === kind);
 }
 
 export function isNamespaced(kind: string): boolean {

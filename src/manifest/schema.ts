@@ -11,10 +11,18 @@ export type Schema =
   | { t: 'bool' }
   | { t: 'intOrString'; check?: (v: number | string) => string | undefined }
   | { t: 'quantity' }
-  | { t: 'object'; fields: Record<string, Field>; open?: boolean }
+  | { t: 'object'; fields: Record<string, Field>; open?: boolean; known?: readonly string[] }
   | { t: 'map'; values: Schema; keyCheck?: (k: string) => string | undefined }
-  | { t: 'array'; items: Schema }
+  | { t: 'array'; items: Schema; mergeKey?: string }
   | { t: 'any' };
+
+/** What `kubectl explain` shows for a field; kept beside the schema, not inside it. */
+export const descriptions = new WeakMap<Schema, string>();
+
+export function describe<S extends Schema>(schema: S, text: string): S {
+  descriptions.set(schema, text);
+  return schema;
+}
 
 export interface Field {
   schema: Schema;
@@ -25,6 +33,8 @@ export interface Issue {
   path: FieldPath;
   message: string;
   warning?: boolean;
+  /** A field Kubernetes does not define either (a typo): fieldValidation=Strict refuses it. */
+  unknownField?: boolean;
 }
 
 export const str = (check?: (v: string) => string | undefined): Schema => ({ t: 'string', check });
@@ -34,15 +44,20 @@ export const bool: Schema = { t: 'bool' };
 export const quantity: Schema = { t: 'quantity' };
 export const any: Schema = { t: 'any' };
 export const intOrString = (check?: (v: number | string) => string | undefined): Schema => ({ t: 'intOrString', check });
-export const arr = (items: Schema): Schema => ({ t: 'array', items });
+/** A list; with `mergeKey` its items are matched by that field (strategic merge patch, server-side apply). */
+export const arr = (items: Schema, mergeKey?: string): Schema => ({ t: 'array', items, ...(mergeKey ? { mergeKey } : {}) });
 export const map = (values: Schema, keyCheck?: (k: string) => string | undefined): Schema => ({ t: 'map', values, keyCheck });
 export const req = (schema: Schema): Field => ({ schema, required: true });
 
-/** An object schema: values that are Schemas are optional fields, `req(...)` marks required ones. */
-export function obj(fields: Record<string, Schema | Field>, open = false): Schema {
+/**
+ * An object schema: values that are Schemas are optional fields, `req(...)` marks required ones.
+ * `known` names the fields Kubernetes defines there that Gouvernail does not act on: those are
+ * warned about; any other field is unknown (a typo).
+ */
+export function obj(fields: Record<string, Schema | Field>, open = false, known?: readonly string[]): Schema {
   const out: Record<string, Field> = {};
   for (const [k, v] of Object.entries(fields)) out[k] = 'schema' in v ? v : { schema: v };
-  return { t: 'object', fields: out, open };
+  return { t: 'object', fields: out, open, ...(known ? { known } : {}) };
 }
 
 const quantityPattern = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$/;
@@ -124,9 +139,9 @@ export function check(schema: Schema, value: unknown, path: FieldPath, issues: I
       }
       if (!schema.open) {
         for (const name of Object.keys(record)) {
-          if (!(name in schema.fields)) {
-            issues.push({ path: [...path, name], message: 'is not acted on by Gouvernail yet (kept as written)', warning: true });
-          }
+          if (name in schema.fields) continue;
+          if (schema.known && !schema.known.includes(name)) issues.push({ path: [...path, name], message: 'is not a field Kubernetes defines here (kept as written, not acted on)', warning: true, unknownField: true });
+          else issues.push({ path: [...path, name], message: 'is not acted on by Gouvernail yet (kept as written)', warning: true });
         }
       }
       return;

@@ -9,6 +9,9 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  generateName?: string;
+  managedFields?: unknown;
   [field: string]: unknown;
 }
 
@@ -18,6 +21,7 @@ export interface OwnerReference {
   name: string;
   uid: string;
   controller?: boolean;
+  blockOwnerDeletion?: boolean;
 }
 
 export interface KubeObject {

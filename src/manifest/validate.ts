@@ -1,12 +1,16 @@
 import { check, type Issue } from './schema.js';
-import { kindInfo, manifestKinds } from './kinds.js';
+import { isManifestKind, kindInfo, manifestKinds } from './kinds.js';
 import { matchesSelector, type LabelSelector } from './selector.js';
 import type { Container, FieldPath, KubeObject, PodSpec } from './types.js';
 
-/** Checks one object against its kind. Pure: returns the issues, each with a field path. */
-export function validateObject(o: KubeObject): Issue[] {
+/**
+ * Checks one object against its kind. Pure: returns the issues, each with a field path. The kinds
+ * only Gouvernail's components write (Node, ReplicaSet, Event) are known only with `systemKinds`.
+ */
+export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
   const issues: Issue[] = [];
-  const info = kindInfo(String(o.kind));
+  const found = kindInfo(String(o.kind));
+  const info = found && (systemKinds || isManifestKind(found.kind)) ? found : undefined;
   if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') {
     if (typeof o.apiVersion !== 'string') issues.push({ path: ['apiVersion'], message: 'is required' });
     if (typeof o.kind !== 'string') issues.push({ path: ['kind'], message: 'is required' });

@@ -4,11 +4,14 @@ import net from 'node:net';
 import { pack } from 'tar-stream';
 import type { KubeObject, Probe } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
+import type { Client } from '../api/client.js';
 import { claimVolumeName, label, networkName } from './labels.js';
 import { planPod, serviceAliases, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
+  /** Writes go through the API as the node (system:node:NAME). */
+  client: Client;
   docker: Docker;
   nodeName: string;
   installation: string;
@@ -121,7 +124,7 @@ export class NodeAgent {
       }
     };
     await Promise.all(Array.from({ length: Math.min(128, pods.length) }, worker));
-    this.bindClaims();
+    await this.bindClaims();
     for (const [name, claim] of this.volumesToDelete) {
       if (store.get('PersistentVolumeClaim', claim.namespace, claim.claim)) {
         this.volumesToDelete.delete(name);
@@ -147,10 +150,10 @@ export class NodeAgent {
   }
 
   /** A claim is Bound once its volume exists: Gouvernail creates it when the first Pod uses it. */
-  private bindClaims(): void {
+  private async bindClaims(): Promise<void> {
     for (const pvc of this.o.store.list({ kind: 'PersistentVolumeClaim' })) {
-      if (pvc.status?.phase === 'Bound') continue;
-      this.o.store.put({ ...pvc, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: { storage: pvc.spec.resources.requests.storage } } });
+      if (pvc.status?.phase === 'Bound' || pvc.metadata.deletionTimestamp) continue;
+      await this.o.client.updateStatus({ ...pvc, metadata: { ...pvc.metadata, resourceVersion: undefined }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: { storage: pvc.spec.resources.requests.storage } } });
     }
   }
 
@@ -311,7 +314,7 @@ export class NodeAgent {
       const report = (message: string) => {
         if (Date.now() - shown < 1000) return;
         shown = Date.now();
-        this.setWaiting(pod, c.name, { reason: 'ContainerCreating', message });
+        void this.setWaiting(pod, c.name, { reason: 'ContainerCreating', message }).catch(() => {});
       };
       report(`pulling image ${c.options.Image}`);
       const stream = await this.o.docker.pull(c.options.Image!);
@@ -359,14 +362,14 @@ export class NodeAgent {
   }
 
   /** Marks one container of a Pod as waiting, with a reason, before its status is known. */
-  private setWaiting(pod: KubeObject, container: string, waiting: { reason: string; message: string }): void {
+  private async setWaiting(pod: KubeObject, container: string, waiting: { reason: string; message: string }): Promise<void> {
     const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
     if (!current || current.metadata.uid !== pod.metadata.uid) return;
     const statuses = (current.spec.containers as { name: string; image: string }[]).map((c) => {
       const before = (current.status?.containerStatuses ?? []).find((s: { name: string }) => s.name === c.name);
       return c.name === container ? { name: c.name, image: c.image, ready: false, restartCount: before?.restartCount ?? 0, state: { waiting } } : before ?? { name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } };
     });
-    this.o.store.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...current.status, phase: current.status?.phase ?? 'Pending', containerStatuses: statuses } });
+    await this.o.client.updateStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...current.status, phase: current.status?.phase ?? 'Pending', containerStatuses: statuses } });
   }
 
   /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
@@ -450,7 +453,7 @@ export class NodeAgent {
     if (JSON.stringify(stripTimes(status)) === JSON.stringify(stripTimes(pod.status ?? {}))) return ready;
     const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
     if (!current || current.metadata.uid !== pod.metadata.uid) return ready;
-    this.o.store.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status });
+    await this.o.client.updateStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status });
     return ready;
   }
 

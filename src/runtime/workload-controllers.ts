@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cloneJson } from '../manifest/clone.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
+import type { Client } from '../api/client.js';
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
@@ -30,8 +31,9 @@ function resolvePercent(value: number | string | undefined, total: number, round
 }
 
 /**
- * The Deployment and ReplicaSet controllers and the scheduler, as one level-triggered pass over
- * the store. Every write goes through the store, so the node agent and watchers see it.
+ * The Deployment and ReplicaSet controllers and the scheduler, as one level-triggered pass. They
+ * read the store and write through the API, the controllers as system:kube-controller-manager and
+ * the scheduler as system:kube-scheduler, so every write passes admission like a user's.
  */
 export class WorkloadControllers {
   private timer?: NodeJS.Timeout;
@@ -39,7 +41,13 @@ export class WorkloadControllers {
   private busy = false;
   private again = false;
 
-  constructor(private readonly store: ObjectStore, private readonly nodeNames: () => string[], private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly client: Client,
+    private readonly scheduler: Client,
+    private readonly nodeNames: () => string[],
+    private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
+  ) {}
 
   start(): void {
     this.unwatch = this.store.watch(this.store.resourceVersion(), (c) => {
@@ -65,17 +73,15 @@ export class WorkloadControllers {
     this.busy = true;
     // Defer a little, so a burst of store changes makes one pass.
     setTimeout(() => {
-      try {
-        this.pass();
-      } catch (err) {
-        this.log('controller pass failed; retrying', { err: (err as Error).message });
-      } finally {
-        this.busy = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      }
+      this.pass()
+        .catch((err) => this.log('controller pass failed; retrying', { err: (err as Error).message }))
+        .finally(() => {
+          this.busy = false;
+          if (this.again) {
+            this.again = false;
+            this.kick();
+          }
+        });
     }, 10);
   }
 
@@ -92,30 +98,34 @@ export class WorkloadControllers {
     return items;
   }
 
-  private create(o: KubeObject): KubeObject {
+  private create(o: KubeObject): Promise<KubeObject> {
     this.cache.clear();
-    return this.store.create(o);
+    return this.client.create(o);
   }
 
-  private update(o: KubeObject): KubeObject {
+  private update(o: KubeObject): Promise<KubeObject> {
     this.cache.clear();
-    return this.store.update(o);
+    return this.client.update(o);
   }
 
-  private remove(kind: string, namespace: string | undefined, name: string): void {
+  private updateStatus(o: KubeObject): Promise<KubeObject> {
     this.cache.clear();
-    this.store.delete(kind, namespace, name);
+    return this.client.updateStatus(o);
   }
 
-  pass(): void {
+  private async remove(kind: string, namespace: string | undefined, name: string): Promise<void> {
     this.cache.clear();
-    for (const d of this.list({ kind: 'Deployment' })) this.store.batch(() => this.reconcileDeployment(d));
-    for (const rs of this.list({ kind: 'ReplicaSet' })) this.store.batch(() => this.reconcileReplicaSet(rs));
-    this.garbageCollect();
-    this.schedule();
+    await this.client.delete(kind, namespace, name);
   }
 
-  private reconcileDeployment(d: KubeObject): void {
+  async pass(): Promise<void> {
+    this.cache.clear();
+    for (const d of this.list({ kind: 'Deployment' })) if (!d.metadata.deletionTimestamp) await this.reconcileDeployment(d).catch((err) => this.log('deployment reconcile failed', { deployment: d.metadata.name, err: (err as Error).message }));
+    for (const rs of this.list({ kind: 'ReplicaSet' })) if (!rs.metadata.deletionTimestamp) await this.reconcileReplicaSet(rs).catch((err) => this.log('replica set reconcile failed', { replicaSet: rs.metadata.name, err: (err as Error).message }));
+    await this.schedule();
+  }
+
+  private async reconcileDeployment(d: KubeObject): Promise<void> {
     const ns = d.metadata.namespace!;
     const spec = d.spec;
     const hash = templateHash(spec.template);
@@ -129,7 +139,7 @@ export class WorkloadControllers {
     if (!current) {
       const template = cloneJson(spec.template);
       template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } };
-      current = this.create({
+      current = await this.create({
         apiVersion: 'apps/v1',
         kind: 'ReplicaSet',
         metadata: { name: `${d.metadata.name}-${hash}`, namespace: ns, labels: { ...spec.template.metadata?.labels, 'pod-template-hash': hash }, annotations: { [revisionAnnotation]: String(maxRevision + 1) }, ownerReferences: [owner(d)] },
@@ -137,10 +147,10 @@ export class WorkloadControllers {
       });
     } else if (Number(current.metadata.annotations?.[revisionAnnotation] ?? 0) < maxRevision && old.some((rs) => rs.spec.replicas > 0)) {
       // A rollback to an older template: it becomes the newest revision again.
-      current = this.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, [revisionAnnotation]: String(maxRevision + 1) } } });
+      current = await this.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, [revisionAnnotation]: String(maxRevision + 1) } } });
     }
 
-    const setReplicas = (rs: KubeObject, n: number) => {
+    const setReplicas = async (rs: KubeObject, n: number) => {
       if (rs.spec.replicas === n) return rs;
       this.log('scaling replica set', { replicaSet: rs.metadata.name, from: rs.spec.replicas, to: n });
       return this.update({ ...rs, metadata: { ...rs.metadata, resourceVersion: undefined }, spec: { ...rs.spec, replicas: n } });
@@ -148,8 +158,8 @@ export class WorkloadControllers {
 
     const oldPods = old.flatMap(podsOf);
     if (spec.strategy.type === 'Recreate') {
-      for (const rs of old) setReplicas(rs, 0);
-      if (oldPods.length === 0) current = setReplicas(current, want);
+      for (const rs of old) await setReplicas(rs, 0);
+      if (oldPods.length === 0) current = await setReplicas(current, want);
     } else {
       const surge = resolvePercent(spec.strategy.rollingUpdate?.maxSurge, want, true);
       const unavailable = Math.max(resolvePercent(spec.strategy.rollingUpdate?.maxUnavailable, want, false), surge === 0 ? 1 : 0);
@@ -158,8 +168,8 @@ export class WorkloadControllers {
       // Scale up the new ReplicaSet within maxSurge.
       const room = Math.max(0, want + surge - (current.spec.replicas + oldTarget));
       const newTarget = Math.min(want, current.spec.replicas + room);
-      if (oldTarget === 0) current = setReplicas(current, want);
-      else current = setReplicas(current, newTarget);
+      if (oldTarget === 0) current = await setReplicas(current, want);
+      else current = await setReplicas(current, newTarget);
       // Scale down old ones while keeping want - maxUnavailable ready.
       const readyNew = newPods.filter(isReady).length;
       const readyOld = oldPods.filter(isReady).length;
@@ -170,7 +180,7 @@ export class WorkloadControllers {
         if (canRemove <= 0) break;
         const down = Math.min(canRemove, rs.spec.replicas);
         if (down > 0) {
-          setReplicas(rs, rs.spec.replicas - down);
+          await setReplicas(rs, rs.spec.replicas - down);
           canRemove -= down;
         }
       }
@@ -178,7 +188,7 @@ export class WorkloadControllers {
     // Revision history: keep revisionHistoryLimit old, scaled-down ReplicaSets.
     const idle = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d) && rs.metadata.uid !== current!.metadata.uid && rs.spec.replicas === 0 && podsOf(rs).length === 0);
     idle.sort((a, b) => Number(a.metadata.annotations?.[revisionAnnotation] ?? 0) - Number(b.metadata.annotations?.[revisionAnnotation] ?? 0));
-    for (const rs of idle.slice(0, Math.max(0, idle.length - spec.revisionHistoryLimit))) this.remove('ReplicaSet', ns, rs.metadata.name);
+    for (const rs of idle.slice(0, Math.max(0, idle.length - spec.revisionHistoryLimit))) await this.remove('ReplicaSet', ns, rs.metadata.name);
 
     const sets = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
     const pods = sets.flatMap(podsOf);
@@ -198,48 +208,36 @@ export class WorkloadControllers {
       ],
     };
     if (JSON.stringify(status) !== JSON.stringify(d.status)) {
-      const latest = this.store.get('Deployment', ns, d.metadata.name)!;
-      this.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
+      const latest = this.store.get('Deployment', ns, d.metadata.name);
+      if (latest) await this.updateStatus({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
     }
   }
 
-  private reconcileReplicaSet(rs: KubeObject): void {
+  private async reconcileReplicaSet(rs: KubeObject): Promise<void> {
     const ns = rs.metadata.namespace!;
     const pods = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
     const want: number = rs.spec.replicas;
     for (let i = pods.length; i < want; i++) {
       const template = rs.spec.template;
       const name = `${rs.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`;
-      this.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: template.metadata?.labels, annotations: template.metadata?.annotations, ownerReferences: [owner(rs)] }, spec: cloneJson(template.spec) });
+      await this.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: template.metadata?.labels, annotations: template.metadata?.annotations, ownerReferences: [owner(rs)] }, spec: cloneJson(template.spec) });
     }
     if (pods.length > want) {
       // Remove the least useful first: unscheduled, then not ready, then the newest.
       const ranked = [...pods].sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || Number(isReady(a)) - Number(isReady(b)) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
-      for (const p of ranked.slice(0, pods.length - want)) this.remove('Pod', ns, p.metadata.name);
+      for (const p of ranked.slice(0, pods.length - want)) await this.remove('Pod', ns, p.metadata.name);
     }
     const now = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
     const ready = now.filter(isReady).length;
     const status = { replicas: now.length, readyReplicas: ready, availableReplicas: ready, fullyLabeledReplicas: now.length, observedGeneration: rs.metadata.generation };
     if (JSON.stringify(status) !== JSON.stringify(rs.status)) {
-      const latest = this.store.get('ReplicaSet', ns, rs.metadata.name)!;
-      this.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
-    }
-  }
-
-  /** Objects whose controlling owner is gone are deleted, as Kubernetes' garbage collector does. */
-  private garbageCollect(): void {
-    for (const kind of ['ReplicaSet', 'Pod']) {
-      for (const o of this.list({ kind })) {
-        const ref = (o.metadata.ownerReferences ?? []).find((r) => r.controller);
-        if (!ref) continue;
-        const parent = this.store.get(ref.kind, o.metadata.namespace, ref.name);
-        if (!parent || parent.metadata.uid !== ref.uid) this.remove(kind, o.metadata.namespace, o.metadata.name);
-      }
+      const latest = this.store.get('ReplicaSet', ns, rs.metadata.name);
+      if (latest) await this.updateStatus({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
     }
   }
 
   /** Binds each unscheduled Pod to the ready node with the fewest Pods. */
-  private schedule(): void {
+  private async schedule(): Promise<void> {
     const nodes = this.nodeNames();
     if (nodes.length === 0) return;
     const pods = this.list({ kind: 'Pod' });
@@ -248,7 +246,8 @@ export class WorkloadControllers {
       if (p.spec.nodeName) continue;
       const node = [...load].sort((a, b) => a[1] - b[1])[0]![0];
       load.set(node, load.get(node)! + 1);
-      this.update({ ...p, metadata: { ...p.metadata, resourceVersion: undefined }, spec: { ...p.spec, nodeName: node } });
+      if (p.metadata.deletionTimestamp) continue;
+      await this.scheduler.bind(p.metadata.namespace!, p.metadata.name, node).catch((err) => this.log('cannot bind a Pod', { pod: p.metadata.name, node, err: (err as Error).message }));
     }
   }
 }

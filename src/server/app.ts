@@ -1,13 +1,10 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
-import { cloneJson } from '../manifest/clone.js';
-import { matchesSelector } from '../manifest/selector.js';
-import type { KubeObject } from '../manifest/types.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ApiServer } from '../api/api-server.js';
+import { TokenAuthenticator } from '../api/authenticate.js';
+import { ApiError, statusBody, toApiError } from '../api/errors.js';
+import { identities, type Identity } from '../api/identity.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { admit } from './admission.js';
-import { apiVersionOf, findResource, type Resource } from './resources.js';
-import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { ApiError, statusBody, toApiError } from './status.js';
+import { credentialsOf, errorReply, registerApiRoutes } from './api-routes.js';
 import type { PodIo } from '../runtime/pod-io.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -21,8 +18,12 @@ import { DeliveryLog, matchApplications, readDelivery, verifySignature, type Del
 
 export interface ApiOptions {
   store: ObjectStore;
-  /** Bearer tokens accepted; a request with none of them is refused. */
+  /** The pipeline; without it one is made that knows `tokens` as the admin's. */
+  api?: ApiServer;
+  /** Bearer tokens of the admin user (tests, and the status page's password). */
   tokens: string[];
+  /** Serve HTTPS with this certificate and key (PEM). */
+  https?: { key: string; cert: string };
   logger?: boolean | object;
   version?: string;
   /** Repositories served for push to deploy, under /git/. */
@@ -40,46 +41,20 @@ export interface ApiOptions {
   podIo?: PodIo;
 }
 
-interface Target {
-  resource: Resource;
-  namespace?: string;
-  name?: string;
-}
-
-/** Builds the API server (without listening), so tests can use inject or listen on port 0. */
+/** Builds the API server's HTTP edge (without listening), so tests can use inject or listen on port 0. */
 export function buildApi(options: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024, ...(options.https ? { https: options.https } : {}) }) as unknown as FastifyInstance;
   const { store } = options;
-  const tokens = options.tokens.map((t) => Buffer.from(t));
-
-  for (const type of ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json']) {
-    app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    });
-  }
-
-  app.setErrorHandler((err, _req, reply) => {
-    const code = (err as { statusCode?: number }).statusCode;
-    const apiErr = !(err instanceof ApiError) && code && code < 500 ? new ApiError(code, 'BadRequest', (err as Error).message) : toApiError(err);
-    void reply.code(apiErr.code).type('application/json').send(statusBody(apiErr));
-  });
-
-  const authorized = (header: string | undefined): boolean => {
-    const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-    const given = m ? Buffer.from(m[1]!.trim()) : undefined;
-    return !!given && tokens.some((t) => t.length === given.length && timingSafeEqual(t, given));
+  const api = options.api ?? new ApiServer({ store, authenticator: new TokenAuthenticator(options.tokens.map((token) => ({ token, identity: identities.admin }))) });
+  const authenticated = (token: string | undefined): Identity | undefined => {
+    try {
+      return api.authenticate({ bearerToken: token });
+    } catch {
+      return undefined;
+    }
   };
 
-  app.addHook('onRequest', async (req) => {
-    if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/version' || req.url === '/metrics' || isPage(req.url) || req.url.startsWith('/api/webhooks/') || req.url.startsWith('/git/')) return;
-    if (!authorized(req.headers.authorization)) {
-      throw new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token (see the kubeconfig written by gouvernail serve)');
-    }
-  });
+  app.setErrorHandler((err, _req, reply) => errorReply(err, reply));
 
   app.get('/healthz', async () => 'ok');
   const metrics = options.metrics ?? createServerMetrics();
@@ -97,54 +72,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     return reply.type('text/plain; version=0.0.4').send(metrics.registry.render(gauges));
   });
   app.get('/readyz', async () => 'ok');
-  app.get('/version', async () => ({ major: '1', minor: '32', gitVersion: `v1.32.0-gouvernail.${options.version ?? '0.1.0'}`, gitCommit: '0', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'node', compiler: 'gc', platform: 'linux/amd64' }));
 
-  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const target = parseTarget(req.url);
-    const query = req.query as Record<string, string | undefined>;
-    switch (req.method) {
-      case 'GET':
-        if (target.name) return getOne(target);
-        if (query.watch === 'true' || query.watch === '1') return watch(target, query, req, reply);
-        return list(target, query);
-      case 'POST': {
-        if (target.name) throw new ApiError(405, 'MethodNotAllowed', 'POST goes to the collection, without a name');
-        const o = admit(target.resource, req.body, target.namespace);
-        if (o.kind === 'Service') allocateNodePorts(store, o);
-        return reply.code(201).send(store.create(o));
-      }
-      case 'PUT': {
-        if (!target.name) throw new ApiError(405, 'MethodNotAllowed', 'PUT needs a name');
-        const o = admit(target.resource, req.body, target.namespace, target.name);
-        const current = store.get(target.resource.kind, target.namespace, target.name);
-        if (!current) throw notFound(target);
-        if (o.status === undefined && current.status !== undefined) o.status = current.status;
-        if (o.kind === 'Service') allocateNodePorts(store, o, current);
-        return store.update(o);
-      }
-      case 'PATCH': {
-        if (!target.name) throw new ApiError(405, 'MethodNotAllowed', 'PATCH needs a name');
-        const current = store.get(target.resource.kind, target.namespace, target.name);
-        if (!current) throw notFound(target);
-        const type = String(req.headers['content-type'] ?? '');
-        if (type.startsWith('application/json-patch+json')) throw new ApiError(415, 'UnsupportedMediaType', 'JSON patch is not supported; send a merge patch (application/merge-patch+json)');
-        const patched = mergePatch(cloneJson(current), req.body) as KubeObject;
-        const { status, metadata } = patched;
-        const o = admit(target.resource, { ...patched, metadata: { ...metadata } }, target.namespace, target.name);
-        o.status = status;
-        return store.update(o);
-      }
-      case 'DELETE': {
-        if (!target.name) throw new ApiError(405, 'MethodNotAllowed', 'DELETE needs a name');
-        const body = req.body as { preconditions?: { resourceVersion?: string } } | undefined;
-        const deleted = store.delete(target.resource.kind, target.namespace, target.name, body?.preconditions?.resourceVersion);
-        if (!deleted) throw notFound(target);
-        return deleted;
-      }
-      default:
-        throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported`);
-    }
-  };
   const podFor = (params: unknown) => {
     const { ns, name } = params as { ns: string; name: string };
     const pod = store.get('Pod', ns, name);
@@ -163,7 +91,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       const header = req.headers.authorization ?? '';
       const basic = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : undefined;
       const token = basic !== undefined ? basic.slice(basic.indexOf(':') + 1) : header.replace(/^Bearer\s+/i, '');
-      if (!authorized(`Bearer ${token}`)) {
+      if (!authenticated(token)) {
         return reply.code(401).header('WWW-Authenticate', 'Basic realm="gouvernail"').type('text/plain').send('authentication required: use the admin token of the kubeconfig as the password\n');
       }
       const [ns, name] = [m?.[1] ?? 'default', m?.[2] ?? ''];
@@ -242,14 +170,6 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     options.syncApplication(app_.metadata.namespace!, name);
     return reply.code(202).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: `sync of ${app_.metadata.namespace}/${name} started`, code: 202 });
   });
-  app.get('/api/v1/namespaces/:ns/pods/:name/log', async (req, reply) => {
-    const { pod, io } = podFor(req.params);
-    const q = req.query as Record<string, string | undefined>;
-    const stream = await io.logs(pod, { container: q.container, follow: q.follow === 'true', tailLines: q.tailLines ? Number(q.tailLines) : undefined, timestamps: q.timestamps === 'true' }).catch((err) => {
-      throw badRequest(err);
-    });
-    return reply.type('text/plain').send(stream);
-  });
   // exec: an HTTP upgrade to Gouvernail's framed protocol (exec-protocol.ts), so stdin, a TTY and
   // the exit code all pass. (kubectl's WebSocket exec is not served yet.)
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
@@ -260,7 +180,9 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
       if (!m || String(req.headers.upgrade).toLowerCase() !== upgradeProtocol) return fail(new ApiError(404, 'NotFound', `nothing to upgrade at ${url.pathname}`));
-      if (!authorized(req.headers.authorization)) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
+      const identity = authenticated(credentialsOf(req.headers.authorization).bearerToken);
+      if (!identity) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
+      api.authorize({ identity, verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace: decodeURIComponent(m[1]!), name: decodeURIComponent(m[2]!) });
       const { pod, io } = podFor({ ns: decodeURIComponent(m[1]!), name: decodeURIComponent(m[2]!) });
       const command = url.searchParams.getAll('command');
       if (command.length === 0) return fail(new ApiError(400, 'BadRequest', 'name the command: ?command=sh&command=-c...'));
@@ -289,68 +211,20 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       fail(toApiError(err));
     }
   });
-  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/api/*', handler });
-  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis/*', handler });
-
-  function getOne(t: Target): KubeObject {
-    const o = store.get(t.resource.kind, t.namespace, t.name!);
-    if (!o) throw notFound(t);
-    return o;
-  }
-
-  function selectorFilter(query: Record<string, string | undefined>): (o: KubeObject) => boolean {
-    try {
-      const labels = query.labelSelector ? parseLabelSelector(query.labelSelector) : undefined;
-      const fields = query.fieldSelector ? parseFieldSelector(query.fieldSelector) : undefined;
-      return (o) => (!fields || fields(o)) && (!labels || matchesSelector(labels, o.metadata.labels ?? {}));
-    } catch (err) {
-      throw new ApiError(400, 'BadRequest', (err as Error).message);
-    }
-  }
-
-  function list(t: Target, query: Record<string, string | undefined>) {
-    const filter = selectorFilter(query);
-    const rv = store.resourceVersion();
-    const items = store.list({ kind: t.resource.kind, namespace: t.resource.namespaced ? t.namespace : undefined }).filter(filter);
-    return { kind: `${t.resource.kind}List`, apiVersion: apiVersionOf(t.resource), metadata: { resourceVersion: String(rv) }, items };
-  }
-
-  function watch(t: Target, query: Record<string, string | undefined>, req: FastifyRequest, reply: FastifyReply) {
-    const filter = selectorFilter(query);
-    const inScope = (o: KubeObject) => o.kind === t.resource.kind && (!t.resource.namespaced || !t.namespace || o.metadata.namespace === t.namespace) && filter(o);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
-    const send = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
-    let from: number;
-    if (query.resourceVersion && query.resourceVersion !== '0') {
-      from = Number(query.resourceVersion);
-      if (!Number.isInteger(from) || from < 0) {
-        send('ERROR', statusBody(new ApiError(400, 'BadRequest', `resourceVersion ${query.resourceVersion} is not a number`)));
-        return res.end();
-      }
-    } else {
-      from = store.resourceVersion();
-      for (const o of store.list({ kind: t.resource.kind, namespace: t.resource.namespaced ? t.namespace : undefined })) if (inScope(o)) send('ADDED', o);
-    }
-    let stop: () => void = () => {};
-    try {
-      stop = store.watch(from, (change) => {
-        if (inScope(change.object)) send(change.type, change.object);
-      });
-    } catch (err) {
-      send('ERROR', statusBody(toApiError(err)));
-      return res.end();
-    }
-    const timeout = Number(query.timeoutSeconds ?? 0);
-    const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
-    const heartbeat = setInterval(() => res.write(''), 30_000);
-    req.raw.on('close', () => {
-      stop();
-      clearInterval(heartbeat);
-      if (timer) clearTimeout(timer);
-    });
-  }
+  registerApiRoutes(app, {
+    api,
+    version: options.version ?? '0.1.0',
+    streams: {
+      'pods/log': async (_identity, t, req, reply) => {
+        const { pod, io } = podFor({ ns: t.namespace, name: t.name });
+        const q = req.query as Record<string, string | undefined>;
+        const stream = await io.logs(pod, { container: q.container, follow: q.follow === 'true', tailLines: q.tailLines ? Number(q.tailLines) : undefined, timestamps: q.timestamps === 'true' }).catch((err) => {
+          throw badRequest(err);
+        });
+        return reply.type('text/plain').send(stream);
+      },
+    },
+  });
 
   return app;
 }
@@ -361,70 +235,3 @@ function isPage(url: string): boolean {
   return path === '/' || path === '/events' || path.startsWith('/applications/');
 }
 
-function notFound(t: Target): ApiError {
-  const what = t.resource.group ? `${t.resource.plural}.${t.resource.group}` : t.resource.plural;
-  return new ApiError(404, 'NotFound', `${what} "${t.name}" not found`, { name: t.name, group: t.resource.group || undefined, kind: t.resource.plural });
-}
-
-/** `/api/v1/namespaces/NS/pods/NAME`, `/apis/apps/v1/deployments`, ... */
-function parseTarget(url: string): Target {
-  const path = url.split('?')[0]!;
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  let group = '';
-  let version: string | undefined;
-  let rest: string[];
-  if (parts[0] === 'api') {
-    version = parts[1];
-    rest = parts.slice(2);
-  } else {
-    group = parts[1] ?? '';
-    version = parts[2];
-    rest = parts.slice(3);
-  }
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    namespace = rest[1];
-    rest = rest.slice(2);
-  }
-  const resource = version ? findResource(group, version, rest[0] ?? '') : undefined;
-  if (!resource || rest.length > 2) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`);
-  if (!resource.namespaced && namespace) throw new ApiError(404, 'NotFound', `${resource.plural} are cluster-scoped and have no namespace`);
-  return { resource, namespace, name: rest[1] };
-}
-
-/**
- * NodePort Services get a free port of 30000-32767 where they name none, keeping the one they had;
- * a port another Service holds is refused.
- */
-function allocateNodePorts(store: ObjectStore, service: KubeObject, current?: KubeObject): void {
-  if (service.spec.type !== 'NodePort' && service.spec.type !== 'LoadBalancer') return;
-  const self = `${service.metadata.namespace}/${service.metadata.name}`;
-  const taken = new Set<number>();
-  for (const s of store.list({ kind: 'Service' })) {
-    if (`${s.metadata.namespace}/${s.metadata.name}` === self) continue;
-    for (const p of s.spec.ports ?? []) if (p.nodePort) taken.add(p.nodePort);
-  }
-  service.spec.ports.forEach((p: { nodePort?: number; port: number }, i: number) => {
-    if (p.nodePort) {
-      if (taken.has(p.nodePort)) throw new ApiError(422, 'Invalid', `Service "${service.metadata.name}" is invalid: spec.ports[${i}].nodePort: ${p.nodePort} is already allocated to another Service`);
-      return;
-    }
-    const kept = current?.spec?.ports?.find((c: { port: number; nodePort?: number }) => c.port === p.port)?.nodePort;
-    let port = kept ?? 30000;
-    while (taken.has(port)) port++;
-    if (port > 32767) throw new ApiError(422, 'Invalid', 'no NodePort is free in 30000-32767');
-    p.nodePort = port;
-    taken.add(port);
-  });
-}
-
-/** RFC 7386 JSON merge patch. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete out[key];
-    else out[key] = mergePatch(out[key], value);
-  }
-  return out;
-}

@@ -10,12 +10,18 @@ import { NodeAgent } from '../runtime/node-agent.js';
 import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
+import { GarbageCollector } from '../runtime/garbage-collector.js';
 import { buildApi } from './app.js';
 import { createServerMetrics } from './server-metrics.js';
 export { defaultDataDir } from './data-dir.js';
-import { ApiClient } from '../cli/client.js';
+import { ApiServer } from '../api/api-server.js';
+import { TokenAuthenticator } from '../api/authenticate.js';
+import { InProcessClient } from '../api/client.js';
+import { identities, nodeIdentity } from '../api/identity.js';
+import { ensureServingCertificate, subjectAltNames } from './tls.js';
 import { ApplicationController } from '../sync/application-controller.js';
 import { HostedRepos } from '../sync/hosted-repos.js';
+import { GouvernailError } from '../errors.js';
 
 /** The Application `serve --watch DIR` keeps: named after the folder, automated, with prune. */
 export function watchedFolderApplication(dir: string) {
@@ -45,6 +51,15 @@ export interface ServeOptions {
   watch?: string[];
   /** The local Docker engine's client, when the caller made it (benchmarks count its calls). */
   docker?: Docker;
+  /** Extra names or addresses for the serving certificate (--tls-san). */
+  tlsSans?: string[];
+  /** Serve plain HTTP instead of HTTPS: only on a loopback address (--insecure-http). */
+  insecureHttp?: boolean;
+}
+
+/** Loopback addresses: the only ones plain HTTP may listen on. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 function readOrCreate(file: string, make: () => string): string {
@@ -54,13 +69,13 @@ function readOrCreate(file: string, make: () => string): string {
   return value;
 }
 
-export function kubeconfigText(server: string, token: string): string {
+export function kubeconfigText(server: string, token: string, ca?: string): string {
   return `apiVersion: v1
 kind: Config
 clusters:
   - name: gouvernail
     cluster:
-      server: ${server}
+      server: ${server}${ca ? `\n      certificate-authority-data: ${Buffer.from(ca).toString('base64')}` : ''}
 users:
   - name: admin
     user:
@@ -85,6 +100,13 @@ export async function serve(options: ServeOptions) {
   const docker = options.docker ?? new Docker(options.dockerSocket ? { socketPath: options.dockerSocket } : undefined);
   const nodeName = (options.nodeName ?? os.hostname()).toLowerCase();
 
+  if (options.insecureHttp && !isLoopback(options.host)) throw new GouvernailError('UsageError', `--insecure-http serves plain HTTP, which only a loopback address may (not ${options.host}); drop the flag to serve HTTPS`);
+  const sans = subjectAltNames([...(options.tlsSans ?? []), ...(isLoopback(options.host) || options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])]);
+  let tls = options.insecureHttp ? undefined : await ensureServingCertificate(options.dataDir, sans);
+
+  const api = new ApiServer({ store, authenticator: new TokenAuthenticator([{ token, identity: identities.admin }]) });
+  const asComponent = (identity: typeof identities.admin) => new InProcessClient(api, identity);
+
   let version = 'unknown';
   try {
     version = (await docker.version()).Version;
@@ -95,37 +117,56 @@ export async function serve(options: ServeOptions) {
   const node = {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'node-role.kubernetes.io/control-plane': '', 'kubernetes.io/os': 'linux' } },
+    metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'node-role.kubernetes.io/control-plane': '', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch } },
     spec: {},
     status: {
-      conditions: [{ type: 'Ready', status: version === 'unknown' ? 'False' : 'True', reason: 'DockerReady', lastHeartbeatTime: now, lastTransitionTime: now }],
-      nodeInfo: { containerRuntimeVersion: `docker://${version}`, kubeletVersion: 'v1.32.0-gouvernail', operatingSystem: 'linux', architecture: process.arch },
+      conditions: [{ type: 'Ready', status: version === 'unknown' ? 'False' : 'True', reason: version === 'unknown' ? 'DockerNotReady' : 'DockerReady', message: version === 'unknown' ? 'the Docker engine does not answer' : 'the Docker engine answers', lastHeartbeatTime: now, lastTransitionTime: now }],
+      nodeInfo: { containerRuntimeVersion: `docker://${version}`, kubeletVersion: 'v1.32.0-gouvernail', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch, osImage: os.type(), kernelVersion: os.release() },
       addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: nodeName }],
     },
   };
-  store.put(node as never);
+  const kubelet = asComponent(nodeIdentity(nodeName));
+  const registered = await kubelet.get('Node', undefined, nodeName);
+  if (registered) await kubelet.updateStatus({ ...registered, status: node.status });
+  else await kubelet.create(node as never);
+  const system = asComponent(identities.apiServer);
   for (const ns of ['default', 'kube-system']) {
-    if (!store.get('Namespace', undefined, ns)) store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
+    if (!store.get('Namespace', undefined, ns)) await system.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
   }
 
   const logFn = (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg);
-  const controllers = new WorkloadControllers(store, () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
-  const agent = new NodeAgent({ store, docker, nodeName, installation, log: logFn });
+  const controllers = new WorkloadControllers(store, asComponent(identities.controllerManager), asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
+  const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFn);
+  const agent = new NodeAgent({ store, client: kubelet, docker, nodeName, installation, log: logFn });
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
   const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
-  const api = buildApi({ store, tokens: [token], metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
-  await api.listen({ host: options.host, port: options.port });
-  const address = api.server.address() as { port: number };
-  const server = `http://${options.host}:${address.port}`;
-  writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token), { mode: 0o600 });
+  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  await http.listen({ host: options.host, port: options.port });
+  const address = http.server.address() as { port: number };
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const server = `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
+  writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token, tls?.ca), { mode: 0o600 });
+  // The serving certificate is renewed before it expires, without a restart.
+  const renewal = tls
+    ? setInterval(() => {
+        void ensureServingCertificate(options.dataDir, sans).then((next) => {
+          if (next.cert === tls!.cert) return;
+          tls = next;
+          (http.server as unknown as { setSecureContext(o: object): void }).setSecureContext({ key: next.key, cert: next.cert });
+          log.info({ notAfter: next.notAfter.toISOString() }, 'renewed the API server certificate');
+        }, (err) => log.warn({ err: (err as Error).message }, 'cannot renew the API server certificate; retrying in 12 hours'));
+      }, 12 * 3600_000)
+    : undefined;
+  renewal?.unref();
   const proxy = new ServiceProxy(store, logFn);
-  const applications = new ApplicationController(store, new ApiClient(server, token), logFn, process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
+  const applications = new ApplicationController(store, asComponent(identities.applicationController), logFn, process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
   applicationsRef.current = applications;
   applications.onSyncFinished = (result, seconds) => metrics.syncFinished(result, seconds);
-  for (const dir of options.watch ?? []) store.put(watchedFolderApplication(dir) as never);
-  for (const app of options.applications ?? []) store.put(app);
+  const admin = asComponent(identities.admin);
+  for (const app of [...(options.watch ?? []).map((dir) => watchedFolderApplication(dir) as never), ...(options.applications ?? [])]) await admin.apply(app);
   controllers.start();
+  collector.start();
   agent.start();
   proxy.start();
   applications.start();
@@ -136,10 +177,12 @@ export async function serve(options: ServeOptions) {
     (closing ??= (async () => {
       await applications.stop();
       controllers.stop();
+      collector.stop();
       await proxy.stop();
       await agent.stop();
-      await api.close();
+      if (renewal) clearInterval(renewal);
+      await http.close();
       store.close();
     })());
-  return { server, token, store, installation, close, kubeconfig: path.join(options.dataDir, 'kubeconfig') };
+  return { server, token, ca: tls?.ca, store, api, installation, close, kubeconfig: path.join(options.dataDir, 'kubeconfig') };
 }

@@ -2,7 +2,7 @@ import type { FSWatcher } from 'chokidar';
 import path from 'node:path';
 import { applyManifests, ApplyError, instanceLabel } from '../apply/apply.js';
 import { inventoryKeys, inventoryNamespace, inventoryObjectName } from '../apply/inventory.js';
-import type { ApiClient } from '../cli/client.js';
+import type { InProcessClient } from '../api/client.js';
 import { assessHealth, type Health } from '../health/health.js';
 import { hasErrors, parseSnapshot } from '../manifest/load.js';
 import { parseDuration } from '../manifest/names.js';
@@ -52,7 +52,7 @@ export class ApplicationController {
 
   constructor(
     private readonly store: ObjectStore,
-    private readonly client: ApiClient,
+    private readonly client: InProcessClient,
     private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
     private readonly baseDir = process.cwd(),
     /** Where Git sources are cached. */
@@ -239,9 +239,9 @@ export class ApplicationController {
     } else {
       const s = structuredClone(app.status ?? {});
       s.sync = { status: 'OutOfSync', revision: s.lastAppliedRevision, message: `${objectKey} was ${type === 'DELETED' ? 'deleted' : 'changed'} outside the source; sync to put it back (or set selfHeal)` };
-      this.store.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined }, status: s });
+      this.write(this.client.updateStatus({ ...app, metadata: { ...app.metadata, resourceVersion: undefined }, status: s }));
     }
-    recordEvent(this.store, app, 'Warning', 'Drift', `${objectKey} was ${type === 'DELETED' ? 'deleted' : 'changed'} outside the source${app.spec.syncPolicy?.selfHeal ? '; syncing again (selfHeal)' : ''}`);
+    recordEvent(this.client, app, 'Warning', 'Drift', `${objectKey} was ${type === 'DELETED' ? 'deleted' : 'changed'} outside the source${app.spec.syncPolicy?.selfHeal ? '; syncing again (selfHeal)' : ''}`);
   }
 
   /**
@@ -258,7 +258,7 @@ export class ApplicationController {
       this.log('a new commit arrived: the rollback pin is dropped', { application: `${app.metadata.namespace}/${app.metadata.name}`, tip: tip.revision });
       const latest = this.store.get('Application', app.metadata.namespace, app.metadata.name)!;
       const { [pinnedRevision]: _a, [pinnedAtTip]: _b, ...rest } = latest.metadata.annotations ?? {};
-      this.store.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined, annotations: rest } });
+      this.write(this.client.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined, annotations: rest } }));
       return tip;
     }
     return fetchGitRevision({ ...spec, targetRevision: pinned }, this.gitCache);
@@ -286,7 +286,7 @@ export class ApplicationController {
     const target = revision ? applied.find((r) => r.startsWith(revision)) : applied.find((r) => r !== current);
     if (!target) throw new Error(revision ? `revision ${revision} is not in the history of ${name}; see 'gouvernail app history ${name}'` : `${name} has no earlier applied revision to go back to`);
     const tip = this.tips.get(`${namespace}/${name}`) ?? current;
-    this.store.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined, annotations: { ...app.metadata.annotations, [pinnedRevision]: target, [pinnedAtTip]: tip } } });
+    this.write(this.client.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined, annotations: { ...app.metadata.annotations, [pinnedRevision]: target, [pinnedAtTip]: tip } } }));
     this.queue.enqueue(`${namespace}/${name}`);
     return target;
   }
@@ -296,16 +296,24 @@ export class ApplicationController {
     const app = this.store.get('Application', namespace, name);
     if (!app) throw new Error(`applications.gouvernail.io "${name}" not found`);
     const { [pinnedRevision]: _a, [pinnedAtTip]: _b, ...rest } = app.metadata.annotations ?? {};
-    this.store.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined, annotations: rest } });
+    this.write(this.client.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined, annotations: rest } }));
     this.queue.enqueue(`${namespace}/${name}`);
   }
 
   private finish(app: KubeObject, revision: string, startedAt: Date, result: HistoryEntry['result'], message: string, outcome: StatusChange): void {
-    recordEvent(this.store, app, result === 'Succeeded' ? 'Normal' : 'Warning', result === 'Succeeded' ? 'Synced' : outcome.stalled ? 'SyncStalled' : 'SyncFailed', message);
+    recordEvent(this.client, app, result === 'Succeeded' ? 'Normal' : 'Warning', result === 'Succeeded' ? 'Synced' : outcome.stalled ? 'SyncStalled' : 'SyncFailed', message);
     const finishedAt = new Date();
     const entry: HistoryEntry = { revision, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), result, message };
     this.onSyncFinished?.(result, entry.durationMs / 1000);
     this.setStatus(app, { ...outcome, attempted: revision, history: entry });
+  }
+
+  /**
+   * The in-process client runs a request before it returns the promise, so writes land in the
+   * order they are made; a failed one is logged and the next sync writes again.
+   */
+  private write(done: Promise<unknown>): void {
+    done.catch((err) => this.log('cannot write an Application', { err: (err as Error).message }));
   }
 
   private setStatus(app: KubeObject, change: StatusChange): void {
@@ -354,7 +362,7 @@ export class ApplicationController {
       s.conditions = [...(s.conditions ?? []).filter((c: { type: string }) => c.type !== 'Reconciling'), { type: 'Reconciling', status: 'True', reason: 'Progressing', message: change.reconciling }];
     }
     if (change.history) s.history = [change.history, ...(s.history ?? [])].slice(0, 10);
-    this.store.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status: s });
+    this.write(this.client.updateStatus({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status: s }));
   }
 
   private rollUpHealth(keys: string[]): Health {

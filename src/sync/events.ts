@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../manifest/types.js';
-import type { ObjectStore } from '../store/object-store.js';
+import type { InProcessClient } from '../api/client.js';
 
 const keep = 50;
 
 /** Records a Kubernetes Event about an object; only the newest 50 per object are kept. */
-export function recordEvent(store: ObjectStore, about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+export function recordEvent(client: InProcessClient, about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
   const namespace = about.metadata.namespace ?? 'default';
   const now = new Date().toISOString();
+  const store = client.api.store;
+  // One transaction; the in-process client runs each request before it returns its promise.
   store.batch(() => {
-    store.create({
+    void client.create({
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name: `${about.metadata.name}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`, namespace },
@@ -21,14 +23,14 @@ export function recordEvent(store: ObjectStore, about: KubeObject, type: 'Normal
       firstTimestamp: now,
       lastTimestamp: now,
       count: 1,
-    });
+    }).catch(() => {});
     const mine = eventsAbout(store, about);
-    for (const old of mine.slice(keep)) store.delete('Event', namespace, old.metadata.name);
+    for (const old of mine.slice(keep)) void client.delete('Event', namespace, old.metadata.name).catch(() => {});
   });
 }
 
 /** Events about an object, newest first. */
-export function eventsAbout(store: ObjectStore, about: KubeObject): KubeObject[] {
+export function eventsAbout(store: InProcessClient['api']['store'], about: KubeObject): KubeObject[] {
   return store
     .list({ kind: 'Event', namespace: about.metadata.namespace ?? 'default' })
     .filter((e) => (e.involvedObject as { kind?: string; name?: string } | undefined)?.kind === about.kind && (e.involvedObject as { name?: string }).name === about.metadata.name)

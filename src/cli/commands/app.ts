@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { resourcePath } from '../../server/resources.js';
+import { resourcePath } from '../../api/resources.js';
 import { HostedRepos } from '../../sync/hosted-repos.js';
-import { ApiClient, kubeconfigPath } from '../client.js';
+import { clientFromKubeconfig, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command } from '../command.js';
 import { kubeconfigOption } from '../shared.js';
 import { renderTable } from '../table.js';
@@ -22,7 +22,7 @@ export const appCommand: Command = {
     output: { type: 'string', short: 'o', description: 'get: yaml or json' },
   },
   async run(values, positionals, io) {
-    const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
+    const client = clientFromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
     const ns = (values.namespace as string | undefined) ?? 'default';
     const r = client.resource('applications');
     const [verb, name] = positionals;

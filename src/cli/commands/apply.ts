@@ -2,7 +2,7 @@ import { applyManifests, ApplyError, deleteManifests } from '../../apply/apply.j
 import { folderInventory } from '../../apply/inventory.js';
 import { formatProblem } from '../../manifest/problems.js';
 import { parseDuration } from '../../manifest/names.js';
-import { ApiClient, kubeconfigPath } from '../client.js';
+import { clientFromKubeconfig, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command } from '../command.js';
 import { fileOption, hasErrors, kubeconfigOption, loadForCommand } from '../shared.js';
 
@@ -25,7 +25,7 @@ export const applyCommand: Command = {
     }
     const timeout = parseDuration((values.timeout as string | undefined) ?? '5m');
     if (timeout === undefined) usageError(`--timeout ${values.timeout} is not a duration such as 90s or 5m`);
-    const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
+    const client = clientFromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
     try {
       await applyManifests(client, set.manifests, {
         inventory: folderInventory(values.filename as string),
@@ -52,7 +52,7 @@ export const deleteCommand: Command = {
   options: { filename: fileOption, kubeconfig: kubeconfigOption, namespace: { type: 'string', short: 'n', description: 'namespace for TYPE NAME (default: default)' } },
   async run(values, positionals, io) {
     if (!values.filename) {
-      const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
+      const client = clientFromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
       const [type, ...names] = positionals;
       if (!type || names.length === 0) usageError('usage: gouvernail delete -f DIR, or gouvernail delete TYPE NAME');
       const r = client.resource(type);
@@ -72,7 +72,7 @@ export const deleteCommand: Command = {
       io.err(`nothing deleted: fix the errors above (${set.problems.filter((p) => p.severity === 'error').map(formatProblem)[0]})`);
       return exit.invalid;
     }
-    const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
+    const client = clientFromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
     await deleteManifests(client, set.manifests, (line) => io.out(line));
     return exit.ok;
   },

@@ -3,8 +3,10 @@ import { rolloutHistory, rolloutStatus, rolloutUndo } from '../../apply/rollout.
 import { assessHealth } from '../../health/health.js';
 import { parseDuration } from '../../manifest/names.js';
 import type { KubeObject } from '../../manifest/types.js';
-import { resourcePath, type Resource } from '../../server/resources.js';
-import { ApiClient, ApiClientError, kubeconfigPath } from '../client.js';
+import { resourcePath, type Resource } from '../../api/resources.js';
+import { clientFromKubeconfig, kubeconfigPath } from '../client.js';
+import type { HttpClient } from '../../api/http-client.js';
+import { ApiError } from '../../api/errors.js';
 import { exit, usageError, type Command, type Io, type OptionSpec } from '../command.js';
 import { renderTable } from '../table.js';
 import { kubeconfigOption } from '../shared.js';
@@ -15,8 +17,8 @@ const common: Record<string, OptionSpec> = {
   kubeconfig: kubeconfigOption,
 };
 
-function connect(values: Record<string, unknown>): { client: ApiClient; ns: string } {
-  return { client: ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined)), ns: (values.namespace as string | undefined) ?? 'default' };
+function connect(values: Record<string, unknown>): { client: HttpClient; ns: string } {
+  return { client: clientFromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined)), ns: (values.namespace as string | undefined) ?? 'default' };
 }
 
 /**
@@ -27,7 +29,7 @@ async function guarded(io: Io, fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof Error && !(err instanceof ApiClientError) && !(err as { code?: string }).code) {
+    if (err instanceof Error && !(err instanceof ApiError) && !(err as { code?: string }).code) {
       io.err(`error: ${err.message}`);
       return 1;
     }
@@ -36,7 +38,7 @@ async function guarded(io: Io, fn: () => Promise<number>): Promise<number> {
 }
 
 /** `kind/name` or `kind name` as kubectl takes them. */
-function target(client: ApiClient, positionals: string[]): { resource: Resource; names: string[] } {
+function target(client: HttpClient, positionals: string[]): { resource: Resource; names: string[] } {
   if (positionals.length === 0) usageError('name a resource type, e.g. pods, deployments, services');
   const [first, ...rest] = positionals;
   if (first!.includes('/')) {
@@ -138,7 +140,7 @@ export const logsCommand: Command = {
       if (values.container) q.set('container', values.container as string);
       if (values.follow) q.set('follow', 'true');
       if (values.tail) q.set('tailLines', values.tail as string);
-      const res = await client.stream('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}/log?${q}`);
+      const res = await client.stream(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}/log?${q}`);
       for await (const chunk of res) process.stdout.write(chunk);
       return exit.ok;
     });

@@ -1,5 +1,5 @@
 import type { Delivery } from '../../sync/webhooks.js';
-import { ApiClient, kubeconfigPath } from '../client.js';
+import { clientFromKubeconfig, kubeconfigPath } from '../client.js';
 import { exit, type Command } from '../command.js';
 import { kubeconfigOption } from '../shared.js';
 
@@ -9,7 +9,7 @@ export const webhooksCommand: Command = {
   usage: 'webhooks [-o json]',
   options: { kubeconfig: kubeconfigOption, output: { type: 'string', short: 'o', description: 'json for the raw list' } },
   async run(values, _positionals, io) {
-    const client = ApiClient.fromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
+    const client = clientFromKubeconfig(kubeconfigPath(values.kubeconfig as string | undefined));
     const { items } = await client.request<{ items: Delivery[] }>('GET', '/api/v1/webhook-deliveries');
     if (values.output === 'json') io.out(JSON.stringify(items, null, 2));
     else if (items.length === 0) io.out('No webhook deliveries yet.');

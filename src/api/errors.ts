@@ -7,7 +7,7 @@ export interface StatusBody {
   status: 'Failure' | 'Success';
   message: string;
   reason: string;
-  details?: { name?: string; group?: string; kind?: string };
+  details?: { name?: string; group?: string; kind?: string; causes?: { reason: string; message: string; field?: string }[] };
   code: number;
 }
 

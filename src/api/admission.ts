@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { applyDefaults } from '../manifest/defaults.js';
+import { formatPath, type KubeObject } from '../manifest/types.js';
+import { validateObject } from '../manifest/validate.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { ApiError } from './errors.js';
+import { isSystemComponent, type Identity } from './identity.js';
+import { qualifiedName, type Resource } from './resources.js';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+/** What an admission plugin sees of a write. */
+export interface AdmissionRequest {
+  identity: Identity;
+  operation: 'CREATE' | 'UPDATE' | 'DELETE';
+  resource: Resource;
+  subresource?: string;
+  object: KubeObject;
+  oldObject?: KubeObject;
+  fieldValidation: FieldValidation;
+  store: ObjectStore;
+  /** Warnings for the client (HTTP Warning headers). */
+  warnings: string[];
+}
+
+/** A mutating plugin may change `object`; a validating one only refuses, by throwing an ApiError. */
+export interface AdmissionPlugin {
+  name: string;
+  mutate?(request: AdmissionRequest): void;
+  validate?(request: AdmissionRequest): void;
+}
+
+/** metadata.generateName: a name with a random suffix, as the API server makes it. */
+export const generateName: AdmissionPlugin = {
+  name: 'GenerateName',
+  mutate(r) {
+    const m = r.object.metadata;
+    if (r.operation !== 'CREATE' || m.name || !m.generateName) return;
+    const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+    const bytes = randomBytes(5);
+    m.name = `${m.generateName}${[...bytes].map((b) => alphabet[b % alphabet.length]).join('')}`.slice(0, 253);
+  },
+};
+
+/**
+ * The fields a request may not set: status on a create by a user (the controllers write it), and
+ * for every write, Kubernetes' defaults so that what is stored is what runs.
+ */
+export const defaults: AdmissionPlugin = {
+  name: 'Defaults',
+  mutate(r) {
+    if (r.subresource) return;
+    if (r.operation === 'CREATE' && !isSystemComponent(r.identity) && r.resource.subresources.some((s) => s.name === 'status')) delete r.object.status;
+    let defaulted: KubeObject;
+    try {
+      defaulted = applyDefaults(r.object);
+    } catch {
+      return; // a malformed object: schema validation says what is wrong with it
+    }
+    for (const key of Object.keys(r.object)) delete r.object[key];
+    Object.assign(r.object, defaulted);
+  },
+};
+
+/** The schema the validator uses, with fieldValidation deciding what an unknown field costs. */
+export const schemaValidation: AdmissionPlugin = {
+  name: 'Schema',
+  validate(r) {
+    const issues = validateObject(r.object, true);
+    const errors = issues.filter((i) => !i.warning);
+    if (errors.length > 0) {
+      const message = `${r.resource.kind} "${r.object.metadata?.name ?? ''}" is invalid: ${errors.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`;
+      throw new ApiError(422, 'Invalid', message, { name: r.object.metadata?.name, group: r.resource.group || undefined, kind: r.resource.plural, causes: errors.map((i) => ({ reason: 'FieldValueInvalid', message: i.message, field: formatPath(i.path) })) });
+    }
+    const unknown = issues.filter((i) => i.unknownField);
+    if (unknown.length > 0 && r.fieldValidation === 'Strict') {
+      throw new ApiError(400, 'BadRequest', `${r.resource.kind} in version "${r.resource.version}" cannot be handled as a ${r.resource.kind}: strict decoding error: ${unknown.map((i) => `unknown field "${formatPath(i.path)}"`).join(', ')}`);
+    }
+    for (const i of issues) {
+      if (i.unknownField && r.fieldValidation === 'Ignore') continue;
+      r.warnings.push(i.unknownField ? `unknown field "${formatPath(i.path)}"` : `${formatPath(i.path)}: ${i.message}`);
+    }
+  },
+};
+
+/** Objects live in a namespace that exists and is not being deleted, as NamespaceLifecycle. */
+export const namespaceLifecycle: AdmissionPlugin = {
+  name: 'NamespaceLifecycle',
+  validate(r) {
+    if (!r.resource.namespaced || r.operation !== 'CREATE') return;
+    const name = r.object.metadata.namespace ?? 'default';
+    const ns = r.store.get('Namespace', undefined, name);
+    if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${name}" not found`, { name, kind: 'namespaces' });
+    if (ns.metadata.deletionTimestamp) {
+      throw new ApiError(403, 'Forbidden', `${qualifiedName(r.resource)} "${r.object.metadata.name}" is forbidden: unable to create new content in namespace ${name} because it is being terminated`, { name: r.object.metadata.name, group: r.resource.group || undefined, kind: r.resource.plural });
+    }
+  },
+};
+
+/** ReplicaSets, Nodes and Events are written by Gouvernail's components only, for now. */
+export const systemKinds: AdmissionPlugin = {
+  name: 'SystemKinds',
+  validate(r) {
+    if (r.resource.userWritable || isSystemComponent(r.identity)) return;
+    if (r.operation === 'UPDATE' && r.oldObject && onlyMetadataChanged(r.oldObject, r.object)) return;
+    throw new ApiError(405, 'MethodNotAllowed', `${qualifiedName(r.resource)} are written by Gouvernail's controllers; change the object that owns them instead (labels and annotations may be changed)`);
+  },
+};
+
+function onlyMetadataChanged(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => JSON.stringify({ ...o, metadata: undefined, status: undefined });
+  return strip(a) === strip(b);
+}
+
+/**
+ * NodePort Services get a free port of 30000-32767 where they name none, keeping the one they had;
+ * a port another Service holds is refused.
+ */
+export const nodePortAllocation: AdmissionPlugin = {
+  name: 'NodePortAllocation',
+  mutate(r) {
+    const service = r.object;
+    if (service.kind !== 'Service' || r.subresource) return;
+    if (service.spec?.type !== 'NodePort' && service.spec?.type !== 'LoadBalancer') return;
+    const self = `${service.metadata.namespace}/${service.metadata.name}`;
+    const taken = new Set<number>();
+    for (const s of r.store.list({ kind: 'Service' })) {
+      if (`${s.metadata.namespace}/${s.metadata.name}` === self) continue;
+      for (const p of s.spec.ports ?? []) if (p.nodePort) taken.add(p.nodePort);
+    }
+    (service.spec.ports ?? []).forEach((p: { nodePort?: number; port: number }, i: number) => {
+      if (p.nodePort) {
+        if (taken.has(p.nodePort)) throw new ApiError(422, 'Invalid', `Service "${service.metadata.name}" is invalid: spec.ports[${i}].nodePort: ${p.nodePort} is already allocated to another Service`);
+        return;
+      }
+      const kept = r.oldObject?.spec?.ports?.find((c: { port: number; nodePort?: number }) => c.port === p.port)?.nodePort;
+      let port = kept ?? 30000;
+      while (taken.has(port)) port++;
+      if (port > 32767) throw new ApiError(422, 'Invalid', 'no NodePort is free in 30000-32767');
+      p.nodePort = port;
+      taken.add(port);
+    });
+  },
+};
+
+/** The chain every write passes, in order: mutating plugins first, then validating ones. */
+export const defaultAdmission: AdmissionPlugin[] = [generateName, defaults, nodePortAllocation, schemaValidation, namespaceLifecycle, systemKinds];
+
+export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
+  for (const p of plugins) p.mutate?.(request);
+  for (const p of plugins) p.validate?.(request);
+}

@@ -1,0 +1,464 @@
+import { randomUUID } from 'node:crypto';
+import { cloneJson } from '../manifest/clone.js';
+import { matchesSelector } from '../manifest/selector.js';
+import type { KubeObject } from '../manifest/types.js';
+import type { Change, ObjectStore } from '../store/object-store.js';
+import { admit, defaultAdmission, type AdmissionPlugin, type FieldValidation } from './admission.js';
+import { unauthorized, type Authenticator, type Credentials } from './authenticate.js';
+import { allowAll, forbiddenMessage, type Attributes, type Authorizer } from './authorize.js';
+import { ApiError, toApiError } from './errors.js';
+import { recordUpdate, serverSideApply } from './field-managers.js';
+import { defaultFieldManager, type Identity } from './identity.js';
+import { jsonPatch, mergePatch, strategicMergePatch, type PatchType } from './patch.js';
+import { apiVersionOf, qualifiedName, type Resource } from './resources.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
+
+export interface RequestOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  fieldValidation?: FieldValidation;
+  force?: boolean;
+  patchType?: PatchType;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  propagationPolicy?: PropagationPolicy;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+/** One request, as every client makes it: kubectl over HTTP, a controller in-process. */
+export interface ApiRequest {
+  identity: Identity;
+  verb: Verb;
+  resource: Resource;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  body?: unknown;
+  options?: RequestOptions;
+}
+
+export interface ApiResponse {
+  code: number;
+  body: any;
+  warnings: string[];
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: any;
+}
+
+export interface ApiServerOptions {
+  store: ObjectStore;
+  authenticator: Authenticator;
+  authorizer?: Authorizer;
+  admission?: AdmissionPlugin[];
+  now?: () => Date;
+}
+
+/**
+ * The API server as a library: every request, from any client, passes authorization, mutating
+ * and validating admission, field management and the store, in this one place. Synchronous, so a
+ * write and what it read happen in one SQLite transaction.
+ */
+export class ApiServer {
+  readonly store: ObjectStore;
+  private readonly authenticator: Authenticator;
+  private readonly authorizer: Authorizer;
+  private readonly admission: AdmissionPlugin[];
+  private readonly now: () => Date;
+
+  constructor(options: ApiServerOptions) {
+    this.store = options.store;
+    this.authenticator = options.authenticator;
+    this.authorizer = options.authorizer ?? allowAll;
+    this.admission = options.admission ?? defaultAdmission;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The identity proven by the credentials; 401 when they prove none. */
+  authenticate(credentials: Credentials): Identity {
+    const identity = this.authenticator.authenticate(credentials);
+    if (!identity) throw unauthorized();
+    return identity;
+  }
+
+  /** Throws 403 unless the identity may do this. */
+  authorize(attributes: Attributes): void {
+    const decision = this.authorizer.authorize(attributes);
+    if (!decision.allowed) throw new ApiError(403, 'Forbidden', forbiddenMessage(attributes, decision.reason), { name: attributes.name, group: attributes.apiGroup || undefined, kind: attributes.resource });
+  }
+
+  handle(request: ApiRequest): ApiResponse {
+    const r = request;
+    this.authorize({ identity: r.identity, verb: r.verb, apiGroup: r.resource.group, resource: r.resource.plural, subresource: r.subresource, namespace: r.resource.namespaced ? r.namespace : undefined, name: r.name });
+    if (r.subresource && !r.resource.subresources.some((s) => s.name === r.subresource)) {
+      throw new ApiError(404, 'NotFound', `${qualifiedName(r.resource)} has no subresource ${r.subresource}`);
+    }
+    const warnings: string[] = [];
+    try {
+      return this.store.batch(() => {
+        switch (r.verb) {
+          case 'get':
+            return { code: 200, body: this.getObject(r), warnings };
+          case 'list':
+            return { code: 200, body: this.listObjects(r), warnings };
+          case 'create':
+            return this.create(r, warnings);
+          case 'update':
+            return this.update(r, r.body, warnings);
+          case 'patch':
+            return this.patch(r, warnings);
+          case 'delete':
+            return this.delete(r, warnings);
+          case 'deletecollection': {
+            for (const o of this.select(r)) this.delete({ ...r, verb: 'delete', name: o.metadata.name, namespace: o.metadata.namespace }, warnings);
+            return { code: 200, body: success(), warnings };
+          }
+          default:
+            throw new ApiError(405, 'MethodNotAllowed', `${r.verb} is not served here`);
+        }
+      });
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
+
+  /**
+   * Streams changes of the request's scope to `listener`: from `resourceVersion` when given, else
+   * the present objects as ADDED first. A resourceVersion the change feed no longer holds is an
+   * ERROR event with 410 Gone, as Kubernetes sends it.
+   */
+  watch(request: ApiRequest, listener: (event: WatchEvent) => void): () => void {
+    const r = request;
+    this.authorize({ identity: r.identity, verb: 'watch', apiGroup: r.resource.group, resource: r.resource.plural, namespace: r.resource.namespaced ? r.namespace : undefined, name: r.name });
+    const filter = this.filter(r);
+    const inScope = (o: KubeObject) => o.kind === r.resource.kind && (!r.resource.namespaced || !r.namespace || o.metadata.namespace === r.namespace) && (!r.name || o.metadata.name === r.name) && filter(o);
+    const given = r.options?.resourceVersion;
+    let from: number;
+    if (given && given !== '0') {
+      from = Number(given);
+      if (!Number.isInteger(from) || from < 0) throw new ApiError(400, 'BadRequest', `resourceVersion ${JSON.stringify(given)} is not a number`);
+    } else {
+      from = this.store.resourceVersion();
+      for (const o of this.select(r)) listener({ type: 'ADDED', object: o });
+    }
+    try {
+      return this.store.watch(from, (c: Change) => {
+        if (inScope(c.object)) listener({ type: c.type, object: c.object });
+      });
+    } catch (err) {
+      const e = toApiError(err);
+      listener({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.code === 410 ? `too old resource version: ${from} (${this.store.resourceVersion()})` : e.message, reason: e.code === 410 ? 'Expired' : e.reason, code: e.code } });
+      return () => {};
+    }
+  }
+
+  /** A BOOKMARK event's object: only the kind and the latest resourceVersion. */
+  bookmark(resource: Resource): WatchEvent {
+    return { type: 'BOOKMARK', object: { kind: resource.kind, apiVersion: apiVersionOf(resource), metadata: { resourceVersion: String(this.store.resourceVersion()) } } };
+  }
+
+  private current(r: ApiRequest): KubeObject {
+    const o = this.store.get(r.resource.kind, r.resource.namespaced ? r.namespace : undefined, r.name!);
+    if (!o) throw notFound(r.resource, r.name!);
+    return o;
+  }
+
+  private getObject(r: ApiRequest): KubeObject {
+    if (!r.name) throw new ApiError(405, 'MethodNotAllowed', 'get needs a name');
+    const o = this.current(r);
+    return r.subresource === 'scale' ? toScale(o) : o;
+  }
+
+  private filter(r: ApiRequest): (o: KubeObject) => boolean {
+    try {
+      const labels = r.options?.labelSelector ? parseLabelSelector(r.options.labelSelector) : undefined;
+      const fields = r.options?.fieldSelector ? parseFieldSelector(r.options.fieldSelector) : undefined;
+      return (o) => (!fields || fields(o)) && (!labels || matchesSelector(labels, o.metadata.labels ?? {}));
+    } catch (err) {
+      throw new ApiError(400, 'BadRequest', (err as Error).message);
+    }
+  }
+
+  private select(r: ApiRequest): KubeObject[] {
+    const filter = this.filter(r);
+    return this.store.list({ kind: r.resource.kind, namespace: r.resource.namespaced ? r.namespace : undefined }).filter(filter);
+  }
+
+  private listObjects(r: ApiRequest) {
+    let items = this.select(r);
+    let resourceVersion = String(this.store.resourceVersion());
+    const token = r.options?.continue;
+    if (token) {
+      const position = decodeContinue(token);
+      resourceVersion = position.rv;
+      items = items.filter((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}` > position.after);
+    }
+    const limit = r.options?.limit ?? 0;
+    let next: string | undefined;
+    let remaining: number | undefined;
+    if (limit > 0 && items.length > limit) {
+      remaining = items.length - limit;
+      items = items.slice(0, limit);
+      const last = items[items.length - 1]!;
+      next = Buffer.from(JSON.stringify({ rv: resourceVersion, after: `${last.metadata.namespace ?? ''}/${last.metadata.name}` })).toString('base64url');
+    }
+    return { kind: `${r.resource.kind}List`, apiVersion: apiVersionOf(r.resource), metadata: { resourceVersion, ...(next ? { continue: next, remainingItemCount: remaining } : {}) }, items };
+  }
+
+  /** Checks the body names the same kind, name and namespace as the path, filling in what it omits. */
+  private decode(r: ApiRequest, body: unknown): KubeObject {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'BadRequest', 'the request body must be a JSON object');
+    const o = cloneJson(body) as KubeObject;
+    const res = r.resource;
+    o.apiVersion ??= apiVersionOf(res);
+    o.kind ??= res.kind;
+    if (o.kind !== res.kind) throw new ApiError(400, 'BadRequest', `the body is a ${o.kind}, but the path is for ${res.plural}`);
+    if (o.apiVersion !== apiVersionOf(res)) throw new ApiError(400, 'BadRequest', `${res.kind} is served as ${apiVersionOf(res)}, not ${o.apiVersion}`);
+    if (!o.metadata || typeof o.metadata !== 'object') o.metadata = { name: r.name ?? '' };
+    if (r.name !== undefined && o.metadata.name !== undefined && o.metadata.name !== r.name) throw new ApiError(400, 'BadRequest', `the name in the body (${o.metadata.name}) does not match the name in the path (${r.name})`);
+    if (r.name !== undefined) o.metadata.name = r.name;
+    if (res.namespaced) {
+      if (o.metadata.namespace && r.namespace && o.metadata.namespace !== r.namespace) {
+        throw new ApiError(400, 'BadRequest', `the namespace of the object (${o.metadata.namespace}) does not match the namespace in the path (${r.namespace})`);
+      }
+      o.metadata.namespace = r.namespace ?? o.metadata.namespace ?? 'default';
+    } else {
+      delete o.metadata.namespace;
+    }
+    if (o.metadata.creationTimestamp === null) delete o.metadata.creationTimestamp;
+    return o;
+  }
+
+  private admit(r: ApiRequest, operation: 'CREATE' | 'UPDATE', object: KubeObject, oldObject: KubeObject | undefined, warnings: string[]): void {
+    admit(this.admission, { identity: r.identity, operation, resource: r.resource, subresource: r.subresource, object, oldObject, fieldValidation: r.options?.fieldValidation ?? 'Warn', store: this.store, warnings });
+  }
+
+  private manager(r: ApiRequest): string {
+    return r.options?.fieldManager ?? defaultFieldManager(r.identity);
+  }
+
+  private create(r: ApiRequest, warnings: string[]): ApiResponse {
+    if (r.subresource === 'binding') return this.bind(r);
+    if (r.name && !r.subresource) throw new ApiError(405, 'MethodNotAllowed', 'POST goes to the collection, without a name');
+    const o = this.decode({ ...r, name: undefined }, r.body);
+    if (!o.metadata.name && !o.metadata.generateName) throw new ApiError(422, 'Invalid', `${r.resource.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
+    this.admit(r, 'CREATE', o, undefined, warnings);
+    return { code: 201, body: this.persistCreate(r, o), warnings };
+  }
+
+  private persistCreate(r: ApiRequest, o: KubeObject): KubeObject {
+    const now = this.now().toISOString();
+    if (this.store.get(o.kind, o.metadata.namespace, o.metadata.name)) throw alreadyExists(r.resource, o.metadata.name);
+    delete o.metadata.resourceVersion;
+    delete o.metadata.deletionTimestamp;
+    recordUpdate(undefined, o, this.manager(r), r.resource.info.schema, now);
+    if (r.options?.dryRun) return { ...o, metadata: { ...o.metadata, uid: randomUUID(), creationTimestamp: now, generation: 1 } };
+    return this.store.create(o);
+  }
+
+  private update(r: ApiRequest, body: unknown, warnings: string[]): ApiResponse {
+    if (!r.name) throw new ApiError(405, 'MethodNotAllowed', 'PUT needs a name');
+    const current = this.current(r);
+    let o: KubeObject;
+    if (r.subresource === 'status') {
+      const given = this.decode(r, body);
+      o = { ...cloneJson(current), status: given.status, metadata: { ...cloneJson(current.metadata), resourceVersion: given.metadata.resourceVersion } };
+    } else if (r.subresource === 'scale') {
+      o = fromScale(current, body);
+    } else {
+      o = this.decode(r, body);
+      if (r.resource.subresources.some((s) => s.name === 'status')) o.status = cloneJson(current.status);
+      else if (o.status === undefined && current.status !== undefined) o.status = cloneJson(current.status);
+    }
+    this.admit(r, 'UPDATE', o, current, warnings);
+    return { code: 200, body: this.persistUpdate(r, current, o), warnings };
+  }
+
+  private persistUpdate(r: ApiRequest, current: KubeObject, o: KubeObject): KubeObject {
+    const now = this.now().toISOString();
+    // What the server owns is kept: identity, creation, and a deletion once it started.
+    o.metadata.uid = current.metadata.uid;
+    o.metadata.creationTimestamp = current.metadata.creationTimestamp;
+    if (current.metadata.deletionTimestamp) o.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
+    else delete o.metadata.deletionTimestamp;
+    if (o.metadata.resourceVersion === '') delete o.metadata.resourceVersion;
+    recordUpdate(current, o, this.manager(r), r.resource.info.schema, now, r.subresource);
+    if (r.options?.dryRun) {
+      if (o.metadata.resourceVersion !== undefined && o.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(r.resource, current);
+      return { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
+    }
+    if (o.metadata.deletionTimestamp && !pendingFinalizers(o)) {
+      if (o.metadata.resourceVersion !== undefined && o.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(r.resource, current);
+      this.store.delete(o.kind, o.metadata.namespace, o.metadata.name);
+      return o;
+    }
+    return r.subresource === 'scale' ? toScale(this.store.update(o)) : this.store.update(o);
+  }
+
+  private patch(r: ApiRequest, warnings: string[]): ApiResponse {
+    if (!r.name) throw new ApiError(405, 'MethodNotAllowed', 'PATCH needs a name');
+    const type = r.options?.patchType ?? 'merge';
+    if (type === 'apply') return this.apply(r, warnings);
+    const current = this.current(r);
+    const schema = r.subresource === 'scale' ? undefined : r.resource.info.schema;
+    const base: unknown = r.subresource === 'scale' ? toScale(current) : current;
+    const patched = (type === 'json' ? jsonPatch(base, r.body) : type === 'strategic' ? strategicMergePatch(base, r.body, schema) : mergePatch(base, r.body)) as KubeObject;
+    const given = (r.body as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+    if (patched?.metadata && type !== 'json' && given === undefined) delete patched.metadata.resourceVersion;
+    return this.update(r, patched, warnings);
+  }
+
+  private apply(r: ApiRequest, warnings: string[]): ApiResponse {
+    const manager = r.options?.fieldManager;
+    if (!manager) throw new ApiError(400, 'BadRequest', 'PATCH, application/apply-patch+yaml: fieldManager is required for apply requests');
+    if (r.subresource) throw new ApiError(400, 'BadRequest', 'server-side apply is served on the object itself, not on a subresource');
+    const applied = this.decode(r, r.body);
+    const current = this.store.get(r.resource.kind, applied.metadata.namespace, applied.metadata.name);
+    const now = this.now().toISOString();
+    const merged = serverSideApply(current, applied, manager, r.options?.force ?? false, r.resource.info.schema, now);
+    const managed = merged.metadata.managedFields;
+    if (!current) {
+      this.admit(r, 'CREATE', merged, undefined, warnings);
+      const o = this.persistCreateManaged(r, merged, managed);
+      return { code: 201, body: o, warnings };
+    }
+    merged.status = cloneJson(current.status);
+    if (merged.status === undefined) delete merged.status;
+    delete merged.metadata.resourceVersion;
+    this.admit(r, 'UPDATE', merged, current, warnings);
+    merged.metadata.managedFields = managed;
+    merged.metadata.uid = current.metadata.uid;
+    merged.metadata.creationTimestamp = current.metadata.creationTimestamp;
+    if (r.options?.dryRun) return { code: 200, body: { ...merged, metadata: { ...merged.metadata, resourceVersion: current.metadata.resourceVersion } }, warnings };
+    return { code: 200, body: this.store.update(merged), warnings };
+  }
+
+  private persistCreateManaged(r: ApiRequest, o: KubeObject, managed: unknown): KubeObject {
+    if (this.store.get(o.kind, o.metadata.namespace, o.metadata.name)) throw alreadyExists(r.resource, o.metadata.name);
+    o.metadata.managedFields = managed;
+    const now = this.now().toISOString();
+    if (r.options?.dryRun) return { ...o, metadata: { ...o.metadata, uid: randomUUID(), creationTimestamp: now, generation: 1 } };
+    return this.store.create(o);
+  }
+
+  private delete(r: ApiRequest, warnings: string[]): ApiResponse {
+    if (!r.name) throw new ApiError(405, 'MethodNotAllowed', 'DELETE needs a name');
+    const current = this.current(r);
+    const body = (r.body ?? {}) as { propagationPolicy?: PropagationPolicy; preconditions?: { uid?: string; resourceVersion?: string }; orphanDependents?: boolean };
+    const pre = { ...body.preconditions, ...r.options?.preconditions };
+    if (pre.uid && pre.uid !== current.metadata.uid) throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+    if (pre.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) throw conflict(r.resource, current);
+    const policy: PropagationPolicy = r.options?.propagationPolicy ?? body.propagationPolicy ?? (body.orphanDependents ? 'Orphan' : 'Background');
+    if (!['Background', 'Foreground', 'Orphan'].includes(policy)) throw new ApiError(400, 'BadRequest', `propagationPolicy ${JSON.stringify(policy)} is not Background, Foreground or Orphan`);
+    if (r.options?.dryRun) return { code: 200, body: current, warnings };
+    if (current.metadata.deletionTimestamp) return { code: 202, body: current, warnings };
+    const now = this.now().toISOString();
+    const terminating = cloneJson(current);
+    terminating.metadata.deletionTimestamp = now;
+    terminating.metadata.deletionGracePeriodSeconds = 0;
+    if (r.resource.kind === 'Namespace') {
+      // A Namespace goes Terminating; the namespace controller empties it, then it goes.
+      terminating.spec = { ...terminating.spec, finalizers: ['kubernetes'] };
+      terminating.status = { ...terminating.status, phase: 'Terminating' };
+      return { code: 200, body: this.store.update(terminating), warnings };
+    }
+    if (policy === 'Orphan') this.orphanDependents(current);
+    if (policy === 'Foreground') {
+      terminating.metadata.finalizers = [...new Set([...(terminating.metadata.finalizers ?? []), 'foregroundDeletion'])];
+      return { code: 200, body: this.store.update(terminating), warnings };
+    }
+    if (pendingFinalizers(current)) return { code: 200, body: this.store.update(terminating), warnings };
+    this.store.delete(current.kind, current.metadata.namespace, current.metadata.name);
+    return { code: 200, body: success({ name: current.metadata.name, group: r.resource.group || undefined, kind: r.resource.plural, uid: current.metadata.uid }), warnings };
+  }
+
+  /** Orphan propagation: dependents lose their reference to the owner and stay. */
+  private orphanDependents(owner: KubeObject): void {
+    for (const o of this.store.list({ namespace: owner.metadata.namespace })) {
+      const refs = o.metadata.ownerReferences ?? [];
+      if (!refs.some((ref) => ref.uid === owner.metadata.uid)) continue;
+      const next = refs.filter((ref) => ref.uid !== owner.metadata.uid);
+      const updated = { ...o, metadata: { ...o.metadata, ownerReferences: next.length ? next : undefined } };
+      if (!next.length) delete updated.metadata.ownerReferences;
+      this.store.update(updated);
+    }
+  }
+
+  /** pods/NAME/binding: the scheduler's choice of node, set once. */
+  private bind(r: ApiRequest): ApiResponse {
+    const pod = this.current(r);
+    const target = (r.body as { target?: { kind?: string; name?: string } } | undefined)?.target;
+    if (!target?.name) throw new ApiError(400, 'BadRequest', 'a Binding needs target.name, the node');
+    if (pod.spec.nodeName && pod.spec.nodeName !== target.name) throw new ApiError(409, 'Conflict', `pod ${pod.metadata.name} is already assigned to node "${pod.spec.nodeName}"`);
+    if (!this.store.get('Node', undefined, target.name)) throw new ApiError(404, 'NotFound', `nodes "${target.name}" not found`, { name: target.name, kind: 'nodes' });
+    if (!r.options?.dryRun && !pod.spec.nodeName) {
+      const bound = cloneJson(pod);
+      bound.spec.nodeName = target.name;
+      const scheduled = { type: 'PodScheduled', status: 'True', lastTransitionTime: this.now().toISOString() };
+      bound.status = { ...bound.status, phase: bound.status?.phase ?? 'Pending', conditions: [...(bound.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled'), scheduled] };
+      this.store.update(bound);
+    }
+    return { code: 201, body: success(), warnings: [] };
+  }
+}
+
+/** An object still held by finalizers: its own, or a Namespace's spec.finalizers. */
+function pendingFinalizers(o: KubeObject): boolean {
+  return (o.metadata.finalizers ?? []).length > 0 || (o.kind === 'Namespace' && (o.spec?.finalizers ?? []).length > 0);
+}
+
+function success(details?: Record<string, unknown>) {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}) };
+}
+
+function toScale(o: KubeObject) {
+  const selector = o.spec?.selector?.matchLabels ? Object.entries(o.spec.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') : '';
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+    spec: { replicas: o.spec?.replicas ?? 0 },
+    status: { replicas: o.status?.replicas ?? 0, selector },
+  } as unknown as KubeObject;
+}
+
+function fromScale(current: KubeObject, body: unknown): KubeObject {
+  const scale = body as { spec?: { replicas?: unknown }; metadata?: { resourceVersion?: string } } | undefined;
+  const replicas = scale?.spec?.replicas;
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw new ApiError(422, 'Invalid', `Scale "${current.metadata.name}" is invalid: spec.replicas: must be a non-negative integer`);
+  const o = cloneJson(current);
+  o.spec.replicas = replicas;
+  o.metadata.resourceVersion = scale?.metadata?.resourceVersion;
+  return o;
+}
+
+function decodeContinue(token: string): { rv: string; after: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (typeof parsed.rv === 'string' && typeof parsed.after === 'string') return parsed;
+  } catch {
+    // fall through
+  }
+  throw new ApiError(400, 'BadRequest', 'the continue token is not one this server gave; list again without it');
+}
+
+export function notFound(resource: Resource, name: string): ApiError {
+  return new ApiError(404, 'NotFound', `${qualifiedName(resource)} "${name}" not found`, { name, group: resource.group || undefined, kind: resource.plural });
+}
+
+function alreadyExists(resource: Resource, name: string): ApiError {
+  return new ApiError(409, 'AlreadyExists', `${qualifiedName(resource)} "${name}" already exists`, { name, group: resource.group || undefined, kind: resource.plural });
+}
+
+function conflict(resource: Resource, current: KubeObject): ApiError {
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedName(resource)} "${current.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: current.metadata.name, group: resource.group || undefined, kind: resource.plural });
+}
+

@@ -1,0 +1,32 @@
+import { timingSafeEqual } from 'node:crypto';
+import { ApiError } from './errors.js';
+import type { Identity } from './identity.js';
+
+/** What a request carries to prove who sends it. */
+export interface Credentials {
+  bearerToken?: string;
+}
+
+export interface Authenticator {
+  /** The identity the credentials prove, or undefined when they prove none. */
+  authenticate(credentials: Credentials): Identity | undefined;
+}
+
+/** Static bearer tokens, each bound to an identity; compared in constant time. */
+export class TokenAuthenticator implements Authenticator {
+  private readonly tokens: { token: Buffer; identity: Identity }[];
+
+  constructor(tokens: { token: string; identity: Identity }[]) {
+    this.tokens = tokens.map((t) => ({ token: Buffer.from(t.token), identity: t.identity }));
+  }
+
+  authenticate(credentials: Credentials): Identity | undefined {
+    if (!credentials.bearerToken) return undefined;
+    const given = Buffer.from(credentials.bearerToken);
+    return this.tokens.find((t) => t.token.length === given.length && timingSafeEqual(t.token, given))?.identity;
+  }
+}
+
+export function unauthorized(): ApiError {
+  return new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token over HTTPS (see the kubeconfig written by gouvernail serve)');
+}

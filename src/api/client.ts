@@ -1,0 +1,116 @@
+import type { KubeObject } from '../manifest/types.js';
+import type { ApiServer, PropagationPolicy, RequestOptions, Verb, WatchEvent } from './api-server.js';
+import { ApiError } from './errors.js';
+import type { Identity } from './identity.js';
+import type { PatchType } from './patch.js';
+import { resolveResourceName, resourceForKind, type Resource } from './resources.js';
+
+export type ApplyResult = 'created' | 'configured' | 'unchanged';
+
+/**
+ * The API as its clients see it, whatever carries the request: the in-process adapter for the
+ * controllers, apply and sync; the HTTP adapter for the CLI and remote agents.
+ */
+export interface Client {
+  get(kind: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined>;
+  list(kind: string, namespace?: string, labelSelector?: string): Promise<KubeObject[]>;
+  create(o: KubeObject, options?: RequestOptions): Promise<KubeObject>;
+  update(o: KubeObject, options?: RequestOptions): Promise<KubeObject>;
+  updateStatus(o: KubeObject): Promise<KubeObject>;
+  patch(kind: string, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options?: RequestOptions & { subresource?: string }): Promise<KubeObject>;
+  /** True when it deleted (or started deleting) the object, false when there was none. */
+  delete(kind: string, namespace: string | undefined, name: string, options?: { propagationPolicy?: PropagationPolicy }): Promise<boolean>;
+  /** pods/NAME/binding: puts a Pod on a node. */
+  bind(namespace: string, pod: string, node: string): Promise<void>;
+  /** Creates the object, or replaces it if it exists: `kubectl apply` for one object. */
+  apply(o: KubeObject): Promise<ApplyResult>;
+  /** As apply, when the caller has read the live object already (undefined: it does not exist). */
+  applyKnown(o: KubeObject, current: KubeObject | undefined): Promise<ApplyResult>;
+  resource(kind: string): Resource;
+}
+
+/** The typed calls, in terms of one `send` that each adapter implements. */
+export abstract class BaseClient implements Client {
+  protected abstract send(verb: Verb, resource: Resource, namespace: string | undefined, name: string | undefined, subresource: string | undefined, body: unknown, options: RequestOptions): Promise<any>;
+
+  resource(kind: string): Resource {
+    const r = resourceForKind(kind) ?? resolveResourceName(kind);
+    if (!r) throw new Error(`the server doesn't have a resource type "${kind}"`);
+    return r;
+  }
+
+  async get(kind: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.send('get', this.resource(kind), namespace, name, undefined, undefined, {});
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list(kind: string, namespace?: string, labelSelector?: string): Promise<KubeObject[]> {
+    return (await this.send('list', this.resource(kind), namespace, undefined, undefined, undefined, labelSelector ? { labelSelector } : {})).items;
+  }
+
+  create(o: KubeObject, options: RequestOptions = {}): Promise<KubeObject> {
+    return this.send('create', this.resource(o.kind), o.metadata.namespace, undefined, undefined, o, options);
+  }
+
+  update(o: KubeObject, options: RequestOptions = {}): Promise<KubeObject> {
+    return this.send('update', this.resource(o.kind), o.metadata.namespace, o.metadata.name, undefined, o, options);
+  }
+
+  updateStatus(o: KubeObject): Promise<KubeObject> {
+    return this.send('update', this.resource(o.kind), o.metadata.namespace, o.metadata.name, 'status', o, {});
+  }
+
+  patch(kind: string, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options: RequestOptions & { subresource?: string } = {}): Promise<KubeObject> {
+    const { subresource, ...rest } = options;
+    return this.send('patch', this.resource(kind), namespace, name, subresource, patch, { ...rest, patchType: type });
+  }
+
+  async delete(kind: string, namespace: string | undefined, name: string, options: { propagationPolicy?: PropagationPolicy } = {}): Promise<boolean> {
+    try {
+      await this.send('delete', this.resource(kind), namespace, name, undefined, undefined, options);
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) return false;
+      throw err;
+    }
+  }
+
+  async bind(namespace: string, pod: string, node: string): Promise<void> {
+    await this.send('create', this.resource('Pod'), namespace, pod, 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } }, {});
+  }
+
+  async apply(o: KubeObject): Promise<ApplyResult> {
+    return this.applyKnown(o, await this.get(o.kind, o.metadata.namespace, o.metadata.name));
+  }
+
+  async applyKnown(o: KubeObject, current: KubeObject | undefined): Promise<ApplyResult> {
+    if (!current) {
+      await this.create(o);
+      return 'created';
+    }
+    // A conflict means someone wrote in between, and the apply fails.
+    const next = { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
+    const updated = await this.update(next);
+    return updated.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured';
+  }
+}
+
+/** The in-process adapter: calls the pipeline directly, as the identity it was made for. */
+export class InProcessClient extends BaseClient {
+  constructor(readonly api: ApiServer, readonly identity: Identity) {
+    super();
+  }
+
+  protected async send(verb: Verb, resource: Resource, namespace: string | undefined, name: string | undefined, subresource: string | undefined, body: unknown, options: RequestOptions): Promise<any> {
+    return this.api.handle({ identity: this.identity, verb, resource, namespace, name, subresource, body, options }).body;
+  }
+
+  /** Watches one kind (every namespace) through the pipeline; returns the function that stops it. */
+  watch(kind: string, listener: (event: WatchEvent) => void, resourceVersion?: string): () => void {
+    return this.api.watch({ identity: this.identity, verb: 'watch', resource: this.resource(kind), options: { resourceVersion: resourceVersion ?? String(this.api.store.resourceVersion()) } }, listener);
+  }
+}

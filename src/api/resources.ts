@@ -1,0 +1,92 @@
+import { manifestKinds, systemKinds, type KindInfo } from '../manifest/kinds.js';
+
+export interface Subresource {
+  name: string;
+  /** The kind a request on it answers with, when not the parent's. */
+  kind?: { group: string; version: string; kind: string };
+  verbs: string[];
+}
+
+export interface Resource {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  namespaced: boolean;
+  /** False for kinds only Gouvernail's own components write (system identities). */
+  userWritable: boolean;
+  subresources: Subresource[];
+  info: KindInfo;
+}
+
+const statusSub: Subresource = { name: 'status', verbs: ['get', 'patch', 'update'] };
+const scaleSub: Subresource = { name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] };
+
+/** Subresources by kind; those served over streams (log, exec, attach, portforward) are the HTTP edge's. */
+const subresourcesOf: Record<string, Subresource[]> = {
+  Pod: [statusSub, { name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] }, { name: 'log', verbs: ['get'] }, { name: 'exec', kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, verbs: ['create', 'get'] }],
+  Deployment: [statusSub, scaleSub],
+  ReplicaSet: [statusSub, scaleSub],
+  Service: [statusSub],
+  PersistentVolumeClaim: [statusSub],
+  Namespace: [statusSub],
+  Node: [statusSub],
+  Application: [statusSub],
+};
+
+const inAll = new Set(['Pod', 'Service', 'Deployment', 'ReplicaSet']);
+
+function toResource(k: KindInfo, userWritable: boolean): Resource {
+  const [group, version] = k.apiVersion.includes('/') ? k.apiVersion.split('/') : ['', k.apiVersion];
+  return {
+    group: group!,
+    version: version!,
+    kind: k.kind,
+    plural: k.plural,
+    singular: k.kind.toLowerCase(),
+    shortNames: k.shortNames,
+    categories: inAll.has(k.kind) ? ['all'] : [],
+    namespaced: k.namespaced,
+    userWritable,
+    subresources: subresourcesOf[k.kind] ?? [],
+    info: k,
+  };
+}
+
+/** Every kind the API serves: the manifest kinds plus those Gouvernail's components make. */
+export const resources: Resource[] = [...manifestKinds.map((k) => toResource(k, true)), ...systemKinds.map((k) => toResource(k, false))];
+
+export function apiVersionOf(r: Pick<Resource, 'group' | 'version'>): string {
+  return r.group ? `${r.group}/${r.version}` : r.version;
+}
+
+export function findResource(group: string, version: string, plural: string): Resource | undefined {
+  return resources.find((r) => r.group === group && r.version === version && r.plural === plural);
+}
+
+const byKind = new Map(resources.map((r) => [r.kind, r]));
+
+export function resourceForKind(kind: string): Resource | undefined {
+  return byKind.get(kind);
+}
+
+/** Finds a resource by kind, plural, singular or short name, as kubectl's arguments name them. */
+export function resolveResourceName(name: string): Resource | undefined {
+  const n = name.toLowerCase();
+  const [plural, group] = n.includes('.') ? [n.slice(0, n.indexOf('.')), n.slice(n.indexOf('.') + 1)] : [n, undefined];
+  return resources.find((r) => (group === undefined || r.group === group) && (r.plural === plural || r.singular === plural || r.shortNames.includes(plural) || r.kind.toLowerCase() === plural));
+}
+
+export function resourcePath(r: Resource, namespace?: string, name?: string, subresource?: string): string {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${ns}/${r.plural}${name ? `/${encodeURIComponent(name)}` : ''}${name && subresource ? `/${subresource}` : ''}`;
+}
+
+/** `deployments.apps`, `pods`: how Kubernetes names a resource in messages. */
+export function qualifiedName(r: Resource): string {
+  return r.group ? `${r.plural}.${r.group}` : r.plural;
+}

@@ -1,0 +1,151 @@
+import type { KubeObject } from '../manifest/types.js';
+
+/**
+ * Server-side printing, as Kubernetes' Table (meta.k8s.io/v1): the columns kubectl shows for each
+ * kind, priority 1 for those only `-o wide` shows. kubectl and `gouvernail get` print these rows.
+ */
+
+/** kubectl's age format: 42s, 5m, 3h, 2d. */
+export function age(timestamp: string | undefined, now = Date.now()): string {
+  if (!timestamp) return '<unknown>';
+  const s = Math.max(0, Math.floor((now - Date.parse(timestamp)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 3600 * 2) return `${Math.floor(s / 60)}m`;
+  if (s < 86400 * 2) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function podStatus(p: KubeObject): string {
+  if (p.metadata.deletionTimestamp) return 'Terminating';
+  for (const c of p.status?.containerStatuses ?? []) if (c.state?.waiting?.reason && c.state.waiting.reason !== 'ContainerCreating') return c.state.waiting.reason;
+  for (const c of p.status?.containerStatuses ?? []) if (c.state?.terminated && p.status?.phase !== 'Succeeded') return c.state.terminated.reason ?? 'Error';
+  if (!p.spec?.nodeName) return 'Pending';
+  if ((p.status?.containerStatuses ?? []).some((c: any) => c.state?.waiting?.reason === 'ContainerCreating') || !p.status?.phase) return 'ContainerCreating';
+  return p.status.phase === 'Succeeded' ? 'Completed' : p.status.phase;
+}
+
+type Cell = string | number;
+interface Column {
+  name: string;
+  type?: 'string' | 'integer' | 'date';
+  wide?: boolean;
+  description: string;
+  cell: (o: KubeObject) => Cell;
+}
+
+const col = (name: string, description: string, cell: (o: KubeObject) => Cell, extra: Partial<Column> = {}): Column => ({ name, description, cell, ...extra });
+const ageCol = col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.', (o) => age(o.metadata.creationTimestamp));
+const joinLabels = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+const selectorText = (s: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined) =>
+  [joinLabels(s?.matchLabels), ...(s?.matchExpressions ?? []).map((e) => (e.operator === 'Exists' ? e.key : e.operator === 'DoesNotExist' ? `!${e.key}` : `${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(',')})`))].filter(Boolean).join(',') || '<none>';
+const containersOf = (spec: any) => (spec?.containers ?? []) as { name: string; image: string }[];
+
+const servicePorts = (s: KubeObject) => (s.spec?.ports ?? []).map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>';
+const ready = (n: KubeObject) => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+
+const columns: Record<string, Column[]> = {
+  Pod: [
+    col('Ready', 'The aggregate readiness state of this pod for accepting traffic.', (p) => `${(p.status?.containerStatuses ?? []).filter((c: any) => c.ready).length}/${p.spec?.containers?.length ?? 0}`),
+    col('Status', 'The aggregate status of the containers in this pod.', podStatus),
+    col('Restarts', 'The number of times the containers in this pod have been restarted.', (p) => (p.status?.containerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0), { type: 'string' }),
+    ageCol,
+    col('IP', 'IP address allocated to the pod.', (p) => p.status?.podIP ?? '<none>', { wide: true }),
+    col('Node', 'Name of the Node the Pod is bound to.', (p) => p.spec?.nodeName ?? '<none>', { wide: true }),
+    col('Nominated Node', 'Name of the node the pod is nominated for.', () => '<none>', { wide: true }),
+    col('Readiness Gates', 'Readiness gates of the pod.', () => '<none>', { wide: true }),
+  ],
+  Deployment: [
+    col('Ready', 'Number of the pod with ready state.', (d) => `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}`),
+    col('Up-to-date', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.', (d) => d.status?.updatedReplicas ?? 0, { type: 'integer' }),
+    col('Available', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.', (d) => d.status?.availableReplicas ?? 0, { type: 'integer' }),
+    ageCol,
+    col('Containers', 'Names of each container in the template.', (d) => containersOf(d.spec?.template?.spec).map((c) => c.name).join(','), { wide: true }),
+    col('Images', 'Images referenced by each container in the template.', (d) => containersOf(d.spec?.template?.spec).map((c) => c.image).join(','), { wide: true }),
+    col('Selector', 'Label selector for pods.', (d) => selectorText(d.spec?.selector), { wide: true }),
+  ],
+  ReplicaSet: [
+    col('Desired', 'Number of desired pods.', (r) => r.spec?.replicas ?? 0, { type: 'integer' }),
+    col('Current', 'Number of actually running pods.', (r) => r.status?.replicas ?? 0, { type: 'integer' }),
+    col('Ready', 'Number of ready pods.', (r) => r.status?.readyReplicas ?? 0, { type: 'integer' }),
+    ageCol,
+    col('Containers', 'Names of each container in the template.', (r) => containersOf(r.spec?.template?.spec).map((c) => c.name).join(','), { wide: true }),
+    col('Images', 'Images referenced by each container in the template.', (r) => containersOf(r.spec?.template?.spec).map((c) => c.image).join(','), { wide: true }),
+    col('Selector', 'Label selector for pods.', (r) => selectorText(r.spec?.selector), { wide: true }),
+  ],
+  Service: [
+    col('Type', 'The type of the service.', (s) => s.spec?.type ?? 'ClusterIP'),
+    col('Cluster-IP', 'The IP address of the service.', (s) => s.spec?.clusterIP || '<none>'),
+    col('External-IP', 'The external IP address of the service.', (s) => (s.spec?.type === 'LoadBalancer' ? '<pending>' : '<none>')),
+    col('Port(s)', 'The ports exposed by the service.', servicePorts),
+    ageCol,
+    col('Selector', 'The label selector of the service.', (s) => joinLabels(s.spec?.selector) || '<none>', { wide: true }),
+  ],
+  ConfigMap: [col('Data', 'Number of data entries.', (c) => Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length, { type: 'integer' }), ageCol],
+  Secret: [col('Type', 'The type of the secret.', (s) => s.type ?? 'Opaque'), col('Data', 'Number of data entries.', (s) => Object.keys(s.data ?? {}).length, { type: 'integer' }), ageCol],
+  PersistentVolumeClaim: [
+    col('Status', 'The phase of the claim.', (p) => p.status?.phase ?? 'Pending'),
+    col('Volume', 'The Docker volume the claim is bound to.', (p) => (p.status?.phase === 'Bound' ? `gv-pvc-${p.metadata.namespace}-${p.metadata.name}` : '')),
+    col('Capacity', 'The capacity of the claim.', (p) => p.status?.capacity?.storage ?? ''),
+    col('Access Modes', 'The access modes of the claim.', (p) => (p.spec?.accessModes ?? []).map((m: string) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[m] ?? m).join(',')),
+    col('StorageClass', 'The storage class of the claim.', (p) => p.spec?.storageClassName ?? '<unset>'),
+    col('VolumeAttributesClass', 'The volume attributes class of the claim.', () => '<unset>'),
+    ageCol,
+    col('VolumeMode', 'The volume mode of the claim.', (p) => p.spec?.volumeMode ?? 'Filesystem', { wide: true }),
+  ],
+  Namespace: [col('Status', 'The status of the namespace.', (n) => n.status?.phase ?? 'Active'), ageCol],
+  Node: [
+    col('Status', 'The status of the node.', (n) => `${ready(n) ? 'Ready' : 'NotReady'}${n.spec?.unschedulable ? ',SchedulingDisabled' : ''}`),
+    col('Roles', 'The roles of the node.', (n) => Object.keys(n.metadata.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.split('/')[1]).join(',') || '<none>'),
+    ageCol,
+    col('Version', 'Kubelet version of the node.', (n) => n.status?.nodeInfo?.kubeletVersion ?? ''),
+    col('Internal-IP', 'The internal IP of the node.', (n) => (n.status?.addresses ?? []).find((a: any) => a.type === 'InternalIP')?.address ?? '<none>', { wide: true }),
+    col('External-IP', 'The external IP of the node.', (n) => (n.status?.addresses ?? []).find((a: any) => a.type === 'ExternalIP')?.address ?? '<none>', { wide: true }),
+    col('OS-Image', 'The OS image of the node.', (n) => n.status?.nodeInfo?.osImage ?? '<unknown>', { wide: true }),
+    col('Kernel-Version', 'The kernel version of the node.', (n) => n.status?.nodeInfo?.kernelVersion ?? '<unknown>', { wide: true }),
+    col('Container-Runtime', 'The container runtime of the node.', (n) => n.status?.nodeInfo?.containerRuntimeVersion ?? '', { wide: true }),
+  ],
+  Event: [
+    col('Last Seen', 'When the event was last seen.', (e) => age((e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp) as string | undefined)),
+    col('Type', 'Normal or Warning.', (e) => (e.type as string) ?? 'Normal'),
+    col('Reason', 'Why the event happened.', (e) => (e.reason as string) ?? ''),
+    col('Object', 'The object the event is about.', (e: any) => `${String(e.involvedObject?.kind ?? '').toLowerCase()}/${e.involvedObject?.name ?? ''}`),
+    col('Message', 'What happened.', (e) => (e.message as string) ?? ''),
+  ],
+  Application: [
+    col('Sync Status', 'Whether the live objects match the source.', (a) => a.status?.sync?.status ?? 'Unknown'),
+    col('Health Status', 'The health rolled up from the objects.', (a) => a.status?.health?.status ?? 'Unknown'),
+    ageCol,
+    col('Revision', 'The last applied revision.', (a) => a.status?.lastAppliedRevision ?? '', { wide: true }),
+  ],
+};
+
+const nameColumn: Column = col('Name', 'Name must be unique within a namespace.', (o) => o.metadata.name);
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+/** A Table of objects of one kind, as the API answers `Accept: application/json;as=Table;g=meta.k8s.io;v=v1`. */
+export function toTable(kind: string, objects: KubeObject[], options: { includeObject?: IncludeObject; resourceVersion?: string; continue?: string; now?: number } = {}) {
+  const cols = [nameColumn, ...(columns[kind] ?? [ageCol])];
+  const include = options.includeObject ?? 'Metadata';
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion: options.resourceVersion ?? '', ...(options.continue ? { continue: options.continue } : {}) },
+    columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type ?? 'string', format: c === nameColumn ? 'name' : '', description: c.description, priority: c.wide ? 1 : 0 })),
+    rows: objects.map((o) => ({
+      cells: cols.map((c) => c.cell(o)),
+      ...(include === 'None' ? {} : { object: include === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata } }),
+    })),
+  };
+}
+
+/** Prints a Table as kubectl does: upper-case headers, padded columns, NAMESPACE first across namespaces. */
+export function renderTable(table: ReturnType<typeof toTable>, options: { wide?: boolean; allNamespaces?: boolean; noHeaders?: boolean }): string {
+  if (table.rows.length === 0) return '';
+  const shown = table.columnDefinitions.map((c, i) => ({ c, i })).filter(({ c }) => options.wide || c.priority === 0);
+  const header = [...(options.allNamespaces ? ['NAMESPACE'] : []), ...shown.map(({ c }) => c.name.toUpperCase())];
+  const rows = table.rows.map((r) => [...(options.allNamespaces ? [String((r.object as KubeObject | undefined)?.metadata?.namespace ?? '')] : []), ...shown.map(({ i }) => String(r.cells[i]))]);
+  const all = options.noHeaders ? rows : [header, ...rows];
+  const widths = header.map((_h, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('')).join('\n');
+}
