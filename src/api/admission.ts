@@ -144,7 +144,7 @@ export const nodePortAllocation: AdmissionPlugin = {
 };
 
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, defaults, nodePortAllocation, schemaValidation, namespaceLifecycle, systemKinds];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, defaults, nodePortAllocation, systemKinds, namespaceLifecycle, schemaValidation];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

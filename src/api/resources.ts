@@ -57,7 +57,7 @@ function toResource(k: KindInfo, userWritable: boolean): Resource {
 }
 
 /** Every kind the API serves: the manifest kinds plus those Gouvernail's components make. */
-export const resources: Resource[] = [...manifestKinds.map((k) => toResource(k, true)), ...systemKinds.map((k) => toResource(k, false))];
+export const resources: Resource[] = [...manifestKinds.map((k) => toResource(k, true)), ...systemKinds.map((k) => toResource(k, k.kind === 'Event'))];
 
 export function apiVersionOf(r: Pick<Resource, 'group' | 'version'>): string {
   return r.group ? `${r.group}/${r.version}` : r.version;

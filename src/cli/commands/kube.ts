@@ -8,7 +8,9 @@ import { clientFromKubeconfig, kubeconfigPath } from '../client.js';
 import type { HttpClient } from '../../api/http-client.js';
 import { ApiError } from '../../api/errors.js';
 import { exit, usageError, type Command, type Io, type OptionSpec } from '../command.js';
-import { renderTable } from '../table.js';
+import { renderTable, type toTable } from '../../api/tables.js';
+
+type Table = ReturnType<typeof toTable>;
 import { kubeconfigOption } from '../shared.js';
 import { execStream } from '../exec-client.js';
 
@@ -85,8 +87,15 @@ export const getCommand: Command = {
           items = await client.list(r.kind, r.namespaced && !all ? ns : undefined, values.selector as string | undefined);
         }
         objects.push(...items);
-        if (!output || output === 'wide') {
-          if (items.length > 0) blocks.push(renderTable(items, { wide: output === 'wide', allNamespaces: all && r.namespaced }));
+        if ((!output || output === 'wide') && items.length > 0) {
+          // The server prints: the same Table kubectl shows.
+          const tableAccept = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+          const query = names.length > 0 ? '' : `?${new URLSearchParams(values.selector ? { labelSelector: values.selector as string } : {})}`;
+          const tables = names.length > 0
+            ? await Promise.all(names.map((name) => client.request<Table>('GET', resourcePath(r, r.namespaced ? ns : undefined, name), undefined, undefined, tableAccept)))
+            : [await client.request<Table>('GET', `${resourcePath(r, r.namespaced && !all ? ns : undefined)}${query}`, undefined, undefined, tableAccept)];
+          const table = { ...tables[0]!, rows: tables.flatMap((t) => t.rows) };
+          blocks.push(renderTable(table, { wide: output === 'wide', allNamespaces: all && r.namespaced }));
         }
       }
       if (output === 'json') io.out(JSON.stringify(objects.length === 1 && names.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects }, null, 2));
