@@ -2,6 +2,7 @@ import test from 'ava';
 import path from 'node:path';
 import { containersOf, docker, execIn, runCli, startServer } from './docker-helpers.js';
 import { fixture, root } from './helpers.js';
+import { kubectl } from './kubectl-helpers.js';
 
 function apply(kubeconfig: string, dir: string) {
   return runCli('apply', '-f', dir, '--kubeconfig', kubeconfig, '--timeout', '90s');
@@ -60,4 +61,20 @@ test.serial('apply waits for every object of an earlier sync wave to be healthy'
   const cm = (await server.client.get('ConfigMap', 'default', 'second'))!;
   const ready = pod.status.conditions.find((c: { type: string }) => c.type === 'Ready').lastTransitionTime;
   t.true(Date.parse(cm.metadata.creationTimestamp!) >= Date.parse(ready), `${cm.metadata.creationTimestamp} before ${ready}`);
+});
+
+test.serial('kubectl apply -f of the offline example brings up the same stack as gouvernail apply', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const k = kubectl(server.kubeconfig);
+  const r = await k(['apply', '-f', path.join(root, 'manifests-example', 'offline')]);
+  t.is(r.code, 0, r.out + r.err);
+  t.regex(r.out, /namespace\/demo created[\s\S]*deployment\.apps\/web created/);
+  // kubectl writes everything at once; web's Pods wait (restarting) until db answers, then are ready.
+  const waited = await k(['wait', '--for=condition=Available', 'deployment/web', 'deployment/db', '-n', 'demo', '--timeout=150s']);
+  t.is(waited.code, 0, waited.out + waited.err);
+  const page = await (await fetch('http://127.0.0.1:30081/')).text();
+  t.regex(page, /web is up; db says:\ndb is up/);
+  const deployment = await server.client.get('Deployment', 'demo', 'web');
+  t.like(deployment!.status, { replicas: 2, readyReplicas: 2, availableReplicas: 2 });
 });

@@ -24,7 +24,7 @@ interface ManagedFieldsEntry {
   subresource?: string;
 }
 
-const volatileMeta = new Set(['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
+const volatileMeta = new Set(['name', 'namespace', 'managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds']);
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The leaf field paths an object sets, with the list items it names. */
@@ -167,7 +167,7 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   const kept = managers.filter((m) => !(m.manager === manager && m.operation === 'Apply'));
   const next: ManagedFieldsEntry[] = [
     ...kept.filter((m) => m.set.size > 0).map(({ set, ...e }) => ({ ...e, fieldsV1: toFieldsV1(set) })),
-    { manager, operation: 'Apply', apiVersion: applied.apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(appliedSet) },
+    { manager, operation: 'Apply', apiVersion: applied.apiVersion, time: previous && same(toFieldsV1(previous.set), toFieldsV1(appliedSet)) ? previous.time : now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(appliedSet) },
   ];
   merged.metadata = { ...merged.metadata, managedFields: next };
   return merged;

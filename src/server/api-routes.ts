@@ -122,6 +122,10 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOption
     }
   });
 
+  app.addContentTypeParser('application/vnd.kubernetes.protobuf', (_req, _payload, done) => {
+    done(new ApiError(415, 'UnsupportedMediaType', 'the body is protobuf, which Gouvernail does not read; send JSON (kubectl create -f FILE, kubectl apply -f FILE)'), undefined);
+  });
+
   app.get('/version', async () => versionInfo(options.version));
 
   const discovery = (core: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -221,6 +225,6 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOption
 
 export function errorReply(err: unknown, reply: FastifyReply): void {
   const code = (err as { statusCode?: number }).statusCode;
-  const apiErr = !(err instanceof ApiError) && code && code < 500 ? new ApiError(code, 'BadRequest', (err as Error).message) : toApiError(err);
+  const apiErr = !(err instanceof ApiError) && code && code < 500 ? new ApiError(code, code === 415 ? 'UnsupportedMediaType' : 'BadRequest', (err as Error).message) : toApiError(err);
   void reply.code(apiErr.code).type('application/json').send(statusBody(apiErr));
 }
