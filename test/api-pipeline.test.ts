@@ -1,0 +1,153 @@
+import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ApiServer, type WatchEvent } from '../src/api/api-server.js';
+import { TokenAuthenticator } from '../src/api/authenticate.js';
+import type { Attributes } from '../src/api/authorize.js';
+import { InProcessClient } from '../src/api/client.js';
+import { ApiError } from '../src/api/errors.js';
+import { identities } from '../src/api/identity.js';
+import { jsonPatch, strategicMergePatch } from '../src/api/patch.js';
+import { resourceForKind } from '../src/api/resources.js';
+import { ObjectStore } from '../src/store/object-store.js';
+import { root, tempDir } from './helpers.js';
+
+function setup(authorize?: (a: Attributes) => boolean) {
+  const store = ObjectStore.open(path.join(tempDir(), 'state.db'));
+  const seen: Attributes[] = [];
+  const api = new ApiServer({ store, authenticator: new TokenAuthenticator([]), authorizer: { authorize: (a) => (seen.push(a), { allowed: authorize ? authorize(a) : true }) } });
+  const admin = new InProcessClient(api, identities.admin);
+  return { store, api, admin, seen };
+}
+
+const pod = (containers: object[]) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'two', namespace: 'default' }, spec: { containers } });
+const podSchema = resourceForKind('Pod')!.info.schema;
+
+test('a strategic merge patch that changes one container image keeps the other container', (t) => {
+  const live = pod([{ name: 'web', image: 'web:1', env: [{ name: 'A', value: '1' }] }, { name: 'sidecar', image: 'side:1' }]);
+  const patched = strategicMergePatch(live, { spec: { containers: [{ name: 'web', image: 'web:2' }] } }, podSchema) as any;
+  t.deepEqual(patched.spec.containers, [{ name: 'web', image: 'web:2', env: [{ name: 'A', value: '1' }] }, { name: 'sidecar', image: 'side:1' }]);
+});
+
+test('strategic merge patch directives: $patch delete and replace, $retainKeys, $setElementOrder, $deleteFromPrimitiveList, null', (t) => {
+  const live = { ...pod([{ name: 'a', image: 'a', ports: [{ containerPort: 80 }, { containerPort: 81 }] }, { name: 'b', image: 'b' }]), metadata: { name: 'two', labels: { x: '1', y: '2' }, finalizers: ['f1', 'f2'] } };
+  const out = strategicMergePatch(live, {
+    metadata: { labels: { y: null }, $deleteFromPrimitiveList: undefined, '$deleteFromPrimitiveList/finalizers': ['f1'] },
+    spec: {
+      '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }],
+      containers: [{ name: 'a', ports: [{ containerPort: 80, $patch: 'delete' }] }, { name: 'c', image: 'c' }],
+    },
+  }, podSchema) as any;
+  t.deepEqual(out.metadata.labels, { x: '1' });
+  t.deepEqual(out.metadata.finalizers, ['f2']);
+  t.deepEqual(out.spec.containers.map((c: { name: string }) => c.name), ['b', 'a', 'c']);
+  t.deepEqual(out.spec.containers[1].ports, [{ containerPort: 81 }]);
+  const replaced = strategicMergePatch(live, { spec: { containers: [{ name: 'only', image: 'o' }, { $patch: 'replace' }] } }, podSchema) as any;
+  t.deepEqual(replaced.spec.containers, [{ name: 'only', image: 'o' }]);
+  const retained = strategicMergePatch({ spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } } }, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } }, undefined) as any;
+  t.deepEqual(retained.spec.strategy, { type: 'Recreate' });
+});
+
+test('JSON patch applies add, replace, remove, move, copy and test, and fails on a failed test', (t) => {
+  const out = jsonPatch({ a: { b: [1, 2] }, c: 'x' }, [
+    { op: 'add', path: '/a/b/1', value: 9 },
+    { op: 'replace', path: '/c', value: 'y' },
+    { op: 'copy', from: '/c', path: '/d' },
+    { op: 'move', from: '/d', path: '/e' },
+    { op: 'remove', path: '/a/b/0' },
+    { op: 'test', path: '/e', value: 'y' },
+  ]);
+  t.deepEqual(out, { a: { b: [9, 2] }, c: 'y', e: 'y' });
+  const err = t.throws(() => jsonPatch({ a: 1 }, [{ op: 'test', path: '/a', value: 2 }]), { instanceOf: ApiError });
+  t.is(err!.code, 422);
+});
+
+test('every request passes the authorizer with its identity; a refusal is 403 in Kubernetes words', async (t) => {
+  const { admin, api, store, seen } = setup((a) => !(a.identity.user === 'admin' && a.verb === 'delete'));
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: {} });
+  const err = await t.throwsAsync(admin.delete('ConfigMap', 'default', 'c'), { instanceOf: ApiError });
+  t.is(err!.code, 403);
+  t.is(err!.message, 'configmaps "c" is forbidden: User "admin" cannot delete resource "configmaps" in API group "" in the namespace "default"');
+  t.truthy(store.get('ConfigMap', 'default', 'c'));
+  const scheduler = new InProcessClient(api, identities.scheduler);
+  await store.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
+  await admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'i:1' }] } });
+  await scheduler.bind('default', 'p', 'n1');
+  t.like(seen.at(-1), { verb: 'create', resource: 'pods', subresource: 'binding', name: 'p', identity: identities.scheduler });
+  t.is(store.get('Pod', 'default', 'p')!.spec.nodeName, 'n1');
+});
+
+test('admission: a missing namespace is 404, a terminating one refuses new objects, users may not write ReplicaSets', async (t) => {
+  const { admin, api } = setup();
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'nowhere' }, data: {} };
+  const missing = await t.throwsAsync(admin.create(cm), { instanceOf: ApiError });
+  t.like(missing, { code: 404, message: 'namespaces "nowhere" not found' });
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nowhere' } });
+  await admin.create(cm);
+  t.true(await admin.delete('Namespace', undefined, 'nowhere'));
+  const ns = await admin.get('Namespace', undefined, 'nowhere');
+  t.is(ns!.status.phase, 'Terminating');
+  const refused = await t.throwsAsync(admin.create({ ...cm, metadata: { name: 'd', namespace: 'nowhere' } }), { instanceOf: ApiError });
+  t.is(refused!.code, 403);
+  const rs = await t.throwsAsync(admin.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: {} } as never), { instanceOf: ApiError });
+  t.is(rs!.code, 405);
+  const controller = new InProcessClient(api, identities.controllerManager);
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  await t.notThrowsAsync(controller.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: { replicas: 0, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i:1' }] } } } } as never));
+});
+
+test('server-side apply: a field another manager set is a conflict unless forced; a field the applier drops is removed', async (t) => {
+  const { admin, api } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const apply = (manager: string, data: Record<string, string>, force = false) =>
+    api.handle({ identity: identities.admin, verb: 'patch', resource: resourceForKind('ConfigMap')!, namespace: 'default', name: 'c', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data }, options: { patchType: 'apply', fieldManager: manager, force } });
+  t.is(apply('alice', { a: '1', b: '2' }).code, 201);
+  const err = t.throws(() => apply('bob', { a: 'other' }), { instanceOf: ApiError });
+  t.is(err!.code, 409);
+  t.regex(err!.message, /conflict with "alice"/);
+  t.is(err!.details!.causes![0]!.field, '.data.a');
+  t.is(apply('bob', { a: 'other' }, true).body.data.a, 'other');
+  t.deepEqual(apply('alice', { b: '2' }).body.data, { a: 'other', b: '2' }, "alice no longer owns a: bob's value stays");
+  t.deepEqual(apply('alice', {}).body.data, { a: 'other' }, 'b, dropped by its only manager, is removed');
+});
+
+test('lists page with limit and continue; a watch from a compacted resourceVersion gets 410 Expired', async (t) => {
+  const { admin, api, store } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  for (const n of ['a', 'b', 'c']) await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n, namespace: 'default' }, data: {} });
+  const resource = resourceForKind('ConfigMap')!;
+  const page1 = api.handle({ identity: identities.admin, verb: 'list', resource, options: { limit: 2 } }).body;
+  t.deepEqual(page1.items.map((o: { metadata: { name: string } }) => o.metadata.name), ['a', 'b']);
+  t.is(page1.metadata.remainingItemCount, 1);
+  const page2 = api.handle({ identity: identities.admin, verb: 'list', resource, options: { limit: 2, continue: page1.metadata.continue } }).body;
+  t.deepEqual(page2.items.map((o: { metadata: { name: string } }) => o.metadata.name), ['c']);
+  t.is(page2.metadata.continue, undefined);
+  store.compact(1);
+  const events: WatchEvent[] = [];
+  api.watch({ identity: identities.admin, verb: 'watch', resource, options: { resourceVersion: '1' } }, (e) => events.push(e));
+  t.like(events[0], { type: 'ERROR', object: { code: 410, reason: 'Expired' } });
+});
+
+test('dry run writes nothing; generateName gets a name', async (t) => {
+  const { admin, store } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const rv = store.resourceVersion();
+  const dry = await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' }, data: {} }, { dryRun: true });
+  t.truthy(dry.metadata.uid);
+  t.is(store.resourceVersion(), rv);
+  t.is(store.get('ConfigMap', 'default', 'x'), undefined);
+  const generated = await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: '', generateName: 'job-', namespace: 'default' }, data: {} });
+  t.regex(generated.metadata.name, /^job-[a-z0-9]{5}$/);
+});
+
+test('no module of apply/, sync/ or runtime/ imports cli/ or server/: they reach the API through the Client port', (t) => {
+  const offenders: string[] = [];
+  for (const dir of ['apply', 'sync', 'runtime', 'api', 'store', 'manifest', 'diff', 'health']) {
+    for (const file of readdirSync(path.join(root, 'src', dir))) {
+      const text = readFileSync(path.join(root, 'src', dir, file), 'utf8');
+      for (const m of text.matchAll(/from '(\.\.\/(?:cli|server)\/[^']+)'/g)) offenders.push(`src/${dir}/${file} imports ${m[1]}`);
+    }
+  }
+  t.deepEqual(offenders, []);
+});
