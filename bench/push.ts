@@ -42,7 +42,7 @@ const commit = async (round: number) => {
   return git('rev-parse', 'HEAD');
 };
 
-const server = await serve({ dataDir: tmp('gouvernail-bench-push-'), host: '127.0.0.1', port: 0, quiet: true, nodeName: 'bench-node', webhookSecret: secret });
+const server = await serve({ dataDir: tmp('gouvernail-bench-push-'), host: '127.0.0.1', port: 0, quiet: true, nodeName: 'bench-node', webhookSecret: secret, insecureHttp: true });
 const client = new HttpClient(server.server, server.token);
 const ours = `${label.managedBy}=${server.installation}`;
 await commit(0);
