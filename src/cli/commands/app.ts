@@ -5,7 +5,7 @@ import { HostedRepos } from '../../sync/hosted-repos.js';
 import { clientFromKubeconfig, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command } from '../command.js';
 import { kubeconfigOption } from '../shared.js';
-import { renderTable } from '../table.js';
+import { renderTable, toTable } from '../../api/tables.js';
 import type { KubeObject } from '../../manifest/types.js';
 
 export const appCommand: Command = {
@@ -30,7 +30,7 @@ export const appCommand: Command = {
     switch (verb) {
         case 'list': {
           const apps = await client.list('Application', ns);
-          io.out(apps.length ? renderTable(apps, {}) : `No Applications in ${ns} namespace.`);
+          io.out(apps.length ? renderTable(toTable('Application', apps), {}) : `No Applications in ${ns} namespace.`);
           return exit.ok;
         }
         case 'get': {
