@@ -20,9 +20,11 @@ const cm = (name: string, data: Record<string, string> = {}) => ({ apiVersion: '
 test('a request without a valid bearer token is refused with a 401 Status', async (t) => {
   const { app } = setup();
   for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic abc' }]) {
-    const r = await app.inject({ method: 'GET', url: '/api/v1/namespaces/default/pods', headers });
-    t.is(r.statusCode, 401);
-    t.like(r.json(), { kind: 'Status', reason: 'Unauthorized', code: 401 });
+    for (const [method, url] of [['GET', '/api/v1/namespaces/default/pods'], ['GET', '/api'], ['GET', '/openapi/v3'], ['GET', '/api/v1/webhook-deliveries'], ['POST', '/api/v1/applications/shop/sync'], ['POST', '/api/v1/applications/shop/rollback']] as const) {
+      const r = await app.inject({ method, url, headers });
+      t.is(r.statusCode, 401, `${method} ${url}`);
+      t.like(r.json(), { kind: 'Status', reason: 'Unauthorized', code: 401 });
+    }
   }
 });
 

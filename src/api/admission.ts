@@ -66,6 +66,8 @@ export const defaults: AdmissionPlugin = {
 export const schemaValidation: AdmissionPlugin = {
   name: 'Schema',
   validate(r) {
+    // A status write changes only status, which the schema leaves open; the rest is the stored object.
+    if (r.subresource === 'status') return;
     const issues = validateObject(r.object, true);
     const errors = issues.filter((i) => !i.warning);
     if (errors.length > 0) {
@@ -97,9 +99,9 @@ export const namespaceLifecycle: AdmissionPlugin = {
   },
 };
 
-/** ReplicaSets, Nodes and Events are written by Gouvernail's components only, for now. */
-export const systemKinds: AdmissionPlugin = {
-  name: 'SystemKinds',
+/** ReplicaSets and Nodes are written by Gouvernail's components only, for now. */
+export const componentKinds: AdmissionPlugin = {
+  name: 'ComponentKinds',
   validate(r) {
     if (r.resource.userWritable || isSystemComponent(r.identity)) return;
     if (r.operation === 'UPDATE' && r.oldObject && onlyMetadataChanged(r.oldObject, r.object)) return;
@@ -144,7 +146,7 @@ export const nodePortAllocation: AdmissionPlugin = {
 };
 
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, defaults, nodePortAllocation, systemKinds, namespaceLifecycle, schemaValidation];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, defaults, nodePortAllocation, componentKinds, namespaceLifecycle, schemaValidation];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

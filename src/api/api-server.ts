@@ -103,12 +103,11 @@ export class ApiServer {
     }
     const warnings: string[] = [];
     try {
+      if (r.verb === 'get') return { code: 200, body: this.getObject(r), warnings };
+      if (r.verb === 'list') return { code: 200, body: this.listObjects(r), warnings };
+      // A write and what it read land in one transaction.
       return this.store.batch(() => {
         switch (r.verb) {
-          case 'get':
-            return { code: 200, body: this.getObject(r), warnings };
-          case 'list':
-            return { code: 200, body: this.listObjects(r), warnings };
           case 'create':
             return this.create(r, warnings);
           case 'update':
@@ -251,16 +250,16 @@ export class ApiServer {
     const o = this.decode({ ...r, name: undefined }, r.body);
     if (!o.metadata.name && !o.metadata.generateName) throw new ApiError(422, 'Invalid', `${r.resource.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
     this.admit(r, 'CREATE', o, undefined, warnings);
+    recordUpdate(undefined, o, this.manager(r), r.resource.info.schema, this.now().toISOString());
     return { code: 201, body: this.persistCreate(r, o), warnings };
   }
 
+  /** Stores a new object (its managedFields already set), or says what it would be under dryRun. */
   private persistCreate(r: ApiRequest, o: KubeObject): KubeObject {
-    const now = this.now().toISOString();
     if (this.store.get(o.kind, o.metadata.namespace, o.metadata.name)) throw alreadyExists(r.resource, o.metadata.name);
     delete o.metadata.resourceVersion;
     delete o.metadata.deletionTimestamp;
-    recordUpdate(undefined, o, this.manager(r), r.resource.info.schema, now);
-    if (r.options?.dryRun) return { ...o, metadata: { ...o.metadata, uid: randomUUID(), creationTimestamp: now, generation: 1 } };
+    if (r.options?.dryRun) return { ...o, metadata: { ...o.metadata, uid: randomUUID(), creationTimestamp: this.now().toISOString(), generation: 1 } };
     return this.store.create(o);
   }
 
@@ -327,8 +326,8 @@ export class ApiServer {
     const managed = merged.metadata.managedFields;
     if (!current) {
       this.admit(r, 'CREATE', merged, undefined, warnings);
-      const o = this.persistCreateManaged(r, merged, managed);
-      return { code: 201, body: o, warnings };
+      merged.metadata.managedFields = managed;
+      return { code: 201, body: this.persistCreate(r, merged), warnings };
     }
     merged.status = cloneJson(current.status);
     if (merged.status === undefined) delete merged.status;
@@ -339,14 +338,6 @@ export class ApiServer {
     merged.metadata.creationTimestamp = current.metadata.creationTimestamp;
     if (r.options?.dryRun) return { code: 200, body: { ...merged, metadata: { ...merged.metadata, resourceVersion: current.metadata.resourceVersion } }, warnings };
     return { code: 200, body: this.store.update(merged), warnings };
-  }
-
-  private persistCreateManaged(r: ApiRequest, o: KubeObject, managed: unknown): KubeObject {
-    if (this.store.get(o.kind, o.metadata.namespace, o.metadata.name)) throw alreadyExists(r.resource, o.metadata.name);
-    o.metadata.managedFields = managed;
-    const now = this.now().toISOString();
-    if (r.options?.dryRun) return { ...o, metadata: { ...o.metadata, uid: randomUUID(), creationTimestamp: now, generation: 1 } };
-    return this.store.create(o);
   }
 
   private delete(r: ApiRequest, warnings: string[]): ApiResponse {

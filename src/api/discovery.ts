@@ -1,15 +1,11 @@
-import { apiVersionOf, resources, type Resource } from './resources.js';
+import { apiVersionOf, resources } from './resources.js';
 
 /** What `/version` answers; kubectl's dispatcher on the test machines picks its client by `minor`. */
 export function versionInfo(gouvernailVersion: string) {
   return { major: '1', minor: '32', gitVersion: `v1.32.0-gouvernail.${gouvernailVersion}`, gitCommit: '0', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'node', compiler: 'gc', platform: 'linux/amd64' };
 }
 
-const writeVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-
-function verbsOf(_r: Resource): string[] {
-  return writeVerbs;
-}
+const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 /** The group versions served, core first. */
 export function groupVersions(): { group: string; version: string }[] {
@@ -45,7 +41,7 @@ export function apiResourceList(group: string, version: string) {
     apiVersion: 'v1',
     groupVersion: group ? `${group}/${version}` : version,
     resources: list.flatMap((r) => [
-      { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: verbsOf(r), ...(r.shortNames.length ? { shortNames: r.shortNames } : {}), ...(r.categories.length ? { categories: r.categories } : {}) },
+      { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs, ...(r.shortNames.length ? { shortNames: r.shortNames } : {}), ...(r.categories.length ? { categories: r.categories } : {}) },
       ...r.subresources.map((s) => ({ name: `${r.plural}/${s.name}`, singularName: '', namespaced: r.namespaced, ...(s.kind ? { group: s.kind.group, version: s.kind.version } : {}), kind: s.kind?.kind ?? r.kind, verbs: s.verbs })),
     ]),
   };
@@ -72,7 +68,7 @@ export function aggregatedDiscovery(core: boolean, apiVersion: 'v2' | 'v2beta1')
             responseKind: { group: r.group, version: r.version, kind: r.kind },
             scope: r.namespaced ? 'Namespaced' : 'Cluster',
             singularResource: r.singular,
-            verbs: verbsOf(r),
+            verbs,
             ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
             ...(r.categories.length ? { categories: r.categories } : {}),
             ...(r.subresources.length ? { subresources: r.subresources.map((s) => ({ subresource: s.name, responseKind: s.kind ?? { group: r.group, version: r.version, kind: r.kind }, verbs: s.verbs })) } : {}),

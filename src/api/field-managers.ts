@@ -180,8 +180,9 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
 export function recordUpdate(before: KubeObject | undefined, after: KubeObject, manager: string, schema: Schema | undefined, now: string, subresource?: string): void {
   const previous = entries(before);
   if (subresource === 'status') {
-    after.metadata.managedFields = previous.length ? previous : undefined;
-    if (!after.metadata.managedFields) delete after.metadata.managedFields;
+    // Status is the controllers'; its writes leave the spec's ownership as it was.
+    if (previous.length) after.metadata.managedFields = previous;
+    else delete after.metadata.managedFields;
     return;
   }
   const afterSet = fieldsOf(after, schema);

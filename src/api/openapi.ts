@@ -57,7 +57,7 @@ export function definitionName(r: Pick<Resource, 'group' | 'version' | 'kind'>):
 }
 
 const gvk = (r: Resource) => [{ group: r.group, version: r.version, kind: r.kind }];
-const param = (name: string, where: 'query' | 'path', description: string, required = false): Json => ({ name, in: where, description, required, schema: { type: 'string', uniqueItems: true } });
+const param = (name: string, where: 'query' | 'path', description: string, required = false): Json => ({ name, in: where, description, required, schema: { type: 'string' } });
 const writeParams = [
   param('dryRun', 'query', 'When present, indicates that modifications should not be persisted. Valid value: All.'),
   param('fieldManager', 'query', 'A name associated with the actor or entity that is making these changes.'),

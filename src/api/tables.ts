@@ -40,6 +40,13 @@ const selectorText = (s: { matchLabels?: Record<string, string>; matchExpression
   [joinLabels(s?.matchLabels), ...(s?.matchExpressions ?? []).map((e) => (e.operator === 'Exists' ? e.key : e.operator === 'DoesNotExist' ? `!${e.key}` : `${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(',')})`))].filter(Boolean).join(',') || '<none>';
 const containersOf = (spec: any) => (spec?.containers ?? []) as { name: string; image: string }[];
 
+/** The wide columns of the kinds that hold a Pod template: Deployment, ReplicaSet. */
+const templateColumns: Column[] = [
+  col('Containers', 'Names of each container in the template.', (o) => containersOf(o.spec?.template?.spec).map((c) => c.name).join(','), { wide: true }),
+  col('Images', 'Images referenced by each container in the template.', (o) => containersOf(o.spec?.template?.spec).map((c) => c.image).join(','), { wide: true }),
+  col('Selector', 'Label selector for pods.', (o) => selectorText(o.spec?.selector), { wide: true }),
+];
+
 const servicePorts = (s: KubeObject) => (s.spec?.ports ?? []).map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>';
 const ready = (n: KubeObject) => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
@@ -59,18 +66,14 @@ const columns: Record<string, Column[]> = {
     col('Up-to-date', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.', (d) => d.status?.updatedReplicas ?? 0, { type: 'integer' }),
     col('Available', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.', (d) => d.status?.availableReplicas ?? 0, { type: 'integer' }),
     ageCol,
-    col('Containers', 'Names of each container in the template.', (d) => containersOf(d.spec?.template?.spec).map((c) => c.name).join(','), { wide: true }),
-    col('Images', 'Images referenced by each container in the template.', (d) => containersOf(d.spec?.template?.spec).map((c) => c.image).join(','), { wide: true }),
-    col('Selector', 'Label selector for pods.', (d) => selectorText(d.spec?.selector), { wide: true }),
+    ...templateColumns,
   ],
   ReplicaSet: [
     col('Desired', 'Number of desired pods.', (r) => r.spec?.replicas ?? 0, { type: 'integer' }),
     col('Current', 'Number of actually running pods.', (r) => r.status?.replicas ?? 0, { type: 'integer' }),
     col('Ready', 'Number of ready pods.', (r) => r.status?.readyReplicas ?? 0, { type: 'integer' }),
     ageCol,
-    col('Containers', 'Names of each container in the template.', (r) => containersOf(r.spec?.template?.spec).map((c) => c.name).join(','), { wide: true }),
-    col('Images', 'Images referenced by each container in the template.', (r) => containersOf(r.spec?.template?.spec).map((c) => c.image).join(','), { wide: true }),
-    col('Selector', 'Label selector for pods.', (r) => selectorText(r.spec?.selector), { wide: true }),
+    ...templateColumns,
   ],
   Service: [
     col('Type', 'The type of the service.', (s) => s.spec?.type ?? 'ClusterIP'),

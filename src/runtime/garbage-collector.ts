@@ -1,6 +1,7 @@
 import type { Client } from '../api/client.js';
 import type { KubeObject, OwnerReference } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { PassLoop } from './pass-loop.js';
 
 /**
  * Kubernetes' garbage collector and namespace controller, as one level-triggered pass:
@@ -11,46 +12,18 @@ import type { ObjectStore } from '../store/object-store.js';
  * Reads come from the store; every delete goes through the API as system:kube-controller-manager.
  */
 export class GarbageCollector {
-  private timer?: NodeJS.Timeout;
-  private unwatch?: () => void;
-  private busy = false;
-  private again = false;
+  private readonly loop: PassLoop;
 
-  constructor(private readonly store: ObjectStore, private readonly client: Client, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}) {}
+  constructor(private readonly store: ObjectStore, private readonly client: Client, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}) {
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('garbage collection failed; retrying', { err: err.message }), resyncMs: 5000, debounceMs: 20 });
+  }
 
   start(): void {
-    this.unwatch = this.store.watch(this.store.resourceVersion(), (c) => {
-      if (c.type === 'DELETED' || c.object.metadata.deletionTimestamp) this.kick();
-    });
-    const tick = () => {
-      this.kick();
-      this.timer = setTimeout(tick, 5000);
-    };
-    tick();
+    this.loop.start(this.store, (c) => c.type === 'DELETED' || !!c.object.metadata.deletionTimestamp);
   }
 
-  stop(): void {
-    this.unwatch?.();
-    if (this.timer) clearTimeout(this.timer);
-  }
-
-  kick(): void {
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    setTimeout(() => {
-      this.pass()
-        .catch((err) => this.log('garbage collection failed; retrying', { err: (err as Error).message }))
-        .finally(() => {
-          this.busy = false;
-          if (this.again) {
-            this.again = false;
-            this.kick();
-          }
-        });
-    }, 20);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   async pass(): Promise<void> {

@@ -5,6 +5,7 @@ import { pack } from 'tar-stream';
 import type { KubeObject, Probe } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
+import { PassLoop } from './pass-loop.js';
 import { claimVolumeName, label, networkName } from './labels.js';
 import { planPod, serviceAliases, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
@@ -33,11 +34,7 @@ interface ProbeState {
  * acts, then writes the Pod's status back. Containers without our labels are never touched.
  */
 export class NodeAgent {
-  private timer?: NodeJS.Timeout;
-  private running = false;
-  private again = false;
   private stopped = false;
-  private unwatch?: () => void;
   private readonly probes = new Map<string, ProbeState>();
   /** Images that failed to pull, and when to try again. */
   private readonly pullBackoff = new Map<string, { until: number; delay: number; message: string }>();
@@ -45,48 +42,30 @@ export class NodeAgent {
   private readonly volumesToDelete = new Map<string, { namespace: string; claim: string }>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
 
+  private readonly loop: PassLoop;
+
   constructor(private readonly o: NodeAgentOptions) {
     this.log = o.log ?? (() => {});
+    this.loop = new PassLoop({ pass: () => this.reconcile(), onError: (err) => this.log('node agent pass failed; retrying', { err: err.message }), resyncMs: o.resyncMs ?? 1000 });
   }
 
   start(): void {
-    this.unwatch = this.o.store.watch(this.o.store.resourceVersion(), (c) => {
+    this.loop.start(this.o.store, (c) => {
       const o = c.object;
       if (c.type === 'DELETED' && o.kind === 'PersistentVolumeClaim' && o.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
         this.volumesToDelete.set(claimVolumeName(o.metadata.namespace!, o.metadata.name), { namespace: o.metadata.namespace!, claim: o.metadata.name });
       }
-      if (c.object.kind === 'Pod' || c.object.kind === 'ConfigMap' || c.object.kind === 'Secret' || c.object.kind === 'Service' || c.object.kind === 'PersistentVolumeClaim') this.kick();
+      return ['Pod', 'ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim'].includes(o.kind);
     });
-    const tick = () => {
-      this.kick();
-      this.timer = setTimeout(tick, this.o.resyncMs ?? 1000);
-    };
-    tick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.unwatch?.();
-    if (this.timer) clearTimeout(this.timer);
-    while (this.running) await new Promise((r) => setTimeout(r, 20));
+    await this.loop.stop();
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    this.reconcile()
-      .catch((err) => this.log('node agent pass failed; retrying', { err: (err as Error).message }))
-      .finally(() => {
-        this.running = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.loop.kick();
   }
 
   async reconcile(): Promise<void> {

@@ -3,6 +3,7 @@ import { cloneJson } from '../manifest/clone.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
+import { PassLoop } from './pass-loop.js';
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
@@ -36,10 +37,7 @@ function resolvePercent(value: number | string | undefined, total: number, round
  * the scheduler as system:kube-scheduler, so every write passes admission like a user's.
  */
 export class WorkloadControllers {
-  private timer?: NodeJS.Timeout;
-  private unwatch?: () => void;
-  private busy = false;
-  private again = false;
+  private readonly loop: PassLoop;
 
   constructor(
     private readonly store: ObjectStore,
@@ -47,42 +45,16 @@ export class WorkloadControllers {
     private readonly scheduler: Client,
     private readonly nodeNames: () => string[],
     private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
-  ) {}
+  ) {
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('controller pass failed; retrying', { err: err.message }), resyncMs: 1000, debounceMs: 10 });
+  }
 
   start(): void {
-    this.unwatch = this.store.watch(this.store.resourceVersion(), (c) => {
-      if (['Deployment', 'ReplicaSet', 'Pod', 'Node'].includes(c.object.kind)) this.kick();
-    });
-    const tick = () => {
-      this.kick();
-      this.timer = setTimeout(tick, 1000);
-    };
-    tick();
+    this.loop.start(this.store, (c) => ['Deployment', 'ReplicaSet', 'Pod', 'Node'].includes(c.object.kind));
   }
 
-  stop(): void {
-    this.unwatch?.();
-    if (this.timer) clearTimeout(this.timer);
-  }
-
-  kick(): void {
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    // Defer a little, so a burst of store changes makes one pass.
-    setTimeout(() => {
-      this.pass()
-        .catch((err) => this.log('controller pass failed; retrying', { err: (err as Error).message }))
-        .finally(() => {
-          this.busy = false;
-          if (this.again) {
-            this.again = false;
-            this.kick();
-          }
-        });
-    }, 10);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Lists read in one pass, dropped at each write of this controller so reads stay current. */

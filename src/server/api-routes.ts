@@ -34,7 +34,8 @@ export function parseTarget(pathname: string): Target {
     rest = parts.slice(3);
   }
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && findResource(group, version ?? '', 'namespaces') && !findResource(group, version ?? '', rest[2]!))) {
+  // namespaces/NS/pods... names a namespace; namespaces/NS/status is the Namespace's subresource.
+  if (rest[0] === 'namespaces' && rest.length >= 3 && findResource(group, version ?? '', rest[2]!)) {
     namespace = rest[1];
     rest = rest.slice(2);
   }

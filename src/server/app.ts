@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ApiServer } from '../api/api-server.js';
 import { TokenAuthenticator } from '../api/authenticate.js';
 import { ApiError, statusBody, toApiError } from '../api/errors.js';
@@ -107,7 +107,17 @@ export function buildApi(options: ApiOptions): FastifyInstance {
 
   const deliveries = options.deliveries ?? new DeliveryLog();
   if (options.tokens[0]) registerStatusPage(app, store, options.tokens[0], deliveries, options.applications?.drift);
-  app.get('/api/v1/webhook-deliveries', async () => ({ items: deliveries.list() }));
+  // Gouvernail's own endpoints beside the Kubernetes paths: the same authentication, and the verb
+  // on the Application they act on goes through the authorizer.
+  const caller = (req: FastifyRequest, verb: string, name?: string, namespace?: string) => {
+    const identity = api.authenticate(credentialsOf(req.headers.authorization));
+    api.authorize({ identity, verb, apiGroup: 'gouvernail.io', resource: 'applications', name, namespace });
+    return identity;
+  };
+  app.get('/api/v1/webhook-deliveries', async (req) => {
+    caller(req, 'list');
+    return { items: deliveries.list() };
+  });
   void app.register(async (hooks) => {
     // Signatures are over the raw body, so it stays a Buffer here.
     hooks.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -147,6 +157,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.post('/api/v1/applications/:name/:action(rollback|resume)', async (req) => {
     const { name, action } = req.params as { name: string; action: string };
     const q = req.query as { namespace?: string; revision?: string };
+    caller(req, 'update', name, q.namespace ?? 'default');
     const found = store.list({ kind: 'Application', namespace: q.namespace }).find((a) => a.metadata.name === name);
     if (!found) throw new ApiError(404, 'NotFound', `applications.gouvernail.io "${name}" not found`, { name, group: 'gouvernail.io', kind: 'applications' });
     if (!options.applications) throw new ApiError(503, 'ServiceUnavailable', 'this server runs no application controller');
@@ -164,6 +175,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.post('/api/v1/applications/:name/sync', async (req, reply) => {
     const { name } = req.params as { name: string };
     const q = req.query as { namespace?: string };
+    caller(req, 'update', name, q.namespace ?? 'default');
     const app_ = store.list({ kind: 'Application', namespace: q.namespace }).find((a) => a.metadata.name === name);
     if (!app_) throw new ApiError(404, 'NotFound', `applications.gouvernail.io "${name}" not found`, { name, group: 'gouvernail.io', kind: 'applications' });
     if (!options.syncApplication) throw new ApiError(503, 'ServiceUnavailable', 'this server runs no application controller');
@@ -229,9 +241,4 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   return app;
 }
 
-/** The status page's paths, which answer to Basic authentication instead of a bearer token. */
-function isPage(url: string): boolean {
-  const path = url.split('?')[0]!;
-  return path === '/' || path === '/events' || path.startsWith('/applications/');
-}
 

@@ -17,7 +17,7 @@ export { defaultDataDir } from './data-dir.js';
 import { ApiServer } from '../api/api-server.js';
 import { TokenAuthenticator } from '../api/authenticate.js';
 import { InProcessClient } from '../api/client.js';
-import { identities, nodeIdentity } from '../api/identity.js';
+import { identities, nodeIdentity, type Identity } from '../api/identity.js';
 import { ensureServingCertificate, subjectAltNames } from './tls.js';
 import { ApplicationController } from '../sync/application-controller.js';
 import { HostedRepos } from '../sync/hosted-repos.js';
@@ -105,7 +105,7 @@ export async function serve(options: ServeOptions) {
   let tls = options.insecureHttp ? undefined : await ensureServingCertificate(options.dataDir, sans);
 
   const api = new ApiServer({ store, authenticator: new TokenAuthenticator([{ token, identity: identities.admin }]) });
-  const asComponent = (identity: typeof identities.admin) => new InProcessClient(api, identity);
+  const asComponent = (identity: Identity) => new InProcessClient(api, identity);
 
   let version = 'unknown';
   try {
@@ -176,8 +176,8 @@ export async function serve(options: ServeOptions) {
   const close = () =>
     (closing ??= (async () => {
       await applications.stop();
-      controllers.stop();
-      collector.stop();
+      await controllers.stop();
+      await collector.stop();
       await proxy.stop();
       await agent.stop();
       if (renewal) clearInterval(renewal);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../manifest/types.js';
 import type { InProcessClient } from '../api/client.js';
+import type { ObjectStore } from '../store/object-store.js';
 
 const keep = 50;
 
@@ -30,7 +31,7 @@ export function recordEvent(client: InProcessClient, about: KubeObject, type: 'N
 }
 
 /** Events about an object, newest first. */
-export function eventsAbout(store: InProcessClient['api']['store'], about: KubeObject): KubeObject[] {
+export function eventsAbout(store: ObjectStore, about: KubeObject): KubeObject[] {
   return store
     .list({ kind: 'Event', namespace: about.metadata.namespace ?? 'default' })
     .filter((e) => (e.involvedObject as { kind?: string; name?: string } | undefined)?.kind === about.kind && (e.involvedObject as { name?: string }).name === about.metadata.name)

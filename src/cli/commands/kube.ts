@@ -75,27 +75,22 @@ export const getCommand: Command = {
       const kinds = positionals[0]!.includes('/') ? [resource] : positionals[0]!.split(',').map((k) => client.resource(k));
       const blocks: string[] = [];
       const objects: KubeObject[] = [];
+      const table = !output || output === 'wide';
+      const tableAccept = 'application/json;as=Table;v=v1;g=meta.k8s.io';
       for (const r of kinds) {
-        let items: KubeObject[];
-        if (names.length > 0) {
-          items = [];
-          for (const name of names) {
-            const o = await client.request<KubeObject>('GET', resourcePath(r, r.namespaced ? ns : undefined, name));
-            items.push(o);
-          }
-        } else {
-          items = await client.list(r.kind, r.namespaced && !all ? ns : undefined, values.selector as string | undefined);
-        }
-        objects.push(...items);
-        if ((!output || output === 'wide') && items.length > 0) {
+        const scope = r.namespaced && (!all || names.length > 0) ? ns : undefined;
+        const query = values.selector ? `?${new URLSearchParams({ labelSelector: values.selector as string })}` : '';
+        if (table) {
           // The server prints: the same Table kubectl shows.
-          const tableAccept = 'application/json;as=Table;v=v1;g=meta.k8s.io';
-          const query = names.length > 0 ? '' : `?${new URLSearchParams(values.selector ? { labelSelector: values.selector as string } : {})}`;
           const tables = names.length > 0
-            ? await Promise.all(names.map((name) => client.request<Table>('GET', resourcePath(r, r.namespaced ? ns : undefined, name), undefined, undefined, tableAccept)))
-            : [await client.request<Table>('GET', `${resourcePath(r, r.namespaced && !all ? ns : undefined)}${query}`, undefined, undefined, tableAccept)];
-          const table = { ...tables[0]!, rows: tables.flatMap((t) => t.rows) };
-          blocks.push(renderTable(table, { wide: output === 'wide', allNamespaces: all && r.namespaced }));
+            ? await Promise.all(names.map((name) => client.request<Table>('GET', resourcePath(r, scope, name), undefined, undefined, tableAccept)))
+            : [await client.request<Table>('GET', `${resourcePath(r, scope)}${query}`, undefined, undefined, tableAccept)];
+          const merged = { ...tables[0]!, rows: tables.flatMap((t) => t.rows) };
+          if (merged.rows.length > 0) blocks.push(renderTable(merged, { wide: output === 'wide', allNamespaces: all && r.namespaced }));
+        } else if (names.length > 0) {
+          for (const name of names) objects.push(await client.request<KubeObject>('GET', resourcePath(r, scope, name)));
+        } else {
+          objects.push(...(await client.list(r.kind, scope, values.selector as string | undefined)));
         }
       }
       if (output === 'json') io.out(JSON.stringify(objects.length === 1 && names.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects }, null, 2));
