@@ -70,12 +70,8 @@ for (const version of ['1.27', '1.30', '1.33']) {
   test.serial(`kubectl ${version}: discovery, get, create, apply, diff, edit, patch, label, scale, wait, describe, delete`, async (t) => {
     const k = kubectl(server.kubeconfig, version);
     const ns = `kc-${version.replace('.', '-')}`;
-    // kubectl 1.27 validates create, apply and edit against OpenAPI v2 as protobuf, which is not
-    // served (README): it runs them with --validate=false; 1.28+ leave validation to the server.
-    const noV2 = version === '1.27' ? ['--validate=false'] : [];
-    const validating = (args: string[]) => (['create', 'apply', 'edit'].includes(args[0]!) ? [...args, ...noV2] : args);
     const ok = async (args: string[], options?: Parameters<typeof k>[1]) => {
-      const r = await k(validating(args), options);
+      const r = await k(args, options);
       t.is(r.code, 0, `kubectl ${args.join(' ')}: ${r.out}${r.err}`);
       return r.out;
     };
@@ -84,12 +80,10 @@ for (const version of ['1.27', '1.30', '1.33']) {
     t.regex(await ok(['get', 'nodes']), /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\ntest-node\s+Ready\s+control-plane\s+\S+\s+v1\.32\.0-gouvernail\n$/);
     t.regex(await ok(['api-resources']), /deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/);
     t.regex(await ok(['api-versions']), /^apps\/v1$/m);
-    // kubectl 1.27's explain needs OpenAPI v2 as protobuf, which is not served (README); 1.28+ read v3.
-    if (version !== '1.27') {
-      const explained = await ok(['explain', 'deployment.spec.strategy']);
-      t.regex(explained, /rollingUpdate\s+<Object>/);
-      t.regex(explained, /RollingUpdate/);
-    }
+    // (kubectl 1.27 reads OpenAPI v2 as protobuf for explain and validation; later ones read v3.)
+    const explained = await ok(['explain', 'deployment.spec.strategy']);
+    t.regex(explained, /rollingUpdate\s+<Object>/);
+    t.regex(explained, /RollingUpdate/);
 
     const nsFile = path.join(tempDir(), 'ns.yaml');
     writeFileSync(nsFile, `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${ns} }\n`);
@@ -146,14 +140,11 @@ for (const version of ['1.27', '1.30', '1.33']) {
     t.is(scaled.metadata.annotations.owner, 'team-a');
 
     // diff shows what apply would change (the replicas and the env added by hand), exit 1.
-    if (version !== '1.27') {
-      // (kubectl 1.27's diff needs OpenAPI v2 as protobuf, not served.)
-      const d = await k(['diff', '-f', app]);
-      t.is(d.code, 1, d.err);
-      t.regex(d.out, /-\s+replicas: 2\n\+\s+replicas: 1/);
-    }
+    const d = await k(['diff', '-f', app]);
+    t.is(d.code, 1, d.err);
+    t.regex(d.out, /-\s+replicas: 2\n\+\s+replicas: 1/);
     // Server-side apply: the replicas kubectl scale set are another manager's; forcing takes them.
-    const conflicted = await k(validating(['apply', '--server-side', '-f', app]));
+    const conflicted = await k(['apply', '--server-side', '-f', app]);
     t.is(conflicted.code, 1);
     t.regex(conflicted.err, /conflict with "[^"]+".*\.spec\.replicas/);
     t.regex(await ok(['apply', '--server-side', '--force-conflicts', '-f', app]), /deployment\.apps\/web serverside-applied/);

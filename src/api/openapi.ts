@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { descriptions, type Schema } from '../manifest/schema.js';
 import { groupVersions } from './discovery.js';
+import { encodeOpenApiV2 } from './openapi-v2-protobuf.js';
 import { resources, type Resource } from './resources.js';
 
 /**
@@ -155,14 +156,42 @@ export function openApiV3Index(): V3Index {
   return cached;
 }
 
-/** The Swagger 2.0 document (JSON) for clients that read v2; kubectl itself asks v2 only as protobuf. */
-export function openApiV2(): Json {
-  const definitions: Record<string, Json> = {};
-  const paths: Record<string, Json> = {};
-  for (const r of resources) {
-    definitions[definitionName(r)] = JSON.parse(JSON.stringify(schemaOf(r)).replaceAll('#/components/schemas/', '#/definitions/'));
-    for (const [p, ops] of Object.entries(pathsOf(r))) paths[p] = JSON.parse(JSON.stringify(ops).replaceAll('#/components/schemas/', '#/definitions/'));
-  }
-  return { swagger: '2.0', info: { title: 'Gouvernail', version: 'v1.32.0' }, paths, definitions };
+function allPathsAndSchemas() {
+  const paths: Record<string, Json> = Object.assign({}, ...resources.map(pathsOf));
+  const schemas: Record<string, Json> = Object.fromEntries(resources.map((r) => [definitionName(r), schemaOf(r)]));
+  schemas['io.k8s.api.autoscaling.v1.Scale'] = scaleSchema;
+  return { paths, schemas };
 }
 
+const toV2Refs = (o: unknown): any => JSON.parse(JSON.stringify(o).replaceAll('#/components/schemas/', '#/definitions/'));
+
+/** The Swagger 2.0 document as JSON (parameters typed in place, responses with a schema). */
+export function openApiV2(): Json {
+  const { paths, schemas } = allPathsAndSchemas();
+  const param = (p: Json) => ({ name: p.name, in: p.in, description: p.description, required: p.required, type: 'string' });
+  const v2Paths = Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item).map(([k, v]) => {
+          if (k === 'parameters') return [k, (v as Json[]).map(param)];
+          const { parameters, responses, requestBody: _b, ...rest } = v as Record<string, any>;
+          const ok = responses?.['200']?.content?.['application/json']?.schema;
+          return [k, { ...rest, consumes: ['application/json'], produces: ['application/json'], parameters: (parameters ?? []).map(param), responses: { '200': { description: 'OK', ...(ok ? { schema: ok } : {}) }, '401': { description: 'Unauthorized' } } }];
+        }),
+      ),
+    ]),
+  );
+  return toV2Refs({ swagger: '2.0', info: { title: 'Gouvernail', version: 'v1.32.0' }, paths: v2Paths, definitions: schemas });
+}
+
+let v2Protobuf: Buffer | undefined;
+
+/** The same document in gnostic's protobuf, as kubectl 1.27 asks for it; built once. */
+export function openApiV2Protobuf(): Buffer {
+  if (!v2Protobuf) {
+    const { paths, schemas } = allPathsAndSchemas();
+    v2Protobuf = encodeOpenApiV2({ paths, schemas, title: 'Gouvernail', version: 'v1.32.0' });
+  }
+  return v2Protobuf;
+}

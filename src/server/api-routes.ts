@@ -4,7 +4,7 @@ import type { ApiServer, PropagationPolicy, RequestOptions, Verb, WatchEvent } f
 import { aggregatedContentType, aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, negotiateDiscovery, versionInfo } from '../api/discovery.js';
 import { ApiError, statusBody, toApiError } from '../api/errors.js';
 import type { Identity } from '../api/identity.js';
-import { openApiV2, openApiV3Index } from '../api/openapi.js';
+import { openApiV2, openApiV2Protobuf, openApiV3Index } from '../api/openapi.js';
 import { patchContentTypes } from '../api/patch.js';
 import { findResource, type Resource } from '../api/resources.js';
 import { toTable, type IncludeObject } from '../api/tables.js';
@@ -161,7 +161,7 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOption
   });
   app.get('/openapi/v2', async (req, reply) => {
     identify(req);
-    if (/protobuf/.test(req.headers.accept ?? '') && !/application\/json/.test(req.headers.accept ?? '')) throw new ApiError(406, 'NotAcceptable', 'the OpenAPI v2 document is served as JSON only; use /openapi/v3');
+    if (/protobuf/.test(req.headers.accept ?? '')) return reply.type('application/com.github.proto-openapi.spec.v2@v1.0+protobuf').send(openApiV2Protobuf());
     return reply.type('application/json').send(openApiV2());
   });
 
