@@ -85,7 +85,7 @@ const server = await serve({ dataDir: mkdtempSync(path.join(tmpdir(), 'gouvernai
 const client = new HttpClient(server.server, server.token, { ca: server.ca });
 const ours = [`${label.managedBy}=${server.installation}`];
 
-const rounds = Number(process.env.ROUNDS ?? 3);
+const rounds = Number(process.env.ROUNDS ?? 5);
 const results: { baseline: number; gouvernail: number }[] = [];
 try {
   for (let round = 0; round < rounds; round++) {

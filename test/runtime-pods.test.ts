@@ -157,6 +157,10 @@ test.serial('limits become Docker limits, a hostPort is published, and a crashin
     return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? p : undefined;
   });
   t.true(crashing.status.containerStatuses[0].restartCount >= 1);
-  const listed = await runCli('get', 'pods', '-n', ns, '--kubeconfig', server.kubeconfig);
+  // Between back-offs Docker runs it again for a moment, so the listing is read until it shows the loop.
+  const listed = await waitFor('get pods showing CrashLoopBackOff', async () => {
+    const r = await runCli('get', 'pods', '-n', ns, '--kubeconfig', server.kubeconfig);
+    return /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/.test(r.out) ? r : undefined;
+  });
   t.regex(listed.out, /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/);
 });

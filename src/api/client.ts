@@ -17,6 +17,8 @@ export interface Client {
   create(o: KubeObject, options?: RequestOptions): Promise<KubeObject>;
   update(o: KubeObject, options?: RequestOptions): Promise<KubeObject>;
   updateStatus(o: KubeObject): Promise<KubeObject>;
+  /** Several status writes; each one's error, or undefined. In-process they share one transaction. */
+  updateStatusAll(objects: KubeObject[]): Promise<(Error | undefined)[]>;
   patch(kind: string, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options?: RequestOptions & { subresource?: string }): Promise<KubeObject>;
   /** True when it deleted (or started deleting) the object, false when there was none. */
   delete(kind: string, namespace: string | undefined, name: string, options?: { propagationPolicy?: PropagationPolicy }): Promise<boolean>;
@@ -64,6 +66,12 @@ export abstract class BaseClient implements Client {
     return this.send('update', this.resource(o.kind), o.metadata.namespace, o.metadata.name, 'status', o, {});
   }
 
+  async updateStatusAll(objects: KubeObject[]): Promise<(Error | undefined)[]> {
+    const out: (Error | undefined)[] = [];
+    for (const o of objects) out.push(await this.updateStatus(o).then(() => undefined, (err: Error) => err));
+    return out;
+  }
+
   patch(kind: string, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options: RequestOptions & { subresource?: string } = {}): Promise<KubeObject> {
     const { subresource, ...rest } = options;
     return this.send('patch', this.resource(kind), namespace, name, subresource, patch, { ...rest, patchType: type });
@@ -107,6 +115,20 @@ export class InProcessClient extends BaseClient {
 
   protected async send(verb: Verb, resource: Resource, namespace: string | undefined, name: string | undefined, subresource: string | undefined, body: unknown, options: RequestOptions): Promise<any> {
     return this.api.handle({ identity: this.identity, verb, resource, namespace, name, subresource, body, options }).body;
+  }
+
+  /** One transaction for all of them: one fsync instead of one a write. */
+  override async updateStatusAll(objects: KubeObject[]): Promise<(Error | undefined)[]> {
+    return this.api.store.batch(() =>
+      objects.map((o) => {
+        try {
+          this.api.handle({ identity: this.identity, verb: 'update', resource: this.resource(o.kind), namespace: o.metadata.namespace, name: o.metadata.name, subresource: 'status', body: o });
+          return undefined;
+        } catch (err) {
+          return err as Error;
+        }
+      }),
+    );
   }
 
   /** Watches one kind (every namespace) through the pipeline; returns the function that stops it. */

@@ -6,6 +6,7 @@ import type { KubeObject, Probe } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
+import { StatusWriter } from './status-writer.js';
 import { claimVolumeName, label, networkName } from './labels.js';
 import { planPod, serviceAliases, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
@@ -43,8 +44,10 @@ export class NodeAgent {
   private readonly log: NonNullable<NodeAgentOptions['log']>;
 
   private readonly loop: PassLoop;
+  private readonly statuses: StatusWriter;
 
   constructor(private readonly o: NodeAgentOptions) {
+    this.statuses = new StatusWriter(o.client);
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({ pass: () => this.reconcile(), onError: (err) => this.log('node agent pass failed; retrying', { err: err.message }), resyncMs: o.resyncMs ?? 1000 });
   }
@@ -55,13 +58,30 @@ export class NodeAgent {
       if (c.type === 'DELETED' && o.kind === 'PersistentVolumeClaim' && o.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
         this.volumesToDelete.set(claimVolumeName(o.metadata.namespace!, o.metadata.name), { namespace: o.metadata.namespace!, claim: o.metadata.name });
       }
-      return ['Pod', 'ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim'].includes(o.kind);
+      if (o.kind === 'Pod') return this.podChanged(c.type, o);
+      return ['ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim'].includes(o.kind);
     });
+  }
+
+  /** Pods by uid: the generation and deletion last seen, so the agent's own status writes do not kick it. */
+  private readonly podsSeen = new Map<string, string>();
+
+  private podChanged(type: string, pod: KubeObject): boolean {
+    const uid = pod.metadata.uid!;
+    if (type === 'DELETED') {
+      this.podsSeen.delete(uid);
+      return true;
+    }
+    const mark = `${pod.metadata.generation}/${pod.metadata.deletionTimestamp ?? ''}`;
+    if (this.podsSeen.get(uid) === mark) return false;
+    this.podsSeen.set(uid, mark);
+    return true;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop.stop();
+    await this.statuses.flush();
   }
 
   kick(): void {
@@ -90,19 +110,35 @@ export class NodeAgent {
       await this.removeEmptyDirs(uid);
       for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
     }
-    // Pods are independent: several at a time, so 50 new Pods do not start one after another.
-    let next = 0;
-    const worker = async () => {
-      while (next < pods.length && !this.stopped) {
-        const pod = pods[next++]!;
-        try {
-          await this.reconcilePod(pod, byUid.get(pod.metadata.uid!) ?? []);
-        } catch (err) {
-          this.log('pod reconcile failed', { pod: pod.metadata.name, err: (err as Error).message });
-        }
+    // Pods are independent: up to 128 at a time, and a Pod bound while the pass runs joins it at
+    // once instead of waiting for the next pass (50 new Pods do not start in two waves).
+    const queue = [...pods];
+    const seen = new Set(pods.map((p) => p.metadata.uid!));
+    const refill = () => {
+      for (const p of store.list({ kind: 'Pod' })) {
+        if (p.spec?.nodeName !== this.o.nodeName || p.metadata.deletionTimestamp || seen.has(p.metadata.uid!)) continue;
+        seen.add(p.metadata.uid!);
+        queue.push(p);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(128, pods.length) }, worker));
+    await new Promise<void>((resolve) => {
+      let active = 0;
+      const spawn = () => {
+        while (active < 128 && queue.length > 0 && !this.stopped) {
+          const pod = queue.shift()!;
+          active++;
+          this.reconcilePod(pod, byUid.get(pod.metadata.uid!) ?? [])
+            .catch((err) => this.log('pod reconcile failed', { pod: pod.metadata.name, err: (err as Error).message }))
+            .finally(() => {
+              active--;
+              if (!this.stopped) refill();
+              spawn();
+            });
+        }
+        if (active === 0) resolve();
+      };
+      spawn();
+    });
     await this.bindClaims();
     for (const [name, claim] of this.volumesToDelete) {
       if (store.get('PersistentVolumeClaim', claim.namespace, claim.claim)) {
@@ -348,7 +384,7 @@ export class NodeAgent {
       const before = (current.status?.containerStatuses ?? []).find((s: { name: string }) => s.name === c.name);
       return c.name === container ? { name: c.name, image: c.image, ready: false, restartCount: before?.restartCount ?? 0, state: { waiting } } : before ?? { name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } };
     });
-    await this.o.client.updateStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...current.status, phase: current.status?.phase ?? 'Pending', containerStatuses: statuses } });
+    await this.statuses.write({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...current.status, phase: current.status?.phase ?? 'Pending', containerStatuses: statuses } });
   }
 
   /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
@@ -432,7 +468,7 @@ export class NodeAgent {
     if (JSON.stringify(stripTimes(status)) === JSON.stringify(stripTimes(pod.status ?? {}))) return ready;
     const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
     if (!current || current.metadata.uid !== pod.metadata.uid) return ready;
-    await this.o.client.updateStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status });
+    await this.statuses.write({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status });
     return ready;
   }
 
