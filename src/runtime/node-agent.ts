@@ -65,6 +65,8 @@ export class NodeAgent {
 
   /** Pods by uid: the generation and deletion last seen, so the agent's own status writes do not kick it. */
   private readonly podsSeen = new Map<string, string>();
+  /** A Pod was added or changed since the running pass listed them. */
+  private podsArrived = false;
 
   private podChanged(type: string, pod: KubeObject): boolean {
     const uid = pod.metadata.uid!;
@@ -75,6 +77,7 @@ export class NodeAgent {
     const mark = `${pod.metadata.generation}/${pod.metadata.deletionTimestamp ?? ''}`;
     if (this.podsSeen.get(uid) === mark) return false;
     this.podsSeen.set(uid, mark);
+    this.podsArrived = true;
     return true;
   }
 
@@ -93,6 +96,7 @@ export class NodeAgent {
     // Networks and images are checked once a pass, not once a Pod.
     this.networks.clear();
     this.images.clear();
+    this.podsArrived = false;
     const pods = store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && !p.metadata.deletionTimestamp);
     const containers = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`] } });
     const byUid = new Map<string, Docker.ContainerInfo[]>();
@@ -115,6 +119,8 @@ export class NodeAgent {
     const queue = [...pods];
     const seen = new Set(pods.map((p) => p.metadata.uid!));
     const refill = () => {
+      if (!this.podsArrived) return;
+      this.podsArrived = false;
       for (const p of store.list({ kind: 'Pod' })) {
         if (p.spec?.nodeName !== this.o.nodeName || p.metadata.deletionTimestamp || seen.has(p.metadata.uid!)) continue;
         seen.add(p.metadata.uid!);
@@ -228,8 +234,9 @@ export class NodeAgent {
         break;
       }
     }
-    // The pass's listing is current unless this pass created or started something.
-    const fresh = !changed ? existing.filter((e) => Object.values(ids).includes(e.Id)) : await docker.listContainers({ all: true, filters: { label: [`${label.uid}=${pod.metadata.uid}`, `${label.managedBy}=${installation}`] } });
+    // The pass's listing is current unless this pass created or started something; then the
+    // containers it touched are inspected (which the status needs anyway), not listed again.
+    const fresh = !changed ? existing.filter((e) => Object.values(ids).includes(e.Id)) : (await Promise.all(Object.values(ids).map((id) => this.inspectById(id)))).filter((c): c is Docker.ContainerInfo => !!c);
     await this.writeStatus(pod, fresh, waiting);
   }
 
@@ -374,6 +381,14 @@ export class NodeAgent {
     else this.inspections.delete(c.Id);
     if (this.inspections.size > 5000) this.inspections.delete(this.inspections.keys().next().value!);
     return info;
+  }
+
+  /** A container as a listing shows it, from an inspection that is kept for the status. */
+  private async inspectById(id: string): Promise<Docker.ContainerInfo | undefined> {
+    const info = await this.o.docker.getContainer(id).inspect().catch(() => undefined);
+    if (!info) return undefined;
+    this.inspections.set(id, { state: info.State.Status, at: Date.now(), info });
+    return { Id: id, Names: [info.Name], Image: info.Config.Image, ImageID: info.Image, Labels: info.Config.Labels ?? {}, State: info.State.Status, Status: '', Command: '', Created: 0, Ports: [], HostConfig: { NetworkMode: info.HostConfig.NetworkMode ?? '' }, NetworkSettings: { Networks: {} }, Mounts: [] } as unknown as Docker.ContainerInfo;
   }
 
   /** Marks one container of a Pod as waiting, with a reason, before its status is known. */

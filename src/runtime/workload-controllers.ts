@@ -57,7 +57,11 @@ export class WorkloadControllers {
     return this.loop.stop();
   }
 
-  /** Lists read in one pass, dropped at each write of this controller so reads stay current. */
+  /**
+   * Lists read in one pass, kept current with this controller's own writes (what others write
+   * meanwhile kicks another pass): re-reading and re-parsing them after every write made a pass
+   * over 50 Deployments quadratic.
+   */
   private cache = new Map<string, KubeObject[]>();
 
   private list(options: { kind: string; namespace?: string }): KubeObject[] {
@@ -70,24 +74,35 @@ export class WorkloadControllers {
     return items;
   }
 
-  private create(o: KubeObject): Promise<KubeObject> {
-    this.cache.clear();
-    return this.client.create(o);
+  /** Puts a written object into the cached lists it belongs to (or takes a deleted one out). */
+  private remember(o: KubeObject, deleted = false): KubeObject {
+    for (const [key, items] of this.cache) {
+      const [kind, ns] = key.split('/');
+      if (kind !== o.kind || (ns !== '*' && ns !== o.metadata.namespace)) continue;
+      const i = items.findIndex((x) => x.metadata.uid === o.metadata.uid);
+      if (deleted) {
+        if (i >= 0) items.splice(i, 1);
+      } else if (i >= 0) items[i] = o;
+      else items.push(o);
+    }
+    return o;
   }
 
-  private update(o: KubeObject): Promise<KubeObject> {
-    this.cache.clear();
-    return this.client.update(o);
+  private async create(o: KubeObject): Promise<KubeObject> {
+    return this.remember(await this.client.create(o));
   }
 
-  private updateStatus(o: KubeObject): Promise<KubeObject> {
-    this.cache.clear();
-    return this.client.updateStatus(o);
+  private async update(o: KubeObject): Promise<KubeObject> {
+    return this.remember(await this.client.update(o));
   }
 
-  private async remove(kind: string, namespace: string | undefined, name: string): Promise<void> {
-    this.cache.clear();
-    await this.client.delete(kind, namespace, name);
+  private async updateStatus(o: KubeObject): Promise<KubeObject> {
+    return this.remember(await this.client.updateStatus(o));
+  }
+
+  private async remove(o: KubeObject): Promise<void> {
+    await this.client.delete(o.kind, o.metadata.namespace, o.metadata.name);
+    this.remember(o, true);
   }
 
   async pass(): Promise<void> {
@@ -160,7 +175,7 @@ export class WorkloadControllers {
     // Revision history: keep revisionHistoryLimit old, scaled-down ReplicaSets.
     const idle = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d) && rs.metadata.uid !== current!.metadata.uid && rs.spec.replicas === 0 && podsOf(rs).length === 0);
     idle.sort((a, b) => Number(a.metadata.annotations?.[revisionAnnotation] ?? 0) - Number(b.metadata.annotations?.[revisionAnnotation] ?? 0));
-    for (const rs of idle.slice(0, Math.max(0, idle.length - spec.revisionHistoryLimit))) await this.remove('ReplicaSet', ns, rs.metadata.name);
+    for (const rs of idle.slice(0, Math.max(0, idle.length - spec.revisionHistoryLimit))) await this.remove(rs);
 
     const sets = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
     const pods = sets.flatMap(podsOf);
@@ -197,7 +212,7 @@ export class WorkloadControllers {
     if (pods.length > want) {
       // Remove the least useful first: unscheduled, then not ready, then the newest.
       const ranked = [...pods].sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || Number(isReady(a)) - Number(isReady(b)) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
-      for (const p of ranked.slice(0, pods.length - want)) await this.remove('Pod', ns, p.metadata.name);
+      for (const p of ranked.slice(0, pods.length - want)) await this.remove(p);
     }
     const now = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
     const ready = now.filter(isReady).length;

@@ -4,6 +4,7 @@ import { GouvernailError } from '../errors.js';
 import { isNamespaced } from '../manifest/kinds.js';
 import { matchesSelector, type LabelSelector } from '../manifest/selector.js';
 import type { KubeObject } from '../manifest/types.js';
+import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from './database.js';
 import { deepEqual } from '../diff/diff.js';
 
@@ -50,8 +51,20 @@ export class ObjectStore {
     this.db.close();
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once: better-sqlite3 compiles a statement on every prepare. */
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
-    const row = this.db.prepare('SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?').get(kind, ns(kind, namespace), name) as { body: string } | undefined;
+    const row = this.statement('SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?').get(kind, ns(kind, namespace), name) as { body: string } | undefined;
     return row ? JSON.parse(row.body) : undefined;
   }
 
@@ -67,7 +80,7 @@ export class ObjectStore {
       args.push(options.namespace);
     }
     const sql = `SELECT body FROM objects${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY kind, namespace, name`;
-    const rows = this.db.prepare(sql).all(...args) as { body: string }[];
+    const rows = this.statement(sql).all(...args) as { body: string }[];
     const objects = rows.map((r) => JSON.parse(r.body) as KubeObject);
     const selector = options.labelSelector;
     return selector ? objects.filter((o) => matchesSelector(selector, o.metadata.labels ?? {})) : objects;
@@ -75,7 +88,7 @@ export class ObjectStore {
 
   /** The resourceVersion of the latest write, or 0 for an empty store. */
   resourceVersion(): number {
-    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").get() as { seq: number } | undefined;
+    const row = this.statement("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").get() as { seq: number } | undefined;
     return row?.seq ?? 0;
   }
 
@@ -90,7 +103,7 @@ export class ObjectStore {
       if (namespace) o.metadata.namespace = namespace;
       delete o.metadata.resourceVersion;
       const rv = this.record('ADDED', o);
-      this.db.prepare('INSERT INTO objects (uid, kind, namespace, name, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)').run(o.metadata.uid, o.kind, namespace, o.metadata.name, rv, JSON.stringify(o));
+      this.statement('INSERT INTO objects (uid, kind, namespace, name, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)').run(o.metadata.uid, o.kind, namespace, o.metadata.name, rv, JSON.stringify(o));
       return o;
     });
   }
@@ -120,7 +133,7 @@ export class ObjectStore {
       if (namespace) o.metadata.namespace = namespace;
       if (deepEqual(stripVersion(current), stripVersion(o))) return current;
       const rv = this.record('MODIFIED', o);
-      this.db.prepare('UPDATE objects SET resource_version = ?, body = ? WHERE uid = ?').run(rv, JSON.stringify(o), current.metadata.uid);
+      this.statement('UPDATE objects SET resource_version = ?, body = ? WHERE uid = ?').run(rv, JSON.stringify(o), current.metadata.uid);
       return o;
     });
   }
@@ -145,7 +158,7 @@ export class ObjectStore {
         throw new GouvernailError('StoreConflict', `${kind}/${name} was modified (resourceVersion ${current.metadata.resourceVersion}, not ${expectedResourceVersion}); read it again and retry`);
       }
       this.record('DELETED', current);
-      this.db.prepare('DELETE FROM objects WHERE uid = ?').run(current.metadata.uid);
+      this.statement('DELETE FROM objects WHERE uid = ?').run(current.metadata.uid);
       return current;
     });
   }
@@ -171,17 +184,17 @@ export class ObjectStore {
    * holds them (compacted): the watcher must list again.
    */
   changesSince(resourceVersion: number, limit = 1000): Change[] {
-    const oldest = this.db.prepare('SELECT MIN(resource_version) AS rv FROM changes').get() as { rv: number | null };
+    const oldest = this.statement('SELECT MIN(resource_version) AS rv FROM changes').get() as { rv: number | null };
     if (oldest.rv !== null && resourceVersion < oldest.rv - 1) {
       throw new GouvernailError('StoreGone', `resourceVersion ${resourceVersion} is too old (the change feed starts at ${oldest.rv}); list again and watch from the list's resourceVersion`);
     }
-    const rows = this.db.prepare('SELECT resource_version AS rv, type, body FROM changes WHERE resource_version > ? ORDER BY resource_version LIMIT ?').all(resourceVersion, limit) as { rv: number; type: ChangeType; body: string }[];
+    const rows = this.statement('SELECT resource_version AS rv, type, body FROM changes WHERE resource_version > ? ORDER BY resource_version LIMIT ?').all(resourceVersion, limit) as { rv: number; type: ChangeType; body: string }[];
     return rows.map((r) => ({ type: r.type, resourceVersion: r.rv, object: JSON.parse(r.body) }));
   }
 
   /** Keeps the newest `keep` changes of the feed. */
   compact(keep: number): void {
-    this.db.prepare('DELETE FROM changes WHERE resource_version <= ?').run(this.resourceVersion() - keep);
+    this.statement('DELETE FROM changes WHERE resource_version <= ?').run(this.resourceVersion() - keep);
   }
 
   /** Calls `listener` for each change after `fromResourceVersion`, then for every new one. */
@@ -202,10 +215,10 @@ export class ObjectStore {
   }
 
   private record(type: ChangeType, o: KubeObject): number {
-    const info = this.db.prepare('INSERT INTO changes (type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?)').run(type, o.kind, ns(o.kind, o.metadata.namespace), o.metadata.name, '');
+    const info = this.statement('INSERT INTO changes (type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?)').run(type, o.kind, ns(o.kind, o.metadata.namespace), o.metadata.name, '');
     const rv = Number(info.lastInsertRowid);
     o.metadata.resourceVersion = String(rv);
-    this.db.prepare('UPDATE changes SET body = ? WHERE resource_version = ?').run(JSON.stringify(o), rv);
+    this.statement('UPDATE changes SET body = ? WHERE resource_version = ?').run(JSON.stringify(o), rv);
     this.pending.push({ type, resourceVersion: rv, object: cloneJson(o) });
     return rv;
   }
