@@ -46,7 +46,7 @@ export class WorkloadControllers {
     private readonly nodeNames: () => string[],
     private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
   ) {
-    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('controller pass failed; retrying', { err: err.message }), resyncMs: 1000, debounceMs: 10 });
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('controller pass failed; retrying', { err: err.message }), resyncMs: 1000, debounceMs: 50 });
   }
 
   start(): void {
