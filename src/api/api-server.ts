@@ -246,6 +246,7 @@ export class ApiServer {
 
   private create(r: ApiRequest, warnings: string[]): ApiResponse {
     if (r.subresource === 'binding') return this.bind(r);
+    if (r.resource.virtual) return { code: 201, body: this.review(r), warnings };
     if (r.name && !r.subresource) throw new ApiError(405, 'MethodNotAllowed', 'POST goes to the collection, without a name');
     const o = this.decode({ ...r, name: undefined }, r.body);
     if (!o.metadata.name && !o.metadata.generateName) throw new ApiError(422, 'Invalid', `${r.resource.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
@@ -380,6 +381,42 @@ export class ApiServer {
       const updated = { ...o, metadata: { ...o.metadata, ownerReferences: next.length ? next : undefined } };
       if (!next.length) delete updated.metadata.ownerReferences;
       this.store.update(updated);
+    }
+  }
+
+  /** The reviews a client asks about itself: who it is (whoami), what it may do (can-i). */
+  private review(r: ApiRequest) {
+    const body = this.decode({ ...r, name: undefined }, r.body ?? {}) as KubeObject & { spec?: any };
+    const base = { apiVersion: apiVersionOf(r.resource), kind: r.resource.kind, metadata: { creationTimestamp: null }, ...(body.spec ? { spec: body.spec } : {}) };
+    const identity = r.identity;
+    switch (r.resource.kind) {
+      case 'SelfSubjectReview':
+        return { ...base, status: { userInfo: { username: identity.user, groups: identity.groups } } };
+      case 'SelfSubjectAccessReview': {
+        const ra = body.spec?.resourceAttributes;
+        if (ra) {
+          const decision = this.authorizer.authorize({ identity, verb: ra.verb ?? 'get', apiGroup: ra.group ?? '', resource: ra.resource ?? '', subresource: ra.subresource || undefined, namespace: ra.namespace || undefined, name: ra.name || undefined });
+          return { ...base, status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) } };
+        }
+        const na = body.spec?.nonResourceAttributes ?? {};
+        const rules = this.authorizer.rulesFor?.(identity) ?? [{ nonResourceURLs: ['*'], verbs: ['*'] }];
+        const allowed = rules.some((rule) => (rule.nonResourceURLs ?? []).some((u) => u === '*' || u === na.path || (u.endsWith('*') && String(na.path).startsWith(u.slice(0, -1)))) && (rule.verbs.includes('*') || rule.verbs.includes(na.verb)));
+        return { ...base, status: { allowed } };
+      }
+      case 'SelfSubjectRulesReview': {
+        const rules = this.authorizer.rulesFor?.(identity, body.spec?.namespace);
+        const all = rules ?? [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }];
+        return {
+          ...base,
+          status: {
+            resourceRules: all.filter((x) => !x.nonResourceURLs?.length).map((x) => ({ verbs: x.verbs, apiGroups: x.apiGroups ?? [], resources: x.resources ?? [], ...(x.resourceNames?.length ? { resourceNames: x.resourceNames } : {}) })),
+            nonResourceRules: all.filter((x) => x.nonResourceURLs?.length).map((x) => ({ verbs: x.verbs, nonResourceURLs: x.nonResourceURLs })),
+            incomplete: !rules,
+          },
+        };
+      }
+      default:
+        throw new ApiError(405, 'MethodNotAllowed', `${r.resource.kind} is not served`);
     }
   }
 

@@ -27,6 +27,19 @@ export class TokenAuthenticator implements Authenticator {
   }
 }
 
+/** Tries each authenticator in turn; the first that recognises the credentials answers. */
+export class AuthenticatorChain implements Authenticator {
+  constructor(private readonly chain: Authenticator[]) {}
+
+  authenticate(credentials: Credentials): Identity | undefined {
+    for (const a of this.chain) {
+      const identity = a.authenticate(credentials);
+      if (identity) return identity;
+    }
+    return undefined;
+  }
+}
+
 export function unauthorized(): ApiError {
   return new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token over HTTPS (see the kubeconfig written by gouvernail serve)');
 }

@@ -18,6 +18,8 @@ export interface Decision {
 
 export interface Authorizer {
   authorize(attributes: Attributes): Decision;
+  /** The rules an identity has in a namespace, for `kubectl auth can-i --list`; undefined when unknown. */
+  rulesFor?(identity: Identity, namespace?: string): { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }[];
 }
 
 /** Allows every authenticated request: the seam RBAC plugs into. */

@@ -1,11 +1,12 @@
-import { apiVersionOf, resources } from './resources.js';
+import { apiVersionOf, resources, type Resource } from './resources.js';
 
 /** What `/version` answers; kubectl's dispatcher on the test machines picks its client by `minor`. */
 export function versionInfo(gouvernailVersion: string) {
   return { major: '1', minor: '32', gitVersion: `v1.32.0-gouvernail.${gouvernailVersion}`, gitCommit: '0', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'node', compiler: 'gc', platform: 'linux/amd64' };
 }
 
-const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const verbsOf = (r: Resource) => (r.virtual ? ['create'] : allVerbs);
 
 /** The group versions served, core first. */
 export function groupVersions(): { group: string; version: string }[] {
@@ -21,13 +22,14 @@ export function apiVersions(serverAddress: string) {
 
 /** `GET /apis`, legacy. */
 export function apiGroupList() {
-  const groups = groupVersions().filter((g) => g.group !== '');
+  const byGroup = new Map<string, string[]>();
+  for (const g of groupVersions()) if (g.group !== '') byGroup.set(g.group, [...(byGroup.get(g.group) ?? []), g.version]);
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: groups.map((g) => {
-      const gv = { groupVersion: `${g.group}/${g.version}`, version: g.version };
-      return { name: g.group, versions: [gv], preferredVersion: gv };
+    groups: [...byGroup].map(([name, versions]) => {
+      const listed = versions.map((version) => ({ groupVersion: `${name}/${version}`, version }));
+      return { name, versions: listed, preferredVersion: listed[0]! };
     }),
   };
 }
@@ -41,7 +43,7 @@ export function apiResourceList(group: string, version: string) {
     apiVersion: 'v1',
     groupVersion: group ? `${group}/${version}` : version,
     resources: list.flatMap((r) => [
-      { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs, ...(r.shortNames.length ? { shortNames: r.shortNames } : {}), ...(r.categories.length ? { categories: r.categories } : {}) },
+      { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: verbsOf(r), ...(r.shortNames.length ? { shortNames: r.shortNames } : {}), ...(r.categories.length ? { categories: r.categories } : {}) },
       ...r.subresources.map((s) => ({ name: `${r.plural}/${s.name}`, singularName: '', namespaced: r.namespaced, ...(s.kind ? { group: s.kind.group, version: s.kind.version } : {}), kind: s.kind?.kind ?? r.kind, verbs: s.verbs })),
     ]),
   };
@@ -68,7 +70,7 @@ export function aggregatedDiscovery(core: boolean, apiVersion: 'v2' | 'v2beta1')
             responseKind: { group: r.group, version: r.version, kind: r.kind },
             scope: r.namespaced ? 'Namespaced' : 'Cluster',
             singularResource: r.singular,
-            verbs,
+            verbs: verbsOf(r),
             ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
             ...(r.categories.length ? { categories: r.categories } : {}),
             ...(r.subresources.length ? { subresources: r.subresources.map((s) => ({ subresource: s.name, responseKind: s.kind ?? { group: r.group, version: r.version, kind: r.kind }, verbs: s.verbs })) } : {}),

@@ -19,8 +19,12 @@ export interface Resource {
   /** False for kinds only Gouvernail's own components write (system identities). */
   userWritable: boolean;
   subresources: Subresource[];
+  /** Created and answered, never stored (SelfSubjectReview, SelfSubjectAccessReview...). */
+  virtual: boolean;
   info: KindInfo;
 }
+
+const virtualKinds = new Set(['SelfSubjectReview', 'SelfSubjectAccessReview', 'SelfSubjectRulesReview']);
 
 const statusSub: Subresource = { name: 'status', verbs: ['get', 'patch', 'update'] };
 const scaleSub: Subresource = { name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] };
@@ -52,12 +56,17 @@ function toResource(k: KindInfo, userWritable: boolean): Resource {
     namespaced: k.namespaced,
     userWritable,
     subresources: subresourcesOf[k.kind] ?? [],
+    virtual: virtualKinds.has(k.kind),
     info: k,
   };
 }
 
+const served: Resource[] = [...manifestKinds.map((k) => toResource(k, true)), ...systemKinds.map((k) => toResource(k, k.kind === 'Event' || virtualKinds.has(k.kind)))];
+/** Older versions kubectl still asks for: `auth whoami` of kubectl 1.27 and 1.28 speaks v1alpha1 and v1beta1. */
+const olderVersions = served.filter((r) => r.kind === 'SelfSubjectReview').flatMap((r) => ['v1beta1', 'v1alpha1'].map((version) => ({ ...r, version })));
+
 /** Every kind the API serves: the manifest kinds plus those Gouvernail's components make. */
-export const resources: Resource[] = [...manifestKinds.map((k) => toResource(k, true)), ...systemKinds.map((k) => toResource(k, k.kind === 'Event'))];
+export const resources: Resource[] = [...served, ...olderVersions];
 
 export function apiVersionOf(r: Pick<Resource, 'group' | 'version'>): string {
   return r.group ? `${r.group}/${r.version}` : r.version;
@@ -67,7 +76,7 @@ export function findResource(group: string, version: string, plural: string): Re
   return resources.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 
-const byKind = new Map(resources.map((r) => [r.kind, r]));
+const byKind = new Map(served.map((r) => [r.kind, r]));
 
 export function resourceForKind(kind: string): Resource | undefined {
   return byKind.get(kind);

@@ -9,7 +9,7 @@ export const syncWaveAnnotation = 'gouvernail.io/sync-wave';
 export const argoSyncWaveAnnotation = 'argocd.argoproj.io/sync-wave';
 
 /** Written in this order inside a wave; objects are not gated on each other by kind alone. */
-export const kindOrder = ['Namespace', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'Deployment', 'ReplicaSet', 'Pod', 'Application'];
+export const kindOrder = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'Deployment', 'ReplicaSet', 'Pod', 'Application'];
 
 export type EdgeReason = 'depends-on' | 'sync-wave' | 'namespace' | 'reference';
 

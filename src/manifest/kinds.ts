@@ -1,5 +1,5 @@
 import { type Field, any, arr, bool, describe, int, intOrString, map, obj, oneOf, quantity, req, str, type Schema } from './schema.js';
-import { configMapKey, dns1035Label, dnsLabel, dnsSubdomain, labelKey, labelValue, parseDuration, portName } from './names.js';
+import { configMapKey, dns1035Label, dnsLabel, dnsSubdomain, labelKey, labelValue, parseDuration, pathSegmentName, portName } from './names.js';
 
 const port = int(1, 65535);
 const namedOrNumberedPort = intOrString((v) =>
@@ -176,6 +176,17 @@ const applicationSpec = obj({
   }),
 });
 
+const policyRule = obj({
+  apiGroups: arr(str()),
+  resources: arr(str()),
+  verbs: req(arr(str())),
+  resourceNames: arr(str()),
+  nonResourceURLs: arr(str()),
+});
+const roleRef = obj({ apiGroup: req(oneOf('rbac.authorization.k8s.io')), kind: req(oneOf('Role', 'ClusterRole')), name: req(str()) });
+const subject = obj({ kind: req(oneOf('User', 'Group', 'ServiceAccount')), name: req(str()), namespace: str(), apiGroup: str() });
+const aggregationRule = obj({ clusterRoleSelectors: arr(labelSelector) });
+
 export interface KindInfo {
   apiVersion: string;
   kind: string;
@@ -196,6 +207,14 @@ const kindDescriptions: Record<string, string> = {
   Pod: 'Pod is a collection of containers that share a network namespace and volumes, run on one node.',
   Application: 'Application is a Gouvernail GitOps source: a Git repository, a hosted remote or a folder, kept applied.',
   Node: 'Node is a Docker engine that Gouvernail runs Pods on.',
+  ServiceAccount: 'ServiceAccount binds together a name, understood by users and programs, and a set of permissions.',
+  Role: 'Role is a namespaced, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding.',
+  ClusterRole: 'ClusterRole is a cluster level, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding or ClusterRoleBinding.',
+  RoleBinding: 'RoleBinding references a role, but does not contain it; it grants its permissions in its namespace to the subjects.',
+  ClusterRoleBinding: 'ClusterRoleBinding references a ClusterRole and grants its permissions across the cluster to the subjects.',
+  SelfSubjectReview: 'SelfSubjectReview returns the user information the request was authenticated with.',
+  SelfSubjectAccessReview: 'SelfSubjectAccessReview checks whether the current user can perform an action.',
+  SelfSubjectRulesReview: 'SelfSubjectRulesReview lists the actions the current user can perform in a namespace.',
   ReplicaSet: 'ReplicaSet ensures that a specified number of pod replicas are running at any given time.',
   Event: 'Event is a report of an event somewhere in the cluster.',
 };
@@ -220,6 +239,11 @@ export const manifestKinds: KindInfo[] = [
   kind('apps/v1', 'Deployment', 'deployments', ['deploy'], true, { spec: req(deploymentSpec) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
+  kind('v1', 'ServiceAccount', 'serviceaccounts', ['sa'], true, { secrets: any, imagePullSecrets: arr(obj({ name: req(str()) })), automountServiceAccountToken: bool }),
+  kind('rbac.authorization.k8s.io/v1', 'Role', 'roles', [], true, { rules: arr(policyRule) }, pathSegmentName),
+  kind('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', [], false, { rules: arr(policyRule), aggregationRule }, pathSegmentName),
+  kind('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings', [], true, { roleRef: req(roleRef), subjects: arr(subject) }, pathSegmentName),
+  kind('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'clusterrolebindings', [], false, { roleRef: req(roleRef), subjects: arr(subject) }, pathSegmentName),
 ];
 
 const replicaSetSpec = obj({
@@ -233,6 +257,9 @@ const replicaSetSpec = obj({
 export const systemKinds: KindInfo[] = [
   kind('v1', 'Node', 'nodes', ['no'], false, { spec: any }),
   kind('apps/v1', 'ReplicaSet', 'replicasets', ['rs'], true, { spec: req(replicaSetSpec) }),
+  kind('authentication.k8s.io/v1', 'SelfSubjectReview', 'selfsubjectreviews', [], false, { status: any }),
+  kind('authorization.k8s.io/v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', [], false, { spec: req(obj({ resourceAttributes: obj({ namespace: str(), verb: str(), group: str(), version: str(), resource: str(), subresource: str(), name: str() }), nonResourceAttributes: obj({ path: str(), verb: str() }) })) }),
+  kind('authorization.k8s.io/v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', [], false, { spec: req(obj({ namespace: str() })) }),
   kind('v1', 'Event', 'events', ['ev'], true, { involvedObject: any, reason: str(), message: str(), type: str(), source: any, count: int(), firstTimestamp: any, lastTimestamp: any, eventTime: any, reportingComponent: str(), reportingInstance: str(), action: str(), related: any, series: any }),
 ];
 

@@ -15,6 +15,12 @@ export function dns1035Label(v: string): string | undefined {
   return undefined;
 }
 
+/** RBAC objects' names: any path segment (system:kube-scheduler is one), as Kubernetes allows. */
+export function pathSegmentName(v: string): string | undefined {
+  if (v === '' || v === '.' || v === '..' || /[/%]/.test(v)) return 'must be a path segment: not empty, not "." or "..", without "/" or "%"';
+  return undefined;
+}
+
 export function dnsSubdomain(v: string): string | undefined {
   if (v.length > 253) return 'must be at most 253 characters';
   if (!v.split('.').every((part) => label.test(part))) {

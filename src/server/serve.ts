@@ -15,7 +15,10 @@ import { buildApi } from './app.js';
 import { createServerMetrics } from './server-metrics.js';
 export { defaultDataDir } from './data-dir.js';
 import { ApiServer } from '../api/api-server.js';
-import { TokenAuthenticator } from '../api/authenticate.js';
+import { AuthenticatorChain, TokenAuthenticator } from '../api/authenticate.js';
+import { RbacAuthorizer } from '../api/rbac.js';
+import { defaultRbacObjects } from '../api/rbac-defaults.js';
+import { UserTokenAuthenticator } from '../api/tokens.js';
 import { InProcessClient } from '../api/client.js';
 import { identities, nodeIdentity, type Identity } from '../api/identity.js';
 import { ensureServingCertificate, subjectAltNames } from './tls.js';
@@ -104,8 +107,16 @@ export async function serve(options: ServeOptions) {
   const sans = subjectAltNames([...(options.tlsSans ?? []), ...(isLoopback(options.host) || options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])]);
   let tls = options.insecureHttp ? undefined : await ensureServingCertificate(options.dataDir, sans);
 
-  const api = new ApiServer({ store, authenticator: new TokenAuthenticator([{ token, identity: identities.admin }]) });
+  const authorizer = new RbacAuthorizer(store);
+  const api = new ApiServer({ store, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store)]), authorizer });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
+  // The default roles and the components' bindings are put back at every start, as Kubernetes does.
+  const system = asComponent(identities.apiServer);
+  for (const o of defaultRbacObjects()) {
+    const live = await system.get(o.kind, undefined, o.metadata.name);
+    if (!live) await system.create(o);
+    else if (JSON.stringify([live.rules, live.roleRef, live.subjects, live.aggregationRule]) !== JSON.stringify([o.rules, o.roleRef, o.subjects, o.aggregationRule])) await system.update({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  }
 
   let version = 'unknown';
   try {
@@ -129,7 +140,6 @@ export async function serve(options: ServeOptions) {
   const registered = await kubelet.get('Node', undefined, nodeName);
   if (registered) await kubelet.updateStatus({ ...registered, status: node.status });
   else await kubelet.create(node as never);
-  const system = asComponent(identities.apiServer);
   for (const ns of ['default', 'kube-system']) {
     if (!store.get('Namespace', undefined, ns)) await system.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
   }
@@ -181,6 +191,7 @@ export async function serve(options: ServeOptions) {
       await proxy.stop();
       await agent.stop();
       if (renewal) clearInterval(renewal);
+      authorizer.close();
       await http.close();
       store.close();
     })());

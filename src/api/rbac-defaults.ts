@@ -1,0 +1,90 @@
+import type { KubeObject } from '../manifest/types.js';
+import type { Rule } from './rbac.js';
+import { identities } from './identity.js';
+
+/**
+ * The roles and bindings every cluster starts with, as Kubernetes bootstraps them: the user-facing
+ * view, edit and admin (aggregated from labelled pieces, so a team can extend them) and
+ * cluster-admin; the least each of Gouvernail's components needs; and what every authenticated user
+ * may ask about itself (whoami, can-i). `serve` puts them back at every start.
+ */
+
+const read = ['get', 'list', 'watch'];
+const write = ['create', 'delete', 'deletecollection', 'patch', 'update'];
+const bootstrap = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+const aggregate = (to: string) => `rbac.authorization.k8s.io/aggregate-to-${to}`;
+
+function clusterRole(name: string, rules: Rule[], labels: Record<string, string> = {}, aggregateFrom?: string[]): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name, labels: { ...bootstrap, ...labels } },
+    rules,
+    ...(aggregateFrom ? { aggregationRule: { clusterRoleSelectors: aggregateFrom.map((to) => ({ matchLabels: { [aggregate(to)]: 'true' } })) } } : {}),
+  };
+}
+
+function clusterBinding(name: string, role: string, subjects: { kind: string; name: string; namespace?: string }[]): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name, labels: { ...bootstrap } },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+    subjects: subjects.map((s) => ({ ...s, ...(s.kind === 'ServiceAccount' ? {} : { apiGroup: 'rbac.authorization.k8s.io' }) })),
+  };
+}
+
+const coreWorkloads = ['pods', 'services', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts'];
+const appsWorkloads = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale'];
+
+export function defaultRbacObjects(): KubeObject[] {
+  return [
+    clusterRole('cluster-admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }]),
+    clusterRole('admin', [], {}, ['admin', 'edit', 'view']),
+    clusterRole('edit', [], {}, ['edit', 'view']),
+    clusterRole('view', [], {}, ['view']),
+    clusterRole('system:aggregate-to-view', [
+      { apiGroups: [''], resources: [...coreWorkloads, 'pods/log', 'pods/status', 'services/status', 'persistentvolumeclaims/status', 'events', 'namespaces', 'namespaces/status'], verbs: read },
+      { apiGroups: ['apps'], resources: [...appsWorkloads, 'deployments/status', 'replicasets/status'], verbs: read },
+      { apiGroups: ['gouvernail.io'], resources: ['applications', 'applications/status'], verbs: read },
+    ], { [aggregate('view')]: 'true' }),
+    clusterRole('system:aggregate-to-edit', [
+      { apiGroups: [''], resources: [...coreWorkloads, 'secrets'], verbs: write },
+      { apiGroups: [''], resources: ['secrets'], verbs: read },
+      { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
+      { apiGroups: ['apps'], resources: appsWorkloads, verbs: write },
+      { apiGroups: ['gouvernail.io'], resources: ['applications'], verbs: write },
+    ], { [aggregate('edit')]: 'true' }),
+    clusterRole('system:aggregate-to-admin', [
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...read, ...write] },
+    ], { [aggregate('admin')]: 'true' }),
+    clusterRole('system:basic-user', [
+      { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
+      { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+    ]),
+    // The controllers: the garbage collector and the namespace controller read and delete anything.
+    clusterRole('system:kube-controller-manager', [
+      { apiGroups: ['*'], resources: ['*'], verbs: [...read, 'delete', 'update'] },
+      { apiGroups: [''], resources: ['pods', 'events'], verbs: ['create'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['create', 'patch'] },
+      { apiGroups: ['apps'], resources: ['deployments/status', 'replicasets/status'], verbs: ['update', 'patch'] },
+    ]),
+    clusterRole('system:kube-scheduler', [
+      { apiGroups: [''], resources: ['pods', 'nodes'], verbs: read },
+      { apiGroups: [''], resources: ['pods/binding'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    ]),
+    clusterRole('system:node', [
+      { apiGroups: [''], resources: ['pods', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims', 'nodes'], verbs: read },
+      { apiGroups: [''], resources: ['pods/status', 'persistentvolumeclaims/status', 'nodes/status'], verbs: ['update', 'patch'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['create', 'update'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    ]),
+    clusterBinding('system:basic-user', 'system:basic-user', [{ kind: 'Group', name: 'system:authenticated' }]),
+    clusterBinding('system:kube-controller-manager', 'system:kube-controller-manager', [{ kind: 'User', name: identities.controllerManager.user }]),
+    clusterBinding('system:kube-scheduler', 'system:kube-scheduler', [{ kind: 'User', name: identities.scheduler.user }]),
+    clusterBinding('system:node', 'system:node', [{ kind: 'Group', name: 'system:nodes' }]),
+    // Applications apply whatever their source holds, anywhere, until they name a ServiceAccount to act as.
+    clusterBinding('gouvernail:application-controller', 'cluster-admin', [{ kind: 'ServiceAccount', name: 'application-controller', namespace: 'kube-system' }]),
+  ];
+}
