@@ -6,6 +6,7 @@ import { ApiError, statusBody, toApiError } from '../api/errors.js';
 import type { Identity } from '../api/identity.js';
 import { openApiV2, openApiV2Protobuf, openApiV3Index } from '../api/openapi.js';
 import { patchContentTypes } from '../api/patch.js';
+import { decodeProtobufBody } from '../api/protobuf-body.js';
 import { findResource, type Resource } from '../api/resources.js';
 import { toTable, type IncludeObject } from '../api/tables.js';
 import type { FieldValidation } from '../api/admission.js';
@@ -123,8 +124,13 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOption
     }
   });
 
-  app.addContentTypeParser('application/vnd.kubernetes.protobuf', (_req, _payload, done) => {
-    done(new ApiError(415, 'UnsupportedMediaType', 'the body is protobuf, which Gouvernail does not read; send JSON (kubectl create -f FILE, kubectl apply -f FILE)'), undefined);
+  // kubectl's typed clients (auth can-i, auth whoami, create namespace ...) send protobuf bodies.
+  app.addContentTypeParser('application/vnd.kubernetes.protobuf', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, decodeProtobufBody(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
   });
 
   app.get('/version', async () => versionInfo(options.version));

@@ -1,0 +1,80 @@
+import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { tempDir } from './helpers.js';
+import { kubectl } from './kubectl-helpers.js';
+
+let server: TestServer;
+test.before(async () => {
+  server = await startServer();
+  for (const ns of ['shop', 'billing']) await server.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await server.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'card', namespace: 'billing' }, stringData: { number: '4111' } });
+});
+test.after.always(async () => {
+  await server?.destroy();
+});
+
+/** `gouvernail token create`, its kubeconfig written to a file. */
+async function tokenFor(user: string, ns: string, role: string, ...extra: string[]): Promise<string> {
+  const r = await runCli('token', 'create', user, '--namespace', ns, '--role', role, '--kubeconfig', server.kubeconfig, ...extra);
+  if (r.code !== 0) throw new Error(`token create failed: ${r.out}${r.err}`);
+  const file = path.join(tempDir(), 'kubeconfig');
+  writeFileSync(file, r.out);
+  return file;
+}
+
+test.serial('a token with role edit in shop may deploy there, and is refused Secrets of billing and Nodes; can-i and whoami say so', async (t) => {
+  const k = kubectl(await tokenFor('alice', 'shop', 'edit'));
+  const manifest = path.join(tempDir(), 'web.yaml');
+  writeFileSync(manifest, `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: shop }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec: { containers: [{ name: web, image: gouvernail-example/busybox:1, command: [sleep, '3600'] }] }
+`);
+  const applied = await k(['apply', '-f', manifest]);
+  t.is(applied.code, 0, applied.err);
+  t.regex(applied.out, /deployment\.apps\/web created/);
+
+  const secrets = await k(['get', 'secrets', '-n', 'billing']);
+  t.is(secrets.code, 1);
+  t.regex(secrets.err, /Error from server \(Forbidden\): secrets is forbidden: User "alice" cannot list resource "secrets" in API group "" in the namespace "billing"/);
+  const nodes = await k(['get', 'nodes']);
+  t.is(nodes.code, 1);
+  t.regex(nodes.err, /nodes is forbidden: User "alice" cannot list resource "nodes" in API group "" at the cluster scope/);
+  t.is((await k(['get', 'secret', 'card', '-n', 'billing', '-o', 'json'])).out, '', 'nothing of the Secret is shown');
+
+  t.is((await k(['auth', 'can-i', 'create', 'deployments', '-n', 'shop'])).out.trim(), 'yes');
+  const no = await k(['auth', 'can-i', 'get', 'secrets', '-n', 'billing']);
+  t.is(no.out.trim(), 'no');
+  t.is(no.code, 1);
+  t.regex((await k(['auth', 'can-i', '--list', '-n', 'shop'])).out, /^deployments\.apps\s+\[\]\s+\[\]\s+\[create delete deletecollection patch update get list watch\]$/m);
+  t.regex((await k(['auth', 'whoami'])).out, /Username\s+alice/);
+});
+
+test.serial('a view token cannot write; a revoked or expired token is refused', async (t) => {
+  const viewer = kubectl(await tokenFor('bob', 'shop', 'view'));
+  t.is((await viewer(['get', 'deployments', '-n', 'shop'])).code, 0);
+  const del = await viewer(['delete', 'deployment', 'web', '-n', 'shop']);
+  t.is(del.code, 1);
+  t.regex(del.err, /User "bob" cannot delete resource "deployments" in API group "apps" in the namespace "shop"/);
+
+  const listed = await runCli('token', 'list', '--kubeconfig', server.kubeconfig);
+  t.regex(listed.out, /bob\s+[0-9a-f]{10}\s+view in shop\s+never/);
+  t.regex((await runCli('token', 'revoke', 'bob', '--kubeconfig', server.kubeconfig)).out, /revoked 1 token of bob/);
+  const after = await viewer(['get', 'deployments', '-n', 'shop']);
+  t.is(after.code, 1);
+  t.regex(after.err, /Unauthorized|must be logged in/);
+
+  const brief = kubectl(await tokenFor('carol', 'shop', 'view', '--ttl', '2s'));
+  t.is((await brief(['get', 'deployments', '-n', 'shop'])).code, 0, 'valid before its expiry');
+  const expired = await waitFor('the expired token to be refused', async () => {
+    const r = await brief(['get', 'deployments', '-n', 'shop']);
+    return r.code === 1 ? r : undefined;
+  });
+  t.regex(expired.err, /Unauthorized|must be logged in/);
+});
