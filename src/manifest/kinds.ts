@@ -41,6 +41,28 @@ const probe = obj({
 
 const keyRef = obj({ name: req(str(dnsSubdomain)), key: req(str(configMapKey)), optional: bool });
 
+const capabilityList = arr(str((v) => (/^(CAP_)?[A-Z_]+$/.test(v) || v === 'ALL' ? undefined : 'must be a capability name such as NET_BIND_SERVICE or ALL')));
+const seccompProfile = obj({ type: req(oneOf('RuntimeDefault', 'Unconfined', 'Localhost')), localhostProfile: str() });
+const containerSecurityContext = obj(
+  {
+    runAsUser: int(0),
+    runAsGroup: int(0),
+    runAsNonRoot: bool,
+    readOnlyRootFilesystem: bool,
+    privileged: bool,
+    allowPrivilegeEscalation: bool,
+    capabilities: obj({ add: capabilityList, drop: capabilityList }),
+    seccompProfile,
+  },
+  false,
+  ['seLinuxOptions', 'windowsOptions', 'procMount', 'appArmorProfile'],
+);
+const podSecurityContext = obj(
+  { runAsUser: int(0), runAsGroup: int(0), runAsNonRoot: bool, fsGroup: int(0), supplementalGroups: arr(int(0)), seccompProfile },
+  false,
+  ['seLinuxOptions', 'windowsOptions', 'fsGroupChangePolicy', 'sysctls', 'appArmorProfile', 'supplementalGroupsPolicy', 'seLinuxChangePolicy'],
+);
+
 const container = obj({
   name: req(str(dnsLabel)),
   image: req(str((v) => (v.trim() === '' || /\s/.test(v) ? 'must be an image reference without spaces' : undefined))),
@@ -74,7 +96,8 @@ const container = obj({
   tty: bool,
   terminationMessagePath: str(),
   terminationMessagePolicy: oneOf('File', 'FallbackToLogsOnError'),
-}, false, ['resizePolicy', 'restartPolicy', 'volumeDevices', 'lifecycle', 'securityContext']);
+  securityContext: containerSecurityContext,
+}, false, ['resizePolicy', 'restartPolicy', 'volumeDevices', 'lifecycle']);
 
 const items = arr(obj({ key: req(str(configMapKey)), path: req(str()), mode: int(0, 0o777) }));
 const volume = obj({
@@ -97,7 +120,7 @@ export const podSpec = obj({
   imagePullSecrets: arr(obj({ name: req(str()) }), 'name'),
   dnsPolicy: str(),
   schedulerName: str(),
-  securityContext: any,
+  securityContext: podSecurityContext,
   enableServiceLinks: bool,
 }, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'nodeSelector', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'subdomain', 'affinity', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 

@@ -57,6 +57,13 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
 
 function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[]): void {
   if (spec.containers.length === 0) issues.push({ path: [...at, 'containers'], message: 'must list at least one container' });
+  // The parts of securityContext Docker does only in part are said where they are written.
+  const sc = spec.securityContext as { fsGroup?: number; seccompProfile?: { type?: string } } | undefined;
+  if (sc?.fsGroup !== undefined) issues.push({ path: [...at, 'securityContext', 'fsGroup'], message: "is added to the containers' groups, but volumes are not given to the group on Docker", warning: true });
+  const containerContexts = [...spec.containers, ...(spec.initContainers ?? [])].map((c, i) => [i < spec.containers.length ? ['containers', i] : ['initContainers', i - spec.containers.length], (c as { securityContext?: { seccompProfile?: { type?: string }; runAsGroup?: number; runAsUser?: number } }).securityContext] as const);
+  for (const [where, ctx] of [[[], sc] as const, ...containerContexts]) {
+    if ((ctx as { seccompProfile?: { type?: string } } | undefined)?.seccompProfile?.type === 'Localhost') issues.push({ path: [...at, ...where, 'securityContext', 'seccompProfile', 'type'], message: 'Localhost profiles are not loaded on Docker; the runtime default profile applies', warning: true });
+  }
   const volumes = new Map<string, number>();
   (spec.volumes ?? []).forEach((v, i) => {
     if (volumes.has(v.name)) issues.push({ path: [...at, 'volumes', i, 'name'], message: `duplicate volume name ${JSON.stringify(v.name)} (also volumes[${volumes.get(v.name)}])` });

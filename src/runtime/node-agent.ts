@@ -7,6 +7,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 import { StatusWriter } from './status-writer.js';
+import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, label, networkName } from './labels.js';
 import { planPod, serviceAliases, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
@@ -220,6 +221,13 @@ export class NodeAgent {
       if (image) {
         waiting[c.name] = image;
         break;
+      }
+      if (c.checkImageUser) {
+        const user = (await docker.getImage(c.options.Image!).inspect().catch(() => undefined))?.Config?.User;
+        if (imageUserIsRoot(user)) {
+          waiting[c.name] = { reason: 'CreateContainerConfigError', message: `container has runAsNonRoot and image will run as root (its user is ${JSON.stringify(user || 'root')}); set runAsUser` };
+          break;
+        }
       }
       try {
         ids[c.name] = await this.createAndStart(c);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { containerSecurity, type PodSecurityContext, type SecurityContext } from './security-context.js';
 import type Docker from 'dockerode';
 import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
 import { matchesSelector } from '../manifest/selector.js';
@@ -20,6 +21,8 @@ export interface ContainerPlan {
   dockerName: string;
   hash: string;
   options: Docker.ContainerCreateOptions;
+  /** runAsNonRoot without runAsUser: the image's user is checked before start. */
+  checkImageUser?: boolean;
   copies: FileToCopy[];
 }
 
@@ -94,8 +97,12 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       ...(limits.memory !== undefined ? { Memory: Math.floor(parseQuantity(limits.memory)) } : {}),
       ...(limits.cpu !== undefined ? { NanoCpus: Math.floor(parseQuantity(limits.cpu) * 1e9) } : {}),
     };
+    const security = containerSecurity(spec.securityContext as PodSecurityContext | undefined, (c as { securityContext?: SecurityContext }).securityContext);
+    if (security.refusal) plan.configError ??= { container: c.name, message: security.refusal };
+    Object.assign(hostConfig, security.hostConfig);
     const options: Docker.ContainerCreateOptions = {
       name: dockerName,
+      ...(security.user ? { User: security.user } : {}),
       Image: c.image,
       Env: env.env,
       WorkingDir: c.workingDir,
@@ -122,7 +129,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     }
     const hash = createHash('sha256').update(JSON.stringify({ options, copies: copies.map((c) => ({ ...c, files: c.files.map((f) => ({ ...f, content: f.content.toString('base64') })) })) })).digest('hex').slice(0, 16);
     options.Labels![label.specHash] = hash;
-    plan.containers.push({ name: c.name, dockerName, hash, options, copies });
+    plan.containers.push({ name: c.name, dockerName, hash, options, copies, checkImageUser: security.checkImageUser });
   });
   return plan;
 }

@@ -1,0 +1,61 @@
+import test from 'ava';
+import { containersOf, docker, execIn, image, startServer, waitFor } from './docker-helpers.js';
+import { parseOne } from './helpers.js';
+import { formatProblem } from '../src/manifest/problems.js';
+
+test('a container with runAsUser 1000, a read-only root and every capability dropped runs so, seen from inside', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'locked';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'locked', namespace: ns },
+    spec: {
+      securityContext: { supplementalGroups: [3000] },
+      containers: [{ name: 'app', image, command: ['sleep', '3600'], securityContext: { runAsUser: 1000, runAsGroup: 2000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+    },
+  });
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rootimage', namespace: ns }, spec: { containers: [{ name: 'app', image, command: ['sleep', '3600'], securityContext: { runAsNonRoot: true } }] } });
+  const c = await waitFor('the locked container running', async () => (await containersOf(server.installation, ns)).find((x) => x.Labels['gouvernail.io/pod'] === 'locked' && x.State === 'running'));
+  t.is((await execIn(c.Id, ['id', '-u'])).out.trim(), '1000');
+  t.is((await execIn(c.Id, ['id', '-g'])).out.trim(), '2000');
+  t.regex((await execIn(c.Id, ['id', '-G'])).out, /\b3000\b/);
+  const write = await execIn(c.Id, ['sh', '-c', 'echo x > /written']);
+  t.not(write.code, 0);
+  t.regex(write.out, /Read-only file system/);
+  const status = (await execIn(c.Id, ['cat', '/proc/1/status'])).out;
+  t.regex(status, /^CapEff:\s+0000000000000000$/m);
+  t.regex(status, /^NoNewPrivs:\s+1$/m);
+  t.is((await docker.getContainer(c.Id).inspect()).Config.User, '1000:2000');
+
+  // runAsNonRoot without a user, on an image whose user is root: not started, and the Pod says why.
+  const refused = await waitFor('the root image refused', async () => {
+    const p = await client.get('Pod', ns, 'rootimage');
+    return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError' ? p : undefined;
+  });
+  t.regex(refused.status.containerStatuses[0].state.waiting.message, /runAsNonRoot and image will run as root/);
+  t.falsy((await containersOf(server.installation, ns)).find((x) => x.Labels['gouvernail.io/pod'] === 'rootimage'));
+});
+
+test('securityContext fields Docker does only in part are warned about where they are written; a bad capability is an error', (t) => {
+  const pod = (containerContext: string) => `apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  securityContext: { fsGroup: 2000, seccompProfile: { type: Localhost, localhostProfile: x.json } }
+  containers:
+    - name: c
+      image: busybox:1
+      securityContext: ${containerContext}
+`;
+  const warned = parseOne(pod('{ seLinuxOptions: { level: s0 } }')).problems.map((p) => `${p.severity} ${formatProblem(p)}`);
+  t.false(warned.some((l) => l.startsWith('error')), warned.join('\n'));
+  t.true(warned.some((l) => /^warning inline\.yaml:5:\d+: Pod\/p: spec\.securityContext\.fsGroup: is added to the containers' groups, but volumes are not given to the group on Docker/.test(l)), warned.join('\n'));
+  t.true(warned.some((l) => /^warning .*spec\.securityContext\.seccompProfile\.type: Localhost profiles are not loaded on Docker/.test(l)), warned.join('\n'));
+  t.true(warned.some((l) => /^warning .*spec\.containers\[0\]\.securityContext\.seLinuxOptions: is not acted on by Gouvernail yet/.test(l)), warned.join('\n'));
+  const refused = parseOne(pod('{ capabilities: { add: ["net admin"] } }')).problems.map((p) => `${p.severity} ${formatProblem(p)}`);
+  t.true(refused.some((l) => /^error .*spec\.containers\[0\]\.securityContext\.capabilities\.add\[0\]: must be a capability name/.test(l)), refused.join('\n'));
+});
