@@ -5,6 +5,7 @@ import { validateObject } from '../manifest/validate.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ApiError } from './errors.js';
 import { isSystemComponent, type Identity } from './identity.js';
+import { checkPodSecurity, describeViolations, type Level } from './pod-security.js';
 import { qualifiedName, type Resource } from './resources.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -145,8 +146,46 @@ export const nodePortAllocation: AdmissionPlugin = {
   },
 };
 
+const levels = ['privileged', 'baseline', 'restricted'] as const;
+const levelLabel = (mode: string) => `pod-security.kubernetes.io/${mode}`;
+
+/**
+ * Pod Security Admission: the namespace's `pod-security.kubernetes.io/enforce` level (baseline when
+ * unset) refuses a Pod, or a Deployment or ReplicaSet whose template, that breaks it; the `warn`
+ * level answers with warnings. A workload is refused up front rather than left with Pods that can
+ * never be created. hostPorts a namespace allows are listed in its annotation
+ * gouvernail.io/allowed-host-ports.
+ */
+export const podSecurity: AdmissionPlugin = {
+  name: 'PodSecurity',
+  validate(r) {
+    if (r.subresource) return;
+    const specOf = (o: KubeObject | undefined) => (o?.kind === 'Pod' ? o.spec : o?.kind === 'Deployment' || o?.kind === 'ReplicaSet' ? o.spec?.template?.spec : undefined);
+    const spec = specOf(r.object);
+    if (!spec) return;
+    if (r.operation === 'UPDATE' && JSON.stringify(specOf(r.oldObject)) === JSON.stringify(spec)) return;
+    const ns = r.store.get('Namespace', undefined, r.object.metadata.namespace ?? 'default');
+    const labels = ns?.metadata.labels ?? {};
+    const levelOf = (mode: string, fallback: Level | undefined): Level | undefined => {
+      const v = labels[levelLabel(mode)];
+      return (levels as readonly string[]).includes(v ?? '') ? (v as Level) : fallback;
+    };
+    const allowedHostPorts = (ns?.metadata.annotations?.['gouvernail.io/allowed-host-ports'] ?? '').split(',').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0);
+    const enforce = levelOf('enforce', 'baseline')!;
+    const violations = checkPodSecurity(spec, enforce, { allowedHostPorts });
+    if (violations.length > 0) {
+      throw new ApiError(403, 'Forbidden', `${qualifiedName(r.resource)} "${r.object.metadata.name}" is forbidden: violates ${describeViolations(enforce, violations)}`, { name: r.object.metadata.name, group: r.resource.group || undefined, kind: r.resource.plural });
+    }
+    const warn = levelOf('warn', undefined);
+    if (warn && levels.indexOf(warn) > levels.indexOf(enforce)) {
+      const would = checkPodSecurity(spec, warn, { allowedHostPorts });
+      if (would.length > 0) r.warnings.push(`would violate ${describeViolations(warn, would)}`);
+    }
+  },
+};
+
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, defaults, nodePortAllocation, componentKinds, namespaceLifecycle, schemaValidation];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, defaults, nodePortAllocation, componentKinds, namespaceLifecycle, schemaValidation, podSecurity];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

@@ -1,0 +1,92 @@
+import test from 'ava';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkPodSecurity, normaliseHostPath } from '../src/api/pod-security.js';
+import { runCli, startServer } from './docker-helpers.js';
+import { tempDir } from './helpers.js';
+import { kubectl } from './kubectl-helpers.js';
+
+const pod = (spec: object) => ({ containers: [{ name: 'c', image: 'busybox:1' }], ...spec });
+const controls = (spec: object, level: 'baseline' | 'restricted' | 'privileged') => checkPodSecurity(spec, level).map((v) => v.control);
+
+test('baseline refuses privileged, host namespaces, hostPath (whatever its spelling) and added capabilities; privileged allows them', (t) => {
+  const cases: [object, string][] = [
+    [pod({ containers: [{ name: 'c', image: 'i', securityContext: { privileged: true } }] }), 'privileged'],
+    [pod({ hostNetwork: true }), 'host namespaces'],
+    [pod({ hostPID: true }), 'host namespaces'],
+    [pod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] }), 'hostPath volumes'],
+    [pod({ volumes: [{ name: 'root', hostPath: { path: '//' } }] }), 'hostPath volumes'],
+    [pod({ volumes: [{ name: 'sock', hostPath: { path: '/var/run/../run/docker.sock' } }] }), 'hostPath volumes'],
+    [pod({ volumes: [{ name: 'run', hostPath: { path: '/var/run' } }] }), 'hostPath volumes'],
+    [pod({ containers: [{ name: 'c', image: 'i', securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }] }), 'non-default capabilities'],
+    [pod({ containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 80, hostPort: 8080 }] }] }), 'hostPort'],
+  ];
+  for (const [spec, control] of cases) {
+    t.deepEqual(controls(spec, 'baseline'), [control], JSON.stringify(spec));
+    t.deepEqual(controls(spec, 'privileged'), []);
+  }
+  t.deepEqual(controls(pod({ containers: [{ name: 'c', image: 'i', securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }] }), 'baseline'), []);
+  t.deepEqual(checkPodSecurity(pod({ containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 80, hostPort: 8080 }] }] }), 'baseline', { allowedHostPorts: [8080] }), []);
+  t.is(normaliseHostPath('/var/run/../run/docker.sock'), '/var/run/docker.sock');
+  t.is(normaliseHostPath('/var/./run//docker.sock/'), '/var/run/docker.sock');
+  t.is(normaliseHostPath('//'), '/');
+  t.is(normaliseHostPath('/.'), '/');
+});
+
+test('restricted wants runAsNonRoot, no privilege escalation, every capability dropped and a seccomp profile', (t) => {
+  t.deepEqual(controls(pod({}), 'restricted'), ['allowPrivilegeEscalation != false', 'unrestricted capabilities', 'runAsNonRoot != true', 'seccompProfile']);
+  const locked = pod({ securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [{ name: 'c', image: 'i', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }] });
+  t.deepEqual(controls(locked, 'restricted'), []);
+});
+
+test('the namespace level is enforced on Pods and workload templates from kubectl and gouvernail apply, with the rule named', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const dir = tempDir();
+  const file = path.join(dir, 'psa.yaml');
+  writeFileSync(file, `apiVersion: v1
+kind: Namespace
+metadata: { name: psa-base }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: psa-strict, labels: { pod-security.kubernetes.io/enforce: restricted } }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: psa-open, labels: { pod-security.kubernetes.io/enforce: privileged } }
+`);
+  const k = kubectl(server.kubeconfig);
+  t.is((await k(['apply', '-f', file])).code, 0);
+  const podIn = (ns: string, extra: string) => {
+    const f = path.join(dir, `${ns}-${Math.random().toString(16).slice(2)}.yaml`);
+    writeFileSync(f, `apiVersion: v1\nkind: Pod\nmetadata: { name: p, namespace: ${ns} }\nspec:\n  containers: [{ name: c, image: gouvernail-example/busybox:1, command: [sleep, '60']${extra} }]\n`);
+    return f;
+  };
+  const privileged = ', securityContext: { privileged: true }';
+  const refused = await k(['apply', '-f', podIn('psa-base', privileged)]);
+  t.is(refused.code, 1);
+  t.regex(refused.err, /pods "p" is forbidden: violates PodSecurity "baseline:latest": privileged \(container "c" must not set securityContext\.privileged=true\)/);
+  const strict = await k(['apply', '-f', podIn('psa-strict', '')]);
+  t.is(strict.code, 1);
+  t.regex(strict.err, /violates PodSecurity "restricted:latest": .*runAsNonRoot != true/);
+  t.is((await k(['apply', '-f', podIn('psa-open', privileged)])).code, 0, 'privileged allows it');
+
+  const deploy = path.join(dir, 'deploy');
+  mkdirSync(deploy);
+  writeFileSync(path.join(deploy, 'd.yaml'), `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: rooted, namespace: psa-base }
+spec:
+  selector: { matchLabels: { app: rooted } }
+  template:
+    metadata: { labels: { app: rooted } }
+    spec:
+      containers: [{ name: c, image: gouvernail-example/busybox:1, volumeMounts: [{ name: host, mountPath: /host }] }]
+      volumes: [{ name: host, hostPath: { path: //var/run/../run/docker.sock } }]
+`);
+  const applied = await runCli('apply', '-f', deploy, '--kubeconfig', server.kubeconfig, '--timeout', '30s');
+  t.not(applied.code, 0);
+  t.regex(applied.out + applied.err, /violates PodSecurity "baseline:latest": hostPath volumes \(volume "host" mounts the host's \/var\/run\/docker\.sock\)/);
+  t.is(await server.client.get('Deployment', 'psa-base', 'rooted'), undefined, 'nothing of it runs');
+});
