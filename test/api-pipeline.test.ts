@@ -151,3 +151,22 @@ test('no module of apply/, sync/ or runtime/ imports cli/ or server/: they reach
   }
   t.deepEqual(offenders, []);
 });
+
+test('a token written into an Application repoURL is moved into a Secret; no answer carries it', async (t) => {
+  const { admin, api, store } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const token = 'ghp_S3cr3tT0kenValue';
+  const app = { apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'shop', namespace: 'default' }, spec: { source: { repoURL: `https://deploy:${token}@git.example.com/team/shop.git`, path: 'deploy' } } };
+  const created = api.handle({ identity: identities.admin, verb: 'create', resource: resourceForKind('Application')!, namespace: 'default', body: app });
+  t.false(JSON.stringify(created.body).includes(token));
+  t.is(created.body.spec.source.repoURL, 'https://git.example.com/team/shop.git');
+  t.deepEqual(created.body.spec.source.credentials, { secretRef: { name: 'shop-repo-credentials' } });
+  t.regex(created.warnings.join('\n'), /moved into the Secret shop-repo-credentials/);
+  t.false(JSON.stringify(await admin.get('Application', 'default', 'shop')).includes(token));
+  t.false(JSON.stringify(await admin.list('Application')).includes(token));
+  const secret = store.get('Secret', 'default', 'shop-repo-credentials')!;
+  t.is(Buffer.from(secret.data!.password!, 'base64').toString(), token);
+  t.is(Buffer.from(secret.data!.username!, 'base64').toString(), 'deploy');
+  const changes = store.changesSince(0).filter((c) => c.object.kind === 'Application');
+  t.false(JSON.stringify(changes).includes(token), 'nor the change feed');
+});

@@ -47,6 +47,11 @@ test('credentials come from a file, and the URL is redacted from every error', a
   // An empty repository answers, but has no branch to read.
   const empty = await t.throwsAsync(fetchGitRevision({ repoURL: url, credentials: { tokenFile } }, tempDir()));
   t.notRegex(empty!.message, /401|unauthorized/i);
+  // The same from a Secret's values, as an Application's secretRef gives them.
+  const fromSecret = await t.throwsAsync(fetchGitRevision({ repoURL: url, credentials: { secretRef: { name: 'x' }, secret: { password: 's3cret-token' } } }, tempDir()));
+  t.notRegex(fromSecret!.message, /401|unauthorized/i);
+  const wrongSecret = await t.throwsAsync(fetchGitRevision({ repoURL: url, credentials: { secretRef: { name: 'x' }, secret: { password: 'nope' } } }, tempDir()));
+  t.regex(wrongSecret!.message, /401|unauthorized|cancel/i);
 });
 
 test('an unreachable server is a fetch error, not an empty revision', async (t) => {

@@ -19,6 +19,8 @@ export interface AdmissionRequest {
   object: KubeObject;
   oldObject?: KubeObject;
   fieldValidation: FieldValidation;
+  /** dryRun=All: nothing may be written, by the request or a plugin. */
+  dryRun: boolean;
   store: ObjectStore;
   /** Warnings for the client (HTTP Warning headers). */
   warnings: string[];
@@ -184,8 +186,44 @@ export const podSecurity: AdmissionPlugin = {
   },
 };
 
+/**
+ * Credentials written into an Application's repoURL (`https://user:TOKEN@host/...`) are moved out
+ * before anything stores or shows the URL: into a Secret `NAME-repo-credentials` beside the
+ * Application, which its spec.source.credentials.secretRef then names. The Secret is written in
+ * the request's own transaction.
+ */
+export const repoCredentials: AdmissionPlugin = {
+  name: 'RepoCredentials',
+  mutate(r) {
+    const source = r.object.kind === 'Application' && !r.subresource ? r.object.spec?.source : undefined;
+    if (typeof source?.repoURL !== 'string') return;
+    let url: URL;
+    try {
+      url = new URL(source.repoURL);
+    } catch {
+      return;
+    }
+    if (!url.username && !url.password) return;
+    const username = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    url.username = '';
+    url.password = '';
+    source.repoURL = url.toString();
+    const name = `${r.object.metadata.name}-repo-credentials`.slice(0, 253);
+    source.credentials = { ...source.credentials, secretRef: { name } };
+    if (r.dryRun) return;
+    const data = { username: Buffer.from(password ? username : 'git').toString('base64'), password: Buffer.from(password || username).toString('base64') };
+    const namespace = r.object.metadata.namespace ?? 'default';
+    const existing = r.store.get('Secret', namespace, name);
+    const secret = { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace, labels: { 'gouvernail.io/credentials-of': r.object.metadata.name } }, data };
+    if (existing) r.store.update({ ...existing, data });
+    else r.store.create(secret);
+    r.warnings.push(`the credentials in spec.source.repoURL were moved into the Secret ${name}, which spec.source.credentials.secretRef names`);
+  },
+};
+
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, defaults, nodePortAllocation, componentKinds, namespaceLifecycle, schemaValidation, podSecurity];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, nodePortAllocation, componentKinds, namespaceLifecycle, schemaValidation, podSecurity];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

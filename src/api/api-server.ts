@@ -237,7 +237,7 @@ export class ApiServer {
   }
 
   private admit(r: ApiRequest, operation: 'CREATE' | 'UPDATE', object: KubeObject, oldObject: KubeObject | undefined, warnings: string[]): void {
-    admit(this.admission, { identity: r.identity, operation, resource: r.resource, subresource: r.subresource, object, oldObject, fieldValidation: r.options?.fieldValidation ?? 'Warn', store: this.store, warnings });
+    admit(this.admission, { identity: r.identity, operation, resource: r.resource, subresource: r.subresource, object, oldObject, fieldValidation: r.options?.fieldValidation ?? 'Warn', dryRun: r.options?.dryRun ?? false, store: this.store, warnings });
   }
 
   private manager(r: ApiRequest): string {

@@ -186,7 +186,7 @@ const pvcSpec = obj({
 
 const duration = str((v) => (parseDuration(v) === undefined ? 'must be a duration such as 30s, 3m or 1h' : undefined));
 const applicationSpec = obj({
-  source: req(obj({ repoURL: str(), targetRevision: str(), path: str(), hosted: bool, credentials: obj({ tokenFile: str(), tokenEnv: str(), username: str(), passwordFile: str() }) })),
+  source: req(obj({ repoURL: str(), targetRevision: str(), path: str(), hosted: bool, credentials: obj({ tokenFile: str(), tokenEnv: str(), username: str(), passwordFile: str(), secretRef: obj({ name: req(str(dnsSubdomain)) }) }) })),
   destination: obj({ namespace: str(dnsLabel) }),
   syncPolicy: obj({
     automated: { t: 'any' },

@@ -146,7 +146,7 @@ export class ApplicationController {
     } else if (app.spec.source.repoURL) {
       dir = redactUrl(app.spec.source.repoURL);
       try {
-        snapshot = await this.fetchPinned(app, app.spec.source);
+        snapshot = await this.fetchPinned(app, this.withSecret(app));
       } catch (err) {
         // Never a reason to delete anything: the last applied revision keeps running.
         const message = `${(err as Error).message}; the last applied revision keeps running, and the fetch is retried`;
@@ -306,6 +306,18 @@ export class ApplicationController {
     const entry: HistoryEntry = { revision, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), result, message };
     this.onSyncFinished?.(result, entry.durationMs / 1000);
     this.setStatus(app, { ...outcome, attempted: revision, history: entry });
+  }
+
+  /** The source with the credentials of its secretRef read from the Application's namespace. */
+  private withSecret(app: KubeObject): GitSourceSpec {
+    const source = app.spec.source as GitSourceSpec;
+    const ref = source.credentials?.secretRef;
+    if (!ref) return source;
+    const secret = this.store.get('Secret', app.metadata.namespace, ref.name);
+    const value = (key: string) => (secret?.data?.[key] !== undefined ? Buffer.from(secret.data[key]!, 'base64').toString('utf8') : undefined);
+    const password = value('password') ?? value('token');
+    if (!password) throw new Error(`the Secret ${ref.name} named by spec.source.credentials.secretRef is missing or has no password; create it in namespace ${app.metadata.namespace}`);
+    return { ...source, credentials: { ...source.credentials, secret: { username: value('username'), password } } };
   }
 
   /**

@@ -16,6 +16,9 @@ export interface GitCredentials {
   tokenEnv?: string;
   username?: string;
   passwordFile?: string;
+  /** A Secret (keys username and password) the Application controller has read; never written anywhere. */
+  secretRef?: { name: string };
+  secret?: { username?: string; password: string };
 }
 
 export interface GitSourceSpec {
@@ -39,6 +42,7 @@ export function redactUrl(url: string): string {
 async function auth(c: GitCredentials | undefined): Promise<{ username: string; password: string } | undefined> {
   if (!c) return undefined;
   let token: string | undefined;
+  if (c.secret) return { username: c.secret.username ?? c.username ?? 'git', password: c.secret.password };
   if (c.tokenFile) token = (await readFile(c.tokenFile, 'utf8')).trim();
   else if (c.tokenEnv) token = process.env[c.tokenEnv];
   else if (c.passwordFile) token = (await readFile(c.passwordFile, 'utf8')).trim();
