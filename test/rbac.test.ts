@@ -1,5 +1,6 @@
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
@@ -25,7 +26,8 @@ async function tokenFor(user: string, ns: string, role: string, ...extra: string
 }
 
 test.serial('a token with role edit in shop may deploy there, and is refused Secrets of billing and Nodes; can-i and whoami say so', async (t) => {
-  const k = kubectl(await tokenFor('alice', 'shop', 'edit'));
+  const aliceConfig = await tokenFor('alice', 'shop', 'edit');
+  const k = kubectl(aliceConfig);
   const manifest = path.join(tempDir(), 'web.yaml');
   writeFileSync(manifest, `apiVersion: apps/v1
 kind: Deployment
@@ -54,7 +56,28 @@ spec:
   t.is(no.code, 1);
   t.regex((await k(['auth', 'can-i', '--list', '-n', 'shop'])).out, /^deployments\.apps\s+\[\]\s+\[\]\s+\[create delete deletecollection patch update get list watch\]$/m);
   t.regex((await k(['auth', 'whoami'])).out, /Username\s+alice/);
+
+  // The status page shows alice what she may read: shop's Application, not billing's, no nodes.
+  for (const ns of ['shop', 'billing']) await server.client.create({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: `${ns}-site`, namespace: ns }, spec: { source: { path: tempDir() }, syncPolicy: { automated: false } } });
+  const token = /token: (\S+)/.exec(readFileSync(aliceConfig, 'utf8'))![1]!;
+  const html = await pageAs(token);
+  t.regex(html, /shop\/shop-site/);
+  t.notRegex(html, /billing/);
+  t.notRegex(html, /<h2>Nodes<\/h2>/);
+  t.regex(await pageAs(server.token), /billing\/billing-site[\s\S]*<h2>Nodes<\/h2>/, 'the admin sees everything');
 });
+
+/** The status page over HTTPS, with a token as the Basic password. */
+function pageAs(token: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(`${server.url}/`, { ca: server.ca, headers: { authorization: `Basic ${Buffer.from(`viewer:${token}`).toString('base64')}` } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}: ${body}`))));
+    });
+    req.on('error', reject);
+  });
+}
 
 test.serial('a view token cannot write; a revoked or expired token is refused', async (t) => {
   const viewer = kubectl(await tokenFor('bob', 'shop', 'view'));

@@ -91,10 +91,18 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       const header = req.headers.authorization ?? '';
       const basic = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : undefined;
       const token = basic !== undefined ? basic.slice(basic.indexOf(':') + 1) : header.replace(/^Bearer\s+/i, '');
-      if (!authenticated(token)) {
-        return reply.code(401).header('WWW-Authenticate', 'Basic realm="gouvernail"').type('text/plain').send('authentication required: use the admin token of the kubeconfig as the password\n');
+      const pusher = authenticated(token);
+      if (!pusher) {
+        return reply.code(401).header('WWW-Authenticate', 'Basic realm="gouvernail"').type('text/plain').send('authentication required: use a token of the kubeconfig as the password\n');
       }
       const [ns, name] = [m?.[1] ?? 'default', m?.[2] ?? ''];
+      // Reading the repository needs get on the Application; pushing to it, update.
+      const pushing = /git-receive-pack/.test(url.pathname + url.search);
+      try {
+        api.authorize({ identity: pusher, verb: pushing ? 'update' : 'get', apiGroup: 'gouvernail.io', resource: 'applications', namespace: ns, name });
+      } catch (err) {
+        return reply.code(403).type('text/plain').send(`${(err as Error).message}\n`);
+      }
       const application = m ? store.get('Application', ns, name) : undefined;
       if (!m || !application?.spec?.source?.hosted || !options.hostedRepos) {
         return reply.code(404).type('text/plain').send(`no Application ${ns}/${name} with a hosted source; create one with 'gouvernail app create ${name} --hosted'\n`);
@@ -106,7 +114,23 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   });
 
   const deliveries = options.deliveries ?? new DeliveryLog();
-  if (options.tokens[0]) registerStatusPage(app, store, options.tokens[0], deliveries, options.applications?.drift);
+  registerStatusPage(
+    app,
+    store,
+    {
+      identify: authenticated,
+      may: (identity, verb, resource, apiGroup, namespace, name) => {
+        try {
+          api.authorize({ identity, verb, resource, apiGroup, namespace, name });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    },
+    deliveries,
+    options.applications?.drift,
+  );
   // Gouvernail's own endpoints beside the Kubernetes paths: the same authentication, and the verb
   // on the Application they act on goes through the authorizer.
   const caller = (req: FastifyRequest, verb: string, name?: string, namespace?: string) => {

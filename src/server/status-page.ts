@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
+import type { Identity } from '../api/identity.js';
 import { assessHealth } from '../health/health.js';
 import { parseKey } from '../manifest/keys.js';
 import type { KubeObject } from '../manifest/types.js';
@@ -78,33 +78,44 @@ function driftSection(drift: DiffResult | undefined): string {
   return `<pre class="diff">${esc(renderDiff({ ...drift, changes: changed }))}</pre>`;
 }
 
+/** Who looks at the page, and what they may read, from the API's own authentication and RBAC. */
+export interface PageAccess {
+  identify(token: string): Identity | undefined;
+  may(identity: Identity, verb: string, resource: string, apiGroup: string, namespace?: string, name?: string): boolean;
+}
+
 /**
  * The status page: server-rendered HTML that reads well without JavaScript, updated live through
- * server-sent events. Behind HTTP Basic authentication with the admin token as the password.
+ * server-sent events. Behind HTTP Basic authentication with a token of the API as the password;
+ * each viewer sees only the Applications, nodes and deliveries RBAC lets them read.
  * It shows no Secret values: only names, health and messages (which never carry them).
  */
-export function registerStatusPage(app: FastifyInstance, store: ObjectStore, token: string, deliveries?: DeliveryLog, drift?: (namespace: string, name: string) => DiffResult | undefined): void {
-  const expected = Buffer.from(token);
-  const allowed = (header: string | undefined) => {
-    if (!header?.startsWith('Basic ')) return false;
+export function registerStatusPage(app: FastifyInstance, store: ObjectStore, access: PageAccess, deliveries?: DeliveryLog, drift?: (namespace: string, name: string) => DiffResult | undefined): void {
+  const viewerOf = (header: string | undefined): Identity | undefined => {
+    if (!header?.startsWith('Basic ')) return undefined;
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-    const given = Buffer.from(decoded.slice(decoded.indexOf(':') + 1));
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return access.identify(decoded.slice(decoded.indexOf(':') + 1));
   };
+  const viewers = new WeakMap<object, Identity>();
   app.register(async (pages) => {
     pages.addHook('onRequest', async (req, reply) => {
-      if (!allowed(req.headers.authorization)) {
-        return reply.code(401).header('WWW-Authenticate', 'Basic realm="gouvernail"').type('text/plain').send('the password is the admin token of the kubeconfig\n');
+      const viewer = viewerOf(req.headers.authorization);
+      if (!viewer) {
+        return reply.code(401).header('WWW-Authenticate', 'Basic realm="gouvernail"').type('text/plain').send('the password is a token of the kubeconfig (gouvernail token create gives one)\n');
       }
+      viewers.set(req, viewer);
     });
     const render = (req: { query: unknown }, title: string, body: string) => ((req.query as { fragment?: string }).fragment ? body : page(title, body));
     pages.get('/', async (req, reply) => {
-      const body = applicationsTable(store.list({ kind: 'Application' })) + nodesTable(store.list({ kind: 'Node' })) + deliveriesTable(deliveries);
-      return reply.type('text/html; charset=utf-8').send(render(req, 'Gouvernail', body));
+      const viewer = viewers.get(req)!;
+      const apps = store.list({ kind: 'Application' }).filter((a) => access.may(viewer, 'get', 'applications', 'gouvernail.io', a.metadata.namespace, a.metadata.name));
+      const nodes = access.may(viewer, 'list', 'nodes', '') ? nodesTable(store.list({ kind: 'Node' })) : '';
+      const hooks = access.may(viewer, 'list', 'applications', 'gouvernail.io') ? deliveriesTable(deliveries) : '';
+      return reply.type('text/html; charset=utf-8').send(render(req, 'Gouvernail', applicationsTable(apps) + nodes + hooks));
     });
     pages.get('/applications/:ns/:name', async (req, reply) => {
       const { ns, name } = req.params as { ns: string; name: string };
-      const application = store.get('Application', ns, name);
+      const application = access.may(viewers.get(req)!, 'get', 'applications', 'gouvernail.io', ns, name) ? store.get('Application', ns, name) : undefined;
       if (!application) return reply.code(404).type('text/html; charset=utf-8').send(page('Not found', `<p>No Application ${esc(ns)}/${esc(name)}. <a href="/">All Applications</a></p>`));
       return reply.type('text/html; charset=utf-8').send(render(req, `Application ${ns}/${name}`, `<p><a href="/">All Applications</a></p>${applicationDetail(store, application, drift?.(ns, name))}`));
     });
