@@ -3,6 +3,7 @@ import { applyCommand, deleteCommand } from './commands/apply.js';
 import { appCommand } from './commands/app.js';
 import { webhooksCommand } from './commands/webhooks.js';
 import { tokenCommand } from './commands/token.js';
+import { encryptionCommand } from './commands/encryption.js';
 import { diffCommand } from './commands/diff.js';
 import { serveCommand } from './commands/serve.js';
 import { describeCommand, execCommand, getCommand, logsCommand, rolloutCommand, runPodCommand, scaleCommand } from './commands/kube.js';
@@ -10,7 +11,7 @@ import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand, type Command, type Io } from './command.js';
 
-const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand, appCommand, webhooksCommand, tokenCommand];
+const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand, appCommand, webhooksCommand, tokenCommand, encryptionCommand];
 
 function topHelp(): string {
   return [

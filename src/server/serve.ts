@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ObjectStore } from '../store/object-store.js';
+import { SecretBox } from '../store/secret-box.js';
 import type { KubeObject } from '../manifest/types.js';
 import { NodeAgent } from '../runtime/node-agent.js';
 import { PodIo } from '../runtime/pod-io.js';
@@ -97,7 +98,8 @@ current-context: gouvernail
 export async function serve(options: ServeOptions) {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const log = pino({ name: 'gouvernail', enabled: !options.quiet });
-  const store = ObjectStore.open(path.join(options.dataDir, 'state.db'));
+  const store = ObjectStore.open(path.join(options.dataDir, 'state.db'), { secrets: SecretBox.load(path.join(options.dataDir, 'encryption-keys.json')) });
+  store.resealSecrets();
   const installation = readOrCreate(path.join(options.dataDir, 'installation-id'), () => randomBytes(6).toString('hex'));
   const token = readOrCreate(path.join(options.dataDir, 'admin-token'), () => randomBytes(24).toString('hex'));
   const docker = options.docker ?? new Docker(options.dockerSocket ? { socketPath: options.dockerSocket } : undefined);

@@ -6,6 +6,7 @@ import { matchesSelector, type LabelSelector } from '../manifest/selector.js';
 import type { KubeObject } from '../manifest/types.js';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from './database.js';
+import { SecretBox } from './secret-box.js';
 import { deepEqual } from '../diff/diff.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -24,6 +25,8 @@ export interface ListOptions {
 
 export interface StoreOptions {
   now?: () => Date;
+  /** Seals Secret data at rest; without it Secrets are stored as they are. */
+  secrets?: SecretBox;
 }
 
 type Listener = (change: Change) => void;
@@ -38,9 +41,53 @@ export class ObjectStore {
   private readonly listeners = new Set<Listener>();
   private pending: Change[] = [];
 
+  private readonly secrets?: SecretBox;
+
   constructor(db: Db, options: StoreOptions = {}) {
     this.db = db;
     this.now = options.now ?? (() => new Date());
+    this.secrets = options.secrets;
+    // What is deleted or rewritten is overwritten on disk too, so no old page keeps a value.
+    if (this.secrets) db.pragma('secure_delete = ON');
+  }
+
+  /** An object as stored: a Secret's data and stringData sealed when a SecretBox is set. */
+  private encode(o: KubeObject): string {
+    if (!this.secrets || o.kind !== 'Secret') return JSON.stringify(o);
+    const { data, stringData, ...rest } = o;
+    return JSON.stringify({ ...rest, $sealed: this.secrets.seal(JSON.stringify({ data, stringData })) });
+  }
+
+  private decode(body: string): KubeObject {
+    const o = JSON.parse(body) as KubeObject & { $sealed?: string };
+    if (o.$sealed === undefined) return o;
+    if (!this.secrets) throw new GouvernailError('StoreSchemaTooNew', 'the store holds sealed Secrets, but no encryption key file was given');
+    const { data, stringData } = JSON.parse(this.secrets.open(o.$sealed));
+    delete o.$sealed;
+    if (data !== undefined) o.data = data;
+    if (stringData !== undefined) o.stringData = stringData;
+    return o;
+  }
+
+  /**
+   * Seals every Secret (objects and change feed) not yet sealed with the current key: plain ones of
+   * a store that had no encryption, and those of a key that was rotated out of first place.
+   */
+  resealSecrets(): void {
+    if (!this.secrets) return;
+    const stale = (body: string) => {
+      const sealed = (JSON.parse(body) as { $sealed?: string }).$sealed;
+      return sealed === undefined || SecretBox.keyOf(sealed) !== this.secrets!.current;
+    };
+    this.db.transaction(() => {
+      for (const row of this.db.prepare("SELECT uid, body FROM objects WHERE kind = 'Secret'").all() as { uid: string; body: string }[]) {
+        if (stale(row.body)) this.db.prepare('UPDATE objects SET body = ? WHERE uid = ?').run(this.encode(this.decode(row.body)), row.uid);
+      }
+      for (const row of this.db.prepare("SELECT resource_version AS rv, body FROM changes WHERE kind = 'Secret'").all() as { rv: number; body: string }[]) {
+        if (stale(row.body)) this.db.prepare('UPDATE changes SET body = ? WHERE resource_version = ?').run(this.encode(this.decode(row.body)), row.rv);
+      }
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   static open(file: string, options: StoreOptions = {}): ObjectStore {
@@ -65,7 +112,7 @@ export class ObjectStore {
 
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const row = this.statement('SELECT body FROM objects WHERE kind = ? AND namespace = ? AND name = ?').get(kind, ns(kind, namespace), name) as { body: string } | undefined;
-    return row ? JSON.parse(row.body) : undefined;
+    return row ? this.decode(row.body) : undefined;
   }
 
   list(options: ListOptions = {}): KubeObject[] {
@@ -81,7 +128,7 @@ export class ObjectStore {
     }
     const sql = `SELECT body FROM objects${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY kind, namespace, name`;
     const rows = this.statement(sql).all(...args) as { body: string }[];
-    const objects = rows.map((r) => JSON.parse(r.body) as KubeObject);
+    const objects = rows.map((r) => this.decode(r.body));
     const selector = options.labelSelector;
     return selector ? objects.filter((o) => matchesSelector(selector, o.metadata.labels ?? {})) : objects;
   }
@@ -103,7 +150,7 @@ export class ObjectStore {
       if (namespace) o.metadata.namespace = namespace;
       delete o.metadata.resourceVersion;
       const rv = this.record('ADDED', o);
-      this.statement('INSERT INTO objects (uid, kind, namespace, name, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)').run(o.metadata.uid, o.kind, namespace, o.metadata.name, rv, JSON.stringify(o));
+      this.statement('INSERT INTO objects (uid, kind, namespace, name, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)').run(o.metadata.uid, o.kind, namespace, o.metadata.name, rv, this.encode(o));
       return o;
     });
   }
@@ -133,7 +180,7 @@ export class ObjectStore {
       if (namespace) o.metadata.namespace = namespace;
       if (deepEqual(stripVersion(current), stripVersion(o))) return current;
       const rv = this.record('MODIFIED', o);
-      this.statement('UPDATE objects SET resource_version = ?, body = ? WHERE uid = ?').run(rv, JSON.stringify(o), current.metadata.uid);
+      this.statement('UPDATE objects SET resource_version = ?, body = ? WHERE uid = ?').run(rv, this.encode(o), current.metadata.uid);
       return o;
     });
   }
@@ -189,7 +236,7 @@ export class ObjectStore {
       throw new GouvernailError('StoreGone', `resourceVersion ${resourceVersion} is too old (the change feed starts at ${oldest.rv}); list again and watch from the list's resourceVersion`);
     }
     const rows = this.statement('SELECT resource_version AS rv, type, body FROM changes WHERE resource_version > ? ORDER BY resource_version LIMIT ?').all(resourceVersion, limit) as { rv: number; type: ChangeType; body: string }[];
-    return rows.map((r) => ({ type: r.type, resourceVersion: r.rv, object: JSON.parse(r.body) }));
+    return rows.map((r) => ({ type: r.type, resourceVersion: r.rv, object: this.decode(r.body) }));
   }
 
   /** Keeps the newest `keep` changes of the feed. */
@@ -218,7 +265,7 @@ export class ObjectStore {
     const info = this.statement('INSERT INTO changes (type, kind, namespace, name, body) VALUES (?, ?, ?, ?, ?)').run(type, o.kind, ns(o.kind, o.metadata.namespace), o.metadata.name, '');
     const rv = Number(info.lastInsertRowid);
     o.metadata.resourceVersion = String(rv);
-    this.statement('UPDATE changes SET body = ? WHERE resource_version = ?').run(JSON.stringify(o), rv);
+    this.statement('UPDATE changes SET body = ? WHERE resource_version = ?').run(this.encode(o), rv);
     this.pending.push({ type, resourceVersion: rv, object: cloneJson(o) });
     return rv;
   }

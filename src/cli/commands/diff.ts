@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { diff, renderDiff } from '../../diff/diff.js';
 import { keyOf, parseKey } from '../../manifest/keys.js';
 import type { KubeObject } from '../../manifest/types.js';
+import path from 'node:path';
 import { ObjectStore } from '../../store/object-store.js';
+import { SecretBox } from '../../store/secret-box.js';
 import { folderInventory, inventoryKeys, inventoryNamespace, inventoryObjectName } from '../../apply/inventory.js';
 import { exit, usageError, type Command } from '../command.js';
 import { fileOption, hasErrors, loadForCommand, outputFormat, outputOption } from '../shared.js';
@@ -28,7 +30,9 @@ export const diffCommand: Command = {
       else io.err('invalid manifests: no diff; fix the errors above');
       return exit.invalid;
     }
-    const store = ObjectStore.open(state);
+    // A serve data folder keeps the key that seals its Secrets beside the store.
+    const keys = path.join(path.dirname(state), 'encryption-keys.json');
+    const store = ObjectStore.open(state, existsSync(keys) ? { secrets: SecretBox.load(keys) } : {});
     try {
       const desired = set.manifests.map((m) => m.object);
       const name = (values.inventory as string | undefined) ?? folderInventory(values.filename as string);
