@@ -57,6 +57,11 @@ spec:
   t.regex((await k(['auth', 'can-i', '--list', '-n', 'shop'])).out, /^deployments\.apps\s+\[\]\s+\[\]\s+\[create delete deletecollection patch update get list watch\]$/m);
   t.regex((await k(['auth', 'whoami'])).out, /Username\s+alice/);
 
+  // The audit log says who did what, allowed or not.
+  const audit = readFileSync(path.join(server.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.truthy(audit.find((e) => e.user === 'alice' && e.verb === 'list' && e.resource === 'secrets' && e.namespace === 'billing' && e.code === 403));
+  t.truthy(audit.find((e) => e.user === 'alice' && e.verb === 'create' && e.resource === 'deployments.apps' && e.namespace === 'shop' && e.code === 201));
+
   // The status page shows alice what she may read: shop's Application, not billing's, no nodes.
   for (const ns of ['shop', 'billing']) await server.client.create({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: `${ns}-site`, namespace: ns }, spec: { source: { path: tempDir() }, syncPolicy: { automated: false } } });
   const token = /token: (\S+)/.exec(readFileSync(aliceConfig, 'utf8'))![1]!;

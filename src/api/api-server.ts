@@ -8,7 +8,7 @@ import { unauthorized, type Authenticator, type Credentials } from './authentica
 import { allowAll, forbiddenMessage, type Attributes, type Authorizer } from './authorize.js';
 import { ApiError, toApiError } from './errors.js';
 import { recordUpdate, serverSideApply } from './field-managers.js';
-import { defaultFieldManager, type Identity } from './identity.js';
+import { defaultFieldManager, isSystemComponent, type Identity } from './identity.js';
 import { jsonPatch, mergePatch, strategicMergePatch, type PatchType } from './patch.js';
 import { apiVersionOf, qualifiedName, type Resource } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -54,8 +54,24 @@ export interface WatchEvent {
   object: any;
 }
 
+/** One request as the audit log records it. */
+export interface AuditEntry {
+  time: string;
+  user: string;
+  groups: string[];
+  verb: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  code: number;
+  dryRun?: boolean;
+}
+
 export interface ApiServerOptions {
   store: ObjectStore;
+  /** Called once a request is answered; Gouvernail's components' reads are left out (they are most of them). */
+  audit?: (entry: AuditEntry) => void;
   authenticator: Authenticator;
   authorizer?: Authorizer;
   admission?: AdmissionPlugin[];
@@ -80,6 +96,15 @@ export class ApiServer {
     this.authorizer = options.authorizer ?? allowAll;
     this.admission = options.admission ?? defaultAdmission;
     this.now = options.now ?? (() => new Date());
+    this.audit = options.audit;
+  }
+
+  private readonly audit?: (entry: AuditEntry) => void;
+
+  private record(r: ApiRequest, code: number): void {
+    if (!this.audit || (isSystemComponent(r.identity) && ['get', 'list', 'watch'].includes(r.verb))) return;
+    const group = r.resource.group;
+    this.audit({ time: this.now().toISOString(), user: r.identity.user, groups: r.identity.groups, verb: r.verb, resource: group ? `${r.resource.plural}.${group}` : r.resource.plural, ...(r.subresource ? { subresource: r.subresource } : {}), ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.name ? { name: r.name } : {}), code, ...(r.options?.dryRun ? { dryRun: true } : {}) });
   }
 
   /** The identity proven by the credentials; 401 when they prove none. */
@@ -96,6 +121,20 @@ export class ApiServer {
   }
 
   handle(request: ApiRequest): ApiResponse {
+    let code = 500;
+    try {
+      const response = this.serve(request);
+      code = response.code;
+      return response;
+    } catch (err) {
+      code = err instanceof ApiError ? err.code : toApiError(err).code;
+      throw err;
+    } finally {
+      this.record(request, code);
+    }
+  }
+
+  private serve(request: ApiRequest): ApiResponse {
     const r = request;
     this.authorize({ identity: r.identity, verb: r.verb, apiGroup: r.resource.group, resource: r.resource.plural, subresource: r.subresource, namespace: r.resource.namespaced ? r.namespace : undefined, name: r.name });
     if (r.subresource && !r.resource.subresources.some((s) => s.name === r.subresource)) {
@@ -136,7 +175,13 @@ export class ApiServer {
    */
   watch(request: ApiRequest, listener: (event: WatchEvent) => void): () => void {
     const r = request;
-    this.authorize({ identity: r.identity, verb: 'watch', apiGroup: r.resource.group, resource: r.resource.plural, namespace: r.resource.namespaced ? r.namespace : undefined, name: r.name });
+    try {
+      this.authorize({ identity: r.identity, verb: 'watch', apiGroup: r.resource.group, resource: r.resource.plural, namespace: r.resource.namespaced ? r.namespace : undefined, name: r.name });
+    } catch (err) {
+      this.record(r, 403);
+      throw err;
+    }
+    this.record(r, 200);
     const filter = this.filter(r);
     const inScope = (o: KubeObject) => o.kind === r.resource.kind && (!r.resource.namespaced || !r.namespace || o.metadata.namespace === r.namespace) && (!r.name || o.metadata.name === r.name) && filter(o);
     const given = r.options?.resourceVersion;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { ObjectStore } from '../store/object-store.js';
 import { SecretBox } from '../store/secret-box.js';
+import { AuditLog } from './audit-log.js';
 import type { KubeObject } from '../manifest/types.js';
 import { NodeAgent } from '../runtime/node-agent.js';
 import { PodIo } from '../runtime/pod-io.js';
@@ -110,7 +111,8 @@ export async function serve(options: ServeOptions) {
   let tls = options.insecureHttp ? undefined : await ensureServingCertificate(options.dataDir, sans);
 
   const authorizer = new RbacAuthorizer(store);
-  const api = new ApiServer({ store, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store)]), authorizer });
+  const audit = new AuditLog(path.join(options.dataDir, 'audit.log'));
+  const api = new ApiServer({ store, audit: (e) => audit.write(e), authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store)]), authorizer });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
   // The default roles and the components' bindings are put back at every start, as Kubernetes does.
   const system = asComponent(identities.apiServer);
