@@ -17,6 +17,8 @@ export interface ApplyOptions {
   pollMs?: number;
   /** An Application's name: every object applied gets the label app.gouvernail.io/instance. */
   instance?: string;
+  /** Who records the inventory, when the objects are written as someone else (an impersonated ServiceAccount). */
+  inventoryClient?: Client;
 }
 
 export const instanceLabel = 'app.gouvernail.io/instance';
@@ -77,7 +79,7 @@ export async function applyManifests(client: Client, input: Manifest[], options:
     }
   }
   const desired = new Set(manifests.map((m) => keyOf(m.object)));
-  await recordInventory(client, options, desired);
+  await recordInventory(client, options.inventoryClient ?? client, options, desired);
   if (options.wait) {
     progress('waiting for every object to be healthy');
     await waitHealthy(client, [...desired], options, 'the last wave');
@@ -156,9 +158,9 @@ async function waitHealthy(client: Client, keys: ObjectKey[], options: ApplyOpti
   }
 }
 
-async function recordInventory(client: Client, options: ApplyOptions, desired: Set<ObjectKey>): Promise<void> {
+async function recordInventory(client: Client, bookkeeper: Client, options: ApplyOptions, desired: Set<ObjectKey>): Promise<void> {
   const name = inventoryObjectName(options.inventory);
-  const before = inventoryKeys(await client.get('ConfigMap', inventoryNamespace, name));
+  const before = inventoryKeys(await bookkeeper.get('ConfigMap', inventoryNamespace, name));
   if (options.prune) {
     const gone = before.filter((k) => !desired.has(k));
     const objects: KubeObject[] = [];
@@ -172,7 +174,7 @@ async function recordInventory(client: Client, options: ApplyOptions, desired: S
     }
   }
   const kept = options.prune ? [...desired] : [...new Set([...before, ...desired])];
-  await client.apply(inventoryObject(options.inventory, kept));
+  await bookkeeper.apply(inventoryObject(options.inventory, kept));
 }
 
 /** Deletes the objects of a folder in reverse dependency order. */

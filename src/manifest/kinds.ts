@@ -188,6 +188,7 @@ const duration = str((v) => (parseDuration(v) === undefined ? 'must be a duratio
 const applicationSpec = obj({
   source: req(obj({ repoURL: str(), targetRevision: str(), path: str(), hosted: bool, credentials: obj({ tokenFile: str(), tokenEnv: str(), username: str(), passwordFile: str(), secretRef: obj({ name: req(str(dnsSubdomain)) }) }) })),
   destination: obj({ namespace: str(dnsLabel) }),
+  serviceAccountName: str(dnsSubdomain),
   syncPolicy: obj({
     automated: { t: 'any' },
     prune: bool,

@@ -2,7 +2,8 @@ import type { FSWatcher } from 'chokidar';
 import path from 'node:path';
 import { applyManifests, ApplyError, instanceLabel } from '../apply/apply.js';
 import { inventoryKeys, inventoryNamespace, inventoryObjectName } from '../apply/inventory.js';
-import type { InProcessClient } from '../api/client.js';
+import { InProcessClient } from '../api/client.js';
+import { serviceAccountIdentity } from '../api/identity.js';
 import { assessHealth, type Health } from '../health/health.js';
 import { hasErrors, parseSnapshot } from '../manifest/load.js';
 import { parseDuration } from '../manifest/names.js';
@@ -176,7 +177,12 @@ export class ApplicationController {
     }
     try {
       let lastProgress = 0;
-      await applyManifests(this.client, set.manifests, {
+      // With spec.serviceAccountName the objects are written as that ServiceAccount (impersonated,
+      // as Flux does), so a team's repository reaches only what its ServiceAccount may.
+      const sa = app.spec.serviceAccountName as string | undefined;
+      const writer = sa ? new InProcessClient(this.client.api, serviceAccountIdentity(namespace, sa)) : this.client;
+      await applyManifests(writer, set.manifests, {
+        inventoryClient: this.client,
         inventory,
         instance: name,
         prune: app.spec.syncPolicy?.prune ?? false,
