@@ -3,6 +3,7 @@ import { cloneJson } from '../manifest/clone.js';
 import { matchesSelector } from '../manifest/selector.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { Change, ObjectStore } from '../store/object-store.js';
+import type { ServiceAccountTokens } from './service-account-tokens.js';
 import { admit, defaultAdmission, type AdmissionPlugin, type FieldValidation } from './admission.js';
 import { unauthorized, type Authenticator, type Credentials } from './authenticate.js';
 import { allowAll, forbiddenMessage, type Attributes, type Authorizer } from './authorize.js';
@@ -70,6 +71,8 @@ export interface AuditEntry {
 
 export interface ApiServerOptions {
   store: ObjectStore;
+  /** Signs the tokens of serviceaccounts/NAME/token (TokenRequest). */
+  serviceAccountTokens?: ServiceAccountTokens;
   /** Called once a request is answered; Gouvernail's components' reads are left out (they are most of them). */
   audit?: (entry: AuditEntry) => void;
   authenticator: Authenticator;
@@ -97,6 +100,22 @@ export class ApiServer {
     this.admission = options.admission ?? defaultAdmission;
     this.now = options.now ?? (() => new Date());
     this.audit = options.audit;
+    this.tokens = options.serviceAccountTokens;
+  }
+
+  private readonly tokens?: ServiceAccountTokens;
+
+  /** serviceaccounts/NAME/token: a TokenRequest, answered with a signed token for the ServiceAccount. */
+  private tokenRequest(r: ApiRequest): ApiResponse {
+    const sa = this.current(r);
+    if (!this.tokens) throw new ApiError(503, 'ServiceUnavailable', 'this server signs no ServiceAccount tokens');
+    const spec = ((r.body as { spec?: { expirationSeconds?: number; boundObjectRef?: { kind?: string; name?: string; uid?: string } } } | undefined)?.spec) ?? {};
+    const bound = spec.boundObjectRef?.kind === 'Pod' && spec.boundObjectRef.name ? this.store.get('Pod', sa.metadata.namespace, spec.boundObjectRef.name) : undefined;
+    if (spec.boundObjectRef?.kind === 'Pod' && (!bound || (spec.boundObjectRef.uid && bound.metadata.uid !== spec.boundObjectRef.uid))) throw new ApiError(404, 'NotFound', `pods "${spec.boundObjectRef.name}" not found`);
+    const seconds = bound ? undefined : Math.max(600, Math.min(spec.expirationSeconds ?? 3600, 86400 * 365));
+    const exp = seconds ? Math.floor(this.now().getTime() / 1000) + seconds : undefined;
+    const token = this.tokens.issue({ ns: sa.metadata.namespace!, sa: sa.metadata.name, uid: sa.metadata.uid!, ...(exp ? { exp } : {}), ...(bound ? { pod: { name: bound.metadata.name, uid: bound.metadata.uid! } } : {}) });
+    return { code: 201, warnings: [], body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: sa.metadata.name, namespace: sa.metadata.namespace, creationTimestamp: null }, spec: { audiences: ['https://kubernetes.default.svc'], ...spec }, status: { token, expirationTimestamp: new Date(exp ? exp * 1000 : Date.UTC(9999, 0)).toISOString() } } };
   }
 
   private readonly audit?: (entry: AuditEntry) => void;
@@ -291,6 +310,7 @@ export class ApiServer {
 
   private create(r: ApiRequest, warnings: string[]): ApiResponse {
     if (r.subresource === 'binding') return this.bind(r);
+    if (r.subresource === 'token' && r.resource.kind === 'ServiceAccount') return this.tokenRequest(r);
     if (r.resource.virtual) return { code: 201, body: this.review(r), warnings };
     if (r.name && !r.subresource) throw new ApiError(405, 'MethodNotAllowed', 'POST goes to the collection, without a name');
     const o = this.decode({ ...r, name: undefined }, r.body);

@@ -24,6 +24,8 @@ export interface Client {
   delete(kind: string, namespace: string | undefined, name: string, options?: { propagationPolicy?: PropagationPolicy }): Promise<boolean>;
   /** pods/NAME/binding: puts a Pod on a node. */
   bind(namespace: string, pod: string, node: string): Promise<void>;
+  /** serviceaccounts/NAME/token: a token for a ServiceAccount, bound to a Pod's life when one is named. */
+  requestToken(namespace: string, serviceAccount: string, pod?: { name: string; uid: string }): Promise<string>;
   /** Creates the object, or replaces it if it exists: `kubectl apply` for one object. */
   apply(o: KubeObject): Promise<ApplyResult>;
   /** As apply, when the caller has read the live object already (undefined: it does not exist). */
@@ -89,6 +91,12 @@ export abstract class BaseClient implements Client {
 
   async bind(namespace: string, pod: string, node: string): Promise<void> {
     await this.send('create', this.resource('Pod'), namespace, pod, 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } }, {});
+  }
+
+  async requestToken(namespace: string, serviceAccount: string, pod?: { name: string; uid: string }): Promise<string> {
+    const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: pod ? { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod.name, uid: pod.uid } } : {} };
+    const answer = await this.send('create', this.resource('ServiceAccount'), namespace, serviceAccount, 'token', body, {});
+    return answer.status.token;
   }
 
   async apply(o: KubeObject): Promise<ApplyResult> {

@@ -65,7 +65,7 @@ export function defaultRbacObjects(): KubeObject[] {
     // The controllers: the garbage collector and the namespace controller read and delete anything.
     clusterRole('system:kube-controller-manager', [
       { apiGroups: ['*'], resources: ['*'], verbs: [...read, 'delete', 'update'] },
-      { apiGroups: [''], resources: ['pods', 'events'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['pods', 'events', 'serviceaccounts'], verbs: ['create'] },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['create', 'patch'] },
       { apiGroups: ['apps'], resources: ['deployments/status', 'replicasets/status'], verbs: ['update', 'patch'] },
     ]),
@@ -75,7 +75,8 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ]),
     clusterRole('system:node', [
-      { apiGroups: [''], resources: ['pods', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims', 'nodes'], verbs: read },
+      { apiGroups: [''], resources: ['pods', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims', 'nodes', 'serviceaccounts'], verbs: read },
+      { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
       { apiGroups: [''], resources: ['pods/status', 'persistentvolumeclaims/status', 'nodes/status'], verbs: ['update', 'patch'] },
       { apiGroups: [''], resources: ['nodes'], verbs: ['create', 'update'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },

@@ -9,12 +9,14 @@ import { PassLoop } from './pass-loop.js';
 import { StatusWriter } from './status-writer.js';
 import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, label, networkName } from './labels.js';
-import { planPod, serviceAliases, type ContainerPlan, type FileToCopy } from './pod-containers.js';
+import { planPod, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
   /** Writes go through the API as the node (system:node:NAME). */
   client: Client;
+  /** The API, for Pods that mount a ServiceAccount token: where it listens and its CA. */
+  api?: { host: string; port: number; ca: string };
   docker: Docker;
   nodeName: string;
   installation: string;
@@ -64,6 +66,63 @@ export class NodeAgent {
     });
   }
 
+  /** Tokens of the Pods' ServiceAccounts, bound to each Pod's life, by Pod uid. */
+  private readonly tokens = new Map<string, string>();
+  /** The API's address on each namespace network (its gateway), and the listeners that carry it there. */
+  private readonly gateways = new Map<string, string>();
+  private readonly forwarders = new Map<string, net.Server>();
+
+  /**
+   * What a Pod needs to call the API as its ServiceAccount (spec.serviceAccountName, else default),
+   * unless it sets automountServiceAccountToken: false: a token bound to the Pod, the CA, and the
+   * API's address on the Pod's network.
+   */
+  private async apiAccessFor(pod: KubeObject): Promise<ApiAccess | undefined> {
+    const api = this.o.api;
+    if (!api || pod.spec.automountServiceAccountToken === false) return undefined;
+    const ns = pod.metadata.namespace!;
+    const account = (pod.spec.serviceAccountName as string | undefined) ?? 'default';
+    const sa = this.o.store.get('ServiceAccount', ns, account);
+    if (!sa) throw new Error(`serviceaccount "${account}" not found in namespace ${ns}`);
+    if (sa.automountServiceAccountToken === false && pod.spec.automountServiceAccountToken !== true) return undefined;
+    let token = this.tokens.get(pod.metadata.uid!);
+    if (!token) {
+      token = await this.o.client.requestToken(ns, account, { name: pod.metadata.name, uid: pod.metadata.uid! });
+      this.tokens.set(pod.metadata.uid!, token);
+    }
+    const network = networkName(ns);
+    let gateway = this.gateways.get(network);
+    if (!gateway) {
+      const info = await this.o.docker.getNetwork(network).inspect();
+      gateway = info.IPAM?.Config?.[0]?.Gateway as string | undefined;
+      if (!gateway) throw new Error(`the network ${network} has no gateway address`);
+      this.gateways.set(network, gateway);
+    }
+    this.forward(gateway, api.host, api.port);
+    return { token, ca: api.ca, host: gateway, port: api.port };
+  }
+
+  /** Carries the API to a network's gateway address when it listens only on loopback. */
+  private forward(address: string, host: string, port: number): void {
+    if (this.forwarders.has(address) || host === '0.0.0.0' || host === '::') return;
+    const server = net.createServer((socket) => {
+      const upstream = net.connect(port, host);
+      socket.pipe(upstream).pipe(socket);
+      const close = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on('error', close);
+      upstream.on('error', close);
+    });
+    server.on('error', (err) => {
+      this.log('cannot carry the API to a Pod network', { address, port, err: err.message });
+      this.forwarders.delete(address);
+    });
+    server.listen(port, address);
+    this.forwarders.set(address, server);
+  }
+
   /** Pods by uid: the generation and deletion last seen, so the agent's own status writes do not kick it. */
   private readonly podsSeen = new Map<string, string>();
   /** A Pod was added or changed since the running pass listed them. */
@@ -86,6 +145,8 @@ export class NodeAgent {
     this.stopped = true;
     await this.loop.stop();
     await this.statuses.flush();
+    for (const server of this.forwarders.values()) server.close();
+    this.forwarders.clear();
   }
 
   kick(): void {
@@ -113,6 +174,7 @@ export class NodeAgent {
         await docker.getContainer(c.Id).remove({ force: true }).catch(ignore404);
       }
       await this.removeEmptyDirs(uid);
+      this.tokens.delete(uid);
       for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
     }
     // Pods are independent: up to 128 at a time, and a Pod bound while the pass runs joins it at
@@ -187,17 +249,26 @@ export class NodeAgent {
   private async reconcilePod(pod: KubeObject, existing: Docker.ContainerInfo[]): Promise<void> {
     const { store, docker, installation } = this.o;
     const ns = pod.metadata.namespace!;
+    await this.ensureNetwork(networkName(ns), ns);
+    const waiting: Record<string, { reason: string; message: string }> = {};
+    let apiAccess: ApiAccess | undefined;
+    try {
+      apiAccess = await this.apiAccessFor(pod);
+    } catch (err) {
+      waiting[pod.spec.containers[0].name] = { reason: 'CreateContainerConfigError', message: `no ServiceAccount token: ${(err as Error).message}` };
+      await this.writeStatus(pod, existing, waiting);
+      return;
+    }
     const plan = planPod(pod, {
       configMap: (name) => store.get('ConfigMap', ns, name),
       secret: (name) => store.get('Secret', ns, name),
+      apiAccess,
     }, installation);
-    const waiting: Record<string, { reason: string; message: string }> = {};
     if (plan.configError) {
       waiting[plan.configError.container] = { reason: 'CreateContainerConfigError', message: plan.configError.message };
       await this.writeStatus(pod, existing, waiting);
       return;
     }
-    await this.ensureNetwork(plan.network, ns);
     for (const v of plan.volumes) {
       await docker.createVolume({ Name: v.name, Labels: v.labels }).catch(ignore409);
     }

@@ -9,7 +9,21 @@ import { parseQuantity } from './quantity.js';
 export interface Lookups {
   configMap(name: string): KubeObject | undefined;
   secret(name: string): KubeObject | undefined;
+  /** How the Pod reaches the API, when it mounts a ServiceAccount token. */
+  apiAccess?: ApiAccess;
 }
+
+/** What a Pod gets to call the API as its ServiceAccount, as the kubelet gives it. */
+export interface ApiAccess {
+  token: string;
+  ca: string;
+  /** The address of the API on the Pod's network, and its port. */
+  host: string;
+  port: number;
+}
+
+export const serviceAccountMountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
+const apiNames = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
 
 export interface FileToCopy {
   mountPath: string;
@@ -81,6 +95,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       plan.configError ??= { container: c.name, message: env.error };
       return;
     }
+    const access = lookups.apiAccess;
+    if (access) env.env.push('KUBERNETES_SERVICE_HOST=kubernetes.default.svc', `KUBERNETES_SERVICE_PORT=${access.port}`, `KUBERNETES_SERVICE_PORT_HTTPS=${access.port}`);
     const mounts: string[] = [];
     const copies: FileToCopy[] = [];
     for (const m of c.volumeMounts ?? []) {
@@ -88,6 +104,16 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       if (!b) continue;
       if (b.kind === 'files') copies.push({ mountPath: m.mountPath, files: b.files! });
       else mounts.push(`${b.source}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+    }
+    if (access) {
+      copies.push({
+        mountPath: serviceAccountMountPath,
+        files: [
+          { path: 'token', content: Buffer.from(access.token), mode: 0o644 },
+          { path: 'ca.crt', content: Buffer.from(access.ca), mode: 0o644 },
+          { path: 'namespace', content: Buffer.from(ns), mode: 0o644 },
+        ],
+      });
     }
     const dockerName = containerName(ns, pod.metadata.name, c.name);
     const limits = c.resources?.limits ?? {};
@@ -121,13 +147,17 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
         hostConfig.PortBindings = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostPort: String(p.hostPort) }]]));
       }
       hostConfig.NetworkMode = plan.network;
+      // The API's names (its certificate has them) resolve to its address on the Pod's network.
+      if (access) hostConfig.ExtraHosts = apiNames.map((n) => `${n}:${access.host}`);
       // Service names are added by the node agent once the Pod is Ready. Docker itself makes the
       // hostname (the Pod's name) resolve on the network.
       options.NetworkingConfig = { EndpointsConfig: { [plan.network]: {} } };
     } else {
       hostConfig.NetworkMode = `container:${containerName(ns, pod.metadata.name, containers[0]!.name)}`;
     }
-    const hash = createHash('sha256').update(JSON.stringify({ options, copies: copies.map((c) => ({ ...c, files: c.files.map((f) => ({ ...f, content: f.content.toString('base64') })) })) })).digest('hex').slice(0, 16);
+    // The token is left out of the hash: a new token for the same Pod is no reason to replace it.
+    const hashed = copies.map((c) => ({ ...c, files: c.files.map((f) => ({ ...f, content: c.mountPath === serviceAccountMountPath && f.path === 'token' ? 'token' : f.content.toString('base64') })) }));
+    const hash = createHash('sha256').update(JSON.stringify({ options, copies: hashed })).digest('hex').slice(0, 16);
     options.Labels![label.specHash] = hash;
     plan.containers.push({ name: c.name, dockerName, hash, options, copies, checkImageUser: security.checkImageUser });
   });

@@ -50,7 +50,7 @@ export class WorkloadControllers {
   }
 
   start(): void {
-    this.loop.start(this.store, (c) => ['Deployment', 'ReplicaSet', 'Pod', 'Node'].includes(c.object.kind));
+    this.loop.start(this.store, (c) => ['Deployment', 'ReplicaSet', 'Pod', 'Node', 'Namespace', 'ServiceAccount'].includes(c.object.kind));
   }
 
   stop(): Promise<void> {
@@ -110,6 +110,16 @@ export class WorkloadControllers {
     for (const d of this.list({ kind: 'Deployment' })) if (!d.metadata.deletionTimestamp) await this.reconcileDeployment(d).catch((err) => this.log('deployment reconcile failed', { deployment: d.metadata.name, err: (err as Error).message }));
     for (const rs of this.list({ kind: 'ReplicaSet' })) if (!rs.metadata.deletionTimestamp) await this.reconcileReplicaSet(rs).catch((err) => this.log('replica set reconcile failed', { replicaSet: rs.metadata.name, err: (err as Error).message }));
     await this.schedule();
+    await this.ensureDefaultServiceAccounts();
+  }
+
+  /** Every namespace has a ServiceAccount named default, as Kubernetes' ServiceAccount controller keeps. */
+  private async ensureDefaultServiceAccounts(): Promise<void> {
+    const have = new Set(this.list({ kind: 'ServiceAccount' }).filter((sa) => sa.metadata.name === 'default').map((sa) => sa.metadata.namespace));
+    for (const ns of this.list({ kind: 'Namespace' })) {
+      if (ns.metadata.deletionTimestamp || have.has(ns.metadata.name)) continue;
+      await this.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns.metadata.name } }).catch((err) => this.log('cannot create the default ServiceAccount', { namespace: ns.metadata.name, err: (err as Error).message }));
+    }
   }
 
   private async reconcileDeployment(d: KubeObject): Promise<void> {

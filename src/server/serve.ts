@@ -8,7 +8,7 @@ import { ObjectStore } from '../store/object-store.js';
 import { SecretBox } from '../store/secret-box.js';
 import { AuditLog } from './audit-log.js';
 import type { KubeObject } from '../manifest/types.js';
-import { NodeAgent } from '../runtime/node-agent.js';
+import { NodeAgent, type NodeAgentOptions } from '../runtime/node-agent.js';
 import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
@@ -21,6 +21,7 @@ import { AuthenticatorChain, TokenAuthenticator } from '../api/authenticate.js';
 import { RbacAuthorizer } from '../api/rbac.js';
 import { defaultRbacObjects } from '../api/rbac-defaults.js';
 import { UserTokenAuthenticator } from '../api/tokens.js';
+import { ServiceAccountTokens } from '../api/service-account-tokens.js';
 import { InProcessClient } from '../api/client.js';
 import { identities, nodeIdentity, type Identity } from '../api/identity.js';
 import { ensureServingCertificate, subjectAltNames } from './tls.js';
@@ -112,7 +113,8 @@ export async function serve(options: ServeOptions) {
 
   const authorizer = new RbacAuthorizer(store);
   const audit = new AuditLog(path.join(options.dataDir, 'audit.log'));
-  const api = new ApiServer({ store, audit: (e) => audit.write(e), authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store)]), authorizer });
+  const serviceAccountTokens = ServiceAccountTokens.load(path.join(options.dataDir, 'service-account.key'), store);
+  const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens]), authorizer });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
   // The default roles and the components' bindings are put back at every start, as Kubernetes does.
   const system = asComponent(identities.apiServer);
@@ -151,13 +153,16 @@ export async function serve(options: ServeOptions) {
   const logFn = (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg);
   const controllers = new WorkloadControllers(store, asComponent(identities.controllerManager), asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFn);
-  const agent = new NodeAgent({ store, client: kubelet, docker, nodeName, installation, log: logFn });
+  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, nodeName, installation, log: logFn };
+  const agent = new NodeAgent(agentOptions);
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
   const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
   const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await http.listen({ host: options.host, port: options.port });
   const address = http.server.address() as { port: number };
+  // Pods call the API as their ServiceAccount over HTTPS; plain HTTP would send their token in clear.
+  if (tls) agentOptions.api = { host: options.host, port: address.port, ca: tls.ca };
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
   const server = `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
   writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token, tls?.ca), { mode: 0o600 });

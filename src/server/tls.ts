@@ -33,7 +33,8 @@ const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).
 
 /** The names the serving certificate covers: loopback, the host's names and addresses, and extras. */
 export function subjectAltNames(extra: string[] = []): string[] {
-  const names = new Set(['127.0.0.1', '::1', 'localhost', os.hostname().toLowerCase()]);
+  // The kubernetes.default.svc names are how Pods reach the API (the node agent maps them to it).
+  const names = new Set(['127.0.0.1', '::1', 'localhost', os.hostname().toLowerCase(), 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local']);
   for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (!a.internal) names.add(a.address);
   for (const e of extra) if (e) names.add(e.toLowerCase());
   return [...names];
