@@ -1,6 +1,8 @@
 import Docker from 'dockerode';
 import http from 'node:http';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { pack } from 'tar-stream';
 import type { KubeObject, Probe } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -17,6 +19,8 @@ export interface NodeAgentOptions {
   client: Client;
   /** The API, for Pods that mount a ServiceAccount token: where it listens and its CA. */
   api?: { host: string; port: number; ca: string };
+  /** A folder on the engine's host for each Pod's token files (bind-mounted; else copied in). */
+  podFilesDir?: string;
   docker: Docker;
   nodeName: string;
   installation: string;
@@ -99,7 +103,19 @@ export class NodeAgent {
       this.gateways.set(network, gateway);
     }
     this.forward(gateway, api.host, api.port);
-    return { token, ca: api.ca, host: gateway, port: api.port };
+    const hostDir = this.o.podFilesDir ? this.writePodFiles(pod.metadata.uid!, { token, 'ca.crt': api.ca, namespace: ns }) : undefined;
+    return { token, ca: api.ca, host: gateway, port: api.port, hostDir };
+  }
+
+  /** The token, CA and namespace of a Pod in its folder, rewritten only when they change. */
+  private writePodFiles(uid: string, files: Record<string, string>): string {
+    const dir = path.join(this.o.podFilesDir!, uid, 'serviceaccount');
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const [name, content] of Object.entries(files)) {
+      const file = path.join(dir, name);
+      if (!existsSync(file) || readFileSync(file, 'utf8') !== content) writeFileSync(file, content, { mode: 0o644 });
+    }
+    return dir;
   }
 
   /** Carries the API to a network's gateway address when it listens only on loopback. */
@@ -175,6 +191,7 @@ export class NodeAgent {
       }
       await this.removeEmptyDirs(uid);
       this.tokens.delete(uid);
+      if (this.o.podFilesDir) rmSync(path.join(this.o.podFilesDir, uid), { recursive: true, force: true });
       for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
     }
     // Pods are independent: up to 128 at a time, and a Pod bound while the pass runs joins it at

@@ -20,6 +20,8 @@ export interface ApiAccess {
   /** The address of the API on the Pod's network, and its port. */
   host: string;
   port: number;
+  /** A folder of this host holding token, ca.crt and namespace, bind-mounted read-only (else the files are copied in). */
+  hostDir?: string;
 }
 
 export const serviceAccountMountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -105,7 +107,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       if (b.kind === 'files') copies.push({ mountPath: m.mountPath, files: b.files! });
       else mounts.push(`${b.source}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
     }
-    if (access) {
+    if (access?.hostDir) mounts.push(`${access.hostDir}:${serviceAccountMountPath}:ro`);
+    else if (access) {
       copies.push({
         mountPath: serviceAccountMountPath,
         files: [

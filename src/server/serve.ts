@@ -153,7 +153,8 @@ export async function serve(options: ServeOptions) {
   const logFn = (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg);
   const controllers = new WorkloadControllers(store, asComponent(identities.controllerManager), asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFn);
-  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, nodeName, installation, log: logFn };
+  // The local engine's Pods get their token files bind-mounted from the data folder.
+  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, nodeName, installation, log: logFn, podFilesDir: path.join(options.dataDir, 'pods') };
   const agent = new NodeAgent(agentOptions);
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
