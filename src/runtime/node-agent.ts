@@ -1,14 +1,13 @@
 import Docker from 'dockerode';
 import http from 'node:http';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { pack } from 'tar-stream';
 import type { KubeObject, Probe } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 import { StatusWriter } from './status-writer.js';
+import { PodApiAccess } from './pod-api-access.js';
 import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, label, networkName } from './labels.js';
 import { planPod, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy } from './pod-containers.js';
@@ -52,9 +51,11 @@ export class NodeAgent {
 
   private readonly loop: PassLoop;
   private readonly statuses: StatusWriter;
+  private readonly apiAccess: PodApiAccess;
 
   constructor(private readonly o: NodeAgentOptions) {
     this.statuses = new StatusWriter(o.client);
+    this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({ pass: () => this.reconcile(), onError: (err) => this.log('node agent pass failed; retrying', { err: err.message }), resyncMs: o.resyncMs ?? 1000 });
   }
@@ -68,75 +69,6 @@ export class NodeAgent {
       if (o.kind === 'Pod') return this.podChanged(c.type, o);
       return ['ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim'].includes(o.kind);
     });
-  }
-
-  /** Tokens of the Pods' ServiceAccounts, bound to each Pod's life, by Pod uid. */
-  private readonly tokens = new Map<string, string>();
-  /** The API's address on each namespace network (its gateway), and the listeners that carry it there. */
-  private readonly gateways = new Map<string, string>();
-  private readonly forwarders = new Map<string, net.Server>();
-
-  /**
-   * What a Pod needs to call the API as its ServiceAccount (spec.serviceAccountName, else default),
-   * unless it sets automountServiceAccountToken: false: a token bound to the Pod, the CA, and the
-   * API's address on the Pod's network.
-   */
-  private async apiAccessFor(pod: KubeObject): Promise<ApiAccess | undefined> {
-    const api = this.o.api;
-    if (!api || pod.spec.automountServiceAccountToken === false) return undefined;
-    const ns = pod.metadata.namespace!;
-    const account = (pod.spec.serviceAccountName as string | undefined) ?? 'default';
-    const sa = this.o.store.get('ServiceAccount', ns, account);
-    if (!sa) throw new Error(`serviceaccount "${account}" not found in namespace ${ns}`);
-    if (sa.automountServiceAccountToken === false && pod.spec.automountServiceAccountToken !== true) return undefined;
-    let token = this.tokens.get(pod.metadata.uid!);
-    if (!token) {
-      token = await this.o.client.requestToken(ns, account, { name: pod.metadata.name, uid: pod.metadata.uid! });
-      this.tokens.set(pod.metadata.uid!, token);
-    }
-    const network = networkName(ns);
-    let gateway = this.gateways.get(network);
-    if (!gateway) {
-      const info = await this.o.docker.getNetwork(network).inspect();
-      gateway = info.IPAM?.Config?.[0]?.Gateway as string | undefined;
-      if (!gateway) throw new Error(`the network ${network} has no gateway address`);
-      this.gateways.set(network, gateway);
-    }
-    this.forward(gateway, api.host, api.port);
-    const hostDir = this.o.podFilesDir ? this.writePodFiles(pod.metadata.uid!, { token, 'ca.crt': api.ca, namespace: ns }) : undefined;
-    return { token, ca: api.ca, host: gateway, port: api.port, hostDir };
-  }
-
-  /** The token, CA and namespace of a Pod in its folder, rewritten only when they change. */
-  private writePodFiles(uid: string, files: Record<string, string>): string {
-    const dir = path.join(this.o.podFilesDir!, uid, 'serviceaccount');
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    for (const [name, content] of Object.entries(files)) {
-      const file = path.join(dir, name);
-      if (!existsSync(file) || readFileSync(file, 'utf8') !== content) writeFileSync(file, content, { mode: 0o644 });
-    }
-    return dir;
-  }
-
-  /** Carries the API to a network's gateway address when it listens only on loopback. */
-  private forward(address: string, host: string, port: number): void {
-    if (this.forwarders.has(address) || host === '0.0.0.0' || host === '::') return;
-    const server = net.createServer((socket) => {
-      const upstream = net.connect(port, host);
-      socket.pipe(upstream).pipe(socket);
-      const close = () => {
-        socket.destroy();
-        upstream.destroy();
-      };
-      socket.on('error', close);
-      upstream.on('error', close);
-    });
-    server.on('error', (err) => {
-      this.log('cannot carry the API to a Pod network', { address, port, err: err.message });
-      this.forwarders.delete(address);
-    });
-    server.listen(port, address);
-    this.forwarders.set(address, server);
   }
 
   /** Pods by uid: the generation and deletion last seen, so the agent's own status writes do not kick it. */
@@ -161,8 +93,7 @@ export class NodeAgent {
     this.stopped = true;
     await this.loop.stop();
     await this.statuses.flush();
-    for (const server of this.forwarders.values()) server.close();
-    this.forwarders.clear();
+    this.apiAccess.close();
   }
 
   kick(): void {
@@ -190,8 +121,7 @@ export class NodeAgent {
         await docker.getContainer(c.Id).remove({ force: true }).catch(ignore404);
       }
       await this.removeEmptyDirs(uid);
-      this.tokens.delete(uid);
-      if (this.o.podFilesDir) rmSync(path.join(this.o.podFilesDir, uid), { recursive: true, force: true });
+      this.apiAccess.forget(uid);
       for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
     }
     // Pods are independent: up to 128 at a time, and a Pod bound while the pass runs joins it at
@@ -270,7 +200,7 @@ export class NodeAgent {
     const waiting: Record<string, { reason: string; message: string }> = {};
     let apiAccess: ApiAccess | undefined;
     try {
-      apiAccess = await this.apiAccessFor(pod);
+      apiAccess = await this.apiAccess.forPod(pod);
     } catch (err) {
       waiting[pod.spec.containers[0].name] = { reason: 'CreateContainerConfigError', message: `no ServiceAccount token: ${(err as Error).message}` };
       await this.writeStatus(pod, existing, waiting);

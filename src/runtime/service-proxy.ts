@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { pipeSockets } from './tcp-forward.js';
 import type { KubeObject } from '../manifest/types.js';
 import { matchesSelector } from '../manifest/selector.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -72,14 +73,7 @@ export class ServiceProxy {
       return;
     }
     const b = backends[this.next++ % backends.length]!;
-    const upstream = net.connect({ host: b.ip, port: b.port });
-    socket.pipe(upstream).pipe(socket);
-    const close = () => {
-      socket.destroy();
-      upstream.destroy();
-    };
-    socket.on('error', close);
-    upstream.on('error', close);
+    pipeSockets(socket, net.connect({ host: b.ip, port: b.port }));
   }
 
   private readyBackends(s: KubeObject, targetPort: number | string): { ip: string; port: number }[] {
