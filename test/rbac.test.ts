@@ -106,3 +106,21 @@ test.serial('a view token cannot write; a revoked or expired token is refused', 
   });
   t.regex(expired.err, /Unauthorized|must be logged in/);
 });
+
+test.serial('a client certificate signed by the cluster CA authenticates its CN and groups; RBAC binds the group', async (t) => {
+  const r = await runCli('cert', 'create', 'dana', '--group', 'ops', '--data-dir', server.dataDir);
+  t.is(r.code, 0, r.err);
+  const file = path.join(tempDir(), 'kubeconfig');
+  writeFileSync(file, r.out);
+  const k = kubectl(file);
+  const whoami = (await k(['auth', 'whoami'])).out;
+  t.regex(whoami, /Username\s+dana/);
+  t.regex(whoami, /Groups\s+\[ops system:authenticated\]/);
+  const before = await k(['get', 'deployments', '-n', 'shop']);
+  t.is(before.code, 1);
+  t.regex(before.err, /User "dana" cannot list resource "deployments"/);
+  await server.client.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'ops-view' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'ops' }] });
+  const after = await k(['get', 'deployments', '-n', 'shop']);
+  t.is(after.code, 0, after.err);
+  t.regex(after.out, /^web\s/m);
+});

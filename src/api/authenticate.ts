@@ -5,6 +5,8 @@ import type { Identity } from './identity.js';
 /** What a request carries to prove who sends it. */
 export interface Credentials {
   bearerToken?: string;
+  /** The subject of a client certificate the TLS layer verified against the cluster CA. */
+  certificate?: { commonName: string; organizations: string[] };
 }
 
 export interface Authenticator {
@@ -26,6 +28,15 @@ export class TokenAuthenticator implements Authenticator {
     return this.tokens.find((t) => t.token.length === given.length && timingSafeEqual(t.token, given))?.identity;
   }
 }
+
+/** Client certificates signed by the cluster CA: CN is the user, each O a group. */
+export const certificateAuthenticator: Authenticator = {
+  authenticate(credentials) {
+    const c = credentials.certificate;
+    if (!c?.commonName) return undefined;
+    return { user: c.commonName, groups: [...c.organizations, 'system:authenticated'] };
+  },
+};
 
 /** Tries each authenticator in turn; the first that recognises the credentials answers. */
 export class AuthenticatorChain implements Authenticator {

@@ -13,6 +13,9 @@ const patchTypes = Object.fromEntries(Object.entries(patchContentTypes).map(([ty
 export interface HttpClientOptions {
   /** PEM of the CA that signed the server's certificate (the kubeconfig's certificate-authority-data). */
   ca?: string;
+  /** A client certificate and its key (PEM), instead of a token. */
+  cert?: string;
+  key?: string;
 }
 
 /** The HTTP adapter: the same calls as the in-process client, over Kubernetes' REST paths. */
@@ -21,7 +24,7 @@ export class HttpClient extends BaseClient {
 
   constructor(readonly server: string, readonly token: string, readonly options: HttpClientOptions = {}) {
     super();
-    this.agent = server.startsWith('https:') ? new https.Agent({ ca: options.ca, keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.agent = server.startsWith('https:') ? new https.Agent({ ca: options.ca, cert: options.cert, key: options.key, keepAlive: true }) : new http.Agent({ keepAlive: true });
   }
 
   protected async send(verb: Verb, resource: Resource, namespace: string | undefined, name: string | undefined, subresource: string | undefined, body: unknown, options: RequestOptions): Promise<any> {
@@ -69,7 +72,7 @@ export class HttpClient extends BaseClient {
 
   /** Options for a raw request to this server (exec's upgrade), with the CA and the token. */
   requestOptions(): { agent: http.Agent; headers: Record<string, string> } {
-    return { agent: this.agent, headers: { authorization: `Bearer ${this.token}` } };
+    return { agent: this.agent, headers: this.token ? { authorization: `Bearer ${this.token}` } : {} };
   }
 
   private open(method: string, urlPath: string, body: unknown, contentType: string, accept: string): Promise<http.IncomingMessage> {
@@ -77,7 +80,7 @@ export class HttpClient extends BaseClient {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const lib = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = lib.request(url, { method, agent: this.agent, headers: { authorization: `Bearer ${this.token}`, accept, ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}) } }, resolve);
+      const req = lib.request(url, { method, agent: this.agent, headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), accept, ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}) } }, resolve);
       req.on('error', (err) => reject(new ApiError(0, 'Unreachable', `cannot reach the Gouvernail API at ${this.server} (${(err as { code?: string }).code ?? err.message}); is 'gouvernail serve' running?`)));
       req.end(payload);
     });

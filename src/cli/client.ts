@@ -21,8 +21,11 @@ export function clientFromKubeconfig(file: string): HttpClient {
   const ctx = config.contexts?.find((c: any) => c.name === config['current-context'])?.context ?? config.contexts?.[0]?.context;
   const cluster = config.clusters?.find((c: any) => c.name === ctx?.cluster)?.cluster;
   const user = config.users?.find((u: any) => u.name === ctx?.user)?.user;
-  if (!cluster?.server || !user?.token) throw new GouvernailError('UsageError', `the kubeconfig ${file} has no server or token for its current context`);
+  const certData = user?.['client-certificate-data'];
+  const keyData = user?.['client-key-data'];
+  if (!cluster?.server || (!user?.token && !(certData && keyData))) throw new GouvernailError('UsageError', `the kubeconfig ${file} has no server, or no token or client certificate, for its current context`);
   const caData = cluster['certificate-authority-data'];
   const ca = caData ? Buffer.from(caData, 'base64').toString('utf8') : cluster['certificate-authority'] ? readFileSync(path.resolve(path.dirname(file), cluster['certificate-authority']), 'utf8') : undefined;
-  return new HttpClient(cluster.server, user.token, { ca });
+  const pem = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined);
+  return new HttpClient(cluster.server, user.token ?? '', { ca, cert: pem(certData), key: pem(keyData) });
 }

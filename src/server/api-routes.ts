@@ -10,6 +10,8 @@ import { decodeProtobufBody } from '../api/protobuf-body.js';
 import { findResource, type Resource } from '../api/resources.js';
 import { toTable, type IncludeObject } from '../api/tables.js';
 import type { FieldValidation } from '../api/admission.js';
+import type { Credentials } from '../api/authenticate.js';
+import type { TLSSocket } from 'node:tls';
 import type { KubeObject } from '../manifest/types.js';
 
 /** A request's path, read as Kubernetes lays it out. */
@@ -48,9 +50,18 @@ export function parseTarget(pathname: string): Target {
 
 const wantsTable = (accept: string | undefined) => /as=Table/.test(accept ?? '');
 
-export function credentialsOf(header: string | undefined): { bearerToken?: string } {
+export function credentialsOf(header: string | undefined, socket?: unknown): Credentials {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  return { bearerToken: m ? m[1]!.trim() : undefined };
+  if (m) return { bearerToken: m[1]!.trim() };
+  // Without a token, a client certificate the TLS layer verified against the cluster CA.
+  const tlsSocket = socket as TLSSocket | undefined;
+  if (tlsSocket?.authorized && typeof tlsSocket.getPeerCertificate === 'function') {
+    const subject = tlsSocket.getPeerCertificate().subject as Record<string, string | string[]> | undefined;
+    const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    const commonName = list(subject?.CN)[0];
+    if (commonName) return { certificate: { commonName, organizations: list(subject?.O) } };
+  }
+  return {};
 }
 
 function optionsOf(query: Record<string, string | undefined>, contentType: string | undefined): RequestOptions {
@@ -105,7 +116,7 @@ export interface ApiRoutesOptions {
 /** The HTTP edge of the API: Kubernetes' paths, content negotiation, discovery, OpenAPI, watch streams. */
 export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOptions): void {
   const { api } = options;
-  const identify = (req: FastifyRequest) => api.authenticate(credentialsOf(req.headers.authorization));
+  const identify = (req: FastifyRequest) => api.authenticate(credentialsOf(req.headers.authorization, req.raw.socket));
 
   for (const type of ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json']) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {

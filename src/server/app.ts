@@ -22,8 +22,8 @@ export interface ApiOptions {
   api?: ApiServer;
   /** Bearer tokens of the admin user (tests, and the status page's password). */
   tokens: string[];
-  /** Serve HTTPS with this certificate and key (PEM). */
-  https?: { key: string; cert: string };
+  /** Serve HTTPS with this certificate and key (PEM); with `ca`, client certificates it signed are accepted. */
+  https?: { key: string; cert: string; ca?: string };
   logger?: boolean | object;
   version?: string;
   /** Repositories served for push to deploy, under /git/. */
@@ -43,7 +43,7 @@ export interface ApiOptions {
 
 /** Builds the API server's HTTP edge (without listening), so tests can use inject or listen on port 0. */
 export function buildApi(options: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024, ...(options.https ? { https: options.https } : {}) }) as unknown as FastifyInstance;
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024, ...(options.https ? { https: { key: options.https.key, cert: options.https.cert, ...(options.https.ca ? { ca: options.https.ca, requestCert: true, rejectUnauthorized: false } : {}) } } : {}) }) as unknown as FastifyInstance;
   const { store } = options;
   const api = options.api ?? new ApiServer({ store, authenticator: new TokenAuthenticator(options.tokens.map((token) => ({ token, identity: identities.admin }))) });
   const authenticated = (token: string | undefined): Identity | undefined => {

@@ -17,7 +17,7 @@ import { buildApi } from './app.js';
 import { createServerMetrics } from './server-metrics.js';
 export { defaultDataDir } from './data-dir.js';
 import { ApiServer } from '../api/api-server.js';
-import { AuthenticatorChain, TokenAuthenticator } from '../api/authenticate.js';
+import { AuthenticatorChain, certificateAuthenticator, TokenAuthenticator } from '../api/authenticate.js';
 import { RbacAuthorizer } from '../api/rbac.js';
 import { defaultRbacObjects } from '../api/rbac-defaults.js';
 import { UserTokenAuthenticator } from '../api/tokens.js';
@@ -114,7 +114,7 @@ export async function serve(options: ServeOptions) {
   const authorizer = new RbacAuthorizer(store);
   const audit = new AuditLog(path.join(options.dataDir, 'audit.log'));
   const serviceAccountTokens = ServiceAccountTokens.load(path.join(options.dataDir, 'service-account.key'), store);
-  const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens]), authorizer });
+  const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
   // The default roles and the components' bindings are put back at every start, as Kubernetes does.
   const system = asComponent(identities.apiServer);
@@ -159,7 +159,7 @@ export async function serve(options: ServeOptions) {
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
   const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
-  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await http.listen({ host: options.host, port: options.port });
   const address = http.server.address() as { port: number };
   // Pods call the API as their ServiceAccount over HTTPS; plain HTTP would send their token in clear.

@@ -102,3 +102,25 @@ export async function ensureServingCertificate(dataDir: string, names: string[],
   const cert = readFileSync(path.join(dir, 'apiserver.crt'), 'utf8');
   return { ca: readFileSync(path.join(dir, 'ca.crt'), 'utf8'), cert, key: readFileSync(path.join(dir, 'apiserver.key'), 'utf8'), notAfter: new Date(new X509Certificate(cert).validTo) };
 }
+
+/** A client certificate signed by the cluster CA: CN is the user, O the groups, as Kubernetes reads them. */
+export async function issueClientCertificate(dataDir: string, user: string, groups: string[], validDays: number): Promise<{ cert: string; key: string; ca: string }> {
+  const dir = path.join(dataDir, 'pki');
+  if (!existsSync(path.join(dir, 'ca.key'))) throw new Error(`there is no cluster CA in ${dir}; start gouvernail serve once with this data folder`);
+  const caCert = new x509.X509Certificate(readFileSync(path.join(dir, 'ca.crt'), 'utf8'));
+  const caKey = await importKey(readFileSync(path.join(dir, 'ca.key'), 'utf8'));
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const escape = (v: string) => v.replace(/([,+"\\<>;=])/g, '\\$1');
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: [`CN=${escape(user)}`, ...groups.map((g) => `O=${escape(g)}`)].join(', '),
+    issuer: caCert.subject,
+    notBefore: new Date(Date.now() - day),
+    notAfter: new Date(Date.now() + validDays * day),
+    signingAlgorithm: algorithm,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]), await x509.AuthorityKeyIdentifierExtension.create(caCert)],
+  });
+  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey), ca: readFileSync(path.join(dir, 'ca.crt'), 'utf8') };
+}
