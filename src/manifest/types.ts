@@ -37,7 +37,7 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-export interface ContainerPort { name?: string; containerPort: number; hostPort?: number; protocol: string }
+export interface ContainerPort { name?: string; containerPort: number; hostPort?: number; hostIP?: string; protocol: string }
 export interface EnvVar {
   name: string;
   value?: string;

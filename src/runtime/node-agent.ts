@@ -20,6 +20,8 @@ export interface NodeAgentOptions {
   api?: { host: string; port: number; ca: string };
   /** A folder on the engine's host for each Pod's token files (bind-mounted; else copied in). */
   podFilesDir?: string;
+  /** The addresses hostPorts are published on (serve --publish-address); all of the host's when unset. */
+  publishAddresses?: string[];
   docker: Docker;
   nodeName: string;
   installation: string;
@@ -210,6 +212,7 @@ export class NodeAgent {
       configMap: (name) => store.get('ConfigMap', ns, name),
       secret: (name) => store.get('Secret', ns, name),
       apiAccess,
+      publishAddresses: this.o.publishAddresses,
     }, installation);
     if (plan.configError) {
       waiting[plan.configError.container] = { reason: 'CreateContainerConfigError', message: plan.configError.message };

@@ -11,6 +11,8 @@ export interface Lookups {
   secret(name: string): KubeObject | undefined;
   /** How the Pod reaches the API, when it mounts a ServiceAccount token. */
   apiAccess?: ApiAccess;
+  /** The node's addresses a hostPort is published on (all of them when unset). */
+  publishAddresses?: string[];
 }
 
 /** What a Pod gets to call the API as its ServiceAccount, as the kubelet gives it. */
@@ -147,7 +149,13 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       const ports = containers.flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
       if (ports.length > 0) {
         options.ExposedPorts = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, {}]));
-        hostConfig.PortBindings = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostPort: String(p.hostPort) }]]));
+        const allowed = lookups.publishAddresses;
+        for (const p of ports) {
+          if (p.hostIP && allowed?.length && !allowed.includes(p.hostIP)) plan.configError ??= { container: c.name, message: `hostIP ${p.hostIP} of hostPort ${p.hostPort} is not an address this node publishes on (${allowed.join(', ')})` };
+        }
+        // A hostPort binds the port's hostIP, else each address the node publishes on, else all.
+        const bindings = (p: { hostPort?: number; hostIP?: string }) => (p.hostIP ? [p.hostIP] : allowed?.length ? allowed : ['']).map((ip) => ({ ...(ip ? { HostIp: ip } : {}), HostPort: String(p.hostPort) }));
+        hostConfig.PortBindings = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, bindings(p)]));
       }
       hostConfig.NetworkMode = plan.network;
       // The API's names (its certificate has them) resolve to its address on the Pod's network.

@@ -61,6 +61,8 @@ export interface ServeOptions {
   tlsSans?: string[];
   /** Serve plain HTTP instead of HTTPS: only on a loopback address (--insecure-http). */
   insecureHttp?: boolean;
+  /** The addresses hostPorts are published on (--publish-address); all the host's when unset. */
+  publishAddresses?: string[];
 }
 
 /** Loopback addresses: the only ones plain HTTP may listen on. */
@@ -154,7 +156,7 @@ export async function serve(options: ServeOptions) {
   const controllers = new WorkloadControllers(store, asComponent(identities.controllerManager), asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFn);
   // The local engine's Pods get their token files bind-mounted from the data folder.
-  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, nodeName, installation, log: logFn, podFilesDir: path.join(options.dataDir, 'pods') };
+  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, nodeName, installation, log: logFn, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
   const agent = new NodeAgent(agentOptions);
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));

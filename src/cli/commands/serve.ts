@@ -9,7 +9,7 @@ import { usageError, type Command } from '../command.js';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--docker-socket PATH]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -23,6 +23,7 @@ export const serveCommand: Command = {
     interval: { type: 'string', description: 'with --repo: how often to poll (default 3m)' },
     watch: { type: 'string', multiple: true, description: 'a folder to apply and keep applied as you save (an Application with prune); repeatable' },
     'tls-san': { type: 'string', multiple: true, description: 'an extra name or IP address for the API server certificate; repeatable' },
+    'publish-address': { type: 'string', multiple: true, description: 'an address of this host that hostPorts are published on (default: all); repeatable' },
     'insecure-http': { type: 'boolean', description: 'serve plain HTTP instead of HTTPS (loopback addresses only; kubectl then sends no token)' },
   },
   async run(values, _positionals, io) {
@@ -62,6 +63,7 @@ export const serveCommand: Command = {
       watch: values.watch as string[] | undefined,
       tlsSans: values['tls-san'] as string[] | undefined,
       insecureHttp: values['insecure-http'] === true,
+      publishAddresses: values['publish-address'] as string[] | undefined,
       webhookSecret: values['webhook-secret-file'] ? readFileSync(values['webhook-secret-file'] as string, 'utf8').trim() : process.env.GOUVERNAIL_WEBHOOK_SECRET || undefined,
     });
     io.err(`gouvernail: serving on ${server.server}; kubeconfig at ${server.kubeconfig}`);
