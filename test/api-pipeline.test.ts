@@ -170,3 +170,20 @@ test('a token written into an Application repoURL is moved into a Secret; no ans
   const changes = store.changesSince(0).filter((c) => c.object.kind === 'Application');
   t.false(JSON.stringify(changes).includes(token), 'nor the change feed');
 });
+
+test('LimitRange defaults and bounds containers; ResourceQuota refuses what would pass its limits, with the numbers', async (t) => {
+  const { admin } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
+  await admin.create({ apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'limits', namespace: 'team' }, spec: { limits: [{ type: 'Container', default: { cpu: '200m', memory: '64Mi' }, max: { memory: '256Mi' } }] } } as never);
+  await admin.create({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'small', namespace: 'team' }, spec: { hard: { pods: '2', 'requests.memory': '1Gi' } } } as never);
+  const pod = (name: string, resources?: object) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'team' }, spec: { containers: [{ name: 'c', image: 'busybox:1', ...(resources ? { resources } : {}) }] } });
+  const first = await admin.create(pod('a'));
+  t.deepEqual(first.spec.containers[0].resources, { limits: { cpu: '200m', memory: '64Mi' }, requests: { cpu: '200m', memory: '64Mi' } });
+  const big = await t.throwsAsync(admin.create(pod('big', { limits: { memory: '1Gi' } })), { instanceOf: ApiError });
+  t.is(big!.code, 403);
+  t.regex(big!.message, /maximum memory usage per Container is 256Mi, but container "c" has limit 1Gi/);
+  await admin.create(pod('b'));
+  const third = await t.throwsAsync(admin.create(pod('c')), { instanceOf: ApiError });
+  t.is(third!.code, 403);
+  t.is(third!.message, 'pods "c" is forbidden: exceeded quota: small, requested: pods=1, used: pods=2, limited: pods=2');
+});

@@ -13,7 +13,7 @@ test('every error of a folder is reported together, each with file, line, column
     'broken-deployment.yaml:16:11: Deployment/web: spec.template.spec.containers[0].image: is required',
     'broken-deployment.yaml:18:15: Deployment/web: spec.template.spec.containers[0].ports[0].containerPort: must be at most 65535 (got 70000)',
     'second-file.yaml:11:3: Service/Bad_Name: metadata.name: must be a DNS-1035 label: lowercase letters, digits and "-", starting with a letter (got "Bad_Name")',
-    'second-file.yaml:17:1: Widget/w: kind: unknown kind "Widget"; Gouvernail knows v1 Namespace, v1 Secret, v1 ConfigMap, v1 PersistentVolumeClaim, v1 Service, apps/v1 Deployment, v1 Pod, gouvernail.io/v1 Application, v1 ServiceAccount, rbac.authorization.k8s.io/v1 Role, rbac.authorization.k8s.io/v1 ClusterRole, rbac.authorization.k8s.io/v1 RoleBinding, rbac.authorization.k8s.io/v1 ClusterRoleBinding',
+    'second-file.yaml:17:1: Widget/w: kind: unknown kind "Widget"; Gouvernail knows v1 Namespace, v1 Secret, v1 ConfigMap, v1 PersistentVolumeClaim, v1 Service, apps/v1 Deployment, v1 Pod, gouvernail.io/v1 Application, v1 LimitRange, v1 ResourceQuota, v1 ServiceAccount, rbac.authorization.k8s.io/v1 Role, rbac.authorization.k8s.io/v1 ClusterRole, rbac.authorization.k8s.io/v1 RoleBinding, rbac.authorization.k8s.io/v1 ClusterRoleBinding',
   ]);
   t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['ok-config']);
 });

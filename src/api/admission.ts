@@ -6,6 +6,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { ApiError } from './errors.js';
 import { isSystemComponent, type Identity } from './identity.js';
 import { checkPodSecurity, describeViolations, type Level } from './pod-security.js';
+import { applyLimitRanges, exceeds, quotaUsage, usageOf } from './resource-limits.js';
 import { qualifiedName, type Resource } from './resources.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -222,8 +223,42 @@ export const repoCredentials: AdmissionPlugin = {
   },
 };
 
+/**
+ * LimitRange: containers without limits or requests get the namespace's defaults, and limits past a
+ * maximum (or requests under a minimum) are refused, on Pods and workload templates.
+ */
+export const limitRanger: AdmissionPlugin = {
+  name: 'LimitRanger',
+  mutate(r) {
+    const spec = r.subresource ? undefined : r.object.kind === 'Pod' ? r.object.spec : ['Deployment', 'ReplicaSet'].includes(r.object.kind) ? r.object.spec?.template?.spec : undefined;
+    if (!spec) return;
+    const ranges = r.store.list({ kind: 'LimitRange', namespace: r.object.metadata.namespace ?? 'default' });
+    if (ranges.length === 0) return;
+    const problems = applyLimitRanges(spec, ranges);
+    if (problems.length) throw new ApiError(403, 'Forbidden', `${qualifiedName(r.resource)} "${r.object.metadata.name}" is forbidden: ${problems.join('; ')}`, { name: r.object.metadata.name, kind: r.resource.plural });
+  },
+};
+
+/** ResourceQuota: a new object that would take the namespace past a quota is refused, with the numbers. */
+export const resourceQuota: AdmissionPlugin = {
+  name: 'ResourceQuota',
+  validate(r) {
+    if (r.operation !== 'CREATE' || r.subresource || !r.resource.namespaced) return;
+    const ns = r.object.metadata.namespace ?? 'default';
+    const quotas = r.store.list({ kind: 'ResourceQuota', namespace: ns });
+    if (quotas.length === 0) return;
+    const adding = usageOf(r.object);
+    if (Object.keys(adding).length === 0) return;
+    const objects = r.store.list({ namespace: ns });
+    for (const q of quotas) {
+      const message = exceeds(q, quotaUsage(q, objects), adding);
+      if (message) throw new ApiError(403, 'Forbidden', `${qualifiedName(r.resource)} "${r.object.metadata.name}" is forbidden: ${message}`, { name: r.object.metadata.name, kind: r.resource.plural });
+    }
+  },
+};
+
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, nodePortAllocation, componentKinds, namespaceLifecycle, schemaValidation, podSecurity];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, limitRanger, nodePortAllocation, componentKinds, namespaceLifecycle, schemaValidation, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

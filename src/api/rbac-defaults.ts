@@ -44,7 +44,7 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('edit', [], {}, ['edit', 'view']),
     clusterRole('view', [], {}, ['view']),
     clusterRole('system:aggregate-to-view', [
-      { apiGroups: [''], resources: [...coreWorkloads, 'pods/log', 'pods/status', 'services/status', 'persistentvolumeclaims/status', 'events', 'namespaces', 'namespaces/status'], verbs: read },
+      { apiGroups: [''], resources: [...coreWorkloads, 'pods/log', 'pods/status', 'services/status', 'persistentvolumeclaims/status', 'events', 'namespaces', 'namespaces/status', 'limitranges', 'resourcequotas', 'resourcequotas/status'], verbs: read },
       { apiGroups: ['apps'], resources: [...appsWorkloads, 'deployments/status', 'replicasets/status'], verbs: read },
       { apiGroups: ['gouvernail.io'], resources: ['applications', 'applications/status'], verbs: read },
     ], { [aggregate('view')]: 'true' }),
@@ -68,6 +68,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: ['pods', 'events', 'serviceaccounts'], verbs: ['create'] },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['create', 'patch'] },
       { apiGroups: ['apps'], resources: ['deployments/status', 'replicasets/status'], verbs: ['update', 'patch'] },
+      { apiGroups: [''], resources: ['resourcequotas/status'], verbs: ['update', 'patch'] },
     ]),
     clusterRole('system:kube-scheduler', [
       { apiGroups: [''], resources: ['pods', 'nodes'], verbs: read },

@@ -39,6 +39,7 @@ const subresourcesOf: Record<string, Subresource[]> = {
   Namespace: [statusSub],
   Node: [statusSub],
   Application: [statusSub],
+  ResourceQuota: [statusSub],
   ServiceAccount: [{ name: 'token', kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, verbs: ['create'] }],
 };
 

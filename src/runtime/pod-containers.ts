@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
 import { matchesSelector } from '../manifest/selector.js';
 import { claimVolumeName, containerName, emptyDirVolumeName, label, networkName } from './labels.js';
-import { parseQuantity } from './quantity.js';
+import { parseQuantity } from '../manifest/quantity.js';
 
 export interface Lookups {
   configMap(name: string): KubeObject | undefined;

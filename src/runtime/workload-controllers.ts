@@ -4,6 +4,7 @@ import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
+import { quotaUsage } from '../api/resource-limits.js';
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
@@ -50,7 +51,7 @@ export class WorkloadControllers {
   }
 
   start(): void {
-    this.loop.start(this.store, (c) => ['Deployment', 'ReplicaSet', 'Pod', 'Node', 'Namespace', 'ServiceAccount'].includes(c.object.kind));
+    this.loop.start(this.store, (c) => ['Deployment', 'ReplicaSet', 'Pod', 'Node', 'Namespace', 'ServiceAccount', 'ResourceQuota'].includes(c.object.kind));
   }
 
   stop(): Promise<void> {
@@ -111,6 +112,17 @@ export class WorkloadControllers {
     for (const rs of this.list({ kind: 'ReplicaSet' })) if (!rs.metadata.deletionTimestamp) await this.reconcileReplicaSet(rs).catch((err) => this.log('replica set reconcile failed', { replicaSet: rs.metadata.name, err: (err as Error).message }));
     await this.schedule();
     await this.ensureDefaultServiceAccounts();
+    await this.updateQuotas();
+  }
+
+  /** Each ResourceQuota's status: its hard limits and what its namespace uses of them. */
+  private async updateQuotas(): Promise<void> {
+    for (const q of this.list({ kind: 'ResourceQuota' })) {
+      const used = quotaUsage(q, this.store.list({ namespace: q.metadata.namespace }));
+      const shown = Object.fromEntries(Object.entries(used).map(([k, n]) => [k, k.includes('memory') ? `${Math.round(n / 2 ** 20)}Mi` : k.includes('cpu') ? `${Math.round(n * 1000)}m` : String(n)]));
+      const status = { hard: q.spec.hard, used: shown };
+      if (JSON.stringify(status) !== JSON.stringify(q.status)) await this.updateStatus({ ...q, metadata: { ...q.metadata, resourceVersion: undefined }, status });
+    }
   }
 
   /** Every namespace has a ServiceAccount named default, as Kubernetes' ServiceAccount controller keeps. */
