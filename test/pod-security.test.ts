@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkPodSecurity, normaliseHostPath } from '../src/api/pod-security.js';
-import { runCli, startServer } from './docker-helpers.js';
+import { containersOf, runCli, startServer, waitFor } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
 import { kubectl } from './kubectl-helpers.js';
 
@@ -89,4 +89,14 @@ spec:
   t.not(applied.code, 0);
   t.regex(applied.out + applied.err, /violates PodSecurity "baseline:latest": hostPath volumes \(volume "host" mounts the host's \/var\/run\/docker\.sock\)/);
   t.is(await server.client.get('Deployment', 'psa-base', 'rooted'), undefined, 'nothing of it runs');
+
+  // From a source: the revision stalls with the rule named, and nothing of it runs.
+  await server.client.create({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'rooted', namespace: 'psa-base' }, spec: { source: { path: deploy }, syncPolicy: { automated: true, interval: '1h' } } });
+  const stalled = await waitFor('the Application stalled', async () => {
+    const a = await server.client.get('Application', 'psa-base', 'rooted');
+    return a?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'Stalled' && c.status === 'True') ? a : undefined;
+  });
+  t.regex(stalled.status.operation.message, /violates PodSecurity "baseline:latest": hostPath volumes/);
+  t.is(await server.client.get('Deployment', 'psa-base', 'rooted'), undefined);
+  t.deepEqual((await containersOf(server.installation, 'psa-base')).filter((c) => c.Labels['gouvernail.io/pod']?.startsWith('rooted')), []);
 });

@@ -23,7 +23,13 @@ export interface ApplyOptions {
 
 export const instanceLabel = 'app.gouvernail.io/instance';
 
-export class ApplyError extends Error {}
+export class ApplyError extends Error {
+  /** The API refused an object (admission, RBAC, validation): retrying the same revision cannot help. */
+  get refused(): boolean {
+    const code = (this.cause as { code?: unknown } | undefined)?.code;
+    return typeof code === 'number' && [400, 403, 404, 409, 422].includes(code);
+  }
+}
 
 /**
  * Applies a set of manifests through the API wave by wave: a wave is written only once what it
@@ -73,7 +79,7 @@ export async function applyManifests(client: Client, input: Manifest[], options:
       const results = await Promise.allSettled(batch.map((step) => (changes.get(step.key) === 'unchanged' ? Promise.resolve('unchanged') : client.applyKnown(step.object, live.get(step.key)))));
       results.forEach((r, j) => {
         const key = displayKey(batch[j]!.key, 'default');
-        if (r.status === 'rejected') throw new ApplyError(`${key} was not applied: ${(r.reason as Error).message}; waves after ${wave.number} were not applied`);
+        if (r.status === 'rejected') throw new ApplyError(`${key} was not applied: ${(r.reason as Error).message}; waves after ${wave.number} were not applied`, { cause: r.reason });
         progress(`  ${key} ${r.value}`);
       });
     }

@@ -211,6 +211,13 @@ export class ApplicationController {
         this.rollback(namespace, name, back);
         return true;
       }
+      if (err instanceof ApplyError && err.refused) {
+        // An object the API refuses (Pod Security, RBAC, validation) stalls the revision: the
+        // source must change; the next commit or save tries again.
+        this.finish(latest, snapshot.revision, startedAt, 'Failed', message, { stalled: message });
+        this.log('sync refused by the API; waiting for a change of the source', { application: key, revision: snapshot.revision, err: message });
+        return true;
+      }
       this.finish(latest, snapshot.revision, startedAt, 'Failed', message, { degraded: message });
       this.log('sync failed; will retry', { application: key, revision: snapshot.revision, err: message });
       return false;
