@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkPodSecurity, normaliseHostPath } from '../src/api/pod-security.js';
 import { containersOf, runCli, startServer, waitFor } from './docker-helpers.js';
@@ -55,6 +55,10 @@ metadata: { name: psa-strict, labels: { pod-security.kubernetes.io/enforce: rest
 apiVersion: v1
 kind: Namespace
 metadata: { name: psa-open, labels: { pod-security.kubernetes.io/enforce: privileged } }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: psa-audit, labels: { pod-security.kubernetes.io/warn: restricted, pod-security.kubernetes.io/audit: restricted } }
 `);
   const k = kubectl(server.kubeconfig);
   t.is((await k(['apply', '-f', file])).code, 0);
@@ -71,6 +75,12 @@ metadata: { name: psa-open, labels: { pod-security.kubernetes.io/enforce: privil
   t.is(strict.code, 1);
   t.regex(strict.err, /violates PodSecurity "restricted:latest": .*runAsNonRoot != true/);
   t.is((await k(['apply', '-f', podIn('psa-open', privileged)])).code, 0, 'privileged allows it');
+  // warn and audit: accepted under baseline, with kubectl's Warning and a note in the audit log.
+  const warned = await k(['apply', '-f', podIn('psa-audit', '')]);
+  t.is(warned.code, 0, warned.err);
+  t.regex(warned.err, /Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+  const audit = readFileSync(path.join(server.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.truthy(audit.find((e) => e.namespace === 'psa-audit' && e.verb === 'create' && /would violate PodSecurity "restricted:latest"/.test(e.annotations?.['pod-security.kubernetes.io/audit-violations'] ?? '')));
 
   const deploy = path.join(dir, 'deploy');
   mkdirSync(deploy);

@@ -25,6 +25,8 @@ export interface AdmissionRequest {
   store: ObjectStore;
   /** Warnings for the client (HTTP Warning headers). */
   warnings: string[];
+  /** Notes for the audit log's entry of this request (as Kubernetes' audit annotations). */
+  auditNotes: Record<string, string>;
 }
 
 /** A mutating plugin may change `object`; a validating one only refuses, by throwing an ApiError. */
@@ -183,6 +185,11 @@ export const podSecurity: AdmissionPlugin = {
     if (warn && levels.indexOf(warn) > levels.indexOf(enforce)) {
       const would = checkPodSecurity(spec, warn, { allowedHostPorts });
       if (would.length > 0) r.warnings.push(`would violate ${describeViolations(warn, would)}`);
+    }
+    const audit = levelOf('audit', undefined);
+    if (audit && levels.indexOf(audit) > levels.indexOf(enforce)) {
+      const would = checkPodSecurity(spec, audit, { allowedHostPorts });
+      if (would.length > 0) r.auditNotes['pod-security.kubernetes.io/audit-violations'] = `would violate ${describeViolations(audit, would)}`;
     }
   },
 };

@@ -67,6 +67,8 @@ export interface AuditEntry {
   name?: string;
   code: number;
   dryRun?: boolean;
+  /** What admission noted for the audit (Pod Security's audit level). */
+  annotations?: Record<string, string>;
 }
 
 export interface ApiServerOptions {
@@ -120,10 +122,10 @@ export class ApiServer {
 
   private readonly audit?: (entry: AuditEntry) => void;
 
-  private record(r: ApiRequest, code: number): void {
+  private record(r: ApiRequest, code: number, annotations: Record<string, string> = {}): void {
     if (!this.audit || (isSystemComponent(r.identity) && ['get', 'list', 'watch'].includes(r.verb))) return;
     const group = r.resource.group;
-    this.audit({ time: this.now().toISOString(), user: r.identity.user, groups: r.identity.groups, verb: r.verb, resource: group ? `${r.resource.plural}.${group}` : r.resource.plural, ...(r.subresource ? { subresource: r.subresource } : {}), ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.name ? { name: r.name } : {}), code, ...(r.options?.dryRun ? { dryRun: true } : {}) });
+    this.audit({ time: this.now().toISOString(), user: r.identity.user, groups: r.identity.groups, verb: r.verb, resource: group ? `${r.resource.plural}.${group}` : r.resource.plural, ...(r.subresource ? { subresource: r.subresource } : {}), ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.name ? { name: r.name } : {}), code, ...(r.options?.dryRun ? { dryRun: true } : {}), ...(Object.keys(annotations).length ? { annotations } : {}) });
   }
 
   /** The identity proven by the credentials; 401 when they prove none. */
@@ -141,6 +143,7 @@ export class ApiServer {
 
   handle(request: ApiRequest): ApiResponse {
     let code = 500;
+    this.auditNotes = {};
     try {
       const response = this.serve(request);
       code = response.code;
@@ -149,9 +152,12 @@ export class ApiServer {
       code = err instanceof ApiError ? err.code : toApiError(err).code;
       throw err;
     } finally {
-      this.record(request, code);
+      this.record(request, code, this.auditNotes);
     }
   }
+
+  /** The audit notes of the request being served (requests are served one at a time: handle is synchronous). */
+  private auditNotes: Record<string, string> = {};
 
   private serve(request: ApiRequest): ApiResponse {
     const r = request;
@@ -301,7 +307,7 @@ export class ApiServer {
   }
 
   private admit(r: ApiRequest, operation: 'CREATE' | 'UPDATE', object: KubeObject, oldObject: KubeObject | undefined, warnings: string[]): void {
-    admit(this.admission, { identity: r.identity, operation, resource: r.resource, subresource: r.subresource, object, oldObject, fieldValidation: r.options?.fieldValidation ?? 'Warn', dryRun: r.options?.dryRun ?? false, store: this.store, warnings });
+    admit(this.admission, { identity: r.identity, operation, resource: r.resource, subresource: r.subresource, object, oldObject, fieldValidation: r.options?.fieldValidation ?? 'Warn', dryRun: r.options?.dryRun ?? false, store: this.store, warnings, auditNotes: this.auditNotes });
   }
 
   private manager(r: ApiRequest): string {
