@@ -55,29 +55,33 @@ async function createCa(dir: string): Promise<void> {
   writeFileSync(path.join(dir, 'ca.crt'), cert.toString('pem'), { mode: 0o644 });
 }
 
-async function createServing(dir: string, names: string[], validDays: number): Promise<void> {
+/** A new key and a certificate for it, signed by the cluster CA in `dir`. */
+async function signLeaf(dir: string, subject: string, validDays: number, extensions: x509.Extension[]): Promise<{ cert: string; key: string }> {
   const caCert = new x509.X509Certificate(readFileSync(path.join(dir, 'ca.crt'), 'utf8'));
   const caKey = await importKey(readFileSync(path.join(dir, 'ca.key'), 'utf8'));
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: 'CN=gouvernail-apiserver',
+    subject,
     issuer: caCert.subject,
     notBefore: new Date(Date.now() - day),
     notAfter: new Date(Date.now() + validDays * day),
     signingAlgorithm: algorithm,
     publicKey: keys.publicKey,
     signingKey: caKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-    ],
+    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), ...extensions, await x509.AuthorityKeyIdentifierExtension.create(caCert)],
   });
-  writeFileSync(path.join(dir, 'apiserver.key'), await keyPem(keys.privateKey), { mode: 0o600 });
-  writeFileSync(path.join(dir, 'apiserver.crt'), cert.toString('pem'), { mode: 0o644 });
+  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
+}
+
+async function createServing(dir: string, names: string[], validDays: number): Promise<void> {
+  const { cert, key } = await signLeaf(dir, 'CN=gouvernail-apiserver', validDays, [
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+    new x509.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))),
+  ]);
+  writeFileSync(path.join(dir, 'apiserver.key'), key, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'apiserver.crt'), cert, { mode: 0o644 });
 }
 
 /** Whether the certificate covers every name and stays valid past the renewal margin. */
@@ -107,20 +111,8 @@ export async function ensureServingCertificate(dataDir: string, names: string[],
 export async function issueClientCertificate(dataDir: string, user: string, groups: string[], validDays: number): Promise<{ cert: string; key: string; ca: string }> {
   const dir = path.join(dataDir, 'pki');
   if (!existsSync(path.join(dir, 'ca.key'))) throw new Error(`there is no cluster CA in ${dir}; start gouvernail serve once with this data folder`);
-  const caCert = new x509.X509Certificate(readFileSync(path.join(dir, 'ca.crt'), 'utf8'));
-  const caKey = await importKey(readFileSync(path.join(dir, 'ca.key'), 'utf8'));
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const escape = (v: string) => v.replace(/([,+"\\<>;=])/g, '\\$1');
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: [`CN=${escape(user)}`, ...groups.map((g) => `O=${escape(g)}`)].join(', '),
-    issuer: caCert.subject,
-    notBefore: new Date(Date.now() - day),
-    notAfter: new Date(Date.now() + validDays * day),
-    signingAlgorithm: algorithm,
-    publicKey: keys.publicKey,
-    signingKey: caKey,
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]), await x509.AuthorityKeyIdentifierExtension.create(caCert)],
-  });
-  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey), ca: readFileSync(path.join(dir, 'ca.crt'), 'utf8') };
+  const subject = [`CN=${escape(user)}`, ...groups.map((g) => `O=${escape(g)}`)].join(', ');
+  const { cert, key } = await signLeaf(dir, subject, validDays, [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])]);
+  return { cert, key, ca: readFileSync(path.join(dir, 'ca.crt'), 'utf8') };
 }
