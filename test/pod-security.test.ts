@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkPodSecurity, normaliseHostPath } from '../src/api/pod-security.js';
 import { containersOf, runCli, startServer, waitFor } from './docker-helpers.js';
+import { makeRepo, startGitServer } from './git-helpers.js';
 import { tempDir } from './helpers.js';
 import { kubectl } from './kubectl-helpers.js';
 
@@ -109,4 +110,18 @@ spec:
   t.regex(stalled.status.operation.message, /violates PodSecurity "baseline:latest": hostPath volumes/);
   t.is(await server.client.get('Deployment', 'psa-base', 'rooted'), undefined);
   t.deepEqual((await containersOf(server.installation, 'psa-base')).filter((c) => c.Labels['gouvernail.io/pod']?.startsWith('rooted')), []);
+
+  // The same from a Git repository.
+  const git = await startGitServer();
+  t.teardown(() => git.close());
+  const repo = makeRepo(git, 'psa.git');
+  repo.write('deploy/pod.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: { name: escaper, namespace: psa-base }\nspec:\n  hostPID: true\n  containers: [{ name: c, image: gouvernail-example/busybox:1, command: [sleep, "60"] }]\n');
+  await repo.commit('a Pod that wants the host PIDs');
+  await server.client.create({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'from-git', namespace: 'psa-base' }, spec: { source: { repoURL: git.url('psa.git'), targetRevision: 'main', path: 'deploy' }, syncPolicy: { automated: true, interval: '1h' } } });
+  const gitStalled = await waitFor('the Git Application stalled', async () => {
+    const a = await server.client.get('Application', 'psa-base', 'from-git');
+    return a?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'Stalled' && c.status === 'True') ? a : undefined;
+  });
+  t.regex(gitStalled.status.operation.message, /violates PodSecurity "baseline:latest": host namespaces \(hostPID=true\)/);
+  t.is(await server.client.get('Pod', 'psa-base', 'escaper'), undefined);
 });
