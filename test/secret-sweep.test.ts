@@ -1,9 +1,12 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { resources, resourcePath } from '../src/api/resources.js';
-import { containersOf, image, startServer, waitFor } from './docker-helpers.js';
+import { clientFromKubeconfig } from '../src/cli/client.js';
+import { containersOf, ensureImage, image, removeDockerObjects, startServer, waitFor } from './docker-helpers.js';
+import { root, tempDir } from './helpers.js';
 
 const value = 'sw0rdfish-7f3a9c';
 
@@ -39,4 +42,27 @@ test('a Secret value is found nowhere but in the Secret: no other kind, Table, p
   t.false(existsSync(audit) && carries(readFileSync(audit, 'utf8')), 'the audit log');
   const store = ['state.db', 'state.db-wal'].map((f) => path.join(server.dataDir, f)).filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('');
   t.false(carries(store), 'the SQLite files');
+});
+
+test("a Secret value is in none of serve's log lines, even when its Pod and a bad write carry it", async (t) => {
+  await ensureImage();
+  const dataDir = tempDir();
+  let log = '';
+  const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  serve.stdout!.on('data', (b) => (log += b));
+  serve.stderr!.on('data', (b) => (log += b));
+  t.teardown(async () => {
+    serve.kill('SIGTERM');
+    await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim()).catch(() => {});
+  });
+  const kubeconfig = path.join(dataDir, 'kubeconfig');
+  await waitFor('serve writes its kubeconfig', async () => existsSync(kubeconfig) || undefined);
+  const client = clientFromKubeconfig(kubeconfig);
+  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vault' } });
+  await client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'vault' }, stringData: { password: value } });
+  await t.throwsAsync(client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bad', namespace: 'vault' }, data: { password: 42 } } as never));
+  await client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app', namespace: 'vault' }, spec: { containers: [{ name: 'c', image, command: ['sh', '-c', 'exit 1'], env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] }] } });
+  await waitFor('the Pod crash-looping', async () => ((await client.get('Pod', 'vault', 'app'))?.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0 || undefined);
+  t.true(log.length > 0, 'serve logged');
+  for (const form of [value, Buffer.from(value).toString('base64')]) t.false(log.includes(form));
 });
