@@ -17,3 +17,12 @@ test('a hostPort is published on the addresses the node publishes on, or its own
   const refused = planPod(pod([{ containerPort: 8080, hostPort: 18080, hostIP: '0.0.0.0' }]), { ...none, publishAddresses: ['127.0.0.1'] }, 'i');
   t.regex(refused.configError!.message, /hostIP 0\.0\.0\.0 of hostPort 18080 is not an address this node publishes on \(127\.0\.0\.1\)/);
 });
+
+test("hostPID and hostIPC put every container in the host's namespaces", (t) => {
+  const p = pod([]);
+  p.spec.hostPID = true;
+  p.spec.hostIPC = true;
+  p.spec.containers.push({ ...p.spec.containers[0], name: 'side' });
+  const plan = planPod(p, none, 'i');
+  t.deepEqual(plan.containers.map((c) => [c.options.HostConfig!.PidMode, c.options.HostConfig!.IpcMode]), [['host', 'host'], ['host', 'host']]);
+});

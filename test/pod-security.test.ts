@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkPodSecurity, normaliseHostPath } from '../src/api/pod-security.js';
-import { containersOf, runCli, startServer, waitFor } from './docker-helpers.js';
+import { containersOf, execIn, runCli, startServer, waitFor } from './docker-helpers.js';
 import { makeRepo, startGitServer } from './git-helpers.js';
 import { tempDir } from './helpers.js';
 import { kubectl } from './kubectl-helpers.js';
@@ -76,6 +76,13 @@ metadata: { name: psa-audit, labels: { pod-security.kubernetes.io/warn: restrict
   t.is(strict.code, 1);
   t.regex(strict.err, /violates PodSecurity "restricted:latest": .*runAsNonRoot != true/);
   t.is((await k(['apply', '-f', podIn('psa-open', privileged)])).code, 0, 'privileged allows it');
+  // ... and a Pod in the host's PID namespace runs so. (A privileged container cannot start on a
+  // machine whose dockerd lacks capabilities, as the test machines' does, so it is not run here.)
+  const hostPidFile = path.join(dir, 'hostpid.yaml');
+  writeFileSync(hostPidFile, 'apiVersion: v1\nkind: Pod\nmetadata: { name: hostpid, namespace: psa-open }\nspec:\n  hostPID: true\n  containers: [{ name: c, image: gouvernail-example/busybox:1, command: [sleep, "600"] }]\n');
+  t.is((await k(['apply', '-f', hostPidFile])).code, 0);
+  const running = (pod: string) => waitFor(`${pod} running`, async () => (await containersOf(server.installation, 'psa-open')).find((c) => c.Labels['gouvernail.io/pod'] === pod && c.State === 'running'));
+  t.not((await execIn((await running('hostpid')).Id, ['cat', '/proc/1/comm'])).out.trim(), 'sleep', "PID 1 is the host's, not the container's");
   // warn and audit: accepted under baseline, with kubectl's Warning and a note in the audit log.
   const warned = await k(['apply', '-f', podIn('psa-audit', '')]);
   t.is(warned.code, 0, warned.err);

@@ -124,7 +124,9 @@ export const podSpec = obj({
   enableServiceLinks: bool,
   serviceAccountName: str(dnsSubdomain),
   automountServiceAccountToken: bool,
-}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'nodeSelector', 'serviceAccount', 'hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'subdomain', 'affinity', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+  hostPID: bool,
+  hostIPC: bool,
+}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'nodeSelector', 'serviceAccount', 'hostNetwork', 'shareProcessNamespace', 'subdomain', 'affinity', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 export const labelSelector = obj({
   matchLabels: labels,

@@ -131,6 +131,9 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const security = containerSecurity(spec.securityContext as PodSecurityContext | undefined, (c as { securityContext?: SecurityContext }).securityContext);
     if (security.refusal) plan.configError ??= { container: c.name, message: security.refusal };
     Object.assign(hostConfig, security.hostConfig);
+    // The host's process and IPC namespaces, which Pod Security allows only under privileged.
+    if (spec.hostPID) hostConfig.PidMode = 'host';
+    if (spec.hostIPC) hostConfig.IpcMode = 'host';
     const options: Docker.ContainerCreateOptions = {
       name: dockerName,
       ...(security.user ? { User: security.user } : {}),
