@@ -108,6 +108,13 @@ spec:
   t.regex(applied.out + applied.err, /violates PodSecurity "baseline:latest": hostPath volumes \(volume "host" mounts the host's \/var\/run\/docker\.sock\)/);
   t.is(await server.client.get('Deployment', 'psa-base', 'rooted'), undefined, 'nothing of it runs');
 
+  // A namespace that does not exist is named, with what to do.
+  const elsewhere = path.join(dir, 'elsewhere');
+  mkdirSync(elsewhere);
+  writeFileSync(path.join(elsewhere, 'c.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c, namespace: nowhere }\n');
+  const missing = await runCli('apply', '-f', elsewhere, '--kubeconfig', server.kubeconfig);
+  t.regex(missing.err, /ConfigMap\/nowhere\/c was not applied: namespaces "nowhere" not found \(add a Namespace manifest for it to the folder, or create it first\)/);
+
   // From a source: the revision stalls with the rule named, and nothing of it runs.
   await server.client.create({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'rooted', namespace: 'psa-base' }, spec: { source: { path: deploy }, syncPolicy: { automated: true, interval: '1h' } } });
   const stalled = await waitFor('the Application stalled', async () => {

@@ -79,7 +79,11 @@ export async function applyManifests(client: Client, input: Manifest[], options:
       const results = await Promise.allSettled(batch.map((step) => (changes.get(step.key) === 'unchanged' ? Promise.resolve('unchanged') : client.applyKnown(step.object, live.get(step.key)))));
       results.forEach((r, j) => {
         const key = displayKey(batch[j]!.key, 'default');
-        if (r.status === 'rejected') throw new ApplyError(`${key} was not applied: ${(r.reason as Error).message}; waves after ${wave.number} were not applied`, { cause: r.reason });
+        if (r.status === 'rejected') {
+          const missingNamespace = (r.reason as { code?: number; details?: { kind?: string } }).code === 404 && (r.reason as { details?: { kind?: string } }).details?.kind === 'namespaces';
+          const hint = missingNamespace ? ' (add a Namespace manifest for it to the folder, or create it first)' : '';
+          throw new ApplyError(`${key} was not applied: ${(r.reason as Error).message}${hint}; waves after ${wave.number} were not applied`, { cause: r.reason });
+        }
         progress(`  ${key} ${r.value}`);
       });
     }
