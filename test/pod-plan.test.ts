@@ -26,3 +26,13 @@ test("hostPID and hostIPC put every container in the host's namespaces", (t) => 
   const plan = planPod(p, none, 'i');
   t.deepEqual(plan.containers.map((c) => [c.options.HostConfig!.PidMode, c.options.HostConfig!.IpcMode]), [['host', 'host'], ['host', 'host']]);
 });
+
+test("hostNetwork puts the Pod on the host's network: no network of its own, no hostname of its own", (t) => {
+  const p = pod([{ containerPort: 8080, hostPort: 8080 }]);
+  p.spec.hostNetwork = true;
+  const first = planPod(p, none, 'i').containers[0]!.options;
+  t.is(first.HostConfig!.NetworkMode, 'host');
+  t.is(first.Hostname, undefined);
+  t.is(first.NetworkingConfig, undefined);
+  t.is(first.HostConfig!.PortBindings, undefined);
+});

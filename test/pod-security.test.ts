@@ -83,6 +83,12 @@ metadata: { name: psa-audit, labels: { pod-security.kubernetes.io/warn: restrict
   t.is((await k(['apply', '-f', hostPidFile])).code, 0);
   const running = (pod: string) => waitFor(`${pod} running`, async () => (await containersOf(server.installation, 'psa-open')).find((c) => c.Labels['gouvernail.io/pod'] === pod && c.State === 'running'));
   t.not((await execIn((await running('hostpid')).Id, ['cat', '/proc/1/comm'])).out.trim(), 'sleep', "PID 1 is the host's, not the container's");
+  const hostNetFile = path.join(dir, 'hostnet.yaml');
+  writeFileSync(hostNetFile, 'apiVersion: v1\nkind: Pod\nmetadata: { name: hostnet, namespace: psa-open }\nspec:\n  hostNetwork: true\n  containers: [{ name: c, image: gouvernail-example/busybox:1, command: [sleep, "600"] }]\n');
+  t.is((await k(['apply', '-f', hostNetFile])).code, 0);
+  const interfaces = (text: string) => text.trim().split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).sort();
+  t.deepEqual(interfaces((await execIn((await running('hostnet')).Id, ['cat', '/proc/net/dev'])).out), interfaces(readFileSync('/proc/net/dev', 'utf8')), "the host's interfaces");
+  await waitFor('the hostNetwork Pod has the node address', async () => (await server.client.get('Pod', 'psa-open', 'hostnet'))?.status?.podIP === '127.0.0.1' || undefined);
   // warn and audit: accepted under baseline, with kubectl's Warning and a note in the audit log.
   const warned = await k(['apply', '-f', podIn('psa-audit', '')]);
   t.is(warned.code, 0, warned.err);

@@ -126,7 +126,8 @@ export const podSpec = obj({
   automountServiceAccountToken: bool,
   hostPID: bool,
   hostIPC: bool,
-}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'nodeSelector', 'serviceAccount', 'hostNetwork', 'shareProcessNamespace', 'subdomain', 'affinity', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+  hostNetwork: bool,
+}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'nodeSelector', 'serviceAccount', 'shareProcessNamespace', 'subdomain', 'affinity', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 export const labelSelector = obj({
   matchLabels: labels,

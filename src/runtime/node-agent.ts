@@ -499,7 +499,11 @@ export class NodeAgent {
     const ready = allReady && allRunning;
     // Names first, then the Ready status: whoever waits for Ready finds the Service resolving.
     const first = containers.find((c) => c.Labels[label.container] === pod.spec.containers[0].name);
-    if (first && first.State === 'running') {
+    if (pod.spec.hostNetwork) {
+      // A Pod on the host's network has the node's address, and no Service names on a network.
+      status.podIP = status.hostIP;
+      status.podIPs = [{ ip: status.hostIP }];
+    } else if (first && first.State === 'running') {
       const ip = await this.syncServiceAliases(pod, first.Id, ready, networkName(pod.metadata.namespace!), this.inspections.get(first.Id)?.info).catch((err) => {
         this.log('cannot update the Service names of a Pod', { pod: pod.metadata.name, err: (err as Error).message });
         return undefined;

@@ -47,8 +47,10 @@ export class PodApiAccess {
       token = await this.o.client.requestToken(ns, account, { name: pod.metadata.name, uid: pod.metadata.uid! });
       this.tokens.set(pod.metadata.uid!, token);
     }
-    const gateway = await this.gatewayOf(networkName(ns));
-    this.forward(gateway, api.host, api.port);
+    // On the host's network the API is where it listens; on the namespace's, at its gateway.
+    const hostNetwork = pod.spec.hostNetwork === true;
+    const gateway = hostNetwork ? (api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host) : await this.gatewayOf(networkName(ns));
+    if (!hostNetwork) this.forward(gateway, api.host, api.port);
     const hostDir = this.o.podFilesDir ? this.writeFiles(pod.metadata.uid!, { token, 'ca.crt': api.ca, namespace: ns }) : undefined;
     return { token, ca: api.ca, host: gateway, port: api.port, hostDir };
   }

@@ -147,7 +147,11 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     };
     if (c.command) options.Entrypoint = c.command;
     if (c.args) options.Cmd = c.args;
-    if (index === 0) {
+    if (index === 0 && spec.hostNetwork) {
+      // The host's network: its addresses and ports are the Pod's (a hostPort is its own port).
+      hostConfig.NetworkMode = 'host';
+      if (access) hostConfig.ExtraHosts = apiNames.map((n) => `${n}:${access.host}`);
+    } else if (index === 0) {
       options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
       const ports = containers.flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
       if (ports.length > 0) {
