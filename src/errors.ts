@@ -15,6 +15,8 @@ export const errorCodes = {
   ManifestDuplicate: 'stalled',
   ManifestOutsideRoot: 'stalled',
   ManifestRead: 'transient',
+  SourceTooLarge: 'stalled',
+  SourcePathMissing: 'stalled',
   PlanCycle: 'stalled',
   PlanMissingDependency: 'stalled',
   StoreConflict: 'transient',

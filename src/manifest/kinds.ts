@@ -99,14 +99,16 @@ const container = obj({
   securityContext: containerSecurityContext,
 }, false, ['resizePolicy', 'restartPolicy', 'volumeDevices', 'lifecycle']);
 
-const items = arr(obj({ key: req(str(configMapKey)), path: req(str()), mode: int(0, 0o777) }));
+/** A file's path inside a volume: relative, and never climbing out of it. */
+const relativeFilePath = (v: string) => (v === '' || v.startsWith('/') ? 'must be a relative path inside the volume' : v.split('/').includes('..') ? 'must not contain ".." (the file would land outside the volume)' : undefined);
+const items = arr(obj({ key: req(str(configMapKey)), path: req(str(relativeFilePath)), mode: int(0, 0o777) }));
 const volume = obj({
   name: req(str(dnsLabel)),
   emptyDir: obj({ medium: oneOf('', 'Memory'), sizeLimit: quantity }),
   persistentVolumeClaim: obj({ claimName: req(str(dnsSubdomain)), readOnly: bool }),
   configMap: obj({ name: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
   secret: obj({ secretName: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
-  hostPath: obj({ path: req(str()), type: str() }),
+  hostPath: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), type: oneOf('', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice') }),
 }, false, ['gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image']);
 
 export const podSpec = obj({
@@ -189,9 +191,20 @@ const pvcSpec = obj({
   volumeName: str(),
 }, false, ['selector', 'dataSource', 'dataSourceRef', 'volumeAttributesClassName']);
 
+export const minimumSyncIntervalMs = 30_000;
+/** A Git URL Gouvernail can fetch: http(s) or file, or an absolute path to a local repository. */
+const repoUrl = (v: string) => {
+  if (v.startsWith('/')) return undefined;
+  try {
+    const u = new URL(v);
+    return ['http:', 'https:', 'file:'].includes(u.protocol) ? undefined : `must be an http, https or file URL, or an absolute path (got the scheme ${u.protocol.replace(':', '')})`;
+  } catch {
+    return 'must be an http, https or file URL, or an absolute path to a local repository';
+  }
+};
 const duration = str((v) => (parseDuration(v) === undefined ? 'must be a duration such as 30s, 3m or 1h' : undefined));
 const applicationSpec = obj({
-  source: req(obj({ repoURL: str(), targetRevision: str(), path: str(), hosted: bool, credentials: obj({ tokenFile: str(), tokenEnv: str(), username: str(), passwordFile: str(), secretRef: obj({ name: req(str(dnsSubdomain)) }) }) })),
+  source: req(obj({ repoURL: str(repoUrl), targetRevision: str(), path: str(), hosted: bool, credentials: obj({ tokenFile: str(), tokenEnv: str(), username: str(), passwordFile: str(), secretRef: obj({ name: req(str(dnsSubdomain)) }) }) })),
   destination: obj({ namespace: str(dnsLabel) }),
   serviceAccountName: str(dnsSubdomain),
   syncPolicy: obj({
@@ -200,8 +213,17 @@ const applicationSpec = obj({
     selfHeal: bool,
     allowEmpty: bool,
     autoRollback: bool,
-    interval: duration,
-    timeout: duration,
+    interval: str((v) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) return 'must be a duration such as 30s, 3m or 1h';
+      // Closer polls only load the Git server; a webhook or a push is the fast path.
+      return ms < minimumSyncIntervalMs ? `must be at least 30s (the minimum; got ${v}); for faster syncs use a webhook or push to a hosted repository` : undefined;
+    }),
+    timeout: str((v) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) return 'must be a duration such as 30s, 3m or 1h';
+      return ms < 1000 ? `must be at least 1s (got ${v})` : undefined;
+    }),
   }),
 });
 

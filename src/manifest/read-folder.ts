@@ -11,12 +11,31 @@ export interface SourceFile {
 
 const manifestExtension = /\.(ya?ml|json)$/i;
 
+/** Bounds on a whole source (a folder or a Git path), checked before any file is read. */
+export interface SourceLimits {
+  maxSourceBytes: number;
+  maxSourceFiles: number;
+}
+
+export const defaultSourceLimits: SourceLimits = { maxSourceBytes: 64 * 1024 * 1024, maxSourceFiles: 10_000 };
+
+/** The problem for a source over its bounds, or undefined. */
+export function sourceOverLimits(source: string, files: number, bytes: number, limits: SourceLimits): Problem | undefined {
+  if (files > limits.maxSourceFiles) {
+    return { severity: 'error', code: 'SourceTooLarge', file: source, message: `the source holds ${files} manifest files, over the limit of ${limits.maxSourceFiles}; nothing was read (split it into several Applications, or raise serve --max-source-files)` };
+  }
+  if (bytes > limits.maxSourceBytes) {
+    return { severity: 'error', code: 'SourceTooLarge', file: source, message: `the source's manifests total ${bytes} bytes, over the limit of ${limits.maxSourceBytes}; nothing was read (split it into several Applications, or raise serve --max-source-bytes)` };
+  }
+  return undefined;
+}
+
 /**
  * Reads one file, or every .yaml/.yml/.json file under a folder, recursively, in sorted order. Hidden files and
  * folders (.git, editor files) are skipped. A symlink that leads out of the folder is refused; a file
  * over the size limit is refused before it is read.
  */
-export async function readManifestFolder(dir: string, limits: ParseLimits = defaultLimits): Promise<{ files: SourceFile[]; problems: Problem[] }> {
+export async function readManifestFolder(dir: string, limits: ParseLimits = defaultLimits, sourceLimits?: SourceLimits): Promise<{ files: SourceFile[]; problems: Problem[] }> {
   const files: SourceFile[] = [];
   const problems: Problem[] = [];
   let root: string;
@@ -37,6 +56,9 @@ export async function readManifestFolder(dir: string, limits: ParseLimits = defa
     return { files, problems };
   }
   const visited = new Set<string>();
+  // Found first, read after: a source over its bounds is refused before any file is read.
+  const found: { relPath: string; target: string }[] = [];
+  let bytes = 0;
 
   async function walk(real: string, rel: string): Promise<void> {
     if (visited.has(real)) return;
@@ -68,15 +90,24 @@ export async function readManifestFolder(dir: string, limits: ParseLimits = defa
           problems.push({ severity: 'error', code: 'ManifestTooLarge', file: relPath, message: `file is ${s.size} bytes, over the limit of ${limits.maxFileBytes}; split it into several files` });
           continue;
         }
-        files.push({ path: relPath, text: await readFile(target, 'utf8') });
+        found.push({ relPath, target });
+        bytes += s.size;
+        // Counting stops once the bound is passed: a huge tree is not walked to its end.
+        if (sourceLimits && found.length > sourceLimits.maxSourceFiles) throw new TooMany();
       }
     }
   }
 
   try {
     await walk(root, '');
+    const over = sourceLimits && sourceOverLimits(dir, found.length, bytes, sourceLimits);
+    if (over) return { files: [], problems: [...problems, over] };
+    for (const f of found) files.push({ path: f.relPath, text: await readFile(f.target, 'utf8') });
   } catch (err) {
+    if (err instanceof TooMany) return { files: [], problems: [...problems, sourceOverLimits(dir, found.length, bytes, sourceLimits!)!] };
     problems.push({ severity: 'error', code: 'ManifestRead', file: dir, message: `cannot read the folder: ${(err as Error).message}` });
   }
   return { files, problems };
 }
+
+class TooMany extends Error {}

@@ -1,6 +1,7 @@
 import { check, type Issue } from './schema.js';
 import { isManifestKind, kindInfo, manifestKinds } from './kinds.js';
 import { matchesSelector, type LabelSelector } from './selector.js';
+import { parseQuantity } from './quantity.js';
 import type { Container, FieldPath, KubeObject, PodSpec } from './types.js';
 
 /**
@@ -47,6 +48,14 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
       break;
     case 'ConfigMap':
       for (const key of Object.keys(o.binaryData ?? {})) if (o.data && key in o.data) issues.push({ path: ['binaryData', key], message: 'key is also in data; a key may appear once' });
+      for (const [key, v] of Object.entries(o.binaryData ?? {})) if (!isBase64(String(v))) issues.push({ path: ['binaryData', key], message: 'is not valid base64; put text under data instead' });
+      break;
+    case 'PersistentVolumeClaim':
+      if (Array.isArray(o.spec.accessModes) && o.spec.accessModes.length === 0) issues.push({ path: ['spec', 'accessModes'], message: 'must list at least one access mode, such as ReadWriteOnce' });
+      negativeQuantities(o.spec.resources, ['spec', 'resources'], issues);
+      break;
+    case 'ResourceQuota':
+      negativeQuantities({ hard: o.spec.hard }, ['spec'], issues);
       break;
     case 'Application':
       checkApplication(o, issues);
@@ -82,7 +91,10 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[]): void {
       const seen = names.get(c.name);
       if (seen) issues.push({ path: [...cat, 'name'], message: `duplicate container name ${JSON.stringify(c.name)} (also ${seen})` });
       names.set(c.name, `${field}[${i}]`);
+      const mountPaths = new Map<string, number>();
       (c.volumeMounts ?? []).forEach((m, j) => {
+        if (mountPaths.has(m.mountPath)) issues.push({ path: [...cat, 'volumeMounts', j, 'mountPath'], message: `duplicate mountPath ${JSON.stringify(m.mountPath)} (also volumeMounts[${mountPaths.get(m.mountPath)}])` });
+        mountPaths.set(m.mountPath, j);
         if (!volumes.has(m.name)) issues.push({ path: [...cat, 'volumeMounts', j, 'name'], message: `refers to volume ${JSON.stringify(m.name)}, which spec.volumes does not define` });
       });
       const portNames = new Set<string>();
@@ -97,6 +109,14 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[]): void {
         if (n !== 1) issues.push({ path: [...cat, 'env', j, 'valueFrom'], message: 'needs exactly one of secretKeyRef, configMapKeyRef, fieldRef' });
         if (e.value !== undefined) issues.push({ path: [...cat, 'env', j], message: 'takes value or valueFrom, not both' });
       });
+      const resources = (c as { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }).resources;
+      negativeQuantities(resources as never, [...cat, 'resources'], issues);
+      for (const [name, request] of Object.entries(resources?.requests ?? {})) {
+        const limit = resources?.limits?.[name];
+        if (limit !== undefined && parseQuantity(String(request)) > parseQuantity(String(limit))) {
+          issues.push({ path: [...cat, 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit of ${String(limit)} (got ${String(request)})` });
+        }
+      }
       (c.envFrom ?? []).forEach((e, j) => {
         if (!e.configMapRef === !e.secretRef) issues.push({ path: [...cat, 'envFrom', j], message: 'needs exactly one of configMapRef, secretRef' });
       });
@@ -146,11 +166,15 @@ function isZero(v: unknown): boolean {
 
 function checkService(o: KubeObject, issues: Issue[]): void {
   const spec = o.spec;
-  const ports: { name?: string; nodePort?: number }[] = spec.ports ?? [];
+  const ports: { name?: string; nodePort?: number; port?: number; protocol?: string }[] = spec.ports ?? [];
   const headless = spec.clusterIP === 'None';
   if (ports.length === 0 && !headless) issues.push({ path: ['spec', 'ports'], message: 'must list at least one port (only a headless Service, clusterIP: None, may have none)' });
   const names = new Set<string>();
+  const numbers = new Map<string, number>();
   ports.forEach((p, i) => {
+    const key = `${p.port}/${p.protocol ?? 'TCP'}`;
+    if (numbers.has(key)) issues.push({ path: ['spec', 'ports', i, 'port'], message: `duplicate port ${key} (also ports[${numbers.get(key)}])` });
+    numbers.set(key, i);
     if (ports.length > 1 && !p.name) issues.push({ path: ['spec', 'ports', i, 'name'], message: 'is required when a Service has more than one port' });
     if (p.name && names.has(p.name)) issues.push({ path: ['spec', 'ports', i, 'name'], message: `duplicate port name ${JSON.stringify(p.name)}` });
     if (p.name) names.add(p.name);
@@ -160,17 +184,40 @@ function checkService(o: KubeObject, issues: Issue[]): void {
   });
 }
 
+function isBase64(v: string): boolean {
+  const compact = v.replace(/\s/g, '');
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(compact) && compact.length % 4 === 0;
+}
+
+/** The keys each built-in Secret type must have, as Kubernetes checks them. */
+const secretTypeKeys: Record<string, string[][]> = {
+  'kubernetes.io/tls': [['tls.crt'], ['tls.key']],
+  'kubernetes.io/dockerconfigjson': [['.dockerconfigjson']],
+  'kubernetes.io/dockercfg': [['.dockercfg']],
+  'kubernetes.io/ssh-auth': [['ssh-privatekey']],
+  'kubernetes.io/basic-auth': [['username', 'password']],
+};
+
 function checkSecret(o: KubeObject, issues: Issue[]): void {
   for (const key of Object.keys(o.data ?? {})) {
-    const v = o.data![key]!;
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.replace(/\s/g, '')) || v.replace(/\s/g, '').length % 4 !== 0) {
-      issues.push({ path: ['data', key], message: 'is not valid base64; put plain text under stringData instead' });
-    }
+    if (!isBase64(o.data![key]!)) issues.push({ path: ['data', key], message: 'is not valid base64; put plain text under stringData instead' });
+  }
+  for (const anyOf of secretTypeKeys[o.type as string] ?? []) {
+    if (!anyOf.some((k) => o.data?.[k] !== undefined)) issues.push({ path: ['data'], message: `a Secret of type ${o.type} needs the key ${anyOf.join(' or ')}` });
+  }
+}
+
+/** Quantities of resources are never negative. */
+function negativeQuantities(lists: Record<string, Record<string, unknown> | undefined> | undefined, at: FieldPath, issues: Issue[]): void {
+  for (const [list, values] of Object.entries(lists ?? {})) {
+    for (const [name, v] of Object.entries(values ?? {})) if (String(v).trim().startsWith('-')) issues.push({ path: [...at, list, name], message: `must not be negative (got ${String(v)})` });
   }
 }
 
 function checkApplication(o: KubeObject, issues: Issue[]): void {
   const src = o.spec.source;
+  const credentials = Object.keys(src.credentials ?? {}).filter((k) => ['tokenFile', 'tokenEnv', 'passwordFile', 'secretRef'].includes(k));
+  if (credentials.length > 1) issues.push({ path: ['spec', 'source', 'credentials'], message: `takes one of tokenFile, tokenEnv, passwordFile and secretRef (got ${credentials.join(', ')})` });
   if (!src.repoURL && !src.path && !src.hosted) issues.push({ path: ['spec', 'source'], message: 'needs repoURL (a Git repository), path (a local folder) or hosted: true (a repository Gouvernail serves, to push to)' });
   if (src.hosted && src.repoURL) issues.push({ path: ['spec', 'source', 'repoURL'], message: 'a hosted source is the repository Gouvernail serves; give no repoURL' });
   const automated = o.spec.syncPolicy?.automated;

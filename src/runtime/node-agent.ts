@@ -9,7 +9,8 @@ import { PassLoop } from './pass-loop.js';
 import { StatusWriter } from './status-writer.js';
 import { PodApiAccess } from './pod-api-access.js';
 import { imageUserIsRoot } from './security-context.js';
-import { claimVolumeName, label, networkName } from './labels.js';
+import { claimVolumeName, containerName, label, networkName } from './labels.js';
+import type { DockerRecords } from '../store/docker-records.js';
 import { planPod, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
 export interface NodeAgentOptions {
@@ -23,6 +24,10 @@ export interface NodeAgentOptions {
   /** The addresses hostPorts are published on (serve --publish-address); all of the host's when unset. */
   publishAddresses?: string[];
   docker: Docker;
+  /** What Gouvernail created on this node's engine: only what is recorded is deleted. */
+  records: DockerRecords;
+  /** Records an Event about an object (the Node, for containers that are not Gouvernail's). */
+  event?: (about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string) => void;
   nodeName: string;
   installation: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -47,8 +52,8 @@ export class NodeAgent {
   private readonly probes = new Map<string, ProbeState>();
   /** Images that failed to pull, and when to try again. */
   private readonly pullBackoff = new Map<string, { until: number; delay: number; message: string }>();
-  /** Volumes of claims deleted with gouvernail.io/delete-volume: "true"; removed once unused. */
-  private readonly volumesToDelete = new Map<string, { namespace: string; claim: string }>();
+  /** Containers carrying this installation's label that it has no record of, reported once each. */
+  private readonly reported = new Set<string>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
 
   private readonly loop: PassLoop;
@@ -65,9 +70,11 @@ export class NodeAgent {
   start(): void {
     this.loop.start(this.o.store, (c) => {
       const o = c.object;
-      if (c.type === 'DELETED' && o.kind === 'PersistentVolumeClaim' && o.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
-        this.volumesToDelete.set(claimVolumeName(o.metadata.namespace!, o.metadata.name), { namespace: o.metadata.namespace!, claim: o.metadata.name });
+      if (o.kind === 'PersistentVolumeClaim' && o.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
+        // Kept in the store, so a restart still removes the volume once it is released.
+        this.o.records.markDeleteWhenReleased(claimVolumeName(o.metadata.namespace!, o.metadata.name));
       }
+      if (o.kind === 'Namespace' && c.type === 'DELETED') return true;
       if (o.kind === 'Pod') return this.podChanged(c.type, o);
       return ['ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim'].includes(o.kind);
     });
@@ -109,7 +116,8 @@ export class NodeAgent {
     this.images.clear();
     this.podsArrived = false;
     const pods = store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && !p.metadata.deletionTimestamp);
-    const containers = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`] } });
+    const labelled = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`] } });
+    const containers = this.ownContainers(labelled);
     const byUid = new Map<string, Docker.ContainerInfo[]>();
     for (const c of containers) {
       const uid = c.Labels[label.uid]!;
@@ -121,6 +129,7 @@ export class NodeAgent {
       for (const c of list) {
         this.log('removing container of a deleted Pod', { container: c.Names[0] });
         await docker.getContainer(c.Id).remove({ force: true }).catch(ignore404);
+        this.o.records.remove('container', dockerName(c));
       }
       await this.removeEmptyDirs(uid);
       this.apiAccess.forget(uid);
@@ -158,26 +167,75 @@ export class NodeAgent {
       spawn();
     });
     await this.bindClaims();
-    for (const [name, claim] of this.volumesToDelete) {
-      if (store.get('PersistentVolumeClaim', claim.namespace, claim.claim)) {
-        this.volumesToDelete.delete(name);
+    await this.releaseClaimVolumes();
+    await this.removeNamespaceNetworks();
+  }
+
+  /**
+   * The containers that are Gouvernail's by record. One without a record is adopted when it is
+   * exactly what Gouvernail would have made for a Pod of the store (created by an earlier version,
+   * or after the backup a store was restored from); any other is reported once, and left alone.
+   */
+  private ownContainers(labelled: Docker.ContainerInfo[]): Docker.ContainerInfo[] {
+    const { records, store } = this.o;
+    const mine: Docker.ContainerInfo[] = [];
+    let pods: Map<string, KubeObject> | undefined;
+    for (const c of labelled) {
+      const name = dockerName(c);
+      if (records.owns('container', name)) {
+        mine.push(c);
         continue;
       }
-      const volume = await docker.getVolume(name).inspect().catch(() => undefined);
-      if (!volume) {
-        this.volumesToDelete.delete(name);
+      pods ??= new Map(store.list({ kind: 'Pod' }).map((p) => [p.metadata.uid!, p]));
+      const pod = pods.get(c.Labels[label.uid] ?? '');
+      if (pod && pod.spec?.nodeName === this.o.nodeName && name === containerName(pod.metadata.namespace!, pod.metadata.name, c.Labels[label.container] ?? '')) {
+        records.put('container', name, c.State === 'created' ? 'creating' : 'ready', pod.metadata.uid!);
+        mine.push(c);
         continue;
       }
-      if (volume.Labels?.[label.managedBy] !== installation) {
-        this.volumesToDelete.delete(name);
-        continue;
-      }
-      await docker.getVolume(name).remove().then(
+      if (this.reported.has(c.Id)) continue;
+      this.reported.add(c.Id);
+      const message = `container ${name} (${c.Id.slice(0, 12)}) carries this installation's label (${label.managedBy}=${this.o.installation}) but Gouvernail did not create it; it is left alone (remove it by hand if it is not wanted)`;
+      this.log('a container that is not Gouvernail\'s carries its label; leaving it alone', { container: name, id: c.Id.slice(0, 12) });
+      const node = store.get('Node', undefined, this.o.nodeName);
+      if (node) this.o.event?.(node, 'Warning', 'UnrecordedContainer', message);
+    }
+    return mine;
+  }
+
+  /** Volumes of claims deleted with gouvernail.io/delete-volume: "true", removed once unused. */
+  private async releaseClaimVolumes(): Promise<void> {
+    const { records, store, docker } = this.o;
+    for (const v of records.list('volume')) {
+      if (!v.deleteWhenReleased) continue;
+      const [namespace, claim] = v.owner.split('/');
+      if (!claim || store.get('PersistentVolumeClaim', namespace, claim)) continue;
+      await docker.getVolume(v.name).remove().then(
         () => {
-          this.volumesToDelete.delete(name);
-          this.log('removed the volume of a deleted claim', { volume: name });
+          records.remove('volume', v.name);
+          this.log('removed the volume of a deleted claim', { volume: v.name });
         },
-        () => {},
+        (err: { statusCode?: number }) => {
+          if (err.statusCode === 404) records.remove('volume', v.name);
+        },
+      );
+    }
+  }
+
+  /** A Namespace's network goes with it, once no container is attached. */
+  private async removeNamespaceNetworks(): Promise<void> {
+    const { records, store, docker } = this.o;
+    for (const n of records.list('network')) {
+      if (store.get('Namespace', undefined, n.owner)) continue;
+      await docker.getNetwork(n.name).remove().then(
+        () => {
+          records.remove('network', n.name);
+          this.networks.delete(n.name);
+          this.log('removed the network of a deleted namespace', { network: n.name });
+        },
+        (err: { statusCode?: number }) => {
+          if (err.statusCode === 404) records.remove('network', n.name);
+        },
       );
     }
   }
@@ -192,7 +250,10 @@ export class NodeAgent {
 
   private async removeEmptyDirs(uid: string): Promise<void> {
     const { Volumes } = await this.o.docker.listVolumes({ filters: { label: [`${label.uid}=${uid}`, `${label.managedBy}=${this.o.installation}`] } });
-    for (const v of Volumes ?? []) await this.o.docker.getVolume(v.Name).remove().catch(() => {});
+    for (const v of Volumes ?? []) {
+      if (!this.o.records.owns('volume', v.Name)) continue;
+      await this.o.docker.getVolume(v.Name).remove().then(() => this.o.records.remove('volume', v.Name), () => {});
+    }
   }
 
   private async reconcilePod(pod: KubeObject, existing: Docker.ContainerInfo[]): Promise<void> {
@@ -219,13 +280,17 @@ export class NodeAgent {
       await this.writeStatus(pod, existing, waiting);
       return;
     }
-    for (const v of plan.volumes) {
-      await docker.createVolume({ Name: v.name, Labels: v.labels }).catch(ignore409);
-    }
+    for (const v of plan.volumes) await this.ensureVolume(v.name, v.labels);
     const ids: Record<string, string> = {};
     let changed = false;
     for (const c of plan.containers) {
-      const current = existing.find((e) => e.Labels[label.container] === c.name);
+      let current = existing.find((e) => e.Labels[label.container] === c.name);
+      if (current && this.o.records.get('container', c.dockerName)?.state !== 'ready') {
+        // Created but its files were never all copied in (a crash in between): made again.
+        this.log('replacing a container that was never made ready', { container: c.dockerName });
+        await docker.getContainer(current.Id).remove({ force: true }).catch(ignore404);
+        current = undefined;
+      }
       if (current && current.Labels[label.specHash] === c.hash) {
         ids[c.name] = current.Id;
         if (current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
@@ -251,7 +316,7 @@ export class NodeAgent {
         }
       }
       try {
-        ids[c.name] = await this.createAndStart(c);
+        ids[c.name] = await this.createAndStart(c, pod.metadata.uid!);
         changed = true;
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
@@ -330,9 +395,12 @@ export class NodeAgent {
   }
 
   private async createNetwork(name: string, namespace: string): Promise<void> {
-    const { docker, installation } = this.o;
+    const { docker, installation, records } = this.o;
     const same = (await docker.listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
+    // One made by an earlier version (labelled, for a namespace of the store) is adopted.
+    if (same.some((n) => n.Labels?.[label.managedBy] === installation) && !records.owns('network', name)) records.put('network', name, 'ready', namespace);
     if (same.length === 0) {
+      records.put('network', name, 'ready', namespace);
       await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: installation, [label.namespace]: namespace } }).catch(ignore409);
       return;
     }
@@ -342,6 +410,24 @@ export class NodeAgent {
       this.log('removing a duplicate network', { network: name, id: extra.Id });
       await docker.getNetwork(extra.Id).remove().catch(() => {});
     }
+  }
+
+  /**
+   * A volume the Pod needs. Gouvernail records it before creating it; one that exists without a
+   * record (made by hand, say to import data) is used and never removed.
+   */
+  private async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    const { docker, records } = this.o;
+    const owner = labels[label.claim] ? `${labels[label.namespace]}/${labels[label.claim]}` : labels[label.uid] ?? '';
+    if (!records.owns('volume', name)) {
+      const found = await docker.getVolume(name).inspect().catch(() => undefined);
+      // Adopted only when it is exactly what Gouvernail makes (an earlier version made it).
+      const ours = found && Object.entries(labels).every(([k, v]) => found.Labels?.[k] === v);
+      if (found && !ours) return;
+      records.put('volume', name, 'ready', owner);
+      if (found) return;
+    }
+    await docker.createVolume({ Name: name, Labels: labels }).catch(ignore409);
   }
 
   /** Returns a waiting reason when the image is not there and cannot be pulled. */
@@ -388,9 +474,21 @@ export class NodeAgent {
     }
   }
 
-  private async createAndStart(c: ContainerPlan): Promise<string> {
-    const container = await this.o.docker.createContainer(c.options);
+  private async createAndStart(c: ContainerPlan, uid: string): Promise<string> {
+    const { records } = this.o;
+    // The intent first: a crash after the create still finds the container Gouvernail's.
+    if (records.get('container', c.dockerName)?.owner !== uid || records.get('container', c.dockerName)?.state !== 'creating') records.put('container', c.dockerName, 'creating', uid);
+    let container: Docker.Container;
+    try {
+      container = await this.o.docker.createContainer(c.options);
+    } catch (err) {
+      // A name taken by a container that is not Gouvernail's: the record was only an intent.
+      if ((err as { statusCode?: number }).statusCode === 409) records.remove('container', c.dockerName);
+      throw err;
+    }
     for (const copy of c.copies) await copyFiles(container, copy);
+    // Ready only with its files in place; a container never made ready is never started.
+    records.put('container', c.dockerName, 'ready', uid);
     await container.start();
     this.log('started container', { container: c.dockerName });
     return container.id;
@@ -434,7 +532,9 @@ export class NodeAgent {
   /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
   private async writeStatus(pod: KubeObject, containers: Docker.ContainerInfo[], waiting: Record<string, { reason: string; message: string }>): Promise<boolean> {
     const statuses = [];
-    let podIP: string | undefined = pod.status?.podIP;
+    // A Pod has an address only while its first container (which owns the network) runs: a stopped
+    // or crash-looping one has none, and Docker gives the next start a new one.
+    let podIP: string | undefined;
     let allReady = true;
     let allRunning = true;
     let failed = false;
@@ -453,7 +553,7 @@ export class NodeAgent {
         const inspect = await this.inspect(info);
         restartCount = inspect?.RestartCount ?? 0;
         const s = inspect?.State;
-        if (spec === pod.spec.containers[0]) podIP = inspect?.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress || podIP;
+        if (spec === pod.spec.containers[0] && inspect?.State?.Running && !inspect.State.Restarting) podIP = inspect.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress || undefined;
         if (s?.Running && !s.Restarting) {
           state = { running: { startedAt: s.StartedAt } };
           ready = await this.probe(pod, spec, info.Id, podIP);
@@ -491,7 +591,7 @@ export class NodeAgent {
       phase,
       conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('ContainersReady', allReady && allRunning), condition('Ready', allReady && allRunning)],
       hostIP: '127.0.0.1',
-      podIP,
+      podIP: podIP as string | undefined,
       podIPs: podIP ? [{ ip: podIP }] : [],
       startTime: pod.status?.startTime ?? now,
       containerStatuses: statuses,
@@ -606,6 +706,10 @@ async function copyFiles(container: Docker.Container, copy: FileToCopy): Promise
   const chunks: Buffer[] = [];
   for await (const chunk of tar) chunks.push(chunk as Buffer);
   await container.putArchive(Buffer.concat(chunks), { path: '/' });
+}
+
+function dockerName(c: Docker.ContainerInfo): string {
+  return (c.Names[0] ?? '').replace(/^\//, '');
 }
 
 function stripTimes(status: Record<string, any>): unknown {

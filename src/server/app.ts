@@ -32,7 +32,8 @@ export interface ApiOptions {
   webhookSecret?: string;
   deliveries?: DeliveryLog;
   /** Starts a sync of an Application now (POST /api/v1/applications/NAME/sync). */
-  syncApplication?: (namespace: string, name: string) => void;
+  /** Starts a sync; `byHand` (app sync) applies even a revision already applied, putting back drift. */
+  syncApplication?: (namespace: string, name: string, byHand: boolean) => void;
   /** Counters the server and its loops add to; /metrics renders them. */
   metrics?: ServerMetrics;
   /** Rollback and resume of Applications. */
@@ -109,7 +110,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       }
       options.hostedRepos.ensure(ns, name);
       reply.hijack();
-      gitHttpBackend(options.hostedRepos.root, `/${ns}/${name}.git${m[3]}`, req.raw, reply.raw, () => options.syncApplication?.(ns, name));
+      gitHttpBackend(options.hostedRepos.root, `/${ns}/${name}.git${m[3]}`, req.raw, reply.raw, () => options.syncApplication?.(ns, name, false));
     });
   });
 
@@ -164,6 +165,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
         return record(400, 'refused: the body is not JSON');
       }
       const hint = readDelivery(provider, req.headers, payload);
+      if (!hint.event) return record(400, `refused: the event header is missing (${provider === 'github' ? 'X-GitHub-Event' : provider === 'gitea' ? 'X-Gitea-Event' : 'X-Gitlab-Event'}); send the event as ${provider} does`);
       const base = { event: hint.event, id: hint.id, repository: hint.shown, ref: hint.ref };
       if (deliveries.isDuplicate(provider, hint.id)) return record(200, 'duplicate delivery: already handled, nothing started', base);
       deliveries.markSeen(provider, hint.id);
@@ -173,7 +175,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       const matched = matchApplications(store.list({ kind: 'Application' }).filter((a) => a.spec?.syncPolicy?.automated !== false), hint).map((a) => `${a.metadata.namespace}/${a.metadata.name}`);
       for (const key of matched) {
         const [ns, name] = key.split('/');
-        options.syncApplication?.(ns!, name!);
+        options.syncApplication?.(ns!, name!, false);
       }
       return record(202, matched.length ? `sync started for ${matched.join(', ')}` : `no Application follows ${hint.shown ?? 'this repository'} at ${hint.ref ?? 'this ref'}; nothing started`, { ...base, matched });
     });
@@ -203,7 +205,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     const app_ = store.list({ kind: 'Application', namespace: q.namespace }).find((a) => a.metadata.name === name);
     if (!app_) throw new ApiError(404, 'NotFound', `applications.gouvernail.io "${name}" not found`, { name, group: 'gouvernail.io', kind: 'applications' });
     if (!options.syncApplication) throw new ApiError(503, 'ServiceUnavailable', 'this server runs no application controller');
-    options.syncApplication(app_.metadata.namespace!, name);
+    options.syncApplication(app_.metadata.namespace!, name, true);
     return reply.code(202).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: `sync of ${app_.metadata.namespace}/${name} started`, code: 202 });
   });
   // exec: an HTTP upgrade to Gouvernail's framed protocol (exec-protocol.ts), so stdin, a TTY and

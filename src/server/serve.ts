@@ -6,6 +6,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { ObjectStore } from '../store/object-store.js';
 import { SecretBox } from '../store/secret-box.js';
+import { DockerRecords } from '../store/docker-records.js';
+import { recordEvent } from '../sync/events.js';
 import { AuditLog } from './audit-log.js';
 import type { KubeObject } from '../manifest/types.js';
 import { NodeAgent, type NodeAgentOptions } from '../runtime/node-agent.js';
@@ -28,6 +30,7 @@ import { ensureServingCertificate, subjectAltNames } from './tls.js';
 import { ApplicationController } from '../sync/application-controller.js';
 import { HostedRepos } from '../sync/hosted-repos.js';
 import { GouvernailError } from '../errors.js';
+import type { SourceLimits } from '../manifest/read-folder.js';
 
 /** The Application `serve --watch DIR` keeps: named after the folder, automated, with prune. */
 export function watchedFolderApplication(dir: string) {
@@ -63,6 +66,8 @@ export interface ServeOptions {
   insecureHttp?: boolean;
   /** The addresses hostPorts are published on (--publish-address); all the host's when unset. */
   publishAddresses?: string[];
+  /** Bounds on each Application's source (--max-source-bytes, --max-source-files). */
+  sourceLimits?: SourceLimits;
 }
 
 /** Loopback addresses: the only ones plain HTTP may listen on. */
@@ -156,12 +161,12 @@ export async function serve(options: ServeOptions) {
   const controllers = new WorkloadControllers(store, asComponent(identities.controllerManager), asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFn);
   // The local engine's Pods get their token files bind-mounted from the data folder.
-  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, nodeName, installation, log: logFn, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
+  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, records: new DockerRecords(store.db, nodeName), event: (about, type, reason, message) => recordEvent(kubelet, about, type, reason, message), nodeName, installation, log: logFn, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
   const agent = new NodeAgent(agentOptions);
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
   const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
-  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name) => applicationsRef.current?.syncNow(ns, name), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name, byHand) => applicationsRef.current?.syncNow(ns, name, byHand), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await http.listen({ host: options.host, port: options.port });
   const address = http.server.address() as { port: number };
   // Pods call the API as their ServiceAccount over HTTPS; plain HTTP would send their token in clear.
@@ -184,6 +189,7 @@ export async function serve(options: ServeOptions) {
   const proxy = new ServiceProxy(store, logFn);
   const applications = new ApplicationController(store, asComponent(identities.applicationController), logFn, process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
   applicationsRef.current = applications;
+  if (options.sourceLimits) applications.sourceLimits = options.sourceLimits;
   applications.onSyncFinished = (result, seconds) => metrics.syncFinished(result, seconds);
   const admin = asComponent(identities.admin);
   for (const app of [...(options.watch ?? []).map((dir) => watchedFolderApplication(dir) as never), ...(options.applications ?? [])]) await admin.apply(app);

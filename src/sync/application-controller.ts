@@ -12,6 +12,8 @@ import { keyOf, parseKey } from '../manifest/keys.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readFolderSnapshot, watchFolder, type Snapshot } from './folder-source.js';
+import { defaultSourceLimits, type SourceLimits } from '../manifest/read-folder.js';
+import { minimumSyncIntervalMs } from '../manifest/kinds.js';
 import { diff, type DiffResult } from '../diff/diff.js';
 import { recordEvent } from './events.js';
 import { fetchGitRevision, redactUrl, type GitRevision, type GitSourceSpec } from './git-source.js';
@@ -48,6 +50,8 @@ export class ApplicationController {
   private readonly tips = new Map<string, string>();
   private readonly queue: SyncQueue;
   private unwatch?: () => void;
+  /** Bounds on each source as a whole (serve --max-source-bytes, --max-source-files). */
+  sourceLimits: SourceLimits = defaultSourceLimits;
   /** Called at the end of every sync, for metrics. */
   onSyncFinished?: (result: HistoryEntry['result'], seconds: number) => void;
 
@@ -91,10 +95,17 @@ export class ApplicationController {
     await this.queue.idle();
   }
 
-  /** "Sync now", from the API or the CLI. */
-  syncNow(namespace: string, name: string): void {
+  /**
+   * A sync, now. By hand (the API's sync, `gouvernail app sync`) it applies even a revision already
+   * applied; from a webhook or a push, only a new revision (or any, with selfHeal).
+   */
+  syncNow(namespace: string, name: string, byHand = true): void {
+    if (byHand) this.forced.add(`${namespace}/${name}`);
     this.queue.enqueue(`${namespace}/${name}`);
   }
+
+  /** Applications asked to sync by hand (or resumed): they apply even an applied revision. */
+  private readonly forced = new Set<string>();
 
   queueDepth(): number {
     return this.queue.depth();
@@ -114,7 +125,8 @@ export class ApplicationController {
     const policy = app.spec.syncPolicy ?? {};
     if (policy.automated !== false) {
       if (!app.spec.source.repoURL && !app.spec.source.hosted) source.watcher = watchFolder(this.folderOf(app), () => this.queue.enqueue(key));
-      const every = parseDuration(policy.interval ?? '3m') ?? 180_000;
+      // Stored before the minimum existed, a shorter interval is taken as the minimum.
+      const every = Math.max(minimumSyncIntervalMs, parseDuration(policy.interval ?? '3m') ?? 180_000);
       source.timer = setInterval(() => this.queue.enqueue(key), every * (0.9 + Math.random() * 0.2));
       this.queue.enqueue(key);
     }
@@ -157,7 +169,13 @@ export class ApplicationController {
       }
     } else {
       dir = this.folderOf(app);
-      snapshot = await readFolderSnapshot(dir);
+      snapshot = await readFolderSnapshot(dir, this.sourceLimits);
+    }
+    const selfHeal = app.spec.syncPolicy?.selfHeal === true;
+    if (!this.forced.has(key) && !selfHeal && snapshot.revision === app.status?.lastAppliedRevision) {
+      // The revision is applied already: what differs now is drift, which only selfHeal (or a
+      // sync asked for by hand) puts back. It stays reported as OutOfSync.
+      return true;
     }
     const set = parseSnapshot(snapshot.files);
     const problems: Problem[] = [...snapshot.problems, ...set.problems].filter((p) => p.severity === 'error');
@@ -262,7 +280,7 @@ export class ApplicationController {
    * revision, until a new commit arrives on the branch (the pin is dropped) or `app resume`.
    */
   private async fetchPinned(app: KubeObject, spec: GitSourceSpec): Promise<GitRevision> {
-    const tip = await fetchGitRevision(spec, this.gitCache);
+    const tip = await fetchGitRevision(spec, this.gitCache, this.sourceLimits);
     this.tips.set(`${app.metadata.namespace}/${app.metadata.name}`, tip.revision);
     const annotations = app.metadata.annotations ?? {};
     const pinned = annotations[pinnedRevision];
@@ -274,7 +292,7 @@ export class ApplicationController {
       this.write(this.client.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined, annotations: rest } }));
       return tip;
     }
-    return fetchGitRevision({ ...spec, targetRevision: pinned }, this.gitCache);
+    return fetchGitRevision({ ...spec, targetRevision: pinned }, this.gitCache, this.sourceLimits);
   }
 
   /**
@@ -310,10 +328,12 @@ export class ApplicationController {
     if (!app) throw new Error(`applications.gouvernail.io "${name}" not found`);
     const { [pinnedRevision]: _a, [pinnedAtTip]: _b, ...rest } = app.metadata.annotations ?? {};
     this.write(this.client.update({ ...app, metadata: { ...app.metadata, resourceVersion: undefined, annotations: rest } }));
+    this.forced.add(`${namespace}/${name}`);
     this.queue.enqueue(`${namespace}/${name}`);
   }
 
   private finish(app: KubeObject, revision: string, startedAt: Date, result: HistoryEntry['result'], message: string, outcome: StatusChange): void {
+    if (result === 'Succeeded' || outcome.stalled) this.forced.delete(`${app.metadata.namespace}/${app.metadata.name}`);
     recordEvent(this.client, app, result === 'Succeeded' ? 'Normal' : 'Warning', result === 'Succeeded' ? 'Synced' : outcome.stalled ? 'SyncStalled' : 'SyncFailed', message);
     const finishedAt = new Date();
     const entry: HistoryEntry = { revision, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), result, message };

@@ -2,7 +2,8 @@ import { watch, type FSWatcher } from 'chokidar';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Problem } from '../manifest/problems.js';
-import { readManifestFolder, type SourceFile } from '../manifest/read-folder.js';
+import { defaultSourceLimits, readManifestFolder, type SourceFile, type SourceLimits } from '../manifest/read-folder.js';
+import { defaultLimits } from '../manifest/parse.js';
 
 export interface Snapshot {
   /** For a folder, a hash of its files' names and contents; for Git, the commit. */
@@ -11,8 +12,8 @@ export interface Snapshot {
   problems: Problem[];
 }
 
-export async function readFolderSnapshot(dir: string): Promise<Snapshot> {
-  const { files, problems } = await readManifestFolder(dir);
+export async function readFolderSnapshot(dir: string, limits: SourceLimits = defaultSourceLimits): Promise<Snapshot> {
+  const { files, problems } = await readManifestFolder(dir, defaultLimits, limits);
   const hash = createHash('sha256');
   for (const f of files) hash.update(f.path).update('\0').update(f.text).update('\0');
   return { revision: `folder-${hash.digest('hex').slice(0, 12)}`, files, problems };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import type { Problem } from '../manifest/problems.js';
-import type { SourceFile } from '../manifest/read-folder.js';
+import { defaultSourceLimits, sourceOverLimits, type SourceFile, type SourceLimits } from '../manifest/read-folder.js';
 import { defaultLimits } from '../manifest/parse.js';
 import type { Snapshot } from './folder-source.js';
 
@@ -58,7 +58,7 @@ const isLocal = (url: string) => url.startsWith('/') || url.startsWith('file://'
  * is written, so nothing in the repository can point the reader outside it. A local repository
  * path is read in place.
  */
-export async function fetchGitRevision(spec: GitSourceSpec, cacheRoot: string): Promise<GitRevision> {
+export async function fetchGitRevision(spec: GitSourceSpec, cacheRoot: string, limits: SourceLimits = defaultSourceLimits): Promise<GitRevision> {
   const ref = spec.targetRevision && spec.targetRevision !== 'HEAD' ? spec.targetRevision : undefined;
   const shown = redactUrl(spec.repoURL);
   let gitdir: string;
@@ -93,7 +93,7 @@ export async function fetchGitRevision(spec: GitSourceSpec, cacheRoot: string): 
     throw new GitFetchError(`cannot fetch ${shown}${ref ? ` at ${ref}` : ''}: ${String((err as Error).message).replaceAll(spec.repoURL, shown)}`);
   }
   const commit = await git.readCommit({ fs, gitdir, oid: sha });
-  const { files, problems } = await readTreeFiles(gitdir, commit.commit.tree, spec.path ?? '.');
+  const { files, problems } = await readTreeFiles(gitdir, commit.commit.tree, spec.path ?? '.', limits);
   return {
     revision: sha,
     files,
@@ -110,7 +110,7 @@ async function resolve(gitdir: string, ref: string): Promise<string> {
 const manifestExtension = /\.(ya?ml|json)$/i;
 
 /** Reads the manifests under `base` in a Git tree, refusing entries that escape it. */
-export async function readTreeFiles(gitdir: string, treeOid: string, base: string): Promise<{ files: SourceFile[]; problems: Problem[] }> {
+export async function readTreeFiles(gitdir: string, treeOid: string, base: string, limits: SourceLimits = defaultSourceLimits): Promise<{ files: SourceFile[]; problems: Problem[] }> {
   const files: SourceFile[] = [];
   const problems: Problem[] = [];
   const root = path.posix.normalize(base.replace(/^\.?\/+/, '') || '.');
@@ -119,6 +119,7 @@ export async function readTreeFiles(gitdir: string, treeOid: string, base: strin
     return { files, problems };
   }
   const entries = new Map<string, { oid: string; mode: string; type: string }>();
+  const folders = new Set<string>(['.']);
   async function walk(oid: string, prefix: string): Promise<void> {
     const { tree } = await git.readTree({ fs, gitdir, oid });
     for (const e of tree) {
@@ -127,12 +128,26 @@ export async function readTreeFiles(gitdir: string, treeOid: string, base: strin
         problems.push({ severity: 'error', code: 'ManifestOutsideRoot', file: p, message: 'is a tree entry that would escape the checkout or reach .git; the revision is refused' });
         continue;
       }
-      if (e.type === 'tree') await walk(e.oid, p);
+      if (e.type === 'tree') {
+        folders.add(p);
+        await walk(e.oid, p);
+      }
       else entries.set(p, { oid: e.oid, mode: e.mode, type: e.type });
     }
   }
   await walk(treeOid, '');
+  if (!folders.has(root) && !entries.has(root)) {
+    // A renamed or deleted path is not an emptied source: nothing may be pruned for it.
+    problems.push({ severity: 'error', code: 'SourcePathMissing', file: base, message: `the source path ${base} does not exist in this revision; nothing was applied or pruned (fix spec.source.path)` });
+    return { files, problems };
+  }
   const inside = (p: string) => root === '.' || p === root || p.startsWith(`${root}/`);
+  // Counted from the tree before any blob is read; bytes are summed as blobs are read, and the
+  // source is dropped as soon as it passes the bound, so memory stays within it.
+  const candidates = [...entries.keys()].filter((p) => inside(p) && manifestExtension.test(p)).length;
+  const tooMany = sourceOverLimits(base, candidates, 0, limits);
+  if (tooMany) return { files: [], problems: [...problems, tooMany] };
+  let bytes = 0;
   for (const [p, e] of [...entries].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!inside(p) || e.type !== 'blob') continue;
     const rel = root === '.' ? p : p.slice(root.length + 1);
@@ -155,6 +170,9 @@ export async function readTreeFiles(gitdir: string, treeOid: string, base: strin
       problems.push({ severity: 'error', code: 'ManifestTooLarge', file: rel, message: `file is ${blob.length} bytes, over the limit of ${defaultLimits.maxFileBytes}` });
       continue;
     }
+    bytes += blob.length;
+    const tooBig = sourceOverLimits(base, files.length + 1, bytes, limits);
+    if (tooBig) return { files: [], problems: [...problems, tooBig] };
     files.push({ path: rel, text: Buffer.from(blob).toString('utf8') });
   }
   return { files, problems };

@@ -5,11 +5,13 @@ import { formatProblem } from '../../manifest/problems.js';
 import type { KubeObject } from '../../manifest/types.js';
 import { serve, defaultDataDir } from '../../server/serve.js';
 import { usageError, type Command } from '../command.js';
+import { defaultSourceLimits } from '../../manifest/read-folder.js';
+import { parseQuantity } from '../../manifest/quantity.js';
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -24,6 +26,8 @@ export const serveCommand: Command = {
     watch: { type: 'string', multiple: true, description: 'a folder to apply and keep applied as you save (an Application with prune); repeatable' },
     'tls-san': { type: 'string', multiple: true, description: 'an extra name or IP address for the API server certificate; repeatable' },
     'publish-address': { type: 'string', multiple: true, description: 'an address of this host that hostPorts are published on (default: all); repeatable' },
+    'max-source-bytes': { type: 'string', description: 'the most bytes of manifests one Application source may hold, checked before reading (default 64Mi)' },
+    'max-source-files': { type: 'string', description: 'the most manifest files one Application source may hold, checked before reading (default 10000)' },
     'insecure-http': { type: 'boolean', description: 'serve plain HTTP instead of HTTPS (loopback addresses only; kubectl then sends no token)' },
   },
   async run(values, _positionals, io) {
@@ -53,7 +57,19 @@ export const serveCommand: Command = {
         spec: { source: { repoURL, targetRevision: (values.branch as string | undefined) ?? 'HEAD', path: (values.path as string | undefined) ?? '.' }, syncPolicy: { automated: true, prune: true, interval: (values.interval as string | undefined) ?? '3m' } },
       }));
     }
+    const sourceLimits = { ...defaultSourceLimits };
+    if (values['max-source-bytes'] !== undefined) {
+      const bytes = parseQuantity(values['max-source-bytes'] as string);
+      if (!(bytes >= 1)) usageError(`--max-source-bytes ${values['max-source-bytes']} is not a size such as 64Mi or 100000000`);
+      sourceLimits.maxSourceBytes = Math.floor(bytes);
+    }
+    if (values['max-source-files'] !== undefined) {
+      const files = Number(values['max-source-files']);
+      if (!Number.isInteger(files) || files < 1) usageError(`--max-source-files ${values['max-source-files']} is not a positive whole number`);
+      sourceLimits.maxSourceFiles = files;
+    }
     const server = await serve({
+      sourceLimits,
       applications,
       dataDir: (values['data-dir'] as string | undefined) ?? defaultDataDir(),
       host: m[1]!,
