@@ -19,6 +19,10 @@ export interface ApplyOptions {
   instance?: string;
   /** Who records the inventory, when the objects are written as someone else (an impersonated ServiceAccount). */
   inventoryClient?: Client;
+  /** Resuming an interrupted apply of the same objects: the waves up to this one were written. */
+  resumeAfterWave?: number;
+  /** Called once each wave's objects are written (to record how far an apply got). */
+  waveApplied?: (wave: number, of: number) => void;
 }
 
 export const instanceLabel = 'app.gouvernail.io/instance';
@@ -58,7 +62,13 @@ export async function applyManifests(client: Client, input: Manifest[], options:
   if (errors.length > 0) throw new ApplyError(`nothing applied:\n${errors.map(formatProblem).join('\n')}`);
 
   const total = result.waves.length;
+  const bookkeeper = options.inventoryClient ?? client;
+  const recorded = new Set(inventoryKeys(await bookkeeper.get('ConfigMap', inventoryNamespace, inventoryObjectName(options.inventory))));
   for (const wave of result.waves) {
+    if (options.resumeAfterWave !== undefined && wave.number <= options.resumeAfterWave) {
+      progress(`wave ${wave.number} of ${total}: written before the restart`);
+      continue;
+    }
     // A sync wave waits for every object of the sync waves before it, as Argo CD does.
     const earlierWaves = wave.steps.flatMap((s) =>
       s.waitsFor.some((w) => w.reason === 'sync-wave')
@@ -71,6 +81,13 @@ export async function applyManifests(client: Client, input: Manifest[], options:
       await waitHealthy(client, waits.map((w) => w.key), options, `wave ${wave.number}`);
     }
     progress(`wave ${wave.number} of ${total}: applying ${wave.steps.length} object${wave.steps.length === 1 ? '' : 's'}`);
+    // The inventory learns of an object before it is written: a crash in between leaves nothing
+    // that a later prune would not know of.
+    const fresh = wave.steps.map((s) => s.key).filter((k) => !recorded.has(k));
+    if (fresh.length > 0) {
+      for (const k of fresh) recorded.add(k);
+      await bookkeeper.apply(inventoryObject(options.inventory, [...recorded]));
+    }
     const live = await fetchLive(client, wave.steps.map((s) => s.key));
     const changes = new Map(diff(wave.steps.map((s) => s.object), [...live.values()]).changes.map((c) => [c.key, c.action]));
     // Objects of one wave do not wait for each other: write them a few at a time.
@@ -87,6 +104,7 @@ export async function applyManifests(client: Client, input: Manifest[], options:
         progress(`  ${key} ${r.value}`);
       });
     }
+    options.waveApplied?.(wave.number, total);
   }
   const desired = new Set(manifests.map((m) => keyOf(m.object)));
   await recordInventory(client, options.inventoryClient ?? client, options, desired);

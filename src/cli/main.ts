@@ -4,6 +4,7 @@ import { appCommand } from './commands/app.js';
 import { webhooksCommand } from './commands/webhooks.js';
 import { tokenCommand } from './commands/token.js';
 import { encryptionCommand } from './commands/encryption.js';
+import { backupCommand, restoreCommand } from './commands/backup.js';
 import { certCommand } from './commands/cert.js';
 import { diffCommand } from './commands/diff.js';
 import { serveCommand } from './commands/serve.js';
@@ -12,7 +13,7 @@ import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand, type Command, type Io } from './command.js';
 
-const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand, appCommand, webhooksCommand, tokenCommand, certCommand, encryptionCommand];
+const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand, appCommand, webhooksCommand, tokenCommand, certCommand, encryptionCommand, backupCommand, restoreCommand];
 
 function topHelp(): string {
   return [

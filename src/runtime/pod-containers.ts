@@ -175,7 +175,9 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     }
     // The token is left out of the hash: a new token for the same Pod is no reason to replace it.
     const hashed = copies.map((c) => ({ ...c, files: c.files.map((f) => ({ ...f, content: c.mountPath === serviceAccountMountPath && f.path === 'token' ? 'token' : f.content.toString('base64') })) }));
-    const hash = createHash('sha256').update(JSON.stringify({ options, copies: hashed })).digest('hex').slice(0, 16);
+    // Nor is where the data folder is: a store restored into a new folder keeps its containers.
+    const placed = access?.hostDir ? { ...options, HostConfig: { ...hostConfig, Binds: mounts.map((m) => (m.startsWith(`${access.hostDir}:`) ? `<pod files>${m.slice(access.hostDir!.length)}` : m)) } } : options;
+    const hash = createHash('sha256').update(JSON.stringify({ options: placed, copies: hashed })).digest('hex').slice(0, 16);
     options.Labels![label.specHash] = hash;
     plan.containers.push({ name: c.name, dockerName, hash, options, copies, checkImageUser: security.checkImageUser });
   });

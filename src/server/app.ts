@@ -14,6 +14,7 @@ import { registerStatusPage } from './status-page.js';
 import type { DiffResult } from '../diff/diff.js';
 import { gitHttpBackend } from '../sync/git-http-backend.js';
 import type { HostedRepos } from '../sync/hosted-repos.js';
+import { ControllerState } from '../store/controller-state.js';
 import { DeliveryLog, matchApplications, readDelivery, verifySignature, type Delivery, type Provider } from '../sync/webhooks.js';
 
 export interface ApiOptions {
@@ -114,7 +115,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     });
   });
 
-  const deliveries = options.deliveries ?? new DeliveryLog();
+  const deliveries = options.deliveries ?? new DeliveryLog(200, new ControllerState(store.db));
   registerStatusPage(
     app,
     store,

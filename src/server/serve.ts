@@ -31,6 +31,8 @@ import { ApplicationController } from '../sync/application-controller.js';
 import { HostedRepos } from '../sync/hosted-repos.js';
 import { GouvernailError } from '../errors.js';
 import type { SourceLimits } from '../manifest/read-folder.js';
+import cron from 'node-cron';
+import { pruneSnapshots, snapshotName, takeSnapshot } from '../store/backup.js';
 
 /** The Application `serve --watch DIR` keeps: named after the folder, automated, with prune. */
 export function watchedFolderApplication(dir: string) {
@@ -68,6 +70,8 @@ export interface ServeOptions {
   publishAddresses?: string[];
   /** Bounds on each Application's source (--max-source-bytes, --max-source-files). */
   sourceLimits?: SourceLimits;
+  /** Scheduled snapshots of the store (--snapshot-schedule, a cron expression; --snapshot-retention). */
+  snapshots?: { schedule: string; retention: number; dir?: string };
 }
 
 /** Loopback addresses: the only ones plain HTTP may listen on. */
@@ -101,6 +105,26 @@ contexts:
       namespace: default
 current-context: gouvernail
 `;
+}
+
+/** Snapshots of the store on a cron schedule, the newest `retention` kept, as k3s's etcd snapshots. */
+function scheduleSnapshots(store: ObjectStore, dataDir: string, o: { schedule: string; retention: number; dir?: string }, log: pino.Logger) {
+  const dir = o.dir ?? path.join(dataDir, 'snapshots');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let running = false;
+  return cron.schedule(o.schedule, async () => {
+    if (running) return;
+    running = true;
+    try {
+      const info = await takeSnapshot(store.db, dataDir, path.join(dir, snapshotName()));
+      const pruned = pruneSnapshots(dir, o.retention);
+      log.info({ file: info.file, objects: info.objects, resourceVersion: info.resourceVersion, pruned: pruned.length }, 'took a snapshot of the store');
+    } catch (err) {
+      log.warn({ err: (err as Error).message, dir }, 'cannot take a snapshot of the store; the next one is tried on schedule (is the folder writable, the disk full?)');
+    } finally {
+      running = false;
+    }
+  });
 }
 
 /** Starts the whole control plane in this process: store, API, controllers, the local node. */
@@ -198,11 +222,13 @@ export async function serve(options: ServeOptions) {
   agent.start();
   proxy.start();
   applications.start();
+  const snapshots = options.snapshots ? scheduleSnapshots(store, options.dataDir, options.snapshots, log) : undefined;
   log.info({ server, node: nodeName, dataDir: options.dataDir }, `gouvernail is serving; export KUBECONFIG=${path.join(options.dataDir, 'kubeconfig')}`);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      snapshots?.stop();
       await applications.stop();
       await controllers.stop();
       await collector.stop();

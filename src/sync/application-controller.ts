@@ -19,6 +19,8 @@ import { recordEvent } from './events.js';
 import { fetchGitRevision, redactUrl, type GitRevision, type GitSourceSpec } from './git-source.js';
 import { HostedRepos } from './hosted-repos.js';
 import { SyncQueue } from './sync-queue.js';
+import { ControllerState } from '../store/controller-state.js';
+import { createHash } from 'node:crypto';
 
 interface Source {
   generation: number;
@@ -42,8 +44,10 @@ export interface HistoryEntry {
  */
 export class ApplicationController {
   private readonly sources = new Map<string, Source>();
-  /** What each Application applied last, to show the diff of drift (kept in memory only). */
-  private readonly desired = new Map<string, KubeObject[]>();
+  /** What each Application applied last, to show the diff of drift; kept in the store. */
+  private readonly state: ControllerState;
+  /** Syncs interrupted by a restart, resumed after the last wave they wrote: key -> revision and wave. */
+  private readonly resumes = new Map<string, { revision: string; wave: number }>();
   /** The generation of each object of an Application seen last, to tell spec changes from status. */
   private readonly generations = new Map<string, number>();
   /** The branch tip each Git Application saw last, to tell when a new commit arrives. */
@@ -67,6 +71,7 @@ export class ApplicationController {
     private readonly serverUrl = '',
   ) {
     this.queue = new SyncQueue((key) => this.sync(key));
+    this.state = new ControllerState(store.db);
   }
 
   start(): void {
@@ -75,10 +80,13 @@ export class ApplicationController {
       else this.noticeDrift(c.object, c.type);
     });
     for (const app of this.store.list({ kind: 'Application' })) {
-      if (app.status?.operation?.phase === 'Running') {
-        // Killed in the middle of a sync: say so rather than leave it "running" for ever.
-        const message = 'the sync was interrupted by a restart of gouvernail serve; it runs again when the Application is next synced';
-        this.setStatus(app, { degraded: message, keepHealth: true });
+      const op = app.status?.operation;
+      if (op?.phase === 'Running') {
+        // Killed in the middle of a sync: it is resumed, from the wave after the last one written.
+        const key = `${app.metadata.namespace}/${app.metadata.name}`;
+        if (op.revision) this.resumes.set(key, { revision: op.revision, wave: op.wavesApplied ?? 0 });
+        this.forced.add(key);
+        this.log('resuming a sync interrupted by a restart', { application: key, revision: op.revision, afterWave: op.wavesApplied ?? 0 });
       }
       this.reconcileSource(app, false);
     }
@@ -179,7 +187,10 @@ export class ApplicationController {
     }
     const set = parseSnapshot(snapshot.files);
     const problems: Problem[] = [...snapshot.problems, ...set.problems].filter((p) => p.severity === 'error');
-    this.setStatus(app, { attempted: snapshot.revision, reconciling: `syncing revision ${snapshot.revision}` });
+    const resume = this.resumes.get(key);
+    this.resumes.delete(key);
+    const resumeAfterWave = resume?.revision === snapshot.revision ? resume.wave : undefined;
+    this.setStatus(app, { attempted: snapshot.revision, reconciling: resumeAfterWave ? `resuming revision ${snapshot.revision} after wave ${resumeAfterWave}, where a restart interrupted it` : `syncing revision ${snapshot.revision}`, wavesApplied: resumeAfterWave ?? 0 });
     if (problems.length > 0 || hasErrors(set.problems)) {
       const message = `revision ${snapshot.revision} is invalid; nothing from it was applied: ${problems.map(formatProblem).join('; ')}`;
       this.log('sync refused', { application: key, revision: snapshot.revision, errors: problems.length });
@@ -206,6 +217,9 @@ export class ApplicationController {
         prune: app.spec.syncPolicy?.prune ?? false,
         wait: true,
         waveTimeoutMs: parseDuration(app.spec.syncPolicy?.timeout ?? '5m') ?? 300_000,
+        resumeAfterWave,
+        // How far the sync got is in the store: a restart resumes after the last wave written.
+        waveApplied: (wave) => this.setStatus(this.store.get('Application', namespace, name) ?? app, { attempted: snapshot.revision, reconciling: `revision ${snapshot.revision}: wave ${wave} written`, wavesApplied: wave }),
         progress: (line) => {
           if (!line.startsWith('wave') || Date.now() - lastProgress < 200) return;
           lastProgress = Date.now();
@@ -214,7 +228,7 @@ export class ApplicationController {
       });
       const latest = this.store.get('Application', namespace, name) ?? app;
       const pin = latest.metadata.annotations?.[pinnedRevision] ? ` (pinned by a rollback until a new commit arrives or 'gouvernail app resume ${name}')` : '';
-      this.desired.set(key, set.manifests.map((m) => ({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
+      this.state.set(`desired/${key}`, set.manifests.map((m) => maskSecret({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
       this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
       this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
       return true;
@@ -297,12 +311,12 @@ export class ApplicationController {
 
   /**
    * The difference between what an Application applied last and what runs now, secrets masked;
-   * undefined when this server has not synced it since it started.
+   * undefined when it has never synced.
    */
   drift(namespace: string, name: string): DiffResult | undefined {
-    const desired = this.desired.get(`${namespace}/${name}`);
+    const desired = this.state.get<KubeObject[]>(`desired/${namespace}/${name}`);
     if (!desired) return undefined;
-    const live = desired.map((o) => this.store.get(o.kind, o.metadata.namespace, o.metadata.name)).filter((o): o is KubeObject => !!o);
+    const live = desired.map((o) => this.store.get(o.kind, o.metadata.namespace, o.metadata.name)).filter((o): o is KubeObject => !!o).map(maskSecret);
     const result = diff(desired, live);
     return result;
   }
@@ -369,7 +383,8 @@ export class ApplicationController {
     if (change.attempted) s.lastAttemptedRevision = change.attempted;
     let ready: [string, string, string] | undefined;
     if (change.reconciling) {
-      s.operation = { phase: 'Running', message: change.reconciling, startedAt: s.operation?.phase === 'Running' ? s.operation.startedAt : now };
+      const running = s.operation?.phase === 'Running';
+      s.operation = { phase: 'Running', message: change.reconciling, startedAt: running ? s.operation.startedAt : now, revision: change.attempted ?? s.operation?.revision, wavesApplied: change.wavesApplied ?? (running ? s.operation.wavesApplied : 0) ?? 0 };
     }
     if (change.applied) {
       s.lastAppliedRevision = change.applied;
@@ -437,6 +452,15 @@ interface StatusChange {
   keepHealth?: boolean;
   commit?: GitRevision['commit'];
   history?: HistoryEntry;
+  /** With reconciling: the waves of the revision written so far. */
+  wavesApplied?: number;
+}
+
+/** A Secret with each value replaced by its hash: drift is still seen, the value never kept. */
+function maskSecret(o: KubeObject): KubeObject {
+  if (o.kind !== 'Secret') return o;
+  const hash = (v: unknown) => `sha256:${createHash('sha256').update(String(v)).digest('hex')}`;
+  return { ...o, data: Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, hash(v)])), stringData: undefined } as KubeObject;
 }
 
 

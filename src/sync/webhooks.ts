@@ -1,3 +1,4 @@
+import type { ControllerState } from '../store/controller-state.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { KubeObject } from '../manifest/types.js';
 
@@ -93,12 +94,15 @@ export function matchApplications(apps: KubeObject[], hint: PushHint): KubeObjec
   });
 }
 
-/** The last deliveries, newest first, and the ids seen (to drop redeliveries). */
+/** The last deliveries, newest first, and the ids seen (to drop redeliveries); kept in the store when given one. */
 export class DeliveryLog {
-  private readonly entries: Delivery[] = [];
-  private readonly seen = new Map<string, number>();
+  private readonly entries: Delivery[];
+  private readonly seen: Map<string, number>;
 
-  constructor(private readonly size = 200) {}
+  constructor(private readonly size = 200, private readonly state?: ControllerState) {
+    this.entries = state?.get<Delivery[]>('webhook-deliveries') ?? [];
+    this.seen = new Map(state?.get<[string, number][]>('webhook-delivery-ids') ?? []);
+  }
 
   isDuplicate(provider: Provider, id: string): boolean {
     return id !== '' && this.seen.has(`${provider}/${id}`);
@@ -108,11 +112,13 @@ export class DeliveryLog {
     if (!id) return;
     this.seen.set(`${provider}/${id}`, Date.now());
     if (this.seen.size > this.size * 10) this.seen.delete(this.seen.keys().next().value!);
+    this.state?.set('webhook-delivery-ids', [...this.seen]);
   }
 
   record(d: Delivery): void {
     this.entries.unshift(d);
     this.entries.length = Math.min(this.entries.length, this.size);
+    this.state?.set('webhook-deliveries', this.entries);
   }
 
   list(): Delivery[] {

@@ -7,11 +7,12 @@ import { serve, defaultDataDir } from '../../server/serve.js';
 import { usageError, type Command } from '../command.js';
 import { defaultSourceLimits } from '../../manifest/read-folder.js';
 import { parseQuantity } from '../../manifest/quantity.js';
+import cron from 'node-cron';
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -28,6 +29,9 @@ export const serveCommand: Command = {
     'publish-address': { type: 'string', multiple: true, description: 'an address of this host that hostPorts are published on (default: all); repeatable' },
     'max-source-bytes': { type: 'string', description: 'the most bytes of manifests one Application source may hold, checked before reading (default 64Mi)' },
     'max-source-files': { type: 'string', description: 'the most manifest files one Application source may hold, checked before reading (default 10000)' },
+    'snapshot-schedule': { type: 'string', description: 'take a snapshot of the store on this cron schedule, e.g. "0 */6 * * *" (into DATA/snapshots)' },
+    'snapshot-retention': { type: 'string', description: 'how many scheduled snapshots to keep (default 5)' },
+    'snapshot-dir': { type: 'string', description: 'where scheduled snapshots go (default DATA/snapshots)' },
     'insecure-http': { type: 'boolean', description: 'serve plain HTTP instead of HTTPS (loopback addresses only; kubectl then sends no token)' },
   },
   async run(values, _positionals, io) {
@@ -68,7 +72,18 @@ export const serveCommand: Command = {
       if (!Number.isInteger(files) || files < 1) usageError(`--max-source-files ${values['max-source-files']} is not a positive whole number`);
       sourceLimits.maxSourceFiles = files;
     }
+    let snapshots: { schedule: string; retention: number; dir?: string } | undefined;
+    if (values['snapshot-schedule'] !== undefined) {
+      const schedule = values['snapshot-schedule'] as string;
+      if (!cron.validate(schedule)) usageError(`--snapshot-schedule ${JSON.stringify(schedule)} is not a cron expression such as "0 */6 * * *" (minute hour day month weekday)`);
+      const retention = Number(values['snapshot-retention'] ?? 5);
+      if (!Number.isInteger(retention) || retention < 1) usageError(`--snapshot-retention ${values['snapshot-retention']} is not a positive whole number`);
+      snapshots = { schedule, retention, dir: values['snapshot-dir'] as string | undefined };
+    } else if (values['snapshot-retention'] !== undefined || values['snapshot-dir'] !== undefined) {
+      usageError('--snapshot-retention and --snapshot-dir go with --snapshot-schedule CRON');
+    }
     const server = await serve({
+      snapshots,
       sourceLimits,
       applications,
       dataDir: (values['data-dir'] as string | undefined) ?? defaultDataDir(),
