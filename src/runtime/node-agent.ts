@@ -243,6 +243,11 @@ export class NodeAgent {
   /** A claim is Bound once its volume exists: Gouvernail creates it when the first Pod uses it. */
   private async bindClaims(): Promise<void> {
     for (const pvc of this.o.store.list({ kind: 'PersistentVolumeClaim' })) {
+      if (pvc.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
+        // Level-triggered and kept in the store: a claim deleted while serve is down still frees it.
+        const volume = this.o.records.get('volume', claimVolumeName(pvc.metadata.namespace!, pvc.metadata.name));
+        if (volume && !volume.deleteWhenReleased) this.o.records.markDeleteWhenReleased(volume.name);
+      }
       if (pvc.status?.phase === 'Bound' || pvc.metadata.deletionTimestamp) continue;
       await this.o.client.updateStatus({ ...pvc, metadata: { ...pvc.metadata, resourceVersion: undefined }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: { storage: pvc.spec.resources.requests.storage } } });
     }

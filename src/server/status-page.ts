@@ -71,7 +71,7 @@ function applicationDetail(store: ObjectStore, app: KubeObject, drift: DiffResul
 }
 
 function driftSection(drift: DiffResult | undefined): string {
-  if (!drift) return '<p>Not known yet: this server has not synced the Application since it started.</p>';
+  if (!drift) return '<p>Not known yet: the Application has not synced.</p>';
   const changed = drift.changes.filter((c) => c.action !== 'unchanged');
   if (changed.length === 0) return '<p class="Synced">Everything runs as last applied.</p>';
   // renderDiff shows Secret data only as "*** (hidden)".

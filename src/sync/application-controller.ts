@@ -183,6 +183,7 @@ export class ApplicationController {
     if (!this.forced.has(key) && !selfHeal && snapshot.revision === app.status?.lastAppliedRevision) {
       // The revision is applied already: what differs now is drift, which only selfHeal (or a
       // sync asked for by hand) puts back. It stays reported as OutOfSync.
+      this.setStatus(app, { checked: true });
       return true;
     }
     const set = parseSnapshot(snapshot.files);
@@ -229,7 +230,8 @@ export class ApplicationController {
       const latest = this.store.get('Application', namespace, name) ?? app;
       const pin = latest.metadata.annotations?.[pinnedRevision] ? ` (pinned by a rollback until a new commit arrives or 'gouvernail app resume ${name}')` : '';
       this.state.set(`desired/${key}`, set.manifests.map((m) => maskSecret({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
-      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
+      const resumed = resumeAfterWave ? ` (resumed after wave ${resumeAfterWave}, where a restart interrupted it)` : '';
+      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${resumed}${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
       this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
       return true;
     } catch (err) {
@@ -381,6 +383,8 @@ export class ApplicationController {
     const s = structuredClone(latest.status ?? {});
     const now = new Date().toISOString();
     if (change.attempted) s.lastAttemptedRevision = change.attempted;
+    // When the source was last compared with what was applied (as Argo CD's reconciledAt).
+    s.reconciledAt = now;
     let ready: [string, string, string] | undefined;
     if (change.reconciling) {
       const running = s.operation?.phase === 'Running';
@@ -454,6 +458,8 @@ interface StatusChange {
   history?: HistoryEntry;
   /** With reconciling: the waves of the revision written so far. */
   wavesApplied?: number;
+  /** Only that the source was read and found applied already. */
+  checked?: boolean;
 }
 
 /** A Secret with each value replaced by its hash: drift is still seen, the value never kept. */
