@@ -207,6 +207,9 @@ export class ApplicationController {
     }
     try {
       let lastProgress = 0;
+      let pending: string | undefined;
+      let trailing: NodeJS.Timeout | undefined;
+      let finished = false;
       // With spec.serviceAccountName the objects are written as that ServiceAccount (impersonated,
       // as Flux does), so a team's repository reaches only what its ServiceAccount may.
       const sa = app.spec.serviceAccountName as string | undefined;
@@ -222,10 +225,24 @@ export class ApplicationController {
         // How far the sync got is in the store: a restart resumes after the last wave written.
         waveApplied: (wave) => this.setStatus(this.store.get('Application', namespace, name) ?? app, { attempted: snapshot.revision, reconciling: `revision ${snapshot.revision}: wave ${wave} written`, wavesApplied: wave }),
         progress: (line) => {
-          if (!line.startsWith('wave') || Date.now() - lastProgress < 200) return;
-          lastProgress = Date.now();
-          this.setStatus(this.store.get('Application', namespace, name) ?? app, { attempted: snapshot.revision, reconciling: line });
+          if (!line.startsWith('wave')) return;
+          // At most one status write per 200 ms, and the last line is always written.
+          pending = line;
+          if (trailing) return;
+          const write = () => {
+            trailing = undefined;
+            if (pending === undefined || finished) return;
+            lastProgress = Date.now();
+            this.setStatus(this.store.get('Application', namespace, name) ?? app, { attempted: snapshot.revision, reconciling: pending });
+            pending = undefined;
+          };
+          const wait = 200 - (Date.now() - lastProgress);
+          if (wait <= 0) write();
+          else trailing = setTimeout(write, wait);
         },
+      }).finally(() => {
+        finished = true;
+        if (trailing) clearTimeout(trailing);
       });
       const latest = this.store.get('Application', namespace, name) ?? app;
       const pin = latest.metadata.annotations?.[pinnedRevision] ? ` (pinned by a rollback until a new commit arrives or 'gouvernail app resume ${name}')` : '';
