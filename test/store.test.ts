@@ -1,4 +1,5 @@
 import test from 'ava';
+import { migrations } from '../src/store/migrations.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -100,7 +101,7 @@ test('the store is WAL with synchronous=FULL and a versioned schema; a newer sch
   const { store, file } = openTemp();
   t.is(store.db.pragma('journal_mode', { simple: true }), 'wal');
   t.is(store.db.pragma('synchronous', { simple: true }), 2);
-  t.is(store.db.pragma('user_version', { simple: true }), 1);
+  t.is(store.db.pragma('user_version', { simple: true }), migrations.length);
   store.close();
   const raw = new Database(file);
   raw.pragma('user_version = 99');

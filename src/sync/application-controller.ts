@@ -89,6 +89,8 @@ export class ApplicationController {
         this.log('resuming a sync interrupted by a restart', { application: key, revision: op.revision, afterWave: op.wavesApplied ?? 0 });
       }
       this.reconcileSource(app, false);
+      // Resumed even when not automated: someone asked for that sync.
+      if (op?.phase === 'Running') this.queue.enqueue(`${app.metadata.namespace}/${app.metadata.name}`);
     }
   }
 
