@@ -103,9 +103,10 @@ const refused: [string, string, RegExp][] = [
   ['a negative claim size', 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: { name: p }\nspec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: -1Gi } } }\n', /spec\.resources\.requests\.storage: must not be negative/],
   ['a claim with no access mode', 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: { name: p }\nspec: { accessModes: [], resources: { requests: { storage: 1Gi } } }\n', /spec\.accessModes: must list at least one access mode/],
   ['a negative quota', 'apiVersion: v1\nkind: ResourceQuota\nmetadata: { name: q }\nspec: { hard: { pods: "-1" } }\n', /spec\.hard\.pods: must not be negative/],
-  ['a sync interval under the minimum', 'apiVersion: gouvernail.io/v1\nkind: Application\nmetadata: { name: a }\nspec: { source: { path: x }, syncPolicy: { interval: 1ms } }\n', /spec\.syncPolicy\.interval: must be at least 30s \(the minimum; got 1ms\)/],
+  ['a sync interval under the minimum', 'apiVersion: gouvernail.io/v1\nkind: Application\nmetadata: { name: a }\nspec: { source: { path: x }, syncPolicy: { interval: 1ms } }\n', /spec\.syncPolicy\.interval: must be at least 30s, the minimum \(for faster syncs, use a webhook or push to a hosted repository\) \(got "1ms"\)/],
   ['a sync timeout of zero', 'apiVersion: gouvernail.io/v1\nkind: Application\nmetadata: { name: a }\nspec: { source: { path: x }, syncPolicy: { timeout: 0s } }\n', /spec\.syncPolicy\.timeout: must be at least 1s/],
   ['a repoURL Gouvernail cannot fetch', 'apiVersion: gouvernail.io/v1\nkind: Application\nmetadata: { name: a }\nspec: { source: { repoURL: "ftp://host/repo.git" } }\n', /spec\.source\.repoURL: must be an http, https or file URL, or an absolute path \(got the scheme ftp\)/],
+  ['a repoURL with a password, never quoted', 'apiVersion: gouvernail.io/v1\nkind: Application\nmetadata: { name: a }\nspec: { source: { repoURL: "ssh://git:hunter2@host/r.git" } }\n', /spec\.source\.repoURL: must be an http, https or file URL, or an absolute path \(got the scheme ssh\)$/],
   ['two kinds of credentials', 'apiVersion: gouvernail.io/v1\nkind: Application\nmetadata: { name: a }\nspec: { source: { repoURL: "https://h/r.git", credentials: { tokenFile: /t, tokenEnv: T } } }\n', /spec\.source\.credentials: takes one of tokenFile, tokenEnv, passwordFile and secretRef/],
 ];
 

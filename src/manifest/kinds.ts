@@ -1,4 +1,4 @@
-import { type Field, any, arr, bool, describe, int, intOrString, map, obj, oneOf, quantity, req, str, type Schema } from './schema.js';
+import { type Field, any, arr, bool, describe, int, intOrString, map, obj, oneOf, quantity, quietStr, req, str, type Schema } from './schema.js';
 import { configMapKey, dns1035Label, dnsLabel, dnsSubdomain, labelKey, labelValue, parseDuration, pathSegmentName, portName } from './names.js';
 
 const port = int(1, 65535);
@@ -204,7 +204,7 @@ const repoUrl = (v: string) => {
 };
 const duration = str((v) => (parseDuration(v) === undefined ? 'must be a duration such as 30s, 3m or 1h' : undefined));
 const applicationSpec = obj({
-  source: req(obj({ repoURL: str(repoUrl), targetRevision: str(), path: str(), hosted: bool, credentials: obj({ tokenFile: str(), tokenEnv: str(), username: str(), passwordFile: str(), secretRef: obj({ name: req(str(dnsSubdomain)) }) }) })),
+  source: req(obj({ repoURL: quietStr(repoUrl), targetRevision: str(), path: str(), hosted: bool, credentials: obj({ tokenFile: str(), tokenEnv: str(), username: str(), passwordFile: str(), secretRef: obj({ name: req(str(dnsSubdomain)) }) }) })),
   destination: obj({ namespace: str(dnsLabel) }),
   serviceAccountName: str(dnsSubdomain),
   syncPolicy: obj({
@@ -217,12 +217,12 @@ const applicationSpec = obj({
       const ms = parseDuration(v);
       if (ms === undefined) return 'must be a duration such as 30s, 3m or 1h';
       // Closer polls only load the Git server; a webhook or a push is the fast path.
-      return ms < minimumSyncIntervalMs ? `must be at least 30s (the minimum; got ${v}); for faster syncs use a webhook or push to a hosted repository` : undefined;
+      return ms < minimumSyncIntervalMs ? 'must be at least 30s, the minimum (for faster syncs, use a webhook or push to a hosted repository)' : undefined;
     }),
     timeout: str((v) => {
       const ms = parseDuration(v);
       if (ms === undefined) return 'must be a duration such as 30s, 3m or 1h';
-      return ms < 1000 ? `must be at least 1s (got ${v})` : undefined;
+      return ms < 1000 ? 'must be at least 1s' : undefined;
     }),
   }),
 });

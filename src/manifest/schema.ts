@@ -5,7 +5,7 @@ import type { FieldPath } from './types.js';
  * Gouvernail acts on. Anything outside the schema is kept and reported as a warning.
  */
 export type Schema =
-  | { t: 'string'; check?: (v: string) => string | undefined; enum?: readonly string[] }
+  | { t: 'string'; check?: (v: string) => string | undefined; enum?: readonly string[]; /** never quoted in a message (it may hold a credential) */ quiet?: boolean }
   | { t: 'int'; min?: number; max?: number }
   | { t: 'number' }
   | { t: 'bool' }
@@ -38,6 +38,8 @@ export interface Issue {
 }
 
 export const str = (check?: (v: string) => string | undefined): Schema => ({ t: 'string', check });
+/** A string whose value a message never quotes: a URL may carry a password. */
+export const quietStr = (check: (v: string) => string | undefined): Schema => ({ t: 'string', check, quiet: true });
 export const oneOf = (...values: string[]): Schema => ({ t: 'string', enum: values });
 export const int = (min?: number, max?: number): Schema => ({ t: 'int', min, max });
 export const bool: Schema = { t: 'bool' };
@@ -88,7 +90,7 @@ export function check(schema: Schema, value: unknown, path: FieldPath, issues: I
       if (typeof value !== 'string') return bad(`must be a string, not ${typeName(value)}`);
       if (schema.enum && !schema.enum.includes(value)) return bad(`must be one of ${schema.enum.join(', ')}${shown(value)}`);
       const m = schema.check?.(value);
-      if (m) bad(m + shown(value));
+      if (m) bad(m + (schema.quiet ? '' : shown(value)));
       return;
     }
     case 'int':
