@@ -63,7 +63,7 @@ test('a cycle is an error that prints the cycle', (t) => {
   t.deepEqual(p.waves, []);
   t.is(p.problems.length, 1);
   t.is(p.problems[0]!.code, 'PlanCycle');
-  t.regex(p.problems[0]!.message, /dependency cycle: Deployment\/a -> Deployment\/b -> Deployment\/a/);
+  t.regex(p.problems[0]!.message, /dependency cycle: Deployment\/a -\(gouvernail\.io\/depends-on: "Deployment\/b"\)-> Deployment\/b -\(gouvernail\.io\/depends-on: "Deployment\/a"\)-> Deployment\/a/);
 });
 
 test('a dependency that exists nowhere is an error naming both; one that exists already is not', (t) => {
@@ -91,7 +91,7 @@ test('sync waves order objects, lowest first, with Argo CD\'s annotation honoure
 
 test('an explicit edge against the sync-wave order is a cycle through the wave', (t) => {
   const p = waves([deployment('first', { 'gouvernail.io/sync-wave': '0', 'gouvernail.io/depends-on': 'Deployment/second' }), deployment('second', { 'gouvernail.io/sync-wave': '1' })].join('---\n'));
-  t.regex(p.problems[0]!.message, /dependency cycle: Deployment\/first -> Deployment\/second -> sync-wave 0 -> Deployment\/first/);
+  t.regex(p.problems[0]!.message, /dependency cycle: Deployment\/first -\(gouvernail\.io\/depends-on: "Deployment\/second"\)-> Deployment\/second -\(gouvernail\.io\/sync-wave: "1"\)-> sync-wave 0 -\(an earlier sync wave\)-> Deployment\/first/);
 });
 
 test('a bad depends-on or sync-wave annotation is located', (t) => {

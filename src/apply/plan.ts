@@ -3,6 +3,7 @@ import { isNamespaced, kindInfo } from '../manifest/kinds.js';
 import type { Problem } from '../manifest/problems.js';
 import type { KubeObject, Manifest } from '../manifest/types.js';
 import { referencesOf } from './references.js';
+import { inferredNeeds } from './infer.js';
 
 export const dependsOnAnnotation = 'gouvernail.io/depends-on';
 export const syncWaveAnnotation = 'gouvernail.io/sync-wave';
@@ -11,7 +12,7 @@ export const argoSyncWaveAnnotation = 'argocd.argoproj.io/sync-wave';
 /** Written in this order inside a wave; objects are not gated on each other by kind alone. */
 export const kindOrder = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'Deployment', 'ReplicaSet', 'Pod', 'Application'];
 
-export type EdgeReason = 'depends-on' | 'sync-wave' | 'namespace' | 'reference';
+export type EdgeReason = 'depends-on' | 'sync-wave' | 'namespace' | 'reference' | 'inferred';
 
 export interface Wait {
   /** The object waited for, or `sync-wave N` for every object of an earlier sync wave. */
@@ -53,6 +54,8 @@ interface Node {
   key: string;
   manifest?: Manifest;
   syncWave: number;
+  /** The sync wave written on the object (or undefined: it may be pulled earlier). */
+  annotatedWave?: number;
   deps: { node: number; wait: Wait }[];
 }
 
@@ -67,7 +70,8 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   for (const m of manifests) {
     const id = nodes.length;
     const key = keyOf(m.object);
-    nodes.push({ id, key, manifest: m, syncWave: readSyncWave(m, problems), deps: [] });
+    const annotatedWave = readSyncWave(m, problems);
+    nodes.push({ id, key, manifest: m, syncWave: annotatedWave ?? 0, annotatedWave, deps: [] });
     byKey.set(key, id);
   }
   const problemAt = (m: Manifest, field: string[], message: string, code: Problem['code'] = 'PlanMissingDependency', severity: Problem['severity'] = 'error') => {
@@ -75,6 +79,8 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     problems.push({ severity, code, file: m.source.file, line: at.line, column: at.column, object: `${m.object.kind}/${m.object.metadata.name}`, field: field.join('.'), message });
   };
 
+  const services = manifests.map((m) => m.object).filter((o) => o.kind === 'Service');
+  const workloads = manifests.map((m) => m.object).filter((o) => ['Deployment', 'ReplicaSet', 'Pod'].includes(o.kind));
   for (const node of [...nodes]) {
     const m = node.manifest!;
     const o = m.object;
@@ -95,7 +101,7 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     };
 
     const raw = o.metadata.annotations?.[dependsOnAnnotation];
-    if (raw !== undefined) {
+    if (raw !== undefined && raw.trim() !== 'none') {
       for (const ref of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
         const parts = ref.split('/');
         const field = ['metadata', 'annotations', dependsOnAnnotation];
@@ -121,13 +127,27 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
         problemAt(m, [], `${ref.field} refers to ${ref.kind}/${ref.name}, which is in no manifest and does not exist yet; its Pods will wait for it`, 'PlanMissingDependency', 'warning');
       }
     }
+    for (const need of inferredNeeds(o, services, workloads)) addEdge(need.key, { reason: 'inferred', detail: need.reason });
   }
 
+  pullStructuralNeedsForward(nodes);
   addSyncWaveBarriers(nodes);
-  const order = topologicalOrder(nodes);
-  if (!order.ok) {
+  let order = topologicalOrder(nodes);
+  while (!order.ok) {
     const m = nodes[order.cycle[0]!]!.manifest!;
-    const cycle = order.cycle.map((id) => label(nodes[id]!, m.object.metadata.namespace)).join(' -> ');
+    const cycle = describeCycle(nodes, order.cycle, m.object.metadata.namespace);
+    // An inferred edge is a guess: one in a cycle is dropped, with a warning; a cycle of explicit
+    // edges only (annotations that contradict each other) is an error.
+    const ids = order.cycle;
+    const inferred = ids.slice(0, -1).map((id, i) => [id, ids[i + 1]!] as const).find(([from, to]) => nodes[from]!.deps.some((d) => d.node === to && d.wait.reason === 'inferred'));
+    if (inferred) {
+      const [from, to] = inferred;
+      const source = nodes[from]!.manifest!;
+      nodes[from]!.deps = nodes[from]!.deps.filter((d) => !(d.node === to && d.wait.reason === 'inferred'));
+      problemAt(source, ['metadata'], `inferred dependencies make a cycle (${cycle}); the inferred edge to ${label(nodes[to]!, source.object.metadata.namespace)} is ignored (write gouvernail.io/depends-on to say which comes first, or depends-on: none)`, 'PlanCycle', 'warning');
+      order = topologicalOrder(nodes);
+      continue;
+    }
     const field = m.object.metadata.annotations?.[dependsOnAnnotation] !== undefined ? ['metadata', 'annotations', dependsOnAnnotation] : ['metadata'];
     problemAt(m, field, `dependency cycle: ${cycle}`, 'PlanCycle');
     return { waves: [], problems };
@@ -161,10 +181,63 @@ function label(n: Node, namespace?: string): string {
   return n.manifest ? displayKey(n.key, namespace) : n.key;
 }
 
-function readSyncWave(m: Manifest, problems: Problem[]): number {
+/** A cycle for people, each edge with what makes it: `Deployment/a -(depends-on)-> Deployment/b`. */
+function describeCycle(nodes: Node[], cycle: number[], namespace?: string): string {
+  let out = label(nodes[cycle[0]!]!, namespace);
+  for (let i = 1; i < cycle.length; i++) {
+    const from = nodes[cycle[i - 1]!]!;
+    const to = nodes[cycle[i]!]!;
+    const edge = from.deps.find((d) => d.node === to.id);
+    out += ` -(${edge ? edgeLabel(from, edge.wait) : '?'})-> ${label(to, namespace)}`;
+  }
+  return out;
+}
+
+function edgeLabel(from: Node, w: Wait): string {
+  const annotations = from.manifest?.object.metadata.annotations ?? {};
+  switch (w.reason) {
+    case 'depends-on':
+      return `${dependsOnAnnotation}: "${annotations[dependsOnAnnotation]}"`;
+    case 'sync-wave': {
+      const field = annotations[syncWaveAnnotation] !== undefined ? syncWaveAnnotation : argoSyncWaveAnnotation;
+      return from.manifest ? `${field}: "${annotations[field]}"` : 'an earlier sync wave';
+    }
+    case 'namespace':
+      return 'its namespace';
+    case 'reference':
+      return w.detail ?? 'a reference';
+    case 'inferred':
+      return `inferred: ${w.detail}`;
+  }
+}
+
+/**
+ * Waves and structural needs agree: an unannotated Namespace, ConfigMap, Secret, PVC or
+ * ServiceAccount that an object of an earlier sync wave needs is pulled into that wave (or before),
+ * as a user would expect, rather than made a cycle.
+ */
+function pullStructuralNeedsForward(nodes: Node[]): void {
+  const pullable = new Set(['Namespace', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'ServiceAccount']);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of nodes) {
+      for (const d of n.deps) {
+        if (d.node < 0 || (d.wait.reason !== 'namespace' && d.wait.reason !== 'reference')) continue;
+        const dep = nodes[d.node]!;
+        if (dep.annotatedWave !== undefined || !pullable.has(dep.manifest?.object.kind ?? '')) continue;
+        if (n.syncWave < dep.syncWave) {
+          dep.syncWave = n.syncWave;
+          changed = true;
+        }
+      }
+    }
+  }
+}
+
+function readSyncWave(m: Manifest, problems: Problem[]): number | undefined {
   const a = m.object.metadata.annotations ?? {};
   const raw = a[syncWaveAnnotation] ?? a[argoSyncWaveAnnotation];
-  if (raw === undefined) return 0;
+  if (raw === undefined) return undefined;
   const field = a[syncWaveAnnotation] !== undefined ? syncWaveAnnotation : argoSyncWaveAnnotation;
   if (!/^-?\d+$/.test(raw.trim())) {
     const at = m.locate(['metadata', 'annotations', field]);
@@ -259,5 +332,7 @@ export function describeWait(w: Wait): string {
       return `after ${w.on} exists (its namespace)`;
     case 'reference':
       return `after ${w.on} exists (${w.detail})`;
+    case 'inferred':
+      return w.key?.startsWith('Service/') ? `after ${w.on} has a ready endpoint (inferred: ${w.detail})` : `after ${w.on} is healthy (inferred: ${w.detail})`;
   }
 }

@@ -8,7 +8,7 @@ import type { SourceFile } from './read-folder.js';
 import type { KubeObject, Manifest, PodSpec } from './types.js';
 
 const kustomizationNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-const supported = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'commonLabels', 'images', 'configMapGenerator', 'secretGenerator', 'generatorOptions']);
+const supported = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'commonLabels', 'commonAnnotations', 'images', 'configMapGenerator', 'secretGenerator', 'generatorOptions']);
 
 export function findKustomization(files: SourceFile[], dir = ''): SourceFile | undefined {
   return files.find((f) => kustomizationNames.some((n) => f.path === (dir ? `${dir}/${n}` : n)));
@@ -35,7 +35,7 @@ export function kustomize(files: SourceFile[], limits: ParseLimits = defaultLimi
   const k = (parsed.manifests[0]?.object ?? {}) as Record<string, any>;
   const at = (field: string) => ({ ...parsed.manifests[0]!.locate([field]) });
   for (const field of Object.keys(k)) {
-    if (!supported.has(field)) problems.push({ severity: 'error', code: 'ManifestInvalid', file: kfile.path, ...at(field), field, message: `kustomization field ${field} is not supported by Gouvernail (it reads resources, namespace, commonLabels, images, configMapGenerator, secretGenerator); nothing was applied` });
+    if (!supported.has(field)) problems.push({ severity: 'error', code: 'ManifestInvalid', file: kfile.path, ...at(field), field, message: `kustomization field ${field} is not supported by Gouvernail (it reads resources, namespace, commonLabels, commonAnnotations, images, configMapGenerator, secretGenerator); nothing was applied` });
   }
   const manifests: Manifest[] = [];
   const fileByPath = new Map(files.map((f) => [f.path, f]));
@@ -110,6 +110,12 @@ export function kustomize(files: SourceFile[], limits: ParseLimits = defaultLimi
     if (!o || typeof o !== 'object' || !o.metadata) continue;
     if (typeof k.namespace === 'string' && isNamespaced(String(o.kind))) o.metadata.namespace = k.namespace;
     if (k.commonLabels) applyCommonLabels(o, k.commonLabels);
+    // As kustomize does: on every object and its Pod template. `gouvernail.io/infer: "false"` here
+    // turns dependency inference off for the folder.
+    if (k.commonAnnotations) {
+      o.metadata.annotations = { ...o.metadata.annotations, ...k.commonAnnotations };
+      if (o.kind === 'Deployment' && o.spec?.template) o.spec.template.metadata = { ...o.spec.template.metadata, annotations: { ...o.spec.template.metadata?.annotations, ...k.commonAnnotations } };
+    }
     if (k.images) applyImages(o, k.images);
     rewriteGeneratedNames(o, renamed);
   }

@@ -1,0 +1,98 @@
+import { keyOf, type ObjectKey } from '../manifest/keys.js';
+import { matchesSelector } from '../manifest/selector.js';
+import type { KubeObject } from '../manifest/types.js';
+import { podSpecOf } from './references.js';
+
+/** `gouvernail.io/depends-on: none` turns inference off for one object; `gouvernail.io/infer: "false"` too. */
+export const inferAnnotation = 'gouvernail.io/infer';
+
+export interface InferredNeed {
+  key: ObjectKey;
+  /** Why, for people: `env WORDPRESS_DB_HOST names Service/wordpress-mysql`. */
+  reason: string;
+}
+
+/**
+ * The hosts a string names: `host`, `host:port`, `scheme://user@host:port/path`, a JDBC URL, in a
+ * list separated by spaces, commas or semicolons. Lowercased, without port or path.
+ */
+export function hostsIn(text: string, bareNames = true): string[] {
+  const out: string[] = [];
+  for (let token of text.split(/[\s,;'"()[\]{}<>|`]+/)) {
+    if (!token) continue;
+    // VAR=host as in a shell command line.
+    const eq = token.lastIndexOf('=');
+    if (eq >= 0 && !token.includes('://')) token = token.slice(eq + 1);
+    const url = /^[a-z][a-z0-9+.:-]*:\/\//i.test(token);
+    token = token.replace(/^[a-z][a-z0-9+.:-]*:\/\//i, '').replace(/^[^@/]*@/, '');
+    const hostPort = token.split(/[/?#]/)[0]!;
+    const host = hostPort.replace(/:\d*$/, '').replace(/\.$/, '').toLowerCase();
+    // A bare word ("wordpress") is a host only where a host is expected; with a port, a scheme or
+    // a dotted Service name it always is.
+    if (!bareNames && !url && !host.includes('.') && !/:\d+$/.test(hostPort)) continue;
+    if (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(host)) out.push(host);
+  }
+  return out;
+}
+
+/** The names a Service answers to from a Pod of `from` namespace. */
+export function serviceNames(service: KubeObject, from: string | undefined): string[] {
+  const { name, namespace } = service.metadata;
+  const names = [`${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
+  return namespace === from ? [name, ...names] : names;
+}
+
+/** Whether an object asks for no inference (depends-on: none, or infer: "false"). */
+export function inferenceOff(o: KubeObject): boolean {
+  const a = o.metadata.annotations ?? {};
+  return a['gouvernail.io/depends-on']?.trim() === 'none' || a[inferAnnotation] === 'false';
+}
+
+/**
+ * What a workload's containers name without saying so: a Service of the set written in an env
+ * value, the command or the args. It waits for that Service to have a ready endpoint, and for the
+ * workloads of the set whose Pods the Service selects. A Service that selects the object's own
+ * Pods is not a dependency (a peer list names itself).
+ */
+export function inferredNeeds(o: KubeObject, services: KubeObject[], workloads: KubeObject[]): InferredNeed[] {
+  const spec = podSpecOf(o);
+  if (!spec || inferenceOff(o) || services.length === 0) return [];
+  const ns = o.metadata.namespace;
+  const byName = new Map<string, KubeObject>();
+  for (const s of services) for (const n of serviceNames(s, ns)) byName.set(n, s);
+  const ownLabels: Record<string, string> = (o.kind === 'Pod' ? o.metadata.labels : o.spec?.template?.metadata?.labels) ?? {};
+  const needs = new Map<ObjectKey, string>();
+  const mention = (where: string, text: string | undefined, bareNames: boolean) => {
+    if (!text) return;
+    for (const host of hostsIn(text, bareNames)) {
+      const service = byName.get(host);
+      if (!service) continue;
+      const selector = service.spec?.selector as Record<string, string> | undefined;
+      if (selector && Object.keys(selector).length > 0 && service.metadata.namespace === ns && matchesSelector({ matchLabels: selector }, ownLabels)) continue;
+      const why = `${where} names Service/${service.metadata.name}${service.metadata.namespace === ns ? '' : `.${service.metadata.namespace}`}`;
+      const serviceKey = keyOf(service);
+      if (!needs.has(serviceKey)) needs.set(serviceKey, why);
+      for (const w of backing(service, workloads)) if (w !== o && !needs.has(keyOf(w))) needs.set(keyOf(w), `${why}, which selects its Pods`);
+    }
+  };
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    for (const e of c.env ?? []) mention(`env ${e.name}`, e.value, hostVariable.test(e.name));
+    (c.command ?? []).forEach((arg, i) => mention(`command[${i}] of container ${c.name}`, arg, false));
+    (c.args ?? []).forEach((arg, i) => mention(`args[${i}] of container ${c.name}`, arg, false));
+  }
+  return [...needs].map(([key, reason]) => ({ key, reason }));
+}
+
+/** Variables whose bare value is a host: DB_HOST, REDIS_ADDR, API_URL, BROKERS, PEERS, ... */
+const hostVariable = /HOST|ADDR|URL|URI|SERVER|ENDPOINT|SERVICE|DSN|BROKER|PEER|UPSTREAM|BACKEND/i;
+
+/** The workloads of the set whose Pods a Service selects. */
+export function backing(service: KubeObject, workloads: KubeObject[]): KubeObject[] {
+  const selector = service.spec?.selector as Record<string, string> | undefined;
+  if (!selector || Object.keys(selector).length === 0) return [];
+  return workloads.filter((w) => {
+    if (w.metadata.namespace !== service.metadata.namespace) return false;
+    const labels: Record<string, string> = (w.kind === 'Pod' ? w.metadata.labels : w.spec?.template?.metadata?.labels) ?? {};
+    return matchesSelector({ matchLabels: selector }, labels);
+  });
+}
