@@ -76,9 +76,11 @@ export async function applyManifests(client: Client, input: Manifest[], options:
         : [],
     );
     const waits = uniqueWaits([...wave.steps.flatMap((s) => s.waitsFor), ...earlierWaves]);
+    // A Service waited for because a container names it is ready when it has a ready endpoint.
+    const endpoints = new Set(wave.steps.flatMap((s) => s.waitsFor).filter((w) => w.reason === 'inferred' && w.key?.startsWith('Service/')).map((w) => w.key!));
     if (waits.length > 0) {
       progress(`wave ${wave.number} of ${total}: waiting for ${waits.map((w) => w.label).join(', ')}`);
-      await waitHealthy(client, waits.map((w) => w.key), options, `wave ${wave.number}`);
+      await waitHealthy(client, waits.map((w) => w.key), options, `wave ${wave.number}`, endpoints);
     }
     progress(`wave ${wave.number} of ${total}: applying ${wave.steps.length} object${wave.steps.length === 1 ? '' : 's'}`);
     // The inventory learns of an object before it is written: a crash in between leaves nothing
@@ -160,7 +162,16 @@ function uniqueWaits(waits: Wait[]): { key: ObjectKey; label: string }[] {
   return [...out].map(([key, label]) => ({ key, label }));
 }
 
-async function waitHealthy(client: Client, keys: ObjectKey[], options: ApplyOptions, what: string): Promise<void> {
+/** A Service's health as a dependency: at least one ready Pod among those it selects. */
+async function endpointHealth(client: Client, service: KubeObject): Promise<ReturnType<typeof assessHealth>> {
+  const selector = Object.entries(service.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  if (!selector) return assessHealth(service);
+  const pods = await client.list('Pod', service.metadata.namespace, selector).catch(() => []);
+  const ready = pods.filter((p) => (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+  return ready.length > 0 ? { status: 'Healthy', message: `${ready.length} ready endpoint${ready.length === 1 ? '' : 's'}` } : { status: 'Progressing', message: `no ready endpoint yet: none of the ${pods.length} Pod${pods.length === 1 ? '' : 's'} it selects is ready` };
+}
+
+async function waitHealthy(client: Client, keys: ObjectKey[], options: ApplyOptions, what: string, endpoints: ReadonlySet<ObjectKey> = new Set()): Promise<void> {
   const deadline = Date.now() + options.waveTimeoutMs;
   let lastReport = '';
   for (;;) {
@@ -168,7 +179,7 @@ async function waitHealthy(client: Client, keys: ObjectKey[], options: ApplyOpti
     const live = await fetchLive(client, keys);
     for (const key of keys) {
       const o = live.get(key);
-      const h = assessHealth(o);
+      const h = o && endpoints.has(key) ? await endpointHealth(client, o) : assessHealth(o);
       if (h.status === 'Healthy') continue;
       const why = o?.kind === 'Deployment' && h.status === 'Progressing' ? await failingPod(client, o) : undefined;
       pending.push(`${displayKey(key, 'default')}: ${h.status}${h.message ? ` (${h.message})` : ''}${why ? `; ${why}` : ''}`);
