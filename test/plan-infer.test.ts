@@ -1,6 +1,7 @@
 import test from 'ava';
 import { describeWait, plan } from '../src/apply/plan.js';
 import { hostsIn } from '../src/apply/infer.js';
+import { planGraph, toDot, toMermaid } from '../src/apply/plan-graph.js';
 import { displayKey } from '../src/manifest/keys.js';
 import { loadManifests } from '../src/manifest/load.js';
 import { formatProblem } from '../src/manifest/problems.js';
@@ -129,4 +130,16 @@ test('a kustomization turns inference off for its folder with commonAnnotations'
   t.deepEqual(errorsOf(set), []);
   const p = plan(set.manifests);
   t.false(p.waves.flatMap((w) => w.steps).some((s) => s.waitsFor.some((w) => w.reason === 'inferred')));
+});
+
+test('plan -o dot and -o mermaid draw the graph: waves as ranks, edges with their reasons', async (t) => {
+  const set = await loadManifests(fixture('k8s-wordpress-tutorial'));
+  const graph = planGraph(plan(set.manifests));
+  const dot = toDot(graph);
+  t.regex(dot, /subgraph cluster_wave_2 \{\n    label="wave 2";\n    rank=same;\n    "Deployment\/default\/wordpress-mysql"/);
+  t.regex(dot, /"Service\/default\/wordpress-mysql" -> "Deployment\/default\/wordpress" \[label="env WORDPRESS_DB_HOST names Service\/wordpress-mysql"\];/);
+  const mermaid = toMermaid(graph);
+  t.regex(mermaid, /^flowchart LR\n  subgraph wave1\["wave 1"\]/);
+  t.regex(mermaid, /n\d+ -->\|"env WORDPRESS_DB_HOST names Service\/wordpress-mysql"\| n\d+/);
+  t.is(graph.nodes.find((n) => n.id === 'Deployment/default/wordpress')!.wave, 3);
 });

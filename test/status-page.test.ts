@@ -61,6 +61,11 @@ test.serial('the status page shows a push without a reload, reads without JavaSc
   t.regex(detail, /~ data\.password: \*\*\* \(hidden\) -> \*\*\* \(hidden\)/);
   t.regex(detail, /Events[\s\S]*Warning\s+Drift\s+ConfigMap\/default\/site was changed outside the source/);
   t.regex(detail, /Normal\s+Synced\s+revision/);
+  // The order of the revision, drawn from the same graph as `plan -o dot|mermaid`.
+  const order = await page.locator('svg.plan').innerHTML();
+  t.regex(order, />wave 1</);
+  t.regex(order, />Secret\/site-creds</);
+  t.regex(order, />ConfigMap\/site</);
   t.false(detail.includes('another-hidden-value') || detail.includes(Buffer.from('another-hidden-value').toString('base64')));
   for (const text of [detail, html, await page.content()]) {
     t.false(text.includes('page-must-not-show-this'));

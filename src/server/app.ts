@@ -12,6 +12,7 @@ import { channel, frame, frameReader, upgradeProtocol } from './exec-protocol.js
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { registerStatusPage } from './status-page.js';
 import type { DiffResult } from '../diff/diff.js';
+import type { PlanGraph } from '../apply/plan-graph.js';
 import { gitHttpBackend } from '../sync/git-http-backend.js';
 import type { HostedRepos } from '../sync/hosted-repos.js';
 import { ControllerState } from '../store/controller-state.js';
@@ -38,7 +39,7 @@ export interface ApiOptions {
   /** Counters the server and its loops add to; /metrics renders them. */
   metrics?: ServerMetrics;
   /** Rollback and resume of Applications. */
-  applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void; drift(namespace: string, name: string): DiffResult | undefined };
+  applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void; drift(namespace: string, name: string): DiffResult | undefined; graph?(namespace: string, name: string): PlanGraph | undefined };
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
   podIo?: PodIo;
 }
@@ -132,6 +133,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     },
     deliveries,
     options.applications?.drift,
+    options.applications?.graph,
   );
   // Gouvernail's own endpoints beside the Kubernetes paths: the same authentication, and the verb
   // on the Application they act on goes through the authorizer.

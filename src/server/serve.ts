@@ -190,7 +190,7 @@ export async function serve(options: ServeOptions) {
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
   const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
-  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name, byHand) => applicationsRef.current?.syncNow(ns, name, byHand), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name, byHand) => applicationsRef.current?.syncNow(ns, name, byHand), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name), graph: (ns, name) => applicationsRef.current?.graph(ns, name) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
   await http.listen({ host: options.host, port: options.port });
   const address = http.server.address() as { port: number };
   // Pods call the API as their ServiceAccount over HTTPS; plain HTTP would send their token in clear.

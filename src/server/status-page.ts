@@ -7,6 +7,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { DeliveryLog } from '../sync/webhooks.js';
 import { inventoryKeys, inventoryNamespace, inventoryObjectName } from '../apply/inventory.js';
 import { renderDiff, type DiffResult } from '../diff/diff.js';
+import { toSvg, type PlanGraph } from '../apply/plan-graph.js';
 import { eventsAbout } from '../sync/events.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -50,7 +51,7 @@ function deliveriesTable(log: DeliveryLog | undefined): string {
   return `<h2>Webhook deliveries</h2><table><tr><th>When</th><th>Event</th><th>Repository</th><th>Status</th><th>What it started</th></tr>${rows.join('') || '<tr><td colspan="5">None yet.</td></tr>'}</table>`;
 }
 
-function applicationDetail(store: ObjectStore, app: KubeObject, drift: DiffResult | undefined): string {
+function applicationDetail(store: ObjectStore, app: KubeObject, drift: DiffResult | undefined, graph: PlanGraph | undefined): string {
   const s = app.status ?? {};
   const keys = inventoryKeys(store.get('ConfigMap', inventoryNamespace, inventoryObjectName(`app:${app.metadata.namespace}/${app.metadata.name}`)));
   const objects = keys.map((key) => {
@@ -67,6 +68,7 @@ function applicationDetail(store: ObjectStore, app: KubeObject, drift: DiffResul
 <h2>Objects</h2><table><tr><th>Kind</th><th>Namespace</th><th>Name</th><th>Health</th><th>Message</th></tr>${objects.join('') || '<tr><td colspan="5">None applied yet.</td></tr>'}</table>
 <h2>History</h2><table><tr><th>Started</th><th>Took</th><th>Result</th><th>Revision</th><th>Message</th></tr>${history.join('')}</table>
 <h2>Out of sync</h2>${driftSection(drift)}
+<h2>Order</h2>${graph ? `<p>The waves of the revision applied last, as <code>gouvernail plan</code> draws them (hover a box for what it waits for).</p>${toSvg(graph)}` : '<p>Not known yet: the Application has not synced.</p>'}
 <h2>Events</h2><table><tr><th>When</th><th>Type</th><th>Reason</th><th>Message</th></tr>${events.join('') || '<tr><td colspan="4">None.</td></tr>'}</table>`;
 }
 
@@ -90,7 +92,7 @@ export interface PageAccess {
  * each viewer sees only the Applications, nodes and deliveries RBAC lets them read.
  * It shows no Secret values: only names, health and messages (which never carry them).
  */
-export function registerStatusPage(app: FastifyInstance, store: ObjectStore, access: PageAccess, deliveries?: DeliveryLog, drift?: (namespace: string, name: string) => DiffResult | undefined): void {
+export function registerStatusPage(app: FastifyInstance, store: ObjectStore, access: PageAccess, deliveries?: DeliveryLog, drift?: (namespace: string, name: string) => DiffResult | undefined, graph?: (namespace: string, name: string) => PlanGraph | undefined): void {
   const viewerOf = (header: string | undefined): Identity | undefined => {
     if (!header?.startsWith('Basic ')) return undefined;
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
@@ -117,7 +119,7 @@ export function registerStatusPage(app: FastifyInstance, store: ObjectStore, acc
       const { ns, name } = req.params as { ns: string; name: string };
       const application = access.may(viewers.get(req)!, 'get', 'applications', 'gouvernail.io', ns, name) ? store.get('Application', ns, name) : undefined;
       if (!application) return reply.code(404).type('text/html; charset=utf-8').send(page('Not found', `<p>No Application ${esc(ns)}/${esc(name)}. <a href="/">All Applications</a></p>`));
-      return reply.type('text/html; charset=utf-8').send(render(req, `Application ${ns}/${name}`, `<p><a href="/">All Applications</a></p>${applicationDetail(store, application, drift?.(ns, name))}`));
+      return reply.type('text/html; charset=utf-8').send(render(req, `Application ${ns}/${name}`, `<p><a href="/">All Applications</a></p>${applicationDetail(store, application, drift?.(ns, name), graph?.(ns, name))}`));
     });
     pages.get('/events', (req, reply) => {
       reply.hijack();

@@ -9,7 +9,9 @@ import { hasErrors, parseSnapshot } from '../manifest/load.js';
 import { parseDuration } from '../manifest/names.js';
 import { formatProblem, type Problem } from '../manifest/problems.js';
 import { keyOf, parseKey } from '../manifest/keys.js';
-import type { KubeObject } from '../manifest/types.js';
+import type { KubeObject, Manifest } from '../manifest/types.js';
+import { plan } from '../apply/plan.js';
+import { planGraph, type PlanGraph } from '../apply/plan-graph.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readFolderSnapshot, watchFolder, type Snapshot } from './folder-source.js';
 import { defaultSourceLimits, type SourceLimits } from '../manifest/read-folder.js';
@@ -340,6 +342,14 @@ export class ApplicationController {
     const live = desired.map((o) => this.store.get(o.kind, o.metadata.namespace, o.metadata.name)).filter((o): o is KubeObject => !!o).map(maskSecret);
     const result = diff(desired, live);
     return result;
+  }
+
+  /** The plan of what the Application applied last, as a graph (the status page draws it). */
+  graph(namespace: string, name: string): PlanGraph | undefined {
+    const desired = this.state.get<KubeObject[]>(`desired/${namespace}/${name}`);
+    if (!desired) return undefined;
+    const manifests: Manifest[] = desired.map((object) => ({ object, source: { file: '(applied)', document: 0, line: 1, column: 1 }, locate: () => ({ line: 1, column: 1 }) }));
+    return planGraph(plan(manifests, { existing: new Set(desired.map(keyOf)) }));
   }
 
   /** Pins the Application to an applied revision (the one before the current, by default). */

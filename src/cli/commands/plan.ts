@@ -1,4 +1,5 @@
 import { describeWait, plan } from '../../apply/plan.js';
+import { planGraph, toDot, toMermaid } from '../../apply/plan-graph.js';
 import { displayKey } from '../../manifest/keys.js';
 import { formatProblem } from '../../manifest/problems.js';
 import { exit, type Command } from '../command.js';
@@ -7,9 +8,11 @@ import { fileOption, hasErrors, loadForCommand, outputFormat, outputOption } fro
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Show the order Gouvernail would apply a folder in: waves, and what each object waits for.',
-  usage: 'plan -f DIR [-o json]',
-  options: { filename: fileOption, output: outputOption },
+  usage: 'plan -f DIR [-o json|dot|mermaid]',
+  options: { filename: fileOption, output: { ...outputOption, description: 'output format: text (default), json, dot (Graphviz) or mermaid: the graph, waves as ranks, edges with their reason' } },
   async run(values, _positionals, io) {
+    const format = (values.output as string | undefined) ?? 'text';
+    if (format === 'dot' || format === 'mermaid') values = { ...values, output: 'text' };
     const json = outputFormat(values) === 'json';
     const set = await loadForCommand(values, io, json);
     if (hasErrors(set.problems)) {
@@ -31,6 +34,11 @@ export const planCommand: Command = {
     if (failed) {
       io.err('no plan; fix the errors above');
       return exit.invalid;
+    }
+    if (format === 'dot' || format === 'mermaid') {
+      const graph = planGraph(result);
+      io.out(format === 'dot' ? toDot(graph) : toMermaid(graph));
+      return exit.ok;
     }
     const total = result.waves.reduce((n, w) => n + w.steps.length, 0);
     const lines = [`${total} objects in ${result.waves.length} wave${result.waves.length === 1 ? '' : 's'}; each wave starts when what it waits for is healthy`];
