@@ -13,6 +13,7 @@ import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { registerStatusPage } from './status-page.js';
 import type { DiffResult } from '../diff/diff.js';
 import type { PlanGraph } from '../apply/plan-graph.js';
+import { PreviewError, type Preview } from '../sync/application-controller.js';
 import { gitHttpBackend } from '../sync/git-http-backend.js';
 import type { HostedRepos } from '../sync/hosted-repos.js';
 import { ControllerState } from '../store/controller-state.js';
@@ -39,7 +40,7 @@ export interface ApiOptions {
   /** Counters the server and its loops add to; /metrics renders them. */
   metrics?: ServerMetrics;
   /** Rollback and resume of Applications. */
-  applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void; drift(namespace: string, name: string): DiffResult | undefined; graph?(namespace: string, name: string): PlanGraph | undefined };
+  applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void; drift(namespace: string, name: string): DiffResult | undefined; graph?(namespace: string, name: string): PlanGraph | undefined; preview?(namespace: string, name: string, revision: string | undefined): Promise<Preview> };
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
   podIo?: PodIo;
 }
@@ -199,6 +200,19 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: `${name} rolled back to ${revision}; it stays there until a new commit arrives or 'gouvernail app resume ${name}'`, code: 200 };
     } catch (err) {
       throw new ApiError(409, 'Conflict', (err as Error).message);
+    }
+  });
+  // What a revision would change, applying nothing: for a pull request's CI (gouvernail diff --revision).
+  app.get('/api/v1/applications/:name/diff', async (req) => {
+    const { name } = req.params as { name: string };
+    const q = req.query as { namespace?: string; revision?: string };
+    caller(req, 'get', name, q.namespace ?? 'default');
+    if (!options.applications?.preview) throw new ApiError(503, 'ServiceUnavailable', 'this server runs no application controller');
+    try {
+      return await options.applications.preview(q.namespace ?? 'default', name, q.revision || undefined);
+    } catch (err) {
+      if (err instanceof PreviewError) throw new ApiError(err.code, err.code === 404 ? 'NotFound' : err.code === 400 ? 'BadRequest' : err.code === 409 ? 'Conflict' : 'Invalid', err.message);
+      throw err;
     }
   });
   app.post('/api/v1/applications/:name/sync', async (req, reply) => {

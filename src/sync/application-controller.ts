@@ -344,6 +344,43 @@ export class ApplicationController {
     return result;
   }
 
+  /**
+   * What a revision (a branch, tag or commit) would change in a running Application, without
+   * applying anything: created, changed field by field, pruned (with prune on), Secrets masked.
+   */
+  async preview(namespace: string, name: string, revision: string | undefined): Promise<Preview> {
+    const app = this.store.get('Application', namespace, name);
+    if (!app) throw new PreviewError(404, `applications.gouvernail.io "${name}" not found`);
+    let snapshot: Snapshot;
+    if (app.spec.source.hosted || app.spec.source.repoURL) {
+      const repoURL = app.spec.source.hosted ? this.hosted?.ensure(namespace, name) : undefined;
+      if (app.spec.source.hosted && !repoURL) throw new PreviewError(409, 'this server hosts no repositories');
+      const spec = app.spec.source.hosted ? { ...app.spec.source, repoURL: repoURL! } : this.withSecret(app);
+      try {
+        snapshot = await fetchGitRevision({ ...spec, targetRevision: revision ?? spec.targetRevision }, this.gitCache, this.sourceLimits);
+      } catch (err) {
+        throw new PreviewError(422, `${(err as Error).message}; name a branch, tag or commit of the Application's repository`);
+      }
+    } else {
+      if (revision) throw new PreviewError(400, `${name} follows a folder, which has only its present content; leave out the revision`);
+      snapshot = await readFolderSnapshot(this.folderOf(app), this.sourceLimits);
+    }
+    const set = parseSnapshot(snapshot.files);
+    const problems = [...snapshot.problems, ...set.problems].filter((p) => p.severity === 'error').map(formatProblem);
+    const commit = (snapshot as Partial<GitRevision>).commit;
+    if (problems.length > 0) return { revision: snapshot.revision, commit, problems };
+    const desired = set.manifests.map((m) => ({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } }));
+    const inventory = new Set(inventoryKeys(this.store.get('ConfigMap', inventoryNamespace, inventoryObjectName(`app:${namespace}/${name}`))));
+    const prunable = app.spec.syncPolicy?.prune ? inventory : new Set<string>();
+    const live: KubeObject[] = [];
+    for (const key of new Set([...desired.map(keyOf), ...prunable])) {
+      const { kind, namespace: ns, name: n } = parseKey(key);
+      const o = this.store.get(kind, ns || undefined, n);
+      if (o) live.push(o);
+    }
+    return { revision: snapshot.revision, commit, problems: [], diff: diff(desired, live, prunable) };
+  }
+
   /** The plan of what the Application applied last, as a graph (the status page draws it). */
   graph(namespace: string, name: string): PlanGraph | undefined {
     const desired = this.state.get<KubeObject[]>(`desired/${namespace}/${name}`);
@@ -467,6 +504,20 @@ export class ApplicationController {
       if (order.indexOf(h.status) > order.indexOf(worst.status)) worst = { status: h.status, message: `${kind}/${name}: ${h.message}` };
     }
     return worst;
+  }
+}
+
+export interface Preview {
+  revision: string;
+  commit?: GitRevision['commit'];
+  /** The revision's errors, located; then there is no diff. */
+  problems: string[];
+  diff?: DiffResult;
+}
+
+export class PreviewError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
   }
 }
 
