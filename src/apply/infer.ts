@@ -54,25 +54,23 @@ export function inferenceOff(o: KubeObject): boolean {
  * workloads of the set whose Pods the Service selects. A Service that selects the object's own
  * Pods is not a dependency (a peer list names itself).
  */
-export function inferredNeeds(o: KubeObject, services: KubeObject[], workloads: KubeObject[]): InferredNeed[] {
+export function inferredNeeds(o: KubeObject, index: ServiceIndex): InferredNeed[] {
   const spec = podSpecOf(o);
-  if (!spec || inferenceOff(o) || services.length === 0) return [];
+  if (!spec || inferenceOff(o) || index.empty) return [];
   const ns = o.metadata.namespace;
-  const byName = new Map<string, KubeObject>();
-  for (const s of services) for (const n of serviceNames(s, ns)) byName.set(n, s);
   const ownLabels: Record<string, string> = (o.kind === 'Pod' ? o.metadata.labels : o.spec?.template?.metadata?.labels) ?? {};
   const needs = new Map<ObjectKey, string>();
   const mention = (where: string, text: string | undefined, bareNames: boolean) => {
     if (!text) return;
     for (const host of hostsIn(text, bareNames)) {
-      const service = byName.get(host);
+      const service = index.resolve(host, ns);
       if (!service) continue;
       const selector = service.spec?.selector as Record<string, string> | undefined;
       if (selector && Object.keys(selector).length > 0 && service.metadata.namespace === ns && matchesSelector({ matchLabels: selector }, ownLabels)) continue;
       const why = `${where} names Service/${service.metadata.name}${service.metadata.namespace === ns ? '' : `.${service.metadata.namespace}`}`;
       const serviceKey = keyOf(service);
       if (!needs.has(serviceKey)) needs.set(serviceKey, why);
-      for (const w of backing(service, workloads)) if (w !== o && !needs.has(keyOf(w))) needs.set(keyOf(w), `${why}, which selects its Pods`);
+      for (const w of index.backing(service)) if (w !== o && !needs.has(keyOf(w))) needs.set(keyOf(w), `${why}, which selects its Pods`);
     }
   };
   for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
@@ -81,6 +79,38 @@ export function inferredNeeds(o: KubeObject, services: KubeObject[], workloads: 
     (c.args ?? []).forEach((arg, i) => mention(`args[${i}] of container ${c.name}`, arg, false));
   }
   return [...needs].map(([key, reason]) => ({ key, reason }));
+}
+
+/**
+ * The Services of a set by the names they answer to, and the workloads each selects, built once
+ * per plan: looking a host up is then a map read, whatever the size of the set.
+ */
+export class ServiceIndex {
+  private readonly qualified = new Map<string, KubeObject>();
+  private readonly selected = new Map<KubeObject, KubeObject[]>();
+  private readonly workloadsByNamespace = new Map<string | undefined, KubeObject[]>();
+  readonly empty: boolean;
+
+  constructor(services: KubeObject[], workloads: KubeObject[]) {
+    this.empty = services.length === 0;
+    for (const s of services) for (const n of serviceNames(s, undefined)) this.qualified.set(n, s);
+    for (const s of services) this.qualified.set(`${s.metadata.name}@${s.metadata.namespace}`, s);
+    for (const w of workloads) (this.workloadsByNamespace.get(w.metadata.namespace) ?? this.workloadsByNamespace.set(w.metadata.namespace, []).get(w.metadata.namespace)!).push(w);
+  }
+
+  /** The Service a host names from a Pod of namespace `from`. */
+  resolve(host: string, from: string | undefined): KubeObject | undefined {
+    return host.includes('.') ? this.qualified.get(host) : this.qualified.get(`${host}@${from}`);
+  }
+
+  backing(service: KubeObject): KubeObject[] {
+    let found = this.selected.get(service);
+    if (!found) {
+      found = backing(service, this.workloadsByNamespace.get(service.metadata.namespace) ?? []);
+      this.selected.set(service, found);
+    }
+    return found;
+  }
 }
 
 /** Variables whose bare value is a host: DB_HOST, REDIS_ADDR, API_URL, BROKERS, PEERS, ... */

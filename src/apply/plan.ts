@@ -3,7 +3,7 @@ import { isNamespaced, kindInfo } from '../manifest/kinds.js';
 import type { Problem } from '../manifest/problems.js';
 import type { KubeObject, Manifest } from '../manifest/types.js';
 import { referencesOf } from './references.js';
-import { inferredNeeds } from './infer.js';
+import { inferredNeeds, ServiceIndex } from './infer.js';
 
 export const dependsOnAnnotation = 'gouvernail.io/depends-on';
 export const syncWaveAnnotation = 'gouvernail.io/sync-wave';
@@ -79,8 +79,10 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     problems.push({ severity, code, file: m.source.file, line: at.line, column: at.column, object: `${m.object.kind}/${m.object.metadata.name}`, field: field.join('.'), message });
   };
 
-  const services = manifests.map((m) => m.object).filter((o) => o.kind === 'Service');
-  const workloads = manifests.map((m) => m.object).filter((o) => ['Deployment', 'ReplicaSet', 'Pod'].includes(o.kind));
+  const index = new ServiceIndex(
+    manifests.map((m) => m.object).filter((o) => o.kind === 'Service'),
+    manifests.map((m) => m.object).filter((o) => ['Deployment', 'ReplicaSet', 'Pod'].includes(o.kind)),
+  );
   for (const node of [...nodes]) {
     const m = node.manifest!;
     const o = m.object;
@@ -127,7 +129,7 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
         problemAt(m, [], `${ref.field} refers to ${ref.kind}/${ref.name}, which is in no manifest and does not exist yet; its Pods will wait for it`, 'PlanMissingDependency', 'warning');
       }
     }
-    for (const need of inferredNeeds(o, services, workloads)) addEdge(need.key, { reason: 'inferred', detail: need.reason });
+    for (const need of inferredNeeds(o, index)) addEdge(need.key, { reason: 'inferred', detail: need.reason });
   }
 
   pullStructuralNeedsForward(nodes);
