@@ -50,7 +50,7 @@ spec:
           envFrom:
             - configMapRef: { name: app-${i}-config }
           env:
-            - { name: NAMESPACE, value: ${ns} }
+            - { name: NAMESPACE, value: ${ns} }${i % 3 === 1 ? `\n            - { name: UPSTREAM_URL, value: "http://app-${i - 1}.${ns}:80/api" }` : ''}
           readinessProbe:
             httpGet: { path: /healthz, port: http }
           resources:

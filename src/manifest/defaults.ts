@@ -7,7 +7,11 @@ import type { Container, KubeObject, PodSpec, Probe } from './types.js';
  * Pure: returns a new object; the input is not changed.
  */
 export function applyDefaults(input: KubeObject): KubeObject {
-  const o = cloneJson(input);
+  return defaultInPlace(cloneJson(input));
+}
+
+/** The same defaults, written into an object the caller owns (one just parsed): no copy. */
+export function defaultInPlace(o: KubeObject): KubeObject {
   if (isNamespaced(o.kind) && !o.metadata.namespace) o.metadata.namespace = 'default';
   switch (o.kind) {
     case 'Pod':

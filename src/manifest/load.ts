@@ -1,4 +1,4 @@
-import { applyDefaults } from './defaults.js';
+import { defaultInPlace } from './defaults.js';
 import { keyOf, type ObjectKey } from './keys.js';
 import { defaultLimits, parseManifestText, type ParseLimits } from './parse.js';
 import type { Problem } from './problems.js';
@@ -81,7 +81,8 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
         }
       }
       if (bad) continue;
-      const defaulted: Manifest = { ...m, object: applyDefaults(o) };
+      // The object was just parsed and is this function's: defaulted where it is, not copied.
+      const defaulted: Manifest = { ...m, object: defaultInPlace(o) };
       const key = keyOf(defaulted.object);
       const first = seen.get(key);
       if (first) {
