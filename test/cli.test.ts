@@ -56,7 +56,7 @@ spec:
   await writeFile(path.join(dir, 'a.yaml'), `${d('a', 'b')}---\n${d('b', 'a')}`);
   const r = run('plan', '-f', dir);
   t.is(r.code, 2);
-  t.regex(r.err, /a\.yaml:3:37: Deployment\/a: metadata\.annotations\.gouvernail\.io\/depends-on: dependency cycle: Deployment\/a -> Deployment\/b -> Deployment\/a/);
+  t.regex(r.err, /a\.yaml:3:37: Deployment\/a: metadata\.annotations\.gouvernail\.io\/depends-on: dependency cycle: Deployment\/a -\(gouvernail\.io\/depends-on: "Deployment\/b"\)-> Deployment\/b -\(gouvernail\.io\/depends-on: "Deployment\/a"\)-> Deployment\/a/);
 });
 
 test('diff: exit 0 when the store matches, 1 with a field diff when it does not, secrets masked', async (t) => {
