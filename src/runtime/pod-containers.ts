@@ -141,6 +141,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       Env: env.env,
       WorkingDir: c.workingDir,
       OpenStdin: c.stdin ?? false,
+      StdinOnce: (c as { stdinOnce?: boolean }).stdinOnce ?? false,
       Tty: c.tty ?? false,
       Labels: { ...base, [label.container]: c.name },
       HostConfig: hostConfig,

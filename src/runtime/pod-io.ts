@@ -19,12 +19,25 @@ export class PodIo {
     return docker.getContainer(list[0]!.Id);
   }
 
-  async logs(pod: KubeObject, options: { container?: string; follow?: boolean; tailLines?: number; timestamps?: boolean }): Promise<Readable> {
+  /**
+   * A container's log, as the kubelet serves it: `since` (seconds ago) or `sinceTime`, `tailLines`,
+   * `timestamps`, `limitBytes`; `previous` is what the container wrote before its last restart.
+   */
+  async logs(pod: KubeObject, options: { container?: string; follow?: boolean; tailLines?: number; timestamps?: boolean; sinceSeconds?: number; sinceTime?: string; previous?: boolean; limitBytes?: number }): Promise<Readable> {
+    const name = options.container ?? pod.spec.containers[0].name;
     const c = await this.container(pod, options.container);
     const info = await c.inspect();
     const out = new PassThrough();
-    const common = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines !== undefined ? { tail: options.tailLines } : {}) };
-    if (options.follow) {
+    const since = options.sinceSeconds !== undefined ? Math.floor(Date.now() / 1000) - options.sinceSeconds : options.sinceTime ? Math.floor(Date.parse(options.sinceTime) / 1000) : undefined;
+    let until: number | undefined;
+    if (options.previous) {
+      // Docker keeps one container, and one log, across restarts: "previous" is what it wrote
+      // before this start (every earlier run, where the kubelet keeps only the last one).
+      if (!info.RestartCount) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
+      until = Math.floor(Date.parse(info.State.StartedAt) / 1000);
+    }
+    const common = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines !== undefined ? { tail: options.tailLines } : {}), ...(since !== undefined && !Number.isNaN(since) ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+    if (options.follow && !options.previous) {
       const stream = await c.logs({ ...common, follow: true });
       if (info.Config.Tty) stream.pipe(out);
       else {
@@ -35,8 +48,33 @@ export class PodIo {
       return out;
     }
     const buffer = await c.logs({ ...common, follow: false });
-    out.end(info.Config.Tty ? buffer : demux(buffer));
+    const text = info.Config.Tty ? buffer : demux(buffer);
+    out.end(options.limitBytes !== undefined ? text.subarray(0, options.limitBytes) : text);
     return out;
+  }
+
+  /**
+   * Attaches to the main process of a Pod container (kubectl attach, run -it): its output from now
+   * on, and its stdin when the container keeps one open (stdin: true in the Pod).
+   */
+  async attachStream(pod: KubeObject, options: { container?: string; stdin: boolean; tty: boolean }) {
+    const c = await this.container(pod, options.container);
+    const info = await c.inspect();
+    const stream = await c.attach({ stream: true, stdin: options.stdin && info.Config.OpenStdin, stdout: true, stderr: true, hijack: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (info.Config.Tty) stream.pipe(stdout);
+    else c.modem.demuxStream(stream, stdout, stderr);
+    return {
+      stdout,
+      stderr,
+      write: (data: Buffer) => stream.write(data),
+      closeStdin: () => (stream as unknown as { end(): void }).end(),
+      resize: (cols: number, rows: number) => c.resize({ w: cols, h: rows }).catch(() => {}),
+      // Ends when the process has exited and its last output has come through, with its code.
+      done: Promise.all([c.wait().then((r: { StatusCode?: number }) => r.StatusCode ?? -1, () => -1), new Promise((r) => stream.on('end', r).on('close', r))]).then(([code]) => code),
+      abort: () => (stream as unknown as { destroy(): void }).destroy(),
+    };
   }
 
   /**

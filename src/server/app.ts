@@ -8,7 +8,7 @@ import { credentialsOf, errorReply, registerApiRoutes } from './api-routes.js';
 import type { PodIo } from '../runtime/pod-io.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { channel, frame, frameReader, upgradeProtocol } from './exec-protocol.js';
+import { acceptWebSocket, offersStreamProtocol, serveAttach, serveExec, streamProtocols } from './pod-streams.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { registerStatusPage } from './status-page.js';
 import type { DiffResult } from '../diff/diff.js';
@@ -225,43 +225,23 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     options.syncApplication(app_.metadata.namespace!, name, true);
     return reply.code(202).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: `sync of ${app_.metadata.namespace}/${name} started`, code: 202 });
   });
-  // exec: an HTTP upgrade to Gouvernail's framed protocol (exec-protocol.ts), so stdin, a TTY and
-  // the exit code all pass. (kubectl's WebSocket exec is not served yet.)
-  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+  // exec and attach: Kubernetes' channel protocols over WebSocket (v5, else v4), as kubectl 1.30+
+  // and `gouvernail exec` speak them (pod-streams.ts).
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const fail = (err: ApiError) => {
       socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify(statusBody(err))}`);
     };
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
-      if (!m || String(req.headers.upgrade).toLowerCase() !== upgradeProtocol) return fail(new ApiError(404, 'NotFound', `nothing to upgrade at ${url.pathname}`));
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/.exec(url.pathname);
+      if (!m) return fail(new ApiError(404, 'NotFound', `nothing to upgrade at ${url.pathname}`));
+      if (!offersStreamProtocol(req)) return fail(new ApiError(400, 'BadRequest', `upgrade to a WebSocket with the subprotocol ${streamProtocols.join(' or ')} (kubectl 1.30 or later does; older ones speak SPDY, which Gouvernail does not serve)`));
       const identity = authenticated(credentialsOf(req.headers.authorization).bearerToken);
       if (!identity) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
-      api.authorize({ identity, verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace: decodeURIComponent(m[1]!), name: decodeURIComponent(m[2]!) });
-      const { pod, io } = podFor({ ns: decodeURIComponent(m[1]!), name: decodeURIComponent(m[2]!) });
-      const command = url.searchParams.getAll('command');
-      if (command.length === 0) return fail(new ApiError(400, 'BadRequest', 'name the command: ?command=sh&command=-c...'));
-      const tty = url.searchParams.get('tty') === 'true';
-      const stdin = url.searchParams.get('stdin') === 'true';
-      io.execStream(pod, { container: url.searchParams.get('container') ?? undefined, command, stdin, tty }).then(
-        (exec) => {
-          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgradeProtocol}\r\nConnection: Upgrade\r\n\r\n`);
-          exec.stdout.on('data', (b: Buffer) => socket.write(frame(channel.stdout, b)));
-          exec.stderr.on('data', (b: Buffer) => socket.write(frame(channel.stderr, b)));
-          socket.on('data', frameReader((ch, payload) => {
-            if (ch === channel.stdin && stdin) exec.write(payload);
-            else if (ch === channel.stdinClose && stdin) exec.closeStdin();
-            else if (ch === channel.resize) {
-              const [cols, rows] = payload.toString().split(',').map(Number);
-              if (cols && rows) void exec.resize(cols, rows);
-            }
-          }));
-          socket.on('close', () => exec.abort());
-          socket.on('error', () => exec.abort());
-          void exec.done.then((code) => socket.end(frame(channel.exit, String(code))));
-        },
-        (err: Error) => fail(new ApiError(400, 'BadRequest', err.message)),
-      );
+      const [namespace, name, subresource] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3]! as 'exec' | 'attach'];
+      api.authorize({ identity, verb: 'create', apiGroup: '', resource: 'pods', subresource, namespace, name });
+      const { pod, io } = podFor({ ns: namespace, name });
+      void acceptWebSocket(req, socket, head).then((ws) => (subresource === 'exec' ? serveExec : serveAttach)(ws, { pod, io, url }));
     } catch (err) {
       fail(toApiError(err));
     }
@@ -273,7 +253,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       'pods/log': async (_identity, t, req, reply) => {
         const { pod, io } = podFor({ ns: t.namespace, name: t.name });
         const q = req.query as Record<string, string | undefined>;
-        const stream = await io.logs(pod, { container: q.container, follow: q.follow === 'true', tailLines: q.tailLines ? Number(q.tailLines) : undefined, timestamps: q.timestamps === 'true' }).catch((err) => {
+        const number = (v: string | undefined) => (v !== undefined && v !== '' ? Number(v) : undefined);
+        const stream = await io.logs(pod, { container: q.container, follow: q.follow === 'true', tailLines: number(q.tailLines), timestamps: q.timestamps === 'true', sinceSeconds: number(q.sinceSeconds), sinceTime: q.sinceTime, previous: q.previous === 'true', limitBytes: number(q.limitBytes) }).catch((err) => {
           throw badRequest(err);
         });
         return reply.type('text/plain').send(stream);

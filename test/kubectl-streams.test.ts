@@ -1,0 +1,127 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { image, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { kubectl, kubectlBinary } from './kubectl-helpers.js';
+import { tempDir } from './helpers.js';
+
+let server: TestServer;
+test.before(async () => {
+  server = await startServer();
+});
+test.after.always(async () => {
+  await server?.destroy();
+});
+
+/** A command under a pseudo-terminal (util-linux `script`), as a person at a terminal runs it. */
+function underPty(command: string, env: Record<string, string>): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env }, timeout: 120_000 }, (err, out) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: String(out) }));
+  });
+}
+
+for (const version of ['1.30', '1.33']) {
+  test.serial(`kubectl ${version}: exec (exit code, stdin, a terminal), cp both ways, attach through run --rm, logs with its flags`, async (t) => {
+    const k = kubectl(server.kubeconfig, version);
+    const ns = `streams-${version.replace('.', '-')}`;
+    const ok = async (args: string[], options?: Parameters<typeof k>[1]) => {
+      const r = await k(args, options);
+      t.is(r.code, 0, `kubectl ${args.join(' ')}: ${r.out}${r.err}`);
+      return r.out;
+    };
+    await ok(['create', 'namespace', ns]);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'pods.yaml'), `apiVersion: v1
+kind: Pod
+metadata: { name: shell, namespace: ${ns}, labels: { role: shell } }
+spec:
+  containers:
+    - { name: main, image: "${image}", command: ["sh", "-c", "echo started; while [ ! -f /tmp/go ]; do sleep 0.2; done; echo after-start; sleep 3600"] }
+    - { name: side, image: "${image}", command: ["sh", "-c", "echo from the side; sleep 3600"] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: crasher, namespace: ${ns} }
+spec:
+  containers:
+    - { name: c, image: "${image}", command: ["sh", "-c", "echo run at $(date +%s); sleep 1; exit 1"] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: talker, namespace: ${ns} }
+spec:
+  selector: { matchLabels: { app: talker } }
+  template:
+    metadata: { labels: { app: talker } }
+    spec:
+      containers: [{ name: c, image: "${image}", command: ["sh", "-c", "echo talker says hi; sleep 3600"] }]
+`);
+    await ok(['apply', '-f', dir]);
+    await ok(['wait', '-n', ns, '--for=condition=Ready', 'pod/shell', '--timeout=120s']);
+
+    // exec: output, the exit code, stdin closed at its end.
+    const failed = await k(['exec', '-n', ns, 'shell', '--', 'sh', '-c', 'echo out; echo err >&2; exit 7']);
+    t.is(failed.code, 7);
+    t.is(failed.out, 'out\n');
+    t.regex(failed.err, /err\n[\s\S]*command terminated with exit code 7/);
+    t.is(await ok(['exec', '-i', '-n', ns, 'shell', '--', 'wc', '-l'], { input: 'one\ntwo\nthree\n' }), '3\n');
+    t.is(await ok(['exec', '-n', ns, 'shell', '-c', 'side', '--', 'sh', '-c', 'echo side container']), 'side container\n');
+    // -it under a pseudo-terminal: the command gets a TTY of its own.
+    const env = { KUBECONFIG: server.kubeconfig, HOME: tempDir('gouvernail-kubectl-home-') };
+    const pty = await underPty(`${kubectlBinary(version)} exec -it -n ${ns} shell -- sh -c 'tty; echo interactive'`, env);
+    t.is(pty.code, 0, pty.out);
+    t.regex(pty.out, /\/dev\/pts\/\d+\r?\n[\s\S]*interactive/);
+
+    // cp both ways (tar over exec).
+    const local = path.join(tempDir(), 'note.txt');
+    writeFileSync(local, 'copied in by kubectl cp\n');
+    await ok(['cp', local, `${ns}/shell:/tmp/note.txt`, '-c', 'main']);
+    t.is(await ok(['exec', '-n', ns, 'shell', '--', 'cat', '/tmp/note.txt']), 'copied in by kubectl cp\n');
+    const back = path.join(tempDir(), 'back.txt');
+    await ok(['cp', `${ns}/shell:/tmp/note.txt`, back, '-c', 'main']);
+    t.is(readFileSync(back, 'utf8'), 'copied in by kubectl cp\n');
+
+    // attach, as run --rm -i does it: stdin to the process, its output back, then the Pod deleted.
+    const attached = await k(['run', 'asker', '-n', ns, `--image=${image}`, '--rm', '-i', '--restart=Never', '--command', '--', 'sh', '-c', 'read x; echo got $x'], { input: 'the answer\n' });
+    t.is(attached.code, 0, attached.err);
+    t.regex(attached.out, /got the answer/);
+    t.regex(attached.out + attached.err, /pod "asker" deleted/);
+    await waitFor('the run --rm Pod gone', async () => (await k(['get', 'pod', 'asker', '-n', ns])).code !== 0);
+
+    // logs: -f gets a line written after it started; --tail, --timestamps, -c, --all-containers, -l, deploy/NAME.
+    const follow = k.spawn(['logs', '-f', '-n', ns, 'shell', '-c', 'main']);
+    await waitFor('logs -f printing', async () => follow.output().includes('started'));
+    await ok(['exec', '-n', ns, 'shell', '--', 'touch', '/tmp/go']);
+    await waitFor('logs -f receiving a new line', async () => follow.output().includes('after-start'));
+    follow.proc.kill();
+    t.is(await ok(['logs', '-n', ns, 'shell', '-c', 'main', '--tail=1']), 'after-start\n');
+    t.regex(await ok(['logs', '-n', ns, 'shell', '-c', 'main', '--timestamps']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z started\n/);
+    t.is(await ok(['logs', '-n', ns, 'shell', '-c', 'main', '--since=1h', '--tail=1']), 'after-start\n');
+    const all = await ok(['logs', '-n', ns, 'shell', '--all-containers']);
+    t.regex(all, /started/);
+    t.regex(all, /from the side/);
+    t.regex(await ok(['logs', '-n', ns, '-l', 'role=shell', '-c', 'side']), /from the side/);
+    await ok(['wait', '-n', ns, '--for=condition=Available', 'deploy/talker', '--timeout=120s']);
+    t.regex(await ok(['logs', '-n', ns, 'deploy/talker']), /talker says hi/);
+    // --previous: what the container wrote before its last restart.
+    await waitFor('the crasher restarted', async () => /"restartCount":\s*[1-9]/.test((await k(['get', 'pod', 'crasher', '-n', ns, '-o', 'json'])).out), 120_000);
+    t.regex(await ok(['logs', '-n', ns, 'crasher', '--previous']), /^(run at \d+\n)+$/);
+    const noPrevious = await k(['logs', '-n', ns, 'shell', '-c', 'main', '--previous']);
+    t.not(noPrevious.code, 0);
+    t.regex(noPrevious.err, /previous terminated container "main" in pod "shell" not found/);
+    await ok(['delete', 'namespace', ns, '--wait=false']);
+  });
+}
+
+test.serial("gouvernail exec speaks the same WebSocket protocol: stdin, the exit code, a terminal", async (t) => {
+  const ns = 'streams-own';
+  await server.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await server.client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'own', namespace: ns }, spec: { containers: [{ name: 'c', image, command: ['sleep', '3600'] }] } });
+  await waitFor('the Pod ready', async () => (await server.client.get('Pod', ns, 'own'))?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+  const code = await runCli('exec', 'own', '-n', ns, '--kubeconfig', server.kubeconfig, '--', 'sh', '-c', 'echo own exec; exit 4');
+  t.is(code.code, 4);
+  t.is(code.out, 'own exec\n');
+  const pty = await underPty(`${process.execPath} ${path.join(process.cwd(), 'dist', 'src', 'cli', 'main.js')} exec own -n ${ns} -i -t --kubeconfig ${server.kubeconfig} -- sh -c 'tty'`, {});
+  t.regex(pty.out, /\/dev\/pts\/\d+/);
+});
