@@ -73,14 +73,14 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('system:kube-scheduler', [
       { apiGroups: [''], resources: ['pods', 'nodes'], verbs: read },
       { apiGroups: [''], resources: ['pods/binding'], verbs: ['create'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     ]),
     clusterRole('system:node', [
       { apiGroups: [''], resources: ['pods', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims', 'nodes', 'serviceaccounts'], verbs: read },
       { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
       { apiGroups: [''], resources: ['pods/status', 'persistentvolumeclaims/status', 'nodes/status'], verbs: ['update', 'patch'] },
       { apiGroups: [''], resources: ['nodes'], verbs: ['create', 'update'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     ]),
     clusterBinding('system:basic-user', 'system:basic-user', [{ kind: 'Group', name: 'system:authenticated' }]),
     clusterBinding('system:kube-controller-manager', 'system:kube-controller-manager', [{ kind: 'User', name: identities.controllerManager.user }]),

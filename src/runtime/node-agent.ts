@@ -52,6 +52,8 @@ export class NodeAgent {
   private readonly probes = new Map<string, ProbeState>();
   /** Images that failed to pull, and when to try again. */
   private readonly pullBackoff = new Map<string, { until: number; delay: number; message: string }>();
+  /** The restart count each crash-looping container was last reported at (one BackOff a restart). */
+  private readonly backoffSeen = new Map<string, number>();
   /** Containers carrying this installation's label that it has no record of, reported once each. */
   private readonly reported = new Set<string>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
@@ -128,12 +130,14 @@ export class NodeAgent {
       if (live.has(uid)) continue;
       for (const c of list) {
         this.log('removing container of a deleted Pod', { container: c.Names[0] });
+        this.o.event?.(podOf(c), 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
         await docker.getContainer(c.Id).remove({ force: true }).catch(ignore404);
         this.o.records.remove('container', dockerName(c));
       }
       await this.removeEmptyDirs(uid);
       this.apiAccess.forget(uid);
       for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
+      for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
     }
     // Pods are independent: up to 128 at a time, and a Pod bound while the pass runs joins it at
     // once instead of waiting for the next pass (50 new Pods do not start in two waves).
@@ -306,6 +310,7 @@ export class NodeAgent {
       }
       if (current) {
         this.log('replacing container whose spec changed', { container: c.dockerName });
+        this.o.event?.(pod, 'Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
         await docker.getContainer(current.Id).remove({ force: true }).catch(ignore404);
       }
       const image = await this.ensureImage(pod, c);
@@ -321,7 +326,7 @@ export class NodeAgent {
         }
       }
       try {
-        ids[c.name] = await this.createAndStart(c, pod.metadata.uid!);
+        ids[c.name] = await this.createAndStart(c, pod);
         changed = true;
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
@@ -445,8 +450,15 @@ export class NodeAgent {
       this.images.set(c.options.Image!, known);
     }
     const present = await known;
-    if (present && policy !== 'Always') return undefined;
-    if (!present && policy === 'Never') return { reason: 'ErrImageNeverPull', message: `image ${c.options.Image} is not present and imagePullPolicy is Never` };
+    if (present && policy !== 'Always') {
+      this.o.event?.(pod, 'Normal', 'Pulled', `Container image "${c.options.Image}" already present on machine`);
+      return undefined;
+    }
+    if (!present && policy === 'Never') {
+      const message = `image ${c.options.Image} is not present and imagePullPolicy is Never`;
+      this.o.event?.(pod, 'Warning', 'ErrImageNeverPull', `Container image "${c.options.Image}" is not present with pull policy of Never`);
+      return { reason: 'ErrImageNeverPull', message };
+    }
     const backoff = this.pullBackoff.get(c.options.Image!);
     if (backoff && Date.now() < backoff.until && !present) return { reason: 'ImagePullBackOff', message: backoff.message };
     try {
@@ -459,6 +471,8 @@ export class NodeAgent {
         void this.setWaiting(pod, c.name, { reason: 'ContainerCreating', message }).catch(() => {});
       };
       report(`pulling image ${c.options.Image}`);
+      this.o.event?.(pod, 'Normal', 'Pulling', `Pulling image "${c.options.Image}"`);
+      const pullStarted = Date.now();
       const stream = await this.o.docker.pull(c.options.Image!);
       await new Promise((resolve, reject) =>
         this.o.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(null)), (e: { status?: string; progress?: string }) => {
@@ -468,6 +482,7 @@ export class NodeAgent {
       );
       this.pullBackoff.delete(c.options.Image!);
       this.images.set(c.options.Image!, Promise.resolve(true));
+      this.o.event?.(pod, 'Normal', 'Pulled', `Successfully pulled image "${c.options.Image}" in ${((Date.now() - pullStarted) / 1000).toFixed(3)}s`);
       return undefined;
     } catch (err) {
       if (present) return undefined;
@@ -475,12 +490,15 @@ export class NodeAgent {
       const delay = Math.min(300_000, (backoff?.delay ?? 5_000) * 2);
       const message = `cannot pull ${c.options.Image}: ${(err as Error).message.split('\n')[0]}; next try in ${Math.round(delay / 1000)} s`;
       this.pullBackoff.set(c.options.Image!, { until: Date.now() + delay, delay, message });
+      this.o.event?.(pod, 'Warning', 'Failed', `Failed to pull image "${c.options.Image}": ${(err as Error).message.split('\n')[0]}`);
+      this.o.event?.(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.options.Image}"`);
       return { reason: 'ImagePullBackOff', message };
     }
   }
 
-  private async createAndStart(c: ContainerPlan, uid: string): Promise<string> {
+  private async createAndStart(c: ContainerPlan, pod: KubeObject): Promise<string> {
     const { records } = this.o;
+    const uid = pod.metadata.uid!;
     // The intent first: a crash after the create still finds the container Gouvernail's.
     if (records.get('container', c.dockerName)?.owner !== uid || records.get('container', c.dockerName)?.state !== 'creating') records.put('container', c.dockerName, 'creating', uid);
     let container: Docker.Container;
@@ -494,7 +512,9 @@ export class NodeAgent {
     for (const copy of c.copies) await copyFiles(container, copy);
     // Ready only with its files in place; a container never made ready is never started.
     records.put('container', c.dockerName, 'ready', uid);
+    this.o.event?.(pod, 'Normal', 'Created', `Created container ${c.name}`);
     await container.start();
+    this.o.event?.(pod, 'Normal', 'Started', `Started container ${c.name}`);
     this.log('started container', { container: c.dockerName });
     return container.id;
   }
@@ -569,6 +589,11 @@ export class NodeAgent {
           const terminated = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: s?.StartedAt, finishedAt: s?.FinishedAt };
           if (restartCount > 0 || s?.Restarting) {
             state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${spec.name}` } };
+            const seen = `${pod.metadata.uid}/${spec.name}`;
+            if (this.backoffSeen.get(seen) !== restartCount) {
+              this.backoffSeen.set(seen, restartCount);
+              this.o.event?.(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${spec.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
+            }
             lastState = { terminated };
           } else {
             state = { terminated };
@@ -634,6 +659,7 @@ export class NodeAgent {
     if (p && now - state.lastRun >= (p.periodSeconds ?? 10) * 1000 * 0.9) {
       state.lastRun = now;
       const ok = await runProbe(this.o.docker, p, id, podIP, pod);
+      if (!ok) this.o.event?.(pod, 'Warning', 'Unhealthy', `Readiness probe failed: ${describeProbe(p)}`);
       if (ok) {
         state.successes++;
         state.failures = 0;
@@ -648,8 +674,10 @@ export class NodeAgent {
     if (l) {
       const ok = await runProbe(this.o.docker, l, id, podIP, pod);
       state.livenessFailures = ok ? 0 : state.livenessFailures + 1;
+      if (!ok) this.o.event?.(pod, 'Warning', 'Unhealthy', `Liveness probe failed: ${describeProbe(l)}`);
       if (state.livenessFailures >= (l.failureThreshold ?? 3)) {
         this.log('liveness probe failed; restarting container', { pod: pod.metadata.name, container: spec.name });
+        this.o.event?.(pod, 'Normal', 'Killing', `Container ${spec.name} failed liveness probe, will be restarted`);
         state.livenessFailures = 0;
         await this.o.docker.getContainer(id).restart().catch(() => {});
         return false;
@@ -711,6 +739,19 @@ async function copyFiles(container: Docker.Container, copy: FileToCopy): Promise
   const chunks: Buffer[] = [];
   for await (const chunk of tar) chunks.push(chunk as Buffer);
   await container.putArchive(Buffer.concat(chunks), { path: '/' });
+}
+
+/** The Pod a container was made for, from its labels (the Pod may be gone from the store). */
+function podOf(c: Docker.ContainerInfo): KubeObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: c.Labels[label.pod] ?? '', namespace: c.Labels[label.namespace], uid: c.Labels[label.uid] } } as KubeObject;
+}
+
+/** A probe as the kubelet's events describe it. */
+function describeProbe(p: Probe): string {
+  if (p.exec) return `exec [${p.exec.command.join(' ')}] failed`;
+  if (p.httpGet) return `HTTP probe failed: GET ${p.httpGet.path ?? '/'} on port ${p.httpGet.port}`;
+  if (p.tcpSocket) return `dial tcp port ${p.tcpSocket.port}: connection refused`;
+  return 'no handler';
 }
 
 function dockerName(c: Docker.ContainerInfo): string {

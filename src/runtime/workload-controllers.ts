@@ -1,5 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { cloneJson } from '../manifest/clone.js';
+
+/** What records an Event (an EventRecorder). */
+type Recorder = { record(about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void };
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
@@ -46,6 +49,8 @@ export class WorkloadControllers {
     private readonly scheduler: Client,
     private readonly nodeNames: () => string[],
     private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
+    /** Events, by the component kubectl names: deployment-controller, replicaset-controller, default-scheduler. */
+    private readonly events?: { deployment: Recorder; replicaSet: Recorder; scheduler: Recorder },
   ) {
     this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('controller pass failed; retrying', { err: err.message }), resyncMs: 1000, debounceMs: 50 });
   }
@@ -162,6 +167,7 @@ export class WorkloadControllers {
     const setReplicas = async (rs: KubeObject, n: number) => {
       if (rs.spec.replicas === n) return rs;
       this.log('scaling replica set', { replicaSet: rs.metadata.name, from: rs.spec.replicas, to: n });
+      this.events?.deployment.record(d, 'Normal', 'ScalingReplicaSet', `Scaled ${n > rs.spec.replicas ? 'up' : 'down'} replica set ${rs.metadata.name} from ${rs.spec.replicas} to ${n}`);
       return this.update({ ...rs, metadata: { ...rs.metadata, resourceVersion: undefined }, spec: { ...rs.spec, replicas: n } });
     };
 
@@ -230,11 +236,15 @@ export class WorkloadControllers {
       const template = rs.spec.template;
       const name = `${rs.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`;
       await this.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: template.metadata?.labels, annotations: template.metadata?.annotations, ownerReferences: [owner(rs)] }, spec: cloneJson(template.spec) });
+      this.events?.replicaSet.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`);
     }
     if (pods.length > want) {
       // Remove the least useful first: unscheduled, then not ready, then the newest.
       const ranked = [...pods].sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || Number(isReady(a)) - Number(isReady(b)) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
-      for (const p of ranked.slice(0, pods.length - want)) await this.remove(p);
+      for (const p of ranked.slice(0, pods.length - want)) {
+        await this.remove(p);
+        this.events?.replicaSet.record(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
+      }
     }
     const now = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
     const ready = now.filter(isReady).length;
@@ -248,15 +258,21 @@ export class WorkloadControllers {
   /** Binds each unscheduled Pod to the ready node with the fewest Pods. */
   private async schedule(): Promise<void> {
     const nodes = this.nodeNames();
-    if (nodes.length === 0) return;
     const pods = this.list({ kind: 'Pod' });
+    if (nodes.length === 0) {
+      for (const p of pods) if (!p.spec.nodeName && !p.metadata.deletionTimestamp) this.events?.scheduler.record(p, 'Warning', 'FailedScheduling', '0/0 nodes are available: no node is Ready.');
+      return;
+    }
     const load = new Map(nodes.map((n) => [n, pods.filter((p) => p.spec.nodeName === n).length]));
     for (const p of pods) {
       if (p.spec.nodeName) continue;
       const node = [...load].sort((a, b) => a[1] - b[1])[0]![0];
       load.set(node, load.get(node)! + 1);
       if (p.metadata.deletionTimestamp) continue;
-      await this.scheduler.bind(p.metadata.namespace!, p.metadata.name, node).catch((err) => this.log('cannot bind a Pod', { pod: p.metadata.name, node, err: (err as Error).message }));
+      await this.scheduler.bind(p.metadata.namespace!, p.metadata.name, node).then(
+        () => this.events?.scheduler.record(p, 'Normal', 'Scheduled', `Successfully assigned ${p.metadata.namespace}/${p.metadata.name} to ${node}`),
+        (err) => this.log('cannot bind a Pod', { pod: p.metadata.name, node, err: (err as Error).message }),
+      );
     }
   }
 }

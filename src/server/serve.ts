@@ -7,7 +7,7 @@ import pino from 'pino';
 import { ObjectStore } from '../store/object-store.js';
 import { SecretBox } from '../store/secret-box.js';
 import { DockerRecords } from '../store/docker-records.js';
-import { recordEvent } from '../sync/events.js';
+import { EventRecorder, expireEvents } from '../runtime/event-recorder.js';
 import { AuditLog } from './audit-log.js';
 import type { KubeObject } from '../manifest/types.js';
 import { NodeAgent, type NodeAgentOptions } from '../runtime/node-agent.js';
@@ -70,6 +70,8 @@ export interface ServeOptions {
   publishAddresses?: string[];
   /** Bounds on each Application's source (--max-source-bytes, --max-source-files). */
   sourceLimits?: SourceLimits;
+  /** How long Events are kept after they were last seen (--event-ttl; Kubernetes' default is 1h). */
+  eventTtlMs?: number;
   /** Scheduled snapshots of the store (--snapshot-schedule, a cron expression; --snapshot-retention). */
   snapshots?: { schedule: string; retention: number; dir?: string };
 }
@@ -182,10 +184,21 @@ export async function serve(options: ServeOptions) {
   }
 
   const logFn = (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg);
-  const controllers = new WorkloadControllers(store, asComponent(identities.controllerManager), asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn);
+  // Events, recorded as the components kubectl knows would record them.
+  const controllerManager = asComponent(identities.controllerManager);
+  const recorders = {
+    deployment: new EventRecorder(controllerManager, { component: 'deployment-controller' }),
+    replicaSet: new EventRecorder(controllerManager, { component: 'replicaset-controller' }),
+    scheduler: new EventRecorder(asComponent(identities.scheduler), { component: 'default-scheduler' }),
+    kubelet: new EventRecorder(kubelet, { component: 'kubelet', host: nodeName }),
+  };
+  const eventTtlMs = options.eventTtlMs ?? 3600_000;
+  const expiry = setInterval(() => expireEvents(controllerManager, eventTtlMs), Math.min(60_000, eventTtlMs));
+  expiry.unref();
+  const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn, recorders);
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFn);
   // The local engine's Pods get their token files bind-mounted from the data folder.
-  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, records: new DockerRecords(store.db, nodeName), event: (about, type, reason, message) => recordEvent(kubelet, about, type, reason, message), nodeName, installation, log: logFn, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
+  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, records: new DockerRecords(store.db, nodeName), event: (about, type, reason, message) => recorders.kubelet.record(about, type, reason, message), nodeName, installation, log: logFn, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
   const agent = new NodeAgent(agentOptions);
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
@@ -229,6 +242,7 @@ export async function serve(options: ServeOptions) {
   const close = () =>
     (closing ??= (async () => {
       snapshots?.stop();
+      clearInterval(expiry);
       await applications.stop();
       await controllers.stop();
       await collector.stop();
@@ -237,6 +251,7 @@ export async function serve(options: ServeOptions) {
       if (renewal) clearInterval(renewal);
       authorizer.close();
       await http.close();
+      for (const r of Object.values(recorders)) r.close();
       store.close();
     })());
   return { server, token, ca: tls?.ca, store, api, installation, close, kubeconfig: path.join(options.dataDir, 'kubeconfig') };

@@ -1,32 +1,22 @@
-import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../manifest/types.js';
 import type { InProcessClient } from '../api/client.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { eventName, writeEvents } from '../runtime/event-recorder.js';
 
 const keep = 50;
+const component = 'gouvernail-application-controller';
 
-/** Records a Kubernetes Event about an object; only the newest 50 per object are kept. */
+/**
+ * Records a Kubernetes Event about an object, at once: a repeat (same reason and message) adds to
+ * the count of the one there. Only the newest 50 per object are kept.
+ */
 export function recordEvent(client: InProcessClient, about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
-  const namespace = about.metadata.namespace ?? 'default';
   const now = new Date().toISOString();
   const store = client.api.store;
-  // One transaction; the in-process client runs each request before it returns its promise.
   store.batch(() => {
-    void client.create({
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: `${about.metadata.name}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`, namespace },
-      involvedObject: { apiVersion: about.apiVersion, kind: about.kind, name: about.metadata.name, namespace, uid: about.metadata.uid },
-      type,
-      reason,
-      message: message.slice(0, 2000),
-      source: { component: 'gouvernail' },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    }).catch(() => {});
+    writeEvents(client, [{ name: eventName(about, reason, message, component), about, type, reason, message, source: { component }, count: 1, first: now, last: now }]);
     const mine = eventsAbout(store, about);
-    for (const old of mine.slice(keep)) void client.delete('Event', namespace, old.metadata.name).catch(() => {});
+    for (const old of mine.slice(keep)) void client.delete('Event', about.metadata.namespace ?? 'default', old.metadata.name).catch(() => {});
   });
 }
 

@@ -8,11 +8,12 @@ import { usageError, type Command } from '../command.js';
 import { defaultSourceLimits } from '../../manifest/read-folder.js';
 import { parseQuantity } from '../../manifest/quantity.js';
 import cron from 'node-cron';
+import { parseDuration } from '../../manifest/names.js';
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -29,6 +30,7 @@ export const serveCommand: Command = {
     'publish-address': { type: 'string', multiple: true, description: 'an address of this host that hostPorts are published on (default: all); repeatable' },
     'max-source-bytes': { type: 'string', description: 'the most bytes of manifests one Application source may hold, checked before reading (default 64Mi)' },
     'max-source-files': { type: 'string', description: 'the most manifest files one Application source may hold, checked before reading (default 10000)' },
+    'event-ttl': { type: 'string', description: 'how long an Event is kept after it was last seen (default 1h)' },
     'snapshot-schedule': { type: 'string', description: 'take a snapshot of the store on this cron schedule, e.g. "0 */6 * * *" (into DATA/snapshots)' },
     'snapshot-retention': { type: 'string', description: 'how many scheduled snapshots to keep (default 5)' },
     'snapshot-dir': { type: 'string', description: 'where scheduled snapshots go (default DATA/snapshots)' },
@@ -82,7 +84,13 @@ export const serveCommand: Command = {
     } else if (values['snapshot-retention'] !== undefined || values['snapshot-dir'] !== undefined) {
       usageError('--snapshot-retention and --snapshot-dir go with --snapshot-schedule CRON');
     }
+    let eventTtlMs: number | undefined;
+    if (values['event-ttl'] !== undefined) {
+      eventTtlMs = parseDuration(values['event-ttl'] as string);
+      if (!eventTtlMs) usageError(`--event-ttl ${values['event-ttl']} is not a duration such as 1h or 30m`);
+    }
     const server = await serve({
+      eventTtlMs,
       snapshots,
       sourceLimits,
       applications,
