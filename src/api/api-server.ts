@@ -81,6 +81,11 @@ export interface ApiServerOptions {
   authorizer?: Authorizer;
   admission?: AdmissionPlugin[];
   now?: () => Date;
+  /**
+   * Read-only objects the server shows but does not store (serve's own components, as Pods of
+   * kube-system): listed and read like the others; a write to one is 405.
+   */
+  virtualObjects?: (kind: string, namespace: string | undefined) => KubeObject[];
 }
 
 /**
@@ -103,6 +108,14 @@ export class ApiServer {
     this.now = options.now ?? (() => new Date());
     this.audit = options.audit;
     this.tokens = options.serviceAccountTokens;
+    this.virtual = options.virtualObjects ?? (() => []);
+  }
+
+  private readonly virtual: NonNullable<ApiServerOptions['virtualObjects']>;
+
+  private virtualNamed(r: ApiRequest): KubeObject | undefined {
+    if (!r.name) return undefined;
+    return this.virtual(r.resource.kind, r.resource.namespaced ? r.namespace : undefined).find((o) => o.metadata.name === r.name);
   }
 
   private readonly tokens?: ServiceAccountTokens;
@@ -166,6 +179,9 @@ export class ApiServer {
       throw new ApiError(404, 'NotFound', `${qualifiedName(r.resource)} has no subresource ${r.subresource}`);
     }
     const warnings: string[] = [];
+    if (!['get', 'list'].includes(r.verb) && this.virtualNamed(r)) {
+      throw new ApiError(405, 'MethodNotAllowed', `${r.resource.plural} "${r.name}" is part of gouvernail serve itself and is read-only: it runs while serve runs (restart serve to restart it; its log is 'kubectl logs -n ${r.namespace} ${r.name}')`);
+    }
     try {
       if (r.verb === 'get') return { code: 200, body: this.getObject(r), warnings };
       if (r.verb === 'list') return { code: 200, body: this.listObjects(r), warnings };
@@ -235,7 +251,7 @@ export class ApiServer {
   }
 
   private current(r: ApiRequest): KubeObject {
-    const o = this.store.get(r.resource.kind, r.resource.namespaced ? r.namespace : undefined, r.name!);
+    const o = this.store.get(r.resource.kind, r.resource.namespaced ? r.namespace : undefined, r.name!) ?? this.virtualNamed(r);
     if (!o) throw notFound(r.resource, r.name!);
     return o;
   }
@@ -258,7 +274,12 @@ export class ApiServer {
 
   private select(r: ApiRequest): KubeObject[] {
     const filter = this.filter(r);
-    return this.store.list({ kind: r.resource.kind, namespace: r.resource.namespaced ? r.namespace : undefined }).filter(filter);
+    const namespace = r.resource.namespaced ? r.namespace : undefined;
+    const stored = this.store.list({ kind: r.resource.kind, namespace });
+    const shown = this.virtual(r.resource.kind, namespace);
+    if (shown.length === 0) return stored.filter(filter);
+    const where = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    return [...stored, ...shown].filter(filter).sort((a, b) => (where(a) < where(b) ? -1 : where(a) > where(b) ? 1 : 0));
   }
 
   private listObjects(r: ApiRequest) {

@@ -51,6 +51,8 @@ export class WorkloadControllers {
     private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
     /** Events, by the component kubectl names: deployment-controller, replicaset-controller, default-scheduler. */
     private readonly events?: { deployment: Recorder; replicaSet: Recorder; scheduler: Recorder },
+    /** The scheduler's own log (kube-scheduler), apart from the controllers'. */
+    private readonly schedulerLog: (msg: string, f?: Record<string, unknown>) => void = log,
   ) {
     this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('controller pass failed; retrying', { err: err.message }), resyncMs: 1000, debounceMs: 50 });
   }
@@ -270,8 +272,11 @@ export class WorkloadControllers {
       load.set(node, load.get(node)! + 1);
       if (p.metadata.deletionTimestamp) continue;
       await this.scheduler.bind(p.metadata.namespace!, p.metadata.name, node).then(
-        () => this.events?.scheduler.record(p, 'Normal', 'Scheduled', `Successfully assigned ${p.metadata.namespace}/${p.metadata.name} to ${node}`),
-        (err) => this.log('cannot bind a Pod', { pod: p.metadata.name, node, err: (err as Error).message }),
+        () => {
+          this.events?.scheduler.record(p, 'Normal', 'Scheduled', `Successfully assigned ${p.metadata.namespace}/${p.metadata.name} to ${node}`);
+          this.schedulerLog('Successfully bound pod to node', { pod: `${p.metadata.namespace}/${p.metadata.name}`, node });
+        },
+        (err) => this.schedulerLog('cannot bind a Pod', { pod: p.metadata.name, node, err: (err as Error).message }),
       );
     }
   }

@@ -7,7 +7,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { credentialsOf, errorReply, registerApiRoutes } from './api-routes.js';
 import type { PodIo } from '../runtime/pod-io.js';
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { acceptWebSocket, offersStreamProtocol, serveAttach, serveExec, streamProtocols } from './pod-streams.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { registerStatusPage } from './status-page.js';
@@ -40,6 +40,8 @@ export interface ApiOptions {
   /** Counters the server and its loops add to; /metrics renders them. */
   metrics?: ServerMetrics;
   /** Rollback and resume of Applications. */
+  /** The log of one of serve's own components (a Pod of kube-system), or undefined for any other Pod. */
+  componentLogs?: (namespace: string, name: string, options: { follow?: boolean; tailLines?: number; sinceSeconds?: number; timestamps?: boolean; limitBytes?: number }) => Readable | undefined;
   applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void; drift(namespace: string, name: string): DiffResult | undefined; graph?(namespace: string, name: string): PlanGraph | undefined; preview?(namespace: string, name: string, revision: string | undefined): Promise<Preview> };
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
   podIo?: PodIo;
@@ -251,9 +253,11 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     version: options.version ?? '0.1.0',
     streams: {
       'pods/log': async (_identity, t, req, reply) => {
-        const { pod, io } = podFor({ ns: t.namespace, name: t.name });
         const q = req.query as Record<string, string | undefined>;
         const number = (v: string | undefined) => (v !== undefined && v !== '' ? Number(v) : undefined);
+        const own = options.componentLogs?.(t.namespace!, t.name!, { follow: q.follow === 'true', tailLines: number(q.tailLines), sinceSeconds: number(q.sinceSeconds), timestamps: q.timestamps === 'true', limitBytes: number(q.limitBytes) });
+        if (own) return reply.type('text/plain').send(own);
+        const { pod, io } = podFor({ ns: t.namespace, name: t.name });
         const stream = await io.logs(pod, { container: q.container, follow: q.follow === 'true', tailLines: number(q.tailLines), timestamps: q.timestamps === 'true', sinceSeconds: number(q.sinceSeconds), sinceTime: q.sinceTime, previous: q.previous === 'true', limitBytes: number(q.limitBytes) }).catch((err) => {
           throw badRequest(err);
         });

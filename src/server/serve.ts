@@ -8,6 +8,11 @@ import { ObjectStore } from '../store/object-store.js';
 import { SecretBox } from '../store/secret-box.js';
 import { DockerRecords } from '../store/docker-records.js';
 import { EventRecorder, expireEvents } from '../runtime/event-recorder.js';
+import { ComponentLogs, componentOf, componentPods, type ComponentName } from './components.js';
+import { ControllerState } from '../store/controller-state.js';
+import { createRequire } from 'node:module';
+
+const packageVersion = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 import { AuditLog } from './audit-log.js';
 import type { KubeObject } from '../manifest/types.js';
 import { NodeAgent, type NodeAgentOptions } from '../runtime/node-agent.js';
@@ -132,9 +137,16 @@ function scheduleSnapshots(store: ObjectStore, dataDir: string, o: { schedule: s
 /** Starts the whole control plane in this process: store, API, controllers, the local node. */
 export async function serve(options: ServeOptions) {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const log = pino({ name: 'gouvernail', enabled: !options.quiet });
+  // Every log line also goes to its component's log, which `kubectl logs -n kube-system` reads.
+  const componentLogs = new ComponentLogs();
+  const log = pino({ name: 'gouvernail' }, options.quiet ? componentLogs.sink() : pino.multistream([{ stream: process.stdout }, { stream: componentLogs.sink() }]));
+  const logFor = (component: ComponentName) => (msg: string, fields?: Record<string, unknown>) => log.info({ ...fields, component }, msg);
   const store = ObjectStore.open(path.join(options.dataDir, 'state.db'), { secrets: SecretBox.load(path.join(options.dataDir, 'encryption-keys.json')) });
   store.resealSecrets();
+  const startedAt = new Date();
+  const starts = new ControllerState(store.db);
+  const history = starts.get<{ count: number; first: string }>('serve-starts') ?? { count: 0, first: startedAt.toISOString() };
+  starts.set('serve-starts', { count: history.count + 1, first: history.first });
   const installation = readOrCreate(path.join(options.dataDir, 'installation-id'), () => randomBytes(6).toString('hex'));
   const token = readOrCreate(path.join(options.dataDir, 'admin-token'), () => randomBytes(24).toString('hex'));
   const docker = options.docker ?? new Docker(options.dockerSocket ? { socketPath: options.dockerSocket } : undefined);
@@ -147,7 +159,9 @@ export async function serve(options: ServeOptions) {
   const authorizer = new RbacAuthorizer(store);
   const audit = new AuditLog(path.join(options.dataDir, 'audit.log'));
   const serviceAccountTokens = ServiceAccountTokens.load(path.join(options.dataDir, 'service-account.key'), store);
-  const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer });
+  const components = componentPods({ node: nodeName, startedAt, createdAt: history.first, restarts: history.count, version: packageVersion });
+  const virtualObjects = (kind: string, namespace: string | undefined) => (kind === 'Pod' && (!namespace || namespace === 'kube-system') ? components : []);
+  const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer, virtualObjects });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
   // The default roles and the components' bindings are put back at every start, as Kubernetes does.
   const system = asComponent(identities.apiServer);
@@ -183,7 +197,7 @@ export async function serve(options: ServeOptions) {
     if (!store.get('Namespace', undefined, ns)) await system.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
   }
 
-  const logFn = (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg);
+  const logFn = logFor('kube-apiserver');
   // Events, recorded as the components kubectl knows would record them.
   const controllerManager = asComponent(identities.controllerManager);
   const recorders = {
@@ -195,15 +209,18 @@ export async function serve(options: ServeOptions) {
   const eventTtlMs = options.eventTtlMs ?? 3600_000;
   const expiry = setInterval(() => expireEvents(controllerManager, eventTtlMs), Math.min(60_000, eventTtlMs));
   expiry.unref();
-  const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFn, recorders);
-  const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFn);
+  const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFor('kube-controller-manager'), recorders, logFor('kube-scheduler'));
+  const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
   // The local engine's Pods get their token files bind-mounted from the data folder.
-  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, records: new DockerRecords(store.db, nodeName), event: (about, type, reason, message) => recorders.kubelet.record(about, type, reason, message), nodeName, installation, log: logFn, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
+  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, records: new DockerRecords(store.db, nodeName), event: (about, type, reason, message) => recorders.kubelet.record(about, type, reason, message), nodeName, installation, log: logFor('gouvernail-node-agent'), podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
   const agent = new NodeAgent(agentOptions);
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
   const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
-  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name, byHand) => applicationsRef.current?.syncNow(ns, name, byHand), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name), graph: (ns, name) => applicationsRef.current?.graph(ns, name), preview: (ns, name, rev) => applicationsRef.current!.preview(ns, name, rev) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation) });
+  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name, byHand) => applicationsRef.current?.syncNow(ns, name, byHand), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name), graph: (ns, name) => applicationsRef.current?.graph(ns, name), preview: (ns, name, rev) => applicationsRef.current!.preview(ns, name, rev) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation), componentLogs: (ns, name, o) => {
+    const component = ns === 'kube-system' ? componentOf(name, nodeName) : undefined;
+    return component ? componentLogs.read(component, o) : undefined;
+  } });
   await http.listen({ host: options.host, port: options.port });
   const address = http.server.address() as { port: number };
   // Pods call the API as their ServiceAccount over HTTPS; plain HTTP would send their token in clear.
@@ -223,8 +240,8 @@ export async function serve(options: ServeOptions) {
       }, 12 * 3600_000)
     : undefined;
   renewal?.unref();
-  const proxy = new ServiceProxy(store, logFn);
-  const applications = new ApplicationController(store, asComponent(identities.applicationController), logFn, process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
+  const proxy = new ServiceProxy(store, logFor('gouvernail-service-proxy'));
+  const applications = new ApplicationController(store, asComponent(identities.applicationController), logFor('gouvernail-application-controller'), process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
   applicationsRef.current = applications;
   if (options.sourceLimits) applications.sourceLimits = options.sourceLimits;
   applications.onSyncFinished = (result, seconds) => metrics.syncFinished(result, seconds);
