@@ -111,9 +111,16 @@ export const componentKinds: AdmissionPlugin = {
   validate(r) {
     if (r.resource.userWritable || isSystemComponent(r.identity)) return;
     if (r.operation === 'UPDATE' && r.oldObject && onlyMetadataChanged(r.oldObject, r.object)) return;
-    throw new ApiError(405, 'MethodNotAllowed', `${qualifiedName(r.resource)} are written by Gouvernail's controllers; change the object that owns them instead (labels and annotations may be changed)`);
+    // kubectl cordon and uncordon: a Node's spec.unschedulable is the operator's to set.
+    if (r.operation === 'UPDATE' && r.oldObject && r.resource.kind === 'Node' && onlyMetadataChanged(withoutUnschedulable(r.oldObject), withoutUnschedulable(r.object))) return;
+    throw new ApiError(405, 'MethodNotAllowed', `${qualifiedName(r.resource)} are written by Gouvernail's controllers; change the object that owns them instead (labels and annotations may be changed${r.resource.kind === 'Node' ? ', and spec.unschedulable: kubectl cordon and uncordon' : ''})`);
   },
 };
+
+function withoutUnschedulable(o: KubeObject): KubeObject {
+  const { unschedulable: _u, ...spec } = (o.spec ?? {}) as Record<string, unknown>;
+  return { ...o, spec };
+}
 
 function onlyMetadataChanged(a: KubeObject, b: KubeObject): boolean {
   const strip = (o: KubeObject) => JSON.stringify({ ...o, metadata: undefined, status: undefined });

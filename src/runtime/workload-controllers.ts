@@ -152,6 +152,17 @@ export class WorkloadControllers {
     const want: number = spec.replicas;
     const podsOf = (rs: KubeObject) => this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
 
+    if (spec.paused && (!current || old.some((rs) => rs.spec.replicas > 0))) {
+      // kubectl rollout pause: a new template waits (no new ReplicaSet, no rollout) until resume.
+      const progressing = { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' };
+      const conditions = [...(d.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'Progressing'), progressing];
+      if (JSON.stringify(conditions) !== JSON.stringify(d.status?.conditions) || d.status?.observedGeneration !== d.metadata.generation) {
+        const latest = this.store.get('Deployment', ns, d.metadata.name);
+        if (latest) await this.updateStatus({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status: { ...latest.status, observedGeneration: d.metadata.generation, conditions } });
+      }
+      return;
+    }
+
     if (!current) {
       const template = cloneJson(spec.template);
       template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } };
@@ -262,7 +273,7 @@ export class WorkloadControllers {
     const nodes = this.nodeNames();
     const pods = this.list({ kind: 'Pod' });
     if (nodes.length === 0) {
-      for (const p of pods) if (!p.spec.nodeName && !p.metadata.deletionTimestamp) this.events?.scheduler.record(p, 'Warning', 'FailedScheduling', '0/0 nodes are available: no node is Ready.');
+      for (const p of pods) if (!p.spec.nodeName && !p.metadata.deletionTimestamp) this.events?.scheduler.record(p, 'Warning', 'FailedScheduling', 'no node is Ready and schedulable (a cordoned node takes no new Pods: kubectl uncordon NODE)');
       return;
     }
     const load = new Map(nodes.map((n) => [n, pods.filter((p) => p.spec.nodeName === n).length]));

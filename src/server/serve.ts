@@ -209,7 +209,7 @@ export async function serve(options: ServeOptions) {
   const eventTtlMs = options.eventTtlMs ?? 3600_000;
   const expiry = setInterval(() => expireEvents(controllerManager, eventTtlMs), Math.min(60_000, eventTtlMs));
   expiry.unref();
-  const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFor('kube-controller-manager'), recorders, logFor('kube-scheduler'));
+  const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => !n.spec?.unschedulable && n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFor('kube-controller-manager'), recorders, logFor('kube-scheduler'));
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
   // The local engine's Pods get their token files bind-mounted from the data folder.
   const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, records: new DockerRecords(store.db, nodeName), event: (about, type, reason, message) => recorders.kubelet.record(about, type, reason, message), nodeName, installation, log: logFor('gouvernail-node-agent'), podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
