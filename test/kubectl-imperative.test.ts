@@ -1,0 +1,75 @@
+import test from 'ava';
+import { image, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { kubectl } from './kubectl-helpers.js';
+
+let server: TestServer;
+test.before(async () => {
+  server = await startServer();
+});
+test.after.always(async () => {
+  await server?.destroy();
+});
+
+test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, cordon and uncordon', async (t) => {
+  const k = kubectl(server.kubeconfig, '1.33');
+  const ns = 'imperative';
+  const ok = async (...args: string[]) => {
+    const r = await k(args);
+    t.is(r.code, 0, `kubectl ${args.join(' ')}: ${r.out}${r.err}`);
+    return r.out;
+  };
+  await ok('create', 'namespace', ns);
+  // run: labels, env, port, overrides, restart policy, command; dry runs create nothing.
+  t.regex(await ok('run', 'dry', '-n', ns, `--image=${image}`, '--dry-run=client', '-o', 'yaml'), /kind: Pod[\s\S]*name: dry/);
+  t.regex(await ok('run', 'dry', '-n', ns, `--image=${image}`, '--dry-run=server'), /pod\/dry created \(server dry run\)/);
+  t.not((await k(['get', 'pod', 'dry', '-n', ns])).code, 0, 'a dry run creates nothing');
+  await ok('run', 'flags', '-n', ns, `--image=${image}`, '--labels=team=blue', '--env=COLOR=blue', '--port=8080', '--restart=OnFailure', '--overrides={"spec":{"terminationGracePeriodSeconds":5}}', '--command', '--', 'sh', '-c', 'echo $COLOR; sleep 3600');
+  await ok('wait', '-n', ns, '--for=condition=Ready', 'pod/flags', '--timeout=120s');
+  const pod = (await server.client.get('Pod', ns, 'flags'))!;
+  t.is(pod.metadata.labels!.team, 'blue');
+  t.is(pod.spec.restartPolicy, 'OnFailure');
+  t.is(pod.spec.terminationGracePeriodSeconds, 5);
+  t.deepEqual(pod.spec.containers[0].ports, [{ containerPort: 8080, protocol: 'TCP' }]);
+  t.is(await ok('logs', '-n', ns, 'flags'), 'blue\n');
+
+  // A Deployment, exposed, changed with set, paused and resumed, restarted and undone.
+  const applied = await k(['apply', '-n', ns, '-f', '-'], { input: `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec:\n      containers: [{ name: c, image: "${image}", command: ["sleep", "3600"], ports: [{ containerPort: 8080 }] }]\n` });
+  t.is(applied.code, 0, applied.err);
+  await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
+  t.regex(await ok('expose', 'deployment', 'web', '-n', ns, '--port=8080', '--type=NodePort'), /service\/web exposed/);
+  t.regex(await ok('get', 'svc', 'web', '-n', ns), /NodePort\s+\S+\s+<none>\s+8080:3\d{4}\/TCP/);
+  await ok('set', 'env', 'deployment/web', '-n', ns, 'MODE=test');
+  await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
+  await ok('set', 'resources', 'deployment/web', '-n', ns, '-c', 'c', '--limits=memory=64Mi');
+  await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
+  const live = (await server.client.get('Deployment', ns, 'web'))!;
+  t.deepEqual(live.spec.template.spec.containers[0].env, [{ name: 'MODE', value: 'test' }]);
+  t.is(live.spec.template.spec.containers[0].resources.limits.memory, '64Mi');
+
+  // Paused: a new image waits; resumed: it rolls out.
+  await ok('rollout', 'pause', 'deployment/web', '-n', ns);
+  await ok('set', 'image', 'deployment/web', '-n', ns, 'c=gouvernail-example/busybox:2');
+  await waitFor('the pause observed', async () => (await server.client.get('Deployment', ns, 'web'))?.status?.conditions?.some((c: { reason: string }) => c.reason === 'DeploymentPaused'));
+  t.true((await server.client.list('Pod', ns, 'app=web')).every((p) => p.spec.containers[0].image === image), 'nothing rolled out while paused');
+  await ok('rollout', 'resume', 'deployment/web', '-n', ns);
+  await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
+  await waitFor('the new image running', async () => {
+    const pods = (await server.client.list('Pod', ns, 'app=web')).filter((p) => !p.metadata.deletionTimestamp);
+    return pods.length === 1 && pods[0]!.spec.containers[0].image === 'gouvernail-example/busybox:2';
+  });
+  await ok('rollout', 'restart', 'deployment/web', '-n', ns);
+  await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
+  t.regex(await ok('rollout', 'history', 'deployment/web', '-n', ns), /REVISION/);
+  await ok('rollout', 'undo', 'deployment/web', '-n', ns);
+  await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
+
+  // Cordoned, the node takes no new Pod; uncordoned, it does.
+  await ok('cordon', 'test-node');
+  t.regex(await ok('get', 'nodes'), /test-node\s+Ready,SchedulingDisabled/);
+  await ok('run', 'waiting', '-n', ns, `--image=${image}`, '--command', '--', 'sleep', '3600');
+  await waitFor('FailedScheduling', async () => (await server.client.list('Event', ns)).some((e) => e.reason === 'FailedScheduling' && (e.involvedObject as { name: string }).name === 'waiting'));
+  t.falsy((await server.client.get('Pod', ns, 'waiting'))!.spec.nodeName);
+  await ok('uncordon', 'test-node');
+  await ok('wait', '-n', ns, '--for=condition=Ready', 'pod/waiting', '--timeout=120s');
+  await ok('delete', 'namespace', ns, '--wait=false');
+});
