@@ -1,5 +1,7 @@
 import Docker from 'dockerode';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { openSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import { HttpClient } from '../src/api/http-client.js';
@@ -52,6 +54,25 @@ export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: 
       await removeDockerObjects(installation);
     },
   };
+}
+
+/** A free port of 127.0.0.1, to keep across restarts of a serve (the Pods' API address stays the same). */
+export async function freePort(): Promise<number> {
+  const listener = net.createServer();
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  const { port } = listener.address() as net.AddressInfo;
+  await new Promise((r) => listener.close(r));
+  return port;
+}
+
+/**
+ * `gouvernail serve` as its own process (for kill -9), its log lines appended to DATA/serve.log
+ * so a failure can be read back. Waiting for DATA/kubeconfig tells when it serves.
+ */
+export function spawnServe(dataDir: string, options: { port?: number; args?: string[] } = {}): ChildProcess {
+  rmSync(path.join(dataDir, 'kubeconfig'), { force: true });
+  const log = openSync(path.join(dataDir, 'serve.log'), 'a');
+  return spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--node-name', 'test-node', ...(options.args ?? [])], { stdio: ['ignore', log, log] });
 }
 
 export async function removeDockerObjects(installation: string): Promise<void> {

@@ -1,12 +1,10 @@
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import { label } from '../src/runtime/labels.js';
-import { containersOf, docker, ensureImage, execIn, image, removeDockerObjects, runCli, waitFor } from './docker-helpers.js';
-import { root, tempDir } from './helpers.js';
+import { containersOf, docker, ensureImage, freePort, spawnServe, execIn, image, removeDockerObjects, runCli, waitFor } from './docker-helpers.js';
+import { tempDir } from './helpers.js';
 
 const ns = 'chaos';
 const deployments = 9;
@@ -52,21 +50,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** A free port, kept across restarts: the Pods' API address (KUBERNETES_SERVICE_PORT) stays the same. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
-function startServe(dataDir: string, port: number): ChildProcess {
-  rmSync(path.join(dataDir, 'kubeconfig'), { force: true });
-  // serve's log lines, kept beside its data: a failure can be read back.
-  const log = openSync(path.join(dataDir, 'serve.log'), 'a');
-  return spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--node-name', 'test-node'], { stdio: ['ignore', log, log] });
-}
 
 test.serial('kill -9 of serve at 20 seeded random points of an apply of 30 objects: each time it converges to exactly the desired containers, each with its files', async (t) => {
   t.timeout(40 * 60_000);
@@ -74,7 +58,7 @@ test.serial('kill -9 of serve at 20 seeded random points of an apply of 30 objec
   const dataDir = tempDir();
   const kubeconfig = path.join(dataDir, 'kubeconfig');
   const port = await freePort();
-  let serve = startServe(dataDir, port);
+  let serve = spawnServe(dataDir, { port });
   t.teardown(async () => {
     serve.kill('SIGKILL');
     if (existsSync(path.join(dataDir, 'installation-id'))) await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
@@ -96,7 +80,7 @@ test.serial('kill -9 of serve at 20 seeded random points of an apply of 30 objec
     const first = await applying;
     killedDuring.push(outcome === 'killed' ? `${killAfter} ms` : `${killAfter} ms (after the apply)`);
 
-    serve = startServe(dataDir, port);
+    serve = spawnServe(dataDir, { port });
     await waitFor('serve started again', async () => existsSync(kubeconfig), 120_000);
     const again = await runCli('apply', '-f', dir, '--kubeconfig', kubeconfig, '--timeout', '180s');
     t.is(again.code, 0, `revision ${revision}, killed at ${killAfter} ms: ${again.out}${again.err}\n(first try: ${first.err})`);

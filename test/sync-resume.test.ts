@@ -1,28 +1,14 @@
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import { label } from '../src/runtime/labels.js';
-import { containersOf, ensureImage, execIn, image, removeDockerObjects, waitFor } from './docker-helpers.js';
-import { root, tempDir } from './helpers.js';
+import { containersOf, ensureImage, execIn, freePort, image, removeDockerObjects, spawnServe, waitFor } from './docker-helpers.js';
+import { tempDir } from './helpers.js';
 
 const ns = 'resume-test';
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
-function startServe(dataDir: string, port: number, folder: string): ChildProcess {
-  rmSync(path.join(dataDir, 'kubeconfig'), { force: true });
-  const log = openSync(path.join(dataDir, 'serve.log'), 'a');
-  return spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--node-name', 'test-node', '--watch', folder], { stdio: ['ignore', log, log] });
-}
 
 test.serial('a sync interrupted by kill -9 is resumed after the last wave it wrote, not started over', async (t) => {
   await ensureImage();
@@ -59,7 +45,7 @@ metadata: { name: last, namespace: ${ns}, annotations: { gouvernail.io/sync-wave
 data: { v: "after the gate" }
 `);
   const port = await freePort();
-  let serve = startServe(dataDir, port, folder);
+  let serve = spawnServe(dataDir, { port, args: ['--watch', folder] });
   t.teardown(async () => {
     serve.kill('SIGKILL');
     if (existsSync(path.join(dataDir, 'installation-id'))) await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
@@ -79,7 +65,7 @@ data: { v: "after the gate" }
 
   serve.kill('SIGKILL');
   await new Promise((r) => serve.once('exit', r));
-  serve = startServe(dataDir, port, folder);
+  serve = spawnServe(dataDir, { port, args: ['--watch', folder] });
   await waitFor('serve started again', async () => existsSync(kubeconfig), 120_000);
   client = clientFromKubeconfig(kubeconfig);
   const installation = readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim();
