@@ -1,7 +1,9 @@
 // bench/plan: 10,000 objects across 100 namespaces, with dependencies. Prints the time of each
 // stage (read + parse + validate + default, plan, diff) and the process's peak memory.
 // Target on the 2-core reference machine: under 1 s and 300 MB in all.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -106,4 +108,13 @@ console.log(`  plan                               ${ms(t2 - t1)}`);
 console.log(`  diff                               ${ms(t4 - t3)}  (${result2.counts.update} updates, ${result2.counts.prune} prunes, ${result2.counts.unchanged} unchanged)`);
 console.log(`  total                              ${ms(total)}   (target: under 1000 ms)`);
 console.log(`  peak RSS                           ${mb(peak)}  (target: under 300 MB; ${mb(baseRss)} before the work)`);
+// The same folder through the CLI, as a person runs it: a whole process, start to exit.
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const p0 = performance.now();
+const planned = spawnSync(process.execPath, [cli, 'plan', '-f', dir, '-o', 'json'], { maxBuffer: 256 * 1024 * 1024 });
+const p1 = performance.now();
+if (planned.status !== 0) throw new Error(`gouvernail plan failed: ${planned.stderr}`);
+const nodeOnly = spawnSync(process.execPath, ['-e', '0']);
+const p2 = performance.now();
+console.log(`  gouvernail plan -f DIR (a process)  ${ms(p1 - p0)}   (target: under 1000 ms; node -e 0 alone: ${ms(p2 - p1)})`);
 rmSync(dir, { recursive: true, force: true });
