@@ -500,7 +500,8 @@ export class NodeAgent {
     const { records } = this.o;
     const uid = pod.metadata.uid!;
     // The intent first: a crash after the create still finds the container Gouvernail's.
-    if (records.get('container', c.dockerName)?.owner !== uid || records.get('container', c.dockerName)?.state !== 'creating') records.put('container', c.dockerName, 'creating', uid);
+    const before = records.get('container', c.dockerName);
+    if (before?.owner !== uid || before.state !== 'creating') await records.putSoon('container', c.dockerName, 'creating', uid);
     let container: Docker.Container;
     try {
       container = await this.o.docker.createContainer(c.options);
@@ -511,7 +512,7 @@ export class NodeAgent {
     }
     for (const copy of c.copies) await copyFiles(container, copy);
     // Ready only with its files in place; a container never made ready is never started.
-    records.put('container', c.dockerName, 'ready', uid);
+    await records.putSoon('container', c.dockerName, 'ready', uid);
     this.o.event?.(pod, 'Normal', 'Created', `Created container ${c.name}`);
     await container.start();
     this.o.event?.(pod, 'Normal', 'Started', `Started container ${c.name}`);
