@@ -10,7 +10,7 @@ test.after.always(async () => {
   await server?.destroy();
 });
 
-test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, cordon and uncordon', async (t) => {
+test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment and service, cordon and uncordon', async (t) => {
   const k = kubectl(server.kubeconfig, '1.33');
   const ns = 'imperative';
   const ok = async (...args: string[]) => {
@@ -62,6 +62,18 @@ test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, 
   t.regex(await ok('rollout', 'history', 'deployment/web', '-n', ns), /REVISION/);
   await ok('rollout', 'undo', 'deployment/web', '-n', ns);
   await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
+
+  // create deployment and create service: kubectl's typed clients send protobuf bodies.
+  await ok('create', 'deployment', 'typed', '-n', ns, `--image=${image}`, '--replicas=2', '--port=8080', '--', 'sleep', '3600');
+  const typed = (await server.client.get('Deployment', ns, 'typed'))!;
+  t.is(typed.spec.replicas, 2);
+  t.deepEqual(typed.spec.template.spec.containers[0].command, ['sleep', '3600']);
+  t.deepEqual(typed.spec.template.spec.containers[0].ports, [{ containerPort: 8080, protocol: 'TCP' }]);
+  await ok('rollout', 'status', '-n', ns, 'deployment/typed', '--timeout=120s');
+  await ok('create', 'service', 'clusterip', 'typed', '-n', ns, '--tcp=80:8080');
+  t.deepEqual((await server.client.get('Service', ns, 'typed'))!.spec.ports, [{ name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080 }]);
+  await ok('create', 'service', 'nodeport', 'typed-np', '-n', ns, '--tcp=81:8081', '--node-port=30181');
+  t.regex(await ok('get', 'svc', 'typed-np', '-n', ns), /NodePort\s+\S+\s+<none>\s+81:30181\/TCP/);
 
   // Cordoned, the node takes no new Pod; uncordoned, it does.
   await ok('cordon', 'test-node');

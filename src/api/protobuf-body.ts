@@ -7,19 +7,30 @@ import { ApiError } from './errors.js';
  * field numbers of the kinds below (from Kubernetes' generated.proto) into the JSON shape.
  */
 
-type Field = [name: string, type: 'string' | 'bool' | 'int' | 'strings' | 'stringMap' | 'bytesMap' | Message | { repeated: Message }];
+type Field = [name: string, type: 'string' | 'bool' | 'int' | 'strings' | 'stringMap' | 'bytesMap' | 'intOrString' | 'quantityMap' | 'positiveInt' | 'ignored' | Message | { repeated: Message }];
 interface Message {
   [field: number]: Field;
 }
 
-const objectMeta: Message = { 1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 11: ['labels', 'stringMap'], 12: ['annotations', 'stringMap'], 14: ['finalizers', 'strings'] };
+const objectMeta: Message = { 1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 4: ['selfLink', 'ignored'], 5: ['uid', 'ignored'], 6: ['resourceVersion', 'ignored'], 7: ['generation', 'ignored'], 8: ['creationTimestamp', 'ignored'], 11: ['labels', 'stringMap'], 12: ['annotations', 'stringMap'], 14: ['finalizers', 'strings'] };
 const resourceAttributes: Message = { 1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'] };
 
+// The fields kubectl create deployment|service writes (apps/v1 and core/v1 generated.proto).
+const labelSelector: Message = { 1: ['matchLabels', 'stringMap'], 2: ['matchExpressions', { repeated: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'strings'] } }] };
+const containerPort: Message = { 1: ['name', 'string'], 2: ['hostPort', 'positiveInt'], 3: ['containerPort', 'int'], 4: ['protocol', 'string'], 5: ['hostIP', 'string'] };
+const envVar: Message = { 1: ['name', 'string'], 2: ['value', 'string'] };
+const container: Message = { 1: ['name', 'string'], 2: ['image', 'string'], 3: ['command', 'strings'], 4: ['args', 'strings'], 5: ['workingDir', 'string'], 6: ['ports', { repeated: containerPort }], 7: ['env', { repeated: envVar }], 8: ['resources', { 1: ['limits', 'quantityMap'], 2: ['requests', 'quantityMap'] }], 13: ['terminationMessagePath', 'string'], 14: ['imagePullPolicy', 'string'], 16: ['stdin', 'bool'], 17: ['stdinOnce', 'bool'], 18: ['tty', 'bool'], 20: ['terminationMessagePolicy', 'string'] };
+const podSpec: Message = { 2: ['containers', { repeated: container }], 3: ['restartPolicy', 'string'], 4: ['terminationGracePeriodSeconds', 'int'], 6: ['dnsPolicy', 'string'], 7: ['nodeSelector', 'stringMap'], 8: ['serviceAccountName', 'string'], 19: ['schedulerName', 'string'] };
+const podTemplate: Message = { 1: ['metadata', objectMeta], 2: ['spec', podSpec] };
+const servicePort: Message = { 1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', 'intOrString'], 5: ['nodePort', 'positiveInt'] };
+
 const kinds: Record<string, Message> = {
-  SelfSubjectAccessReview: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }] }] },
-  SelfSubjectRulesReview: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['namespace', 'string'] }] },
-  SelfSubjectReview: { 1: ['metadata', objectMeta] },
-  Namespace: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['finalizers', 'strings'] }] },
+  Deployment: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', labelSelector], 3: ['template', podTemplate], 4: ['strategy', { 1: ['type', 'string'], 2: ['rollingUpdate', { 1: ['maxUnavailable', 'intOrString'], 2: ['maxSurge', 'intOrString'] }] }], 5: ['minReadySeconds', 'positiveInt'], 6: ['revisionHistoryLimit', 'int'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'int'] }], 3: ['status', 'ignored'] },
+  Service: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['ports', { repeated: servicePort }], 2: ['selector', 'stringMap'], 3: ['clusterIP', 'string'], 4: ['type', 'string'], 7: ['sessionAffinity', 'string'], 10: ['externalName', 'string'] }], 3: ['status', 'ignored'] },
+  SelfSubjectAccessReview: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }] }], 3: ['status', 'ignored'] },
+  SelfSubjectRulesReview: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['namespace', 'string'] }], 3: ['status', 'ignored'] },
+  SelfSubjectReview: { 1: ['metadata', objectMeta], 2: ['status', 'ignored'] },
+  Namespace: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['finalizers', 'strings'] }], 3: ['status', 'ignored'] },
   ConfigMap: { 1: ['metadata', objectMeta], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool'] },
   Secret: { 1: ['metadata', objectMeta], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'stringMap'], 5: ['immutable', 'bool'] },
 };
@@ -73,16 +84,31 @@ function read(buf: Buffer, message: Message): Record<string, unknown> {
   const out: Record<string, any> = {};
   for (const f of fields(buf)) {
     const field = message[f.no];
-    if (!field) continue;
+    // An empty field (status {}, a zero time) says nothing; any other field not read here is
+    // refused rather than dropped, so nothing kubectl sent is silently ignored.
+    if (!field) {
+      if (Buffer.isBuffer(f.value) && f.value.length === 0) continue;
+      if (f.wire === 0 && f.value === 0) continue;
+      throw new ApiError(415, 'UnsupportedMediaType', `the protobuf body has field ${f.no} where Gouvernail reads only ${Object.values(message).map((x) => x[0]).join(', ')}; send JSON (kubectl create -f FILE, kubectl apply -f FILE)`);
+    }
     const [name, type] = field;
     const bytes = Buffer.isBuffer(f.value) ? f.value : Buffer.alloc(0);
+    // Kubernetes' protobuf writes empty strings and zero ports where its JSON leaves them out.
+    if (type === 'ignored' || (type === 'string' && bytes.length === 0) || (type === 'positiveInt' && f.value === 0)) continue;
     if (type === 'string') out[name] = bytes.toString('utf8');
+    else if (type === 'positiveInt') out[name] = f.value;
     else if (type === 'bool') out[name] = f.value === 1;
     else if (type === 'int') out[name] = f.value;
     else if (type === 'strings') (out[name] ??= []).push(bytes.toString('utf8'));
     else if (type === 'stringMap') {
       const [k, v] = pair(bytes);
       (out[name] ??= {})[k] = v.toString('utf8');
+    } else if (type === 'intOrString') {
+      const v = read(bytes, { 1: ['type', 'int'], 2: ['intVal', 'int'], 3: ['strVal', 'string'] });
+      out[name] = v.type === 1 ? v.strVal ?? '' : v.intVal ?? 0;
+    } else if (type === 'quantityMap') {
+      const [k, v] = pair(bytes);
+      (out[name] ??= {})[k] = read(v, { 1: ['string', 'string'] }).string;
     } else if (type === 'bytesMap') {
       const [k, v] = pair(bytes);
       (out[name] ??= {})[k] = v.toString('base64');
