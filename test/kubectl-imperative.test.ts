@@ -10,7 +10,7 @@ test.after.always(async () => {
   await server?.destroy();
 });
 
-test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment and service, cordon and uncordon', async (t) => {
+test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment and service, cordon, uncordon and drain', async (t) => {
   const k = kubectl(server.kubeconfig, '1.33');
   const ns = 'imperative';
   const ok = async (...args: string[]) => {
@@ -83,5 +83,18 @@ test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, 
   t.falsy((await server.client.get('Pod', ns, 'waiting'))!.spec.nodeName);
   await ok('uncordon', 'test-node');
   await ok('wait', '-n', ns, '--for=condition=Ready', 'pod/waiting', '--timeout=120s');
+
+  // drain: cordon, then every Pod evicted (serve's own components, like static Pods, stay); a
+  // Deployment's Pods are made again, and wait for a node.
+  const before = (await server.client.list('Pod', ns, 'app=web')).map((p) => p.metadata.name);
+  const drained = await ok('drain', 'test-node', '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=120s');
+  t.regex(drained, /node\/test-node drained/);
+  t.regex(drained, /pod\/waiting evicted/);
+  t.is((await k(['get', 'pod', 'waiting', '-n', ns])).code, 1, 'a bare Pod is gone');
+  const after = (await server.client.list('Pod', ns, 'app=web')).filter((p) => !p.metadata.deletionTimestamp);
+  t.true(after.length === 1 && !before.includes(after[0]!.metadata.name) && !after[0]!.spec.nodeName, 'the Deployment made a new Pod, waiting for a node');
+  t.regex(await ok('get', 'pods', '-n', 'kube-system'), /kube-scheduler-test-node\s+1\/1\s+Running/);
+  await ok('uncordon', 'test-node');
+  await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
   await ok('delete', 'namespace', ns, '--wait=false');
 });

@@ -337,6 +337,7 @@ export class ApiServer {
 
   private create(r: ApiRequest, warnings: string[]): ApiResponse {
     if (r.subresource === 'binding') return this.bind(r);
+    if (r.subresource === 'eviction') return this.evict(r, warnings);
     if (r.subresource === 'token' && r.resource.kind === 'ServiceAccount') return this.tokenRequest(r);
     if (r.resource.virtual) return { code: 201, body: this.review(r), warnings };
     if (r.name && !r.subresource) throw new ApiError(405, 'MethodNotAllowed', 'POST goes to the collection, without a name');
@@ -510,6 +511,18 @@ export class ApiServer {
       default:
         throw new ApiError(405, 'MethodNotAllowed', `${r.resource.kind} is not served`);
     }
+  }
+
+  /**
+   * pods/NAME/eviction (kubectl drain): the Pod is deleted as a delete would (its owner makes
+   * another elsewhere). No PodDisruptionBudget exists yet to refuse one.
+   */
+  private evict(r: ApiRequest, warnings: string[]): ApiResponse {
+    const pod = this.current(r);
+    const body = r.body as { metadata?: { name?: string }; deleteOptions?: { gracePeriodSeconds?: number } } | undefined;
+    if (body?.metadata?.name && body.metadata.name !== pod.metadata.name) throw new ApiError(400, 'BadRequest', `the Eviction names ${body.metadata.name}, not ${pod.metadata.name}`);
+    this.delete({ ...r, verb: 'delete', subresource: undefined }, warnings);
+    return { code: 201, body: success(), warnings };
   }
 
   /** pods/NAME/binding: the scheduler's choice of node, set once. */

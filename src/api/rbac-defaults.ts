@@ -52,6 +52,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: [...coreWorkloads, 'secrets'], verbs: write },
       { apiGroups: [''], resources: ['secrets'], verbs: read },
       { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
+      { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       { apiGroups: ['apps'], resources: appsWorkloads, verbs: write },
       { apiGroups: ['gouvernail.io'], resources: ['applications'], verbs: write },
     ], { [aggregate('edit')]: 'true' }),

@@ -107,7 +107,8 @@ export function componentPods(info: ComponentInfo): KubeObject[] {
         resourceVersion: '1',
         creationTimestamp: info.createdAt,
         labels: { component, tier: 'control-plane', 'app.kubernetes.io/part-of': 'gouvernail' },
-        annotations: { 'gouvernail.io/component': 'true', 'kubernetes.io/description': `${component} runs inside gouvernail serve; this Pod is read-only` },
+        // As a static Pod's mirror: kubectl drain leaves it alone.
+        annotations: { 'gouvernail.io/component': 'true', 'kubernetes.io/config.mirror': uuidOf(`${info.node}/${component}/mirror`), 'kubernetes.io/config.source': 'gouvernail', 'kubernetes.io/description': `${component} runs inside gouvernail serve; this Pod is read-only` },
       },
       spec: { nodeName: info.node, priorityClassName: 'system-node-critical', containers: [{ name: component, image: `gouvernail:${info.version}` }] },
       status: {
