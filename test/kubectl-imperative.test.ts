@@ -10,7 +10,7 @@ test.after.always(async () => {
   await server?.destroy();
 });
 
-test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment and service, cordon, uncordon and drain', async (t) => {
+test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment and service, cordon, uncordon and drain, top', async (t) => {
   const k = kubectl(server.kubeconfig, '1.33');
   const ns = 'imperative';
   const ok = async (...args: string[]) => {
@@ -96,5 +96,15 @@ test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, 
   t.regex(await ok('get', 'pods', '-n', 'kube-system'), /kube-scheduler-test-node\s+1\/1\s+Running/);
   await ok('uncordon', 'test-node');
   await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
+  // top: the metrics API, from each container's Docker stats.
+  await ok('run', 'hog', '-n', ns, `--image=${image}`, '--command', '--', 'sh', '-c', 'head -c 8000000 /dev/zero > /dev/shm/held; sleep 3600');
+  await ok('wait', '-n', ns, '--for=condition=Ready', 'pod/hog', '--timeout=120s');
+  const top = await waitFor('top showing the memory the Pod holds', async () => {
+    const r = await k(['top', 'pods', '-n', ns]);
+    const m = /^hog\s+\d+m\s+(\d+)Mi/m.exec(r.out);
+    return m && Number(m[1]) >= 4 ? r.out : undefined;
+  }, 90_000);
+  t.regex(top, /^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)/);
+  t.regex(await ok('top', 'nodes'), /^test-node\s+\d+m\s+/m);
   await ok('delete', 'namespace', ns, '--wait=false');
 });

@@ -315,6 +315,9 @@ export const systemKinds: KindInfo[] = [
   kind('authentication.k8s.io/v1', 'SelfSubjectReview', 'selfsubjectreviews', [], false, { status: any }),
   kind('authorization.k8s.io/v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', [], false, { spec: req(obj({ resourceAttributes: obj({ namespace: str(), verb: str(), group: str(), version: str(), resource: str(), subresource: str(), name: str() }), nonResourceAttributes: obj({ path: str(), verb: str() }) })) }),
   kind('authorization.k8s.io/v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', [], false, { spec: req(obj({ namespace: str() })) }),
+  // The metrics API (metrics-server's), read by kubectl top: answered from Docker's stats, never stored.
+  kind('metrics.k8s.io/v1beta1', 'PodMetrics', 'pods', [], true, { timestamp: any, window: any, containers: any }),
+  kind('metrics.k8s.io/v1beta1', 'NodeMetrics', 'nodes', [], false, { timestamp: any, window: any, usage: any }),
   kind('v1', 'Event', 'events', ['ev'], true, { involvedObject: any, reason: str(), message: str(), type: str(), source: any, count: int(), firstTimestamp: any, lastTimestamp: any, eventTime: any, reportingComponent: str(), reportingInstance: str(), action: str(), related: any, series: any }),
 ];
 

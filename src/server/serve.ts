@@ -8,6 +8,7 @@ import { ObjectStore } from '../store/object-store.js';
 import { SecretBox } from '../store/secret-box.js';
 import { DockerRecords } from '../store/docker-records.js';
 import { EventRecorder, expireEvents } from '../runtime/event-recorder.js';
+import { MetricsCollector } from '../runtime/metrics-collector.js';
 import { ComponentLogs, componentOf, componentPods, type ComponentName } from './components.js';
 import { ControllerState } from '../store/controller-state.js';
 import { createRequire } from 'node:module';
@@ -160,7 +161,8 @@ export async function serve(options: ServeOptions) {
   const audit = new AuditLog(path.join(options.dataDir, 'audit.log'));
   const serviceAccountTokens = ServiceAccountTokens.load(path.join(options.dataDir, 'service-account.key'), store);
   const components = componentPods({ node: nodeName, startedAt, createdAt: history.first, restarts: history.count, version: packageVersion });
-  const virtualObjects = (kind: string, namespace: string | undefined) => (kind === 'Pod' && (!namespace || namespace === 'kube-system') ? components : []);
+  const metricsCollector = new MetricsCollector(docker, store, installation, nodeName);
+  const virtualObjects = (kind: string, namespace: string | undefined) => (kind === 'Pod' && (!namespace || namespace === 'kube-system') ? components : metricsCollector.objects(kind, namespace));
   const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer, virtualObjects });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
   // The default roles and the components' bindings are put back at every start, as Kubernetes does.
@@ -249,6 +251,7 @@ export async function serve(options: ServeOptions) {
   for (const app of [...(options.watch ?? []).map((dir) => watchedFolderApplication(dir) as never), ...(options.applications ?? [])]) await admin.apply(app);
   controllers.start();
   collector.start();
+  metricsCollector.start();
   agent.start();
   proxy.start();
   applications.start();
@@ -265,6 +268,7 @@ export async function serve(options: ServeOptions) {
       await collector.stop();
       await proxy.stop();
       await agent.stop();
+      await metricsCollector.stop();
       if (renewal) clearInterval(renewal);
       authorizer.close();
       await http.close();

@@ -1,0 +1,126 @@
+import type Docker from 'dockerode';
+import os from 'node:os';
+import type { KubeObject } from '../manifest/types.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { label } from './labels.js';
+
+interface Sample {
+  at: number;
+  cpuNs: number;
+}
+
+/**
+ * What metrics-server does, from Docker: every `periodMs` it reads each running container's stats
+ * (one-shot), and keeps PodMetrics and NodeMetrics (metrics.k8s.io/v1beta1) for `kubectl top`.
+ * CPU is the rate between two readings; memory the working set (usage less inactive file pages).
+ */
+export class MetricsCollector {
+  private pods: KubeObject[] = [];
+  private nodes: KubeObject[] = [];
+  private readonly last = new Map<string, Sample>();
+  private lastNode?: { at: number; busy: number };
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly store: ObjectStore,
+    private readonly installation: string,
+    private readonly nodeName: string,
+    private readonly periodMs = 15_000,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      this.running = this.collect().catch(() => {});
+      void this.running.then(() => {
+        this.timer = setTimeout(tick, this.periodMs);
+        this.timer.unref();
+      });
+    };
+    // A first reading soon, a second a little later: CPU needs two.
+    this.timer = setTimeout(() => {
+      this.running = this.collect().catch(() => {});
+      this.timer = setTimeout(tick, 2_000);
+      this.timer.unref();
+    }, 1_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** The metrics of a kind (PodMetrics, NodeMetrics) in a namespace, as the API shows them. */
+  objects(kind: string, namespace: string | undefined): KubeObject[] {
+    if (kind === 'NodeMetrics') return this.nodes;
+    if (kind === 'PodMetrics') return namespace ? this.pods.filter((p) => p.metadata.namespace === namespace) : this.pods;
+    return [];
+  }
+
+  async collect(): Promise<void> {
+    const now = Date.now();
+    const containers = await this.docker.listContainers({ filters: { label: [`${label.managedBy}=${this.installation}`], status: ['running'] } });
+    const usage = await Promise.all(
+      containers.map(async (c) => {
+        const container = this.docker.getContainer(c.Id) as unknown as { stats(o: object): Promise<DockerStats> };
+        const stats = await container.stats({ stream: false, 'one-shot': true }).catch(() => undefined);
+        if (!stats) return undefined;
+        const cpuNs = stats.cpu_stats?.cpu_usage?.total_usage ?? 0;
+        const before = this.last.get(c.Id);
+        this.last.set(c.Id, { at: now, cpuNs });
+        const cores = before && now > before.at ? Math.max(0, cpuNs - before.cpuNs) / ((now - before.at) * 1e6) : 0;
+        const s = stats.memory_stats?.stats ?? {};
+        const inactive = s.inactive_file ?? s.total_inactive_file ?? 0;
+        const memory = Math.max(0, (stats.memory_stats?.usage ?? 0) - inactive);
+        return { c, cores, memory };
+      }),
+    );
+    const live = new Set(containers.map((c) => c.Id));
+    for (const id of this.last.keys()) if (!live.has(id)) this.last.delete(id);
+    const byPod = new Map<string, { c: Docker.ContainerInfo; cores: number; memory: number }[]>();
+    for (const u of usage) if (u) (byPod.get(u.c.Labels[label.uid]!) ?? byPod.set(u.c.Labels[label.uid]!, []).get(u.c.Labels[label.uid]!)!).push(u);
+    const timestamp = new Date(now).toISOString();
+    const window = `${Math.round(this.periodMs / 1000)}s`;
+    const pods: KubeObject[] = [];
+    for (const pod of this.store.list({ kind: 'Pod' })) {
+      const list = byPod.get(pod.metadata.uid!);
+      if (!list) continue;
+      pods.push({
+        apiVersion: 'metrics.k8s.io/v1beta1',
+        kind: 'PodMetrics',
+        metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, labels: pod.metadata.labels, creationTimestamp: timestamp },
+        timestamp,
+        window,
+        containers: list.map((u) => ({ name: u.c.Labels[label.container], usage: { cpu: nanocores(u.cores), memory: kibibytes(u.memory) } })),
+      } as KubeObject);
+    }
+    this.pods = pods;
+    this.nodes = [this.nodeMetrics(now, timestamp, window)];
+  }
+
+  /** The node's own use, from the host this serve runs on (the local engine's node). */
+  private nodeMetrics(now: number, timestamp: string, window: string): KubeObject {
+    const cpus = os.cpus();
+    const busy = cpus.reduce((n, c) => n + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+    const cores = this.lastNode && now > this.lastNode.at ? Math.max(0, busy - this.lastNode.busy) / (now - this.lastNode.at) : 0;
+    this.lastNode = { at: now, busy };
+    return {
+      apiVersion: 'metrics.k8s.io/v1beta1',
+      kind: 'NodeMetrics',
+      metadata: { name: this.nodeName, creationTimestamp: timestamp },
+      timestamp,
+      window,
+      usage: { cpu: nanocores(cores), memory: kibibytes(os.totalmem() - os.freemem()) },
+    } as KubeObject;
+  }
+}
+
+interface DockerStats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  memory_stats?: { usage?: number; stats?: Record<string, number> };
+}
+
+const nanocores = (cores: number) => `${Math.round(cores * 1e9)}n`;
+const kibibytes = (bytes: number) => `${Math.round(bytes / 1024)}Ki`;
