@@ -88,6 +88,10 @@ spec:
     t.regex(attached.out, /got the answer/);
     t.regex(attached.out + attached.err, /pod "asker" deleted/);
     await waitFor('the run --rm Pod gone', async () => (await k(['get', 'pod', 'asker', '-n', ns])).code !== 0);
+    // run --rm -it, at a terminal: the Pod's own TTY, then the Pod deleted.
+    const runIt = await underPty(`${kubectlBinary(version)} run teletype -n ${ns} --image=${image} --rm -it --restart=Never --command -- sh -c 'sleep 5; tty; echo at a terminal'`, env);
+    t.is(runIt.code, 0, runIt.out);
+    t.regex(runIt.out, /\/dev\/pts\/\d+\r?\n[\s\S]*at a terminal[\s\S]*pod "teletype" deleted/);
 
     // logs: -f gets a line written after it started; --tail, --timestamps, -c, --all-containers, -l, deploy/NAME.
     const follow = k.spawn(['logs', '-f', '-n', ns, 'shell', '-c', 'main']);
