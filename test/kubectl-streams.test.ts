@@ -2,7 +2,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { image, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { freePort, image, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { kubectl, kubectlBinary } from './kubectl-helpers.js';
 import { tempDir } from './helpers.js';
 
@@ -39,6 +39,13 @@ spec:
   containers:
     - { name: main, image: "${image}", command: ["sh", "-c", "echo started; while [ ! -f /tmp/go ]; do sleep 0.2; done; echo after-start; sleep 3600"] }
     - { name: side, image: "${image}", command: ["sh", "-c", "echo from the side; sleep 3600"] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: web, namespace: ${ns} }
+spec:
+  containers:
+    - { name: web, image: "${image}", command: ["sh", "-c", "mkdir -p /www; echo served through port-forward > /www/index.html; exec httpd -f -p 8080 -h /www"] }
 ---
 apiVersion: v1
 kind: Pod
@@ -114,6 +121,19 @@ spec:
     const noPrevious = await k(['logs', '-n', ns, 'shell', '-c', 'main', '--previous']);
     t.not(noPrevious.code, 0);
     t.regex(noPrevious.err, /previous terminated container "main" in pod "shell" not found/);
+
+    // port-forward: kubectl 1.31+ tunnels SPDY in a WebSocket; 1.30 speaks SPDY, refused clearly.
+    await ok(['wait', '-n', ns, '--for=condition=Ready', 'pod/web', '--timeout=120s']);
+    const port = await freePort();
+    const forward = k.spawn(['port-forward', '-n', ns, 'pod/web', `${port}:8080`]);
+    if (version === '1.30') {
+      await waitFor('port-forward refused', async () => forward.proc.exitCode !== null);
+      t.regex(forward.output(), /port-forward is served as a WebSocket .*older kubectl speaks SPDY/);
+    } else {
+      await waitFor('port-forward listening', async () => forward.output().includes(`Forwarding from 127.0.0.1:${port} -> 8080`));
+      for (let i = 0; i < 2; i++) t.is(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'served through port-forward\n');
+      forward.proc.kill();
+    }
     await ok(['delete', 'namespace', ns, '--wait=false']);
   });
 }

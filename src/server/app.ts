@@ -9,6 +9,7 @@ import type { PodIo } from '../runtime/pod-io.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { acceptWebSocket, offersStreamProtocol, serveAttach, serveExec, streamProtocols } from './pod-streams.js';
+import { offersPortForward, portForwardProtocol, servePortForward } from './port-forward.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { registerStatusPage } from './status-page.js';
 import type { DiffResult } from '../diff/diff.js';
@@ -235,8 +236,17 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     };
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/.exec(url.pathname);
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/.exec(url.pathname);
       if (!m) return fail(new ApiError(404, 'NotFound', `nothing to upgrade at ${url.pathname}`));
+      if (m[3] === 'portforward') {
+        if (!offersPortForward(req)) return fail(new ApiError(400, 'BadRequest', `port-forward is served as a WebSocket with the subprotocol ${portForwardProtocol} (kubectl 1.31 or later); older kubectl speaks SPDY, which Gouvernail does not serve (offered: ${String(req.headers.upgrade)} ${String(req.headers['sec-websocket-protocol'] ?? req.headers['x-stream-protocol-version'] ?? '')})`));
+        const identity = authenticated(credentialsOf(req.headers.authorization).bearerToken);
+        if (!identity) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
+        const [namespace, name] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
+        api.authorize({ identity, verb: 'create', apiGroup: '', resource: 'pods', subresource: 'portforward', namespace, name });
+        const { pod } = podFor({ ns: namespace, name });
+        return servePortForward(req, socket, head, pod, () => {});
+      }
       if (!offersStreamProtocol(req)) return fail(new ApiError(400, 'BadRequest', `upgrade to a WebSocket with the subprotocol ${streamProtocols.join(' or ')} (kubectl 1.30 or later does; older ones speak SPDY, which Gouvernail does not serve)`));
       const identity = authenticated(credentialsOf(req.headers.authorization).bearerToken);
       if (!identity) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
