@@ -133,3 +133,10 @@ spec: { source: { repoURL: "https://h/r.git", credentials: { tokenEnv: T } }, sy
 `);
   t.deepEqual(set.problems.filter((p) => p.severity === 'error').map(formatProblem), []);
 });
+
+test('a hostPath type Docker does not check is warned about where it is written', (t) => {
+  const set = parseOne('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c, image: i }]\n  volumes: [{ name: v, hostPath: { path: /srv/data, type: Directory } }]\n');
+  const warnings = set.problems.filter((p) => p.severity === 'warning').map(formatProblem);
+  t.true(warnings.some((w) => /volumes\[0\]\.hostPath\.type: Directory is not checked on Docker/.test(w)), warnings.join('\n'));
+  t.is(set.manifests.length, 1);
+});

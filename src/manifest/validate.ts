@@ -79,6 +79,11 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[]): void {
   (spec.volumes ?? []).forEach((v, i) => {
     if (volumes.has(v.name)) issues.push({ path: [...at, 'volumes', i, 'name'], message: `duplicate volume name ${JSON.stringify(v.name)} (also volumes[${volumes.get(v.name)}])` });
     volumes.set(v.name, i);
+    const hostPathType = (v as { hostPath?: { type?: string } }).hostPath?.type;
+    if (hostPathType && hostPathType !== 'DirectoryOrCreate') {
+      // Docker's bind mount creates a missing path as a folder and checks nothing else.
+      issues.push({ path: [...at, 'volumes', i, 'hostPath', 'type'], message: `${hostPathType} is not checked on Docker: the path is bind-mounted as it is, and created as a folder when missing (as DirectoryOrCreate)`, warning: true });
+    }
     const sources = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'hostPath'].filter((s) => (v as unknown as Record<string, unknown>)[s] !== undefined);
     if (sources.length !== 1) {
       issues.push({ path: [...at, 'volumes', i], message: sources.length === 0 ? 'needs one source: emptyDir, persistentVolumeClaim, configMap, secret or hostPath' : `has several sources (${sources.join(', ')}); give one` });
