@@ -245,7 +245,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
         const [namespace, name] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
         api.authorize({ identity, verb: 'create', apiGroup: '', resource: 'pods', subresource: 'portforward', namespace, name });
         const { pod } = podFor({ ns: namespace, name });
-        return servePortForward(req, socket, head, pod, () => {});
+        return servePortForward(req, socket, head, pod);
       }
       if (!offersStreamProtocol(req)) return fail(new ApiError(400, 'BadRequest', `upgrade to a WebSocket with the subprotocol ${streamProtocols.join(' or ')} (kubectl 1.30 or later does; older ones speak SPDY, which Gouvernail does not serve)`));
       const identity = authenticated(credentialsOf(req.headers.authorization).bearerToken);

@@ -62,13 +62,14 @@ export function offersPortForward(req: IncomingMessage): boolean {
 }
 
 /** Serves one port-forward session to a Pod: each forwarded connection goes to `address:port`. */
-export function servePortForward(req: IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject, log: (msg: string, f?: Record<string, unknown>) => void): void {
+export function servePortForward(req: IncomingMessage, socket: Duplex, head: Buffer, pod: KubeObject): void {
   req.headers['sec-websocket-protocol'] = tokenAlias;
   server.handleUpgrade(req, socket, head, (ws) => {
     const tunnel = createWebSocketStream(ws);
     tunnel.on('error', () => {});
     const spdy = transport.connection.create(tunnel, { protocol: 'spdy', isServer: true });
-    spdy.on('error', (err) => log('port-forward session failed', { pod: pod.metadata.name, err: err?.message }));
+    // A session that breaks ends its connections; kubectl reports it to the user.
+    spdy.on('error', () => tunnel.destroy());
     spdy.start(3.1);
     const errors = new Map<string, SpdyStream>();
     spdy.on('stream', (stream) => {

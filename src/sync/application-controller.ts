@@ -131,6 +131,12 @@ export class ApplicationController {
       if (current.timer) clearInterval(current.timer);
       this.sources.delete(key);
     }
+    if (deleted) {
+      // Its record of what it applied goes with it: an Application made again starts afresh.
+      this.state.delete(`desired/${key}`);
+      this.desired.delete(key);
+      this.graphs.delete(key);
+    }
     if (deleted || this.sources.has(key)) return;
     const source: Source = { generation: app.metadata.generation ?? 1 };
     this.sources.set(key, source);
@@ -250,7 +256,7 @@ export class ApplicationController {
       });
       const latest = this.store.get('Application', namespace, name) ?? app;
       const pin = latest.metadata.annotations?.[pinnedRevision] ? ` (pinned by a rollback until a new commit arrives or 'gouvernail app resume ${name}')` : '';
-      this.state.set(`desired/${key}`, set.manifests.map((m) => maskSecret({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
+      this.setDesired(key, set.manifests.map((m) => maskSecret({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
       const resumed = resumeAfterWave ? ` (resumed after wave ${resumeAfterWave}, where a restart interrupted it)` : '';
       this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${resumed}${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
       this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
@@ -337,7 +343,7 @@ export class ApplicationController {
    * undefined when it has never synced.
    */
   drift(namespace: string, name: string): DiffResult | undefined {
-    const desired = this.state.get<KubeObject[]>(`desired/${namespace}/${name}`);
+    const desired = this.desiredOf(`${namespace}/${name}`);
     if (!desired) return undefined;
     const live = desired.map((o) => this.store.get(o.kind, o.metadata.namespace, o.metadata.name)).filter((o): o is KubeObject => !!o).map(maskSecret);
     const result = diff(desired, live);
@@ -383,10 +389,37 @@ export class ApplicationController {
 
   /** The plan of what the Application applied last, as a graph (the status page draws it). */
   graph(namespace: string, name: string): PlanGraph | undefined {
-    const desired = this.state.get<KubeObject[]>(`desired/${namespace}/${name}`);
+    const key = `${namespace}/${name}`;
+    const cached = this.graphs.get(key);
+    if (cached) return cached;
+    const desired = this.desiredOf(key);
     if (!desired) return undefined;
     const manifests: Manifest[] = desired.map((object) => ({ object, source: { file: '(applied)', document: 0, line: 1, column: 1 }, locate: () => ({ line: 1, column: 1 }) }));
-    return planGraph(plan(manifests, { existing: new Set(desired.map(keyOf)) }));
+    const graph = planGraph(plan(manifests, { existing: new Set(desired.map(keyOf)) }));
+    this.graphs.set(key, graph);
+    return graph;
+  }
+
+  /**
+   * What an Application applied last: kept in the store (a restart keeps it), read from memory
+   * after the first time (the status page asks on every change it shows).
+   */
+  private readonly desired = new Map<string, KubeObject[]>();
+  private readonly graphs = new Map<string, PlanGraph>();
+
+  private desiredOf(key: string): KubeObject[] | undefined {
+    let found = this.desired.get(key);
+    if (!found) {
+      found = this.state.get<KubeObject[]>(`desired/${key}`);
+      if (found) this.desired.set(key, found);
+    }
+    return found;
+  }
+
+  private setDesired(key: string, objects: KubeObject[]): void {
+    this.state.set(`desired/${key}`, objects);
+    this.desired.set(key, objects);
+    this.graphs.delete(key);
   }
 
   /** Pins the Application to an applied revision (the one before the current, by default). */
