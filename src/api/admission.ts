@@ -1,3 +1,4 @@
+import { connectionProblem, credentialsNamespace, credentialsOf, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, parseDockerHost } from '../runtime/docker-connection.js';
 import { randomBytes } from 'node:crypto';
 import { applyDefaults } from '../manifest/defaults.js';
 import { formatPath, type KubeObject } from '../manifest/types.js';
@@ -110,17 +111,51 @@ export const componentKinds: AdmissionPlugin = {
   name: 'ComponentKinds',
   validate(r) {
     if (r.resource.userWritable || isSystemComponent(r.identity)) return;
+    // A Node is joined by naming its Docker engine (gouvernail node add, or kubectl; see nodeRegistration).
+    if (r.resource.kind === 'Node' && r.operation === 'CREATE' && !r.subresource) return;
+    // kubectl taint, cordon and uncordon: a Node's taints and spec.unschedulable are the operator's to set.
+    if (r.operation === 'UPDATE' && r.oldObject && r.resource.kind === 'Node' && !r.subresource && onlyMetadataChanged(withoutOperatorFields(r.oldObject), withoutOperatorFields(r.object))) return;
     if (r.operation === 'UPDATE' && r.oldObject && onlyMetadataChanged(r.oldObject, r.object)) return;
-    // kubectl cordon and uncordon: a Node's spec.unschedulable is the operator's to set.
-    if (r.operation === 'UPDATE' && r.oldObject && r.resource.kind === 'Node' && onlyMetadataChanged(withoutUnschedulable(r.oldObject), withoutUnschedulable(r.object))) return;
-    throw new ApiError(405, 'MethodNotAllowed', `${qualifiedName(r.resource)} are written by Gouvernail's controllers; change the object that owns them instead (labels and annotations may be changed${r.resource.kind === 'Node' ? ', and spec.unschedulable: kubectl cordon and uncordon' : ''})`);
+    throw new ApiError(405, 'MethodNotAllowed', `${qualifiedName(r.resource)} are written by Gouvernail's controllers; change the object that owns them instead (labels and annotations may be changed${r.resource.kind === 'Node' ? ', and spec.unschedulable and spec.taints: kubectl cordon, uncordon and taint' : ''})`);
   },
 };
 
-function withoutUnschedulable(o: KubeObject): KubeObject {
-  const { unschedulable: _u, ...spec } = (o.spec ?? {}) as Record<string, unknown>;
+function withoutOperatorFields(o: KubeObject): KubeObject {
+  const { unschedulable: _u, taints: _t, ...spec } = (o.spec ?? {}) as Record<string, unknown>;
   return { ...o, spec };
 }
+
+/**
+ * A Node a person writes names the Docker engine to drive: its URL in an annotation, its TLS
+ * certificates or SSH key in a Secret of kube-system. Plain TCP is refused unless asked for.
+ */
+export const nodeRegistration: AdmissionPlugin = {
+  name: 'NodeRegistration',
+  validate(r) {
+    if (r.resource.kind !== 'Node' || r.subresource || isSystemComponent(r.identity)) return;
+    const a = r.object.metadata.annotations ?? {};
+    const before = r.oldObject?.metadata.annotations ?? {};
+    const keys = [dockerHostAnnotation, dockerCredentialsAnnotation, dockerInsecureAnnotation];
+    if (r.operation === 'UPDATE' && keys.every((k) => a[k] === before[k])) return;
+    const invalid = (field: string, message: string) => new ApiError(422, 'Invalid', `Node "${r.object.metadata.name}" is invalid: ${field}: ${message}`, { name: r.object.metadata.name, kind: 'nodes', causes: [{ reason: 'FieldValueInvalid', field, message }] });
+    const host = a[dockerHostAnnotation];
+    if (!host) {
+      if (r.operation === 'UPDATE' && !before[dockerHostAnnotation]) return;
+      throw invalid(`metadata.annotations[${dockerHostAnnotation}]`, 'a Node names the Docker engine Gouvernail drives for it (unix:///path.sock, tcp://HOST:2376 or ssh://user@host); gouvernail node add NAME --docker URL writes it');
+    }
+    let endpoint;
+    try {
+      endpoint = parseDockerHost(host);
+    } catch (err) {
+      throw invalid(`metadata.annotations[${dockerHostAnnotation}]`, (err as Error).message);
+    }
+    const secretName = a[dockerCredentialsAnnotation];
+    const secret = secretName ? r.store.get('Secret', credentialsNamespace, secretName) : undefined;
+    if (secretName && !secret) throw invalid(`metadata.annotations[${dockerCredentialsAnnotation}]`, `the Secret ${credentialsNamespace}/${secretName} does not exist; create it first (keys ca.crt, tls.crt, tls.key or ssh-privatekey)`);
+    const problem = connectionProblem(endpoint, credentialsOf(secret), a[dockerInsecureAnnotation] === 'true');
+    if (problem) throw invalid(`metadata.annotations[${dockerHostAnnotation}]`, problem);
+  },
+};
 
 function onlyMetadataChanged(a: KubeObject, b: KubeObject): boolean {
   const strip = (o: KubeObject) => JSON.stringify({ ...o, metadata: undefined, status: undefined });
@@ -272,7 +307,7 @@ export const resourceQuota: AdmissionPlugin = {
 };
 
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, limitRanger, nodePortAllocation, componentKinds, namespaceLifecycle, schemaValidation, podSecurity, resourceQuota];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, limitRanger, nodePortAllocation, componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

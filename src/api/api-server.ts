@@ -521,6 +521,10 @@ export class ApiServer {
     const pod = this.current(r);
     const body = r.body as { metadata?: { name?: string }; deleteOptions?: { gracePeriodSeconds?: number } } | undefined;
     if (body?.metadata?.name && body.metadata.name !== pod.metadata.name) throw new ApiError(400, 'BadRequest', `the Eviction names ${body.metadata.name}, not ${pod.metadata.name}`);
+    const budget = disruptionBudget(this.store, pod);
+    if (budget && budget.healthy - 1 < budget.needed) {
+      throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", { causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${budget.name} needs ${budget.needed} healthy pods and has ${budget.healthy} currently` }] });
+    }
     this.delete({ ...r, verb: 'delete', subresource: undefined }, warnings);
     return { code: 201, body: success(), warnings };
   }
@@ -541,6 +545,30 @@ export class ApiServer {
     }
     return { code: 201, body: success(), warnings: [] };
   }
+}
+
+/**
+ * What an eviction must leave standing: a Deployment's Pods keep at least replicas - maxUnavailable
+ * ready (its rolling update's own budget), counting only ready Pods not already going.
+ */
+function disruptionBudget(store: ObjectStore, pod: KubeObject): { name: string; needed: number; healthy: number } | undefined {
+  const ready = (p: KubeObject) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  if (!ready(pod)) return undefined;
+  // With no other node to take the replacement (a one-node cluster), waiting would never end: the drain goes on.
+  const elsewhere = store.list({ kind: 'Node' }).some((n) => n.metadata.name !== pod.spec?.nodeName && !n.spec?.unschedulable && (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+  if (!elsewhere) return undefined;
+  const ns = pod.metadata.namespace;
+  const rsRef = (pod.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'ReplicaSet');
+  const rs = rsRef ? store.get('ReplicaSet', ns, rsRef.name) : undefined;
+  const depRef = (rs?.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'Deployment');
+  const deployment = depRef ? store.get('Deployment', ns, depRef.name) : undefined;
+  if (!deployment) return undefined;
+  const replicas: number = deployment.spec?.replicas ?? 1;
+  const value = deployment.spec?.strategy?.rollingUpdate?.maxUnavailable ?? '25%';
+  const maxUnavailable = typeof value === 'number' ? value : Math.floor((Number(String(value).replace('%', '')) / 100) * replicas);
+  const sets = new Set(store.list({ kind: 'ReplicaSet', namespace: ns }).filter((r) => (r.metadata.ownerReferences ?? []).some((o) => o.uid === deployment.metadata.uid)).map((r) => r.metadata.uid));
+  const healthy = store.list({ kind: 'Pod', namespace: ns }).filter((p) => (p.metadata.ownerReferences ?? []).some((o) => sets.has(o.uid)) && ready(p)).length;
+  return { name: `of Deployment ${deployment.metadata.name} (maxUnavailable ${value})`, needed: Math.max(0, replicas - maxUnavailable), healthy };
 }
 
 /** An object still held by finalizers: its own, or a Namespace's spec.finalizers. */

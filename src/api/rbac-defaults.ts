@@ -74,6 +74,7 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('system:kube-scheduler', [
       { apiGroups: [''], resources: ['pods', 'nodes'], verbs: read },
       { apiGroups: [''], resources: ['pods/binding'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['patch', 'update'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     ]),
     clusterRole('system:node', [

@@ -10,10 +10,11 @@ import { diffCommand } from './commands/diff.js';
 import { serveCommand } from './commands/serve.js';
 import { describeCommand, execCommand, getCommand, logsCommand, rolloutCommand, runPodCommand, scaleCommand } from './commands/kube.js';
 import { planCommand } from './commands/plan.js';
+import { nodeCommand } from './commands/node.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand, type Command, type Io } from './command.js';
 
-const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand, appCommand, webhooksCommand, tokenCommand, certCommand, encryptionCommand, backupCommand, restoreCommand];
+const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand, appCommand, nodeCommand, webhooksCommand, tokenCommand, certCommand, encryptionCommand, backupCommand, restoreCommand];
 
 function topHelp(): string {
   return [

@@ -5,7 +5,7 @@ import type { KubeObject } from '../manifest/types.js';
 
 /** Metadata a server or Gouvernail writes; never drift. */
 const volatileMetadata = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'managedFields', 'selfLink', 'ownerReferences', 'finalizers'];
-const volatileAnnotation = /^(kubectl\.kubernetes\.io\/last-applied-configuration|deployment\.kubernetes\.io\/|gouvernail\.io\/(inventory|applied-by|revision))/;
+const volatileAnnotation = /^(volume\.kubernetes\.io\/selected-node$|kubectl\.kubernetes\.io\/last-applied-configuration|deployment\.kubernetes\.io\/|gouvernail\.io\/(inventory|applied-by|revision))/;
 const volatileLabel = /^(app\.gouvernail\.io\/instance)$/;
 
 /**

@@ -111,7 +111,21 @@ const volume = obj({
   hostPath: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), type: oneOf('', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice') }),
 }, false, ['gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image']);
 
+const nodeSelectorRequirement = obj({ key: req(str()), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt')), values: arr(str()) });
+const nodeSelectorTerm = obj({ matchExpressions: arr(nodeSelectorRequirement), matchFields: arr(nodeSelectorRequirement) });
+/** Node affinity, which the scheduler acts on; Pod (anti-)affinity is known and not acted on yet. */
+const affinity = obj({
+  nodeAffinity: obj({
+    requiredDuringSchedulingIgnoredDuringExecution: obj({ nodeSelectorTerms: req(arr(nodeSelectorTerm)) }),
+    preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: req(int(1, 100)), preference: req(nodeSelectorTerm) })),
+  }),
+}, false, ['podAffinity', 'podAntiAffinity']);
+const toleration = obj({ key: str(), operator: oneOf('Exists', 'Equal'), value: str(), effect: oneOf('', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'), tolerationSeconds: int() });
+
 export const podSpec = obj({
+  nodeSelector: map(str(labelValue), labelKey),
+  affinity,
+  tolerations: arr(toleration),
   containers: req(describe(arr(container, 'name'), 'The containers of the Pod; they share its network namespace (localhost) and its volumes.')),
   initContainers: arr(container, 'name'),
   volumes: arr(volume, 'name'),
@@ -129,7 +143,7 @@ export const podSpec = obj({
   hostPID: bool,
   hostIPC: bool,
   hostNetwork: bool,
-}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'nodeSelector', 'serviceAccount', 'shareProcessNamespace', 'subdomain', 'affinity', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'subdomain', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 export const labelSelector = obj({
   matchLabels: labels,

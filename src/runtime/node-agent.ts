@@ -11,6 +11,7 @@ import { PodApiAccess } from './pod-api-access.js';
 import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, containerName, label, networkName } from './labels.js';
 import type { DockerRecords } from '../store/docker-records.js';
+import { selectedNodeAnnotation } from './scheduler.js';
 import { planPod, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
 export interface NodeAgentOptions {
@@ -32,6 +33,10 @@ export interface NodeAgentOptions {
   installation: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   resyncMs?: number;
+  /** The node's address, each Pod's status.hostIP. */
+  hostIP?: string;
+  /** Binds the claims no Pod has used yet (one node does: the control plane's). */
+  bindsUnpinnedClaims?: boolean;
 }
 
 interface ProbeState {
@@ -66,7 +71,15 @@ export class NodeAgent {
     this.statuses = new StatusWriter(o.client);
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
     this.log = o.log ?? (() => {});
-    this.loop = new PassLoop({ pass: () => this.reconcile(), onError: (err) => this.log('node agent pass failed; retrying', { err: err.message }), resyncMs: o.resyncMs ?? 1000 });
+    this.loop = new PassLoop({
+      pass: () => (this.reachable ? this.reconcile() : Promise.resolve()),
+      onError: (err) => {
+        // The same failure every second (an engine that went away) is said once.
+        if (err.message !== this.lastError) this.log('node agent pass failed; retrying', { err: err.message });
+        this.lastError = err.message;
+      },
+      resyncMs: o.resyncMs ?? 1000,
+    });
   }
 
   start(): void {
@@ -109,6 +122,19 @@ export class NodeAgent {
 
   kick(): void {
     this.loop.kick();
+  }
+
+  private reachable = true;
+  private lastError?: string;
+
+  /** The heartbeat's word on the engine: an unreachable one is not asked again every second. */
+  setReachable(reachable: boolean): void {
+    if (reachable && !this.reachable) {
+      this.lastError = undefined;
+      this.reachable = true;
+      this.kick();
+    }
+    this.reachable = reachable;
   }
 
   async reconcile(): Promise<void> {
@@ -253,6 +279,9 @@ export class NodeAgent {
         if (volume && !volume.deleteWhenReleased) this.o.records.markDeleteWhenReleased(volume.name);
       }
       if (pvc.status?.phase === 'Bound' || pvc.metadata.deletionTimestamp) continue;
+      // A claim is bound by the node its volume lives on; one no Pod has used yet, by the control plane's.
+      const selected = pvc.metadata.annotations?.[selectedNodeAnnotation];
+      if (selected ? selected !== this.o.nodeName : !this.o.bindsUnpinnedClaims) continue;
       await this.o.client.updateStatus({ ...pvc, metadata: { ...pvc.metadata, resourceVersion: undefined }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: { storage: pvc.spec.resources.requests.storage } } });
     }
   }
@@ -621,7 +650,7 @@ export class NodeAgent {
     const status = {
       phase,
       conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('ContainersReady', allReady && allRunning), condition('Ready', allReady && allRunning)],
-      hostIP: '127.0.0.1',
+      hostIP: this.o.hostIP ?? '127.0.0.1',
       podIP: podIP as string | undefined,
       podIPs: podIP ? [{ ip: podIP }] : [],
       startTime: pod.status?.startTime ?? now,

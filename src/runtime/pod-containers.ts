@@ -122,11 +122,15 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     }
     const dockerName = containerName(ns, pod.metadata.name, c.name);
     const limits = c.resources?.limits ?? {};
+    const requests = { ...limits, ...c.resources?.requests };
     const hostConfig: Docker.HostConfig = {
       Binds: mounts,
       RestartPolicy: { Name: restartPolicy(spec.restartPolicy) },
       ...(limits.memory !== undefined ? { Memory: Math.floor(parseQuantity(limits.memory)) } : {}),
       ...(limits.cpu !== undefined ? { NanoCpus: Math.floor(parseQuantity(limits.cpu) * 1e9) } : {}),
+      // Requests, as kubelet sets them: CPU shares (1024 a core, at least 2) and a memory reservation.
+      ...(requests.cpu !== undefined ? { CpuShares: Math.max(2, Math.round(parseQuantity(requests.cpu) * 1024)) } : {}),
+      ...(requests.memory !== undefined ? { MemoryReservation: Math.floor(parseQuantity(requests.memory)) } : {}),
     };
     const security = containerSecurity(spec.securityContext as PodSecurityContext | undefined, (c as { securityContext?: SecurityContext }).securityContext);
     if (security.refusal) plan.configError ??= { container: c.name, message: security.refusal };

@@ -8,6 +8,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 import { quotaUsage } from '../api/resource-limits.js';
+import { schedule, selectedNodeAnnotation } from './scheduler.js';
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
@@ -47,7 +48,6 @@ export class WorkloadControllers {
     private readonly store: ObjectStore,
     private readonly client: Client,
     private readonly scheduler: Client,
-    private readonly nodeNames: () => string[],
     private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
     /** Events, by the component kubectl names: deployment-controller, replicaset-controller, default-scheduler. */
     private readonly events?: { deployment: Recorder; replicaSet: Recorder; scheduler: Recorder },
@@ -268,20 +268,19 @@ export class WorkloadControllers {
     }
   }
 
-  /** Binds each unscheduled Pod to the ready node with the fewest Pods. */
+  /** Binds each unscheduled Pod to a node, as kube-scheduler filters and scores (see scheduler.ts). */
   private async schedule(): Promise<void> {
-    const nodes = this.nodeNames();
     const pods = this.list({ kind: 'Pod' });
-    if (nodes.length === 0) {
-      for (const p of pods) if (!p.spec.nodeName && !p.metadata.deletionTimestamp) this.events?.scheduler.record(p, 'Warning', 'FailedScheduling', 'no node is Ready and schedulable (a cordoned node takes no new Pods: kubectl uncordon NODE)');
-      return;
-    }
-    const load = new Map(nodes.map((n) => [n, pods.filter((p) => p.spec.nodeName === n).length]));
-    for (const p of pods) {
-      if (p.spec.nodeName) continue;
-      const node = [...load].sort((a, b) => a[1] - b[1])[0]![0];
-      load.set(node, load.get(node)! + 1);
-      if (p.metadata.deletionTimestamp) continue;
+    if (!pods.some((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp)) return;
+    const claims = new Map(this.store.list({ kind: 'PersistentVolumeClaim' }).map((c) => [`${c.metadata.namespace}/${c.metadata.name}`, c]));
+    const decisions = schedule({ nodes: this.store.list({ kind: 'Node' }), pods, claimNode: (ns, name) => claims.get(`${ns}/${name}`)?.metadata.annotations?.[selectedNodeAnnotation] });
+    for (const d of decisions) {
+      const p = d.pod;
+      const node = d.node;
+      if (!node) {
+        this.events?.scheduler.record(p, 'Warning', 'FailedScheduling', d.message!);
+        continue;
+      }
       await this.scheduler.bind(p.metadata.namespace!, p.metadata.name, node).then(
         () => {
           this.events?.scheduler.record(p, 'Normal', 'Scheduled', `Successfully assigned ${p.metadata.namespace}/${p.metadata.name} to ${node}`);
@@ -289,6 +288,13 @@ export class WorkloadControllers {
         },
         (err) => this.schedulerLog('cannot bind a Pod', { pod: p.metadata.name, node, err: (err as Error).message }),
       );
+      // A claim's local volume lives on the node of the first Pod that uses it, and pins the others there.
+      for (const v of p.spec.volumes ?? []) {
+        const claim = v.persistentVolumeClaim?.claimName ? claims.get(`${p.metadata.namespace}/${v.persistentVolumeClaim.claimName}`) : undefined;
+        if (!claim || claim.metadata.annotations?.[selectedNodeAnnotation]) continue;
+        claim.metadata.annotations = { ...claim.metadata.annotations, [selectedNodeAnnotation]: node };
+        await this.scheduler.patch('PersistentVolumeClaim', claim.metadata.namespace!, claim.metadata.name, 'merge', { metadata: { annotations: { [selectedNodeAnnotation]: node } } }).catch((err: Error) => this.schedulerLog('cannot pin a claim to its node', { claim: claim.metadata.name, node, err: err.message }));
+      }
     }
   }
 }

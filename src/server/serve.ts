@@ -6,7 +6,6 @@ import path from 'node:path';
 import pino from 'pino';
 import { ObjectStore } from '../store/object-store.js';
 import { SecretBox } from '../store/secret-box.js';
-import { DockerRecords } from '../store/docker-records.js';
 import { EventRecorder, expireEvents } from '../runtime/event-recorder.js';
 import { MetricsCollector } from '../runtime/metrics-collector.js';
 import { ComponentLogs, componentOf, componentPods, type ComponentName } from './components.js';
@@ -16,7 +15,8 @@ import { createRequire } from 'node:module';
 const packageVersion = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 import { AuditLog } from './audit-log.js';
 import type { KubeObject } from '../manifest/types.js';
-import { NodeAgent, type NodeAgentOptions } from '../runtime/node-agent.js';
+import { NodeManager } from '../runtime/node-manager.js';
+import { NodeLifecycleController } from '../runtime/node-lifecycle.js';
 import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
@@ -78,6 +78,12 @@ export interface ServeOptions {
   sourceLimits?: SourceLimits;
   /** How long Events are kept after they were last seen (--event-ttl; Kubernetes' default is 1h). */
   eventTtlMs?: number;
+  /** How often each node's engine is pinged (10s, as kubelet's heartbeat). */
+  heartbeatMs?: number;
+  /** A node silent this long is NotReady (--node-monitor-grace-period, 40s). */
+  nodeMonitorGraceMs?: number;
+  /** A NotReady node's Pods are replaced elsewhere after this long (--pod-eviction-timeout, 5m). */
+  podEvictionTimeoutMs?: number;
   /** Scheduled snapshots of the store (--snapshot-schedule, a cron expression; --snapshot-retention). */
   snapshots?: { schedule: string; retention: number; dir?: string };
 }
@@ -173,28 +179,6 @@ export async function serve(options: ServeOptions) {
     else if (JSON.stringify([live.rules, live.roleRef, live.subjects, live.aggregationRule]) !== JSON.stringify([o.rules, o.roleRef, o.subjects, o.aggregationRule])) await system.update({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
   }
 
-  let version = 'unknown';
-  try {
-    version = (await docker.version()).Version;
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'the Docker engine does not answer; the node stays NotReady until it does (is dockerd running? is the socket readable?)');
-  }
-  const now = new Date().toISOString();
-  const node = {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'node-role.kubernetes.io/control-plane': '', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch } },
-    spec: {},
-    status: {
-      conditions: [{ type: 'Ready', status: version === 'unknown' ? 'False' : 'True', reason: version === 'unknown' ? 'DockerNotReady' : 'DockerReady', message: version === 'unknown' ? 'the Docker engine does not answer' : 'the Docker engine answers', lastHeartbeatTime: now, lastTransitionTime: now }],
-      nodeInfo: { containerRuntimeVersion: `docker://${version}`, kubeletVersion: 'v1.32.0-gouvernail', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch, osImage: os.type(), kernelVersion: os.release() },
-      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: nodeName }],
-    },
-  };
-  const kubelet = asComponent(nodeIdentity(nodeName));
-  const registered = await kubelet.get('Node', undefined, nodeName);
-  if (registered) await kubelet.updateStatus({ ...registered, status: node.status });
-  else await kubelet.create(node as never);
   for (const ns of ['default', 'kube-system']) {
     if (!store.get('Namespace', undefined, ns)) await system.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
   }
@@ -206,27 +190,28 @@ export async function serve(options: ServeOptions) {
     deployment: new EventRecorder(controllerManager, { component: 'deployment-controller' }),
     replicaSet: new EventRecorder(controllerManager, { component: 'replicaset-controller' }),
     scheduler: new EventRecorder(asComponent(identities.scheduler), { component: 'default-scheduler' }),
-    kubelet: new EventRecorder(kubelet, { component: 'kubelet', host: nodeName }),
+    nodeController: new EventRecorder(controllerManager, { component: 'node-controller' }),
   };
   const eventTtlMs = options.eventTtlMs ?? 3600_000;
   const expiry = setInterval(() => expireEvents(controllerManager, eventTtlMs), Math.min(60_000, eventTtlMs));
   expiry.unref();
-  const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), () => store.list({ kind: 'Node' }).filter((n) => !n.spec?.unschedulable && n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name), logFor('kube-controller-manager'), recorders, logFor('kube-scheduler'));
+  const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), logFor('kube-controller-manager'), recorders, logFor('kube-scheduler'));
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
-  // The local engine's Pods get their token files bind-mounted from the data folder.
-  const agentOptions: NodeAgentOptions = { store, client: kubelet, docker, records: new DockerRecords(store.db, nodeName), event: (about, type, reason, message) => recorders.kubelet.record(about, type, reason, message), nodeName, installation, log: logFor('gouvernail-node-agent'), podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses };
-  const agent = new NodeAgent(agentOptions);
+  // One agent and one heartbeat per node; the local engine's Pods get their token files bind-mounted from the data folder.
+  const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs });
+  await nodes.start();
+  const lifecycle = new NodeLifecycleController({ store, client: controllerManager, log: logFor('kube-controller-manager'), events: recorders.nodeController, monitorGraceMs: options.nodeMonitorGraceMs, evictionTimeoutMs: options.podEvictionTimeoutMs, lastError: (n) => nodes.lastError(n) });
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
   const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
-  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name, byHand) => applicationsRef.current?.syncNow(ns, name, byHand), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name), graph: (ns, name) => applicationsRef.current?.graph(ns, name), preview: (ns, name, rev) => applicationsRef.current!.preview(ns, name, rev) }, podIo: new PodIo((name) => (name === nodeName ? docker : undefined), installation), componentLogs: (ns, name, o) => {
+  const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name, byHand) => applicationsRef.current?.syncNow(ns, name, byHand), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name), graph: (ns, name) => applicationsRef.current?.graph(ns, name), preview: (ns, name, rev) => applicationsRef.current!.preview(ns, name, rev) }, podIo: new PodIo((name) => nodes.dockerFor(name), installation), componentLogs: (ns, name, o) => {
     const component = ns === 'kube-system' ? componentOf(name, nodeName) : undefined;
     return component ? componentLogs.read(component, o) : undefined;
   } });
   await http.listen({ host: options.host, port: options.port });
   const address = http.server.address() as { port: number };
   // Pods call the API as their ServiceAccount over HTTPS; plain HTTP would send their token in clear.
-  if (tls) agentOptions.api = { host: options.host, port: address.port, ca: tls.ca };
+  if (tls) nodes.setApi({ host: options.host, port: address.port, ca: tls.ca });
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
   const server = `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
   writeFileSync(path.join(options.dataDir, 'kubeconfig'), kubeconfigText(server, token, tls?.ca), { mode: 0o600 });
@@ -252,7 +237,7 @@ export async function serve(options: ServeOptions) {
   controllers.start();
   collector.start();
   metricsCollector.start();
-  agent.start();
+  lifecycle.start();
   proxy.start();
   applications.start();
   const snapshots = options.snapshots ? scheduleSnapshots(store, options.dataDir, options.snapshots, log) : undefined;
@@ -267,7 +252,8 @@ export async function serve(options: ServeOptions) {
       await controllers.stop();
       await collector.stop();
       await proxy.stop();
-      await agent.stop();
+      await lifecycle.stop();
+      await nodes.stop();
       await metricsCollector.stop();
       if (renewal) clearInterval(renewal);
       authorizer.close();
