@@ -1,0 +1,171 @@
+import test from 'ava';
+import type { KubeObject } from '../src/manifest/types.js';
+import { image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { startEngine, type Engine } from './engines.js';
+import { kubectl } from './kubectl-helpers.js';
+import { label } from '../src/runtime/labels.js';
+
+/**
+ * Three nodes: this machine's engine (the control plane's), a second dockerd over its unix socket,
+ * a third over TCP with TLS certificates made here. Heartbeats, the grace period and the eviction
+ * timeout are shortened so that a stopped engine's Pods move within the test.
+ */
+let server: TestServer;
+let two: Engine;
+let three: Engine;
+const ns = 'cluster';
+
+test.before(async () => {
+  [two, three, server] = await Promise.all([
+    startEngine('mn2', 12, { images: [image] }),
+    startEngine('mn3', 13, { tcpPort: 23713, images: [image] }),
+    startServer(undefined, { heartbeatMs: 2000, nodeMonitorGraceMs: 10_000, podEvictionTimeoutMs: 10_000 }),
+  ]);
+});
+test.after.always(async () => {
+  await server?.destroy();
+  await Promise.all([two?.destroy(), three?.destroy()]);
+});
+
+const readyPods = async (selector: string) => (await server.client.list('Pod', ns, selector)).filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
+const spread = (pods: KubeObject[]) => {
+  const by: Record<string, number> = {};
+  for (const p of pods) by[p.spec.nodeName] = (by[p.spec.nodeName] ?? 0) + 1;
+  return by;
+};
+const ours = async (engine: Engine) => engine.docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${server.installation}`] } });
+
+test.serial('nodes join by URL, turn Ready with what their engine says, and a Deployment of 6 spreads 2/2/2', async (t) => {
+  const k = kubectl(server.kubeconfig);
+  // Plain TCP is refused with the reason; TLS files are taken and kept in a Secret.
+  const plain = await runCli('node', 'add', 'plain', '--docker', 'tcp://127.0.0.1:23713', '--kubeconfig', server.kubeconfig);
+  t.is(plain.code, 2);
+  t.regex(plain.err, /plain TCP.*--tls-ca/);
+  const byKubectl = await k(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Node\nmetadata:\n  name: plain\n  annotations: { gouvernail.io/docker-host: "tcp://127.0.0.1:23713" }\n' });
+  t.not(byKubectl.code, 0);
+  t.regex(byKubectl.err, /docker-host.*plain TCP/);
+  const added = await runCli('node', 'add', 'mn2', '--docker', two.url, '--label', 'disk=ssd', '--kubeconfig', server.kubeconfig);
+  t.is(added.code, 0, added.err);
+  const tls = await runCli('node', 'add', 'mn3', '--docker', three.url, '--tls-ca', three.tls!.ca, '--tls-cert', three.tls!.cert, '--tls-key', three.tls!.key, '--kubeconfig', server.kubeconfig);
+  t.is(tls.code, 0, tls.err);
+
+  const wide = await waitFor('three Ready nodes', async () => {
+    const r = await k(['get', 'nodes', '-o', 'wide']);
+    return r.out.split('\n').filter((l) => /\sReady\s/.test(l)).length === 3 && r.out;
+  }, 90_000);
+  t.regex(wide, /test-node\s+Ready\s+control-plane/);
+  t.regex(wide, /mn2\s+Ready\s+worker/);
+  t.regex(wide, /mn3\s+Ready\s+worker\s+\S+\s+v1\.\d+\.\d+\S*\s+127\.0\.0\.1\s+<none>\s+.+docker:\/\/\d+/);
+  const node = (await server.client.get('Node', undefined, 'mn3'))!;
+  t.truthy(Number(node.status.capacity.cpu) >= 1);
+  t.regex(node.status.allocatable.memory, /^\d+Ki$/);
+  t.is(node.status.capacity.pods, '110');
+  t.regex(node.status.nodeInfo.containerRuntimeVersion, /^docker:\/\//);
+  t.false('disk' in node.metadata.labels!);
+  t.is((await server.client.get('Node', undefined, 'mn2'))!.metadata.labels!.disk, 'ssd');
+  // The TLS key is in a Secret, not in the Node.
+  t.notRegex(JSON.stringify(node), /PRIVATE KEY/);
+
+  t.is((await k(['create', 'namespace', ns])).code, 0);
+  const created = await k(['create', 'deployment', 'web', '-n', ns, `--image=${image}`, '--replicas=6', '--', 'sh', '-c', 'echo hello from $(hostname); sleep 3600']);
+  t.is(created.code, 0, created.err);
+  const pods = await waitFor('6 ready replicas', async () => {
+    const ready = await readyPods('app=web');
+    return ready.length === 6 && ready;
+  }, 120_000);
+  t.deepEqual(spread(pods), { 'test-node': 2, mn2: 2, mn3: 2 });
+  // Containers are on the engines the Pods are bound to.
+  t.is((await ours(two)).length, 2);
+  t.is((await ours(three)).length, 2);
+  // A Pod's hostIP is its node's address: the TCP engine's host for mn3.
+  for (const p of pods.filter((p) => p.spec.nodeName === 'mn3')) t.is(p.status.hostIP, '127.0.0.1');
+
+  // exec and logs reach a Pod on a remote node through the one API.
+  const remote = pods.find((p) => p.spec.nodeName === 'mn3')!;
+  const exec = await k(['exec', '-n', ns, remote.metadata.name, '--', 'cat', '/etc/hostname']);
+  t.is(exec.code, 0, exec.err);
+  t.is(exec.out.trim(), remote.metadata.name);
+  const logs = await k(['logs', '-n', ns, remote.metadata.name]);
+  t.is(logs.out.trim(), `hello from ${remote.metadata.name}`);
+});
+
+test.serial('a Pod whose requests fit nowhere stays Pending with the scheduler\'s reason; requests reach Docker', async (t) => {
+  const k = kubectl(server.kubeconfig);
+  t.is((await k(['cordon', 'mn2'])).code, 0);
+  const big = await k(['run', 'big', '-n', ns, `--image=${image}`, '--overrides={"spec":{"containers":[{"name":"big","image":"' + image + '","command":["sleep","3600"],"resources":{"requests":{"memory":"900Gi"}}}]}}']);
+  t.is(big.code, 0, big.err);
+  const event = await waitFor('FailedScheduling', async () => {
+    const r = await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=big', '-o', 'custom-columns=REASON:.reason,MESSAGE:.message', '--no-headers']);
+    return /FailedScheduling/.test(r.out) && r.out;
+  });
+  t.regex(event, /0\/3 nodes are available: 1 node\(s\) were unschedulable, 2 Insufficient memory\./);
+  t.is((await server.client.get('Pod', ns, 'big'))!.spec.nodeName, undefined);
+  t.is((await k(['uncordon', 'mn2'])).code, 0);
+  t.is((await k(['delete', 'pod', 'big', '-n', ns])).code, 0);
+
+  // A request that fits becomes the container's CPU shares and memory reservation on its node.
+  const small = await k(['run', 'small', '-n', ns, `--image=${image}`, '--overrides={"spec":{"nodeSelector":{"disk":"ssd"},"containers":[{"name":"small","image":"' + image + '","command":["sleep","3600"],"resources":{"requests":{"cpu":"250m","memory":"64Mi"}}}]}}']);
+  t.is(small.code, 0, small.err);
+  await waitFor('small running', async () => isReady((await server.client.get('Pod', ns, 'small'))!));
+  t.is((await server.client.get('Pod', ns, 'small'))!.spec.nodeName, 'mn2', 'nodeSelector disk=ssd: only mn2 has it');
+  const c = (await ours(two)).find((x) => x.Labels[label.container] === 'small')!;
+  const host = (await two.docker.getContainer(c.Id).inspect()).HostConfig;
+  t.is(host.CpuShares, 256);
+  t.is(host.MemoryReservation, 64 * 1024 * 1024);
+  t.is((await k(['delete', 'pod', 'small', '-n', ns])).code, 0);
+});
+
+test.serial('drain moves Pods off a node and the ready count never drops below replicas - maxUnavailable', async (t) => {
+  const k = kubectl(server.kubeconfig);
+  let lowest = 6;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      lowest = Math.min(lowest, (await readyPods('app=web')).length);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const drained = await k(['drain', 'mn2', '--ignore-daemonsets', '--timeout=180s']);
+  sampling = false;
+  await sampler;
+  t.is(drained.code, 0, drained.out + drained.err);
+  t.regex(drained.out, /node\/mn2 drained/);
+  t.true(lowest >= 5, `6 replicas, maxUnavailable 25% (1): the lowest ready count seen was ${lowest}`);
+  const pods = await waitFor('6 ready off mn2', async () => {
+    const ready = await readyPods('app=web');
+    return ready.length === 6 && ready.every((p) => p.spec.nodeName !== 'mn2') && ready;
+  }, 120_000);
+  t.false('mn2' in spread(pods));
+  await waitFor('no container left on mn2', async () => (await ours(two)).length === 0);
+  t.is((await k(['uncordon', 'mn2'])).code, 0);
+});
+
+test.serial('a stopped engine: its node turns NotReady, its Pods are replaced elsewhere, and when it comes back nothing of them is left', async (t) => {
+  const before = (await readyPods('app=web')).filter((p) => p.spec.nodeName === 'mn3').map((p) => p.metadata.name);
+  t.true(before.length > 0, 'mn3 runs some of the replicas');
+  const stoppedAt = Date.now();
+  await three.stop();
+  await waitFor('mn3 NotReady', async () => {
+    const n = await server.client.get('Node', undefined, 'mn3');
+    const ready = n?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
+    return ready?.status === 'Unknown' && n;
+  }, 60_000);
+  t.true(Date.now() - stoppedAt < 60_000);
+  await waitFor('the unreachable taint', async () => ((await server.client.get('Node', undefined, 'mn3'))!.spec.taints ?? []).some((x: { key: string }) => x.key === 'node.kubernetes.io/unreachable'));
+  const pods = await waitFor('6 ready replicas off mn3', async () => {
+    const ready = await readyPods('app=web');
+    return ready.length === 6 && ready.every((p) => p.spec.nodeName !== 'mn3') && ready;
+  }, 180_000);
+  t.false('mn3' in spread(pods));
+  for (const name of before) t.falsy(pods.find((p) => p.metadata.name === name));
+
+  await three.start();
+  await waitFor('mn3 Ready again', async () => (await server.client.get('Node', undefined, 'mn3'))!.status.conditions.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), 60_000);
+  const left = await waitFor('the replaced Pods\' containers removed from mn3', async () => {
+    const all = await ours(three);
+    return all.length === 0 && all;
+  }, 60_000);
+  t.deepEqual(left, []);
+  t.false(((await server.client.get('Node', undefined, 'mn3'))!.spec.taints ?? []).some((x: { key: string }) => x.key.startsWith('node.kubernetes.io/')));
+  t.is((await readyPods('app=web')).length, 6, 'no duplicate: still 6 replicas');
+});
