@@ -46,6 +46,11 @@ export function makeTlsFiles(dir: string): { ca: string; cert: string; key: stri
  */
 export async function startEngine(name: string, index: number, o: { tcpPort?: number; images?: string[] } = {}): Promise<Engine> {
   const dir = `/tmp/gve-${name}`;
+  try {
+    sh('sh', ['-c', `awk '{print $2}' /proc/mounts | grep '^${dir}/' | sort -r | xargs -r umount -l`]);
+  } catch {
+    // Nothing mounted.
+  }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const bridge = `gvbr${index}`;
@@ -120,7 +125,17 @@ export async function startEngine(name: string, index: number, o: { tcpPort?: nu
       } catch {
         // Gone already.
       }
-      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      // What an engine stopped in a hurry leaves mounted is unmounted first; a leftover is not a failure.
+      try {
+        sh('sh', ['-c', `awk '{print $2}' /proc/mounts | grep '^${dir}/' | sort -r | xargs -r umount -l`]);
+      } catch {
+        // Nothing mounted.
+      }
+      try {
+        if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // Left for the next run's rmSync.
+      }
     },
   };
 }

@@ -105,6 +105,7 @@ test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, 
     return m && Number(m[1]) >= 4 ? r.out : undefined;
   }, 90_000);
   t.regex(top, /^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)/);
-  t.regex(await ok('top', 'nodes'), /^test-node\s+\d+m\s+/m);
+  // Usage as a share of the node's allocatable CPU and memory.
+  t.regex(await ok('top', 'nodes'), /^test-node\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/m);
   await ok('delete', 'namespace', ns, '--wait=false');
 });

@@ -23,10 +23,10 @@ export class MetricsCollector {
   private running?: Promise<void>;
 
   constructor(
-    private readonly docker: Docker,
+    /** Each node's engine; the local one's node usage is read from this host, the others' summed from their containers. */
+    private readonly engines: () => Array<{ name: string; docker: Docker; local: boolean }>,
     private readonly store: ObjectStore,
     private readonly installation: string,
-    private readonly nodeName: string,
     private readonly periodMs = 15_000,
   ) {}
 
@@ -61,26 +61,11 @@ export class MetricsCollector {
 
   async collect(): Promise<void> {
     const now = Date.now();
-    const containers = await this.docker.listContainers({ filters: { label: [`${label.managedBy}=${this.installation}`], status: ['running'] } });
-    const usage = await Promise.all(
-      containers.map(async (c) => {
-        const container = this.docker.getContainer(c.Id) as unknown as { stats(o: object): Promise<DockerStats> };
-        const stats = await container.stats({ stream: false, 'one-shot': true }).catch(() => undefined);
-        if (!stats) return undefined;
-        const cpuNs = stats.cpu_stats?.cpu_usage?.total_usage ?? 0;
-        const before = this.last.get(c.Id);
-        this.last.set(c.Id, { at: now, cpuNs });
-        const cores = before && now > before.at ? Math.max(0, cpuNs - before.cpuNs) / ((now - before.at) * 1e6) : 0;
-        const s = stats.memory_stats?.stats ?? {};
-        const inactive = s.inactive_file ?? s.total_inactive_file ?? 0;
-        const memory = Math.max(0, (stats.memory_stats?.usage ?? 0) - inactive);
-        return { c, cores, memory };
-      }),
-    );
-    const live = new Set(containers.map((c) => c.Id));
-    for (const id of this.last.keys()) if (!live.has(id)) this.last.delete(id);
+    const engines = this.engines();
+    const read = await Promise.all(engines.map((e) => this.read(e.docker, now).catch(() => undefined)));
+    const usage = read.flatMap((r) => r ?? []);
     const byPod = new Map<string, { c: Docker.ContainerInfo; cores: number; memory: number }[]>();
-    for (const u of usage) if (u) (byPod.get(u.c.Labels[label.uid]!) ?? byPod.set(u.c.Labels[label.uid]!, []).get(u.c.Labels[label.uid]!)!).push(u);
+    for (const u of usage) (byPod.get(u.c.Labels[label.uid]!) ?? byPod.set(u.c.Labels[label.uid]!, []).get(u.c.Labels[label.uid]!)!).push(u);
     const timestamp = new Date(now).toISOString();
     const window = `${Math.round(this.periodMs / 1000)}s`;
     const pods: KubeObject[] = [];
@@ -97,11 +82,40 @@ export class MetricsCollector {
       } as KubeObject);
     }
     this.pods = pods;
-    this.nodes = [this.nodeMetrics(now, timestamp, window)];
+    this.nodes = engines.flatMap((e, i) => {
+      if (e.local) return [this.nodeMetrics(e.name, now, timestamp, window)];
+      const list = read[i];
+      if (!list) return [];
+      const sum = list.reduce((a, u) => ({ cores: a.cores + u.cores, memory: a.memory + u.memory }), { cores: 0, memory: 0 });
+      return [{ apiVersion: 'metrics.k8s.io/v1beta1', kind: 'NodeMetrics', metadata: { name: e.name, creationTimestamp: timestamp }, timestamp, window, usage: { cpu: nanocores(sum.cores), memory: kibibytes(sum.memory) } } as KubeObject];
+    });
+  }
+
+  /** Each running container of this installation on one engine: its CPU rate and working set. */
+  private async read(docker: Docker, now: number) {
+    const containers = await docker.listContainers({ filters: { label: [`${label.managedBy}=${this.installation}`], status: ['running'] } });
+    const usage = await Promise.all(
+      containers.map(async (c) => {
+        const container = docker.getContainer(c.Id) as unknown as { stats(o: object): Promise<DockerStats> };
+        const stats = await container.stats({ stream: false, 'one-shot': true }).catch(() => undefined);
+        if (!stats) return undefined;
+        const cpuNs = stats.cpu_stats?.cpu_usage?.total_usage ?? 0;
+        const before = this.last.get(c.Id);
+        this.last.set(c.Id, { at: now, cpuNs });
+        const cores = before && now > before.at ? Math.max(0, cpuNs - before.cpuNs) / ((now - before.at) * 1e6) : 0;
+        const s = stats.memory_stats?.stats ?? {};
+        const inactive = s.inactive_file ?? s.total_inactive_file ?? 0;
+        const memory = Math.max(0, (stats.memory_stats?.usage ?? 0) - inactive);
+        return { c, cores, memory };
+      }),
+    );
+    const live = new Set(containers.map((c) => c.Id));
+    for (const [id, sample] of this.last) if (!live.has(id) && sample.at < now) this.last.delete(id);
+    return usage.filter((u): u is NonNullable<typeof u> => !!u);
   }
 
   /** The node's own use, from the host this serve runs on (the local engine's node). */
-  private nodeMetrics(now: number, timestamp: string, window: string): KubeObject {
+  private nodeMetrics(name: string, now: number, timestamp: string, window: string): KubeObject {
     const cpus = os.cpus();
     const busy = cpus.reduce((n, c) => n + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
     const cores = this.lastNode && now > this.lastNode.at ? Math.max(0, busy - this.lastNode.busy) / (now - this.lastNode.at) : 0;
@@ -109,7 +123,7 @@ export class MetricsCollector {
     return {
       apiVersion: 'metrics.k8s.io/v1beta1',
       kind: 'NodeMetrics',
-      metadata: { name: this.nodeName, creationTimestamp: timestamp },
+      metadata: { name, creationTimestamp: timestamp },
       timestamp,
       window,
       usage: { cpu: nanocores(cores), memory: kibibytes(os.totalmem() - os.freemem()) },

@@ -86,6 +86,11 @@ export class NodeManager {
     return this.runtimes.get(name)?.lastError;
   }
 
+  /** Every node's engine (calls with a timeout), for metrics. */
+  engines(): Array<{ name: string; docker: Docker; local: boolean }> {
+    return [...this.runtimes.values()].filter((rt) => !rt.lastError).map((rt) => ({ name: rt.name, docker: rt.docker, local: rt.name === this.o.local.name }));
+  }
+
   names(): string[] {
     return [...this.runtimes.keys()];
   }

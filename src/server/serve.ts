@@ -167,7 +167,8 @@ export async function serve(options: ServeOptions) {
   const audit = new AuditLog(path.join(options.dataDir, 'audit.log'));
   const serviceAccountTokens = ServiceAccountTokens.load(path.join(options.dataDir, 'service-account.key'), store);
   const components = componentPods({ node: nodeName, startedAt, createdAt: history.first, restarts: history.count, version: packageVersion });
-  const metricsCollector = new MetricsCollector(docker, store, installation, nodeName);
+  const nodesRef: { current?: NodeManager } = {};
+  const metricsCollector = new MetricsCollector(() => nodesRef.current?.engines() ?? [], store, installation);
   const virtualObjects = (kind: string, namespace: string | undefined) => (kind === 'Pod' && (!namespace || namespace === 'kube-system') ? components : metricsCollector.objects(kind, namespace));
   const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer, virtualObjects });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
@@ -199,6 +200,7 @@ export async function serve(options: ServeOptions) {
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
   // One agent and one heartbeat per node; the local engine's Pods get their token files bind-mounted from the data folder.
   const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs });
+  nodesRef.current = nodes;
   await nodes.start();
   const lifecycle = new NodeLifecycleController({ store, client: controllerManager, log: logFor('kube-controller-manager'), events: recorders.nodeController, monitorGraceMs: options.nodeMonitorGraceMs, evictionTimeoutMs: options.podEvictionTimeoutMs, lastError: (n) => nodes.lastError(n) });
   const applicationsRef: { current?: ApplicationController } = {};
