@@ -33,6 +33,8 @@ export interface NodeAgentOptions {
   installation: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   resyncMs?: number;
+  /** The engine without call timeouts, for its event stream (defaults to `docker`). */
+  events?: Docker;
   /** The node's address, each Pod's status.hostIP. */
   hostIP?: string;
   /** Binds the claims no Pod has used yet (one node does: the control plane's). */
@@ -44,6 +46,7 @@ interface ProbeState {
   successes: number;
   failures: number;
   lastRun: number;
+  livenessLastRun: number;
   livenessFailures: number;
 }
 
@@ -72,17 +75,24 @@ export class NodeAgent {
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({
-      pass: () => (this.reachable ? this.reconcile() : Promise.resolve()),
+      pass: async () => {
+        if (!this.reachable) return;
+        this.nextWake = Infinity;
+        await this.reconcile();
+        this.scheduleWake();
+      },
       onError: (err) => {
         // The same failure every second (an engine that went away) is said once.
         if (err.message !== this.lastError) this.log('node agent pass failed; retrying', { err: err.message });
         this.lastError = err.message;
       },
-      resyncMs: o.resyncMs ?? 1000,
+      // The engine's event stream says when a container changes; the relist is only a safety net.
+      resyncMs: o.resyncMs ?? 10_000,
     });
   }
 
   start(): void {
+    this.followEvents();
     this.loop.start(this.o.store, (c) => {
       const o = c.object;
       if (o.kind === 'PersistentVolumeClaim' && o.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
@@ -113,8 +123,64 @@ export class NodeAgent {
     return true;
   }
 
+  /** When a probe or a back-off next falls due: a pass then, not at the next relist. */
+  private nextWake = Infinity;
+  private wakeTimer?: NodeJS.Timeout;
+  private events?: NodeJS.ReadableStream;
+
+  private wake(at: number): void {
+    this.nextWake = Math.min(this.nextWake, at);
+  }
+
+  private scheduleWake(): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    if (!Number.isFinite(this.nextWake) || this.stopped) return;
+    this.wakeTimer = setTimeout(() => this.kick(), Math.max(50, this.nextWake - Date.now()));
+  }
+
+  /**
+   * Docker's event stream for this installation's containers: a container that dies, starts or is
+   * removed by hand makes a pass at once. The stream is opened again when it ends.
+   */
+  private followEvents(): void {
+    if (this.stopped) return;
+    const docker = this.o.events ?? this.o.docker;
+    const again = () => {
+      this.events = undefined;
+      if (!this.stopped) setTimeout(() => this.followEvents(), this.reachable ? 1000 : 5000).unref();
+    };
+    docker.getEvents({ filters: { type: ['container'], label: [`${label.managedBy}=${this.o.installation}`] } }).then(
+      (stream) => {
+        if (this.stopped) {
+          (stream as unknown as { destroy(): void }).destroy();
+          return;
+        }
+        this.events = stream;
+        let buffer = '';
+        stream.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString('utf8');
+          let i: number;
+          while ((i = buffer.indexOf('\n')) >= 0) {
+            const line = buffer.slice(0, i);
+            buffer = buffer.slice(i + 1);
+            if (/"(status|Action)":"(die|stop|start|destroy|oom|kill|pause|unpause)"/.test(line)) this.kick();
+          }
+        });
+        stream.on('error', () => {});
+        stream.on('close', again);
+        stream.on('end', again);
+        // What changed while the stream was closed is found by a pass now.
+        this.kick();
+      },
+      () => again(),
+    );
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    (this.events as unknown as { destroy?(): void } | undefined)?.destroy?.();
     await this.loop.stop();
     await this.statuses.flush();
     this.apiAccess.close();
@@ -489,7 +555,10 @@ export class NodeAgent {
       return { reason: 'ErrImageNeverPull', message };
     }
     const backoff = this.pullBackoff.get(c.options.Image!);
-    if (backoff && Date.now() < backoff.until && !present) return { reason: 'ImagePullBackOff', message: backoff.message };
+    if (backoff && Date.now() < backoff.until && !present) {
+      this.wake(backoff.until);
+      return { reason: 'ImagePullBackOff', message: backoff.message };
+    }
     try {
       this.log('pulling image', { image: c.options.Image, pod: pod.metadata.name });
       // The Pod says what it waits for, so `apply` and `get pods` can show the pull.
@@ -519,6 +588,7 @@ export class NodeAgent {
       const delay = Math.min(300_000, (backoff?.delay ?? 5_000) * 2);
       const message = `cannot pull ${c.options.Image}: ${(err as Error).message.split('\n')[0]}; next try in ${Math.round(delay / 1000)} s`;
       this.pullBackoff.set(c.options.Image!, { until: Date.now() + delay, delay, message });
+      this.wake(Date.now() + delay);
       this.o.event?.(pod, 'Warning', 'Failed', `Failed to pull image "${c.options.Image}": ${(err as Error).message.split('\n')[0]}`);
       this.o.event?.(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.options.Image}"`);
       return { reason: 'ImagePullBackOff', message };
@@ -682,7 +752,7 @@ export class NodeAgent {
 
   private async probe(pod: KubeObject, spec: { name: string; readinessProbe?: Probe; livenessProbe?: Probe }, id: string, podIP: string | undefined): Promise<boolean> {
     const key = `${pod.metadata.uid}/${spec.name}`;
-    const state = this.probes.get(key) ?? { ready: !spec.readinessProbe, successes: 0, failures: 0, lastRun: 0, livenessFailures: 0 };
+    const state = this.probes.get(key) ?? { ready: !spec.readinessProbe, successes: 0, failures: 0, lastRun: 0, livenessLastRun: 0, livenessFailures: 0 };
     this.probes.set(key, state);
     const now = Date.now();
     const p = spec.readinessProbe;
@@ -700,8 +770,12 @@ export class NodeAgent {
         if (state.failures >= (p.failureThreshold ?? 3) || !state.ready) state.ready = false;
       }
     }
+    if (p) this.wake(state.lastRun + (p.periodSeconds ?? 10) * 1000);
     const l = spec.livenessProbe;
-    if (l) {
+    if (l && now - state.livenessLastRun < (l.periodSeconds ?? 10) * 1000 * 0.9) this.wake(state.livenessLastRun + (l.periodSeconds ?? 10) * 1000);
+    else if (l) {
+      state.livenessLastRun = now;
+      this.wake(now + (l.periodSeconds ?? 10) * 1000);
       const ok = await runProbe(this.o.docker, l, id, podIP, pod);
       state.livenessFailures = ok ? 0 : state.livenessFailures + 1;
       if (!ok) this.o.event?.(pod, 'Warning', 'Unhealthy', `Liveness probe failed: ${describeProbe(l)}`);

@@ -171,6 +171,7 @@ export class NodeManager {
       store: this.o.store,
       client,
       docker: c.docker,
+      events: c.streams,
       records: new DockerRecords(this.o.store.db, name),
       event: (about, type, reason, message) => recorder.record(about, type, reason, message),
       nodeName: name,
