@@ -97,6 +97,31 @@ test.serial('nodes join by URL, turn Ready with what their engine says, and a De
   t.regex(podTop, new RegExp(`^${remote.metadata.name}\\s+\\d+m\\s+\\d+Mi`, 'm'));
 });
 
+test.serial('the agent follows the engine\'s events: a container removed by hand on a remote node is back within two seconds; an idle minute changes nothing', async (t) => {
+  const victim = (await ours(two)).find((c) => c.State === 'running')!;
+  const pod = victim.Labels[label.uid];
+  await two.docker.getContainer(victim.Id).remove({ force: true });
+  const removedAt = Date.now();
+  await waitFor('a new container for the Pod', async () => (await ours(two)).some((c) => c.Labels[label.uid] === pod && c.Id !== victim.Id && c.State === 'running'), 30_000, 50);
+  const took = Date.now() - removedAt;
+  t.log(`made again in ${took} ms`);
+  t.true(took < 2000, `made again in ${took} ms`);
+  await waitFor('6 ready again', async () => (await readyPods('app=web')).length === 6);
+
+  // An idle minute: the engine records every call that changes something as an event; there is none.
+  const since = Math.floor(Date.now() / 1000);
+  await new Promise((r) => setTimeout(r, 60_000));
+  const until = Math.floor(Date.now() / 1000);
+  const stream = await two.docker.getEvents({ since, until });
+  const text = await new Promise<string>((resolve) => {
+    let out = '';
+    stream.on('data', (c: Buffer) => (out += c));
+    stream.on('end', () => resolve(out));
+  });
+  const events = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Type: string; Action: string });
+  t.deepEqual(events.map((e) => `${e.Type} ${e.Action}`), []);
+});
+
 test.serial('a Pod whose requests fit nowhere stays Pending with the scheduler\'s reason; requests reach Docker', async (t) => {
   const k = kubectl(server.kubeconfig);
   t.is((await k(['cordon', 'mn2'])).code, 0);

@@ -1,0 +1,108 @@
+import test from 'ava';
+import type { KubeObject } from '../src/manifest/types.js';
+import { podRequests, schedule } from '../src/runtime/scheduler.js';
+
+// Pure: nodes and Pods as objects, the decisions out. No store, no engine.
+
+function node(name: string, o: { cpu?: string; memory?: string; pods?: string; ready?: boolean; unschedulable?: boolean; labels?: Record<string, string>; taints?: unknown[] } = {}): KubeObject {
+  const capacity = { cpu: o.cpu ?? '2', memory: o.memory ?? '8Gi', pods: o.pods ?? '110' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...o.labels } },
+    spec: { ...(o.unschedulable ? { unschedulable: true } : {}), ...(o.taints ? { taints: o.taints } : {}) },
+    status: { capacity, allocatable: capacity, conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }] },
+  };
+}
+
+let seq = 0;
+function pod(name: string, o: { requests?: Record<string, string>; limits?: Record<string, string>; node?: string; owner?: string; spec?: Record<string, unknown>; hostPort?: number } = {}): KubeObject {
+  seq++;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', creationTimestamp: `2026-01-01T00:00:${String(seq % 60).padStart(2, '0')}Z`, ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: o.owner, controller: true }] } : {}) },
+    spec: {
+      ...(o.node ? { nodeName: o.node } : {}),
+      containers: [{ name: 'c', image: 'x', resources: { ...(o.requests ? { requests: o.requests } : {}), ...(o.limits ? { limits: o.limits } : {}) }, ...(o.hostPort ? { ports: [{ containerPort: 80, hostPort: o.hostPort }] } : {}) }],
+      ...o.spec,
+    },
+  };
+}
+
+test('requests: containers summed, a limit stands for a missing request, the largest init container counts', (t) => {
+  const p = pod('p', { requests: { cpu: '250m', memory: '64Mi' } });
+  p.spec.containers.push({ name: 'd', image: 'x', resources: { limits: { cpu: '1', memory: '1Gi' } } });
+  p.spec.initContainers = [{ name: 'i', image: 'x', resources: { requests: { cpu: '2' } } }];
+  t.deepEqual(podRequests(p), { cpu: 2000, memory: 64 * 2 ** 20 + 2 ** 30 });
+});
+
+test('six replicas of one owner spread 2/2/2 over three equal nodes', (t) => {
+  const nodes = [node('a'), node('b'), node('c')];
+  const pods = Array.from({ length: 6 }, (_, i) => pod(`web-${i}`, { owner: 'rs1' }));
+  const by: Record<string, number> = {};
+  for (const d of schedule({ nodes, pods })) by[d.node!] = (by[d.node!] ?? 0) + 1;
+  t.deepEqual(by, { a: 2, b: 2, c: 2 });
+});
+
+test('spread counts Pods already bound; then the least requested node wins', (t) => {
+  const nodes = [node('a'), node('b')];
+  const bound = [pod('old-1', { owner: 'rs1', node: 'a' }), pod('heavy', { node: 'b', requests: { cpu: '1500m', memory: '6Gi' } })];
+  t.is(schedule({ nodes, pods: [...bound, pod('new', { owner: 'rs1' })] })[0]!.node, 'b', 'the owner has one on a, none on b');
+  t.is(schedule({ nodes, pods: [...bound, pod('other')] })[0]!.node, 'a', 'b has most of its CPU and memory requested');
+});
+
+test('a Pod that fits nowhere gets kube-scheduler\'s message, counted and sorted', (t) => {
+  const nodes = [node('a', { unschedulable: true }), node('b', { memory: '23Gi' }), node('c', { memory: '23Gi' })];
+  const [d] = schedule({ nodes, pods: [pod('big', { requests: { memory: '900Gi' } })] });
+  t.is(d!.node, undefined);
+  t.is(d!.message, '0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient memory.');
+  const [cpu] = schedule({ nodes: [node('a', { cpu: '2' })], pods: [pod('many', { requests: { cpu: '3', memory: '20Gi' } })] });
+  t.is(cpu!.message, '0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.');
+  const [full] = schedule({ nodes: [node('a', { pods: '1' })], pods: [pod('x', { node: 'a' }), pod('y')] });
+  t.is(full!.message, '0/1 nodes are available: 1 Too many pods.');
+});
+
+test('taints and tolerations, NotReady nodes', (t) => {
+  const nodes = [node('gpu', { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }), node('down', { ready: false })];
+  t.is(schedule({ nodes, pods: [pod('plain')] })[0]!.message, "0/2 nodes are available: 1 node(s) had untolerated taint {gpu: yes}, 1 node(s) were not ready.");
+  const tolerant = pod('tolerant', { spec: { tolerations: [{ key: 'gpu', operator: 'Equal', value: 'yes', effect: 'NoSchedule' }] } });
+  t.is(schedule({ nodes, pods: [tolerant] })[0]!.node, 'gpu');
+  const anything = pod('anything', { spec: { tolerations: [{ operator: 'Exists' }] } });
+  t.is(schedule({ nodes, pods: [anything] })[0]!.node, 'gpu');
+  // PreferNoSchedule only steers.
+  const soft = [node('a', { taints: [{ key: 'x', effect: 'PreferNoSchedule' }] }), node('b')];
+  t.is(schedule({ nodes: soft, pods: [pod('p')] })[0]!.node, 'b');
+  t.is(schedule({ nodes: [soft[0]!], pods: [pod('p')] })[0]!.node, 'a');
+});
+
+test('nodeSelector, required and preferred node affinity', (t) => {
+  const nodes = [node('a', { labels: { disk: 'hdd', zone: 'z1' } }), node('b', { labels: { disk: 'ssd', zone: 'z2' } }), node('c', { labels: { zone: 'z3' } })];
+  t.is(schedule({ nodes, pods: [pod('sel', { spec: { nodeSelector: { disk: 'ssd' } } })] })[0]!.node, 'b');
+  const notIn = pod('aff', { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['z1', 'z2'] }] }] } } } } });
+  t.is(schedule({ nodes, pods: [notIn] })[0]!.node, 'c');
+  const none = pod('none', { spec: { nodeSelector: { disk: 'nvme' } } });
+  t.is(schedule({ nodes, pods: [none] })[0]!.message, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.");
+  const preferred = pod('pref', { spec: { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: { matchExpressions: [{ key: 'disk', operator: 'Exists' }, { key: 'zone', operator: 'In', values: ['z1'] }] } }] } } } });
+  t.is(schedule({ nodes, pods: [preferred] })[0]!.node, 'a');
+  const byName = pod('field', { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['c'] }] }] } } } } });
+  t.is(schedule({ nodes, pods: [byName] })[0]!.node, 'c');
+});
+
+test('host ports are free or the node is skipped; a claim\'s volume pins its Pods', (t) => {
+  const nodes = [node('a'), node('b')];
+  const decisions = schedule({ nodes, pods: [pod('one', { hostPort: 8080 }), pod('two', { hostPort: 8080 }), pod('three', { hostPort: 8080 })] });
+  t.deepEqual(decisions.map((d) => d.node ?? d.message), ['a', 'b', "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports."]);
+  const withClaim = pod('db', { spec: { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] } });
+  t.is(schedule({ nodes, pods: [withClaim], claimNode: () => 'b' })[0]!.node, 'b');
+  t.is(schedule({ nodes: [node('a')], pods: [withClaim], claimNode: () => 'b' })[0]!.message, "0/1 nodes are available: 1 node(s) didn't match PersistentVolume's node affinity.");
+});
+
+test('finished Pods free what they requested; deleting ones are not scheduled', (t) => {
+  const done = pod('done', { node: 'a', requests: { memory: '8Gi' } });
+  done.status = { phase: 'Succeeded' };
+  const going = pod('going');
+  going.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+  const decisions = schedule({ nodes: [node('a')], pods: [done, going, pod('next', { requests: { memory: '8Gi' } })] });
+  t.deepEqual(decisions.map((d) => [d.pod.metadata.name, d.node]), [['next', 'a']]);
+});
