@@ -77,6 +77,9 @@ export async function startEngine(name: string, index: number, o: { tcpPort?: nu
   let child: ChildProcess | undefined;
   const docker = new Docker({ socketPath: socket });
   const launch = async () => {
+    // A dockerd that finds its default "bridge" network in its store at start deletes the link named
+    // docker0, which is the first engine's: the network store goes before each start.
+    rmSync(`${dir}/data/network`, { recursive: true, force: true });
     child = spawn('dockerd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (c) => (log = (log + c).slice(-4000)));

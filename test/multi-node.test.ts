@@ -90,7 +90,7 @@ test.serial('nodes join by URL, turn Ready with what their engine says, and a De
   // kubectl top reads every node's usage against its allocatable.
   const top = await waitFor('top nodes for three nodes', async () => {
     const r = await k(['top', 'nodes', '--no-headers']);
-    return r.code === 0 && r.out.trim().split('\n').length === 3 && r.out;
+    return r.code === 0 && r.out.trim().split('\n').length === 3 && !r.out.includes('<unknown>') && r.out;
   }, 90_000);
   for (const n of ['test-node', 'mn2', 'mn3']) t.regex(top, new RegExp(`^${n}\\s+\\d+m\\s+\\d+%\\s+\\d+Mi\\s+\\d+%`, 'm'));
   const podTop = await waitFor('top for a Pod on a remote node', async () => (await k(['top', 'pods', '-n', ns, remote.metadata.name, '--no-headers'])).out || undefined, 90_000);

@@ -117,16 +117,16 @@ kind: Pod
 metadata:
   name: ${name}
 spec:
-  nodeSelector: { disk: ssd }
+  shareProcessNamespace: true
   containers: [{ name: a, image: "busybox:1" }]
 `;
   const set = parseOne(`${doc('one')}---\n${doc('two')}`);
   t.deepEqual(errorsOf(set), []);
   const warnings = set.problems.filter((p) => p.severity === 'warning');
   t.is(warnings.length, 1);
-  t.is(warnings[0]!.field, 'spec.nodeSelector');
+  t.is(warnings[0]!.field, 'spec.shareProcessNamespace');
   t.regex(warnings[0]!.message, /not acted on.*also in 1 more place/);
-  t.deepEqual(set.manifests[1]!.object.spec.nodeSelector, { disk: 'ssd' });
+  t.is(set.manifests[1]!.object.spec.shareProcessNamespace, true);
 });
 
 test('a List is read as its items', (t) => {
