@@ -109,8 +109,9 @@ test.serial('the agent follows the engine\'s events: a container removed by hand
   await waitFor('6 ready again', async () => (await readyPods('app=web')).length === 6);
 
   // An idle minute: the engine records every call that changes something as an event; there is none.
-  const since = Math.floor(Date.now() / 1000);
-  await new Promise((r) => setTimeout(r, 60_000));
+  // Events carry whole seconds: the minute starts at the next whole second after the Pod is back.
+  const since = Math.ceil(Date.now() / 1000) + 1;
+  await new Promise((r) => setTimeout(r, since * 1000 + 60_000 - Date.now()));
   const until = Math.floor(Date.now() / 1000);
   const stream = await two.docker.getEvents({ since, until });
   const text = await new Promise<string>((resolve) => {
