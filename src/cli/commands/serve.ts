@@ -13,7 +13,7 @@ import { parseDuration } from '../../manifest/names.js';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -31,6 +31,8 @@ export const serveCommand: Command = {
     'max-source-bytes': { type: 'string', description: 'the most bytes of manifests one Application source may hold, checked before reading (default 64Mi)' },
     'max-source-files': { type: 'string', description: 'the most manifest files one Application source may hold, checked before reading (default 10000)' },
     'event-ttl': { type: 'string', description: 'how long an Event is kept after it was last seen (default 1h)' },
+    'node-monitor-grace-period': { type: 'string', description: 'a node whose engine has not answered for this long is NotReady (default 40s)' },
+    'pod-eviction-timeout': { type: 'string', description: 'how long a node stays NotReady before its Pods are made again elsewhere (default 5m)' },
     'snapshot-schedule': { type: 'string', description: 'take a snapshot of the store on this cron schedule, e.g. "0 */6 * * *" (into DATA/snapshots)' },
     'snapshot-retention': { type: 'string', description: 'how many scheduled snapshots to keep (default 5)' },
     'snapshot-dir': { type: 'string', description: 'where scheduled snapshots go (default DATA/snapshots)' },
@@ -84,6 +86,14 @@ export const serveCommand: Command = {
     } else if (values['snapshot-retention'] !== undefined || values['snapshot-dir'] !== undefined) {
       usageError('--snapshot-retention and --snapshot-dir go with --snapshot-schedule CRON');
     }
+    const duration = (flag: string) => {
+      if (values[flag] === undefined) return undefined;
+      const ms = parseDuration(values[flag] as string);
+      if (!ms) usageError(`--${flag} ${values[flag]} is not a duration such as 40s or 5m`);
+      return ms;
+    };
+    const nodeMonitorGraceMs = duration('node-monitor-grace-period');
+    const podEvictionTimeoutMs = duration('pod-eviction-timeout');
     let eventTtlMs: number | undefined;
     if (values['event-ttl'] !== undefined) {
       eventTtlMs = parseDuration(values['event-ttl'] as string);
@@ -91,6 +101,8 @@ export const serveCommand: Command = {
     }
     const server = await serve({
       eventTtlMs,
+      nodeMonitorGraceMs,
+      podEvictionTimeoutMs,
       snapshots,
       sourceLimits,
       applications,
