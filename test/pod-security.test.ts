@@ -88,7 +88,8 @@ metadata: { name: psa-audit, labels: { pod-security.kubernetes.io/warn: restrict
   t.is((await k(['apply', '-f', hostNetFile])).code, 0);
   const interfaces = (text: string) => text.trim().split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).sort();
   t.deepEqual(interfaces((await execIn((await running('hostnet')).Id, ['cat', '/proc/net/dev'])).out), interfaces(readFileSync('/proc/net/dev', 'utf8')), "the host's interfaces");
-  await waitFor('the hostNetwork Pod has the node address', async () => (await server.client.get('Pod', 'psa-open', 'hostnet'))?.status?.podIP === '127.0.0.1' || undefined);
+  const nodeAddress = (await server.client.get('Node', undefined, 'test-node'))!.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address;
+  await waitFor('the hostNetwork Pod has the node address', async () => (await server.client.get('Pod', 'psa-open', 'hostnet'))?.status?.podIP === nodeAddress || undefined);
   // warn and audit: accepted under baseline, with kubectl's Warning and a note in the audit log.
   const warned = await k(['apply', '-f', podIn('psa-audit', '')]);
   t.is(warned.code, 0, warned.err);
