@@ -65,6 +65,13 @@ test.serial('nodes join by URL, turn Ready with what their engine says, and a De
   t.is((await server.client.get('Node', undefined, 'mn2'))!.metadata.labels!.disk, 'ssd');
   // The TLS key is in a Secret, not in the Node.
   t.notRegex(JSON.stringify(node), /PRIVATE KEY/);
+  // ...and the API answers with its keys, never their values, even to an admin.
+  const secret = await k(['get', 'secret', '-n', 'kube-system', 'node-mn3-docker', '-o', 'json']);
+  t.is(secret.code, 0, secret.err);
+  t.deepEqual(JSON.parse(secret.out).data, { 'ca.crt': '', 'tls.crt': '', 'tls.key': '' });
+  const listed = JSON.parse((await k(['get', 'secrets', '-n', 'kube-system', '-o', 'json'])).out) as { items: KubeObject[] };
+  const decoded = listed.items.flatMap((i) => Object.values((i.data ?? {}) as Record<string, string>).map((v) => Buffer.from(v, 'base64').toString('utf8')));
+  t.false(decoded.some((v) => v.includes('PRIVATE KEY')), 'no key in a list either');
 
   t.is((await k(['create', 'namespace', ns])).code, 0);
   const created = await k(['create', 'deployment', 'web', '-n', ns, `--image=${image}`, '--replicas=6', '--', 'sh', '-c', 'echo hello from $(hostname); sleep 3600']);
@@ -172,6 +179,30 @@ test.serial('drain moves Pods off a node and the ready count never drops below r
   t.false('mn2' in spread(pods));
   await waitFor('no container left on mn2', async () => (await ours(two)).length === 0);
   t.is((await k(['uncordon', 'mn2'])).code, 0);
+
+  // The same with gouvernail's own drain, off the control plane's node.
+  lowest = 6;
+  sampling = true;
+  const again = (async () => {
+    while (sampling) {
+      lowest = Math.min(lowest, (await readyPods('app=web')).length);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const ours2 = await runCli('node', 'drain', 'test-node', '--timeout', '3m', '--kubeconfig', server.kubeconfig);
+  sampling = false;
+  await again;
+  t.is(ours2.code, 0, ours2.out + ours2.err);
+  t.regex(ours2.out, /node\/test-node cordoned[\s\S]*evicted[\s\S]*node\/test-node drained/);
+  t.true(lowest >= 5, `gouvernail node drain: the lowest ready count seen was ${lowest}`);
+  const moved = await waitFor('6 ready off test-node', async () => {
+    const ready = await readyPods('app=web');
+    return ready.length === 6 && ready.every((p) => p.spec.nodeName !== 'test-node') && ready;
+  }, 120_000);
+  t.deepEqual(Object.keys(spread(moved)).sort(), ['mn2', 'mn3']);
+  t.regex((await k(['get', 'node', 'test-node'])).out, /SchedulingDisabled/);
+  t.is((await runCli('node', 'uncordon', 'test-node', '--kubeconfig', server.kubeconfig)).code, 0);
+  t.notRegex((await k(['get', 'node', 'test-node'])).out, /SchedulingDisabled/);
 });
 
 test.serial('a stopped engine: its node turns NotReady, its Pods are replaced elsewhere, and when it comes back nothing of them is left', async (t) => {

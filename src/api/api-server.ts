@@ -3,6 +3,7 @@ import { cloneJson } from '../manifest/clone.js';
 import { matchesSelector } from '../manifest/selector.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { Change, ObjectStore } from '../store/object-store.js';
+import { credentialsSecretType } from '../runtime/docker-connection.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
 import { admit, defaultAdmission, type AdmissionPlugin, type FieldValidation } from './admission.js';
 import { unauthorized, type Authenticator, type Credentials } from './authenticate.js';
@@ -160,7 +161,7 @@ export class ApiServer {
     try {
       const response = this.serve(request);
       code = response.code;
-      return response;
+      return request.resource.kind === 'Secret' ? { ...response, body: hideWriteOnly(response.body) } : response;
     } catch (err) {
       code = err instanceof ApiError ? err.code : toApiError(err).code;
       throw err;
@@ -232,11 +233,11 @@ export class ApiServer {
       if (!Number.isInteger(from) || from < 0) throw new ApiError(400, 'BadRequest', `resourceVersion ${JSON.stringify(given)} is not a number`);
     } else {
       from = this.store.resourceVersion();
-      for (const o of this.select(r)) listener({ type: 'ADDED', object: o });
+      for (const o of this.select(r)) listener({ type: 'ADDED', object: hideWriteOnly(o) });
     }
     try {
       return this.store.watch(from, (c: Change) => {
-        if (inScope(c.object)) listener({ type: c.type, object: c.object });
+        if (inScope(c.object)) listener({ type: c.type, object: hideWriteOnly(c.object) });
       });
     } catch (err) {
       const e = toApiError(err);
@@ -569,6 +570,17 @@ function disruptionBudget(store: ObjectStore, pod: KubeObject): { name: string; 
   const sets = new Set(store.list({ kind: 'ReplicaSet', namespace: ns }).filter((r) => (r.metadata.ownerReferences ?? []).some((o) => o.uid === deployment.metadata.uid)).map((r) => r.metadata.uid));
   const healthy = store.list({ kind: 'Pod', namespace: ns }).filter((p) => (p.metadata.ownerReferences ?? []).some((o) => sets.has(o.uid)) && ready(p)).length;
   return { name: `of Deployment ${deployment.metadata.name} (maxUnavailable ${value})`, needed: Math.max(0, replicas - maxUnavailable), healthy };
+}
+
+/**
+ * A node's Docker credentials (TLS keys, SSH keys) are write-only: the API answers with their keys
+ * and empty values, so that no reader, whatever its rights, takes a key to an engine away.
+ */
+function hideWriteOnly<T>(body: T): T {
+  const hide = (o: KubeObject) => (o && o.type === credentialsSecretType && o.data ? { ...o, data: Object.fromEntries(Object.keys(o.data).map((k) => [k, ''])) } : o);
+  const b = body as unknown as { items?: KubeObject[] };
+  if (b && Array.isArray(b.items)) return { ...b, items: b.items.map(hide) } as unknown as T;
+  return hide(body as unknown as KubeObject) as unknown as T;
 }
 
 /** An object still held by finalizers: its own, or a Namespace's spec.finalizers. */

@@ -24,6 +24,8 @@ export interface Client {
   delete(kind: string, namespace: string | undefined, name: string, options?: { propagationPolicy?: PropagationPolicy }): Promise<boolean>;
   /** pods/NAME/binding: puts a Pod on a node. */
   bind(namespace: string, pod: string, node: string): Promise<void>;
+  /** pods/NAME/eviction: deletes a Pod unless that breaks a disruption budget (then ApiError 429). */
+  evict(namespace: string, pod: string): Promise<void>;
   /** serviceaccounts/NAME/token: a token for a ServiceAccount, bound to a Pod's life when one is named. */
   requestToken(namespace: string, serviceAccount: string, pod?: { name: string; uid: string }): Promise<string>;
   /** Creates the object, or replaces it if it exists: `kubectl apply` for one object. */
@@ -91,6 +93,10 @@ export abstract class BaseClient implements Client {
 
   async bind(namespace: string, pod: string, node: string): Promise<void> {
     await this.send('create', this.resource('Pod'), namespace, pod, 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } }, {});
+  }
+
+  async evict(namespace: string, pod: string): Promise<void> {
+    await this.send('create', this.resource('Pod'), namespace, pod, 'eviction', { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace } }, {});
   }
 
   async requestToken(namespace: string, serviceAccount: string, pod?: { name: string; uid: string }): Promise<string> {

@@ -4,6 +4,8 @@ import { exit, usageError, type Command } from '../command.js';
 import { kubeconfigOption } from '../shared.js';
 import { connectionProblem, credentialsNamespace, credentialsSecretType, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, parseDockerHost } from '../../runtime/docker-connection.js';
 import { nodeReady } from '../../runtime/scheduler.js';
+import { ApiError } from '../../api/errors.js';
+import { parseDuration } from '../../manifest/names.js';
 
 const nameRule = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 
@@ -29,8 +31,8 @@ export function parseTaint(text: string): { key: string; value?: string; effect:
  */
 export const nodeCommand: Command = {
   name: 'node',
-  summary: 'Join Docker hosts: node add NAME --docker URL [--tls-ca F --tls-cert F --tls-key F | --insecure]; node list; node remove NAME.',
-  usage: 'node add NAME --docker unix:///path.sock|tcp://HOST:PORT|ssh://user@host [--tls-ca F --tls-cert F --tls-key F] [--ssh-key F] [--insecure] [--label k=v]... [--taint k=v:NoSchedule]... [--role worker|control-plane] | node list | node remove NAME',
+  summary: 'Join Docker hosts: node add NAME --docker URL [--tls-ca F --tls-cert F --tls-key F | --insecure]; node list; node cordon|uncordon|drain NAME; node remove NAME.',
+  usage: 'node add NAME --docker unix:///path.sock|tcp://HOST:PORT|ssh://user@host [--tls-ca F --tls-cert F --tls-key F] [--ssh-key F] [--insecure] [--label k=v]... [--taint k=v:NoSchedule]... [--role worker|control-plane] | node list | node cordon|uncordon NAME | node drain NAME [--timeout 5m] | node remove NAME',
   options: {
     kubeconfig: kubeconfigOption,
     docker: { type: 'string', description: 'with add: the engine to drive: unix:///path.sock, tcp://HOST:PORT (TLS) or ssh://user@host' },
@@ -42,6 +44,7 @@ export const nodeCommand: Command = {
     label: { type: 'string', multiple: true, description: 'with add: a label of the Node, k=v; repeatable' },
     taint: { type: 'string', multiple: true, description: 'with add: a taint of the Node, k=v:NoSchedule; repeatable' },
     role: { type: 'string', description: 'with add: worker (default) or control-plane' },
+    timeout: { type: 'string', description: 'with drain: how long to keep trying evictions a disruption budget refuses (default 5m)' },
   },
   async run(values, positionals, io) {
     const [verb, name] = positionals;
@@ -103,8 +106,47 @@ export const nodeCommand: Command = {
         io.out(`node/${name} removed; its Pods are made again on the other nodes, and their containers are removed from its engine if it answers`);
         return exit.ok;
       }
+      case 'cordon':
+      case 'uncordon': {
+        if (!name) usageError(`name the node: node ${verb} NAME`);
+        await client.patch('Node', undefined, name, 'merge', { spec: { unschedulable: verb === 'cordon' ? true : null } });
+        io.out(`node/${name} ${verb}ed`);
+        return exit.ok;
+      }
+      case 'drain': {
+        if (!name) usageError('name the node: node drain NAME');
+        const timeoutMs = values.timeout ? parseDuration(values.timeout as string) : 300_000;
+        if (!timeoutMs) usageError(`--timeout ${values.timeout} is not a duration such as 5m`);
+        await client.patch('Node', undefined, name, 'merge', { spec: { unschedulable: true } });
+        io.out(`node/${name} cordoned`);
+        const deadline = Date.now() + timeoutMs;
+        // Evictions as kubectl drain makes them: one refused by a disruption budget is tried again.
+        for (;;) {
+          const pods = (await client.list('Pod')).filter((p) => p.spec?.nodeName === name && !p.metadata.annotations?.['kubernetes.io/config.mirror'] && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+          if (pods.length === 0) break;
+          let waiting = 0;
+          for (const p of pods) {
+            try {
+              await client.evict(p.metadata.namespace!, p.metadata.name);
+              io.out(`pod/${p.metadata.name} evicted`);
+            } catch (err) {
+              if (!(err instanceof ApiError) || (err.code !== 429 && err.code !== 404)) throw err;
+              if (err.code === 429) waiting++;
+            }
+          }
+          if (waiting === 0) continue;
+          if (Date.now() > deadline) {
+            io.err(`error: ${waiting} Pod(s) of node ${name} could not be evicted within ${values.timeout ?? '5m'}: their disruption budget keeps them until their replacements are ready elsewhere`);
+            return 1;
+          }
+          io.err(`waiting for ${waiting} Pod(s) whose disruption budget allows no eviction yet; trying again in 5s`);
+          await new Promise((r) => setTimeout(r, 5000));
+        }
+        io.out(`node/${name} drained`);
+        return exit.ok;
+      }
       default:
-        usageError('node add NAME --docker URL | node list | node remove NAME');
+        usageError('node add NAME --docker URL | node list | node cordon|uncordon|drain NAME | node remove NAME');
     }
   },
 };
