@@ -72,7 +72,9 @@ export async function freePort(): Promise<number> {
 export function spawnServe(dataDir: string, options: { port?: number; args?: string[] } = {}): ChildProcess {
   rmSync(path.join(dataDir, 'kubeconfig'), { force: true });
   const log = openSync(path.join(dataDir, 'serve.log'), 'a');
-  return spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--node-name', 'test-node', ...(options.args ?? [])], { stdio: ['ignore', log, log] });
+  // SERVE_NODE_ARGS: node flags for serve alone (a benchmark's --cpu-prof).
+  const nodeArgs = process.env.SERVE_NODE_ARGS ? process.env.SERVE_NODE_ARGS.split(' ') : [];
+  return spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--node-name', 'test-node', ...(options.args ?? [])], { stdio: ['ignore', log, log] });
 }
 
 export async function removeDockerObjects(installation: string): Promise<void> {

@@ -77,8 +77,10 @@ export class NodeAgent {
     this.loop = new PassLoop({
       pass: async () => {
         if (!this.reachable) return;
+        const before = this.nextWake;
         this.nextWake = Infinity;
-        await this.reconcile();
+        // A pass that found nothing to do keeps the wake-up it had.
+        if (!(await this.reconcile())) this.nextWake = before;
         this.scheduleWake();
       },
       onError: (err) => {
@@ -94,6 +96,21 @@ export class NodeAgent {
   start(): void {
     this.followEvents();
     this.loop.start(this.o.store, (c) => {
+      const relevant = this.storeChanged(c);
+      if (relevant) this.dirty = true;
+      return relevant;
+    });
+  }
+
+  /**
+   * Something to act on since the last pass: a store change, an engine event, a probe or back-off
+   * falling due. A relist with none of these and the same containers in the same states ends there.
+   */
+  private dirty = true;
+  private lastSeen = '';
+
+  private storeChanged(c: { type: string; object: KubeObject }): boolean {
+    {
       const o = c.object;
       if (o.kind === 'PersistentVolumeClaim' && o.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
         // Kept in the store, so a restart still removes the volume once it is released.
@@ -102,7 +119,7 @@ export class NodeAgent {
       if (o.kind === 'Namespace' && c.type === 'DELETED') return true;
       if (o.kind === 'Pod') return this.podChanged(c.type, o);
       return ['ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim'].includes(o.kind);
-    });
+    }
   }
 
   /** Pods by uid: the generation and deletion last seen, so the agent's own status writes do not kick it. */
@@ -136,7 +153,10 @@ export class NodeAgent {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
     if (!Number.isFinite(this.nextWake) || this.stopped) return;
-    this.wakeTimer = setTimeout(() => this.kick(), Math.max(50, this.nextWake - Date.now()));
+    this.wakeTimer = setTimeout(() => {
+      this.dirty = true;
+      this.kick();
+    }, Math.max(50, this.nextWake - Date.now()));
   }
 
   /**
@@ -164,13 +184,17 @@ export class NodeAgent {
           while ((i = buffer.indexOf('\n')) >= 0) {
             const line = buffer.slice(0, i);
             buffer = buffer.slice(i + 1);
-            if (/"(status|Action)":"(die|stop|start|destroy|oom|kill|pause|unpause)"/.test(line)) this.kick();
+            if (/"(status|Action)":"(die|stop|start|destroy|oom|kill|pause|unpause)"/.test(line)) {
+              this.dirty = true;
+              this.kick();
+            }
           }
         });
         stream.on('error', () => {});
         stream.on('close', again);
         stream.on('end', again);
         // What changed while the stream was closed is found by a pass now.
+        this.dirty = true;
         this.kick();
       },
       () => again(),
@@ -197,13 +221,21 @@ export class NodeAgent {
   setReachable(reachable: boolean): void {
     if (reachable && !this.reachable) {
       this.lastError = undefined;
+      this.dirty = true;
       this.reachable = true;
       this.kick();
     }
     this.reachable = reachable;
   }
 
-  async reconcile(): Promise<void> {
+  /** A whole pass now, whatever changed. */
+  reconcileNow(): Promise<boolean> {
+    this.dirty = true;
+    return this.reconcile();
+  }
+
+  /** One pass; false when it found nothing changed and did nothing. */
+  async reconcile(): Promise<boolean> {
     const { store, docker, installation } = this.o;
     // Networks and images are checked once a pass, not once a Pod.
     this.networks.clear();
@@ -212,6 +244,11 @@ export class NodeAgent {
     const pods = store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && !p.metadata.deletionTimestamp);
     const labelled = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`] } });
     const containers = this.ownContainers(labelled);
+    const seenNow = containers.map((c) => `${c.Id}/${c.State}`).sort().join(',');
+    const dirty = this.dirty;
+    this.dirty = false;
+    if (!dirty && seenNow === this.lastSeen) return false;
+    this.lastSeen = seenNow;
     const byUid = new Map<string, Docker.ContainerInfo[]>();
     for (const c of containers) {
       const uid = c.Labels[label.uid]!;
@@ -265,6 +302,7 @@ export class NodeAgent {
     await this.bindClaims();
     await this.releaseClaimVolumes();
     await this.removeNamespaceNetworks();
+    return true;
   }
 
   /**

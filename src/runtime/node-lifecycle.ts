@@ -3,6 +3,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 import type { Taint } from './scheduler.js';
+import { schedulingChanged } from './workload-controllers.js';
 
 type Recorder = { record(about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void };
 
@@ -37,13 +38,19 @@ function readyCondition(node: KubeObject): { status: string; lastHeartbeatTime?:
  */
 export class NodeLifecycleController {
   private readonly loop: PassLoop;
+  private readonly seen = new Map<string, string>();
 
   constructor(private readonly o: NodeLifecycleOptions) {
     this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => o.log('node lifecycle pass failed; retrying', { err: err.message }), resyncMs: 5000 });
   }
 
   start(): void {
-    this.loop.start(this.o.store, (c) => c.object.kind === 'Node');
+    // A heartbeat alone is looked at by the 5-second pass; a Node added, changed or deleted at once.
+    this.loop.start(this.o.store, (c) => {
+      if (c.object.kind !== 'Node') return false;
+      if (c.type === 'DELETED') this.orphansPossible = true;
+      return schedulingChanged(this.seen, c.type, c.object);
+    });
   }
 
   stop(): Promise<void> {
@@ -54,13 +61,22 @@ export class NodeLifecycleController {
     return this.o.now?.() ?? Date.now();
   }
 
+  /** A Node was deleted (or this is the first pass): Pods bound to missing Nodes are looked for. */
+  private orphansPossible = true;
+
   async pass(): Promise<void> {
     const { store } = this.o;
     const nodes = store.list({ kind: 'Node' });
     const names = new Set(nodes.map((n) => n.metadata.name));
-    const pods = store.list({ kind: 'Pod' });
-    for (const node of nodes) await this.check(node, pods.filter((p) => p.spec?.nodeName === node.metadata.name));
-    for (const p of pods) {
+    // The Pods are read only when a node is in trouble or a Node went: an idle pass reads Nodes alone.
+    const silent = (n: KubeObject) => readyCondition(n)?.status !== 'True' || this.now() - (Date.parse(readyCondition(n)?.lastHeartbeatTime ?? '') || 0) > (this.o.monitorGraceMs ?? 40_000);
+    const orphans = this.orphansPossible;
+    this.orphansPossible = false;
+    let pods: KubeObject[] | undefined;
+    const podsOf = (name: string) => (pods ??= store.list({ kind: 'Pod' })).filter((p) => p.spec?.nodeName === name);
+    for (const node of nodes) await this.check(node, silent(node) ? podsOf(node.metadata.name) : []);
+    if (!orphans) return;
+    for (const p of (pods ??= store.list({ kind: 'Pod' }))) {
       if (!p.spec?.nodeName || names.has(p.spec.nodeName)) continue;
       this.o.log('deleting a Pod bound to a Node that no longer exists', { pod: `${p.metadata.namespace}/${p.metadata.name}`, node: p.spec.nodeName });
       await this.o.client.delete('Pod', p.metadata.namespace, p.metadata.name).catch(() => {});

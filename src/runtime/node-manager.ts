@@ -64,7 +64,7 @@ export class NodeManager {
     await this.registerLocal();
     this.unwatch = this.o.store.watch(this.o.store.resourceVersion(), (c) => {
       const o = c.object;
-      if (o.kind === 'Node' || (o.kind === 'Secret' && o.metadata.namespace === credentialsNamespace)) this.resync();
+      if ((o.kind === 'Node' && this.connectionChanged(c.type, o)) || (o.kind === 'Secret' && o.metadata.namespace === credentialsNamespace)) this.resync();
     });
     this.resync();
     await this.syncing;
@@ -123,6 +123,19 @@ export class NodeManager {
     } else {
       await client.create({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: {}, status } as never);
     }
+  }
+
+  private readonly seen = new Map<string, string>();
+
+  /** A Node added, deleted, or with new connection annotations: heartbeats are not. */
+  private connectionChanged(type: string, node: KubeObject): boolean {
+    const name = node.metadata.name;
+    if (type === 'DELETED') return this.seen.delete(name) || true;
+    const a = node.metadata.annotations ?? {};
+    const signature = JSON.stringify([a[dockerHostAnnotation], a[dockerCredentialsAnnotation], a[dockerInsecureAnnotation], node.metadata.deletionTimestamp]);
+    if (this.seen.get(name) === signature) return false;
+    this.seen.set(name, signature);
+    return true;
   }
 
   private connectionKey(node: KubeObject): string {
@@ -209,7 +222,7 @@ export class NodeManager {
       // then removes their containers from the engine, if it still answers.
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline && this.o.store.list({ kind: 'Pod' }).some((p) => p.spec?.nodeName === rt.name)) await new Promise((r) => setTimeout(r, 200));
-      await withTimeout(rt.agent.reconcile(), 30_000, 'timed out').catch((err: Error) => this.o.log('cannot remove the containers of a deleted node; they are left on its engine', { node: rt.name, err: err.message }));
+      await withTimeout(rt.agent.reconcileNow(), 30_000, 'timed out').catch((err: Error) => this.o.log('cannot remove the containers of a deleted node; they are left on its engine', { node: rt.name, err: err.message }));
     }
     await rt.agent.stop();
     rt.recorder.close();

@@ -12,6 +12,17 @@ import { schedule, selectedNodeAnnotation } from './scheduler.js';
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
+/** Whether a Node change matters to scheduling (not a heartbeat): its spec, labels, allocatable or Ready status. */
+export function schedulingChanged(seen: Map<string, string>, type: string, node: KubeObject): boolean {
+  const name = node.metadata.name;
+  if (type === 'DELETED') return seen.delete(name) || true;
+  const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status;
+  const signature = JSON.stringify([node.spec, node.metadata.labels, node.status?.allocatable, ready, node.metadata.annotations]);
+  if (seen.get(name) === signature) return false;
+  seen.set(name, signature);
+  return true;
+}
+
 /** Kubernetes' pod-template-hash: a short, stable hash of the Pod template. */
 export function templateHash(template: unknown): string {
   return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
@@ -54,16 +65,19 @@ export class WorkloadControllers {
     /** The scheduler's own log (kube-scheduler), apart from the controllers'. */
     private readonly schedulerLog: (msg: string, f?: Record<string, unknown>) => void = log,
   ) {
-    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('controller pass failed; retrying', { err: err.message }), resyncMs: 1000, debounceMs: 50 });
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('controller pass failed; retrying', { err: err.message }), resyncMs: 30_000, debounceMs: 50 });
   }
 
   start(): void {
-    this.loop.start(this.store, (c) => ['Deployment', 'ReplicaSet', 'Pod', 'Node', 'Namespace', 'ServiceAccount', 'ResourceQuota'].includes(c.object.kind));
+    this.loop.start(this.store, (c) => (c.object.kind === 'Node' ? schedulingChanged(this.nodeSeen, c.type, c.object) : ['Deployment', 'ReplicaSet', 'Pod', 'Namespace', 'ServiceAccount', 'ResourceQuota'].includes(c.object.kind)));
   }
 
   stop(): Promise<void> {
     return this.loop.stop();
   }
+
+  /** What the scheduler last saw of each Node: a heartbeat alone changes nothing for it. */
+  private readonly nodeSeen = new Map<string, string>();
 
   /**
    * Lists read in one pass, kept current with this controller's own writes (what others write
