@@ -33,6 +33,22 @@ const spread = (pods: KubeObject[]) => {
   for (const p of pods) by[p.spec.nodeName] = (by[p.spec.nodeName] ?? 0) + 1;
   return by;
 };
+/** Samples the ready count of the web Deployment every 100 ms until stopped; the lowest seen. */
+function sampleReadyCount(): () => Promise<number> {
+  let lowest = Infinity;
+  let sampling = true;
+  const loop = (async () => {
+    while (sampling) {
+      lowest = Math.min(lowest, (await readyPods('app=web')).length);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return async () => {
+    sampling = false;
+    await loop;
+    return lowest;
+  };
+}
 const ours = async (engine: Engine) => engine.docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${server.installation}`] } });
 
 test.serial('nodes join by URL, turn Ready with what their engine says, and a Deployment of 6 spreads 2/2/2', async (t) => {
@@ -104,6 +120,51 @@ test.serial('nodes join by URL, turn Ready with what their engine says, and a De
   t.regex(podTop, new RegExp(`^${remote.metadata.name}\\s+\\d+m\\s+\\d+Mi`, 'm'));
 });
 
+test.serial('a NodePort reaches a ready Pod on a remote node', async (t) => {
+  const k = kubectl(server.kubeconfig);
+  const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: hello, namespace: ${ns} }
+spec:
+  selector: { matchLabels: { app: hello } }
+  template:
+    metadata: { labels: { app: hello } }
+    spec:
+      nodeSelector: { kubernetes.io/hostname: mn3 }
+      containers:
+        - name: web
+          image: ${image}
+          command: [sh, -c, 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && httpd -f -p 8080 -h /www']
+          ports: [{ containerPort: 8080, name: http }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: hello, namespace: ${ns} }
+spec:
+  type: NodePort
+  selector: { app: hello }
+  ports: [{ port: 80, targetPort: http }]
+`;
+  const applied = await k(['apply', '-f', '-'], { input: manifest });
+  t.is(applied.code, 0, applied.err);
+  const [pod] = await waitFor('hello ready on mn3', async () => {
+    const ready = await readyPods('app=hello');
+    return ready.length === 1 && ready;
+  }, 120_000);
+  t.is(pod!.spec.nodeName, 'mn3');
+  const port = (await server.client.get('Service', ns, 'hello'))!.spec.ports[0].nodePort as number;
+  const body = await waitFor('an answer through the NodePort', async () => {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/index.html`);
+      return r.ok && (await r.text());
+    } catch {
+      return undefined;
+    }
+  });
+  t.is(body.trim(), `hello from ${pod!.metadata.name}`);
+  t.is((await k(['delete', '-f', '-'], { input: manifest })).code, 0);
+});
+
 test.serial('the agent follows the engine\'s events: a container removed by hand on a remote node is back within two seconds; an idle minute changes nothing', async (t) => {
   const victim = (await ours(two)).find((c) => c.State === 'running')!;
   const pod = victim.Labels[label.uid];
@@ -158,17 +219,9 @@ test.serial('a Pod whose requests fit nowhere stays Pending with the scheduler\'
 
 test.serial('drain moves Pods off a node and the ready count never drops below replicas - maxUnavailable', async (t) => {
   const k = kubectl(server.kubeconfig);
-  let lowest = 6;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      lowest = Math.min(lowest, (await readyPods('app=web')).length);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
+  let stop = sampleReadyCount();
   const drained = await k(['drain', 'mn2', '--ignore-daemonsets', '--timeout=180s']);
-  sampling = false;
-  await sampler;
+  let lowest = await stop();
   t.is(drained.code, 0, drained.out + drained.err);
   t.regex(drained.out, /node\/mn2 drained/);
   t.true(lowest >= 5, `6 replicas, maxUnavailable 25% (1): the lowest ready count seen was ${lowest}`);
@@ -181,17 +234,9 @@ test.serial('drain moves Pods off a node and the ready count never drops below r
   t.is((await k(['uncordon', 'mn2'])).code, 0);
 
   // The same with gouvernail's own drain, off the control plane's node.
-  lowest = 6;
-  sampling = true;
-  const again = (async () => {
-    while (sampling) {
-      lowest = Math.min(lowest, (await readyPods('app=web')).length);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
+  stop = sampleReadyCount();
   const ours2 = await runCli('node', 'drain', 'test-node', '--timeout', '3m', '--kubeconfig', server.kubeconfig);
-  sampling = false;
-  await again;
+  lowest = await stop();
   t.is(ours2.code, 0, ours2.out + ours2.err);
   t.regex(ours2.out, /node\/test-node cordoned[\s\S]*evicted[\s\S]*node\/test-node drained/);
   t.true(lowest >= 5, `gouvernail node drain: the lowest ready count seen was ${lowest}`);
