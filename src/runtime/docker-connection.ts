@@ -78,13 +78,13 @@ export function dockerClient(endpoint: DockerEndpoint, credentials: DockerCreden
         ? new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'https', ca: credentials.ca, cert: credentials.cert, key: credentials.key, ...timeout })
         : new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'http', ...timeout });
     case 'ssh':
+      // No per-call timeout: the SSH channel docker-modem hands to http has no setTimeout (it throws).
       return new Docker({
         host: endpoint.host,
         port: endpoint.port,
         protocol: 'ssh',
         username: endpoint.username,
         sshOptions: { ...(credentials.sshKey ? { privateKey: credentials.sshKey } : {}), ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}) },
-        ...timeout,
       } as Docker.DockerOptions);
   }
 }

@@ -108,6 +108,7 @@ export class NodeAgent {
    */
   private dirty = true;
   private lastSeen = '';
+  private lastFullPass = 0;
 
   private storeChanged(c: { type: string; object: KubeObject }): boolean {
     {
@@ -118,7 +119,7 @@ export class NodeAgent {
       }
       if (o.kind === 'Namespace' && c.type === 'DELETED') return true;
       if (o.kind === 'Pod') return this.podChanged(c.type, o);
-      return ['ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim'].includes(o.kind);
+      return ['ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim', 'ServiceAccount'].includes(o.kind);
     }
   }
 
@@ -133,7 +134,8 @@ export class NodeAgent {
       this.podsSeen.delete(uid);
       return true;
     }
-    const mark = `${pod.metadata.generation}/${pod.metadata.deletionTimestamp ?? ''}`;
+    // The binding sets spec.nodeName without a new generation: it is part of what is looked at.
+    const mark = `${pod.metadata.generation}/${pod.spec?.nodeName ?? ''}/${pod.metadata.deletionTimestamp ?? ''}`;
     if (this.podsSeen.get(uid) === mark) return false;
     this.podsSeen.set(uid, mark);
     this.podsArrived = true;
@@ -247,8 +249,10 @@ export class NodeAgent {
     const seenNow = containers.map((c) => `${c.Id}/${c.State}`).sort().join(',');
     const dirty = this.dirty;
     this.dirty = false;
-    if (!dirty && seenNow === this.lastSeen) return false;
+    // What no event announces (a foreign container that held a name going away) is seen by a full pass each minute.
+    if (!dirty && seenNow === this.lastSeen && Date.now() - this.lastFullPass < 60_000) return false;
     this.lastSeen = seenNow;
+    this.lastFullPass = Date.now();
     const byUid = new Map<string, Docker.ContainerInfo[]>();
     for (const c of containers) {
       const uid = c.Labels[label.uid]!;
@@ -465,8 +469,11 @@ export class NodeAgent {
         const status = (err as { statusCode?: number }).statusCode;
         if (status === 409) {
           waiting[c.name] = { reason: 'ContainerNameConflict', message: `a container named ${c.dockerName} exists and is not Gouvernail's; rename or remove it` };
+          // No event of ours says when that container goes: look again in a few seconds.
+          this.wake(Date.now() + 3000);
         } else {
           waiting[c.name] = { reason: 'CreateContainerError', message: (err as Error).message };
+          this.wake(Date.now() + 5000);
         }
         break;
       }
