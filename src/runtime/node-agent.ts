@@ -243,12 +243,13 @@ export class NodeAgent {
     this.networks.clear();
     this.images.clear();
     this.podsArrived = false;
+    // Taken before anything is read: a change while this pass runs makes another pass.
+    const dirty = this.dirty;
+    this.dirty = false;
     const pods = store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && !p.metadata.deletionTimestamp);
     const labelled = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`] } });
     const containers = this.ownContainers(labelled);
     const seenNow = containers.map((c) => `${c.Id}/${c.State}`).sort().join(',');
-    const dirty = this.dirty;
-    this.dirty = false;
     // What no event announces (a foreign container that held a name going away) is seen by a full pass each minute.
     if (!dirty && seenNow === this.lastSeen && Date.now() - this.lastFullPass < 60_000) return false;
     this.lastSeen = seenNow;
@@ -285,6 +286,8 @@ export class NodeAgent {
         queue.push(p);
       }
     };
+    // A Pod bound while the containers were listed joins now.
+    refill();
     await new Promise<void>((resolve) => {
       let active = 0;
       const spawn = () => {
