@@ -69,11 +69,43 @@ export class WorkloadControllers {
   }
 
   start(): void {
-    this.loop.start(this.store, (c) => (c.object.kind === 'Node' ? schedulingChanged(this.nodeSeen, c.type, c.object) : ['Deployment', 'ReplicaSet', 'Pod', 'Namespace', 'ServiceAccount', 'ResourceQuota'].includes(c.object.kind)));
+    this.loop.start(this.store, (c) => this.enqueue(c.type, c.object));
   }
 
   stop(): Promise<void> {
     return this.loop.stop();
+  }
+
+  /**
+   * The objects to look at, by key, as client-go's workqueues hold them: a Deployment for its own
+   * changes and its ReplicaSets', a ReplicaSet for its own and its Pods'. A pass with an empty
+   * queue (the resync, a Node or Namespace change, a Pod with no owner) looks at everything.
+   */
+  private readonly queue = { deployments: new Set<string>(), replicaSets: new Set<string>() };
+
+  private enqueue(type: string, o: KubeObject): boolean {
+    const ns = o.metadata.namespace;
+    const owner = (kind: string) => (o.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === kind)?.name;
+    switch (o.kind) {
+      case 'Deployment':
+        this.queue.deployments.add(`${ns}/${o.metadata.name}`);
+        return true;
+      case 'ReplicaSet': {
+        this.queue.replicaSets.add(`${ns}/${o.metadata.name}`);
+        const d = owner('Deployment');
+        if (d) this.queue.deployments.add(`${ns}/${d}`);
+        return true;
+      }
+      case 'Pod': {
+        const rs = owner('ReplicaSet');
+        if (rs) this.queue.replicaSets.add(`${ns}/${rs}`);
+        return true;
+      }
+      case 'Node':
+        return schedulingChanged(this.nodeSeen, type, o);
+      default:
+        return ['Namespace', 'ServiceAccount', 'ResourceQuota'].includes(o.kind);
+    }
   }
 
   /** What the scheduler last saw of each Node: a heartbeat alone changes nothing for it. */
@@ -129,10 +161,24 @@ export class WorkloadControllers {
 
   async pass(): Promise<void> {
     this.cache.clear();
-    for (const d of this.list({ kind: 'Deployment' })) if (!d.metadata.deletionTimestamp) await this.reconcileDeployment(d).catch((err) => this.log('deployment reconcile failed', { deployment: d.metadata.name, err: (err as Error).message }));
-    for (const rs of this.list({ kind: 'ReplicaSet' })) if (!rs.metadata.deletionTimestamp) await this.reconcileReplicaSet(rs).catch((err) => this.log('replica set reconcile failed', { replicaSet: rs.metadata.name, err: (err as Error).message }));
+    const deployments = new Set(this.queue.deployments);
+    const replicaSets = new Set(this.queue.replicaSets);
+    this.queue.deployments.clear();
+    this.queue.replicaSets.clear();
+    const everything = deployments.size === 0 && replicaSets.size === 0;
+    const key = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
+    for (const d of this.list({ kind: 'Deployment' })) {
+      if (d.metadata.deletionTimestamp || (!everything && !deployments.has(key(d)))) continue;
+      await this.reconcileDeployment(d).catch((err) => this.log('deployment reconcile failed', { deployment: d.metadata.name, err: (err as Error).message }));
+    }
+    for (const rs of this.list({ kind: 'ReplicaSet' })) {
+      // A ReplicaSet its Deployment just changed is looked at in the same pass.
+      if (rs.metadata.deletionTimestamp || (!everything && !replicaSets.has(key(rs)) && !this.queue.replicaSets.has(key(rs)))) continue;
+      this.queue.replicaSets.delete(key(rs));
+      await this.reconcileReplicaSet(rs).catch((err) => this.log('replica set reconcile failed', { replicaSet: rs.metadata.name, err: (err as Error).message }));
+    }
     await this.schedule();
-    await this.ensureDefaultServiceAccounts();
+    if (everything) await this.ensureDefaultServiceAccounts();
     await this.updateQuotas();
   }
 
