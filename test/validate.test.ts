@@ -13,7 +13,7 @@ test('every error of a folder is reported together, each with file, line, column
     'broken-deployment.yaml:16:11: Deployment/web: spec.template.spec.containers[0].image: is required',
     'broken-deployment.yaml:18:15: Deployment/web: spec.template.spec.containers[0].ports[0].containerPort: must be at most 65535 (got 70000)',
     'second-file.yaml:11:3: Service/Bad_Name: metadata.name: must be a DNS-1035 label: lowercase letters, digits and "-", starting with a letter (got "Bad_Name")',
-    'second-file.yaml:17:1: Widget/w: kind: unknown kind "Widget"; Gouvernail knows v1 Namespace, v1 Secret, v1 ConfigMap, v1 PersistentVolumeClaim, v1 Service, apps/v1 Deployment, v1 Pod, gouvernail.io/v1 Application, v1 LimitRange, v1 ResourceQuota, v1 ServiceAccount, rbac.authorization.k8s.io/v1 Role, rbac.authorization.k8s.io/v1 ClusterRole, rbac.authorization.k8s.io/v1 RoleBinding, rbac.authorization.k8s.io/v1 ClusterRoleBinding',
+    'second-file.yaml:17:1: Widget/w: kind: unknown kind "Widget" (example.com/v1): a custom resource; no controller for it runs on Docker, so Gouvernail will never apply it; drop it from the source',
   ]);
   t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['ok-config']);
 });
@@ -109,6 +109,19 @@ test('the same object defined twice names both places', async (t) => {
   const errors = errorsOf(await loadManifests(dir));
   t.is(errors.length, 1);
   t.is(formatProblem(errors[0]!), 'b.yaml:2:1: ConfigMap/c: is defined twice: here and at a.yaml:1');
+});
+
+test('an unknown kind says whether Gouvernail will never run it or does not yet, once per kind', (t) => {
+  const doc = (apiVersion: string, kind: string, name: string) => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: ${name}\n`;
+  const set = parseOne([doc('apps/v1', 'StatefulSet', 'web'), doc('apps/v1', 'StatefulSet', 'db'), doc('apps/v1', 'StatefulSet', 'cache'), doc('helm.toolkit.fluxcd.io/v2', 'HelmRelease', 'podinfo'), doc('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.example.com'), doc('v1', 'Gizmo', 'g')].join('---\n'));
+  const messages = errorsOf(set).map((p) => `${p.object}: ${p.message}`);
+  t.deepEqual(messages, [
+    'StatefulSet/web: unknown kind "StatefulSet" (apps/v1): a Kubernetes kind Gouvernail does not run on Docker yet; leave it out of the source for now, or keep it in a path the Application does not read; also 2 more objects of this kind',
+    'HelmRelease/podinfo: unknown kind "HelmRelease" (helm.toolkit.fluxcd.io/v2): a custom resource of Flux; no controller for it runs on Docker, so Gouvernail will never apply it; drop it from the source',
+    'CustomResourceDefinition/widgets.example.com: unknown kind "CustomResourceDefinition" (apiextensions.k8s.io/v1): it extends or configures a Kubernetes API server, which Gouvernail will never apply; drop it from the source (a kustomize patch with $patch: delete does)',
+    messages[3]!,
+  ]);
+  t.regex(messages[3]!, /^Gizmo\/g: unknown kind "Gizmo"; Gouvernail knows v1 Namespace, /);
 });
 
 test('fields Gouvernail does not act on are kept and reported once as a warning', (t) => {

@@ -49,6 +49,7 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
   const warnings = new Map<string, { problem: Problem; more: number }>();
   const manifests: Manifest[] = [];
   const seen = new Map<ObjectKey, Manifest>();
+  const unknownKinds = new Map<string, { problem: Problem; more: number }>();
   {
     for (const m of parsed) {
       const file = { path: m.source.file };
@@ -69,6 +70,16 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
           field: formatPath(issue.path),
           message: issue.message,
         };
+        if (problem.code === 'ManifestUnknownKind') {
+          // Said once per kind, with how many more objects are of it.
+          const first = unknownKinds.get(String(o.kind));
+          if (first) {
+            first.more++;
+            bad = true;
+            continue;
+          }
+          unknownKinds.set(String(o.kind), { problem, more: 0 });
+        }
         if (issue.warning) {
           // Reported once per kind and field, however many objects carry it.
           const id = `${o.kind} ${formatPath(issue.path.map((p) => (typeof p === 'number' ? 0 : p)))}`;
@@ -104,6 +115,7 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
   const warningList = [...warnings.values()].map(({ problem, more }) =>
     more > 0 ? { ...problem, message: `${problem.message}; also in ${more} more place${more > 1 ? 's' : ''}` } : problem,
   );
+  for (const { problem, more } of unknownKinds.values()) if (more > 0) problem.message += `; also ${more} more object${more > 1 ? 's' : ''} of this kind`;
   return { manifests, problems: [...errors, ...warningList] };
 }
 

@@ -1,4 +1,5 @@
 import { check, type Issue } from './schema.js';
+import { unknownKindMessage } from './unknown-kinds.js';
 import { isManifestKind, kindInfo, manifestKinds } from './kinds.js';
 import { matchesSelector, type LabelSelector } from './selector.js';
 import { parseQuantity } from './quantity.js';
@@ -19,7 +20,7 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
   }
   if (!info) {
     const known = manifestKinds.map((k) => `${k.apiVersion} ${k.kind}`).join(', ');
-    issues.push({ path: ['kind'], message: `unknown kind ${JSON.stringify(o.kind)}; Gouvernail knows ${known}` });
+    issues.push({ path: ['kind'], message: unknownKindMessage(o.apiVersion, o.kind, known) });
     return issues;
   }
   if (o.apiVersion !== info.apiVersion) {
