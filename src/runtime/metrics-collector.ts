@@ -28,10 +28,37 @@ export class MetricsCollector {
     private readonly store: ObjectStore,
     private readonly installation: string,
     private readonly periodMs = 15_000,
+    private readonly keepMs = 10 * 60_000,
   ) {}
 
+  /** Readings go on while the metrics are asked for (kubectl top, an autoscaler), and this long after. */
+  private activeUntil = 0;
+  private ticking = false;
+  private stopped = false;
+
+  /**
+   * Nothing is read until the metrics are asked for: the first read starts the readings (its answer
+   * is empty for a few seconds, as metrics-server's just after it starts), and they stop once no one
+   * has asked for `keepMs`. An idle cluster costs no `docker stats`.
+   */
   start(): void {
+    this.stopped = false;
+  }
+
+  private wake(): void {
+    this.activeUntil = Date.now() + this.keepMs;
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
     const tick = () => {
+      if (this.stopped || Date.now() > this.activeUntil) {
+        // Stale readings are not shown: the next read starts afresh.
+        this.ticking = false;
+        this.pods = [];
+        this.nodes = [];
+        this.last.clear();
+        this.lastNode = undefined;
+        return;
+      }
       this.running = this.collect().catch(() => {});
       void this.running.then(() => {
         this.timer = setTimeout(tick, this.periodMs);
@@ -48,12 +75,14 @@ export class MetricsCollector {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
 
   /** The metrics of a kind (PodMetrics, NodeMetrics) in a namespace, as the API shows them. */
   objects(kind: string, namespace: string | undefined): KubeObject[] {
+    if (kind === 'NodeMetrics' || kind === 'PodMetrics') this.wake();
     if (kind === 'NodeMetrics') return this.nodes;
     if (kind === 'PodMetrics') return namespace ? this.pods.filter((p) => p.metadata.namespace === namespace) : this.pods;
     return [];
