@@ -120,7 +120,8 @@ const affinity = obj({
     preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: req(int(1, 100)), preference: req(nodeSelectorTerm) })),
   }),
 }, false, ['podAffinity', 'podAntiAffinity']);
-const toleration = obj({ key: str(), operator: oneOf('Exists', 'Equal'), value: str(), effect: oneOf('', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'), tolerationSeconds: int() });
+/** tolerationSeconds is kept and warned about: the eviction timeout (serve --pod-eviction-timeout) applies to every Pod. */
+const toleration = obj({ key: str(), operator: oneOf('Exists', 'Equal'), value: str(), effect: oneOf('', 'NoSchedule', 'PreferNoSchedule', 'NoExecute') }, false, ['tolerationSeconds']);
 
 export const podSpec = obj({
   nodeSelector: map(str(labelValue), labelKey),
