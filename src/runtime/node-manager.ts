@@ -91,10 +91,6 @@ export class NodeManager {
     return [...this.runtimes.values()].filter((rt) => !rt.lastError).map((rt) => ({ name: rt.name, docker: rt.docker, local: rt.name === this.o.local.name }));
   }
 
-  names(): string[] {
-    return [...this.runtimes.keys()];
-  }
-
   private resync(): void {
     this.syncing = this.syncing.then(() => this.syncRuntimes()).catch((err) => this.o.log('cannot follow the nodes', { err: (err as Error).message }));
   }
@@ -130,7 +126,10 @@ export class NodeManager {
   /** A Node added, deleted, or with new connection annotations: heartbeats are not. */
   private connectionChanged(type: string, node: KubeObject): boolean {
     const name = node.metadata.name;
-    if (type === 'DELETED') return this.seen.delete(name) || true;
+    if (type === 'DELETED') {
+      this.seen.delete(name);
+      return true;
+    }
     const a = node.metadata.annotations ?? {};
     const signature = JSON.stringify([a[dockerHostAnnotation], a[dockerCredentialsAnnotation], a[dockerInsecureAnnotation], node.metadata.deletionTimestamp]);
     if (this.seen.get(name) === signature) return false;

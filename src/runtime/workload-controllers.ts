@@ -15,7 +15,10 @@ const revisionAnnotation = 'deployment.kubernetes.io/revision';
 /** Whether a Node change matters to scheduling (not a heartbeat): its spec, labels, allocatable or Ready status. */
 export function schedulingChanged(seen: Map<string, string>, type: string, node: KubeObject): boolean {
   const name = node.metadata.name;
-  if (type === 'DELETED') return seen.delete(name) || true;
+  if (type === 'DELETED') {
+    seen.delete(name);
+    return true;
+  }
   const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status;
   const signature = JSON.stringify([node.spec, node.metadata.labels, node.status?.allocatable, ready, node.metadata.annotations]);
   if (seen.get(name) === signature) return false;
