@@ -122,18 +122,13 @@ spec:
     t.not(noPrevious.code, 0);
     t.regex(noPrevious.err, /previous terminated container "main" in pod "shell" not found/);
 
-    // port-forward: kubectl 1.31+ tunnels SPDY in a WebSocket; 1.30 speaks SPDY, refused clearly.
+    // port-forward: kubectl 1.31+ tunnels SPDY in a WebSocket; 1.30 upgrades the connection to SPDY.
     await ok(['wait', '-n', ns, '--for=condition=Ready', 'pod/web', '--timeout=120s']);
     const port = await freePort();
     const forward = k.spawn(['port-forward', '-n', ns, 'pod/web', `${port}:8080`]);
-    if (version === '1.30') {
-      await waitFor('port-forward refused', async () => forward.proc.exitCode !== null);
-      t.regex(forward.output(), /port-forward is served as a WebSocket .*older kubectl speaks SPDY/);
-    } else {
-      await waitFor('port-forward listening', async () => forward.output().includes(`Forwarding from 127.0.0.1:${port} -> 8080`));
-      for (let i = 0; i < 2; i++) t.is(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'served through port-forward\n');
-      forward.proc.kill();
-    }
+    await waitFor('port-forward listening', async () => forward.output().includes(`Forwarding from 127.0.0.1:${port} -> 8080`));
+    for (let i = 0; i < 2; i++) t.is(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'served through port-forward\n');
+    forward.proc.kill();
     await ok(['delete', 'namespace', ns, '--wait=false']);
   });
 }

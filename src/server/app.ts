@@ -239,7 +239,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/.exec(url.pathname);
       if (!m) return fail(new ApiError(404, 'NotFound', `nothing to upgrade at ${url.pathname}`));
       if (m[3] === 'portforward') {
-        if (!offersPortForward(req)) return fail(new ApiError(400, 'BadRequest', `port-forward is served as a WebSocket with the subprotocol ${portForwardProtocol} (kubectl 1.31 or later); older kubectl speaks SPDY, which Gouvernail does not serve (offered: ${String(req.headers.upgrade)} ${String(req.headers['sec-websocket-protocol'] ?? req.headers['x-stream-protocol-version'] ?? '')})`));
+        if (!offersPortForward(req)) return fail(new ApiError(400, 'BadRequest', `port-forward is served as a WebSocket with the subprotocol ${portForwardProtocol} (kubectl 1.31 or later) or as an upgrade to SPDY/3.1 with portforward.k8s.io (older kubectl); offered: ${String(req.headers.upgrade)} ${String(req.headers['sec-websocket-protocol'] ?? req.headers['x-stream-protocol-version'] ?? '')}`));
         const identity = authenticated(credentialsOf(req.headers.authorization).bearerToken);
         if (!identity) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
         const [namespace, name] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
