@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { applyDefaults } from '../manifest/defaults.js';
 import { formatPath, type KubeObject } from '../manifest/types.js';
 import { validateObject } from '../manifest/validate.js';
+import { podSpecOf } from '../manifest/pod-template.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ApiError } from './errors.js';
 import { isSystemComponent, type Identity } from './identity.js';
@@ -207,7 +208,7 @@ export const podSecurity: AdmissionPlugin = {
   name: 'PodSecurity',
   validate(r) {
     if (r.subresource) return;
-    const specOf = (o: KubeObject | undefined) => (o?.kind === 'Pod' ? o.spec : o?.kind === 'Deployment' || o?.kind === 'ReplicaSet' ? o.spec?.template?.spec : undefined);
+    const specOf = (o: KubeObject | undefined) => (o ? podSpecOf(o) : undefined);
     const spec = specOf(r.object);
     if (!spec) return;
     if (r.operation === 'UPDATE' && JSON.stringify(specOf(r.oldObject)) === JSON.stringify(spec)) return;
@@ -279,7 +280,7 @@ export const repoCredentials: AdmissionPlugin = {
 export const limitRanger: AdmissionPlugin = {
   name: 'LimitRanger',
   mutate(r) {
-    const spec = r.subresource ? undefined : r.object.kind === 'Pod' ? r.object.spec : ['Deployment', 'ReplicaSet'].includes(r.object.kind) ? r.object.spec?.template?.spec : undefined;
+    const spec = r.subresource ? undefined : podSpecOf(r.object);
     if (!spec) return;
     const ranges = r.store.list({ kind: 'LimitRange', namespace: r.object.metadata.namespace ?? 'default' });
     if (ranges.length === 0) return;

@@ -593,7 +593,8 @@ function success(details?: Record<string, unknown>) {
 }
 
 function toScale(o: KubeObject) {
-  const selector = o.spec?.selector?.matchLabels ? Object.entries(o.spec.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') : '';
+  const labels = (o.kind === 'ReplicationController' ? o.spec?.selector : o.spec?.selector?.matchLabels) as Record<string, string> | undefined;
+  const selector = labels ? Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') : '';
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',

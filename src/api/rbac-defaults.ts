@@ -34,8 +34,10 @@ function clusterBinding(name: string, role: string, subjects: { kind: string; na
   };
 }
 
-const coreWorkloads = ['pods', 'services', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts'];
-const appsWorkloads = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale'];
+const coreWorkloads = ['pods', 'services', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts', 'replicationcontrollers', 'replicationcontrollers/scale'];
+const appsWorkloads = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets'];
+const batchWorkloads = ['jobs', 'cronjobs'];
+const workloadStatus = { apps: ['deployments/status', 'replicasets/status', 'statefulsets/status', 'daemonsets/status'], batch: ['jobs/status', 'cronjobs/status'] };
 
 export function defaultRbacObjects(): KubeObject[] {
   return [
@@ -45,7 +47,9 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('view', [], {}, ['view']),
     clusterRole('system:aggregate-to-view', [
       { apiGroups: [''], resources: [...coreWorkloads, 'pods/log', 'pods/status', 'services/status', 'persistentvolumeclaims/status', 'events', 'namespaces', 'namespaces/status', 'limitranges', 'resourcequotas', 'resourcequotas/status'], verbs: read },
-      { apiGroups: ['apps'], resources: [...appsWorkloads, 'deployments/status', 'replicasets/status'], verbs: read },
+      { apiGroups: ['apps'], resources: [...appsWorkloads, ...workloadStatus.apps], verbs: read },
+      { apiGroups: ['batch'], resources: [...batchWorkloads, ...workloadStatus.batch], verbs: read },
+      { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: read },
       { apiGroups: ['gouvernail.io'], resources: ['applications', 'applications/status'], verbs: read },
     ], { [aggregate('view')]: 'true' }),
     clusterRole('system:aggregate-to-edit', [
@@ -54,6 +58,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
       { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       { apiGroups: ['apps'], resources: appsWorkloads, verbs: write },
+      { apiGroups: ['batch'], resources: batchWorkloads, verbs: write },
       { apiGroups: ['gouvernail.io'], resources: ['applications'], verbs: write },
     ], { [aggregate('edit')]: 'true' }),
     clusterRole('system:aggregate-to-admin', [
@@ -66,9 +71,12 @@ export function defaultRbacObjects(): KubeObject[] {
     // The controllers: the garbage collector and the namespace controller read and delete anything.
     clusterRole('system:kube-controller-manager', [
       { apiGroups: ['*'], resources: ['*'], verbs: [...read, 'delete', 'update'] },
-      { apiGroups: [''], resources: ['pods', 'events', 'serviceaccounts'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['pods', 'events', 'serviceaccounts', 'persistentvolumeclaims'], verbs: ['create'] },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['create', 'patch'] },
-      { apiGroups: ['apps'], resources: ['deployments/status', 'replicasets/status'], verbs: ['update', 'patch'] },
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'patch'] },
+      { apiGroups: ['apps'], resources: workloadStatus.apps, verbs: ['update', 'patch'] },
+      { apiGroups: ['batch'], resources: workloadStatus.batch, verbs: ['update', 'patch'] },
+      { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: ['update', 'patch'] },
       { apiGroups: [''], resources: ['resourcequotas/status'], verbs: ['update', 'patch'] },
     ]),
     clusterRole('system:kube-scheduler', [

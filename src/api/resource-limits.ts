@@ -35,7 +35,7 @@ export function applyLimitRanges(spec: { containers?: Container[]; initContainer
   return problems;
 }
 
-const countable: Record<string, string> = { Pod: 'pods', Service: 'services', ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', Deployment: 'count/deployments.apps', ReplicaSet: 'count/replicasets.apps' };
+const countable: Record<string, string> = { Pod: 'pods', Service: 'services', ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', Deployment: 'count/deployments.apps', ReplicaSet: 'count/replicasets.apps', StatefulSet: 'count/statefulsets.apps', DaemonSet: 'count/daemonsets.apps', Job: 'count/jobs.batch', CronJob: 'count/cronjobs.batch', ReplicationController: 'replicationcontrollers' };
 
 /** What an object counts for in a quota: `pods: 1`, and for a Pod its containers' requests and limits. */
 export function usageOf(o: KubeObject): Record<string, number> {
@@ -43,7 +43,7 @@ export function usageOf(o: KubeObject): Record<string, number> {
   const count = countable[o.kind];
   if (count) {
     out[count] = 1;
-    if (o.kind !== 'Pod' && o.kind !== 'Deployment' && o.kind !== 'ReplicaSet') out[`count/${count}`] = 1;
+    if (!count.startsWith('count/')) out[`count/${count}`] = 1;
   }
   if (o.kind === 'Pod') {
     for (const c of (o.spec?.containers ?? []) as Container[]) {

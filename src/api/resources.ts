@@ -34,6 +34,11 @@ const subresourcesOf: Record<string, Subresource[]> = {
   Pod: [statusSub, { name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] }, { name: 'log', verbs: ['get'] }, { name: 'exec', kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, verbs: ['create', 'get'] }, { name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] }],
   Deployment: [statusSub, scaleSub],
   ReplicaSet: [statusSub, scaleSub],
+  ReplicationController: [statusSub, scaleSub],
+  StatefulSet: [statusSub, scaleSub],
+  DaemonSet: [statusSub],
+  Job: [statusSub],
+  CronJob: [statusSub],
   Service: [statusSub],
   PersistentVolumeClaim: [statusSub],
   Namespace: [statusSub],
@@ -43,7 +48,7 @@ const subresourcesOf: Record<string, Subresource[]> = {
   ServiceAccount: [{ name: 'token', kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, verbs: ['create'] }],
 };
 
-const inAll = new Set(['Pod', 'Service', 'Deployment', 'ReplicaSet']);
+const inAll = new Set(['Pod', 'Service', 'Deployment', 'ReplicaSet', 'ReplicationController', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
 
 function toResource(k: KindInfo, userWritable: boolean): Resource {
   const [group, version] = k.apiVersion.includes('/') ? k.apiVersion.split('/') : ['', k.apiVersion];

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../manifest/types.js';
+import { podSpecOf } from '../manifest/pod-template.js';
 
 /**
  * Server-side printing, as Kubernetes' Table (meta.k8s.io/v1): the columns kubectl shows for each
@@ -40,12 +41,28 @@ const selectorText = (s: { matchLabels?: Record<string, string>; matchExpression
   [joinLabels(s?.matchLabels), ...(s?.matchExpressions ?? []).map((e) => (e.operator === 'Exists' ? e.key : e.operator === 'DoesNotExist' ? `!${e.key}` : `${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(',')})`))].filter(Boolean).join(',') || '<none>';
 const containersOf = (spec: any) => (spec?.containers ?? []) as { name: string; image: string }[];
 
-/** The wide columns of the kinds that hold a Pod template: Deployment, ReplicaSet. */
+/** The wide columns of the kinds that hold a Pod template: Deployment, ReplicaSet, StatefulSet... */
 const templateColumns: Column[] = [
-  col('Containers', 'Names of each container in the template.', (o) => containersOf(o.spec?.template?.spec).map((c) => c.name).join(','), { wide: true }),
-  col('Images', 'Images referenced by each container in the template.', (o) => containersOf(o.spec?.template?.spec).map((c) => c.image).join(','), { wide: true }),
-  col('Selector', 'Label selector for pods.', (o) => selectorText(o.spec?.selector), { wide: true }),
+  col('Containers', 'Names of each container in the template.', (o) => containersOf(podSpecOf(o)).map((c) => c.name).join(','), { wide: true }),
+  col('Images', 'Images referenced by each container in the template.', (o) => containersOf(podSpecOf(o)).map((c) => c.image).join(','), { wide: true }),
+  col('Selector', 'Label selector for pods.', (o) => (o.kind === 'ReplicationController' ? joinLabels(o.spec?.selector) || '<none>' : selectorText(o.spec?.selector ?? (o.kind === 'Job' ? { matchLabels: { 'batch.kubernetes.io/controller-uid': o.metadata.uid! } } : undefined))), { wide: true }),
 ];
+
+/** kubectl's duration format for a Job: 45s, 3m20s, 2h5m. */
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
+}
+
+function jobStatus(j: KubeObject): string {
+  const has = (type: string) => (j.status?.conditions ?? []).some((c: any) => c.type === type && c.status === 'True');
+  if (has('Complete')) return 'Complete';
+  if (has('Failed')) return 'Failed';
+  if (has('Suspended')) return 'Suspended';
+  return 'Running';
+}
 
 const servicePorts = (s: KubeObject) => (s.spec?.ports ?? []).map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>';
 const ready = (n: KubeObject) => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
@@ -74,6 +91,45 @@ const columns: Record<string, Column[]> = {
     col('Ready', 'Number of ready pods.', (r) => r.status?.readyReplicas ?? 0, { type: 'integer' }),
     ageCol,
     ...templateColumns,
+  ],
+  ReplicationController: [
+    col('Desired', 'Number of desired pods.', (r) => r.spec?.replicas ?? 0, { type: 'integer' }),
+    col('Current', 'Number of actually running pods.', (r) => r.status?.replicas ?? 0, { type: 'integer' }),
+    col('Ready', 'Number of ready pods.', (r) => r.status?.readyReplicas ?? 0, { type: 'integer' }),
+    ageCol,
+    ...templateColumns,
+  ],
+  StatefulSet: [
+    col('Ready', 'Number of the pod with ready state.', (s) => `${s.status?.readyReplicas ?? 0}/${s.spec?.replicas ?? 0}`),
+    ageCol,
+    ...templateColumns.slice(0, 2),
+  ],
+  DaemonSet: [
+    col('Desired', 'The desired number of pods.', (d) => d.status?.desiredNumberScheduled ?? 0, { type: 'integer' }),
+    col('Current', 'The current number of pods.', (d) => d.status?.currentNumberScheduled ?? 0, { type: 'integer' }),
+    col('Ready', 'The number of pods ready.', (d) => d.status?.numberReady ?? 0, { type: 'integer' }),
+    col('Up-to-date', 'The number of pods updated.', (d) => d.status?.updatedNumberScheduled ?? 0, { type: 'integer' }),
+    col('Available', 'The number of pods available.', (d) => d.status?.numberAvailable ?? 0, { type: 'integer' }),
+    col('Node Selector', 'The node selector of the template.', (d) => joinLabels(d.spec?.template?.spec?.nodeSelector) || '<none>'),
+    ageCol,
+    ...templateColumns,
+  ],
+  Job: [
+    col('Status', 'Status of the job.', jobStatus),
+    col('Completions', 'The completion status of the job.', (j) => `${j.status?.succeeded ?? 0}/${j.spec?.completions ?? 1}`),
+    col('Duration', 'Time required to complete the job.', (j) => (j.status?.startTime ? duration((j.status.completionTime ? Date.parse(j.status.completionTime) : Date.now()) - Date.parse(j.status.startTime)) : '')),
+    ageCol,
+    ...templateColumns,
+  ],
+  CronJob: [
+    col('Schedule', 'The schedule of the cron job.', (c) => c.spec?.schedule ?? ''),
+    col('Timezone', 'The time zone of the schedule.', (c) => c.spec?.timeZone ?? '<none>'),
+    col('Suspend', 'Whether the cron job is suspended.', (c) => (c.spec?.suspend ? 'True' : 'False')),
+    col('Active', 'The number of active jobs.', (c) => (c.status?.active ?? []).length, { type: 'integer' }),
+    col('Last Schedule', 'When the last job was scheduled.', (c) => (c.status?.lastScheduleTime ? age(c.status.lastScheduleTime) : '<none>')),
+    ageCol,
+    ...templateColumns.slice(0, 2),
+    col('Selector', 'Label selector for pods.', (c) => selectorText(c.spec?.jobTemplate?.spec?.selector), { wide: true }),
   ],
   Service: [
     col('Type', 'The type of the service.', (s) => s.spec?.type ?? 'ClusterIP'),

@@ -4,13 +4,14 @@ import type { Problem } from '../manifest/problems.js';
 import type { KubeObject, Manifest } from '../manifest/types.js';
 import { referencesOf } from './references.js';
 import { inferredNeeds, ServiceIndex } from './infer.js';
+import { podSpecPath } from '../manifest/pod-template.js';
 
 export const dependsOnAnnotation = 'gouvernail.io/depends-on';
 export const syncWaveAnnotation = 'gouvernail.io/sync-wave';
 export const argoSyncWaveAnnotation = 'argocd.argoproj.io/sync-wave';
 
 /** Written in this order inside a wave; objects are not gated on each other by kind alone. */
-export const kindOrder = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'Deployment', 'ReplicaSet', 'Pod', 'Application'];
+export const kindOrder = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'StatefulSet', 'Deployment', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Pod', 'Job', 'CronJob', 'Application'];
 
 export type EdgeReason = 'depends-on' | 'sync-wave' | 'namespace' | 'reference' | 'inferred';
 
@@ -81,7 +82,7 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
 
   const index = new ServiceIndex(
     manifests.map((m) => m.object).filter((o) => o.kind === 'Service'),
-    manifests.map((m) => m.object).filter((o) => ['Deployment', 'ReplicaSet', 'Pod'].includes(o.kind)),
+    manifests.map((m) => m.object).filter((o) => podSpecPath(o.kind) !== undefined),
   );
   for (const node of [...nodes]) {
     const m = node.manifest!;

@@ -1,4 +1,7 @@
-import type { KubeObject, PodSpec } from '../manifest/types.js';
+import type { KubeObject } from '../manifest/types.js';
+import { podSpecOf, podSpecPath } from '../manifest/pod-template.js';
+
+export { podSpecOf };
 
 export interface Reference {
   kind: 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim';
@@ -8,18 +11,13 @@ export interface Reference {
   optional: boolean;
 }
 
-export function podSpecOf(o: KubeObject): PodSpec | undefined {
-  if (o.kind === 'Pod') return o.spec as PodSpec;
-  if (o.kind === 'Deployment' || o.kind === 'ReplicaSet') return o.spec?.template?.spec as PodSpec;
-  return undefined;
-}
 
 /** The ConfigMaps, Secrets and PVCs an object's Pods read: env, envFrom, volumes, imagePullSecrets. */
 export function referencesOf(o: KubeObject): Reference[] {
   const spec = podSpecOf(o);
   if (!spec) return [];
   const refs: Reference[] = [];
-  const base = o.kind === 'Pod' ? 'spec' : 'spec.template.spec';
+  const base = podSpecPath(o.kind)!.join('.');
   const containers = [...(spec.initContainers ?? []).map((c) => ['initContainers', c] as const), ...spec.containers.map((c) => ['containers', c] as const)];
   for (const [field, c] of containers) {
     for (const e of c.env ?? []) {

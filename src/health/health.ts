@@ -53,6 +53,33 @@ function replicaSet(o: KubeObject): Health {
   return healthy();
 }
 
+function statefulSet(o: KubeObject): Health {
+  const s = o.status ?? {};
+  const want = o.spec?.replicas ?? 1;
+  if ((s.observedGeneration ?? 0) < (o.metadata.generation ?? 1)) return progressing('waiting for the controller to see the latest spec');
+  const partition = o.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+  if (o.spec?.updateStrategy?.type !== 'OnDelete' && (s.updatedReplicas ?? 0) < want - partition) return progressing(`${s.updatedReplicas ?? 0} of ${want - partition} Pods updated`);
+  if ((s.readyReplicas ?? 0) < want) return progressing(`${s.readyReplicas ?? 0} of ${want} Pods ready`);
+  return healthy(`${want} of ${want} Pods ready`);
+}
+
+function daemonSet(o: KubeObject): Health {
+  const s = o.status ?? {};
+  if ((s.observedGeneration ?? 0) < (o.metadata.generation ?? 1)) return progressing('waiting for the controller to see the latest spec');
+  const want = s.desiredNumberScheduled ?? 0;
+  if (o.spec?.updateStrategy?.type !== 'OnDelete' && (s.updatedNumberScheduled ?? 0) < want) return progressing(`${s.updatedNumberScheduled ?? 0} of ${want} Pods updated`);
+  if ((s.numberAvailable ?? 0) < want) return progressing(`${s.numberAvailable ?? 0} of ${want} Pods available`);
+  return healthy(`${want} of ${want} Pods available`);
+}
+
+function job(o: KubeObject): Health {
+  const c = (o.status?.conditions ?? []).find((c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  if (c?.type === 'Complete') return healthy(`completed: ${o.status?.succeeded ?? 0} Pods succeeded`);
+  if (c?.type === 'Failed') return degraded(`${c.reason}: ${c.message}`);
+  if (o.spec?.suspend) return { status: 'Suspended', message: 'the Job is suspended' };
+  return progressing(`${o.status?.succeeded ?? 0} of ${o.spec?.completions ?? 1} completions, ${o.status?.active ?? 0} running`);
+}
+
 function pvc(o: KubeObject): Health {
   const phase = o.status?.phase;
   if (phase === 'Bound') return healthy('volume bound');
@@ -64,6 +91,11 @@ const byKind: Record<string, Assess> = {
   Pod: pod,
   Deployment: deployment,
   ReplicaSet: replicaSet,
+  ReplicationController: replicaSet,
+  StatefulSet: statefulSet,
+  DaemonSet: daemonSet,
+  Job: job,
+  CronJob: (o) => (o.spec?.suspend ? { status: 'Suspended', message: 'the CronJob is suspended' } : healthy()),
   PersistentVolumeClaim: pvc,
   Service: () => healthy(),
 };

@@ -34,6 +34,63 @@ export function defaultInPlace(o: KubeObject): KubeObject {
       defaultPodSpec(spec.template.spec);
       break;
     }
+    case 'ReplicaSet':
+    case 'ReplicationController':
+      o.spec.replicas ??= 1;
+      o.spec.minReadySeconds ??= 0;
+      if (o.kind === 'ReplicationController') o.spec.selector ??= { ...o.spec.template?.metadata?.labels };
+      defaultTemplate(o.spec.template);
+      break;
+    case 'StatefulSet': {
+      const spec = o.spec;
+      spec.replicas ??= 1;
+      spec.podManagementPolicy ??= 'OrderedReady';
+      spec.updateStrategy ??= {};
+      spec.updateStrategy.type ??= 'RollingUpdate';
+      if (spec.updateStrategy.type === 'RollingUpdate') {
+        spec.updateStrategy.rollingUpdate ??= {};
+        spec.updateStrategy.rollingUpdate.partition ??= 0;
+      }
+      spec.revisionHistoryLimit ??= 10;
+      spec.minReadySeconds ??= 0;
+      spec.persistentVolumeClaimRetentionPolicy ??= {};
+      spec.persistentVolumeClaimRetentionPolicy.whenDeleted ??= 'Retain';
+      spec.persistentVolumeClaimRetentionPolicy.whenScaled ??= 'Retain';
+      for (const t of spec.volumeClaimTemplates ?? []) {
+        t.apiVersion ??= 'v1';
+        t.kind ??= 'PersistentVolumeClaim';
+        t.spec.volumeMode ??= 'Filesystem';
+        t.spec.accessModes ??= ['ReadWriteOnce'];
+      }
+      defaultTemplate(spec.template);
+      break;
+    }
+    case 'DaemonSet': {
+      const spec = o.spec;
+      spec.updateStrategy ??= {};
+      spec.updateStrategy.type ??= 'RollingUpdate';
+      if (spec.updateStrategy.type === 'RollingUpdate') {
+        spec.updateStrategy.rollingUpdate ??= {};
+        spec.updateStrategy.rollingUpdate.maxUnavailable ??= 1;
+      }
+      spec.revisionHistoryLimit ??= 10;
+      spec.minReadySeconds ??= 0;
+      defaultTemplate(spec.template);
+      break;
+    }
+    case 'Job':
+      defaultJobSpec(o.spec);
+      break;
+    case 'CronJob': {
+      const spec = o.spec;
+      spec.concurrencyPolicy ??= 'Allow';
+      spec.suspend ??= false;
+      spec.successfulJobsHistoryLimit ??= 3;
+      spec.failedJobsHistoryLimit ??= 1;
+      spec.jobTemplate.metadata ??= {};
+      defaultJobSpec(spec.jobTemplate.spec);
+      break;
+    }
     case 'Service': {
       const spec = o.spec;
       spec.type ??= 'ClusterIP';
@@ -80,6 +137,23 @@ export function defaultInPlace(o: KubeObject): KubeObject {
     }
   }
   return o;
+}
+
+function defaultTemplate(template: { metadata?: object; spec: PodSpec } | undefined): void {
+  if (!template) return;
+  template.metadata ??= {};
+  defaultPodSpec(template.spec);
+}
+
+/** As Kubernetes: one completion, one at a time, six retries, unless said otherwise. */
+function defaultJobSpec(spec: any): void {
+  spec.completions ??= spec.parallelism === undefined ? 1 : undefined;
+  if (spec.completions === undefined) delete spec.completions;
+  spec.parallelism ??= 1;
+  spec.backoffLimit ??= 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  defaultTemplate(spec.template);
 }
 
 function defaultPodSpec(spec: PodSpec): void {

@@ -134,6 +134,7 @@ export const podSpec = obj({
   terminationGracePeriodSeconds: int(0),
   nodeName: str(),
   hostname: str(dnsLabel),
+  subdomain: describe(str(dnsLabel), 'With hostname, the Pod answers to HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local: set by a StatefulSet to its serviceName.'),
   imagePullSecrets: arr(obj({ name: req(str()) }), 'name'),
   dnsPolicy: str(),
   schedulerName: str(),
@@ -144,7 +145,7 @@ export const podSpec = obj({
   hostPID: bool,
   hostIPC: bool,
   hostNetwork: bool,
-}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'subdomain', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 export const labelSelector = obj({
   matchLabels: labels,
@@ -177,6 +178,78 @@ const deploymentSpec = obj({
   progressDeadlineSeconds: int(1),
   paused: bool,
 }, false, []);
+
+const template = (required: boolean) => {
+  const t = obj({ metadata: obj({ labels, annotations, name: str(), creationTimestamp: any }), spec: req(podSpec) });
+  return required ? req(t) : t;
+};
+const claimTemplate = obj({ apiVersion: str(), kind: str(), metadata: obj({ name: req(str(dnsSubdomain)), labels, annotations, creationTimestamp: any }), spec: req(obj({
+  accessModes: arr(oneOf('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod')),
+  resources: req(obj({ requests: req(obj({ storage: req(quantity) })), limits: obj({ storage: quantity }) })),
+  storageClassName: str(),
+  volumeMode: oneOf('Filesystem', 'Block'),
+}, false, ['selector', 'dataSource', 'dataSourceRef', 'volumeAttributesClassName', 'volumeName'])), status: any });
+const retention = oneOf('Retain', 'Delete');
+
+const statefulSetSpec = obj({
+  replicas: int(0),
+  selector: req(labelSelector),
+  template: template(true),
+  serviceName: describe(str(dns1035Label), 'The headless Service that gives each Pod its DNS name, POD.SERVICE.NAMESPACE.svc.cluster.local.'),
+  podManagementPolicy: describe(oneOf('OrderedReady', 'Parallel'), 'OrderedReady starts Pods one by one in ordinal order, each once the previous is Ready, and removes them in reverse; Parallel starts and removes them all at once.'),
+  updateStrategy: obj({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: obj({ partition: int(0) }, false, ['maxUnavailable']) }),
+  volumeClaimTemplates: describe(arr(claimTemplate), 'One PersistentVolumeClaim per Pod and template, named TEMPLATE-STATEFULSET-ORDINAL; it stays when the StatefulSet scales down.'),
+  revisionHistoryLimit: int(0),
+  minReadySeconds: int(0),
+  persistentVolumeClaimRetentionPolicy: obj({ whenDeleted: retention, whenScaled: retention }),
+  ordinals: obj({ start: int(0) }),
+}, false, []);
+
+const daemonSetSpec = obj({
+  selector: req(labelSelector),
+  template: template(true),
+  updateStrategy: obj({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: obj({ maxUnavailable: percentOrInt }, false, ['maxSurge']) }),
+  revisionHistoryLimit: int(0),
+  minReadySeconds: int(0),
+}, false, []);
+
+const jobSpec = obj({
+  template: template(true),
+  completions: int(0),
+  parallelism: int(0),
+  backoffLimit: int(0),
+  activeDeadlineSeconds: int(1),
+  ttlSecondsAfterFinished: int(0),
+  completionMode: oneOf('NonIndexed', 'Indexed'),
+  suspend: bool,
+  selector: labelSelector,
+  manualSelector: bool,
+}, false, ['podFailurePolicy', 'backoffLimitPerIndex', 'maxFailedIndexes', 'podReplacementPolicy', 'successPolicy', 'managedBy']);
+
+const cronJobSpec = obj({
+  schedule: req(describe(str(), 'The schedule in Cron format (minute hour day-of-month month day-of-week, or @hourly, @daily...).')),
+  timeZone: str(),
+  concurrencyPolicy: oneOf('Allow', 'Forbid', 'Replace'),
+  suspend: bool,
+  jobTemplate: req(obj({ metadata: obj({ labels, annotations, name: str(), creationTimestamp: any }), spec: req(jobSpec) })),
+  successfulJobsHistoryLimit: int(0),
+  failedJobsHistoryLimit: int(0),
+  startingDeadlineSeconds: int(0),
+}, false, []);
+
+const replicaSetSpec = obj({
+  replicas: int(0),
+  minReadySeconds: int(0),
+  selector: req(labelSelector),
+  template: template(true),
+});
+
+const replicationControllerSpec = obj({
+  replicas: int(0),
+  minReadySeconds: int(0),
+  selector: map(str(labelValue), labelKey),
+  template: template(true),
+});
 
 const serviceSpec = obj({
   type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer'),
@@ -284,6 +357,11 @@ const kindDescriptions: Record<string, string> = {
   SelfSubjectAccessReview: 'SelfSubjectAccessReview checks whether the current user can perform an action.',
   SelfSubjectRulesReview: 'SelfSubjectRulesReview lists the actions the current user can perform in a namespace.',
   ReplicaSet: 'ReplicaSet ensures that a specified number of pod replicas are running at any given time.',
+  ReplicationController: 'ReplicationController keeps a number of Pod replicas running; the older form of a ReplicaSet, with an equality selector.',
+  StatefulSet: 'StatefulSet runs Pods with stable names (NAME-0, NAME-1...), stable DNS names and one volume each, started and updated in order.',
+  DaemonSet: 'DaemonSet runs one Pod on every node that its template may be scheduled to.',
+  Job: 'Job runs Pods until a number of them complete successfully.',
+  CronJob: 'CronJob creates Jobs on a time-based schedule.',
   Event: 'Event is a report of an event somewhere in the cluster.',
 };
 
@@ -297,7 +375,7 @@ function kind(apiVersion: string, kind: string, plural: string, shortNames: stri
   return { apiVersion, kind, plural, shortNames, namespaced, schema: describe(obj({ ...common, ...body }, false, []), kindDescriptions[kind] ?? kind) };
 }
 
-/** The kinds a manifest may contain. Node, ReplicaSet and Event exist too, but Gouvernail makes them. */
+/** The kinds a manifest may contain. Node and Event exist too, but Gouvernail makes them. */
 export const manifestKinds: KindInfo[] = [
   kind('v1', 'Namespace', 'namespaces', ['ns'], false, { spec: any }, dnsLabel),
   kind('v1', 'Secret', 'secrets', [], true, { type: str(), data: map(str(), configMapKey), stringData: map(str(), configMapKey), immutable: bool }),
@@ -305,6 +383,12 @@ export const manifestKinds: KindInfo[] = [
   kind('v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', ['pvc'], true, { spec: req(pvcSpec) }),
   kind('v1', 'Service', 'services', ['svc'], true, { spec: req(serviceSpec) }, dns1035Label),
   kind('apps/v1', 'Deployment', 'deployments', ['deploy'], true, { spec: req(deploymentSpec) }),
+  kind('apps/v1', 'ReplicaSet', 'replicasets', ['rs'], true, { spec: req(replicaSetSpec) }),
+  kind('v1', 'ReplicationController', 'replicationcontrollers', ['rc'], true, { spec: req(replicationControllerSpec) }),
+  kind('apps/v1', 'StatefulSet', 'statefulsets', ['sts'], true, { spec: req(statefulSetSpec) }),
+  kind('apps/v1', 'DaemonSet', 'daemonsets', ['ds'], true, { spec: req(daemonSetSpec) }),
+  kind('batch/v1', 'Job', 'jobs', [], true, { spec: req(jobSpec) }),
+  kind('batch/v1', 'CronJob', 'cronjobs', ['cj'], true, { spec: req(cronJobSpec) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
   kind('v1', 'LimitRange', 'limitranges', ['limits'], true, { spec: req(obj({ limits: req(arr(obj({ type: req(oneOf('Container', 'Pod')), default: resourceList, defaultRequest: resourceList, max: resourceList, min: resourceList }, false, ['maxLimitRequestRatio']))) })) }),
@@ -316,17 +400,10 @@ export const manifestKinds: KindInfo[] = [
   kind('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'clusterrolebindings', [], false, { roleRef: req(roleRef), subjects: arr(subject) }, pathSegmentName),
 ];
 
-const replicaSetSpec = obj({
-  replicas: int(0),
-  minReadySeconds: int(0),
-  selector: req(labelSelector),
-  template: obj({ metadata: obj({ labels, annotations, name: str(), creationTimestamp: any }), spec: req(podSpec) }),
-});
 
 /** Kinds the API serves that Gouvernail's own components write; a manifest cannot hold them yet. */
 export const systemKinds: KindInfo[] = [
   kind('v1', 'Node', 'nodes', ['no'], false, { spec: any }),
-  kind('apps/v1', 'ReplicaSet', 'replicasets', ['rs'], true, { spec: req(replicaSetSpec) }),
   kind('authentication.k8s.io/v1', 'SelfSubjectReview', 'selfsubjectreviews', [], false, { status: any }),
   kind('authorization.k8s.io/v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', [], false, { spec: req(obj({ resourceAttributes: obj({ namespace: str(), verb: str(), group: str(), version: str(), resource: str(), subresource: str(), name: str() }), nonResourceAttributes: obj({ path: str(), verb: str() }) })) }),
   kind('authorization.k8s.io/v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', [], false, { spec: req(obj({ namespace: str() })) }),

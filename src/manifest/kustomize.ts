@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { cloneJson } from './clone.js';
 import { isNamespaced } from './kinds.js';
+import { podSpecOf, podTemplateOf } from './pod-template.js';
 import { defaultLimits, parseManifestText, type ParseLimits } from './parse.js';
 import type { Problem } from './problems.js';
 import type { SourceFile } from './read-folder.js';
@@ -114,7 +115,8 @@ export function kustomize(files: SourceFile[], limits: ParseLimits = defaultLimi
     // turns dependency inference off for the folder.
     if (k.commonAnnotations) {
       o.metadata.annotations = { ...o.metadata.annotations, ...k.commonAnnotations };
-      if (o.kind === 'Deployment' && o.spec?.template) o.spec.template.metadata = { ...o.spec.template.metadata, annotations: { ...o.spec.template.metadata?.annotations, ...k.commonAnnotations } };
+      const template = podTemplateOf(o);
+      if (template) template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, ...k.commonAnnotations } };
     }
     if (k.images) applyImages(o, k.images);
     rewriteGeneratedNames(o, renamed);
@@ -123,16 +125,18 @@ export function kustomize(files: SourceFile[], limits: ParseLimits = defaultLimi
 }
 
 function podSpecs(o: KubeObject): PodSpec[] {
-  if (o.kind === 'Pod') return [o.spec];
-  if (o.kind === 'Deployment' && o.spec?.template?.spec) return [o.spec.template.spec];
-  return [];
+  const spec = podSpecOf(o);
+  return spec ? [spec] : [];
 }
 
 function applyCommonLabels(o: KubeObject, labels: Record<string, string>): void {
   o.metadata.labels = { ...o.metadata.labels, ...labels };
-  if (o.kind === 'Deployment' && o.spec) {
-    o.spec.selector = { ...o.spec.selector, matchLabels: { ...o.spec.selector?.matchLabels, ...labels } };
-    o.spec.template = { ...o.spec.template, metadata: { ...o.spec.template?.metadata, labels: { ...o.spec.template?.metadata?.labels, ...labels } } };
+  const template = podTemplateOf(o);
+  if (template) {
+    // As kustomize: the template's labels, and the selector of the kinds whose selector is theirs to write.
+    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, ...labels } };
+    if (o.kind === 'ReplicationController') o.spec.selector = { ...o.spec.selector, ...labels };
+    else if (o.kind !== 'Job' && o.kind !== 'CronJob') o.spec.selector = { ...o.spec.selector, matchLabels: { ...o.spec.selector?.matchLabels, ...labels } };
   }
   if (o.kind === 'Service' && o.spec?.selector) o.spec.selector = { ...o.spec.selector, ...labels };
 }

@@ -6,12 +6,6 @@
 
 /** Kubernetes kinds of workloads, scaling, networking and storage that have a Docker meaning. */
 const notYet: Record<string, string> = {
-  StatefulSet: 'apps/v1',
-  DaemonSet: 'apps/v1',
-  ReplicaSet: 'apps/v1',
-  Job: 'batch/v1',
-  CronJob: 'batch/v1',
-  ReplicationController: 'v1',
   HorizontalPodAutoscaler: 'autoscaling/v2',
   PodDisruptionBudget: 'policy/v1',
   PersistentVolume: 'v1',

@@ -3,6 +3,7 @@ import { unknownKindMessage } from './unknown-kinds.js';
 import { isManifestKind, kindInfo, manifestKinds } from './kinds.js';
 import { matchesSelector, type LabelSelector } from './selector.js';
 import { parseQuantity } from './quantity.js';
+import { cronScheduleProblem, isTimeZone } from './cron-schedule.js';
 import type { Container, FieldPath, KubeObject, PodSpec } from './types.js';
 
 /**
@@ -41,6 +42,22 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
     case 'Deployment':
       checkDeployment(o, issues);
       break;
+    case 'ReplicaSet':
+    case 'DaemonSet':
+      checkSelectedTemplate(o, issues);
+      break;
+    case 'StatefulSet':
+      checkStatefulSet(o, issues);
+      break;
+    case 'ReplicationController':
+      checkReplicationController(o, issues);
+      break;
+    case 'Job':
+      checkJobSpec(o.spec, ['spec'], issues);
+      break;
+    case 'CronJob':
+      checkCronJob(o, issues);
+      break;
     case 'Service':
       checkService(o, issues);
       break;
@@ -65,7 +82,7 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
   return issues;
 }
 
-function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[]): void {
+function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTemplates: string[] = []): void {
   if (spec.containers.length === 0) issues.push({ path: [...at, 'containers'], message: 'must list at least one container' });
   // Accepted by the schema (so they are checked), but not run yet: said where they are written.
   if (spec.initContainers?.length) issues.push({ path: [...at, 'initContainers'], message: 'are not run by Gouvernail yet: the Pod starts its containers without them', warning: true });
@@ -76,7 +93,7 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[]): void {
   for (const [where, ctx] of [[[], sc] as const, ...containerContexts]) {
     if ((ctx as { seccompProfile?: { type?: string } } | undefined)?.seccompProfile?.type === 'Localhost') issues.push({ path: [...at, ...where, 'securityContext', 'seccompProfile', 'type'], message: 'Localhost profiles are not loaded on Docker; the runtime default profile applies', warning: true });
   }
-  const volumes = new Map<string, number>();
+  const volumes = new Map<string, number>(claimTemplates.map((name) => [name, -1]));
   (spec.volumes ?? []).forEach((v, i) => {
     if (volumes.has(v.name)) issues.push({ path: [...at, 'volumes', i, 'name'], message: `duplicate volume name ${JSON.stringify(v.name)} (also volumes[${volumes.get(v.name)}])` });
     volumes.set(v.name, i);
@@ -141,7 +158,8 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[]): void {
   eachContainer(spec.initContainers, 'initContainers');
 }
 
-function checkDeployment(o: KubeObject, issues: Issue[]): void {
+/** A workload's selector must select its own template's Pods; its Pods restart Always. */
+function checkSelectedTemplate(o: KubeObject, issues: Issue[], claimTemplates: string[] = []): void {
   const spec = o.spec;
   const selector = spec.selector as LabelSelector;
   if (!selector.matchLabels && !selector.matchExpressions) {
@@ -149,9 +167,54 @@ function checkDeployment(o: KubeObject, issues: Issue[]): void {
   }
   const templateLabels: Record<string, string> = spec.template.metadata?.labels ?? {};
   if (!matchesSelector(selector, templateLabels)) {
-    issues.push({ path: ['spec', 'template', 'metadata', 'labels'], message: 'do not match spec.selector; the Deployment would never find its own Pods' });
+    issues.push({ path: ['spec', 'template', 'metadata', 'labels'], message: `do not match spec.selector; the ${o.kind} would never find its own Pods` });
   }
-  const strategy = spec.strategy;
+  const restart = spec.template.spec.restartPolicy;
+  if (restart && restart !== 'Always') {
+    issues.push({ path: ['spec', 'template', 'spec', 'restartPolicy'], message: `must be Always in a ${o.kind}` });
+  }
+  checkPodSpec(spec.template.spec, ['spec', 'template', 'spec'], issues, claimTemplates);
+}
+
+function checkStatefulSet(o: KubeObject, issues: Issue[]): void {
+  const templates: { metadata: { name: string } }[] = o.spec.volumeClaimTemplates ?? [];
+  checkSelectedTemplate(o, issues, templates.map((t) => t.metadata.name));
+  const volumes = new Set((o.spec.template.spec.volumes ?? []).map((v: { name: string }) => v.name));
+  templates.forEach((t, i) => {
+    if (volumes.has(t.metadata.name)) issues.push({ path: ['spec', 'volumeClaimTemplates', i, 'metadata', 'name'], message: `is also a volume of the template (spec.template.spec.volumes); give one of them another name` });
+  });
+  if (o.spec.updateStrategy?.type === 'OnDelete' && o.spec.updateStrategy.rollingUpdate) issues.push({ path: ['spec', 'updateStrategy', 'rollingUpdate'], message: 'must not be set when type is OnDelete' });
+}
+
+function checkReplicationController(o: KubeObject, issues: Issue[]): void {
+  const selector: Record<string, string> = o.spec.selector ?? {};
+  const labels: Record<string, string> = o.spec.template.metadata?.labels ?? {};
+  if (Object.entries(selector).some(([k, v]) => labels[k] !== v)) issues.push({ path: ['spec', 'template', 'metadata', 'labels'], message: 'do not match spec.selector; the ReplicationController would never find its own Pods' });
+  const restart = o.spec.template.spec.restartPolicy;
+  if (restart && restart !== 'Always') issues.push({ path: ['spec', 'template', 'spec', 'restartPolicy'], message: 'must be Always in a ReplicationController' });
+  checkPodSpec(o.spec.template.spec, ['spec', 'template', 'spec'], issues);
+}
+
+function checkJobSpec(spec: any, at: FieldPath, issues: Issue[]): void {
+  const restart = spec.template.spec.restartPolicy;
+  if (restart !== 'Never' && restart !== 'OnFailure') {
+    issues.push({ path: [...at, 'template', 'spec', 'restartPolicy'], message: `must be Never or OnFailure in a Job (got ${restart === undefined ? 'nothing, which means Always' : restart}): a Job's Pods end` });
+  }
+  if (spec.completionMode === 'Indexed' && spec.completions === undefined) issues.push({ path: [...at, 'completions'], message: 'is required when completionMode is Indexed' });
+  if (spec.selector && !spec.manualSelector) issues.push({ path: [...at, 'selector'], message: 'is generated for a Job; set manualSelector: true to give your own' });
+  checkPodSpec(spec.template.spec, [...at, 'template', 'spec'], issues);
+}
+
+function checkCronJob(o: KubeObject, issues: Issue[]): void {
+  const problem = cronScheduleProblem(o.spec.schedule);
+  if (problem) issues.push({ path: ['spec', 'schedule'], message: problem });
+  if (o.spec.timeZone !== undefined && !isTimeZone(o.spec.timeZone)) issues.push({ path: ['spec', 'timeZone'], message: `unknown time zone ${JSON.stringify(o.spec.timeZone)}; use an IANA name such as Europe/Paris or Etc/UTC` });
+  checkJobSpec(o.spec.jobTemplate.spec, ['spec', 'jobTemplate', 'spec'], issues);
+}
+
+function checkDeployment(o: KubeObject, issues: Issue[]): void {
+  checkSelectedTemplate(o, issues);
+  const strategy = o.spec.strategy;
   if (strategy?.type === 'Recreate' && strategy.rollingUpdate) {
     issues.push({ path: ['spec', 'strategy', 'rollingUpdate'], message: 'must not be set when type is Recreate' });
   }
@@ -159,11 +222,6 @@ function checkDeployment(o: KubeObject, issues: Issue[]): void {
   if (ru && isZero(ru.maxSurge) && isZero(ru.maxUnavailable)) {
     issues.push({ path: ['spec', 'strategy', 'rollingUpdate'], message: 'maxSurge and maxUnavailable cannot both be 0; the rollout could never progress' });
   }
-  const restart = spec.template.spec.restartPolicy;
-  if (restart && restart !== 'Always') {
-    issues.push({ path: ['spec', 'template', 'spec', 'restartPolicy'], message: 'must be Always in a Deployment' });
-  }
-  checkPodSpec(spec.template.spec, ['spec', 'template', 'spec'], issues);
 }
 
 function isZero(v: unknown): boolean {

@@ -12,7 +12,7 @@ import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, containerName, label, networkName } from './labels.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
-import { planPod, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy } from './pod-containers.js';
+import { planPod, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy } from './pod-containers.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
@@ -497,7 +497,7 @@ export class NodeAgent {
    */
   private async syncServiceAliases(pod: KubeObject, containerId: string, ready: boolean, network: string, inspected?: Docker.ContainerInspectInfo): Promise<string | undefined> {
     const services = ready ? serviceAliases(pod, this.o.store.list({ kind: 'Service', namespace: pod.metadata.namespace })) : [];
-    const wanted = services;
+    const wanted = [...podDnsAliases(pod), ...services];
     const key = `${pod.metadata.uid}/${containerId}`;
     if (this.serviceAliasesSet.get(key) === wanted.join(',')) return undefined;
     const container = this.o.docker.getContainer(containerId);

@@ -174,7 +174,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       if (access) hostConfig.ExtraHosts = apiNames.map((n) => `${n}:${access.host}`);
       // Service names are added by the node agent once the Pod is Ready. Docker itself makes the
       // hostname (the Pod's name) resolve on the network.
-      options.NetworkingConfig = { EndpointsConfig: { [plan.network]: {} } };
+      const aliases = podDnsAliases(pod);
+      options.NetworkingConfig = { EndpointsConfig: { [plan.network]: aliases.length ? { Aliases: aliases } : {} } };
     } else {
       hostConfig.NetworkMode = `container:${containerName(ns, pod.metadata.name, containers[0]!.name)}`;
     }
@@ -187,6 +188,18 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     plan.containers.push({ name: c.name, dockerName, hash, options, copies, checkImageUser: security.checkImageUser });
   });
   return plan;
+}
+
+/**
+ * The names a Pod with a hostname and a subdomain answers to, as a headless Service gives them
+ * (a StatefulSet's Pods: web-0.nginx, web-0.nginx.NS, ... .svc, ... .svc.cluster.local).
+ */
+export function podDnsAliases(pod: KubeObject): string[] {
+  const { hostname, subdomain } = pod.spec ?? {};
+  if (!hostname || !subdomain) return [];
+  const base = `${hostname}.${subdomain}`;
+  const ns = pod.metadata.namespace;
+  return [base, `${base}.${ns}`, `${base}.${ns}.svc`, `${base}.${ns}.svc.cluster.local`];
 }
 
 /** The names a Service answers to, for each Service that selects the Pod: `svc` and `svc.ns`. */

@@ -12,7 +12,7 @@ export interface Taint {
   effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 
-interface Toleration {
+export interface Toleration {
   key?: string;
   operator?: 'Exists' | 'Equal';
   value?: string;
@@ -61,7 +61,7 @@ function portsClash(a: string, b: string): boolean {
   return pa === pb && na === nb && (ia === ib || ia === '0.0.0.0' || ib === '0.0.0.0');
 }
 
-function tolerates(tolerations: Toleration[], taint: Taint): boolean {
+export function tolerates(tolerations: Toleration[], taint: Taint): boolean {
   return tolerations.some((t) => {
     if (t.effect && t.effect !== taint.effect) return false;
     if (!t.key) return t.operator === 'Exists';

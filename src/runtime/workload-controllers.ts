@@ -1,4 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { templateHash } from './controller-context.js';
+
+export { templateHash };
 import { cloneJson } from '../manifest/clone.js';
 
 /** What records an Event (an EventRecorder). */
@@ -9,6 +12,11 @@ import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 import { quotaUsage } from '../api/resource-limits.js';
 import { schedule, selectedNodeAnnotation } from './scheduler.js';
+import type { ControllerContext } from './controller-context.js';
+import { reconcileStatefulSet } from './stateful-set-controller.js';
+import { reconcileDaemonSet } from './daemon-set-controller.js';
+import { reconcileJob } from './job-controller.js';
+import { CronTimers, reconcileCronJob } from './cron-job-controller.js';
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
@@ -26,10 +34,9 @@ export function schedulingChanged(seen: Map<string, string>, type: string, node:
   return true;
 }
 
-/** Kubernetes' pod-template-hash: a short, stable hash of the Pod template. */
-export function templateHash(template: unknown): string {
-  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
-}
+
+/** The kinds whose controllers run after the Deployments and ReplicaSets, in reconcileOthers. */
+const otherKinds = ['StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'];
 
 function owner(o: KubeObject) {
   return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid!, controller: true, blockOwnerDeletion: true };
@@ -63,8 +70,8 @@ export class WorkloadControllers {
     private readonly client: Client,
     private readonly scheduler: Client,
     private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
-    /** Events, by the component kubectl names: deployment-controller, replicaset-controller, default-scheduler. */
-    private readonly events?: { deployment: Recorder; replicaSet: Recorder; scheduler: Recorder },
+    /** Events, by the component kubectl names: deployment-controller, replicaset-controller, default-scheduler... */
+    private readonly events?: { deployment: Recorder; replicaSet: Recorder; scheduler: Recorder; statefulSet?: Recorder; daemonSet?: Recorder; job?: Recorder; cronJob?: Recorder },
     /** The scheduler's own log (kube-scheduler), apart from the controllers'. */
     private readonly schedulerLog: (msg: string, f?: Record<string, unknown>) => void = log,
   ) {
@@ -76,7 +83,51 @@ export class WorkloadControllers {
   }
 
   stop(): Promise<void> {
+    this.timers.stop();
+    clearTimeout(this.wakeTimer);
+    this.stopped = true;
     return this.loop.stop();
+  }
+
+  private stopped = false;
+  private readonly timers = new CronTimers(() => this.kickOthers());
+  private wakeTimer?: NodeJS.Timeout;
+  private wakeAt = Infinity;
+
+  private kickOthers(): void {
+    this.queue.others = true;
+    this.loop.kick();
+  }
+
+  /** A pass at a given time: a Job's deadline or TTL, a failed Pod's backoff. */
+  private wake(at: number): void {
+    if (this.stopped || at >= this.wakeAt) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAt = Infinity;
+      this.kickOthers();
+    }, Math.max(0, at - Date.now()) + 50);
+    this.wakeTimer.unref();
+  }
+
+  /** What the StatefulSet, DaemonSet, Job and CronJob controllers act through, with their own Events. */
+  private context(recorder: Recorder | undefined): ControllerContext {
+    return {
+      list: (o) => this.list(o),
+      create: (o) => this.create(o),
+      update: (o) => this.update(o),
+      remove: (o) => this.remove(o),
+      writeStatus: async (o, status) => {
+        if (JSON.stringify(status) === JSON.stringify(o.status)) return;
+        const latest = this.store.get(o.kind, o.metadata.namespace, o.metadata.name);
+        if (latest) await this.updateStatus({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
+      },
+      event: (about, type, reason, message) => recorder?.record(about, type, reason, message),
+      log: (msg, f) => this.log(msg, f),
+      now: () => Date.now(),
+      wakeAt: (at) => this.wake(at),
+    };
   }
 
   /**
@@ -84,7 +135,7 @@ export class WorkloadControllers {
    * changes and its ReplicaSets', a ReplicaSet for its own and its Pods'. A pass with an empty
    * queue (the resync, a Node or Namespace change, a Pod with no owner) looks at everything.
    */
-  private readonly queue = { deployments: new Set<string>(), replicaSets: new Set<string>() };
+  private readonly queue = { deployments: new Set<string>(), replicaSets: new Set<string>(), others: false };
 
   private enqueue(type: string, o: KubeObject): boolean {
     const ns = o.metadata.namespace;
@@ -102,8 +153,16 @@ export class WorkloadControllers {
       case 'Pod': {
         const rs = owner('ReplicaSet');
         if (rs) this.queue.replicaSets.add(`${ns}/${rs}`);
+        else if ((o.metadata.ownerReferences ?? []).some((r) => r.controller && otherKinds.includes(r.kind))) this.queue.others = true;
         return true;
       }
+      case 'StatefulSet':
+      case 'DaemonSet':
+      case 'Job':
+      case 'CronJob':
+      case 'ReplicationController':
+        this.queue.others = true;
+        return true;
       case 'Node':
         return schedulingChanged(this.nodeSeen, type, o);
       default:
@@ -166,9 +225,11 @@ export class WorkloadControllers {
     this.cache.clear();
     const deployments = new Set(this.queue.deployments);
     const replicaSets = new Set(this.queue.replicaSets);
+    const others = this.queue.others;
     this.queue.deployments.clear();
     this.queue.replicaSets.clear();
-    const everything = deployments.size === 0 && replicaSets.size === 0;
+    this.queue.others = false;
+    const everything = deployments.size === 0 && replicaSets.size === 0 && !others;
     const key = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
     for (const d of this.list({ kind: 'Deployment' })) {
       if (d.metadata.deletionTimestamp || (!everything && !deployments.has(key(d)))) continue;
@@ -180,9 +241,27 @@ export class WorkloadControllers {
       this.queue.replicaSets.delete(key(rs));
       await this.reconcileReplicaSet(rs).catch((err) => this.log('replica set reconcile failed', { replicaSet: rs.metadata.name, err: (err as Error).message }));
     }
+    if (everything || others) await this.reconcileOthers();
     await this.schedule();
     if (everything) await this.ensureDefaultServiceAccounts();
     await this.updateQuotas();
+  }
+
+  /** The StatefulSets, DaemonSets, Jobs, CronJobs and ReplicationControllers, each by its controller. */
+  private async reconcileOthers(): Promise<void> {
+    const each = async (kind: string, recorder: Recorder | undefined, reconcile: (o: KubeObject, ctx: ControllerContext) => Promise<void>) => {
+      const ctx = this.context(recorder);
+      for (const o of this.list({ kind })) {
+        await reconcile(o, ctx).catch((err) => this.log(`${kind} reconcile failed`, { name: `${o.metadata.namespace}/${o.metadata.name}`, err: (err as Error).message }));
+      }
+    };
+    const cronJobs = this.list({ kind: 'CronJob' });
+    this.timers.keep(new Set(cronJobs.map((c) => c.metadata.uid!)));
+    await each('CronJob', this.events?.cronJob, (o, ctx) => reconcileCronJob(o, ctx, this.timers));
+    await each('Job', this.events?.job, reconcileJob);
+    await each('StatefulSet', this.events?.statefulSet, reconcileStatefulSet);
+    await each('DaemonSet', this.events?.daemonSet, reconcileDaemonSet);
+    await each('ReplicationController', this.events?.replicaSet, (o) => (o.metadata.deletionTimestamp ? Promise.resolve() : this.reconcileReplicaSet(o)));
   }
 
   /** Each ResourceQuota's status: its hard limits and what its namespace uses of them. */
@@ -326,7 +405,7 @@ export class WorkloadControllers {
     const ready = now.filter(isReady).length;
     const status = { replicas: now.length, readyReplicas: ready, availableReplicas: ready, fullyLabeledReplicas: now.length, observedGeneration: rs.metadata.generation };
     if (JSON.stringify(status) !== JSON.stringify(rs.status)) {
-      const latest = this.store.get('ReplicaSet', ns, rs.metadata.name);
+      const latest = this.store.get(rs.kind, ns, rs.metadata.name);
       if (latest) await this.updateStatus({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
     }
   }

@@ -192,6 +192,10 @@ export async function serve(options: ServeOptions) {
     replicaSet: new EventRecorder(controllerManager, { component: 'replicaset-controller' }),
     scheduler: new EventRecorder(asComponent(identities.scheduler), { component: 'default-scheduler' }),
     nodeController: new EventRecorder(controllerManager, { component: 'node-controller' }),
+    statefulSet: new EventRecorder(controllerManager, { component: 'statefulset-controller' }),
+    daemonSet: new EventRecorder(controllerManager, { component: 'daemonset-controller' }),
+    job: new EventRecorder(controllerManager, { component: 'job-controller' }),
+    cronJob: new EventRecorder(controllerManager, { component: 'cronjob-controller' }),
   };
   const eventTtlMs = options.eventTtlMs ?? 3600_000;
   const expiry = setInterval(() => expireEvents(controllerManager, eventTtlMs), Math.min(60_000, eventTtlMs));

@@ -1,0 +1,40 @@
+import type { KubeObject, PodSpec } from './types.js';
+
+/** Where each kind that runs Pods keeps its Pod template (the Pod itself for a Pod). */
+const templatePaths: Record<string, string[]> = {
+  Deployment: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+/** The kinds whose objects hold a Pod template. */
+export const templateKinds = Object.keys(templatePaths);
+
+/** The path of the Pod spec inside an object of this kind: `spec` for a Pod, `spec.template.spec` for a Deployment. */
+export function podSpecPath(kind: string): string[] | undefined {
+  if (kind === 'Pod') return ['spec'];
+  const t = templatePaths[kind];
+  return t ? [...t, 'spec'] : undefined;
+}
+
+function at(o: unknown, path: string[]): any {
+  let v: any = o;
+  for (const k of path) v = v?.[k];
+  return v;
+}
+
+/** The Pod spec an object runs: a Pod's own, or its template's. */
+export function podSpecOf(o: KubeObject): PodSpec | undefined {
+  const path = podSpecPath(o.kind);
+  return path ? (at(o, path) as PodSpec | undefined) : undefined;
+}
+
+/** An object's Pod template (metadata and spec), for the kinds that have one. */
+export function podTemplateOf(o: KubeObject): { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } | undefined {
+  const t = templatePaths[o.kind];
+  return t ? at(o, t) : undefined;
+}

@@ -1,0 +1,59 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { cloneJson } from '../manifest/clone.js';
+import type { KubeObject } from '../manifest/types.js';
+
+/**
+ * What a workload controller (StatefulSet, DaemonSet, Job, CronJob) reads and writes through: lists
+ * kept current with its own writes, writes through the API as system:kube-controller-manager, and
+ * Events under its own component name.
+ */
+export interface ControllerContext {
+  list(options: { kind: string; namespace?: string }): KubeObject[];
+  create(o: KubeObject): Promise<KubeObject>;
+  update(o: KubeObject): Promise<KubeObject>;
+  remove(o: KubeObject): Promise<void>;
+  /** Writes the status when it differs from the object's, onto the latest version of it. */
+  writeStatus(o: KubeObject, status: Record<string, unknown>): Promise<void>;
+  event(about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  log(msg: string, fields?: Record<string, unknown>): void;
+  now(): number;
+  /** Asks for another pass at this time (a deadline, a TTL, a schedule). */
+  wakeAt(at: number): void;
+}
+
+export function controllerRef(o: KubeObject) {
+  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid!, controller: true, blockOwnerDeletion: true };
+}
+
+export function ownedBy(o: KubeObject, parent: KubeObject): boolean {
+  return (o.metadata.ownerReferences ?? []).some((r) => r.uid === parent.metadata.uid);
+}
+
+export function isPodReady(pod: KubeObject): boolean {
+  return !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+}
+
+export function isPodFinished(pod: KubeObject): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+/** Kubernetes' generated-name suffix: five characters. */
+export function nameSuffix(): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** A Pod made from an owner's template, with extra labels and spec fields. */
+export function podFromTemplate(owner: KubeObject, template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: unknown }, name: string, extra: { labels?: Record<string, string>; spec?: Record<string, unknown> } = {}): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: owner.metadata.namespace, labels: { ...template.metadata?.labels, ...extra.labels }, annotations: template.metadata?.annotations, ownerReferences: [controllerRef(owner)] },
+    spec: { ...(cloneJson(template.spec) as Record<string, unknown>), ...extra.spec },
+  };
+}
+
+/** Kubernetes' pod-template-hash: a short, stable hash of the Pod template. */
+export function templateHash(template: unknown): string {
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
+}

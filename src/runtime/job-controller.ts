@@ -1,0 +1,142 @@
+import type { KubeObject } from '../manifest/types.js';
+import { type ControllerContext, isPodFinished, isPodReady, nameSuffix, ownedBy, podFromTemplate } from './controller-context.js';
+
+const indexAnnotation = 'batch.kubernetes.io/job-completion-index';
+
+function condition(job: KubeObject, type: string): { status: string; lastTransitionTime?: string } | undefined {
+  return (job.status?.conditions ?? []).find((c: { type: string; status: string }) => c.type === type && c.status === 'True');
+}
+
+/** Whether a Job has finished: Complete or Failed. */
+export function jobFinished(job: KubeObject): 'Complete' | 'Failed' | undefined {
+  return condition(job, 'Complete') ? 'Complete' : condition(job, 'Failed') ? 'Failed' : undefined;
+}
+
+function restarts(pod: KubeObject): number {
+  return (pod.status?.containerStatuses ?? []).reduce((n: number, c: { restartCount?: number }) => n + (c.restartCount ?? 0), 0);
+}
+
+function finishedAt(pod: KubeObject): number {
+  const times = (pod.status?.containerStatuses ?? []).map((c: { state?: { terminated?: { finishedAt?: string } } }) => Date.parse(c.state?.terminated?.finishedAt ?? '')).filter((t: number) => !Number.isNaN(t));
+  return times.length ? Math.max(...times) : 0;
+}
+
+/**
+ * The Job controller, as Kubernetes': it keeps up to `parallelism` Pods running until
+ * `completions` of them succeed (or, with no completions, until one succeeds and none runs).
+ * Failures (failed Pods, and restarts under OnFailure) past `backoffLimit`, or a run longer than
+ * `activeDeadlineSeconds`, fail the Job; a failed Pod is replaced after a backoff of 10 s doubling
+ * to 6 min. `ttlSecondsAfterFinished` deletes a finished Job with its Pods. Indexed Jobs give each
+ * Pod its index (JOB_COMPLETION_INDEX), and complete when every index has succeeded once.
+ */
+export async function reconcileJob(job: KubeObject, ctx: ControllerContext): Promise<void> {
+  if (job.metadata.deletionTimestamp) return;
+  const spec = job.spec;
+  const now = ctx.now();
+  const done = jobFinished(job);
+  if (done) return expire(job, ctx, now);
+
+  const pods = ctx.list({ kind: 'Pod', namespace: job.metadata.namespace }).filter((p) => ownedBy(p, job));
+  const active = pods.filter((p) => !isPodFinished(p) && !p.metadata.deletionTimestamp);
+  const succeededPods = pods.filter((p) => p.status?.phase === 'Succeeded');
+  const failedPods = pods.filter((p) => p.status?.phase === 'Failed');
+  const indexed = spec.completionMode === 'Indexed';
+  const indexOf = (p: KubeObject) => Number(p.metadata.annotations?.[indexAnnotation]);
+  const succeeded = indexed ? new Set(succeededPods.map(indexOf)).size : succeededPods.length;
+  const failures = failedPods.length + (spec.template.spec.restartPolicy === 'OnFailure' ? active.reduce((n, p) => n + restarts(p), 0) : 0);
+  const startTime = job.status?.startTime ?? (spec.suspend ? undefined : new Date(now).toISOString());
+  const completions: number | undefined = spec.completions;
+
+  let finished: { type: 'Complete' | 'Failed'; reason: string; message: string } | undefined;
+  if (failures > spec.backoffLimit) finished = { type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
+  else if (spec.activeDeadlineSeconds !== undefined && startTime && now - Date.parse(startTime) >= spec.activeDeadlineSeconds * 1000) finished = { type: 'Failed', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
+  else if (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0) finished = { type: 'Complete', reason: 'Completed', message: 'Reached expected number of succeeded pods' };
+
+  if (finished || spec.suspend) {
+    for (const p of active) {
+      await ctx.remove(p);
+      ctx.event(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
+    }
+  } else {
+    const wanted = completions === undefined ? (succeeded > 0 ? 0 : spec.parallelism) : Math.min(spec.parallelism, completions - succeeded);
+    const missing = wanted - active.length;
+    // A failed Pod is replaced after a backoff: 10 s, doubling with each failure, at most 6 minutes.
+    const lastFailure = Math.max(0, ...failedPods.map(finishedAt));
+    const backoffUntil = failedPods.length > 0 ? lastFailure + Math.min(360_000, 10_000 * 2 ** (failedPods.length - 1)) : 0;
+    if (missing > 0 && now < backoffUntil) ctx.wakeAt(backoffUntil);
+    else if (missing > 0) {
+      const taken = new Set([...active, ...succeededPods].map(indexOf));
+      const free = indexed ? Array.from({ length: completions! }, (_, i) => i).filter((i) => !taken.has(i)) : [];
+      for (let i = 0; i < missing && (!indexed || i < free.length); i++) {
+        const index = indexed ? free[i] : undefined;
+        const pod = jobPod(job, index);
+        await ctx.create(pod);
+        ctx.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+      }
+    } else if (missing < 0) {
+      const extra = [...active].sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '')).slice(0, -missing);
+      for (const p of extra) await ctx.remove(p);
+    }
+    if (spec.activeDeadlineSeconds !== undefined && startTime) ctx.wakeAt(Date.parse(startTime) + spec.activeDeadlineSeconds * 1000);
+  }
+
+  const at = new Date(now).toISOString();
+  const conditions = [...(job.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'Suspended')];
+  if (spec.suspend) conditions.push({ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended', lastProbeTime: at, lastTransitionTime: job.status?.conditions?.find((c: { type: string }) => c.type === 'Suspended')?.lastTransitionTime ?? at });
+  if (finished) {
+    conditions.push({ type: finished.type, status: 'True', reason: finished.reason, message: finished.message, lastProbeTime: at, lastTransitionTime: at });
+    ctx.event(job, finished.type === 'Complete' ? 'Normal' : 'Warning', finished.type === 'Complete' ? 'Completed' : finished.reason, finished.type === 'Complete' ? 'Job completed' : finished.message);
+    ctx.log(finished.type === 'Complete' ? 'job completed' : 'job failed', { job: `${job.metadata.namespace}/${job.metadata.name}`, reason: finished.reason });
+  }
+  const stillActive = finished || spec.suspend ? 0 : ctx.list({ kind: 'Pod', namespace: job.metadata.namespace }).filter((p) => ownedBy(p, job) && !isPodFinished(p) && !p.metadata.deletionTimestamp).length;
+  const status: Record<string, unknown> = {
+    ...(startTime ? { startTime } : {}),
+    ...(finished?.type === 'Complete' ? { completionTime: at } : {}),
+    ...(stillActive ? { active: stillActive } : {}),
+    ...(succeeded ? { succeeded } : {}),
+    ...(failures ? { failed: failures } : {}),
+    ready: active.filter(isPodReady).length,
+    ...(indexed && succeeded ? { completedIndexes: compactIndexes([...new Set(succeededPods.map(indexOf))]) } : {}),
+    uncountedTerminatedPods: {},
+    ...(conditions.length ? { conditions } : {}),
+  };
+  await ctx.writeStatus(job, status);
+  if (finished) await expire({ ...job, status }, ctx, now);
+}
+
+/** ttlSecondsAfterFinished: the finished Job goes, and its Pods with it. */
+async function expire(job: KubeObject, ctx: ControllerContext, now: number): Promise<void> {
+  const ttl = job.spec.ttlSecondsAfterFinished;
+  if (ttl === undefined) return;
+  const done = condition(job, 'Complete') ?? condition(job, 'Failed');
+  const at = Date.parse(done?.lastTransitionTime ?? job.status?.completionTime ?? '') + ttl * 1000;
+  if (Number.isNaN(at)) return;
+  if (now < at) return ctx.wakeAt(at);
+  ctx.log('deleting a finished Job after its ttlSecondsAfterFinished', { job: `${job.metadata.namespace}/${job.metadata.name}`, ttl });
+  await ctx.remove(job);
+}
+
+function jobPod(job: KubeObject, index: number | undefined): KubeObject {
+  const name = `${job.metadata.name}-${index !== undefined ? `${index}-` : ''}${nameSuffix()}`;
+  const labels = { 'batch.kubernetes.io/controller-uid': job.metadata.uid!, 'batch.kubernetes.io/job-name': job.metadata.name, 'controller-uid': job.metadata.uid!, 'job-name': job.metadata.name, ...(index !== undefined ? { [indexAnnotation]: String(index) } : {}) };
+  const pod = podFromTemplate(job, job.spec.template, name, { labels });
+  if (index !== undefined) {
+    pod.metadata.annotations = { ...pod.metadata.annotations, [indexAnnotation]: String(index) };
+    pod.spec.hostname = `${job.metadata.name}-${index}`;
+    for (const c of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]) c.env = [...(c.env ?? []), { name: 'JOB_COMPLETION_INDEX', value: String(index) }];
+  }
+  return pod;
+}
+
+/** 0,1,2,5 → "0-2,5", as status.completedIndexes. */
+function compactIndexes(indexes: number[]): string {
+  const sorted = [...indexes].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(j > i ? `${sorted[i]}-${sorted[j]}` : String(sorted[i]));
+    i = j;
+  }
+  return parts.join(',');
+}
