@@ -65,6 +65,9 @@ test('JSON patch applies add, replace, remove, move, copy and test, and fails on
 test('every request passes the authorizer with its identity; a refusal is 403 in Kubernetes words', async (t) => {
   const { admin, api, store, seen } = setup((a) => !(a.identity.user === 'admin' && a.verb === 'delete'));
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const rs = await t.throwsAsync(admin.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: {} } as never), { instanceOf: ApiError });
+  t.is(rs!.code, 422);
+  t.regex(rs!.message, /spec\.selector: is required/);
   await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: {} });
   const err = await t.throwsAsync(admin.delete('ConfigMap', 'default', 'c'), { instanceOf: ApiError });
   t.is(err!.code, 403);
@@ -78,7 +81,7 @@ test('every request passes the authorizer with its identity; a refusal is 403 in
   t.is(store.get('Pod', 'default', 'p')!.spec.nodeName, 'n1');
 });
 
-test('admission: a missing namespace is 404, a terminating one refuses new objects, users may not write ReplicaSets', async (t) => {
+test('admission: a missing namespace is 404, a terminating one refuses new objects, a ReplicaSet is checked whoever writes it', async (t) => {
   const { admin, api } = setup();
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'nowhere' }, data: {} };
   const missing = await t.throwsAsync(admin.create(cm), { instanceOf: ApiError });
@@ -90,16 +93,20 @@ test('admission: a missing namespace is 404, a terminating one refuses new objec
   t.is(ns!.status.phase, 'Terminating');
   const refused = await t.throwsAsync(admin.create({ ...cm, metadata: { name: 'd', namespace: 'nowhere' } }), { instanceOf: ApiError });
   t.is(refused!.code, 403);
-  const rs = await t.throwsAsync(admin.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: {} } as never), { instanceOf: ApiError });
-  t.is(rs!.code, 405);
   const controller = new InProcessClient(api, identities.controllerManager);
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const rs = await t.throwsAsync(admin.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: {} } as never), { instanceOf: ApiError });
+  t.is(rs!.code, 422);
+  t.regex(rs!.message, /spec\.selector: is required/);
   await t.notThrowsAsync(controller.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: { replicas: 0, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i:1' }] } } } } as never));
 });
 
 test('server-side apply: a field another manager set is a conflict unless forced; a field the applier drops is removed', async (t) => {
   const { admin, api } = setup();
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const rs = await t.throwsAsync(admin.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: {} } as never), { instanceOf: ApiError });
+  t.is(rs!.code, 422);
+  t.regex(rs!.message, /spec\.selector: is required/);
   const apply = (manager: string, data: Record<string, string>, force = false) =>
     api.handle({ identity: identities.admin, verb: 'patch', resource: resourceForKind('ConfigMap')!, namespace: 'default', name: 'c', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data }, options: { patchType: 'apply', fieldManager: manager, force } });
   t.is(apply('alice', { a: '1', b: '2' }).code, 201);
@@ -115,6 +122,9 @@ test('server-side apply: a field another manager set is a conflict unless forced
 test('lists page with limit and continue; a watch from a compacted resourceVersion gets 410 Expired', async (t) => {
   const { admin, api, store } = setup();
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const rs = await t.throwsAsync(admin.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: {} } as never), { instanceOf: ApiError });
+  t.is(rs!.code, 422);
+  t.regex(rs!.message, /spec\.selector: is required/);
   for (const n of ['a', 'b', 'c']) await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n, namespace: 'default' }, data: {} });
   const resource = resourceForKind('ConfigMap')!;
   const page1 = api.handle({ identity: identities.admin, verb: 'list', resource, options: { limit: 2 } }).body;
@@ -132,6 +142,9 @@ test('lists page with limit and continue; a watch from a compacted resourceVersi
 test('dry run writes nothing; generateName gets a name', async (t) => {
   const { admin, store } = setup();
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const rs = await t.throwsAsync(admin.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: {} } as never), { instanceOf: ApiError });
+  t.is(rs!.code, 422);
+  t.regex(rs!.message, /spec\.selector: is required/);
   const rv = store.resourceVersion();
   const dry = await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' }, data: {} }, { dryRun: true });
   t.truthy(dry.metadata.uid);
@@ -155,6 +168,9 @@ test('no module of apply/, sync/ or runtime/ imports cli/ or server/: they reach
 test('a token written into an Application repoURL is moved into a Secret; no answer carries it', async (t) => {
   const { admin, api, store } = setup();
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const rs = await t.throwsAsync(admin.create({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'r', namespace: 'default' }, spec: {} } as never), { instanceOf: ApiError });
+  t.is(rs!.code, 422);
+  t.regex(rs!.message, /spec\.selector: is required/);
   const token = 'ghp_S3cr3tT0kenValue';
   const app = { apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'shop', namespace: 'default' }, spec: { source: { repoURL: `https://deploy:${token}@git.example.com/team/shop.git`, path: 'deploy' } } };
   const created = api.handle({ identity: identities.admin, verb: 'create', resource: resourceForKind('Application')!, namespace: 'default', body: app });

@@ -2,7 +2,7 @@ import { ApiError } from './errors.js';
 
 /**
  * Request bodies in Kubernetes' protobuf (`application/vnd.kubernetes.protobuf`), which kubectl's
- * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret`. The body is
+ * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob`. The body is
  * the magic `k8s\0` and a runtime.Unknown {typeMeta{apiVersion, kind}, raw}; raw is read with the
  * field numbers of the kinds below (from Kubernetes' generated.proto) into the JSON shape.
  */
@@ -24,7 +24,13 @@ const podSpec: Message = { 2: ['containers', { repeated: container }], 3: ['rest
 const podTemplate: Message = { 1: ['metadata', objectMeta], 2: ['spec', podSpec] };
 const servicePort: Message = { 1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', 'intOrString'], 5: ['nodePort', 'positiveInt'] };
 
+// kubectl create job|cronjob (batch/v1 generated.proto).
+const jobSpec: Message = { 1: ['parallelism', 'int'], 2: ['completions', 'int'], 3: ['activeDeadlineSeconds', 'int'], 4: ['selector', labelSelector], 5: ['manualSelector', 'bool'], 6: ['template', podTemplate], 7: ['backoffLimit', 'int'], 8: ['ttlSecondsAfterFinished', 'int'], 9: ['completionMode', 'string'], 10: ['suspend', 'bool'] };
+const cronJobSpec: Message = { 1: ['schedule', 'string'], 2: ['startingDeadlineSeconds', 'int'], 3: ['concurrencyPolicy', 'string'], 4: ['suspend', 'bool'], 5: ['jobTemplate', { 1: ['metadata', objectMeta], 2: ['spec', jobSpec] }], 6: ['successfulJobsHistoryLimit', 'int'], 7: ['failedJobsHistoryLimit', 'int'], 8: ['timeZone', 'string'] };
+
 const kinds: Record<string, Message> = {
+  Job: { 1: ['metadata', objectMeta], 2: ['spec', jobSpec], 3: ['status', 'ignored'] },
+  CronJob: { 1: ['metadata', objectMeta], 2: ['spec', cronJobSpec], 3: ['status', 'ignored'] },
   Deployment: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', labelSelector], 3: ['template', podTemplate], 4: ['strategy', { 1: ['type', 'string'], 2: ['rollingUpdate', { 1: ['maxUnavailable', 'intOrString'], 2: ['maxSurge', 'intOrString'] }] }], 5: ['minReadySeconds', 'positiveInt'], 6: ['revisionHistoryLimit', 'int'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'int'] }], 3: ['status', 'ignored'] },
   Service: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['ports', { repeated: servicePort }], 2: ['selector', 'stringMap'], 3: ['clusterIP', 'string'], 4: ['type', 'string'], 7: ['sessionAffinity', 'string'], 10: ['externalName', 'string'] }], 3: ['status', 'ignored'] },
   SelfSubjectAccessReview: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }] }], 3: ['status', 'ignored'] },

@@ -82,11 +82,12 @@ export class WorkloadControllers {
     this.loop.start(this.store, (c) => this.enqueue(c.type, c.object));
   }
 
-  stop(): Promise<void> {
-    this.timers.stop();
-    clearTimeout(this.wakeTimer);
+  async stop(): Promise<void> {
     this.stopped = true;
-    return this.loop.stop();
+    clearTimeout(this.wakeTimer);
+    await this.loop.stop();
+    // After the last pass, which may have made a CronJob's task.
+    this.timers.stop();
   }
 
   private stopped = false;

@@ -1,0 +1,167 @@
+import test from 'ava';
+import { containersOf, execIn, image, isReady, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { kubectl, type Kubectl } from './kubectl-helpers.js';
+import type { KubeObject } from '../src/manifest/types.js';
+
+/** StatefulSet, Job and CronJob on the real engine, driven by the real kubectl (1.33). */
+let server: TestServer;
+let k: Kubectl;
+test.before(async () => {
+  server = await startServer();
+  k = kubectl(server.kubeconfig, '1.33');
+});
+test.after.always(async () => {
+  await server?.destroy();
+});
+
+const apply = async (t: { is: (a: unknown, b: unknown, m?: string) => void }, yaml: string) => {
+  const r = await k(['apply', '-f', '-'], { input: yaml });
+  t.is(r.code, 0, r.err);
+  return r.out;
+};
+const created = (p: KubeObject) => Date.parse(p.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? '');
+
+test.serial('a StatefulSet of 3 starts web-0, web-1, web-2 in order, each with its own volume that survives a Pod delete, and each answers to its DNS name', async (t) => {
+  await k(['create', 'namespace', 'sts']);
+  await apply(t, `apiVersion: v1
+kind: Service
+metadata: { name: nginx, namespace: sts }
+spec: { clusterIP: None, selector: { app: web }, ports: [{ port: 80, name: web }] }
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: web, namespace: sts }
+spec:
+  serviceName: nginx
+  replicas: 3
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+      - name: web
+        image: "${image}"
+        command: ["sh", "-c", "[ -f /data/id ] || (hostname > /data/id; cat /proc/sys/kernel/random/uuid >> /data/id); sleep 3600"]
+        readinessProbe: { exec: { command: ["test", "-f", "/data/id"] }, periodSeconds: 1 }
+        volumeMounts: [{ name: data, mountPath: /data }]
+  volumeClaimTemplates:
+  - metadata: { name: data }
+    spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }
+`);
+  const r = await k(['rollout', 'status', 'statefulset/web', '-n', 'sts', '--timeout=180s']);
+  t.is(r.code, 0, r.out + r.err);
+  const pods = await server.client.list('Pod', 'sts', 'app=web');
+  t.deepEqual(pods.map((p) => p.metadata.name).sort(), ['web-0', 'web-1', 'web-2']);
+  // In order: each started after the one before it was ready.
+  const [p0, p1, p2] = ['web-0', 'web-1', 'web-2'].map((n) => pods.find((p) => p.metadata.name === n)!);
+  const readyAt = (p: KubeObject) => Date.parse(p.status.conditions.find((c: { type: string }) => c.type === 'Ready').lastTransitionTime);
+  // Timestamps are to the second: each Pod started no earlier than the second the one before turned Ready.
+  t.true(Math.floor(created(p1!) / 1000) >= Math.floor(readyAt(p0!) / 1000) && Math.floor(created(p2!) / 1000) >= Math.floor(readyAt(p1!) / 1000), 'web-0 ready, then web-1 started; web-1 ready, then web-2 started');
+  t.true(created(p0!) < created(p1!) && created(p1!) < created(p2!), 'web-0, then web-1, then web-2');
+  t.regex((await k(['get', 'statefulset', 'web', '-n', 'sts'])).out, /web\s+3\/3/);
+  t.deepEqual((await k(['get', 'pvc', '-n', 'sts', '-o', 'name'])).out.trim().split('\n').sort(), ['persistentvolumeclaim/data-web-0', 'persistentvolumeclaim/data-web-1', 'persistentvolumeclaim/data-web-2']);
+
+  // Each Pod's volume is its own, and a deleted Pod comes back with the same one.
+  const idOf = async (pod: string) => {
+    const [c] = (await containersOf(server.installation, 'sts')).filter((c) => c.Labels['gouvernail.io/pod'] === pod && c.State === 'running');
+    return c ? (await execIn(c.Id, ['cat', '/data/id'])).out : undefined;
+  };
+  const before = await waitFor('web-1 has written its id', () => idOf('web-1'));
+  t.regex(before, /^web-1\n[0-9a-f-]{36}\n$/);
+  t.not(await idOf('web-0'), before);
+  const oldUid = p1!.metadata.uid;
+  t.is((await k(['delete', 'pod', 'web-1', '-n', 'sts'])).code, 0);
+  await waitFor('web-1 back and ready', async () => {
+    const p = await server.client.get('Pod', 'sts', 'web-1');
+    return p && p.metadata.uid !== oldUid && isReady(p);
+  }, 120_000);
+  t.is(await waitFor('web-1 running', () => idOf('web-1')), before, 'the same volume, with what the first web-1 wrote');
+
+  // web-0.nginx resolves from web-2 on the namespace network.
+  const [c2] = (await containersOf(server.installation, 'sts')).filter((c) => c.Labels['gouvernail.io/pod'] === 'web-2' && c.State === 'running');
+  const ping = await execIn(c2!.Id, ['ping', '-c', '1', '-W', '2', 'web-0.nginx']);
+  t.is(ping.code, 0, ping.out);
+  t.is((await execIn(c2!.Id, ['ping', '-c', '1', '-W', '2', 'web-0.nginx.sts.svc.cluster.local'])).code, 0);
+
+  // Scaled to 1: web-2 then web-1 go; their claims stay.
+  t.is((await k(['scale', 'statefulset/web', '-n', 'sts', '--replicas=1'])).code, 0);
+  await waitFor('scaled to 1', async () => (await server.client.list('Pod', 'sts', 'app=web')).length === 1, 120_000);
+  t.is((await server.client.list('PersistentVolumeClaim', 'sts')).length, 3);
+});
+
+test.serial('kubectl create job; a Job with completions 3 and parallelism 2 completes; a failing one stops at its backoffLimit', async (t) => {
+  await k(['create', 'namespace', 'jobs']);
+  const made = await k(['create', 'job', 'hello', '-n', 'jobs', `--image=${image}`, '--', 'echo', 'hello from a job']);
+  t.is(made.code, 0, made.err);
+  t.regex(made.out, /job.batch\/hello created/);
+  const waited = await k(['wait', '--for=condition=complete', 'job/hello', '-n', 'jobs', '--timeout=120s']);
+  t.is(waited.code, 0, waited.out + waited.err);
+  t.is((await k(['logs', 'job/hello', '-n', 'jobs'])).out, 'hello from a job\n');
+
+  await apply(t, `apiVersion: batch/v1
+kind: Job
+metadata: { name: three, namespace: jobs }
+spec:
+  completions: 3
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{ name: work, image: "${image}", command: ["sh", "-c", "sleep 2; echo done"] }]
+`);
+  let most = 0;
+  await waitFor('three completions', async () => {
+    const pods = await server.client.list('Pod', 'jobs', 'job-name=three');
+    most = Math.max(most, pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').length);
+    const job = await server.client.get('Job', 'jobs', 'three');
+    return job?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True');
+  }, 180_000, 200);
+  t.true(most <= 2, `at most 2 Pods at once (saw ${most})`);
+  t.is((await server.client.list('Pod', 'jobs', 'job-name=three')).filter((p) => p.status?.phase === 'Succeeded').length, 3);
+  t.regex((await k(['get', 'job', 'three', '-n', 'jobs'])).out, /three\s+Complete\s+3\/3/);
+
+  await apply(t, `apiVersion: batch/v1
+kind: Job
+metadata: { name: broken, namespace: jobs }
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{ name: work, image: "${image}", command: ["sh", "-c", "exit 3"] }]
+`);
+  const failed = await k(['wait', '--for=condition=failed', 'job/broken', '-n', 'jobs', '--timeout=180s']);
+  t.is(failed.code, 0, failed.out + failed.err);
+  t.is((await server.client.list('Pod', 'jobs', 'job-name=broken')).length, 2, 'one try and one retry');
+  t.regex((await k(['describe', 'job', 'broken', '-n', 'jobs'])).out, /BackoffLimitExceeded/);
+});
+
+test.serial('a CronJob every minute creates Jobs named for their minute and keeps its history limit', async (t) => {
+  await k(['create', 'namespace', 'cron']);
+  await apply(t, `apiVersion: batch/v1
+kind: CronJob
+metadata: { name: tick, namespace: cron }
+spec:
+  schedule: "* * * * *"
+  successfulJobsHistoryLimit: 1
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{ name: tick, image: "${image}", command: ["date"] }]
+`);
+  const seen = new Set<string>();
+  await waitFor('two Jobs created, the first one deleted by the history limit', async () => {
+    for (const j of await server.client.list('Job', 'cron')) seen.add(j.metadata.name);
+    const now = await server.client.list('Job', 'cron');
+    return seen.size >= 2 && now.filter((j) => j.status?.conditions?.some((c: { type: string }) => c.type === 'Complete')).length <= 1 && !now.some((j) => j.metadata.name === [...seen].sort()[0]);
+  }, 200_000, 500);
+  for (const name of seen) t.regex(name, /^tick-\d{8}$/, 'NAME-<minutes since the epoch>');
+  const cj = (await server.client.get('CronJob', 'cron', 'tick'))!;
+  t.truthy(cj.status.lastScheduleTime);
+  t.regex((await k(['get', 'cronjob', 'tick', '-n', 'cron'])).out, /tick\s+\* \* \* \* \*\s+<none>\s+False\s+\d\s+\d+s/);
+  // Suspended: no new Job.
+  t.is((await k(['patch', 'cronjob', 'tick', '-n', 'cron', '-p', '{"spec":{"suspend":true}}'])).code, 0);
+  t.regex((await k(['get', 'cronjob', 'tick', '-n', 'cron'])).out, /tick\s+\* \* \* \* \*\s+<none>\s+True/);
+});
