@@ -120,6 +120,40 @@ test.serial('nodes join by URL, turn Ready with what their engine says, and a De
   t.regex(podTop, new RegExp(`^${remote.metadata.name}\\s+\\d+m\\s+\\d+Mi`, 'm'));
 });
 
+test.serial('a DaemonSet runs one Pod per node, each on its engine; a node it does not fit gets none', async (t) => {
+  const k = kubectl(server.kubeconfig);
+  const manifest = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: agent, namespace: ${ns} }
+spec:
+  selector: { matchLabels: { app: agent } }
+  template:
+    metadata: { labels: { app: agent } }
+    spec:
+      containers: [{ name: agent, image: "${image}", command: ["sleep", "3600"] }]
+`;
+  const applied = await k(['apply', '-f', '-'], { input: manifest });
+  t.is(applied.code, 0, applied.err);
+  const status = await k(['rollout', 'status', 'daemonset/agent', '-n', ns, '--timeout=180s']);
+  t.is(status.code, 0, status.out + status.err);
+  const pods = await readyPods('app=agent');
+  t.deepEqual(spread(pods), { 'test-node': 1, mn2: 1, mn3: 1 });
+  for (const engine of [two, three]) t.is((await ours(engine)).filter((c) => c.Labels[label.pod]?.startsWith('agent-')).length, 1);
+  t.regex((await k(['get', 'ds', 'agent', '-n', ns])).out, /agent\s+3\s+3\s+3\s+3\s+3\s+<none>/);
+  // A node selector that mn3 does not match: its Pod goes, the others stay.
+  await k(['label', 'node', 'test-node', 'mn2', 'agent=yes']);
+  t.is((await k(['patch', 'ds', 'agent', '-n', ns, '-p', '{"spec":{"template":{"spec":{"nodeSelector":{"agent":"yes"}}}}}'])).code, 0);
+  await waitFor('the agent only on the labelled nodes', async () => {
+    const now = (await server.client.list('Pod', ns, 'app=agent')).filter((p) => !p.metadata.deletionTimestamp);
+    return now.length === 2 && now.every(isReady) && now.map((p) => p.spec.nodeName).sort().join() === 'mn2,test-node';
+  }, 120_000);
+  await waitFor('no agent container left on mn3', async () => (await ours(three)).every((c) => !c.Labels[label.pod]?.startsWith('agent-')));
+  t.is((await k(['delete', 'ds', 'agent', '-n', ns])).code, 0);
+  await k(['label', 'node', 'test-node', 'mn2', 'agent-']);
+  await waitFor('the agent Pods gone', async () => (await server.client.list('Pod', ns, 'app=agent')).length === 0);
+  await waitFor('their containers gone', async () => (await Promise.all([ours(two), ours(three)])).flat().every((c) => !c.Labels[label.pod]?.startsWith('agent-')));
+});
+
 test.serial('a NodePort reaches a ready Pod on a remote node', async (t) => {
   const k = kubectl(server.kubeconfig);
   const manifest = `apiVersion: apps/v1

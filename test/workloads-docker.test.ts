@@ -1,5 +1,8 @@
 import test from 'ava';
-import { containersOf, execIn, image, isReady, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { containersOf, execIn, image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { tempDir } from './helpers.js';
 import { kubectl, type Kubectl } from './kubectl-helpers.js';
 import type { KubeObject } from '../src/manifest/types.js';
 
@@ -164,4 +167,27 @@ spec:
   // Suspended: no new Job.
   t.is((await k(['patch', 'cronjob', 'tick', '-n', 'cron', '-p', '{"spec":{"suspend":true}}'])).code, 0);
   t.regex((await k(['get', 'cronjob', 'tick', '-n', 'cron'])).out, /tick\s+\* \* \* \* \*\s+<none>\s+True/);
+});
+
+test.serial('a crash-looping stack makes apply fail with the Pod\'s reason, not report it healthy', async (t) => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'stack.yaml'), `apiVersion: v1
+kind: Namespace
+metadata: { name: crashing }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: api, namespace: crashing }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: api } }
+  template:
+    metadata: { labels: { app: api } }
+    spec:
+      containers: [{ name: api, image: "${image}", command: ["sh", "-c", "echo cannot reach the database; exit 3"] }]
+`);
+  const applied = await runCli('apply', '-f', dir, '--kubeconfig', server.kubeconfig, '--timeout', '150s');
+  t.not(applied.code, 0, applied.out);
+  t.notRegex(applied.out + applied.err, /all objects are healthy/);
+  t.regex(applied.err, /Deployment\/crashing\/api failed before the last wave: Pod api-\S+ is crash-looping: CrashLoopBackOff: exit code 3, restarted \d+ times \(container api\)/);
 });

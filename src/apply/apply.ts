@@ -1,3 +1,4 @@
+import { templateHash } from '../manifest/pod-template.js';
 import type { Client } from '../api/client.js';
 import { assessHealth } from '../health/health.js';
 import { displayKey, keyOf, parseKey, type ObjectKey } from '../manifest/keys.js';
@@ -121,10 +122,16 @@ export async function applyManifests(client: Client, input: Manifest[], options:
  * Why a Deployment is not available yet, when one of its Pods says so: a crash loop or a missing
  * image, else what it waits for (an image pull in progress).
  */
+/** The Pods a workload owns, by its selector (a ReplicationController's is a plain map). */
+async function podsOf(client: Client, o: KubeObject): Promise<KubeObject[]> {
+  const labels = (o.kind === 'ReplicationController' ? o.spec?.selector : o.spec?.selector?.matchLabels) ?? {};
+  const selector = Object.entries(labels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+  if (!selector) return [];
+  return client.list('Pod', o.metadata.namespace, selector).catch(() => []);
+}
+
 async function failingPod(client: Client, d: KubeObject): Promise<string | undefined> {
-  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-  if (!selector) return undefined;
-  const pods = await client.list('Pod', d.metadata.namespace, selector).catch(() => []);
+  const pods = await podsOf(client, d);
   for (const p of pods) {
     const h = assessHealth(p);
     if (h.status === 'Degraded') return `Pod ${p.metadata.name}: ${h.message}`;
@@ -134,6 +141,40 @@ async function failingPod(client: Client, d: KubeObject): Promise<string | undef
   }
   return undefined;
 }
+
+/** How long a restarted container must have run before its Pod counts as steady again. */
+const restartWindowMs = 10_000;
+
+/**
+ * What keeps a workload's Pods from being trusted though its status counts them: a Pod that is
+ * crash-looping fails the apply at once (its reason is the error); one that restarted within the
+ * last 10 s is waited on, as it may be about to crash again.
+ */
+async function podTrouble(client: Client, o: KubeObject): Promise<{ fatal?: string; unsteady?: string }> {
+  // Pods of an older template (the crash a new version fixes) are not held against the new one.
+  const pods = o.kind === 'Pod' ? [o] : workloadKinds.has(o.kind) ? (await podsOf(client, o)).filter((p) => ofCurrentTemplate(o, p)) : [];
+  for (const p of pods) {
+    for (const c of p.status?.containerStatuses ?? []) {
+      if (c.state?.waiting?.reason === 'CrashLoopBackOff') return { fatal: `Pod ${p.metadata.name} is crash-looping: ${assessHealth(p).message}` };
+    }
+  }
+  for (const p of pods) {
+    for (const c of p.status?.containerStatuses ?? []) {
+      const last = Date.parse(c.lastState?.terminated?.finishedAt ?? '');
+      if (c.restartCount > 0 && Date.now() - last < restartWindowMs) return { unsteady: `Pod ${p.metadata.name} restarted ${c.restartCount} time${c.restartCount === 1 ? '' : 's'} (container ${c.name}, exit code ${c.lastState.terminated.exitCode}); waiting to see it stay up` };
+    }
+  }
+  return {};
+}
+
+function ofCurrentTemplate(o: KubeObject, pod: KubeObject): boolean {
+  const labels = pod.metadata.labels ?? {};
+  if (o.kind === 'Deployment') return labels['pod-template-hash'] === templateHash(o.spec.template);
+  if (o.kind === 'StatefulSet' || o.kind === 'DaemonSet') return labels['controller-revision-hash'] === `${o.metadata.name}-${templateHash(o.spec.template)}`;
+  return true;
+}
+
+const workloadKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController']);
 
 /** The live objects for some keys, with one list request per kind and namespace. */
 async function fetchLive(client: Client, keys: ObjectKey[]): Promise<Map<ObjectKey, KubeObject>> {
@@ -180,7 +221,13 @@ async function waitHealthy(client: Client, keys: ObjectKey[], options: ApplyOpti
     for (const key of keys) {
       const o = live.get(key);
       const h = o && endpoints.has(key) ? await endpointHealth(client, o) : assessHealth(o);
-      if (h.status === 'Healthy') continue;
+      const trouble = o && (h.status === 'Healthy' || h.status === 'Progressing' || h.status === 'Degraded') ? await podTrouble(client, o) : {};
+      if (trouble.fatal) throw new ApplyError(`${displayKey(key, 'default')} failed before ${what}: ${trouble.fatal}; the waves after it were not applied (fix the container and apply again: kubectl logs --previous shows what it printed)`);
+      if (h.status === 'Healthy' && !trouble.unsteady) continue;
+      if (h.status === 'Healthy') {
+        pending.push(`${displayKey(key, 'default')}: ${trouble.unsteady}`);
+        continue;
+      }
       const why = o?.kind === 'Deployment' && h.status === 'Progressing' ? await failingPod(client, o) : undefined;
       pending.push(`${displayKey(key, 'default')}: ${h.status}${h.message ? ` (${h.message})` : ''}${why ? `; ${why}` : ''}`);
     }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KubeObject, PodSpec } from './types.js';
 
 /** Where each kind that runs Pods keeps its Pod template (the Pod itself for a Pod). */
@@ -37,4 +38,9 @@ export function podSpecOf(o: KubeObject): PodSpec | undefined {
 export function podTemplateOf(o: KubeObject): { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } | undefined {
   const t = templatePaths[o.kind];
   return t ? at(o, t) : undefined;
+}
+
+/** Kubernetes' pod-template-hash: a short, stable hash of the Pod template. */
+export function templateHash(template: unknown): string {
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
 }

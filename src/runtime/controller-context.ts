@@ -1,4 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { templateHash } from '../manifest/pod-template.js';
+
+export { templateHash };
 import { cloneJson } from '../manifest/clone.js';
 import type { KubeObject } from '../manifest/types.js';
 
@@ -51,9 +54,4 @@ export function podFromTemplate(owner: KubeObject, template: { metadata?: { labe
     metadata: { name, namespace: owner.metadata.namespace, labels: { ...template.metadata?.labels, ...extra.labels }, annotations: template.metadata?.annotations, ownerReferences: [controllerRef(owner)] },
     spec: { ...(cloneJson(template.spec) as Record<string, unknown>), ...extra.spec },
   };
-}
-
-/** Kubernetes' pod-template-hash: a short, stable hash of the Pod template. */
-export function templateHash(template: unknown): string {
-  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
 }
