@@ -191,3 +191,59 @@ spec:
   t.notRegex(applied.out + applied.err, /all objects are healthy/);
   t.regex(applied.err, /Deployment\/crashing\/api failed before the last wave: Pod api-\S+ is crash-looping: CrashLoopBackOff: exit code 3, restarted \d+ times \(container api\)/);
 });
+
+test.serial('init containers run in order to completion before the app, whose container sees their file; a sidecar runs beside it; preStop runs on delete, then the grace period, then SIGKILL', async (t) => {
+  await k(['create', 'namespace', 'initns']);
+  await apply(t, `apiVersion: v1
+kind: Pod
+metadata: { name: staged, namespace: initns }
+spec:
+  terminationGracePeriodSeconds: 8
+  initContainers:
+  - { name: fetch, image: "${image}", command: ["sh", "-c", "sleep 2; echo prepared by fetch > /work/index"], volumeMounts: [{ name: work, mountPath: /work }] }
+  - { name: check, image: "${image}", command: ["sh", "-c", "cat /work/index >> /work/checked"], volumeMounts: [{ name: work, mountPath: /work }] }
+  - name: side
+    image: "${image}"
+    restartPolicy: Always
+    command: ["sh", "-c", "while true; do date +%s >> /work/side.log; sleep 1; done"]
+    volumeMounts: [{ name: work, mountPath: /work }]
+  containers:
+  - name: app
+    image: "${image}"
+    command: ["sh", "-c", "cat /work/index; cat /work/checked; exec sleep 3600"]
+    lifecycle: { preStop: { exec: { command: ["sh", "-c", "echo said goodbye > /work/prestop"] } } }
+    volumeMounts: [{ name: work, mountPath: /work }]
+  volumes: [{ name: work, emptyDir: {} }]
+`);
+  const first = await waitFor('Init:0/3 while fetch runs', async () => (await k(['get', 'pod', 'staged', '-n', 'initns', '--no-headers'])).out.match(/Init:\d\/3|PodInitializing|Running/)?.[0]);
+  t.regex(first, /Init:[01]\/3/, 'seen initializing');
+  const w = await k(['wait', '--for=condition=Ready', 'pod/staged', '-n', 'initns', '--timeout=120s']);
+  t.is(w.code, 0, w.out + w.err);
+  t.is((await k(['logs', 'staged', '-n', 'initns', '-c', 'app'])).out, 'prepared by fetch\nprepared by fetch\n');
+  const pod = (await server.client.get('Pod', 'initns', 'staged'))!;
+  const init = Object.fromEntries(pod.status.initContainerStatuses.map((s: { name: string }) => [s.name, s]));
+  t.like(init.fetch.state.terminated, { exitCode: 0, reason: 'Completed' });
+  t.like(init.check.state.terminated, { exitCode: 0, reason: 'Completed' });
+  t.truthy(init.side.state.running, 'the sidecar keeps running');
+  t.true(Date.parse(init.fetch.state.terminated.finishedAt) <= Date.parse(init.check.state.terminated.startedAt), 'check started after fetch finished');
+  t.regex((await k(['get', 'pod', 'staged', '-n', 'initns', '--no-headers'])).out, /staged\s+1\/1\s+Running\s+0/);
+  // The sidecar shares the Pod's network with the app: the same address.
+  const containers = await containersOf(server.installation, 'initns');
+  const app = containers.find((c) => c.Labels['gouvernail.io/container'] === 'app')!;
+  const side = containers.find((c) => c.Labels['gouvernail.io/container'] === 'side')!;
+  t.is((await execIn(app.Id, ['hostname', '-i'])).out, (await execIn(side.Id, ['hostname', '-i'])).out);
+  const lines = async () => (await execIn(app.Id, ['wc', '-l', '/work/side.log'])).out;
+  const before = await lines();
+  await waitFor('the sidecar still writing', async () => (await lines()) !== before);
+
+  // Deleted: preStop runs, then SIGTERM (which sleep as PID 1 ignores), then SIGKILL after the 8 s grace period.
+  const deleted = Date.now();
+  t.is((await k(['delete', 'pod', 'staged', '-n', 'initns', '--wait=false'])).code, 0);
+  t.is(await waitFor('preStop ran', async () => {
+    const r = await execIn(app.Id, ['cat', '/work/prestop']).catch(() => ({ code: 1, out: '' }));
+    return r.code === 0 && r.out;
+  }, 30_000), 'said goodbye\n');
+  await waitFor('the container gone', async () => !(await containersOf(server.installation, 'initns')).some((c) => c.Id === app.Id), 60_000);
+  const took = Date.now() - deleted;
+  t.true(took >= 7000, `the grace period was waited (${took} ms)`);
+});

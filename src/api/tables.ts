@@ -16,8 +16,30 @@ export function age(timestamp: string | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
+/** While a Pod initializes, kubectl's STATUS: Init:1/2, Init:CrashLoopBackOff, Init:Error. */
+function initStatus(p: KubeObject): string | undefined {
+  const specs: { name: string; restartPolicy?: string }[] = p.spec?.initContainers ?? [];
+  const statuses: any[] = p.status?.initContainerStatuses ?? [];
+  for (let i = 0; i < specs.length; i++) {
+    const c = statuses.find((s) => s.name === specs[i]!.name);
+    const terminated = c?.state?.terminated;
+    if (terminated?.exitCode === 0) continue;
+    if (specs[i]!.restartPolicy === 'Always' && c?.started) continue;
+    if (terminated) return `Init:${terminated.reason ?? 'Error'}`;
+    const waiting = c?.state?.waiting?.reason;
+    if (waiting && waiting !== 'PodInitializing') return `Init:${waiting}`;
+    return `Init:${i}/${specs.length}`;
+  }
+  return undefined;
+}
+
 export function podStatus(p: KubeObject): string {
   if (p.metadata.deletionTimestamp) return 'Terminating';
+  if (p.spec?.nodeName && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Running') {
+    const init = initStatus(p);
+    if (init) return init;
+  }
+  if ((p.status?.containerStatuses ?? []).some((c: any) => c.state?.waiting?.reason === 'PodInitializing')) return 'PodInitializing';
   for (const c of p.status?.containerStatuses ?? []) if (c.state?.waiting?.reason && c.state.waiting.reason !== 'ContainerCreating') return c.state.waiting.reason;
   for (const c of p.status?.containerStatuses ?? []) if (c.state?.terminated && p.status?.phase !== 'Succeeded') return c.state.terminated.reason ?? 'Error';
   if (!p.spec?.nodeName) return 'Pending';

@@ -154,7 +154,7 @@ async function podTrouble(client: Client, o: KubeObject): Promise<{ fatal?: stri
   // Pods of an older template (the crash a new version fixes) are not held against the new one.
   const pods = o.kind === 'Pod' ? [o] : workloadKinds.has(o.kind) ? (await podsOf(client, o)).filter((p) => ofCurrentTemplate(o, p)) : [];
   for (const p of pods) {
-    for (const c of p.status?.containerStatuses ?? []) {
+    for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
       if (c.state?.waiting?.reason === 'CrashLoopBackOff') return { fatal: `Pod ${p.metadata.name} is crash-looping: ${assessHealth(p).message}` };
     }
   }

@@ -16,7 +16,7 @@ const degraded = (message: string): Health => ({ status: 'Degraded', message });
 function pod(o: KubeObject): Health {
   const s = o.status ?? {};
   const statuses: any[] = s.containerStatuses ?? [];
-  for (const c of statuses) {
+  for (const c of [...(s.initContainerStatuses ?? []), ...statuses]) {
     const waiting = c.state?.waiting;
     if (waiting && ['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError', 'ContainerNameConflict'].includes(waiting.reason)) {
       const exit = c.lastState?.terminated?.exitCode;

@@ -39,6 +39,12 @@ const probe = obj({
   failureThreshold: int(1),
 }, false, ['grpc', 'terminationGracePeriodSeconds']);
 
+const lifecycleHandler = obj({
+  exec: obj({ command: req(arr(str())) }),
+  httpGet: obj({ path: str(), port: req(namedOrNumberedPort), scheme: oneOf('HTTP'), host: str() }, false, ['httpHeaders']),
+  sleep: obj({ seconds: req(int(0)) }),
+}, false, ['tcpSocket']);
+
 const keyRef = obj({ name: req(str(dnsSubdomain)), key: req(str(configMapKey)), optional: bool });
 
 const capabilityList = arr(str((v) => (/^(CAP_)?[A-Z_]+$/.test(v) || v === 'ALL' ? undefined : 'must be a capability name such as NET_BIND_SERVICE or ALL')));
@@ -97,7 +103,9 @@ const container = obj({
   terminationMessagePath: str(),
   terminationMessagePolicy: oneOf('File', 'FallbackToLogsOnError'),
   securityContext: containerSecurityContext,
-}, false, ['resizePolicy', 'restartPolicy', 'volumeDevices', 'lifecycle']);
+  restartPolicy: describe(oneOf('Always'), 'Only for an init container: Always makes it a sidecar, started before the app containers and kept running beside them.'),
+  lifecycle: obj({ postStart: lifecycleHandler, preStop: lifecycleHandler }, false, ['stopSignal']),
+}, false, ['resizePolicy', 'volumeDevices']);
 
 /** A file's path inside a volume: relative, and never climbing out of it. */
 const relativeFilePath = (v: string) => (v === '' || v.startsWith('/') ? 'must be a relative path inside the volume' : v.split('/').includes('..') ? 'must not contain ".." (the file would land outside the volume)' : undefined);

@@ -85,7 +85,9 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
 function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTemplates: string[] = []): void {
   if (spec.containers.length === 0) issues.push({ path: [...at, 'containers'], message: 'must list at least one container' });
   // Accepted by the schema (so they are checked), but not run yet: said where they are written.
-  if (spec.initContainers?.length) issues.push({ path: [...at, 'initContainers'], message: 'are not run by Gouvernail yet: the Pod starts its containers without them', warning: true });
+  spec.containers.forEach((c, i) => {
+    if ((c as { restartPolicy?: string }).restartPolicy !== undefined) issues.push({ path: [...at, 'containers', i, 'restartPolicy'], message: 'may only be set on an init container (Always makes it a sidecar); the Pod\'s restartPolicy applies to its containers' });
+  });
   // The parts of securityContext Docker does only in part are said where they are written.
   const sc = spec.securityContext as { fsGroup?: number; seccompProfile?: { type?: string } } | undefined;
   if (sc?.fsGroup !== undefined) issues.push({ path: [...at, 'securityContext', 'fsGroup'], message: "is added to the containers' groups, but volumes are not given to the group on Docker", warning: true });

@@ -12,7 +12,9 @@ import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, containerName, label, networkName } from './labels.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
-import { planPod, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy } from './pod-containers.js';
+import { isSidecar, networkOwner, planPod, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
+import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
+import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
@@ -48,6 +50,13 @@ interface ProbeState {
   lastRun: number;
   livenessLastRun: number;
   livenessFailures: number;
+  /** Whether the startupProbe has succeeded (true without one). */
+  started: boolean;
+  startupLastRun: number;
+  startupFailures: number;
+  /** The container and start these counts are for. */
+  containerId: string;
+  startedAt?: string;
 }
 
 /**
@@ -261,17 +270,9 @@ export class NodeAgent {
     }
     const live = new Set(pods.map((p) => p.metadata.uid!));
     for (const [uid, list] of byUid) {
-      if (live.has(uid)) continue;
-      for (const c of list) {
-        this.log('removing container of a deleted Pod', { container: c.Names[0] });
-        this.o.event?.(podOf(c), 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
-        await docker.getContainer(c.Id).remove({ force: true }).catch(ignore404);
-        this.o.records.remove('container', dockerName(c));
-      }
-      await this.removeEmptyDirs(uid);
-      this.apiAccess.forget(uid);
-      for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
-      for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
+      if (live.has(uid) || list.every((c) => this.stopping.has(dockerName(c)))) continue;
+      // Stopped in the background, each within its grace period: a pass does not wait for them.
+      void this.terminatePod(uid, list);
     }
     // Pods are independent: up to 128 at a time, and a Pod bound while the pass runs joins it at
     // once instead of waiting for the next pass (50 new Pods do not start in two waves).
@@ -432,54 +433,36 @@ export class NodeAgent {
     for (const v of plan.volumes) await this.ensureVolume(v.name, v.labels);
     const ids: Record<string, string> = {};
     let changed = false;
-    for (const c of plan.containers) {
-      let current = existing.find((e) => e.Labels[label.container] === c.name);
-      if (current && this.o.records.get('container', c.dockerName)?.state !== 'ready') {
-        // Created but its files were never all copied in (a crash in between): made again.
-        this.log('replacing a container that was never made ready', { container: c.dockerName });
-        await docker.getContainer(current.Id).remove({ force: true }).catch(ignore404);
-        current = undefined;
-      }
-      if (current && current.Labels[label.specHash] === c.hash) {
-        ids[c.name] = current.Id;
-        if (current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
-          await docker.getContainer(current.Id).start().catch(ignore304);
-          changed = true;
-        }
-        continue;
-      }
-      if (current) {
-        this.log('replacing container whose spec changed', { container: c.dockerName });
-        this.o.event?.(pod, 'Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
-        await docker.getContainer(current.Id).remove({ force: true }).catch(ignore404);
-      }
-      const image = await this.ensureImage(pod, c);
-      if (image) {
-        waiting[c.name] = image;
-        break;
-      }
-      if (c.checkImageUser) {
-        const user = (await docker.getImage(c.options.Image!).inspect().catch(() => undefined))?.Config?.User;
-        if (imageUserIsRoot(user)) {
-          waiting[c.name] = { reason: 'CreateContainerConfigError', message: `container has runAsNonRoot and image will run as root (its user is ${JSON.stringify(user || 'root')}); set runAsUser` };
+    const find = (name: string) => existing.find((e) => e.Labels[label.container] === name);
+    // Init containers, in order, until each has completed (and each sidecar is running); once the
+    // app containers exist, the Pod is initialized and they are not run again.
+    const initialized = plan.containers.some((c) => !c.init && find(c.name));
+    let init: InitStep = { kind: 'done' };
+    if (!initialized) {
+      for (;;) {
+        init = nextInitStep(plan.containers.filter((c) => c.init), await this.initStates(plan, existing, ids), pod.spec.restartPolicy ?? 'Always');
+        if (init.kind !== 'start') break;
+        const name = init.container;
+        const c = plan.containers.find((x) => x.name === name)!;
+        const r = await this.ensureContainer(pod, c, find(c.name), ids, waiting);
+        changed ||= r.changed;
+        if (r.stop) break;
+        if (!c.sidecar) {
+          init = { kind: 'wait', container: c.name };
           break;
         }
       }
-      try {
-        ids[c.name] = await this.createAndStart(c, pod);
-        changed = true;
-      } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode;
-        if (status === 409) {
-          waiting[c.name] = { reason: 'ContainerNameConflict', message: `a container named ${c.dockerName} exists and is not Gouvernail's; rename or remove it` };
-          // No event of ours says when that container goes: look again in a few seconds.
-          this.wake(Date.now() + 3000);
-        } else {
-          waiting[c.name] = { reason: 'CreateContainerError', message: (err as Error).message };
-          this.wake(Date.now() + 5000);
-        }
-        break;
+    }
+    for (const c of plan.containers) {
+      if (c.init) {
+        const current = find(c.name);
+        if (current) ids[c.name] ??= current.Id;
+        continue;
       }
+      if (init.kind !== 'done') break;
+      const r = await this.ensureContainer(pod, c, find(c.name), ids, waiting);
+      changed ||= r.changed;
+      if (r.stop) break;
     }
     // The pass's listing is current unless this pass created or started something; then the
     // containers it touched are inspected (which the status needs anyway), not listed again.
@@ -487,8 +470,114 @@ export class NodeAgent {
     await this.writeStatus(pod, fresh, waiting);
   }
 
+  /** Each init container's state, for nextInitStep: exists, runs, how it exited. */
+  private async initStates(plan: PodPlan, existing: Docker.ContainerInfo[], ids: Record<string, string>): Promise<Map<string, InitState>> {
+    const states = new Map<string, InitState>();
+    for (const c of plan.containers.filter((x) => x.init)) {
+      const id = ids[c.name] ?? existing.find((e) => e.Labels[label.container] === c.name)?.Id;
+      const info = id ? (await this.o.docker.getContainer(id).inspect().catch(() => undefined)) : undefined;
+      if (!info) continue;
+      this.inspections.set(info.Id, { state: info.State.Status, at: Date.now(), info });
+      states.set(c.name, { running: info.State.Running || info.State.Restarting || info.State.Status === 'created', exitCode: info.State.ExitCode, restartCount: info.RestartCount });
+    }
+    return states;
+  }
+
+  /**
+   * Makes one planned container exist and run as planned: kept when its spec hash matches (and
+   * started again when its restart policy says so), replaced when it changed, created otherwise.
+   * `stop` when it cannot be made yet (its reason is in `waiting`): the containers after it wait.
+   */
+  private async ensureContainer(pod: KubeObject, c: ContainerPlan, found: Docker.ContainerInfo | undefined, ids: Record<string, string>, waiting: Record<string, { reason: string; message: string }>): Promise<{ changed: boolean; stop: boolean }> {
+    const { docker } = this.o;
+    let current = found;
+    if (current && this.o.records.get('container', c.dockerName)?.state !== 'ready') {
+      // Created but its files were never all copied in (a crash in between): made again.
+      this.log('replacing a container that was never made ready', { container: c.dockerName });
+      await docker.getContainer(current.Id).remove({ force: true }).catch(ignore404);
+      current = undefined;
+    }
+    if (current && current.Labels[label.specHash] === c.hash) {
+      ids[c.name] = current.Id;
+      // A completed init container is not started again; Docker restarts a failed one itself.
+      if (!c.init && current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
+        await docker.getContainer(current.Id).start().catch(ignore304);
+        return { changed: true, stop: false };
+      }
+      return { changed: false, stop: false };
+    }
+    if (current) {
+      this.log('replacing container whose spec changed', { container: c.dockerName });
+      this.o.event?.(pod, 'Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
+      await docker.getContainer(current.Id).remove({ force: true }).catch(ignore404);
+    }
+    const image = await this.ensureImage(pod, c);
+    if (image) {
+      waiting[c.name] = image;
+      return { changed: false, stop: true };
+    }
+    if (c.checkImageUser) {
+      const user = (await docker.getImage(c.options.Image!).inspect().catch(() => undefined))?.Config?.User;
+      if (imageUserIsRoot(user)) {
+        waiting[c.name] = { reason: 'CreateContainerConfigError', message: `container has runAsNonRoot and image will run as root (its user is ${JSON.stringify(user || 'root')}); set runAsUser` };
+        return { changed: false, stop: true };
+      }
+    }
+    try {
+      ids[c.name] = await this.createAndStart(c, pod);
+      return { changed: true, stop: false };
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 409 && this.stopping.has(c.dockerName)) {
+        waiting[c.name] = { reason: 'ContainerCreating', message: `the container of the previous Pod named ${pod.metadata.name} is still stopping` };
+        this.wake(Date.now() + 1000);
+      } else if (status === 409) {
+        waiting[c.name] = { reason: 'ContainerNameConflict', message: `a container named ${c.dockerName} exists and is not Gouvernail's; rename or remove it` };
+        // No event of ours says when that container goes: look again in a few seconds.
+        this.wake(Date.now() + 3000);
+      } else {
+        waiting[c.name] = { reason: 'CreateContainerError', message: (err as Error).message };
+        this.wake(Date.now() + 5000);
+      }
+      return { changed: false, stop: true };
+    }
+  }
+
   /** The Service names each Pod's network endpoint answers to, as last set (pod uid -> aliases). */
   private readonly serviceAliasesSet = new Map<string, string>();
+
+  /** Containers of deleted Pods being stopped (preStop, SIGTERM, the grace period), by Docker name. */
+  private readonly stopping = new Set<string>();
+
+  private async terminatePod(uid: string, list: Docker.ContainerInfo[]): Promise<void> {
+    const docker = this.o.docker;
+    await Promise.all(
+      list.map(async (c) => {
+        const name = dockerName(c);
+        if (this.stopping.has(name)) return;
+        this.stopping.add(name);
+        try {
+          this.log('stopping container of a deleted Pod', { container: name });
+          this.o.event?.(podOf(c), 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
+          const { preStopFailure } = await terminate(docker, c);
+          // A container that outlives the agent's stop is forgotten by the next start's pass.
+          if (this.stopped) return;
+          if (preStopFailure) this.o.event?.(podOf(c), 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${preStopFailure}`);
+          this.o.records.remove('container', name);
+        } catch (err) {
+          this.log('cannot remove the container of a deleted Pod; trying again', { container: name, err: (err as Error).message });
+        } finally {
+          this.stopping.delete(name);
+        }
+      }),
+    );
+    if (this.stopped) return;
+    await this.removeEmptyDirs(uid);
+    this.apiAccess.forget(uid);
+    for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
+    for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
+    this.wake(Date.now());
+  }
 
   /**
    * A Service's name resolves only to its ready Pods: once a Pod is Ready its network endpoint gets
@@ -664,6 +753,16 @@ export class NodeAgent {
     await container.start();
     this.o.event?.(pod, 'Normal', 'Started', `Started container ${c.name}`);
     this.log('started container', { container: c.dockerName });
+    const postStart = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((x: { name: string }) => x.name === c.name)?.lifecycle?.postStart;
+    if (postStart) {
+      // As the kubelet: the hook runs right after the start; a failure kills the container (its restart policy applies).
+      const ip = (await container.inspect().catch(() => undefined))?.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress;
+      const failure = await runHandler(this.o.docker, container.id, postStart, ip || undefined, (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000, namedPorts(pod));
+      if (failure) {
+        this.o.event?.(pod, 'Warning', 'FailedPostStartHook', `PostStartHook failed: ${failure}`);
+        await container.kill().catch(() => {});
+      }
+    }
     return container.id;
   }
 
@@ -705,37 +804,43 @@ export class NodeAgent {
   /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
   private async writeStatus(pod: KubeObject, containers: Docker.ContainerInfo[], waiting: Record<string, { reason: string; message: string }>): Promise<boolean> {
     const statuses = [];
-    // A Pod has an address only while its first container (which owns the network) runs: a stopped
-    // or crash-looping one has none, and Docker gives the next start a new one.
+    // A Pod has an address only while the container that owns its network runs: a stopped or
+    // crash-looping one has none, and Docker gives the next start a new one.
     let podIP: string | undefined;
     let allReady = true;
     let allRunning = true;
     let failed = false;
     let succeeded = pod.spec.containers.length > 0;
-    for (const spec of pod.spec.containers as { name: string; image: string; readinessProbe?: Probe; livenessProbe?: Probe }[]) {
+    const owner = networkOwner(pod.spec);
+    const initSpecs = (pod.spec.initContainers ?? []) as ContainerSpec[];
+    const initialized = pod.spec.containers.some((c: { name: string }) => containers.some((x) => x.Labels[label.container] === c.name)) || initSpecs.length === 0;
+    const statusOf = async (spec: ContainerSpec, kind: 'app' | 'init' | 'sidecar') => {
       const info = containers.find((c) => c.Labels[label.container] === spec.name);
       let state: Record<string, unknown>;
       let ready = false;
       let restartCount = 0;
       let lastState: Record<string, unknown> = {};
+      let running = false;
+      let exitCode: number | undefined;
       if (!info) {
-        state = { waiting: waiting[spec.name] ?? { reason: 'ContainerCreating' } };
-        allRunning = false;
-        succeeded = false;
+        state = { waiting: waiting[spec.name] ?? { reason: kind !== 'app' || !initialized ? 'PodInitializing' : 'ContainerCreating' } };
+        if (kind !== 'app' && !waiting[spec.name]) state = { waiting: { reason: 'PodInitializing' } };
       } else {
         const inspect = await this.inspect(info);
         restartCount = inspect?.RestartCount ?? 0;
         const s = inspect?.State;
-        if (spec === pod.spec.containers[0] && inspect?.State?.Running && !inspect.State.Restarting) podIP = inspect.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress || undefined;
+        if (spec.name === owner && s?.Running && !s.Restarting) podIP = inspect!.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress || undefined;
         if (s?.Running && !s.Restarting) {
+          running = true;
           state = { running: { startedAt: s.StartedAt } };
-          ready = await this.probe(pod, spec, info.Id, podIP);
-          succeeded = false;
+          ready = kind === 'init' ? false : await this.probe(pod, spec, info.Id, spec.name === owner ? podIP : podIP ?? (pod.status?.podIP as string | undefined), s.StartedAt);
         } else {
-          allRunning = false;
-          const exitCode = s?.ExitCode ?? 0;
+          exitCode = s?.ExitCode ?? 0;
           const terminated = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: s?.StartedAt, finishedAt: s?.FinishedAt };
-          if (restartCount > 0 || s?.Restarting) {
+          if (kind === 'init' && exitCode === 0 && !s?.Restarting) {
+            state = { terminated };
+            ready = true;
+          } else if (restartCount > 0 || s?.Restarting) {
             state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${spec.name}` } };
             const seen = `${pod.metadata.uid}/${spec.name}`;
             if (this.backoffSeen.get(seen) !== restartCount) {
@@ -746,16 +851,29 @@ export class NodeAgent {
           } else {
             state = { terminated };
           }
-          if (exitCode !== 0) failed = true;
-          if (exitCode !== 0) succeeded = false;
         }
       }
-      if (!ready) allReady = false;
-      statuses.push({ name: spec.name, image: spec.image, imageID: info?.ImageID ?? '', containerID: info ? `docker://${info.Id}` : undefined, ready, started: 'running' in state, restartCount, state, lastState });
+      return { running, exitCode, ready, status: { name: spec.name, image: spec.image, imageID: info?.ImageID ?? '', containerID: info ? `docker://${info.Id}` : undefined, ready, started: 'running' in state, restartCount, state, lastState } };
+    };
+    const initStatuses = [];
+    let initFailed = false;
+    for (const spec of initSpecs) {
+      const r = await statusOf(spec, isSidecar(spec) ? 'sidecar' : 'init');
+      if (!isSidecar(spec) && r.exitCode !== undefined && r.exitCode !== 0 && pod.spec.restartPolicy === 'Never') initFailed = true;
+      initStatuses.push(r.status);
+    }
+    for (const spec of pod.spec.containers as ContainerSpec[]) {
+      const r = await statusOf(spec, 'app');
+      if (!r.running) allRunning = false;
+      if (r.running || r.exitCode === undefined || r.exitCode !== 0) succeeded = false;
+      if (r.exitCode !== undefined && r.exitCode !== 0) failed = true;
+      if (!r.ready) allReady = false;
+      statuses.push(r.status);
     }
     const policy = pod.spec.restartPolicy ?? 'Always';
     let phase = 'Pending';
-    if (allRunning) phase = 'Running';
+    if (initFailed) phase = 'Failed';
+    else if (allRunning) phase = 'Running';
     else if (policy !== 'Always' && containers.length === pod.spec.containers.length && statuses.every((s) => 'terminated' in s.state)) phase = failed ? 'Failed' : succeeded ? 'Succeeded' : 'Running';
     else if (containers.length > 0 && statuses.some((s) => 'running' in s.state || (s.state as { waiting?: { reason: string } }).waiting?.reason === 'CrashLoopBackOff')) phase = 'Running';
     const now = new Date().toISOString();
@@ -767,16 +885,17 @@ export class NodeAgent {
     };
     const status = {
       phase,
-      conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('ContainersReady', allReady && allRunning), condition('Ready', allReady && allRunning)],
+      conditions: [condition('PodScheduled', true), condition('Initialized', initialized), condition('ContainersReady', allReady && allRunning), condition('Ready', allReady && allRunning)],
       hostIP: this.o.hostIP ?? '127.0.0.1',
       podIP: podIP as string | undefined,
       podIPs: podIP ? [{ ip: podIP }] : [],
       startTime: pod.status?.startTime ?? now,
       containerStatuses: statuses,
+      ...(initStatuses.length ? { initContainerStatuses: initStatuses } : {}),
     };
     const ready = allReady && allRunning;
     // Names first, then the Ready status: whoever waits for Ready finds the Service resolving.
-    const first = containers.find((c) => c.Labels[label.container] === pod.spec.containers[0].name);
+    const first = containers.find((c) => c.Labels[label.container] === owner);
     if (pod.spec.hostNetwork) {
       // A Pod on the host's network has the node's address, and no Service names on a network.
       status.podIP = status.hostIP;
@@ -798,13 +917,53 @@ export class NodeAgent {
     return ready;
   }
 
-  private async probe(pod: KubeObject, spec: { name: string; readinessProbe?: Probe; livenessProbe?: Probe }, id: string, podIP: string | undefined): Promise<boolean> {
+  /**
+   * The container's probes, as the kubelet runs them: none before initialDelaySeconds; the
+   * startupProbe first (readiness and liveness wait for it; failureThreshold failures restart the
+   * container); then readiness (successThreshold, failureThreshold) and liveness (failureThreshold
+   * failures restart it), each at its periodSeconds with its timeoutSeconds. Returns readiness.
+   */
+  private async probe(pod: KubeObject, spec: ContainerSpec, id: string, podIP: string | undefined, startedAt?: string): Promise<boolean> {
     const key = `${pod.metadata.uid}/${spec.name}`;
-    const state = this.probes.get(key) ?? { ready: !spec.readinessProbe, successes: 0, failures: 0, lastRun: 0, livenessLastRun: 0, livenessFailures: 0 };
-    this.probes.set(key, state);
+    let state = this.probes.get(key);
+    if (!state || state.containerId !== id || state.startedAt !== startedAt) {
+      // A new container, or the same one restarted: its probes start over.
+      state = { ready: !spec.readinessProbe && !spec.startupProbe, successes: 0, failures: 0, lastRun: 0, livenessLastRun: 0, livenessFailures: 0, started: !spec.startupProbe, startupLastRun: 0, startupFailures: 0, containerId: id, startedAt };
+      this.probes.set(key, state);
+    }
     const now = Date.now();
+    const since = Date.parse(startedAt ?? '') || now;
+    const due = (p: Probe, last: number) => now - since >= (p.initialDelaySeconds ?? 0) * 1000 && now - last >= (p.periodSeconds ?? 10) * 1000 * 0.9;
+    const next = (p: Probe, last: number) => this.wake(Math.max(since + (p.initialDelaySeconds ?? 0) * 1000, last + (p.periodSeconds ?? 10) * 1000));
+    const restart = async (why: string) => {
+      this.log(`${why}; restarting container`, { pod: pod.metadata.name, container: spec.name });
+      this.o.event?.(pod, 'Normal', 'Killing', `Container ${spec.name} ${why}, will be restarted`);
+      this.probes.delete(key);
+      await this.o.docker.getContainer(id).restart().catch(() => {});
+    };
+    const sp = spec.startupProbe;
+    if (sp && !state.started) {
+      if (due(sp, state.startupLastRun)) {
+        state.startupLastRun = now;
+        const ok = await runProbe(this.o.docker, sp, id, podIP, pod);
+        if (ok) state.started = true;
+        else {
+          state.startupFailures++;
+          this.o.event?.(pod, 'Warning', 'Unhealthy', `Startup probe failed: ${describeProbe(sp)}`);
+          if (state.startupFailures >= (sp.failureThreshold ?? 3)) {
+            await restart('failed startup probe');
+            return false;
+          }
+        }
+      }
+      if (!state.started) {
+        next(sp, state.startupLastRun);
+        return false;
+      }
+      if (!spec.readinessProbe) state.ready = true;
+    }
     const p = spec.readinessProbe;
-    if (p && now - state.lastRun >= (p.periodSeconds ?? 10) * 1000 * 0.9) {
+    if (p && due(p, state.lastRun)) {
       state.lastRun = now;
       const ok = await runProbe(this.o.docker, p, id, podIP, pod);
       if (!ok) this.o.event?.(pod, 'Warning', 'Unhealthy', `Readiness probe failed: ${describeProbe(p)}`);
@@ -818,20 +977,17 @@ export class NodeAgent {
         if (state.failures >= (p.failureThreshold ?? 3) || !state.ready) state.ready = false;
       }
     }
-    if (p) this.wake(state.lastRun + (p.periodSeconds ?? 10) * 1000);
+    if (p) next(p, state.lastRun);
     const l = spec.livenessProbe;
-    if (l && now - state.livenessLastRun < (l.periodSeconds ?? 10) * 1000 * 0.9) this.wake(state.livenessLastRun + (l.periodSeconds ?? 10) * 1000);
+    if (l && !due(l, state.livenessLastRun)) next(l, state.livenessLastRun);
     else if (l) {
       state.livenessLastRun = now;
-      this.wake(now + (l.periodSeconds ?? 10) * 1000);
+      next(l, now);
       const ok = await runProbe(this.o.docker, l, id, podIP, pod);
       state.livenessFailures = ok ? 0 : state.livenessFailures + 1;
       if (!ok) this.o.event?.(pod, 'Warning', 'Unhealthy', `Liveness probe failed: ${describeProbe(l)}`);
       if (state.livenessFailures >= (l.failureThreshold ?? 3)) {
-        this.log('liveness probe failed; restarting container', { pod: pod.metadata.name, container: spec.name });
-        this.o.event?.(pod, 'Normal', 'Killing', `Container ${spec.name} failed liveness probe, will be restarted`);
-        state.livenessFailures = 0;
-        await this.o.docker.getContainer(id).restart().catch(() => {});
+        await restart('failed liveness probe');
         return false;
       }
     }
@@ -905,6 +1061,9 @@ function describeProbe(p: Probe): string {
   if (p.tcpSocket) return `dial tcp port ${p.tcpSocket.port}: connection refused`;
   return 'no handler';
 }
+
+/** A container of a Pod's spec, as the status and the probes read it. */
+type ContainerSpec = { name: string; image: string; readinessProbe?: Probe; livenessProbe?: Probe; startupProbe?: Probe };
 
 function dockerName(c: Docker.ContainerInfo): string {
   return (c.Names[0] ?? '').replace(/^\//, '');

@@ -5,6 +5,7 @@ import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
 import { matchesSelector } from '../manifest/selector.js';
 import { claimVolumeName, containerName, emptyDirVolumeName, label, networkName } from './labels.js';
 import { parseQuantity } from '../manifest/quantity.js';
+import { defaultGraceSeconds, preStopLabel } from './container-lifecycle.js';
 
 export interface Lookups {
   configMap(name: string): KubeObject | undefined;
@@ -36,6 +37,10 @@ export interface FileToCopy {
 
 export interface ContainerPlan {
   name: string;
+  /** An init container: run to completion, in order, before the app containers. */
+  init?: boolean;
+  /** A native sidecar (an init container with restartPolicy Always): started in order, kept running. */
+  sidecar?: boolean;
   dockerName: string;
   hash: string;
   options: Docker.ContainerCreateOptions;
@@ -93,7 +98,11 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
   }
 
   const containers = spec.containers;
-  containers.forEach((c, index) => {
+  const owner = networkOwner(spec);
+  const ownerIndex = (spec.initContainers ?? []).findIndex((c) => c.name === owner);
+  const all = [...(spec.initContainers ?? []).map((c, i) => ({ c, init: true, sidecar: isSidecar(c), before: ownerIndex < 0 || i < ownerIndex })), ...containers.map((c) => ({ c, init: false, sidecar: false, before: false }))];
+  all.forEach(({ c, init, sidecar, before }) => {
+    const index = c.name === owner ? 0 : 1;
     const env = resolveEnv(pod, c, lookups);
     if ('error' in env) {
       plan.configError ??= { container: c.name, message: env.error };
@@ -125,7 +134,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const requests = { ...limits, ...c.resources?.requests };
     const hostConfig: Docker.HostConfig = {
       Binds: mounts,
-      RestartPolicy: { Name: restartPolicy(spec.restartPolicy) },
+      // Docker restarts a failed init container (unless the Pod's policy is Never) and keeps a sidecar running.
+      RestartPolicy: { Name: sidecar ? 'always' : init ? (spec.restartPolicy === 'Never' ? 'no' : 'on-failure') : restartPolicy(spec.restartPolicy) },
       ...(limits.memory !== undefined ? { Memory: Math.floor(parseQuantity(limits.memory)) } : {}),
       ...(limits.cpu !== undefined ? { NanoCpus: Math.floor(parseQuantity(limits.cpu) * 1e9) } : {}),
       // Requests, as kubelet sets them: CPU shares (1024 a core, at least 2) and a memory reservation.
@@ -138,8 +148,12 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     // The host's process and IPC namespaces, which Pod Security allows only under privileged.
     if (spec.hostPID) hostConfig.PidMode = 'host';
     if (spec.hostIPC) hostConfig.IpcMode = 'host';
+    const preStop = (c as { lifecycle?: { preStop?: unknown } }).lifecycle?.preStop;
+    const grace = spec.terminationGracePeriodSeconds ?? defaultGraceSeconds;
     const options: Docker.ContainerCreateOptions = {
       name: dockerName,
+      // The grace period between the stop signal and SIGKILL (set when it is not the default, which Gouvernail applies).
+      ...(grace !== defaultGraceSeconds ? { StopTimeout: grace } : {}),
       ...(security.user ? { User: security.user } : {}),
       Image: c.image,
       Env: env.env,
@@ -147,7 +161,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       OpenStdin: c.stdin ?? false,
       StdinOnce: (c as { stdinOnce?: boolean }).stdinOnce ?? false,
       Tty: c.tty ?? false,
-      Labels: { ...base, [label.container]: c.name },
+      Labels: { ...base, [label.container]: c.name, ...(preStop ? { [preStopLabel]: JSON.stringify(preStop) } : {}) },
       HostConfig: hostConfig,
     };
     if (c.command) options.Entrypoint = c.command;
@@ -158,7 +172,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       if (access) hostConfig.ExtraHosts = apiNames.map((n) => `${n}:${access.host}`);
     } else if (index === 0) {
       options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
-      const ports = containers.flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
+      const ports = [...containers, ...(spec.initContainers ?? []).filter(isSidecar)].flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
       if (ports.length > 0) {
         options.ExposedPorts = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, {}]));
         const allowed = lookups.publishAddresses;
@@ -176,8 +190,16 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       // hostname (the Pod's name) resolve on the network.
       const aliases = podDnsAliases(pod);
       options.NetworkingConfig = { EndpointsConfig: { [plan.network]: aliases.length ? { Aliases: aliases } : {} } };
+    } else if (init && before && !spec.hostNetwork) {
+      // An init container that runs before the Pod's network owner exists has an address of its own
+      // on the namespace's network, and the Pod's hostname.
+      options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
+      hostConfig.NetworkMode = plan.network;
+      if (access) hostConfig.ExtraHosts = apiNames.map((n) => `${n}:${access.host}`);
+    } else if (init && before) {
+      hostConfig.NetworkMode = 'host';
     } else {
-      hostConfig.NetworkMode = `container:${containerName(ns, pod.metadata.name, containers[0]!.name)}`;
+      hostConfig.NetworkMode = `container:${containerName(ns, pod.metadata.name, owner)}`;
     }
     // The token is left out of the hash: a new token for the same Pod is no reason to replace it.
     const hashed = copies.map((c) => ({ ...c, files: c.files.map((f) => ({ ...f, content: c.mountPath === serviceAccountMountPath && f.path === 'token' ? 'token' : f.content.toString('base64') })) }));
@@ -185,9 +207,23 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const placed = access?.hostDir ? { ...options, HostConfig: { ...hostConfig, Binds: mounts.map((m) => (m.startsWith(`${access.hostDir}:`) ? `<pod files>${m.slice(access.hostDir!.length)}` : m)) } } : options;
     const hash = createHash('sha256').update(JSON.stringify({ options: placed, copies: hashed })).digest('hex').slice(0, 16);
     options.Labels![label.specHash] = hash;
-    plan.containers.push({ name: c.name, dockerName, hash, options, copies, checkImageUser: security.checkImageUser });
+    plan.containers.push({ name: c.name, dockerName, hash, options, copies, checkImageUser: security.checkImageUser, ...(init ? { init, sidecar } : {}) });
   });
   return plan;
+}
+
+/** A native sidecar: an init container that restarts Always, started before the app and kept running. */
+export function isSidecar(c: Container): boolean {
+  return (c as { restartPolicy?: string }).restartPolicy === 'Always';
+}
+
+/**
+ * The container that owns a Pod's network namespace, which the others join: its first sidecar
+ * when it has one (it runs beside the app containers from before they start), else its first
+ * container. Init containers before it run with an address of their own.
+ */
+export function networkOwner(spec: PodSpec): string {
+  return (spec.initContainers ?? []).find(isSidecar)?.name ?? spec.containers[0]!.name;
 }
 
 /**
