@@ -113,10 +113,10 @@ test('the same object defined twice names both places', async (t) => {
 
 test('an unknown kind says whether Gouvernail will never run it or does not yet, once per kind', (t) => {
   const doc = (apiVersion: string, kind: string, name: string) => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: ${name}\n`;
-  const set = parseOne([doc('autoscaling/v2', 'HorizontalPodAutoscaler', 'web'), doc('autoscaling/v2', 'HorizontalPodAutoscaler', 'db'), doc('autoscaling/v2', 'HorizontalPodAutoscaler', 'cache'), doc('helm.toolkit.fluxcd.io/v2', 'HelmRelease', 'podinfo'), doc('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.example.com'), doc('v1', 'Gizmo', 'g')].join('---\n'));
+  const set = parseOne([doc('policy/v1', 'PodDisruptionBudget', 'web'), doc('policy/v1', 'PodDisruptionBudget', 'db'), doc('policy/v1', 'PodDisruptionBudget', 'cache'), doc('helm.toolkit.fluxcd.io/v2', 'HelmRelease', 'podinfo'), doc('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.example.com'), doc('v1', 'Gizmo', 'g')].join('---\n'));
   const messages = errorsOf(set).map((p) => `${p.object}: ${p.message}`);
   t.deepEqual(messages, [
-    'HorizontalPodAutoscaler/web: unknown kind "HorizontalPodAutoscaler" (autoscaling/v2): a Kubernetes kind Gouvernail does not run on Docker yet; leave it out of the source for now, or keep it in a path the Application does not read; also 2 more objects of this kind',
+    'PodDisruptionBudget/web: unknown kind "PodDisruptionBudget" (policy/v1): a Kubernetes kind Gouvernail does not run on Docker yet; leave it out of the source for now, or keep it in a path the Application does not read; also 2 more objects of this kind',
     'HelmRelease/podinfo: unknown kind "HelmRelease" (helm.toolkit.fluxcd.io/v2): a custom resource of Flux; no controller for it runs on Docker, so Gouvernail will never apply it; drop it from the source',
     'CustomResourceDefinition/widgets.example.com: unknown kind "CustomResourceDefinition" (apiextensions.k8s.io/v1): it extends or configures a Kubernetes API server, which Gouvernail will never apply; drop it from the source (a kustomize patch with $patch: delete does)',
     messages[3]!,
@@ -154,8 +154,10 @@ test('a volume mount subPath, which Gouvernail cannot honour on Docker volumes y
   t.deepEqual(set.problems.map((p) => [p.severity, p.field]), [['warning', 'spec.containers[0].volumeMounts[0].subPath']]);
 });
 
-test('initContainers, which Gouvernail does not run yet, are a warning at their place, not accepted in silence', (t) => {
-  const set = parseOne('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  initContainers: [{ name: init, image: busybox:1 }]\n  containers: [{ name: c, image: busybox:1 }]\n');
+test('initContainers and a sidecar are taken as they are; restartPolicy on an app container is refused where it is written', (t) => {
+  const set = parseOne('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  initContainers: [{ name: init, image: busybox:1 }, { name: side, image: busybox:1, restartPolicy: Always }]\n  containers: [{ name: c, image: busybox:1, restartPolicy: Always, lifecycle: { preStop: { sleep: { seconds: 2 } } } }]\n');
   const lines = set.problems.map((p) => `${p.severity} ${formatProblem(p)}`);
-  t.true(lines.some((l) => /^warning inline\.yaml:5:\d+: Pod\/p: spec\.initContainers: are not run by Gouvernail yet/.test(l)), lines.join('\n'));
+  t.deepEqual(lines.filter((l) => l.includes('initContainers')), []);
+  t.true(lines.some((l) => /^error inline\.yaml:6:\d+: Pod\/p: spec\.containers\[0\]\.restartPolicy: may only be set on an init container/.test(l)), lines.join('\n'));
+  t.false(lines.some((l) => l.includes('lifecycle')), lines.join('\n'));
 });

@@ -37,6 +37,7 @@ function clusterBinding(name: string, role: string, subjects: { kind: string; na
 const coreWorkloads = ['pods', 'services', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts', 'replicationcontrollers', 'replicationcontrollers/scale'];
 const appsWorkloads = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets'];
 const batchWorkloads = ['jobs', 'cronjobs'];
+const autoscaling = ['horizontalpodautoscalers'];
 const workloadStatus = { apps: ['deployments/status', 'replicasets/status', 'statefulsets/status', 'daemonsets/status'], batch: ['jobs/status', 'cronjobs/status'] };
 
 export function defaultRbacObjects(): KubeObject[] {
@@ -49,6 +50,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: [...coreWorkloads, 'pods/log', 'pods/status', 'services/status', 'persistentvolumeclaims/status', 'events', 'namespaces', 'namespaces/status', 'limitranges', 'resourcequotas', 'resourcequotas/status'], verbs: read },
       { apiGroups: ['apps'], resources: [...appsWorkloads, ...workloadStatus.apps], verbs: read },
       { apiGroups: ['batch'], resources: [...batchWorkloads, ...workloadStatus.batch], verbs: read },
+      { apiGroups: ['autoscaling'], resources: [...autoscaling, 'horizontalpodautoscalers/status'], verbs: read },
       { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: read },
       { apiGroups: ['gouvernail.io'], resources: ['applications', 'applications/status'], verbs: read },
     ], { [aggregate('view')]: 'true' }),
@@ -59,6 +61,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       { apiGroups: ['apps'], resources: appsWorkloads, verbs: write },
       { apiGroups: ['batch'], resources: batchWorkloads, verbs: write },
+      { apiGroups: ['autoscaling'], resources: autoscaling, verbs: write },
       { apiGroups: ['gouvernail.io'], resources: ['applications'], verbs: write },
     ], { [aggregate('edit')]: 'true' }),
     clusterRole('system:aggregate-to-admin', [
@@ -76,6 +79,10 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'patch'] },
       { apiGroups: ['apps'], resources: workloadStatus.apps, verbs: ['update', 'patch'] },
       { apiGroups: ['batch'], resources: workloadStatus.batch, verbs: ['update', 'patch'] },
+      // The autoscaler sets its targets' replicas.
+      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'replicasets'], verbs: ['patch'] },
+      { apiGroups: [''], resources: ['replicationcontrollers'], verbs: ['patch'] },
+      { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers/status'], verbs: ['update', 'patch'] },
       { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: ['update', 'patch'] },
       { apiGroups: [''], resources: ['resourcequotas/status'], verbs: ['update', 'patch'] },
     ]),

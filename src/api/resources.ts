@@ -39,6 +39,7 @@ const subresourcesOf: Record<string, Subresource[]> = {
   DaemonSet: [statusSub],
   Job: [statusSub],
   CronJob: [statusSub],
+  HorizontalPodAutoscaler: [statusSub],
   Service: [statusSub],
   PersistentVolumeClaim: [statusSub],
   Namespace: [statusSub],

@@ -78,6 +78,18 @@ function duration(ms: number): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
 }
 
+/** kubectl's TARGETS: `cpu: 250%/50%, memory: 12Mi/100Mi`, `<unknown>` before the first reading. */
+function hpaTargets(h: KubeObject): string {
+  const metrics: any[] = h.spec?.metrics ?? [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }];
+  return metrics.map((m, i) => {
+    const source = m.resource ?? m.containerResource;
+    const current = ((h.status?.currentMetrics ?? [])[i]?.resource ?? (h.status?.currentMetrics ?? [])[i]?.containerResource)?.current;
+    const utilization = source?.target?.type === 'Utilization';
+    const now = current ? (utilization ? `${current.averageUtilization}%` : current.averageValue) : '<unknown>';
+    return `${source?.name}: ${now}/${utilization ? `${source.target.averageUtilization}%` : source?.target?.averageValue}`;
+  }).join(', ');
+}
+
 function jobStatus(j: KubeObject): string {
   const has = (type: string) => (j.status?.conditions ?? []).some((c: any) => c.type === type && c.status === 'True');
   if (has('Complete')) return 'Complete';
@@ -152,6 +164,14 @@ const columns: Record<string, Column[]> = {
     ageCol,
     ...templateColumns.slice(0, 2),
     col('Selector', 'Label selector for pods.', (c) => selectorText(c.spec?.jobTemplate?.spec?.selector), { wide: true }),
+  ],
+  HorizontalPodAutoscaler: [
+    col('Reference', 'The target of the autoscaler.', (h) => `${h.spec?.scaleTargetRef?.kind}/${h.spec?.scaleTargetRef?.name}`),
+    col('Targets', 'Each metric: its current value over its target.', hpaTargets),
+    col('MinPods', 'The lower limit of replicas.', (h) => h.spec?.minReplicas ?? 1, { type: 'integer' }),
+    col('MaxPods', 'The upper limit of replicas.', (h) => h.spec?.maxReplicas ?? 0, { type: 'integer' }),
+    col('Replicas', 'The current replicas.', (h) => h.status?.currentReplicas ?? 0, { type: 'integer' }),
+    ageCol,
   ],
   Service: [
     col('Type', 'The type of the service.', (s) => s.spec?.type ?? 'ClusterIP'),

@@ -81,6 +81,9 @@ export function defaultInPlace(o: KubeObject): KubeObject {
     case 'Job':
       defaultJobSpec(o.spec);
       break;
+    case 'HorizontalPodAutoscaler':
+      o.spec.minReplicas ??= 1;
+      break;
     case 'CronJob': {
       const spec = o.spec;
       spec.concurrencyPolicy ??= 'Allow';

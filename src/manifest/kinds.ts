@@ -252,6 +252,24 @@ const replicaSetSpec = obj({
   template: template(true),
 });
 
+const metricTarget = obj({ type: req(oneOf('Utilization', 'AverageValue')), averageUtilization: int(1), averageValue: quantity }, false, ['value']);
+const scalingRules = obj({
+  stabilizationWindowSeconds: int(0, 3600),
+  selectPolicy: oneOf('Max', 'Min', 'Disabled'),
+  policies: arr(obj({ type: req(oneOf('Pods', 'Percent')), value: req(int(1)), periodSeconds: req(int(1, 1800)) })),
+}, false, ['tolerance']);
+const hpaSpec = obj({
+  scaleTargetRef: req(obj({ apiVersion: str(), kind: req(oneOf('Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController')), name: req(str()) })),
+  minReplicas: int(1),
+  maxReplicas: req(int(1)),
+  metrics: describe(arr(obj({
+    type: req(describe(oneOf('Resource', 'ContainerResource'), 'Resource and ContainerResource metrics (cpu, memory) come from Docker stats; Pods, Object and External metrics need a custom metrics API, which Gouvernail does not serve.')),
+    resource: obj({ name: req(oneOf('cpu', 'memory')), target: req(metricTarget) }),
+    containerResource: obj({ name: req(oneOf('cpu', 'memory')), container: req(str()), target: req(metricTarget) }),
+  })), 'The metrics to scale on; the largest recommendation wins. Default: 80% average CPU utilization.'),
+  behavior: obj({ scaleUp: scalingRules, scaleDown: scalingRules }),
+});
+
 const replicationControllerSpec = obj({
   replicas: int(0),
   minReadySeconds: int(0),
@@ -370,6 +388,7 @@ const kindDescriptions: Record<string, string> = {
   DaemonSet: 'DaemonSet runs one Pod on every node that its template may be scheduled to.',
   Job: 'Job runs Pods until a number of them complete successfully.',
   CronJob: 'CronJob creates Jobs on a time-based schedule.',
+  HorizontalPodAutoscaler: "HorizontalPodAutoscaler scales a workload's replicas on the CPU and memory its Pods use, as Docker stats measure them.",
   Event: 'Event is a report of an event somewhere in the cluster.',
 };
 
@@ -397,6 +416,7 @@ export const manifestKinds: KindInfo[] = [
   kind('apps/v1', 'DaemonSet', 'daemonsets', ['ds'], true, { spec: req(daemonSetSpec) }),
   kind('batch/v1', 'Job', 'jobs', [], true, { spec: req(jobSpec) }),
   kind('batch/v1', 'CronJob', 'cronjobs', ['cj'], true, { spec: req(cronJobSpec) }),
+  kind('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', ['hpa'], true, { spec: req(hpaSpec) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
   kind('v1', 'LimitRange', 'limitranges', ['limits'], true, { spec: req(obj({ limits: req(arr(obj({ type: req(oneOf('Container', 'Pod')), default: resourceList, defaultRequest: resourceList, max: resourceList, min: resourceList }, false, ['maxLimitRequestRatio']))) })) }),

@@ -6,7 +6,6 @@
 
 /** Kubernetes kinds of workloads, scaling, networking and storage that have a Docker meaning. */
 const notYet: Record<string, string> = {
-  HorizontalPodAutoscaler: 'autoscaling/v2',
   PodDisruptionBudget: 'policy/v1',
   PersistentVolume: 'v1',
   StorageClass: 'storage.k8s.io/v1',

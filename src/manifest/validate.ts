@@ -58,6 +58,9 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
     case 'CronJob':
       checkCronJob(o, issues);
       break;
+    case 'HorizontalPodAutoscaler':
+      checkAutoscaler(o, issues);
+      break;
     case 'Service':
       checkService(o, issues);
       break;
@@ -212,6 +215,18 @@ function checkCronJob(o: KubeObject, issues: Issue[]): void {
   if (problem) issues.push({ path: ['spec', 'schedule'], message: problem });
   if (o.spec.timeZone !== undefined && !isTimeZone(o.spec.timeZone)) issues.push({ path: ['spec', 'timeZone'], message: `unknown time zone ${JSON.stringify(o.spec.timeZone)}; use an IANA name such as Europe/Paris or Etc/UTC` });
   checkJobSpec(o.spec.jobTemplate.spec, ['spec', 'jobTemplate', 'spec'], issues);
+}
+
+function checkAutoscaler(o: KubeObject, issues: Issue[]): void {
+  if ((o.spec.minReplicas ?? 1) > o.spec.maxReplicas) issues.push({ path: ['spec', 'maxReplicas'], message: `must be at least minReplicas (${o.spec.minReplicas})` });
+  (o.spec.metrics ?? []).forEach((m: { type: string; resource?: { target: { type: string; averageUtilization?: number; averageValue?: unknown } }; containerResource?: { target: { type: string; averageUtilization?: number; averageValue?: unknown } } }, i: number) => {
+    const field = m.type === 'Resource' ? 'resource' : 'containerResource';
+    const source = m[field];
+    if (!source) return issues.push({ path: ['spec', 'metrics', i, field], message: `is required when type is ${m.type}` });
+    const t = source.target;
+    if (t.type === 'Utilization' && t.averageUtilization === undefined) issues.push({ path: ['spec', 'metrics', i, field, 'target', 'averageUtilization'], message: 'is required when the target type is Utilization' });
+    if (t.type === 'AverageValue' && t.averageValue === undefined) issues.push({ path: ['spec', 'metrics', i, field, 'target', 'averageValue'], message: 'is required when the target type is AverageValue' });
+  });
 }
 
 function checkDeployment(o: KubeObject, issues: Issue[]): void {

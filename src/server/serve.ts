@@ -21,6 +21,7 @@ import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { GarbageCollector } from '../runtime/garbage-collector.js';
+import { HorizontalPodAutoscalerController } from '../runtime/hpa-controller.js';
 import { buildApi } from './app.js';
 import { createServerMetrics } from './server-metrics.js';
 export { defaultDataDir } from './data-dir.js';
@@ -84,6 +85,10 @@ export interface ServeOptions {
   nodeMonitorGraceMs?: number;
   /** A NotReady node's Pods are replaced elsewhere after this long (--pod-eviction-timeout, 5m). */
   podEvictionTimeoutMs?: number;
+  /** How often the autoscaler looks at each HPA (--horizontal-pod-autoscaler-sync-period, 15s). */
+  autoscalerPeriodMs?: number;
+  /** How often container metrics are read while they are asked for (15s, as metrics-server). */
+  metricsPeriodMs?: number;
   /** Scheduled snapshots of the store (--snapshot-schedule, a cron expression; --snapshot-retention). */
   snapshots?: { schedule: string; retention: number; dir?: string };
 }
@@ -168,7 +173,7 @@ export async function serve(options: ServeOptions) {
   const serviceAccountTokens = ServiceAccountTokens.load(path.join(options.dataDir, 'service-account.key'), store);
   const components = componentPods({ node: nodeName, startedAt, createdAt: history.first, restarts: history.count, version: packageVersion });
   const nodesRef: { current?: NodeManager } = {};
-  const metricsCollector = new MetricsCollector(() => nodesRef.current?.engines() ?? [], store, installation);
+  const metricsCollector = new MetricsCollector(() => nodesRef.current?.engines() ?? [], store, installation, options.metricsPeriodMs);
   const virtualObjects = (kind: string, namespace: string | undefined) => (kind === 'Pod' && (!namespace || namespace === 'kube-system') ? components : metricsCollector.objects(kind, namespace));
   const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer, virtualObjects });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
@@ -196,6 +201,7 @@ export async function serve(options: ServeOptions) {
     daemonSet: new EventRecorder(controllerManager, { component: 'daemonset-controller' }),
     job: new EventRecorder(controllerManager, { component: 'job-controller' }),
     cronJob: new EventRecorder(controllerManager, { component: 'cronjob-controller' }),
+    autoscaler: new EventRecorder(controllerManager, { component: 'horizontal-pod-autoscaler' }),
   };
   const eventTtlMs = options.eventTtlMs ?? 3600_000;
   const expiry = setInterval(() => expireEvents(controllerManager, eventTtlMs), Math.min(60_000, eventTtlMs));
@@ -242,6 +248,9 @@ export async function serve(options: ServeOptions) {
   for (const app of [...(options.watch ?? []).map((dir) => watchedFolderApplication(dir) as never), ...(options.applications ?? [])]) await admin.apply(app);
   controllers.start();
   collector.start();
+  // The autoscaler reads the metrics kubectl top reads; while an HPA exists, they are kept current.
+  const autoscaler = new HorizontalPodAutoscalerController(store, controllerManager, (ns) => metricsCollector.objects('PodMetrics', ns), logFor('kube-controller-manager'), recorders.autoscaler, options.autoscalerPeriodMs);
+  autoscaler.start();
   metricsCollector.start();
   lifecycle.start();
   proxy.start();
@@ -257,6 +266,7 @@ export async function serve(options: ServeOptions) {
       await applications.stop();
       await controllers.stop();
       await collector.stop();
+      await autoscaler.stop();
       await proxy.stop();
       await lifecycle.stop();
       await nodes.stop();

@@ -13,7 +13,7 @@ import { parseDuration } from '../../manifest/names.js';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m] [--horizontal-pod-autoscaler-sync-period 15s]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -33,6 +33,7 @@ export const serveCommand: Command = {
     'event-ttl': { type: 'string', description: 'how long an Event is kept after it was last seen (default 1h)' },
     'node-monitor-grace-period': { type: 'string', description: 'a node whose engine has not answered for this long is NotReady (default 40s)' },
     'pod-eviction-timeout': { type: 'string', description: 'how long a node stays NotReady before its Pods are made again elsewhere (default 5m)' },
+    'horizontal-pod-autoscaler-sync-period': { type: 'string', description: 'how often each HorizontalPodAutoscaler is looked at, and container metrics read while one exists (default 15s)' },
     'snapshot-schedule': { type: 'string', description: 'take a snapshot of the store on this cron schedule, e.g. "0 */6 * * *" (into DATA/snapshots)' },
     'snapshot-retention': { type: 'string', description: 'how many scheduled snapshots to keep (default 5)' },
     'snapshot-dir': { type: 'string', description: 'where scheduled snapshots go (default DATA/snapshots)' },
@@ -94,6 +95,7 @@ export const serveCommand: Command = {
     };
     const nodeMonitorGraceMs = duration('node-monitor-grace-period');
     const podEvictionTimeoutMs = duration('pod-eviction-timeout');
+    const autoscalerPeriodMs = duration('horizontal-pod-autoscaler-sync-period');
     let eventTtlMs: number | undefined;
     if (values['event-ttl'] !== undefined) {
       eventTtlMs = parseDuration(values['event-ttl'] as string);
@@ -103,6 +105,8 @@ export const serveCommand: Command = {
       eventTtlMs,
       nodeMonitorGraceMs,
       podEvictionTimeoutMs,
+      autoscalerPeriodMs,
+      metricsPeriodMs: autoscalerPeriodMs,
       snapshots,
       sourceLimits,
       applications,
