@@ -10,7 +10,8 @@ import type { KubeObject } from '../src/manifest/types.js';
 let server: TestServer;
 let k: Kubectl;
 test.before(async () => {
-  server = await startServer();
+  // The autoscaler and the metrics it reads every 3 s, not 15 s, so that the HPA test is short.
+  server = await startServer(undefined, { autoscalerPeriodMs: 3000, metricsPeriodMs: 3000 });
   k = kubectl(server.kubeconfig, '1.33');
 });
 test.after.always(async () => {
@@ -246,4 +247,44 @@ spec:
   await waitFor('the container gone', async () => !(await containersOf(server.installation, 'initns')).some((c) => c.Id === app.Id), 60_000);
   const took = Date.now() - deleted;
   t.true(took >= 7000, `the grace period was waited (${took} ms)`);
+});
+
+test.serial('an HPA scales a Deployment from 1 to 3 under a CPU burn and back down after its window', async (t) => {
+  await k(['create', 'namespace', 'hpa']);
+  await apply(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: burner, namespace: hpa }
+spec:
+  selector: { matchLabels: { app: burner } }
+  template:
+    metadata: { labels: { app: burner } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: burn
+        image: "${image}"
+        # Spins while /tmp/burn exists, idles otherwise.
+        command: ["sh", "-c", "while true; do if [ -f /tmp/burn ]; then :; else sleep 1; fi; done"]
+        resources: { requests: { cpu: 100m } }
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: burner, namespace: hpa }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: burner }
+  minReplicas: 1
+  maxReplicas: 3
+  metrics: [{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 50 } } }]
+  behavior: { scaleDown: { stabilizationWindowSeconds: 15 } }
+`);
+  await waitFor('a first reading', async () => /cpu: \d+%\/50%/.test((await k(['get', 'hpa', 'burner', '-n', 'hpa'])).out), 120_000);
+  const [first] = (await containersOf(server.installation, 'hpa')).filter((c) => c.State === 'running');
+  await execIn(first!.Id, ['touch', '/tmp/burn']);
+  await waitFor('scaled up to 3', async () => (await server.client.get('Deployment', 'hpa', 'burner'))?.spec.replicas === 3, 120_000);
+  t.regex((await k(['get', 'hpa', 'burner', '-n', 'hpa'])).out, /Deployment\/burner\s+cpu: \d+%\/50%\s+1\s+3\s+\d/);
+  t.regex((await k(['describe', 'hpa', 'burner', '-n', 'hpa'])).out, /SuccessfulRescale\s+.*New size: 3/);
+  const upAt = Date.now();
+  await execIn(first!.Id, ['rm', '/tmp/burn']);
+  await waitFor('scaled back down to 1', async () => (await server.client.get('Deployment', 'hpa', 'burner'))?.spec.replicas === 1, 150_000);
+  t.true(Date.now() - upAt >= 15_000, 'not before the 15 s stabilization window');
 });
