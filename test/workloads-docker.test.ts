@@ -1,7 +1,7 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { containersOf, execIn, image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { containersOf, docker, execIn, image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
 import { kubectl, type Kubectl } from './kubectl-helpers.js';
 import type { KubeObject } from '../src/manifest/types.js';
@@ -287,4 +287,34 @@ spec:
   await execIn(first!.Id, ['rm', '/tmp/burn']);
   await waitFor('scaled back down to 1', async () => (await server.client.get('Deployment', 'hpa', 'burner'))?.spec.replicas === 1, 150_000);
   t.true(Date.now() - upAt >= 15_000, 'not before the 15 s stabilization window');
+});
+
+test.serial('a resources change on a running Pod applies in place: RESTARTS stays 0, the same container, Docker shows the new limit', async (t) => {
+  await k(['create', 'namespace', 'resize']);
+  await apply(t, `apiVersion: v1
+kind: Pod
+metadata: { name: sized, namespace: resize }
+spec:
+  containers:
+  - name: app
+    image: "${image}"
+    command: ["sleep", "3600"]
+    resources: { requests: { cpu: 100m, memory: 32Mi }, limits: { cpu: 200m, memory: 64Mi } }
+`);
+  t.is((await k(['wait', '--for=condition=Ready', 'pod/sized', '-n', 'resize', '--timeout=120s'])).code, 0);
+  const [before] = await containersOf(server.installation, 'resize');
+  const patch = await k(['patch', 'pod', 'sized', '-n', 'resize', '--subresource', 'resize', '--patch', '{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"200m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"128Mi"}}}]}}']);
+  t.is(patch.code, 0, patch.err);
+  const inspected = await waitFor('Docker has the new limits', async () => {
+    const info = await docker.getContainer(before!.Id).inspect();
+    return info.HostConfig.Memory === 128 * 2 ** 20 && info.HostConfig.NanoCpus === 5e8 && info;
+  }, 60_000);
+  t.is(inspected.HostConfig.CpuShares, 205);
+  t.is(inspected.RestartCount, 0);
+  t.deepEqual((await containersOf(server.installation, 'resize')).map((c) => c.Id), [before!.Id], 'the same container');
+  t.regex((await k(['get', 'pod', 'sized', '-n', 'resize', '--no-headers'])).out, /sized\s+1\/1\s+Running\s+0\s/);
+  // Anything but resources is refused on the resize subresource.
+  const refused = await k(['patch', 'pod', 'sized', '-n', 'resize', '--subresource', 'resize', '--patch', '{"spec":{"containers":[{"name":"app","image":"gouvernail-example/busybox:2"}]}}']);
+  t.not(refused.code, 0);
+  t.regex(refused.err, /only cpu and memory resources are mutable through resize/);
 });

@@ -367,6 +367,8 @@ export class ApiServer {
       o = { ...cloneJson(current), status: given.status, metadata: { ...cloneJson(current.metadata), resourceVersion: given.metadata.resourceVersion } };
     } else if (r.subresource === 'scale') {
       o = fromScale(current, body);
+    } else if (r.subresource === 'resize') {
+      o = fromResize(current, this.decode(r, body));
     } else {
       o = this.decode(r, body);
       if (r.resource.subresources.some((s) => s.name === 'status')) o.status = cloneJson(current.status);
@@ -590,6 +592,23 @@ function pendingFinalizers(o: KubeObject): boolean {
 
 function success(details?: Record<string, unknown>) {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}) };
+}
+
+/**
+ * The resize subresource of a Pod (in-place Pod resize): only its containers' resources (and
+ * resizePolicy) change; anything else in the body is refused.
+ */
+function fromResize(current: KubeObject, given: KubeObject): KubeObject {
+  const o = cloneJson(current);
+  const strip = (spec: any) => JSON.stringify({ ...spec, containers: (spec?.containers ?? []).map((c: any) => ({ ...c, resources: undefined, resizePolicy: undefined })) });
+  if (strip(given.spec) !== strip(current.spec)) throw new ApiError(422, 'Invalid', `Pod "${current.metadata.name}" is invalid: spec: Forbidden: only cpu and memory resources are mutable through resize`, { name: current.metadata.name, kind: 'pods', causes: [{ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: only cpu and memory resources are mutable through resize' }] });
+  for (const c of o.spec.containers) {
+    const g = given.spec.containers.find((x: { name: string }) => x.name === c.name);
+    c.resources = g?.resources ?? {};
+    if (g?.resizePolicy) c.resizePolicy = g.resizePolicy;
+  }
+  o.metadata.resourceVersion = given.metadata?.resourceVersion;
+  return o;
 }
 
 function toScale(o: KubeObject) {

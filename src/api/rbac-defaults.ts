@@ -59,6 +59,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: ['secrets'], verbs: read },
       { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
       { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['pods/resize'], verbs: ['get', 'patch', 'update'] },
       { apiGroups: ['apps'], resources: appsWorkloads, verbs: write },
       { apiGroups: ['batch'], resources: batchWorkloads, verbs: write },
       { apiGroups: ['autoscaling'], resources: autoscaling, verbs: write },

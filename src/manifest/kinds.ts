@@ -105,7 +105,8 @@ const container = obj({
   securityContext: containerSecurityContext,
   restartPolicy: describe(oneOf('Always'), 'Only for an init container: Always makes it a sidecar, started before the app containers and kept running beside them.'),
   lifecycle: obj({ postStart: lifecycleHandler, preStop: lifecycleHandler }, false, ['stopSignal']),
-}, false, ['resizePolicy', 'volumeDevices']);
+  resizePolicy: describe(arr(obj({ resourceName: req(oneOf('cpu', 'memory')), restartPolicy: req(oneOf('NotRequired', 'RestartContainer')) }), 'resourceName'), 'How a change of this resource is applied to the running container: NotRequired (the default) updates it in place with Docker; RestartContainer also restarts it.'),
+}, false, ['volumeDevices']);
 
 /** A file's path inside a volume: relative, and never climbing out of it. */
 const relativeFilePath = (v: string) => (v === '' || v.startsWith('/') ? 'must be a relative path inside the volume' : v.split('/').includes('..') ? 'must not contain ".." (the file would land outside the volume)' : undefined);

@@ -5,6 +5,8 @@ export const label = {
   pod: 'gouvernail.io/pod',
   uid: 'gouvernail.io/uid',
   specHash: 'gouvernail.io/spec-hash',
+  /** The spec hash without the resources: equal when only the resources changed (resized in place). */
+  shapeHash: 'gouvernail.io/shape-hash',
   container: 'gouvernail.io/container',
   claim: 'gouvernail.io/claim',
 } as const;

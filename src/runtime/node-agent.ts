@@ -470,6 +470,46 @@ export class NodeAgent {
     await this.writeStatus(pod, fresh, waiting);
   }
 
+  /**
+   * Applies a container's new CPU and memory with Docker's update, without a restart (unless its
+   * resizePolicy says RestartContainer for what changed). A limit Docker refuses (memory under
+   * what the container uses) is an event, and the container is left as it is.
+   */
+  private async resize(pod: KubeObject, c: ContainerPlan, current: Docker.ContainerInfo): Promise<boolean> {
+    const info = await this.inspect(current);
+    if (!info) return false;
+    const have = info.HostConfig as { Memory?: number; NanoCpus?: number; CpuShares?: number; MemoryReservation?: number };
+    const want = c.resources;
+    const changed = (['Memory', 'NanoCpus', 'CpuShares', 'MemoryReservation'] as const).filter((k) => (have[k] ?? 0) !== want[k]);
+    if (changed.length === 0) return false;
+    const key = `${current.Id}/${JSON.stringify(want)}`;
+    if (this.resizeFailed.has(key)) return false;
+    try {
+      // Memory 0 and NanoCpus 0 lift a limit; swap follows memory (-1: as much as memory allows).
+      await this.o.docker.getContainer(current.Id).update({ Memory: want.Memory, MemorySwap: want.Memory ? -1 : 0, NanoCpus: want.NanoCpus, CpuShares: want.CpuShares, MemoryReservation: want.MemoryReservation });
+    } catch (err) {
+      this.resizeFailed.add(key);
+      this.o.event?.(pod, 'Warning', 'ResizeInfeasible', `cannot resize container ${c.name} in place: ${(err as Error).message.split('\n')[0]}`);
+      return false;
+    }
+    this.inspections.delete(current.Id);
+    const after = (await this.o.docker.getContainer(current.Id).inspect().catch(() => undefined))?.HostConfig as typeof have | undefined;
+    const stuck = changed.filter((k) => (after?.[k] ?? 0) !== want[k]);
+    if (stuck.length) {
+      // Docker's update takes a new limit, not the removal of one.
+      this.resizeFailed.add(key);
+      this.o.event?.(pod, 'Warning', 'ResizeInfeasible', `cannot resize container ${c.name} in place: Docker keeps ${stuck.join(', ')} (a limit cannot be removed from a running container); delete the Pod to apply it`);
+      return false;
+    }
+    this.o.event?.(pod, 'Normal', 'Resized', `Resized container ${c.name} in place: ${changed.map((k) => `${k} ${have[k] ?? 0} -> ${want[k]}`).join(', ')}`);
+    this.log('resized container in place', { container: c.dockerName, changed });
+    const restart = changed.some((k) => (k === 'Memory' || k === 'MemoryReservation' ? want.restartOn.includes('memory') : want.restartOn.includes('cpu')));
+    if (restart) await this.o.docker.getContainer(current.Id).restart().catch(() => {});
+    return true;
+  }
+
+  private readonly resizeFailed = new Set<string>();
+
   /** Each init container's state, for nextInitStep: exists, runs, how it exited. */
   private async initStates(plan: PodPlan, existing: Docker.ContainerInfo[], ids: Record<string, string>): Promise<Map<string, InitState>> {
     const states = new Map<string, InitState>();
@@ -505,6 +545,11 @@ export class NodeAgent {
         return { changed: true, stop: false };
       }
       return { changed: false, stop: false };
+    }
+    if (current && current.Labels[label.shapeHash] === c.shapeHash) {
+      // Only the resources changed: updated in place, as Kubernetes' in-place Pod resize.
+      ids[c.name] = current.Id;
+      return { changed: await this.resize(pod, c, current), stop: false };
     }
     if (current) {
       this.log('replacing container whose spec changed', { container: c.dockerName });

@@ -44,6 +44,10 @@ export interface ContainerPlan {
   dockerName: string;
   hash: string;
   options: Docker.ContainerCreateOptions;
+  /** The hash of everything but the resources: the same one means a resize can be done in place. */
+  shapeHash: string;
+  /** What the resources are on Docker, and whether a change of each restarts the container. */
+  resources: { Memory: number; NanoCpus: number; CpuShares: number; MemoryReservation: number; restartOn: ('cpu' | 'memory')[] };
   /** runAsNonRoot without runAsUser: the image's user is checked before start. */
   checkImageUser?: boolean;
   copies: FileToCopy[];
@@ -206,8 +210,13 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     // Nor is where the data folder is: a store restored into a new folder keeps its containers.
     const placed = access?.hostDir ? { ...options, HostConfig: { ...hostConfig, Binds: mounts.map((m) => (m.startsWith(`${access.hostDir}:`) ? `<pod files>${m.slice(access.hostDir!.length)}` : m)) } } : options;
     const hash = createHash('sha256').update(JSON.stringify({ options: placed, copies: hashed })).digest('hex').slice(0, 16);
+    const { Memory, NanoCpus, CpuShares, MemoryReservation, ...unsized } = placed.HostConfig ?? {};
+    const shapeHash = createHash('sha256').update(JSON.stringify({ options: { ...placed, HostConfig: unsized }, copies: hashed })).digest('hex').slice(0, 16);
+    const restartOn = ((c as { resizePolicy?: { resourceName: 'cpu' | 'memory'; restartPolicy: string }[] }).resizePolicy ?? []).filter((p) => p.restartPolicy === 'RestartContainer').map((p) => p.resourceName);
+    const resources = { Memory: Memory ?? 0, NanoCpus: NanoCpus ?? 0, CpuShares: CpuShares ?? 0, MemoryReservation: MemoryReservation ?? 0, restartOn };
     options.Labels![label.specHash] = hash;
-    plan.containers.push({ name: c.name, dockerName, hash, options, copies, checkImageUser: security.checkImageUser, ...(init ? { init, sidecar } : {}) });
+    options.Labels![label.shapeHash] = shapeHash;
+    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, checkImageUser: security.checkImageUser, ...(init ? { init, sidecar } : {}) });
   });
   return plan;
 }
