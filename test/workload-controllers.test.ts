@@ -188,3 +188,16 @@ test('CronJob schedules: Kubernetes macros and five fields, node-cron matching i
   const bad = validateObject(applyDefaults({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'x', namespace: 'default' }, spec: { schedule: '* * *', timeZone: 'Mars/Olympus', jobTemplate: { spec: { template: podTemplate({}) } } } }));
   t.deepEqual(bad.filter((i) => !i.warning).map((i) => i.path.join('.')).sort(), ['spec.jobTemplate.spec.template.spec.restartPolicy', 'spec.schedule', 'spec.timeZone']);
 });
+
+test('a PodDisruptionBudget allows an eviction only while enough selected Pods stay healthy', async (t) => {
+  const { budgetRefusing, budgetStatus } = await import('../src/api/disruption.js');
+  const pod = (name: string, ready: boolean): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { app: 'zk' } }, spec: {}, status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
+  const pdb = (spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'zk', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'zk' } }, ...spec } });
+  const three = [pod('zk-0', true), pod('zk-1', true), pod('zk-2', true)];
+  t.like(budgetStatus(pdb({ maxUnavailable: 1 }), three), { expectedPods: 3, currentHealthy: 3, desiredHealthy: 2, disruptionsAllowed: 1 });
+  t.is(budgetRefusing(three[0]!, [pdb({ maxUnavailable: 1 })], three), undefined);
+  const oneDown = [pod('zk-0', true), pod('zk-1', false), pod('zk-2', true)];
+  t.regex(budgetRefusing(oneDown[0]!, [pdb({ maxUnavailable: 1 })], oneDown)!.message, /needs 2 healthy pods and has 2 currently/);
+  t.is(budgetRefusing(oneDown[1]!, [pdb({ maxUnavailable: 1 })], oneDown), undefined, 'an unhealthy Pod may go while the budget is met');
+  t.truthy(budgetRefusing(three[0]!, [pdb({ minAvailable: '100%' })], three));
+});

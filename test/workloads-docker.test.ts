@@ -318,3 +318,39 @@ spec:
   t.not(refused.code, 0);
   t.regex(refused.err, /only cpu and memory resources are mutable through resize/);
 });
+
+test.serial('kubectl drain honours a PodDisruptionBudget: the eviction is refused while it would break the budget', async (t) => {
+  await k(['create', 'namespace', 'pdb']);
+  await apply(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: zk, namespace: pdb }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: zk } }
+  template:
+    metadata: { labels: { app: zk } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{ name: zk, image: "${image}", command: ["sleep", "3600"] }]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: { name: zk, namespace: pdb }
+spec:
+  minAvailable: 2
+  selector: { matchLabels: { app: zk } }
+`);
+  t.is((await k(['rollout', 'status', 'deployment/zk', '-n', 'pdb', '--timeout=120s'])).code, 0);
+  await waitFor('the budget counted', async () => /zk\s+2\s+N\/A\s+0\s/.test((await k(['get', 'pdb', 'zk', '-n', 'pdb'])).out));
+  const drain = await k(['drain', 'test-node', '--pod-selector=app=zk', '--ignore-daemonsets', '--timeout=8s']);
+  t.not(drain.code, 0);
+  t.regex(drain.out + drain.err, /Cannot evict pod as it would violate the pod's disruption budget/);
+  t.is((await server.client.list('Pod', 'pdb', 'app=zk')).length, 2, 'no Pod evicted');
+  // A budget that allows one: the drain evicts.
+  t.is((await k(['patch', 'pdb', 'zk', '-n', 'pdb', '--type=merge', '-p', '{"spec":{"minAvailable":1}}'])).code, 0);
+  await waitFor('one disruption allowed', async () => /zk\s+1\s+N\/A\s+1\s/.test((await k(['get', 'pdb', 'zk', '-n', 'pdb'])).out));
+  const names = (await server.client.list('Pod', 'pdb', 'app=zk')).map((p) => p.metadata.name);
+  const evicted = await k(['drain', 'test-node', '--pod-selector=app=zk', '--ignore-daemonsets', '--timeout=30s']);
+  t.regex(evicted.out, new RegExp(`pod/(${names.join('|')}) evicted`));
+  t.is((await k(['uncordon', 'test-node'])).code, 0);
+});

@@ -8,6 +8,7 @@ import type { ServiceAccountTokens } from './service-account-tokens.js';
 import { admit, defaultAdmission, type AdmissionPlugin, type FieldValidation } from './admission.js';
 import { unauthorized, type Authenticator, type Credentials } from './authenticate.js';
 import { allowAll, forbiddenMessage, type Attributes, type Authorizer } from './authorize.js';
+import { budgetRefusing } from './disruption.js';
 import { ApiError, toApiError } from './errors.js';
 import { recordUpdate, serverSideApply } from './field-managers.js';
 import { defaultFieldManager, isSystemComponent, type Identity } from './identity.js';
@@ -518,12 +519,15 @@ export class ApiServer {
 
   /**
    * pods/NAME/eviction (kubectl drain): the Pod is deleted as a delete would (its owner makes
-   * another elsewhere). No PodDisruptionBudget exists yet to refuse one.
+   * another elsewhere), unless a PodDisruptionBudget that selects it, or its Deployment's own
+   * maxUnavailable, would be broken (429, which kubectl drain retries).
    */
   private evict(r: ApiRequest, warnings: string[]): ApiResponse {
     const pod = this.current(r);
     const body = r.body as { metadata?: { name?: string }; deleteOptions?: { gracePeriodSeconds?: number } } | undefined;
     if (body?.metadata?.name && body.metadata.name !== pod.metadata.name) throw new ApiError(400, 'BadRequest', `the Eviction names ${body.metadata.name}, not ${pod.metadata.name}`);
+    const pdb = budgetRefusing(pod, this.store.list({ kind: 'PodDisruptionBudget', namespace: pod.metadata.namespace }), this.store.list({ kind: 'Pod', namespace: pod.metadata.namespace }));
+    if (pdb) throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", { causes: [{ reason: 'DisruptionBudget', message: pdb.message }] });
     const budget = disruptionBudget(this.store, pod);
     if (budget && budget.healthy - 1 < budget.needed) {
       throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", { causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${budget.name} needs ${budget.needed} healthy pods and has ${budget.healthy} currently` }] });

@@ -51,6 +51,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['apps'], resources: [...appsWorkloads, ...workloadStatus.apps], verbs: read },
       { apiGroups: ['batch'], resources: [...batchWorkloads, ...workloadStatus.batch], verbs: read },
       { apiGroups: ['autoscaling'], resources: [...autoscaling, 'horizontalpodautoscalers/status'], verbs: read },
+      { apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'], verbs: read },
       { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: read },
       { apiGroups: ['gouvernail.io'], resources: ['applications', 'applications/status'], verbs: read },
     ], { [aggregate('view')]: 'true' }),
@@ -63,6 +64,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['apps'], resources: appsWorkloads, verbs: write },
       { apiGroups: ['batch'], resources: batchWorkloads, verbs: write },
       { apiGroups: ['autoscaling'], resources: autoscaling, verbs: write },
+      { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: write },
       { apiGroups: ['gouvernail.io'], resources: ['applications'], verbs: write },
     ], { [aggregate('edit')]: 'true' }),
     clusterRole('system:aggregate-to-admin', [
@@ -84,6 +86,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'replicasets'], verbs: ['patch'] },
       { apiGroups: [''], resources: ['replicationcontrollers'], verbs: ['patch'] },
       { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers/status'], verbs: ['update', 'patch'] },
+      { apiGroups: ['policy'], resources: ['poddisruptionbudgets/status'], verbs: ['update', 'patch'] },
       { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: ['update', 'patch'] },
       { apiGroups: [''], resources: ['resourcequotas/status'], verbs: ['update', 'patch'] },
     ]),

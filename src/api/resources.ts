@@ -40,6 +40,7 @@ const subresourcesOf: Record<string, Subresource[]> = {
   Job: [statusSub],
   CronJob: [statusSub],
   HorizontalPodAutoscaler: [statusSub],
+  PodDisruptionBudget: [statusSub],
   Service: [statusSub],
   PersistentVolumeClaim: [statusSub],
   Namespace: [statusSub],

@@ -165,6 +165,12 @@ const columns: Record<string, Column[]> = {
     ...templateColumns.slice(0, 2),
     col('Selector', 'Label selector for pods.', (c) => selectorText(c.spec?.jobTemplate?.spec?.selector), { wide: true }),
   ],
+  PodDisruptionBudget: [
+    col('Min Available', 'The minimum number of pods that must be available.', (p) => (p.spec?.minAvailable !== undefined ? String(p.spec.minAvailable) : 'N/A')),
+    col('Max Unavailable', 'The maximum number of pods that may be unavailable.', (p) => (p.spec?.maxUnavailable !== undefined ? String(p.spec.maxUnavailable) : 'N/A')),
+    col('Allowed Disruptions', 'Calculated number of pods that may be disrupted at this time.', (p) => p.status?.disruptionsAllowed ?? 0, { type: 'integer' }),
+    ageCol,
+  ],
   HorizontalPodAutoscaler: [
     col('Reference', 'The target of the autoscaler.', (h) => `${h.spec?.scaleTargetRef?.kind}/${h.spec?.scaleTargetRef?.name}`),
     col('Targets', 'Each metric: its current value over its target.', hpaTargets),

@@ -389,6 +389,7 @@ const kindDescriptions: Record<string, string> = {
   DaemonSet: 'DaemonSet runs one Pod on every node that its template may be scheduled to.',
   Job: 'Job runs Pods until a number of them complete successfully.',
   CronJob: 'CronJob creates Jobs on a time-based schedule.',
+  PodDisruptionBudget: 'PodDisruptionBudget limits how many of the Pods it selects may be evicted at once (kubectl drain): minAvailable or maxUnavailable.',
   HorizontalPodAutoscaler: "HorizontalPodAutoscaler scales a workload's replicas on the CPU and memory its Pods use, as Docker stats measure them.",
   Event: 'Event is a report of an event somewhere in the cluster.',
 };
@@ -417,6 +418,7 @@ export const manifestKinds: KindInfo[] = [
   kind('apps/v1', 'DaemonSet', 'daemonsets', ['ds'], true, { spec: req(daemonSetSpec) }),
   kind('batch/v1', 'Job', 'jobs', [], true, { spec: req(jobSpec) }),
   kind('batch/v1', 'CronJob', 'cronjobs', ['cj'], true, { spec: req(cronJobSpec) }),
+  kind('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', ['pdb'], true, { spec: req(obj({ selector: req(labelSelector), minAvailable: percentOrInt, maxUnavailable: percentOrInt, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') })) }),
   kind('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', ['hpa'], true, { spec: req(hpaSpec) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),

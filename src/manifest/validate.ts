@@ -61,6 +61,9 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
     case 'HorizontalPodAutoscaler':
       checkAutoscaler(o, issues);
       break;
+    case 'PodDisruptionBudget':
+      if ((o.spec.minAvailable === undefined) === (o.spec.maxUnavailable === undefined)) issues.push({ path: ['spec'], message: 'needs one of minAvailable and maxUnavailable' });
+      break;
     case 'Service':
       checkService(o, issues);
       break;

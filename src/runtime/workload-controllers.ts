@@ -13,6 +13,7 @@ import { PassLoop } from './pass-loop.js';
 import { quotaUsage } from '../api/resource-limits.js';
 import { schedule, selectedNodeAnnotation } from './scheduler.js';
 import type { ControllerContext } from './controller-context.js';
+import { budgetStatus } from '../api/disruption.js';
 import { reconcileStatefulSet } from './stateful-set-controller.js';
 import { reconcileDaemonSet } from './daemon-set-controller.js';
 import { reconcileJob } from './job-controller.js';
@@ -243,6 +244,7 @@ export class WorkloadControllers {
       await this.reconcileReplicaSet(rs).catch((err) => this.log('replica set reconcile failed', { replicaSet: rs.metadata.name, err: (err as Error).message }));
     }
     if (everything || others) await this.reconcileOthers();
+    await this.updateBudgets();
     await this.schedule();
     if (everything) await this.ensureDefaultServiceAccounts();
     await this.updateQuotas();
@@ -263,6 +265,14 @@ export class WorkloadControllers {
     await each('StatefulSet', this.events?.statefulSet, reconcileStatefulSet);
     await each('DaemonSet', this.events?.daemonSet, reconcileDaemonSet);
     await each('ReplicationController', this.events?.replicaSet, (o) => (o.metadata.deletionTimestamp ? Promise.resolve() : this.reconcileReplicaSet(o)));
+  }
+
+  /** Each PodDisruptionBudget's status, from the Pods it selects (the disruption controller). */
+  private async updateBudgets(): Promise<void> {
+    const budgets = this.list({ kind: 'PodDisruptionBudget' });
+    if (budgets.length === 0) return;
+    const ctx = this.context(undefined);
+    for (const pdb of budgets) await ctx.writeStatus(pdb, budgetStatus(pdb, this.list({ kind: 'Pod', namespace: pdb.metadata.namespace })));
   }
 
   /** Each ResourceQuota's status: its hard limits and what its namespace uses of them. */
