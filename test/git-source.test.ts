@@ -3,6 +3,7 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fetchGitRevision, GitFetchError } from '../src/sync/git-source.js';
 import { makeRepo, startGitServer } from './git-helpers.js';
+import { parseSnapshot } from '../src/manifest/load.js';
 import { tempDir } from './helpers.js';
 
 const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\n`;
@@ -86,4 +87,20 @@ test('a local repository path is read in place', async (t) => {
   const r = await fetchGitRevision({ repoURL: repo.work, targetRevision: 'main' }, tempDir());
   t.is(r.revision, sha);
   t.deepEqual(r.files.map((f) => f.path), ['a.yaml']);
+});
+
+test('a kustomize overlay on ../../base is read with the repository as its root, and builds', async (t) => {
+  const server = await startGitServer();
+  t.teardown(() => server.close());
+  const repo = makeRepo(server, 'overlay.git');
+  repo.write('base/kustomization.yaml', 'resources: [settings.yaml]\n');
+  repo.write('base/settings.yaml', cm('settings'));
+  repo.write('overlays/prod/kustomization.yaml', 'resources: [../../base]\nnamePrefix: prod-\n');
+  repo.write('elsewhere/ignored.yaml', cm('not-read'));
+  await repo.commit('overlay');
+  const r = await fetchGitRevision({ repoURL: server.url('overlay.git'), targetRevision: 'main', path: 'overlays/prod' }, tempDir());
+  t.is(r.base, 'overlays/prod');
+  const set = parseSnapshot(r.files, undefined, r.base);
+  t.deepEqual(set.problems, []);
+  t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['prod-settings']);
 });

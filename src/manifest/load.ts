@@ -22,9 +22,9 @@ export function hasErrors(problems: Problem[]): boolean {
  * Parses, validates and defaults a snapshot of files (a folder, a Git revision). Pure. Every
  * error of every file is reported, not just the first.
  */
-export function parseSnapshot(files: SourceFile[], limits: ParseLimits = defaultLimits): ManifestSet {
-  if (findKustomization(files)) {
-    const k = kustomize(files, limits);
+export function parseSnapshot(files: SourceFile[], limits: ParseLimits = defaultLimits, base = ''): ManifestSet {
+  if (findKustomization(files, base)) {
+    const k = kustomize(files, limits, base);
     const checked = checkManifests(k.manifests);
     return { manifests: checked.manifests, problems: [...k.problems, ...checked.problems] };
   }

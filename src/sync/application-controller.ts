@@ -196,7 +196,7 @@ export class ApplicationController {
       this.setStatus(app, { checked: true });
       return true;
     }
-    const set = parseSnapshot(snapshot.files);
+    const set = parseSnapshot(snapshot.files, undefined, snapshot.base);
     const problems: Problem[] = [...snapshot.problems, ...set.problems].filter((p) => p.severity === 'error');
     const resume = this.resumes.get(key);
     this.resumes.delete(key);
@@ -371,7 +371,7 @@ export class ApplicationController {
       if (revision) throw new PreviewError(400, `${name} follows a folder, which has only its present content; leave out the revision`);
       snapshot = await readFolderSnapshot(this.folderOf(app), this.sourceLimits);
     }
-    const set = parseSnapshot(snapshot.files);
+    const set = parseSnapshot(snapshot.files, undefined, snapshot.base);
     const problems = [...snapshot.problems, ...set.problems].filter((p) => p.severity === 'error').map(formatProblem);
     const commit = (snapshot as Partial<GitRevision>).commit;
     if (problems.length > 0) return { revision: snapshot.revision, commit, problems };

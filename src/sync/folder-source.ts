@@ -10,6 +10,8 @@ export interface Snapshot {
   revision: string;
   files: SourceFile[];
   problems: Problem[];
+  /** Where the source's kustomization is among the files, when they are read from above it (a Git overlay on `../base`). */
+  base?: string;
 }
 
 export async function readFolderSnapshot(dir: string, limits: SourceLimits = defaultSourceLimits): Promise<Snapshot> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { findKustomization } from '../manifest/kustomize.js';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import type { Problem } from '../manifest/problems.js';
@@ -93,11 +94,21 @@ export async function fetchGitRevision(spec: GitSourceSpec, cacheRoot: string, l
     throw new GitFetchError(`cannot fetch ${shown}${ref ? ` at ${ref}` : ''}: ${String((err as Error).message).replaceAll(spec.repoURL, shown)}`);
   }
   const commit = await git.readCommit({ fs, gitdir, oid: sha });
-  const { files, problems } = await readTreeFiles(gitdir, commit.commit.tree, spec.path ?? '.', limits);
+  let { files, problems } = await readTreeFiles(gitdir, commit.commit.tree, spec.path ?? '.', limits);
+  // A kustomization that reaches above its folder (an overlay on ../../base) is read with the whole
+  // repository, which is its root: nothing outside the repository is ever read.
+  const k = findKustomization(files);
+  const base = path.posix.normalize((spec.path ?? '.').replace(/^\.?\/+/, '') || '.');
+  let under: string | undefined;
+  if (k && base !== '.' && /(^|[\s[,'"])\.\.\//m.test(k.text)) {
+    ({ files, problems } = await readTreeFiles(gitdir, commit.commit.tree, '.', limits));
+    under = base;
+  }
   return {
     revision: sha,
     files,
     problems,
+    ...(under ? { base: under } : {}),
     commit: { sha, message: commit.commit.message.trim().split('\n')[0]!, author: `${commit.commit.author.name} <${commit.commit.author.email}>` },
   };
 }
