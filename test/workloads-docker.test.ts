@@ -354,3 +354,59 @@ spec:
   t.regex(evicted.out, new RegExp(`pod/(${names.join('|')}) evicted`));
   t.is((await k(['uncordon', 'test-node'])).code, 0);
 });
+
+test.serial('Argo CD hooks: a PreSync Job completes before the sync, PostSync after it is healthy, with their delete policies; a failed PreSync stops the sync and runs SyncFail', async (t) => {
+  const dir = tempDir();
+  const job = (name: string, annotations: string, command: string, generate = false) => `apiVersion: batch/v1
+kind: Job
+metadata:
+  ${generate ? `generateName: ${name}-` : `name: ${name}`}
+  namespace: hooks
+  annotations: { ${annotations} }
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers: [{ name: c, image: "${image}", command: ["sh", "-c", "${command}"] }]
+`;
+  writeFileSync(path.join(dir, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: hooks }\n');
+  writeFileSync(path.join(dir, 'app.yaml'), `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: app, namespace: hooks }
+spec:
+  selector: { matchLabels: { app: app } }
+  template:
+    metadata: { labels: { app: app } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{ name: c, image: "${image}", command: ["sleep", "3600"] }]
+`);
+  writeFileSync(path.join(dir, 'migrate.yaml'), job('migrate', 'argocd.argoproj.io/hook: PreSync, argocd.argoproj.io/hook-delete-policy: HookSucceeded', 'sleep 2; echo migrated'));
+  writeFileSync(path.join(dir, 'smoke.yaml'), job('smoke', 'argocd.argoproj.io/hook: PostSync', 'echo smoke test passed', true));
+  const plan = await runCli('plan', '-f', dir);
+  t.regex(plan.out, /PreSync hooks \(before wave 1\)[^\n]*\n  Job\/migrate/);
+  t.regex(plan.out, /PostSync hooks \(once every object is healthy\)[^\n]*\n  Job\/smoke-<generated>/);
+  const applied = await runCli('apply', '-f', dir, '--kubeconfig', server.kubeconfig, '--timeout', '150s');
+  t.is(applied.code, 0, applied.out + applied.err);
+  const out = applied.out;
+  t.true(out.indexOf('hook PreSync Job/migrate succeeded') < out.indexOf('Deployment/hooks/app created'), out);
+  t.true(out.indexOf('all objects are healthy') < out.search(/hook PostSync Job\/smoke-\w+ created/), out);
+  t.is(await server.client.get('Job', 'hooks', 'migrate'), undefined, 'HookSucceeded deleted the PreSync Job');
+  const smoke = (await server.client.list('Job', 'hooks')).filter((j) => j.metadata.name.startsWith('smoke-'));
+  t.is(smoke.length, 1);
+  t.truthy(smoke[0]!.status.conditions.find((c: { type: string }) => c.type === 'Complete'));
+
+  // A PreSync hook that fails: nothing of the sync is applied, the SyncFail hook runs.
+  const failing = tempDir();
+  writeFileSync(path.join(failing, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: hooks }\n');
+  writeFileSync(path.join(failing, 'other.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: never, namespace: hooks }\n');
+  writeFileSync(path.join(failing, 'migrate.yaml'), job('bad-migrate', 'argocd.argoproj.io/hook: PreSync', 'echo cannot migrate; exit 1'));
+  writeFileSync(path.join(failing, 'notify.yaml'), job('notify', 'argocd.argoproj.io/hook: SyncFail', 'echo told the team'));
+  const refused = await runCli('apply', '-f', failing, '--kubeconfig', server.kubeconfig, '--timeout', '150s');
+  t.not(refused.code, 0);
+  t.regex(refused.err, /hook PreSync Job\/bad-migrate failed: BackoffLimitExceeded/);
+  t.is(await server.client.get('ConfigMap', 'hooks', 'never'), undefined, 'the sync stopped before its objects');
+  await waitFor('the SyncFail Job complete', async () => (await server.client.get('Job', 'hooks', 'notify'))?.status?.conditions?.some((c: { type: string }) => c.type === 'Complete'), 120_000);
+});

@@ -7,6 +7,7 @@ import type { KubeObject, Manifest } from '../manifest/types.js';
 import { describeWait, plan, pruneOrder, type Wait } from './plan.js';
 import { diff } from '../diff/diff.js';
 import { inventoryKeys, inventoryNamespace, inventoryObject, inventoryObjectName } from './inventory.js';
+import { runHooks, splitHooks, type HookPhase } from './hooks.js';
 
 export interface ApplyOptions {
   /** Inventory name: objects applied under it before and gone now are pruned with `prune`. */
@@ -41,8 +42,32 @@ export class ApplyError extends Error {
  * waits for is healthy. On failure it stops and leaves the rest as it was.
  */
 export async function applyManifests(client: Client, input: Manifest[], options: ApplyOptions): Promise<void> {
+  const labelled = options.instance === undefined ? input : input.map((m) => ({ ...m, object: { ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: options.instance! } } } }));
+  // Hooks (Argo CD's and Helm's) run around the sync; they are not objects it keeps or prunes.
+  const { objects, hooks } = splitHooks(labelled);
+  const run = (phase: HookPhase) => (hooks[phase].length ? (options.progress(`${phase} hooks: ${hooks[phase].length}`), runHooks(client, phase, hooks[phase], { progress: options.progress, timeoutMs: options.waveTimeoutMs, pollMs: options.pollMs })) : Promise.resolve());
+  try {
+    // A hook's namespace, when the source has it, is made first (as Argo CD's CreateNamespace).
+    const needed = new Set(Object.values(hooks).flat().map((m) => m.object.metadata.namespace));
+    for (const m of objects) if (m.object.kind === 'Namespace' && needed.has(m.object.metadata.name)) options.progress(`  ${displayKey(keyOf(m.object), 'default')} ${await client.apply(m.object)} (for the hooks)`);
+    await run('PreSync');
+    await applyObjects(client, objects, options, () => run('Sync'));
+    if (hooks.PostSync.length && !options.wait) {
+      options.progress('waiting for every object to be healthy before the PostSync hooks');
+      await waitHealthy(client, objects.map((m) => keyOf(m.object)), options, 'the PostSync hooks');
+    }
+    await run('PostSync');
+  } catch (err) {
+    if (hooks.SyncFail.length) {
+      options.progress(`SyncFail hooks: ${hooks.SyncFail.length}`);
+      await runHooks(client, 'SyncFail', hooks.SyncFail, { progress: options.progress, timeoutMs: options.waveTimeoutMs, pollMs: options.pollMs }).catch((e: Error) => options.progress(`  ${e.message}`));
+    }
+    throw err instanceof ApplyError ? err : new ApplyError((err as Error).message, { cause: err });
+  }
+}
+
+async function applyObjects(client: Client, manifests: Manifest[], options: ApplyOptions, syncHooks: () => Promise<void>): Promise<void> {
   const { progress } = options;
-  const manifests = options.instance === undefined ? input : input.map((m) => ({ ...m, object: { ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: options.instance! } } } }));
   let result = plan(manifests);
   const missing = result.problems.filter((p) => p.code === 'PlanMissingDependency' && p.severity === 'error');
   if (missing.length > 0) {
@@ -111,6 +136,7 @@ export async function applyManifests(client: Client, input: Manifest[], options:
   }
   const desired = new Set(manifests.map((m) => keyOf(m.object)));
   await recordInventory(client, options.inventoryClient ?? client, options, desired);
+  await syncHooks();
   if (options.wait) {
     progress('waiting for every object to be healthy');
     await waitHealthy(client, [...desired], options, 'the last wave');

@@ -95,7 +95,8 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
       // The object was just parsed and is this function's: defaulted where it is, not copied.
       const defaulted: Manifest = { ...m, object: defaultInPlace(o) };
       const key = keyOf(defaulted.object);
-      const first = seen.get(key);
+      // A hook named by generateName alone is a new object each time: never a duplicate.
+      const first = defaulted.object.metadata.name ? seen.get(key) : undefined;
       if (first) {
         errors.push({
           severity: 'error',

@@ -4,6 +4,7 @@ import { isManifestKind, kindInfo, manifestKinds } from './kinds.js';
 import { matchesSelector, type LabelSelector } from './selector.js';
 import { parseQuantity } from './quantity.js';
 import { cronScheduleProblem, isTimeZone } from './cron-schedule.js';
+import { isHook } from './hook-phases.js';
 import type { Container, FieldPath, KubeObject, PodSpec } from './types.js';
 
 /**
@@ -30,6 +31,11 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
   }
   const reveal = info.kind !== 'Secret';
   check(info.schema, o, [], issues, reveal);
+  // A hook may be named by generateName alone: each sync makes a new one, as Argo CD does.
+  if (o.metadata?.generateName && !o.metadata.name && isHook(o)) {
+    const i = issues.findIndex((x) => x.path.join('.') === 'metadata.name' && x.message === 'is required');
+    if (i >= 0) issues.splice(i, 1);
+  }
   if (!info.namespaced && o.metadata && typeof o.metadata === 'object' && 'namespace' in o.metadata) {
     issues.push({ path: ['metadata', 'namespace'], message: `${info.kind} is cluster-scoped and takes no namespace` });
   }

@@ -1,3 +1,4 @@
+import { isHook } from '../manifest/hook-phases.js';
 import type { FSWatcher } from 'chokidar';
 import path from 'node:path';
 import { applyManifests, ApplyError, instanceLabel } from '../apply/apply.js';
@@ -256,9 +257,9 @@ export class ApplicationController {
       });
       const latest = this.store.get('Application', namespace, name) ?? app;
       const pin = latest.metadata.annotations?.[pinnedRevision] ? ` (pinned by a rollback until a new commit arrives or 'gouvernail app resume ${name}')` : '';
-      this.setDesired(key, set.manifests.map((m) => maskSecret({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
+      this.setDesired(key, set.manifests.filter((m) => !isHook(m.object)).map((m) => maskSecret({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
       const resumed = resumeAfterWave ? ` (resumed after wave ${resumeAfterWave}, where a restart interrupted it)` : '';
-      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${resumed}${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.map((m) => keyOf(m.object)) });
+      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${resumed}${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.filter((m) => !isHook(m.object)).map((m) => keyOf(m.object)) });
       this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
       return true;
     } catch (err) {
@@ -375,7 +376,7 @@ export class ApplicationController {
     const problems = [...snapshot.problems, ...set.problems].filter((p) => p.severity === 'error').map(formatProblem);
     const commit = (snapshot as Partial<GitRevision>).commit;
     if (problems.length > 0) return { revision: snapshot.revision, commit, problems };
-    const desired = set.manifests.map((m) => ({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } }));
+    const desired = set.manifests.filter((m) => !isHook(m.object)).map((m) => ({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } }));
     const inventory = new Set(inventoryKeys(this.store.get('ConfigMap', inventoryNamespace, inventoryObjectName(`app:${namespace}/${name}`))));
     const prunable = app.spec.syncPolicy?.prune ? inventory : new Set<string>();
     const live: KubeObject[] = [];

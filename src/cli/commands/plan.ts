@@ -1,3 +1,4 @@
+import { splitHooks } from '../../apply/hooks.js';
 import { describeWait, plan } from '../../apply/plan.js';
 import { planGraph, toDot, toMermaid } from '../../apply/plan-graph.js';
 import { displayKey } from '../../manifest/keys.js';
@@ -20,14 +21,17 @@ export const planCommand: Command = {
       else io.err('invalid manifests: no plan; fix the errors above');
       return exit.invalid;
     }
-    const result = plan(set.manifests);
+    // Hooks run around the waves, in their phases: shown apart.
+    const { objects, hooks } = splitHooks(set.manifests);
+    const result = plan(objects);
     const failed = hasErrors(result.problems);
     if (json) {
       const waves = result.waves.map((w) => ({
         wave: w.number,
         objects: w.steps.map((s) => ({ kind: s.object.kind, namespace: s.object.metadata.namespace, name: s.object.metadata.name, syncWave: s.syncWave, waitsFor: s.waitsFor })),
       }));
-      io.out(JSON.stringify({ waves, problems: [...set.problems, ...result.problems] }, null, 2));
+      const hookList = Object.fromEntries(Object.entries(hooks).filter(([, l]) => l.length).map(([phase, l]) => [phase, l.map((m) => ({ kind: m.object.kind, namespace: m.object.metadata.namespace, name: m.object.metadata.name ?? `${m.object.metadata.generateName}<generated>` }))]));
+      io.out(JSON.stringify({ waves, hooks: hookList, problems: [...set.problems, ...result.problems] }, null, 2));
       return failed ? exit.invalid : exit.ok;
     }
     for (const p of result.problems) io.err(`${p.severity}: ${formatProblem(p)}`);
@@ -42,6 +46,12 @@ export const planCommand: Command = {
     }
     const total = result.waves.reduce((n, w) => n + w.steps.length, 0);
     const lines = [`${total} objects in ${result.waves.length} wave${result.waves.length === 1 ? '' : 's'}; each wave starts when what it waits for is healthy`];
+    const hookLines = (phase: 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail', when: string) => {
+      if (!hooks[phase].length) return;
+      lines.push('', `${phase} hooks (${when}), one after the other, each to completion`);
+      for (const m of hooks[phase]) lines.push(`  ${m.object.kind}/${m.object.metadata.name ?? `${m.object.metadata.generateName}<generated>`}`);
+    };
+    hookLines('PreSync', 'before wave 1');
     for (const w of result.waves) {
       lines.push('', `Wave ${w.number} of ${result.waves.length}`);
       for (const s of w.steps) {
@@ -49,6 +59,9 @@ export const planCommand: Command = {
         for (const wait of s.waitsFor) lines.push(`      ${describeWait(wait)}`);
       }
     }
+    hookLines('Sync', 'once every wave is written');
+    hookLines('PostSync', 'once every object is healthy');
+    hookLines('SyncFail', 'if the sync fails');
     io.out(lines.join('\n'));
     return exit.ok;
   },
