@@ -32,12 +32,13 @@ const probe = obj({
   exec: obj({ command: req(arr(str())) }),
   httpGet: obj({ path: str(), port: req(namedOrNumberedPort), scheme: oneOf('HTTP', 'HTTPS'), host: str(), httpHeaders: arr(obj({ name: req(str()), value: req(str()) })) }),
   tcpSocket: obj({ port: req(namedOrNumberedPort), host: str() }),
+  grpc: describe(obj({ port: req(port), service: str() }), "gRPC's standard health check (grpc.health.v1.Health/Check) on the Pod's port: SERVING is a success."),
   initialDelaySeconds: int(0),
   periodSeconds: int(1),
   timeoutSeconds: int(1),
   successThreshold: int(1),
   failureThreshold: int(1),
-}, false, ['grpc', 'terminationGracePeriodSeconds']);
+}, false, ['terminationGracePeriodSeconds']);
 
 const lifecycleHandler = obj({
   exec: obj({ command: req(arr(str())) }),

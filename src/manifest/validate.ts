@@ -160,8 +160,8 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
       for (const probeName of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
         const p = c[probeName];
         if (!p) continue;
-        const handlers = ['exec', 'httpGet', 'tcpSocket'].filter((h) => (p as Record<string, unknown>)[h] !== undefined);
-        if (handlers.length !== 1) issues.push({ path: [...cat, probeName], message: 'needs exactly one of exec, httpGet, tcpSocket' });
+        const handlers = ['exec', 'httpGet', 'tcpSocket', 'grpc'].filter((h) => (p as Record<string, unknown>)[h] !== undefined);
+        if (handlers.length !== 1) issues.push({ path: [...cat, probeName], message: 'needs exactly one of exec, httpGet, tcpSocket, grpc' });
         const port = p.httpGet?.port ?? p.tcpSocket?.port;
         if (typeof port === 'string' && !portNames.has(port)) {
           issues.push({ path: [...cat, probeName, p.httpGet ? 'httpGet' : 'tcpSocket', 'port'], message: `names port ${JSON.stringify(port)}, which the container does not declare` });

@@ -15,6 +15,7 @@ import { selectedNodeAnnotation } from './scheduler.js';
 import { isSidecar, networkOwner, planPod, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
+import { grpcHealthCheck } from './grpc-health.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
@@ -1067,6 +1068,10 @@ async function runProbe(docker: Docker, p: Probe, id: string, podIP: string | un
         req.on('error', () => resolve(false));
       });
     }
+    if ((p as { grpc?: { port: number; service?: string } }).grpc) {
+      const g = (p as { grpc: { port: number; service?: string } }).grpc;
+      return await grpcHealthCheck(podIP, g.port, g.service ?? '', timeout);
+    }
     if (p.tcpSocket) {
       return await new Promise<boolean>((resolve) => {
         const s = net.connect({ host: p.tcpSocket!.host ?? podIP, port: port(p.tcpSocket!.port), timeout }, () => {
@@ -1104,6 +1109,8 @@ function describeProbe(p: Probe): string {
   if (p.exec) return `exec [${p.exec.command.join(' ')}] failed`;
   if (p.httpGet) return `HTTP probe failed: GET ${p.httpGet.path ?? '/'} on port ${p.httpGet.port}`;
   if (p.tcpSocket) return `dial tcp port ${p.tcpSocket.port}: connection refused`;
+  const grpc = (p as { grpc?: { port: number; service?: string } }).grpc;
+  if (grpc) return `gRPC health check of service ${JSON.stringify(grpc.service ?? '')} on port ${grpc.port} did not answer SERVING`;
   return 'no handler';
 }
 
