@@ -10,9 +10,10 @@ test.after.always(async () => {
   await server?.destroy();
 });
 
-test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment and service, cordon, uncordon and drain, top', async (t) => {
-  const k = kubectl(server.kubeconfig, '1.33');
-  const ns = 'imperative';
+for (const [index, version] of ['1.30', '1.33'].entries()) {
+test.serial(`kubectl ${version} imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment, service and job, cordon, uncordon and drain, top`, async (t) => {
+  const k = kubectl(server.kubeconfig, version);
+  const ns = `imperative-${version.replace('.', '')}`;
   const ok = async (...args: string[]) => {
     const r = await k(args);
     t.is(r.code, 0, `kubectl ${args.join(' ')}: ${r.out}${r.err}`);
@@ -72,8 +73,12 @@ test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, 
   await ok('rollout', 'status', '-n', ns, 'deployment/typed', '--timeout=120s');
   await ok('create', 'service', 'clusterip', 'typed', '-n', ns, '--tcp=80:8080');
   t.deepEqual((await server.client.get('Service', ns, 'typed'))!.spec.ports, [{ name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080 }]);
-  await ok('create', 'service', 'nodeport', 'typed-np', '-n', ns, '--tcp=81:8081', '--node-port=30181');
-  t.regex(await ok('get', 'svc', 'typed-np', '-n', ns), /NodePort\s+\S+\s+<none>\s+81:30181\/TCP/);
+  await ok('create', 'service', 'nodeport', 'typed-np', '-n', ns, '--tcp=81:8081', `--node-port=${30181 + index}`);
+  t.regex(await ok('get', 'svc', 'typed-np', '-n', ns), new RegExp(`NodePort\\s+\\S+\\s+<none>\\s+81:${30181 + index}/TCP`));
+  // create job: a Job from its protobuf body, run to completion.
+  t.regex(await ok('create', 'job', 'once', '-n', ns, `--image=${image}`, '--', 'echo', 'job done'), /job.batch\/once created/);
+  await ok('wait', '--for=condition=complete', 'job/once', '-n', ns, '--timeout=120s');
+  t.is(await ok('logs', 'job/once', '-n', ns), 'job done\n');
 
   // Cordoned, the node takes no new Pod; uncordoned, it does.
   await ok('cordon', 'test-node');
@@ -109,3 +114,4 @@ test.serial('kubectl 1.33 imperative commands: run with its flags and dry runs, 
   t.regex(await ok('top', 'nodes'), /^test-node\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/m);
   await ok('delete', 'namespace', ns, '--wait=false');
 });
+}

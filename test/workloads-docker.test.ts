@@ -410,3 +410,49 @@ spec:
   t.is(await server.client.get('ConfigMap', 'hooks', 'never'), undefined, 'the sync stopped before its objects');
   await waitFor('the SyncFail Job complete', async () => (await server.client.get('Job', 'hooks', 'notify'))?.status?.conditions?.some((c: { type: string }) => c.type === 'Complete'), 120_000);
 });
+
+test.serial('minReadySeconds holds a ready Pod back from available; progressDeadlineSeconds turns a stuck rollout into ProgressDeadlineExceeded, as kubectl rollout status reports', async (t) => {
+  await k(['create', 'namespace', 'progress']);
+  await apply(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: slow, namespace: progress }
+spec:
+  minReadySeconds: 6
+  selector: { matchLabels: { app: slow } }
+  template:
+    metadata: { labels: { app: slow } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{ name: c, image: "${image}", command: ["sleep", "3600"] }]
+`);
+  const readyNotAvailable = await waitFor('ready, not yet available', async () => {
+    const d = await server.client.get('Deployment', 'progress', 'slow');
+    return d?.status?.readyReplicas === 1 ? d : undefined;
+  }, 60_000, 100);
+  t.is(readyNotAvailable.status.availableReplicas, 0, 'not available before minReadySeconds');
+  const readyAt = Date.now();
+  await waitFor('available', async () => (await server.client.get('Deployment', 'progress', 'slow'))?.status?.availableReplicas === 1, 60_000, 200);
+  t.true(Date.now() - readyAt >= 3000, 'available only after minReadySeconds');
+
+  await apply(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: stuck, namespace: progress }
+spec:
+  progressDeadlineSeconds: 8
+  selector: { matchLabels: { app: stuck } }
+  template:
+    metadata: { labels: { app: stuck } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: c
+        image: "${image}"
+        command: ["sleep", "3600"]
+        readinessProbe: { exec: { command: ["false"] }, periodSeconds: 1 }
+`);
+  const status = await k(['rollout', 'status', 'deployment/stuck', '-n', 'progress', '--timeout=90s']);
+  t.not(status.code, 0);
+  t.regex(status.err, /exceeded its progress deadline/);
+  const d = (await server.client.get('Deployment', 'progress', 'stuck'))!;
+  t.like(d.status.conditions.find((c: { type: string }) => c.type === 'Progressing'), { status: 'False', reason: 'ProgressDeadlineExceeded' });
+});

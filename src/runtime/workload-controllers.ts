@@ -108,7 +108,9 @@ export class WorkloadControllers {
     this.wakeAt = at;
     this.wakeTimer = setTimeout(() => {
       this.wakeAt = Infinity;
-      this.kickOthers();
+      // A full pass: the Deployments too (minReadySeconds, progressDeadlineSeconds).
+      this.queue.all = true;
+      this.loop.kick();
     }, Math.max(0, at - Date.now()) + 50);
     this.wakeTimer.unref();
   }
@@ -137,7 +139,7 @@ export class WorkloadControllers {
    * changes and its ReplicaSets', a ReplicaSet for its own and its Pods'. A pass with an empty
    * queue (the resync, a Node or Namespace change, a Pod with no owner) looks at everything.
    */
-  private readonly queue = { deployments: new Set<string>(), replicaSets: new Set<string>(), others: false };
+  private readonly queue = { deployments: new Set<string>(), replicaSets: new Set<string>(), others: false, all: false };
 
   private enqueue(type: string, o: KubeObject): boolean {
     const ns = o.metadata.namespace;
@@ -228,10 +230,12 @@ export class WorkloadControllers {
     const deployments = new Set(this.queue.deployments);
     const replicaSets = new Set(this.queue.replicaSets);
     const others = this.queue.others;
+    const all = this.queue.all;
     this.queue.deployments.clear();
     this.queue.replicaSets.clear();
     this.queue.others = false;
-    const everything = deployments.size === 0 && replicaSets.size === 0 && !others;
+    this.queue.all = false;
+    const everything = all || (deployments.size === 0 && replicaSets.size === 0 && !others);
     const key = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
     for (const d of this.list({ kind: 'Deployment' })) {
       if (d.metadata.deletionTimestamp || (!everything && !deployments.has(key(d)))) continue;
@@ -352,7 +356,9 @@ export class WorkloadControllers {
       if (oldTarget === 0) current = await setReplicas(current, want);
       else current = await setReplicas(current, newTarget);
       // Scale down old ones while keeping want - maxUnavailable ready.
-      const readyNew = newPods.filter(isReady).length;
+      // New Pods count once available (ready for minReadySeconds), as Kubernetes counts them.
+      const minReadyMs = (spec.minReadySeconds ?? 0) * 1000;
+      const readyNew = newPods.filter((p) => isReady(p) && Date.now() - (Date.parse((p.status?.conditions ?? []).find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime ?? '') || 0) >= minReadyMs).length;
       const readyOld = oldPods.filter(isReady).length;
       let canRemove = Math.max(0, readyNew + readyOld - (want - unavailable));
       const notReadyOld = oldPods.filter((p) => !isReady(p)).length;
@@ -375,7 +381,13 @@ export class WorkloadControllers {
     const pods = sets.flatMap(podsOf);
     const updated = podsOf(current);
     const ready = pods.filter(isReady).length;
-    const available = ready;
+    // Available: ready for at least minReadySeconds (a Pod that just turned ready is not counted yet).
+    const now = Date.now();
+    const minReady = (spec.minReadySeconds ?? 0) * 1000;
+    const availableSince = (p: KubeObject) => Date.parse((p.status?.conditions ?? []).find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime ?? '') || now;
+    const available = pods.filter((p) => isReady(p) && now - availableSince(p) >= minReady).length;
+    for (const p of pods.filter((p) => isReady(p) && now - availableSince(p) < minReady)) this.wake(availableSince(p) + minReady);
+    const progressing = this.progress(d, current.metadata.name, { complete: updated.length >= want && pods.length === want && available >= want, signature: `${current.metadata.name}/${updated.length}/${available}/${pods.length}`, now });
     const status = {
       observedGeneration: d.metadata.generation,
       replicas: pods.length,
@@ -385,13 +397,44 @@ export class WorkloadControllers {
       unavailableReplicas: Math.max(0, want - available),
       conditions: [
         { type: 'Available', status: available >= want - resolvePercent(spec.strategy.rollingUpdate?.maxUnavailable, want, false) ? 'True' : 'False', reason: available >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: `${available} of ${want} replicas available` },
-        { type: 'Progressing', status: 'True', reason: updated.length >= want && pods.length === want ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${current.metadata.name}" ${updated.length >= want ? 'has successfully progressed' : 'is progressing'}` },
+        progressing,
       ],
     };
     if (JSON.stringify(status) !== JSON.stringify(d.status)) {
       const latest = this.store.get('Deployment', ns, d.metadata.name);
       if (latest) await this.updateStatus({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
     }
+  }
+
+  /** When each Deployment last made progress, and what its progress was then. */
+  private readonly progressSeen = new Map<string, { signature: string; at: number }>();
+
+  /**
+   * The Progressing condition, as Kubernetes keeps it: True while the rollout moves (a ReplicaSet
+   * scaled, a Pod turned available), NewReplicaSetAvailable once complete, and False with
+   * ProgressDeadlineExceeded when nothing moved for progressDeadlineSeconds.
+   */
+  private progress(d: KubeObject, rs: string, p: { complete: boolean; signature: string; now: number }): Record<string, string> {
+    const before = (d.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Progressing');
+    const at = new Date(p.now).toISOString();
+    if (p.complete) {
+      this.progressSeen.delete(d.metadata.uid!);
+      const since = before?.reason === 'NewReplicaSetAvailable' ? before.lastUpdateTime : at;
+      return { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rs}" has successfully progressed.`, lastUpdateTime: since, lastTransitionTime: before?.status === 'True' ? (before.lastTransitionTime ?? since) : since };
+    }
+    const seen = this.progressSeen.get(d.metadata.uid!) ?? { signature: '', at: Date.parse(before?.lastUpdateTime ?? '') || p.now };
+    if (seen.signature !== p.signature) {
+      if (seen.signature !== '') seen.at = p.now;
+      seen.signature = p.signature;
+      this.progressSeen.set(d.metadata.uid!, seen);
+    }
+    const deadline = (d.spec.progressDeadlineSeconds ?? 600) * 1000;
+    const moved = new Date(seen.at).toISOString();
+    if (p.now - seen.at >= deadline) {
+      return { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rs}" has timed out progressing.`, lastUpdateTime: moved, lastTransitionTime: before?.status === 'False' ? (before.lastTransitionTime ?? at) : at };
+    }
+    this.wake(seen.at + deadline);
+    return { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rs}" is progressing.`, lastUpdateTime: moved, lastTransitionTime: before?.status === 'True' ? (before.lastTransitionTime ?? moved) : moved };
   }
 
   private async reconcileReplicaSet(rs: KubeObject): Promise<void> {
