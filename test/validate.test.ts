@@ -148,10 +148,9 @@ test('a List is read as its items', (t) => {
   t.is(errorsOf(set)[0]!.line, 9);
 });
 
-test('a volume mount subPath, which Gouvernail cannot honour on Docker volumes yet, is a warning, not silently dropped', (t) => {
-  const set = parseOne('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n    - name: c\n      image: busybox\n      volumeMounts: [{ name: v, mountPath: /data, subPath: sub }]\n  volumes: [{ name: v, emptyDir: {} }]\n');
-  t.deepEqual(errorsOf(set), []);
-  t.deepEqual(set.problems.map((p) => [p.severity, p.field]), [['warning', 'spec.containers[0].volumeMounts[0].subPath']]);
+test('a volume mount subPath is taken inside the volume; one that climbs out is refused where it is written', (t) => {
+  const set = parseOne('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n    - name: c\n      image: busybox\n      volumeMounts: [{ name: v, mountPath: /data, subPath: sub }, { name: v, mountPath: /up, subPath: ../etc }]\n  volumes: [{ name: v, emptyDir: {} }]\n');
+  t.deepEqual(set.problems.map((p) => [p.severity, p.field, p.message]), [['error', 'spec.containers[0].volumeMounts[1].subPath', 'must be a relative path inside the volume (got "../etc")']]);
 });
 
 test('initContainers and a sidecar are taken as they are; restartPolicy on an app container is refused where it is written', (t) => {

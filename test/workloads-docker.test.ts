@@ -456,3 +456,59 @@ spec:
   const d = (await server.client.get('Deployment', 'progress', 'stuck'))!;
   t.like(d.status.conditions.find((c: { type: string }) => c.type === 'Progressing'), { status: 'False', reason: 'ProgressDeadlineExceeded' });
 });
+
+test.serial('a ConfigMap change is written into the running container (same container, env as it was); subPath, downward API and projected volumes', async (t) => {
+  await k(['create', 'namespace', 'vols']);
+  await apply(t, `apiVersion: v1
+kind: ConfigMap
+metadata: { name: conf, namespace: vols }
+data: { greeting: hello, mode: one }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: reader, namespace: vols, labels: { team: blue } }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: "${image}"
+    command: ["sleep", "3600"]
+    env: [{ name: MODE, valueFrom: { configMapKeyRef: { name: conf, key: mode } } }]
+    volumeMounts:
+    - { name: conf, mountPath: /conf }
+    - { name: conf, mountPath: /etc/app/greeting.txt, subPath: greeting }
+    - { name: data, mountPath: /logs, subPath: app/logs }
+    - { name: info, mountPath: /info }
+    - { name: all, mountPath: /all }
+  volumes:
+  - { name: conf, configMap: { name: conf } }
+  - { name: data, emptyDir: {} }
+  - name: info
+    downwardAPI:
+      items:
+      - { path: labels, fieldRef: { fieldPath: metadata.labels } }
+      - { path: name, fieldRef: { fieldPath: metadata.name } }
+  - name: all
+    projected:
+      sources:
+      - configMap: { name: conf, items: [{ key: mode, path: mode.txt }] }
+      - downwardAPI: { items: [{ path: namespace, fieldRef: { fieldPath: metadata.namespace } }] }
+`);
+  t.is((await k(['wait', '--for=condition=Ready', 'pod/reader', '-n', 'vols', '--timeout=120s'])).code, 0);
+  const [c] = await containersOf(server.installation, 'vols');
+  const cat = async (file: string) => (await execIn(c!.Id, ['cat', file])).out;
+  t.is(await cat('/conf/greeting'), 'hello');
+  t.is(await cat('/etc/app/greeting.txt'), 'hello', 'one key at the subPath');
+  t.is(await cat('/info/labels'), 'team="blue"');
+  t.is(await cat('/info/name'), 'reader');
+  t.is(await cat('/all/mode.txt'), 'one');
+  t.is(await cat('/all/namespace'), 'vols');
+  t.is((await execIn(c!.Id, ['sh', '-c', 'echo kept > /logs/x && ls /logs'])).code, 0);
+
+  t.is((await k(['patch', 'configmap', 'conf', '-n', 'vols', '-p', '{"data":{"greeting":"bonjour","mode":"two"}}'])).code, 0);
+  await waitFor('the file refreshed in place', async () => (await cat('/conf/greeting')) === 'bonjour', 60_000);
+  t.is(await cat('/all/mode.txt'), 'two');
+  t.deepEqual((await containersOf(server.installation, 'vols')).map((x) => x.Id), [c!.Id], 'the same container');
+  t.is((await execIn(c!.Id, ['sh', '-c', 'echo $MODE'])).out, 'one\n', 'env stays as it was until the Pod is replaced');
+  t.is(await cat('/etc/app/greeting.txt'), 'hello', 'a subPath file is not refreshed, as in Kubernetes');
+});

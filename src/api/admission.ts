@@ -1,5 +1,5 @@
 import { connectionProblem, credentialsNamespace, credentialsOf, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, parseDockerHost } from '../runtime/docker-connection.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { applyDefaults } from '../manifest/defaults.js';
 import { formatPath, type KubeObject } from '../manifest/types.js';
 import { validateObject } from '../manifest/validate.js';
@@ -49,6 +49,30 @@ export const generateName: AdmissionPlugin = {
     m.name = `${m.generateName}${[...bytes].map((b) => alphabet[b % alphabet.length]).join('')}`.slice(0, 253);
   },
 };
+
+/**
+ * A Job's selector, as the API server generates it (unless manualSelector): its own uid, on the
+ * selector and on the template's labels with the job's name, so that its Pods, and only they,
+ * are found by it (`kubectl logs job/NAME`). An update keeps them.
+ */
+export const jobSelector: AdmissionPlugin = {
+  name: 'JobSelector',
+  mutate(r) {
+    if (r.subresource || r.object.kind !== 'Job' || !r.object.spec || r.object.spec.manualSelector) return;
+    const uid = r.operation === 'CREATE' ? randomUUID() : r.oldObject?.metadata.uid;
+    if (!uid) return;
+    if (r.operation === 'CREATE') r.object.metadata.uid = uid;
+    const labels = jobLabels(uid, r.object.metadata.name);
+    r.object.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+    const template = (r.object.spec.template ??= {});
+    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, ...labels } };
+  },
+};
+
+/** The labels a Job's Pods carry, as Kubernetes writes them (the new names and the legacy ones). */
+export function jobLabels(uid: string, name: string): Record<string, string> {
+  return { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
+}
 
 /**
  * The fields a request may not set: status on a create by a user (the controllers write it), and
@@ -308,7 +332,7 @@ export const resourceQuota: AdmissionPlugin = {
 };
 
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, limitRanger, nodePortAllocation, componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podSecurity, resourceQuota];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, jobSelector, limitRanger, nodePortAllocation, componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

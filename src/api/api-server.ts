@@ -344,6 +344,8 @@ export class ApiServer {
     if (r.resource.virtual) return { code: 201, body: this.review(r), warnings };
     if (r.name && !r.subresource) throw new ApiError(405, 'MethodNotAllowed', 'POST goes to the collection, without a name');
     const o = this.decode({ ...r, name: undefined }, r.body);
+    // The server names an object's uid (a copied manifest's old one is not kept).
+    delete o.metadata.uid;
     if (!o.metadata.name && !o.metadata.generateName) throw new ApiError(422, 'Invalid', `${r.resource.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
     this.admit(r, 'CREATE', o, undefined, warnings);
     recordUpdate(undefined, o, this.manager(r), r.resource.info.schema, this.now().toISOString());

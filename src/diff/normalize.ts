@@ -21,6 +21,13 @@ export function normalize(input: KubeObject): KubeObject {
   if (!o.metadata.labels) delete o.metadata.labels;
   if (!o.metadata.annotations) delete o.metadata.annotations;
   if (o.kind === 'Deployment') delete o.spec?.template?.metadata?.creationTimestamp;
+  // A Job's generated selector and Pod labels are the server's, not drift.
+  if (o.kind === 'Job' && !o.spec?.manualSelector) {
+    delete o.spec?.selector;
+    const labels = o.spec?.template?.metadata?.labels;
+    if (labels) for (const k of ['batch.kubernetes.io/controller-uid', 'batch.kubernetes.io/job-name', 'controller-uid', 'job-name']) delete labels[k];
+    if (labels && Object.keys(labels).length === 0) delete o.spec.template.metadata.labels;
+  }
   return o;
 }
 

@@ -92,7 +92,7 @@ const container = obj({
       secretRef: obj({ name: req(str(dnsSubdomain)), optional: bool }),
     }),
   ),
-  volumeMounts: arr(obj({ name: req(str()), mountPath: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path'))), readOnly: bool }, false, ['recursiveReadOnly', 'subPath', 'mountPropagation', 'subPathExpr']), 'mountPath'),
+  volumeMounts: arr(obj({ name: req(str()), mountPath: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path'))), readOnly: bool, subPath: str((v) => (v.startsWith('/') || v.split('/').includes('..') ? 'must be a relative path inside the volume' : undefined)) }, false, ['recursiveReadOnly', 'mountPropagation', 'subPathExpr']), 'mountPath'),
   resources: obj({ limits: resourceList, requests: resourceList }),
   imagePullPolicy: oneOf('Always', 'IfNotPresent', 'Never'),
   readinessProbe: probe,
@@ -112,6 +112,12 @@ const container = obj({
 /** A file's path inside a volume: relative, and never climbing out of it. */
 const relativeFilePath = (v: string) => (v === '' || v.startsWith('/') ? 'must be a relative path inside the volume' : v.split('/').includes('..') ? 'must not contain ".." (the file would land outside the volume)' : undefined);
 const items = arr(obj({ key: req(str(configMapKey)), path: req(str(relativeFilePath)), mode: int(0, 0o777) }));
+const downwardItems = arr(obj({
+  path: req(str(relativeFilePath)),
+  fieldRef: obj({ fieldPath: req(str()), apiVersion: str() }),
+  resourceFieldRef: obj({ containerName: str(), resource: req(oneOf('limits.cpu', 'limits.memory', 'requests.cpu', 'requests.memory')), divisor: quantity }),
+  mode: int(0, 0o777),
+}));
 const volume = obj({
   name: req(str(dnsLabel)),
   emptyDir: obj({ medium: oneOf('', 'Memory'), sizeLimit: quantity }),
@@ -119,7 +125,17 @@ const volume = obj({
   configMap: obj({ name: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
   secret: obj({ secretName: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
   hostPath: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), type: oneOf('', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice') }),
-}, false, ['gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image']);
+  downwardAPI: obj({ items: downwardItems, defaultMode: int(0, 0o777) }),
+  projected: obj({
+    defaultMode: int(0, 0o777),
+    sources: arr(obj({
+      configMap: obj({ name: req(str(dnsSubdomain)), items, optional: bool }),
+      secret: obj({ name: req(str(dnsSubdomain)), items, optional: bool }),
+      downwardAPI: obj({ items: downwardItems }),
+      serviceAccountToken: obj({ path: req(str(relativeFilePath)), expirationSeconds: int(600), audience: str() }),
+    }, false, ['clusterTrustBundle', 'podCertificate'])),
+  }),
+}, false, ['gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image']);
 
 const nodeSelectorRequirement = obj({ key: req(str()), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt')), values: arr(str()) });
 const nodeSelectorTerm = obj({ matchExpressions: arr(nodeSelectorRequirement), matchFields: arr(nodeSelectorRequirement) });

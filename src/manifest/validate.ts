@@ -116,9 +116,9 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
       // Docker's bind mount creates a missing path as a folder and checks nothing else.
       issues.push({ path: [...at, 'volumes', i, 'hostPath', 'type'], message: `${hostPathType} is not checked on Docker: the path is bind-mounted as it is, and created as a folder when missing (as DirectoryOrCreate)`, warning: true });
     }
-    const sources = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'hostPath'].filter((s) => (v as unknown as Record<string, unknown>)[s] !== undefined);
+    const sources = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'hostPath', 'downwardAPI', 'projected'].filter((s) => (v as unknown as Record<string, unknown>)[s] !== undefined);
     if (sources.length !== 1) {
-      issues.push({ path: [...at, 'volumes', i], message: sources.length === 0 ? 'needs one source: emptyDir, persistentVolumeClaim, configMap, secret or hostPath' : `has several sources (${sources.join(', ')}); give one` });
+      issues.push({ path: [...at, 'volumes', i], message: sources.length === 0 ? 'needs one source: emptyDir, persistentVolumeClaim, configMap, secret, hostPath, downwardAPI or projected' : `has several sources (${sources.join(', ')}); give one` });
     }
   });
   const names = new Map<string, string>();
@@ -215,7 +215,6 @@ function checkJobSpec(spec: any, at: FieldPath, issues: Issue[]): void {
     issues.push({ path: [...at, 'template', 'spec', 'restartPolicy'], message: `must be Never or OnFailure in a Job (got ${restart === undefined ? 'nothing, which means Always' : restart}): a Job's Pods end` });
   }
   if (spec.completionMode === 'Indexed' && spec.completions === undefined) issues.push({ path: [...at, 'completions'], message: 'is required when completionMode is Indexed' });
-  if (spec.selector && !spec.manualSelector) issues.push({ path: [...at, 'selector'], message: 'is generated for a Job; set manualSelector: true to give your own' });
   checkPodSpec(spec.template.spec, [...at, 'template', 'spec'], issues);
 }
 

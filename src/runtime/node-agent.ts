@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import http from 'node:http';
 import net from 'node:net';
@@ -12,7 +13,7 @@ import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, containerName, label, networkName } from './labels.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
-import { isSidecar, networkOwner, planPod, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
+import { isSidecar, networkOwner, planPod, subPathMarker, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
 import { grpcHealthCheck } from './grpc-health.js';
@@ -511,6 +512,31 @@ export class NodeAgent {
 
   private readonly resizeFailed = new Set<string>();
 
+  /** What was last written of each container's ConfigMap, Secret and downward API files. */
+  private readonly filesWritten = new Map<string, string>();
+
+  /**
+   * ConfigMap, Secret, downward API and projected files are kept current in the running container,
+   * as the kubelet refreshes such volumes: written again when what they hold changed (the
+   * container is not restarted; its env stays as it was).
+   */
+  private async refreshFiles(pod: KubeObject, c: ContainerPlan, id: string): Promise<void> {
+    const copies = c.copies.filter((x) => x.refresh);
+    if (copies.length === 0) return;
+    const digest = filesDigest(copies);
+    // Unknown (a container from before this process started): written once, which changes nothing if current.
+    if (this.filesWritten.get(id) === digest) return;
+    this.filesWritten.set(id, digest);
+    const container = this.o.docker.getContainer(id);
+    try {
+      for (const copy of copies) await copyFiles(container, copy);
+      this.log('refreshed the files of a running container', { container: c.dockerName, pod: pod.metadata.name });
+    } catch (err) {
+      this.log('cannot refresh the files of a running container', { container: c.dockerName, err: (err as Error).message });
+    }
+    if (this.filesWritten.size > 5000) this.filesWritten.delete(this.filesWritten.keys().next().value!);
+  }
+
   /** Each init container's state, for nextInitStep: exists, runs, how it exited. */
   private async initStates(plan: PodPlan, existing: Docker.ContainerInfo[], ids: Record<string, string>): Promise<Map<string, InitState>> {
     const states = new Map<string, InitState>();
@@ -540,6 +566,7 @@ export class NodeAgent {
     }
     if (current && current.Labels[label.specHash] === c.hash) {
       ids[c.name] = current.Id;
+      if (current.State === 'running') await this.refreshFiles(pod, c, current.Id);
       // A completed init container is not started again; Docker restarts a failed one itself.
       if (!c.init && current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
         await docker.getContainer(current.Id).start().catch(ignore304);
@@ -786,13 +813,14 @@ export class NodeAgent {
     if (before?.owner !== uid || before.state !== 'creating') await records.putSoon('container', c.dockerName, 'creating', uid);
     let container: Docker.Container;
     try {
-      container = await this.o.docker.createContainer(c.options);
+      container = await this.o.docker.createContainer(await this.withSubPaths(c.options));
     } catch (err) {
       // A name taken by a container that is not Gouvernail's: the record was only an intent.
       if ((err as { statusCode?: number }).statusCode === 409) records.remove('container', c.dockerName);
       throw err;
     }
     for (const copy of c.copies) await copyFiles(container, copy);
+    this.filesWritten.set(container.id, filesDigest(c.copies.filter((x) => x.refresh)));
     // Ready only with its files in place; a container never made ready is never started.
     await records.putSoon('container', c.dockerName, 'ready', uid);
     this.o.event?.(pod, 'Normal', 'Created', `Created container ${c.name}`);
@@ -810,6 +838,23 @@ export class NodeAgent {
       }
     }
     return container.id;
+  }
+
+  /** A subPath of a named volume (emptyDir, claim) is bound from the volume's mount point on its engine. */
+  private async withSubPaths(options: Docker.ContainerCreateOptions): Promise<Docker.ContainerCreateOptions> {
+    const binds = options.HostConfig?.Binds ?? [];
+    if (!binds.some((b) => b.startsWith(subPathMarker))) return options;
+    const resolved = await Promise.all(
+      binds.map(async (b) => {
+        if (!b.startsWith(subPathMarker)) return b;
+        const rest = b.slice(subPathMarker.length);
+        const slash = rest.indexOf('/');
+        const volume = rest.slice(0, slash);
+        const { Mountpoint } = await this.o.docker.getVolume(volume).inspect();
+        return `${Mountpoint}/${rest.slice(slash + 1)}`;
+      }),
+    );
+    return { ...options, HostConfig: { ...options.HostConfig, Binds: resolved } };
   }
 
   private readonly inspections = new Map<string, { state: string; at: number; info: Docker.ContainerInspectInfo }>();
@@ -1086,6 +1131,10 @@ async function runProbe(docker: Docker, p: Probe, id: string, podIP: string | un
     return false;
   }
   return false;
+}
+
+function filesDigest(copies: FileToCopy[]): string {
+  return createHash('sha256').update(JSON.stringify(copies.map((x) => [x.mountPath, x.files.map((f) => [f.path, f.mode, f.content.toString('base64')])]))).digest('hex');
 }
 
 async function copyFiles(container: Docker.Container, copy: FileToCopy): Promise<void> {

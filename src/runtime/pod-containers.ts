@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { containerSecurity, type PodSecurityContext, type SecurityContext } from './security-context.js';
 import type Docker from 'dockerode';
 import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
@@ -33,6 +34,14 @@ const apiNames = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 
 export interface FileToCopy {
   mountPath: string;
   files: { path: string; content: Buffer; mode: number }[];
+  /**
+   * Where the files come from (a ConfigMap, a Secret, the downward API), for the spec hash: their
+   * content is left out of it, and refreshed in the running container when it changes, as the
+   * kubelet refreshes such volumes.
+   */
+  source?: string;
+  /** Kept current in the running container when its source changes (not for a subPath file). */
+  refresh?: boolean;
 }
 
 export interface ContainerPlan {
@@ -72,7 +81,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
   const uid = pod.metadata.uid!;
   const base = { [label.managedBy]: installation, [label.namespace]: ns, [label.pod]: pod.metadata.name, [label.uid]: uid };
   const plan: PodPlan = { network: networkName(ns), volumes: [], containers: [] };
-  const binds = new Map<string, { source: string; kind: 'volume' | 'bind' | 'files'; files?: FileToCopy['files'] }>();
+  const binds = new Map<string, { source: string; kind: 'volume' | 'bind' | 'files'; files?: FileToCopy['files']; refreshed?: string }>();
 
   for (const v of spec.volumes ?? []) {
     if (v.emptyDir) {
@@ -96,8 +105,15 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       const mode = v.configMap?.defaultMode ?? v.secret?.defaultMode ?? 0o644;
       const items = v.configMap?.items ?? v.secret?.items;
       const data = dataOf(source);
-      const files = (items ?? Object.keys(data).map((key) => ({ key, path: key }))).filter((i) => data[i.key] !== undefined).map((i) => ({ path: i.path, content: data[i.key]!, mode }));
-      binds.set(v.name, { source: '', kind: 'files', files });
+      const files = (items ?? Object.keys(data).map((key) => ({ key, path: key }))).filter((i) => data[i.key] !== undefined).map((i) => ({ path: i.path, content: data[i.key]!, mode: (i as { mode?: number }).mode ?? mode }));
+      binds.set(v.name, { source: '', kind: 'files', files, refreshed: JSON.stringify({ ref, items, mode }) });
+    } else if ((v as { downwardAPI?: unknown }).downwardAPI || (v as { projected?: unknown }).projected) {
+      const projected = projectedFiles(pod, v as never, lookups);
+      if ('error' in projected) {
+        plan.configError ??= { container: spec.containers[0]!.name, message: `${projected.error} (volume ${v.name})` };
+        continue;
+      }
+      binds.set(v.name, { source: '', kind: 'files', files: projected.files, refreshed: JSON.stringify(v) });
     }
   }
 
@@ -119,7 +135,15 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     for (const m of c.volumeMounts ?? []) {
       const b = binds.get(m.name);
       if (!b) continue;
-      if (b.kind === 'files') copies.push({ mountPath: m.mountPath, files: b.files! });
+      const subPath = (m as { subPath?: string }).subPath;
+      if (b.kind === 'files' && subPath) {
+        // One file of the volume at the mount path, as a subPath mount gives it (never refreshed, as in Kubernetes).
+        const file = b.files!.find((f) => f.path === subPath);
+        if (file) copies.push({ mountPath: path.posix.dirname(m.mountPath), files: [{ ...file, path: path.posix.basename(m.mountPath) }], source: `${b.refreshed} ${subPath}` });
+      } else if (b.kind === 'files') copies.push({ mountPath: m.mountPath, files: b.files!, source: b.refreshed, refresh: !!b.refreshed });
+      else if (subPath && b.kind === 'bind') mounts.push(`${path.posix.join(b.source, subPath)}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+      // A named volume's sub-folder: the node agent binds it from the volume's mount point.
+      else if (subPath) mounts.push(`${subPathMarker}${b.source}/${subPath}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
       else mounts.push(`${b.source}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
     }
     if (access?.hostDir) mounts.push(`${access.hostDir}:${serviceAccountMountPath}:ro`);
@@ -206,9 +230,10 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       hostConfig.NetworkMode = `container:${containerName(ns, pod.metadata.name, owner)}`;
     }
     // The token is left out of the hash: a new token for the same Pod is no reason to replace it.
-    const hashed = copies.map((c) => ({ ...c, files: c.files.map((f) => ({ ...f, content: c.mountPath === serviceAccountMountPath && f.path === 'token' ? 'token' : f.content.toString('base64') })) }));
+    const hashed = copies.map((c) => (c.source ? { mountPath: c.mountPath, source: c.source } : { ...c, files: c.files.map((f) => ({ ...f, content: c.mountPath === serviceAccountMountPath && f.path === 'token' ? 'token' : f.content.toString('base64') })) }));
     // Nor is where the data folder is: a store restored into a new folder keeps its containers.
-    const placed = access?.hostDir ? { ...options, HostConfig: { ...hostConfig, Binds: mounts.map((m) => (m.startsWith(`${access.hostDir}:`) ? `<pod files>${m.slice(access.hostDir!.length)}` : m)) } } : options;
+    const located = access?.hostDir ? { ...options, HostConfig: { ...hostConfig, Binds: mounts.map((m) => (m.startsWith(`${access.hostDir}:`) ? `<pod files>${m.slice(access.hostDir!.length)}` : m)) } } : options;
+    const placed = { ...located, Env: env.hashed.length === env.env.length && env.hashed.every((h, i) => h === env.env[i]) ? located.Env : [...env.hashed, ...(located.Env ?? []).slice(env.env.length)] };
     const hash = createHash('sha256').update(JSON.stringify({ options: placed, copies: hashed })).digest('hex').slice(0, 16);
     const { Memory, NanoCpus, CpuShares, MemoryReservation, ...unsized } = placed.HostConfig ?? {};
     const shapeHash = createHash('sha256').update(JSON.stringify({ options: { ...placed, HostConfig: unsized }, copies: hashed })).digest('hex').slice(0, 16);
@@ -274,8 +299,11 @@ function dataOf(o: KubeObject | undefined): Record<string, Buffer> {
   return out;
 }
 
-function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: string[] } | { error: string } {
+function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: string[]; hashed: string[] } | { error: string } {
   const env = new Map<string, string>();
+  // What the spec hash sees: a value read from a ConfigMap or Secret as its reference, so that a
+  // change of the object leaves the running container (its env stays until the Pod is replaced).
+  const hashed = new Map<string, string>();
   for (const from of c.envFrom ?? []) {
     const ref = from.configMapRef ?? from.secretRef!;
     const source = from.configMapRef ? lookups.configMap(ref.name) : lookups.secret(ref.name);
@@ -283,21 +311,27 @@ function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: str
       if (ref.optional) continue;
       return { error: `${from.configMapRef ? 'configmap' : 'secret'} "${ref.name}" not found` };
     }
-    for (const [k, v] of Object.entries(dataOf(source))) env.set(`${from.prefix ?? ''}${k}`, v.toString('utf8'));
+    for (const [k, v] of Object.entries(dataOf(source))) {
+      env.set(`${from.prefix ?? ''}${k}`, v.toString('utf8'));
+      hashed.set(`${from.prefix ?? ''}${k}`, `<${from.configMapRef ? 'configmap' : 'secret'} ${ref.name}>`);
+    }
   }
   for (const e of c.env ?? []) {
     if (e.value !== undefined) {
       env.set(e.name, expand(e.value, env));
+      hashed.set(e.name, env.get(e.name)!);
       continue;
     }
     const vf = e.valueFrom;
     if (!vf) {
       env.set(e.name, '');
+      hashed.set(e.name, '');
       continue;
     }
     if (vf.fieldRef) {
       const value = fieldValue(pod, vf.fieldRef.fieldPath);
       env.set(e.name, value);
+      hashed.set(e.name, value);
       continue;
     }
     const ref = (vf.secretKeyRef ?? vf.configMapKeyRef)!;
@@ -308,8 +342,9 @@ function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: str
       return { error: source ? `key "${ref.key}" not found in ${vf.secretKeyRef ? 'secret' : 'configmap'} "${ref.name}"` : `${vf.secretKeyRef ? 'secret' : 'configmap'} "${ref.name}" not found` };
     }
     env.set(e.name, value.toString('utf8'));
+    hashed.set(e.name, `<${vf.secretKeyRef ? 'secret' : 'configmap'} ${ref.name} ${ref.key}>`);
   }
-  return { env: [...env].map(([k, v]) => `${k}=${v}`) };
+  return { env: [...env].map(([k, v]) => `${k}=${v}`), hashed: [...hashed].map(([k, v]) => `${k}=${v}`) };
 }
 
 /** Kubernetes' $(VAR) expansion in env values. */
@@ -335,4 +370,72 @@ function fieldValue(pod: KubeObject, path: string): string {
       return '';
     }
   }
+}
+
+/** The marker of a bind from a named volume's sub-folder: `MARKER<volume>/<subPath>:<target>`. */
+export const subPathMarker = '<volume-subpath>';
+
+/**
+ * The files of a downwardAPI or projected volume: the Pod's own fields (name, namespace, uid,
+ * labels, annotations), its containers' resources, ConfigMap and Secret keys, and the Pod's
+ * ServiceAccount token and the cluster CA.
+ */
+function projectedFiles(pod: KubeObject, v: { downwardAPI?: { items?: DownwardItem[]; defaultMode?: number }; projected?: { defaultMode?: number; sources?: ProjectedSource[] } }, lookups: Lookups): { files: FileToCopy['files'] } | { error: string } {
+  const files: FileToCopy['files'] = [];
+  const downward = (items: DownwardItem[] | undefined, mode: number) => {
+    for (const i of items ?? []) {
+      let value = '';
+      if (i.fieldRef) {
+        const m = /^metadata\.(labels|annotations)$/.exec(i.fieldRef.fieldPath);
+        value = m ? Object.entries((pod.metadata[m[1] as 'labels'] ?? {}) as Record<string, string>).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join('\n') : fieldValue(pod, i.fieldRef.fieldPath);
+      } else if (i.resourceFieldRef) value = resourceValue(pod, i.resourceFieldRef);
+      files.push({ path: i.path, content: Buffer.from(value), mode: i.mode ?? mode });
+    }
+  };
+  if (v.downwardAPI) {
+    downward(v.downwardAPI.items, v.downwardAPI.defaultMode ?? 0o644);
+    return { files };
+  }
+  const mode = v.projected?.defaultMode ?? 0o644;
+  for (const source of v.projected?.sources ?? []) {
+    if (source.configMap || source.secret) {
+      const ref = (source.configMap ?? source.secret)!;
+      const object = source.configMap ? lookups.configMap(ref.name) : lookups.secret(ref.name);
+      if (!object) {
+        if (ref.optional) continue;
+        return { error: `${source.configMap ? 'ConfigMap' : 'Secret'} ${ref.name} not found` };
+      }
+      const data = dataOf(object);
+      for (const i of ref.items ?? Object.keys(data).map((key) => ({ key, path: key, mode: undefined }))) if (data[i.key] !== undefined) files.push({ path: i.path, content: data[i.key]!, mode: i.mode ?? mode });
+    } else if (source.downwardAPI) downward(source.downwardAPI.items, mode);
+    else if (source.serviceAccountToken) {
+      if (!lookups.apiAccess) return { error: 'a serviceAccountToken projection needs the Pod\'s ServiceAccount token (automountServiceAccountToken is off)' };
+      files.push({ path: source.serviceAccountToken.path, content: Buffer.from(lookups.apiAccess.token), mode });
+    }
+  }
+  return { files };
+}
+
+interface DownwardItem {
+  path: string;
+  mode?: number;
+  fieldRef?: { fieldPath: string };
+  resourceFieldRef?: { containerName?: string; resource: string; divisor?: string };
+}
+
+interface ProjectedSource {
+  configMap?: { name: string; items?: { key: string; path: string; mode?: number }[]; optional?: boolean };
+  secret?: { name: string; items?: { key: string; path: string; mode?: number }[]; optional?: boolean };
+  downwardAPI?: { items?: DownwardItem[] };
+  serviceAccountToken?: { path: string; expirationSeconds?: number; audience?: string };
+}
+
+/** A container's resource for the downward API: limits.cpu in cores (rounded up by the divisor), memory in bytes. */
+function resourceValue(pod: KubeObject, ref: { containerName?: string; resource: string; divisor?: string }): string {
+  const c = (pod.spec?.containers ?? []).find((x: { name: string }) => x.name === ref.containerName) ?? pod.spec?.containers?.[0];
+  const [kind, name] = ref.resource.split('.') as ['limits' | 'requests', string];
+  const raw = c?.resources?.[kind]?.[name] ?? (kind === 'requests' ? c?.resources?.limits?.[name] : undefined);
+  if (raw === undefined) return '0';
+  const divisor = parseQuantity(ref.divisor ?? '1');
+  return String(Math.ceil(parseQuantity(String(raw)) / (divisor || 1)));
 }

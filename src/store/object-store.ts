@@ -146,7 +146,7 @@ export class ObjectStore {
         throw new GouvernailError('StoreAlreadyExists', `${input.kind}/${input.metadata.name} already exists${namespace ? ` in namespace ${namespace}` : ''}`);
       }
       const o = cloneJson(input);
-      o.metadata = { ...o.metadata, uid: randomUUID(), creationTimestamp: this.now().toISOString(), generation: 1 };
+      o.metadata = { ...o.metadata, uid: o.metadata.uid ?? randomUUID(), creationTimestamp: this.now().toISOString(), generation: 1 };
       if (namespace) o.metadata.namespace = namespace;
       delete o.metadata.resourceVersion;
       const rv = this.record('ADDED', o);
