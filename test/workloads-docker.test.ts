@@ -1,5 +1,5 @@
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { containersOf, docker, execIn, image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
@@ -511,4 +511,65 @@ spec:
   t.deepEqual((await containersOf(server.installation, 'vols')).map((x) => x.Id), [c!.Id], 'the same container');
   t.is((await execIn(c!.Id, ['sh', '-c', 'echo $MODE'])).out, 'one\n', 'env stays as it was until the Pod is replaced');
   t.is(await cat('/etc/app/greeting.txt'), 'hello', 'a subPath file is not refreshed, as in Kubernetes');
+});
+
+test.serial('storage: a claim without a class gets a Docker volume and its PersistentVolume from the default local-path class; a claim binds to a hostPath volume written by hand; a released volume is kept', async (t) => {
+  t.regex((await k(['get', 'storageclass'])).out, /local-path\s+gouvernail\.io\/local-volume\s+Retain\s+WaitForFirstConsumer/);
+  const folder = tempDir();
+  await apply(t, `apiVersion: v1
+kind: Namespace
+metadata: { name: storage }
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: { name: shelf }
+spec:
+  capacity: { storage: 1Gi }
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual
+  hostPath: { path: "${folder}" }
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: { name: books, namespace: storage }
+spec:
+  storageClassName: manual
+  accessModes: [ReadWriteOnce]
+  resources: { requests: { storage: 500Mi } }
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: { name: scratch, namespace: storage }
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: { requests: { storage: 1Gi } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: writer, namespace: storage }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: "${image}"
+    command: ["sh", "-c", "echo on the shelf > /books/note; echo scratch > /scratch/note; sleep 3600"]
+    volumeMounts: [{ name: books, mountPath: /books }, { name: scratch, mountPath: /scratch }]
+  volumes:
+  - { name: books, persistentVolumeClaim: { claimName: books } }
+  - { name: scratch, persistentVolumeClaim: { claimName: scratch } }
+`);
+  t.is((await k(['wait', '--for=condition=Ready', 'pod/writer', '-n', 'storage', '--timeout=120s'])).code, 0);
+  await waitFor('the note on the host', async () => existsSync(path.join(folder, 'note')));
+  t.is(readFileSync(path.join(folder, 'note'), 'utf8'), 'on the shelf\n', 'the claim mounts the hostPath volume');
+  const scratch = (await server.client.get('PersistentVolumeClaim', 'storage', 'scratch'))!;
+  t.is(scratch.spec.volumeName, `pvc-${scratch.metadata.uid}`);
+  const pvs = (await k(['get', 'pv'])).out;
+  t.regex(pvs, new RegExp(`pvc-${scratch.metadata.uid}\\s+1Gi\\s+RWO\\s+Retain\\s+Bound\\s+storage/scratch\\s+local-path`));
+  t.regex(pvs, /shelf\s+1Gi\s+RWO\s+Retain\s+Bound\s+storage\/books\s+manual/);
+  t.regex((await k(['get', 'pvc', '-n', 'storage'])).out, /books\s+Bound\s+shelf/);
+  // The claims go: the volumes are kept, Released.
+  t.is((await k(['delete', 'pod', 'writer', '-n', 'storage', '--wait=false'])).code, 0);
+  t.is((await k(['delete', 'pvc', 'books', 'scratch', '-n', 'storage', '--wait=false'])).code, 0);
+  await waitFor('both volumes Released', async () => (await server.client.list('PersistentVolume')).filter((pv) => pv.status?.phase === 'Released').length === 2, 60_000);
+  t.is(readFileSync(path.join(folder, 'note'), 'utf8'), 'on the shelf\n', 'nothing deleted');
 });

@@ -99,7 +99,11 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('system:node', [
       { apiGroups: [''], resources: ['pods', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims', 'nodes', 'serviceaccounts'], verbs: read },
       { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
-      { apiGroups: [''], resources: ['pods/status', 'persistentvolumeclaims/status', 'nodes/status'], verbs: ['update', 'patch'] },
+      { apiGroups: [''], resources: ['pods/status', 'persistentvolumeclaims/status', 'nodes/status', 'persistentvolumes/status'], verbs: ['update', 'patch'] },
+      // The claim binder: a claim's volume, provisioned or written, and the claim's volumeName.
+      { apiGroups: [''], resources: ['persistentvolumes'], verbs: [...read, 'create', 'update', 'patch', 'delete'] },
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['update', 'patch'] },
+      { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: read },
       { apiGroups: [''], resources: ['nodes'], verbs: ['create', 'update'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     ]),

@@ -41,6 +41,7 @@ const subresourcesOf: Record<string, Subresource[]> = {
   CronJob: [statusSub],
   HorizontalPodAutoscaler: [statusSub],
   PodDisruptionBudget: [statusSub],
+  PersistentVolume: [statusSub],
   Service: [statusSub],
   PersistentVolumeClaim: [statusSub],
   Namespace: [statusSub],

@@ -165,6 +165,24 @@ const columns: Record<string, Column[]> = {
     ...templateColumns.slice(0, 2),
     col('Selector', 'Label selector for pods.', (c) => selectorText(c.spec?.jobTemplate?.spec?.selector), { wide: true }),
   ],
+  PersistentVolume: [
+    col('Capacity', 'The capacity of the volume.', (p) => p.spec?.capacity?.storage ?? ''),
+    col('Access Modes', 'The access modes of the volume.', (p) => (p.spec?.accessModes ?? []).map((m: string) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[m] ?? m).join(',')),
+    col('Reclaim Policy', 'What happens to the volume when its claim goes.', (p) => p.spec?.persistentVolumeReclaimPolicy ?? 'Retain'),
+    col('Status', 'The phase of the volume.', (p) => p.status?.phase ?? 'Available'),
+    col('Claim', 'The claim bound to the volume.', (p) => (p.spec?.claimRef?.name ? `${p.spec.claimRef.namespace}/${p.spec.claimRef.name}` : '')),
+    col('StorageClass', 'The storage class of the volume.', (p) => p.spec?.storageClassName ?? ''),
+    col('VolumeAttributesClass', 'The volume attributes class.', () => '<unset>'),
+    col('Reason', 'Why the volume is in its phase.', (p) => p.status?.reason ?? ''),
+    ageCol,
+  ],
+  StorageClass: [
+    col('Provisioner', 'The provisioner of the class.', (c) => `${c.provisioner ?? ''}${c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true' ? '' : ''}`),
+    col('ReclaimPolicy', 'What happens to a volume when its claim goes.', (c) => (c.reclaimPolicy as string) ?? 'Delete'),
+    col('VolumeBindingMode', 'When a claim is bound.', (c) => (c.volumeBindingMode as string) ?? 'Immediate'),
+    col('AllowVolumeExpansion', 'Whether a claim may grow.', (c) => String(c.allowVolumeExpansion ?? false)),
+    ageCol,
+  ],
   PodDisruptionBudget: [
     col('Min Available', 'The minimum number of pods that must be available.', (p) => (p.spec?.minAvailable !== undefined ? String(p.spec.minAvailable) : 'N/A')),
     col('Max Unavailable', 'The maximum number of pods that may be unavailable.', (p) => (p.spec?.maxUnavailable !== undefined ? String(p.spec.maxUnavailable) : 'N/A')),
@@ -191,7 +209,7 @@ const columns: Record<string, Column[]> = {
   Secret: [col('Type', 'The type of the secret.', (s) => s.type ?? 'Opaque'), col('Data', 'Number of data entries.', (s) => Object.keys(s.data ?? {}).length, { type: 'integer' }), ageCol],
   PersistentVolumeClaim: [
     col('Status', 'The phase of the claim.', (p) => p.status?.phase ?? 'Pending'),
-    col('Volume', 'The Docker volume the claim is bound to.', (p) => (p.status?.phase === 'Bound' ? `gv-pvc-${p.metadata.namespace}-${p.metadata.name}` : '')),
+    col('Volume', 'The PersistentVolume the claim is bound to.', (p) => p.spec?.volumeName ?? ''),
     col('Capacity', 'The capacity of the claim.', (p) => p.status?.capacity?.storage ?? ''),
     col('Access Modes', 'The access modes of the claim.', (p) => (p.spec?.accessModes ?? []).map((m: string) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[m] ?? m).join(',')),
     col('StorageClass', 'The storage class of the claim.', (p) => p.spec?.storageClassName ?? '<unset>'),

@@ -21,6 +21,8 @@ export function normalize(input: KubeObject): KubeObject {
   if (!o.metadata.labels) delete o.metadata.labels;
   if (!o.metadata.annotations) delete o.metadata.annotations;
   if (o.kind === 'Deployment') delete o.spec?.template?.metadata?.creationTimestamp;
+  // The volume a claim was bound to is the binder's choice.
+  if (o.kind === 'PersistentVolumeClaim') delete o.spec?.volumeName;
   // A Job's generated selector and Pod labels are the server's, not drift.
   if (o.kind === 'Job' && !o.spec?.manualSelector) {
     delete o.spec?.selector;

@@ -288,6 +288,19 @@ const hpaSpec = obj({
   behavior: obj({ scaleUp: scalingRules, scaleDown: scalingRules }),
 });
 
+const accessModes = arr(oneOf('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'));
+const persistentVolumeSpec = obj({
+  capacity: req(obj({ storage: req(quantity) })),
+  accessModes,
+  persistentVolumeReclaimPolicy: describe(oneOf('Retain', 'Delete'), 'What happens to the volume when its claim is deleted: Retain keeps it (Released), Delete removes it.'),
+  storageClassName: str(),
+  volumeMode: oneOf('Filesystem'),
+  claimRef: obj({ namespace: str(), name: str(), uid: str(), apiVersion: str(), kind: str(), resourceVersion: str() }),
+  hostPath: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), type: oneOf('', 'DirectoryOrCreate', 'Directory') }),
+  local: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), fsType: str() }),
+  nodeAffinity: obj({ required: obj({ nodeSelectorTerms: req(arr(nodeSelectorTerm)) }) }),
+}, false, ['mountOptions', 'nfs', 'csi', 'iscsi', 'awsElasticBlockStore', 'gcePersistentDisk', 'azureDisk', 'azureFile', 'cephfs', 'rbd', 'fc', 'glusterfs', 'cinder', 'vsphereVolume', 'flexVolume', 'volumeAttributesClassName']);
+
 const replicationControllerSpec = obj({
   replicas: int(0),
   minReadySeconds: int(0),
@@ -406,6 +419,8 @@ const kindDescriptions: Record<string, string> = {
   DaemonSet: 'DaemonSet runs one Pod on every node that its template may be scheduled to.',
   Job: 'Job runs Pods until a number of them complete successfully.',
   CronJob: 'CronJob creates Jobs on a time-based schedule.',
+  StorageClass: 'StorageClass describes a kind of storage: gouvernail.io/local-volume provisions a Docker volume for each claim.',
+  PersistentVolume: 'PersistentVolume is a piece of storage: a Docker volume provisioned for a claim, or a folder of a node (hostPath, local) written by hand.',
   PodDisruptionBudget: 'PodDisruptionBudget limits how many of the Pods it selects may be evicted at once (kubectl drain): minAvailable or maxUnavailable.',
   HorizontalPodAutoscaler: "HorizontalPodAutoscaler scales a workload's replicas on the CPU and memory its Pods use, as Docker stats measure them.",
   Event: 'Event is a report of an event somewhere in the cluster.',
@@ -435,6 +450,15 @@ export const manifestKinds: KindInfo[] = [
   kind('apps/v1', 'DaemonSet', 'daemonsets', ['ds'], true, { spec: req(daemonSetSpec) }),
   kind('batch/v1', 'Job', 'jobs', [], true, { spec: req(jobSpec) }),
   kind('batch/v1', 'CronJob', 'cronjobs', ['cj'], true, { spec: req(cronJobSpec) }),
+  kind('storage.k8s.io/v1', 'StorageClass', 'storageclasses', ['sc'], false, {
+    provisioner: req(describe(str(), 'gouvernail.io/local-volume: a Docker volume on the node of the first Pod that uses the claim, as k3s\'s local-path provisions.')),
+    reclaimPolicy: oneOf('Retain', 'Delete'),
+    volumeBindingMode: oneOf('Immediate', 'WaitForFirstConsumer'),
+    parameters: map(str()),
+    allowVolumeExpansion: bool,
+    mountOptions: arr(str()),
+  }),
+  kind('v1', 'PersistentVolume', 'persistentvolumes', ['pv'], false, { spec: req(persistentVolumeSpec) }),
   kind('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', ['pdb'], true, { spec: req(obj({ selector: req(labelSelector), minAvailable: percentOrInt, maxUnavailable: percentOrInt, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') })) }),
   kind('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', ['hpa'], true, { spec: req(hpaSpec) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),

@@ -6,8 +6,6 @@
 
 /** Kubernetes kinds of workloads, scaling, networking and storage that have a Docker meaning. */
 const notYet: Record<string, string> = {
-  PersistentVolume: 'v1',
-  StorageClass: 'storage.k8s.io/v1',
   Ingress: 'networking.k8s.io/v1',
   IngressClass: 'networking.k8s.io/v1',
   NetworkPolicy: 'networking.k8s.io/v1',

@@ -5,6 +5,9 @@ import { matchesSelector, type LabelSelector } from './selector.js';
 import { parseQuantity } from './quantity.js';
 import { cronScheduleProblem, isTimeZone } from './cron-schedule.js';
 import { isHook } from './hook-phases.js';
+
+/** The Docker volume a provisioned PersistentVolume stands for. */
+export const dockerVolumeAnnotation = 'gouvernail.io/docker-volume';
 import type { Container, FieldPath, KubeObject, PodSpec } from './types.js';
 
 /**
@@ -67,6 +70,12 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
     case 'HorizontalPodAutoscaler':
       checkAutoscaler(o, issues);
       break;
+    case 'PersistentVolume': {
+      const generated = o.metadata.annotations?.[dockerVolumeAnnotation] !== undefined;
+      if (!generated && !o.spec.hostPath && !o.spec.local) issues.push({ path: ['spec'], message: 'needs hostPath or local: a folder of a node is what Gouvernail can mount (other sources need their own storage drivers, which Docker hosts lack)' });
+      if (o.spec.local && !o.spec.nodeAffinity) issues.push({ path: ['spec', 'nodeAffinity'], message: 'is required for a local volume: it names the node the folder is on' });
+      break;
+    }
     case 'PodDisruptionBudget':
       if ((o.spec.minAvailable === undefined) === (o.spec.maxUnavailable === undefined)) issues.push({ path: ['spec'], message: 'needs one of minAvailable and maxUnavailable' });
       break;

@@ -15,6 +15,8 @@ import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
 import { isSidecar, networkOwner, planPod, subPathMarker, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
+import { bindingFor, claimFolder, localProvisioner } from './claim-binder.js';
+import { dockerVolumeAnnotation } from '../manifest/validate.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
 import { grpcHealthCheck } from './grpc-health.js';
 
@@ -396,7 +398,62 @@ export class NodeAgent {
       // A claim is bound by the node its volume lives on; one no Pod has used yet, by the control plane's.
       const selected = pvc.metadata.annotations?.[selectedNodeAnnotation];
       if (selected ? selected !== this.o.nodeName : !this.o.bindsUnpinnedClaims) continue;
-      await this.o.client.updateStatus({ ...pvc, metadata: { ...pvc.metadata, resourceVersion: undefined }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: { storage: pvc.spec.resources.requests.storage } } });
+      await this.bindClaim(pvc).catch((err) => this.log('cannot bind a claim', { claim: `${pvc.metadata.namespace}/${pvc.metadata.name}`, err: (err as Error).message }));
+    }
+    await this.releaseVolumes();
+  }
+
+  /** Binds a claim to a written volume, or to a Docker volume provisioned for it (with its PersistentVolume). */
+  private async bindClaim(pvc: KubeObject): Promise<void> {
+    const { store, client } = this.o;
+    const binding = bindingFor(pvc, store.list({ kind: 'PersistentVolume' }), store.list({ kind: 'StorageClass' }));
+    if (binding.kind === 'pending') {
+      if (pvc.status?.phase !== 'Pending' || pvc.status?.message !== binding.message) await client.updateStatus({ ...pvc, metadata: { ...pvc.metadata, resourceVersion: undefined }, status: { phase: 'Pending', message: binding.message } });
+      return;
+    }
+    const ns = pvc.metadata.namespace!;
+    const claimRef = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: pvc.metadata.name, uid: pvc.metadata.uid };
+    let pv: KubeObject;
+    if (binding.kind === 'static') {
+      pv = binding.volume;
+      if (pv.spec.claimRef?.uid !== pvc.metadata.uid) pv = await client.update({ ...pv, metadata: { ...pv.metadata, resourceVersion: undefined }, spec: { ...pv.spec, claimRef } });
+    } else {
+      const name = `pvc-${pvc.metadata.uid}`;
+      pv = store.get('PersistentVolume', undefined, name) ?? (await client.create({
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name, annotations: { [dockerVolumeAnnotation]: claimVolumeName(ns, pvc.metadata.name), 'pv.kubernetes.io/provisioned-by': localProvisioner } },
+        spec: {
+          capacity: { storage: pvc.spec.resources.requests.storage },
+          accessModes: pvc.spec.accessModes,
+          persistentVolumeReclaimPolicy: binding.reclaimPolicy,
+          storageClassName: binding.className,
+          volumeMode: 'Filesystem',
+          claimRef,
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [this.o.nodeName] }] }] } },
+        },
+      }));
+      // Delete: the Docker volume goes with the claim.
+      if (binding.reclaimPolicy === 'Delete') await client.patch('PersistentVolumeClaim', ns, pvc.metadata.name, 'merge', { metadata: { annotations: { 'gouvernail.io/delete-volume': 'true' } } });
+    }
+    await client.updateStatus({ ...pv, metadata: { ...pv.metadata, resourceVersion: undefined }, status: { phase: 'Bound' } }).catch(() => {});
+    const latest = store.get('PersistentVolumeClaim', ns, pvc.metadata.name);
+    if (!latest) return;
+    const named = latest.spec.volumeName === pv.metadata.name ? latest : await client.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, spec: { ...latest.spec, volumeName: pv.metadata.name } });
+    await client.updateStatus({ ...named, metadata: { ...named.metadata, resourceVersion: undefined }, status: { phase: 'Bound', accessModes: pv.spec.accessModes, capacity: { storage: pv.spec.capacity.storage } } });
+  }
+
+  /** A volume whose claim is gone: deleted when its policy says Delete and it was provisioned, else Released. */
+  private async releaseVolumes(): Promise<void> {
+    if (!this.o.bindsUnpinnedClaims) return;
+    const { store, client } = this.o;
+    for (const pv of store.list({ kind: 'PersistentVolume' })) {
+      const ref = pv.spec?.claimRef;
+      if (!ref?.name || pv.metadata.deletionTimestamp) continue;
+      const claim = store.get('PersistentVolumeClaim', ref.namespace, ref.name);
+      if (claim && (!ref.uid || claim.metadata.uid === ref.uid)) continue;
+      if (pv.spec.persistentVolumeReclaimPolicy === 'Delete' && pv.metadata.annotations?.[dockerVolumeAnnotation]) await client.delete('PersistentVolume', undefined, pv.metadata.name).catch(() => false);
+      else if (pv.status?.phase !== 'Released') await client.updateStatus({ ...pv, metadata: { ...pv.metadata, resourceVersion: undefined }, status: { phase: 'Released' } }).catch(() => {});
     }
   }
 
@@ -424,6 +481,7 @@ export class NodeAgent {
     const plan = planPod(pod, {
       configMap: (name) => store.get('ConfigMap', ns, name),
       secret: (name) => store.get('Secret', ns, name),
+      claimFolder: (name) => claimFolder(store.get('PersistentVolumeClaim', ns, name), (pv) => store.get('PersistentVolume', undefined, pv)),
       apiAccess,
       publishAddresses: this.o.publishAddresses,
     }, installation);

@@ -13,6 +13,8 @@ export interface Lookups {
   secret(name: string): KubeObject | undefined;
   /** How the Pod reaches the API, when it mounts a ServiceAccount token. */
   apiAccess?: ApiAccess;
+  /** The folder of a written PersistentVolume (hostPath, local) a claim is bound to, if it is one. */
+  claimFolder?(name: string): string | undefined;
   /** The node's addresses a hostPort is published on (all of them when unset). */
   publishAddresses?: string[];
 }
@@ -88,6 +90,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       const name = emptyDirVolumeName(uid, v.name);
       plan.volumes.push({ name, labels: base });
       binds.set(v.name, { source: name, kind: 'volume' });
+    } else if (v.persistentVolumeClaim && lookups.claimFolder?.(v.persistentVolumeClaim.claimName)) {
+      binds.set(v.name, { source: lookups.claimFolder(v.persistentVolumeClaim.claimName)!, kind: 'bind' });
     } else if (v.persistentVolumeClaim) {
       const name = claimVolumeName(ns, v.persistentVolumeClaim.claimName);
       plan.volumes.push({ name, labels: { [label.managedBy]: installation, [label.namespace]: ns, [label.claim]: v.persistentVolumeClaim.claimName } });

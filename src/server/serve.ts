@@ -29,6 +29,7 @@ import { ApiServer } from '../api/api-server.js';
 import { AuthenticatorChain, certificateAuthenticator, TokenAuthenticator } from '../api/authenticate.js';
 import { RbacAuthorizer } from '../api/rbac.js';
 import { defaultRbacObjects } from '../api/rbac-defaults.js';
+import { defaultStorageClass } from '../runtime/claim-binder.js';
 import { UserTokenAuthenticator } from '../api/tokens.js';
 import { ServiceAccountTokens } from '../api/service-account-tokens.js';
 import { InProcessClient } from '../api/client.js';
@@ -185,6 +186,8 @@ export async function serve(options: ServeOptions) {
     else if (JSON.stringify([live.rules, live.roleRef, live.subjects, live.aggregationRule]) !== JSON.stringify([o.rules, o.roleRef, o.subjects, o.aggregationRule])) await system.update({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
   }
 
+  // The default StorageClass, as k3s ships local-path: made once, then the operator's to change.
+  if (!store.list({ kind: 'StorageClass' }).length) await system.create(defaultStorageClass());
   for (const ns of ['default', 'kube-system']) {
     if (!store.get('Namespace', undefined, ns)) await system.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
   }
