@@ -201,3 +201,13 @@ test('a PodDisruptionBudget allows an eviction only while enough selected Pods s
   t.is(budgetRefusing(oneDown[1]!, [pdb({ maxUnavailable: 1 })], oneDown), undefined, 'an unhealthy Pod may go while the budget is met');
   t.truthy(budgetRefusing(three[0]!, [pdb({ minAvailable: '100%' })], three));
 });
+
+test('a Pod is available once ready for minReadySeconds and not restarted in the last 10 s', async (t) => {
+  const { availability } = await import('../src/runtime/controller-context.js');
+  const now = Date.parse('2026-11-29T10:00:00Z');
+  const pod = (readyAgoS: number, restartedAgoS?: number): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date(now - readyAgoS * 1000).toISOString() }], containerStatuses: [{ name: 'c', restartCount: restartedAgoS === undefined ? 0 : 1, lastState: restartedAgoS === undefined ? {} : { terminated: { finishedAt: new Date(now - restartedAgoS * 1000).toISOString() } } }] } });
+  t.deepEqual(availability(pod(1), 0, now), { available: true });
+  t.deepEqual(availability(pod(1), 5, now), { available: false, at: now + 4000 });
+  t.deepEqual(availability(pod(30, 3), 0, now), { available: false, at: now + 7000 }, 'restarted 3 s ago: not counted for 7 s more');
+  t.deepEqual(availability(pod(30, 20), 0, now), { available: true });
+});

@@ -60,6 +60,7 @@ function statefulSet(o: KubeObject): Health {
   const partition = o.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
   if (o.spec?.updateStrategy?.type !== 'OnDelete' && (s.updatedReplicas ?? 0) < want - partition) return progressing(`${s.updatedReplicas ?? 0} of ${want - partition} Pods updated`);
   if ((s.readyReplicas ?? 0) < want) return progressing(`${s.readyReplicas ?? 0} of ${want} Pods ready`);
+  if ((s.availableReplicas ?? 0) < want) return progressing(`${s.availableReplicas ?? 0} of ${want} Pods available (ready for minReadySeconds, not restarted in the last 10 s)`);
   return healthy(`${want} of ${want} Pods ready`);
 }
 

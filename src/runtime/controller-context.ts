@@ -36,6 +36,25 @@ export function isPodReady(pod: KubeObject): boolean {
   return !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
 }
 
+/** A Pod that restarted this recently is not counted available: it may be about to crash again. */
+export const restartWindowMs = 10_000;
+
+/** When a Pod last restarted (its last container termination), or 0. */
+export function lastRestart(pod: KubeObject): number {
+  return Math.max(0, ...(pod.status?.containerStatuses ?? []).filter((c: { restartCount?: number }) => (c.restartCount ?? 0) > 0).map((c: { lastState?: { terminated?: { finishedAt?: string } } }) => Date.parse(c.lastState?.terminated?.finishedAt ?? '') || 0));
+}
+
+/**
+ * Available, as the workload controllers count it: ready for minReadySeconds, and not restarted
+ * within the last 10 s. Returns when it will be, if it is ready but not yet.
+ */
+export function availability(pod: KubeObject, minReadySeconds: number, now: number): { available: boolean; at?: number } {
+  if (!isPodReady(pod)) return { available: false };
+  const readySince = Date.parse((pod.status?.conditions ?? []).find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime ?? '') || now;
+  const at = Math.max(readySince + minReadySeconds * 1000, lastRestart(pod) + restartWindowMs);
+  return now >= at ? { available: true } : { available: false, at };
+}
+
 export function isPodFinished(pod: KubeObject): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }

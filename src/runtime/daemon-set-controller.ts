@@ -1,5 +1,5 @@
 import type { KubeObject } from '../manifest/types.js';
-import { type ControllerContext, isPodReady, nameSuffix, ownedBy, podFromTemplate, templateHash } from './controller-context.js';
+import { availability, type ControllerContext, isPodReady, nameSuffix, ownedBy, podFromTemplate, templateHash } from './controller-context.js';
 import { matchesNodeAffinity, type Taint, tolerates, type Toleration } from './scheduler.js';
 
 const revisionLabel = 'controller-revision-hash';
@@ -86,14 +86,17 @@ export async function reconcileDaemonSet(ds: KubeObject, ctx: ControllerContext)
   }
 
   const ready = placed.filter(isPodReady).length;
+  const states = placed.map((p) => availability(p, ds.spec.minReadySeconds ?? 0, ctx.now()));
+  for (const a of states) if (a.at) ctx.wakeAt(a.at);
+  const available = states.filter((a) => a.available).length;
   await ctx.writeStatus(ds, {
     currentNumberScheduled: placed.length,
     desiredNumberScheduled: eligible.size,
     numberMisscheduled: misscheduled,
     numberReady: ready,
     updatedNumberScheduled: placed.filter((p) => p.metadata.labels?.[revisionLabel] === revision).length,
-    numberAvailable: ready,
-    ...(eligible.size - ready > 0 ? { numberUnavailable: eligible.size - ready } : {}),
+    numberAvailable: available,
+    ...(eligible.size - available > 0 ? { numberUnavailable: eligible.size - available } : {}),
     observedGeneration: ds.metadata.generation,
   });
 }

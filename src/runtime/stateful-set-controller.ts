@@ -1,5 +1,5 @@
 import type { KubeObject } from '../manifest/types.js';
-import { type ControllerContext, isPodReady, ownedBy, podFromTemplate, templateHash } from './controller-context.js';
+import { availability, type ControllerContext, isPodReady, ownedBy, podFromTemplate, templateHash } from './controller-context.js';
 
 const revisionLabel = 'controller-revision-hash';
 
@@ -77,6 +77,8 @@ export async function reconcileStatefulSet(sts: KubeObject, ctx: ControllerConte
   const now = ctx.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, sts) && !p.metadata.deletionTimestamp);
   const updated = now.filter((p) => p.metadata.labels?.[revisionLabel] === revision);
   const ready = now.filter(healthy).length;
+  const states = now.map((p) => availability(p, spec.minReadySeconds ?? 0, ctx.now()));
+  for (const a of states) if (a.at) ctx.wakeAt(a.at);
   const currentRevision = updated.length === now.length ? revision : (sts.status?.currentRevision ?? revision);
   await ctx.writeStatus(sts, {
     observedGeneration: sts.metadata.generation,
@@ -84,7 +86,7 @@ export async function reconcileStatefulSet(sts: KubeObject, ctx: ControllerConte
     readyReplicas: ready,
     currentReplicas: now.filter((p) => p.metadata.labels?.[revisionLabel] === currentRevision).length,
     updatedReplicas: updated.length,
-    availableReplicas: ready,
+    availableReplicas: states.filter((a) => a.available).length,
     currentRevision,
     updateRevision: revision,
     collisionCount: 0,

@@ -12,7 +12,7 @@ import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 import { quotaUsage } from '../api/resource-limits.js';
 import { schedule, selectedNodeAnnotation } from './scheduler.js';
-import type { ControllerContext } from './controller-context.js';
+import { availability, type ControllerContext } from './controller-context.js';
 import { budgetStatus } from '../api/disruption.js';
 import { reconcileStatefulSet } from './stateful-set-controller.js';
 import { reconcileDaemonSet } from './daemon-set-controller.js';
@@ -383,11 +383,12 @@ export class WorkloadControllers {
     const ready = pods.filter(isReady).length;
     // Available: ready for at least minReadySeconds (a Pod that just turned ready is not counted yet).
     const now = Date.now();
-    const minReady = (spec.minReadySeconds ?? 0) * 1000;
-    const availableSince = (p: KubeObject) => Date.parse((p.status?.conditions ?? []).find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime ?? '') || now;
-    const available = pods.filter((p) => isReady(p) && now - availableSince(p) >= minReady).length;
-    for (const p of pods.filter((p) => isReady(p) && now - availableSince(p) < minReady)) this.wake(availableSince(p) + minReady);
-    const progressing = this.progress(d, current.metadata.name, { complete: updated.length >= want && pods.length === want && available >= want, signature: `${current.metadata.name}/${updated.length}/${available}/${pods.length}`, now });
+    // (and not restarted in the last 10 s: a crash-looping Pod is never counted).
+    const states = pods.map((p) => availability(p, spec.minReadySeconds ?? 0, now));
+    const available = states.filter((a) => a.available).length;
+    for (const a of states) if (a.at) this.wake(a.at);
+    const failing = updated.map((p) => (p.status?.containerStatuses ?? []).find((c: { state?: { waiting?: { reason?: string } } }) => c.state?.waiting?.reason && c.state.waiting.reason !== 'ContainerCreating')).find(Boolean) as { name: string; state: { waiting: { reason: string; message?: string } } } | undefined;
+    const progressing = this.progress(d, current.metadata.name, { complete: updated.length >= want && pods.length === want && available >= want, signature: `${current.metadata.name}/${updated.length}/${available}/${pods.length}`, now, failing: failing ? `container ${failing.name}: ${failing.state.waiting.reason}${failing.state.waiting.message ? ` (${failing.state.waiting.message})` : ''}` : undefined });
     const status = {
       observedGeneration: d.metadata.generation,
       replicas: pods.length,
@@ -414,7 +415,7 @@ export class WorkloadControllers {
    * scaled, a Pod turned available), NewReplicaSetAvailable once complete, and False with
    * ProgressDeadlineExceeded when nothing moved for progressDeadlineSeconds.
    */
-  private progress(d: KubeObject, rs: string, p: { complete: boolean; signature: string; now: number }): Record<string, string> {
+  private progress(d: KubeObject, rs: string, p: { complete: boolean; signature: string; now: number; failing?: string }): Record<string, string> {
     const before = (d.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Progressing');
     const at = new Date(p.now).toISOString();
     if (p.complete) {
@@ -431,7 +432,7 @@ export class WorkloadControllers {
     const deadline = (d.spec.progressDeadlineSeconds ?? 600) * 1000;
     const moved = new Date(seen.at).toISOString();
     if (p.now - seen.at >= deadline) {
-      return { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rs}" has timed out progressing.`, lastUpdateTime: moved, lastTransitionTime: before?.status === 'False' ? (before.lastTransitionTime ?? at) : at };
+      return { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rs}" has timed out progressing.${p.failing ? ` A Pod's ${p.failing}.` : ''}`, lastUpdateTime: moved, lastTransitionTime: before?.status === 'False' ? (before.lastTransitionTime ?? at) : at };
     }
     this.wake(seen.at + deadline);
     return { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rs}" is progressing.`, lastUpdateTime: moved, lastTransitionTime: before?.status === 'True' ? (before.lastTransitionTime ?? moved) : moved };
