@@ -179,7 +179,7 @@ const columns: Record<string, Column[]> = {
   StorageClass: [
     col('Provisioner', 'The provisioner of the class.', (c) => `${c.provisioner ?? ''}${c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true' ? '' : ''}`),
     col('ReclaimPolicy', 'What happens to a volume when its claim goes.', (c) => (c.reclaimPolicy as string) ?? 'Delete'),
-    col('VolumeBindingMode', 'When a claim is bound.', (c) => (c.volumeBindingMode as string) ?? 'Immediate'),
+    col('VolumeBindingMode', 'When a claim is bound: when a Pod first uses it.', (c) => (c.volumeBindingMode as string) ?? 'WaitForFirstConsumer'),
     col('AllowVolumeExpansion', 'Whether a claim may grow.', (c) => String(c.allowVolumeExpansion ?? false)),
     ageCol,
   ],

@@ -51,7 +51,6 @@ export function defaultInPlace(o: KubeObject): KubeObject {
         spec.updateStrategy.rollingUpdate ??= {};
         spec.updateStrategy.rollingUpdate.partition ??= 0;
       }
-      spec.revisionHistoryLimit ??= 10;
       spec.minReadySeconds ??= 0;
       spec.persistentVolumeClaimRetentionPolicy ??= {};
       spec.persistentVolumeClaimRetentionPolicy.whenDeleted ??= 'Retain';
@@ -73,7 +72,6 @@ export function defaultInPlace(o: KubeObject): KubeObject {
         spec.updateStrategy.rollingUpdate ??= {};
         spec.updateStrategy.rollingUpdate.maxUnavailable ??= 1;
       }
-      spec.revisionHistoryLimit ??= 10;
       spec.minReadySeconds ??= 0;
       defaultTemplate(spec.template);
       break;

@@ -225,19 +225,17 @@ const statefulSetSpec = obj({
   podManagementPolicy: describe(oneOf('OrderedReady', 'Parallel'), 'OrderedReady starts Pods one by one in ordinal order, each once the previous is Ready, and removes them in reverse; Parallel starts and removes them all at once.'),
   updateStrategy: obj({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: obj({ partition: int(0) }, false, ['maxUnavailable']) }),
   volumeClaimTemplates: describe(arr(claimTemplate), 'One PersistentVolumeClaim per Pod and template, named TEMPLATE-STATEFULSET-ORDINAL; it stays when the StatefulSet scales down.'),
-  revisionHistoryLimit: int(0),
   minReadySeconds: int(0),
   persistentVolumeClaimRetentionPolicy: obj({ whenDeleted: retention, whenScaled: retention }),
   ordinals: obj({ start: int(0) }),
-}, false, []);
+}, false, ['revisionHistoryLimit']);
 
 const daemonSetSpec = obj({
   selector: req(labelSelector),
   template: template(true),
   updateStrategy: obj({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: obj({ maxUnavailable: percentOrInt }, false, ['maxSurge']) }),
-  revisionHistoryLimit: int(0),
   minReadySeconds: int(0),
-}, false, []);
+}, false, ['revisionHistoryLimit']);
 
 const jobSpec = obj({
   template: template(true),
@@ -297,7 +295,7 @@ const persistentVolumeSpec = obj({
   volumeMode: oneOf('Filesystem'),
   claimRef: obj({ namespace: str(), name: str(), uid: str(), apiVersion: str(), kind: str(), resourceVersion: str() }),
   hostPath: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), type: oneOf('', 'DirectoryOrCreate', 'Directory') }),
-  local: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), fsType: str() }),
+  local: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))) }, false, ['fsType']),
   nodeAffinity: obj({ required: obj({ nodeSelectorTerms: req(arr(nodeSelectorTerm)) }) }),
 }, false, ['mountOptions', 'nfs', 'csi', 'iscsi', 'awsElasticBlockStore', 'gcePersistentDisk', 'azureDisk', 'azureFile', 'cephfs', 'rbd', 'fc', 'glusterfs', 'cinder', 'vsphereVolume', 'flexVolume', 'volumeAttributesClassName']);
 
@@ -426,14 +424,14 @@ const kindDescriptions: Record<string, string> = {
   Event: 'Event is a report of an event somewhere in the cluster.',
 };
 
-function kind(apiVersion: string, kind: string, plural: string, shortNames: string[], namespaced: boolean, body: Record<string, Schema | Field>, name = dnsSubdomain): KindInfo {
+function kind(apiVersion: string, kind: string, plural: string, shortNames: string[], namespaced: boolean, body: Record<string, Schema | Field>, name = dnsSubdomain, known: string[] = []): KindInfo {
   const common = {
     apiVersion: req(describe(str(), 'APIVersion defines the versioned schema of this representation of an object.')),
     kind: req(describe(str(), 'Kind is a string value representing the REST resource this object represents.')),
     metadata: req(describe(metadata(name, namespaced), "Standard object's metadata.")),
     status: any,
   };
-  return { apiVersion, kind, plural, shortNames, namespaced, schema: describe(obj({ ...common, ...body }, false, []), kindDescriptions[kind] ?? kind) };
+  return { apiVersion, kind, plural, shortNames, namespaced, schema: describe(obj({ ...common, ...body }, false, known), kindDescriptions[kind] ?? kind) };
 }
 
 /** The kinds a manifest may contain. Node and Event exist too, but Gouvernail makes them. */
@@ -453,11 +451,9 @@ export const manifestKinds: KindInfo[] = [
   kind('storage.k8s.io/v1', 'StorageClass', 'storageclasses', ['sc'], false, {
     provisioner: req(describe(str(), 'gouvernail.io/local-volume: a Docker volume on the node of the first Pod that uses the claim, as k3s\'s local-path provisions.')),
     reclaimPolicy: oneOf('Retain', 'Delete'),
-    volumeBindingMode: oneOf('Immediate', 'WaitForFirstConsumer'),
-    parameters: map(str()),
-    allowVolumeExpansion: bool,
-    mountOptions: arr(str()),
-  }),
+    // Known, not acted on (warned where written): a claim is bound when a Pod first uses it or,
+    // unused, by the control plane's node; local volumes take no parameters, options or expansion.
+  }, dnsSubdomain, ['volumeBindingMode', 'parameters', 'mountOptions', 'allowVolumeExpansion', 'allowedTopologies']),
   kind('v1', 'PersistentVolume', 'persistentvolumes', ['pv'], false, { spec: req(persistentVolumeSpec) }),
   kind('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', ['pdb'], true, { spec: req(obj({ selector: req(labelSelector), minAvailable: percentOrInt, maxUnavailable: percentOrInt, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') })) }),
   kind('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', ['hpa'], true, { spec: req(hpaSpec) }),

@@ -13,7 +13,6 @@ export function defaultStorageClass(): KubeObject {
     provisioner: localProvisioner,
     // Retain, unlike k3s: a deleted claim never takes its data with it unless a class says Delete.
     reclaimPolicy: 'Retain',
-    volumeBindingMode: 'WaitForFirstConsumer',
   } as KubeObject;
 }
 
@@ -49,6 +48,16 @@ export function bindingFor(claim: KubeObject, volumes: KubeObject[], classes: Ku
   if (!cls && className === '' && !defaultClass) return { kind: 'dynamic', className: '', reclaimPolicy: 'Retain' };
   if (!cls) return { kind: 'pending', message: `storageclass.storage.k8s.io "${className}" not found` };
   return { kind: 'pending', message: `waiting for a volume to be created by the external provisioner "${(cls as { provisioner?: string }).provisioner}", which does not run on Docker` };
+}
+
+/** The node a volume's required node affinity names (by metadata.name or kubernetes.io/hostname), if one. */
+export function volumeNode(pv: KubeObject): string | undefined {
+  const terms: { matchFields?: { key: string; operator: string; values?: string[] }[]; matchExpressions?: { key: string; operator: string; values?: string[] }[] }[] = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+  for (const t of terms) {
+    const r = [...(t.matchFields ?? []).filter((x) => x.key === 'metadata.name'), ...(t.matchExpressions ?? []).filter((x) => x.key === 'kubernetes.io/hostname')].find((x) => x.operator === 'In' && x.values?.length === 1);
+    if (r) return r.values![0];
+  }
+  return undefined;
 }
 
 /** The folder a claim bound to a written volume (hostPath, local) mounts, if it is one. */

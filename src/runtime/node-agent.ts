@@ -15,7 +15,7 @@ import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
 import { isSidecar, networkOwner, planPod, subPathMarker, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
-import { bindingFor, claimFolder, localProvisioner } from './claim-binder.js';
+import { bindingFor, claimFolder, localProvisioner, volumeNode } from './claim-binder.js';
 import { dockerVolumeAnnotation } from '../manifest/validate.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
 import { grpcHealthCheck } from './grpc-health.js';
@@ -417,6 +417,9 @@ export class NodeAgent {
     if (binding.kind === 'static') {
       pv = binding.volume;
       if (pv.spec.claimRef?.uid !== pvc.metadata.uid) pv = await client.update({ ...pv, metadata: { ...pv.metadata, resourceVersion: undefined }, spec: { ...pv.spec, claimRef } });
+      // A volume on one node (local, or a hostPath with node affinity) pins the claim's Pods there.
+      const node = volumeNode(pv);
+      if (node && pvc.metadata.annotations?.[selectedNodeAnnotation] !== node) await client.patch('PersistentVolumeClaim', ns, pvc.metadata.name, 'merge', { metadata: { annotations: { [selectedNodeAnnotation]: node } } });
     } else {
       const name = `pvc-${pvc.metadata.uid}`;
       pv = store.get('PersistentVolume', undefined, name) ?? (await client.create({
@@ -430,7 +433,8 @@ export class NodeAgent {
           storageClassName: binding.className,
           volumeMode: 'Filesystem',
           claimRef,
-          nodeAffinity: { required: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [this.o.nodeName] }] }] } },
+          // The node its Docker volume is on, once a Pod has used the claim (the scheduler pins it).
+          ...(pvc.metadata.annotations?.[selectedNodeAnnotation] ? { nodeAffinity: { required: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [pvc.metadata.annotations[selectedNodeAnnotation]] }] }] } } } : {}),
         },
       }));
       // Delete: the Docker volume goes with the claim.

@@ -458,7 +458,9 @@ export class WorkloadControllers {
     }
     const now = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
     const ready = now.filter(isReady).length;
-    const status = { replicas: now.length, readyReplicas: ready, availableReplicas: ready, fullyLabeledReplicas: now.length, observedGeneration: rs.metadata.generation };
+    const states = now.map((p) => availability(p, rs.spec.minReadySeconds ?? 0, Date.now()));
+    for (const a of states) if (a.at) this.wake(a.at);
+    const status = { replicas: now.length, readyReplicas: ready, availableReplicas: states.filter((a) => a.available).length, fullyLabeledReplicas: now.length, observedGeneration: rs.metadata.generation };
     if (JSON.stringify(status) !== JSON.stringify(rs.status)) {
       const latest = this.store.get(rs.kind, ns, rs.metadata.name);
       if (latest) await this.updateStatus({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, status });
