@@ -26,6 +26,8 @@ spec:
   template:
     metadata: { labels: { app: app-${i} }, annotations: { revision: "${revision}" } }
     spec:
+      # sleep as PID 1 ignores SIGTERM: without this each replaced Pod would take the 30 s default to stop.
+      terminationGracePeriodSeconds: 1
       containers:
         - name: c
           image: ${image}
