@@ -1,4 +1,5 @@
 import type { KubeObject } from '../manifest/types.js';
+import { jobLabels } from '../api/admission.js';
 import { type ControllerContext, isPodFinished, isPodReady, nameSuffix, ownedBy, podFromTemplate } from './controller-context.js';
 
 const indexAnnotation = 'batch.kubernetes.io/job-completion-index';
@@ -118,7 +119,7 @@ async function expire(job: KubeObject, ctx: ControllerContext, now: number): Pro
 
 function jobPod(job: KubeObject, index: number | undefined): KubeObject {
   const name = `${job.metadata.name}-${index !== undefined ? `${index}-` : ''}${nameSuffix()}`;
-  const labels = { 'batch.kubernetes.io/controller-uid': job.metadata.uid!, 'batch.kubernetes.io/job-name': job.metadata.name, 'controller-uid': job.metadata.uid!, 'job-name': job.metadata.name, ...(index !== undefined ? { [indexAnnotation]: String(index) } : {}) };
+  const labels = { ...jobLabels(job.metadata.uid!, job.metadata.name), ...(index !== undefined ? { [indexAnnotation]: String(index) } : {}) };
   const pod = podFromTemplate(job, job.spec.template, name, { labels });
   if (index !== undefined) {
     pod.metadata.annotations = { ...pod.metadata.annotations, [indexAnnotation]: String(index) };
