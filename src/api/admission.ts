@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { applyDefaults } from '../manifest/defaults.js';
 import { formatPath, type KubeObject } from '../manifest/types.js';
 import { validateObject } from '../manifest/validate.js';
-import { podSpecOf } from '../manifest/pod-template.js';
+import { jobLabels, podSpecOf } from '../manifest/pod-template.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ApiError } from './errors.js';
 import { isSystemComponent, type Identity } from './identity.js';
@@ -69,10 +69,6 @@ export const jobSelector: AdmissionPlugin = {
   },
 };
 
-/** The labels a Job's Pods carry, as Kubernetes writes them (the new names and the legacy ones). */
-export function jobLabels(uid: string, name: string): Record<string, string> {
-  return { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
-}
 
 /**
  * The fields a request may not set: status on a create by a user (the controllers write it), and

@@ -1,4 +1,5 @@
 import { templateHash } from '../manifest/pod-template.js';
+import { restartWindowMs } from '../runtime/controller-context.js';
 import type { Client } from '../api/client.js';
 import { assessHealth } from '../health/health.js';
 import { displayKey, keyOf, parseKey, type ObjectKey } from '../manifest/keys.js';
@@ -168,8 +169,6 @@ async function failingPod(client: Client, d: KubeObject): Promise<string | undef
   return undefined;
 }
 
-/** How long a restarted container must have run before its Pod counts as steady again. */
-const restartWindowMs = 10_000;
 
 /**
  * What keeps a workload's Pods from being trusted though its status counts them: a Pod that is

@@ -1,6 +1,7 @@
 import { cloneJson } from '../manifest/clone.js';
 import { applyDefaults } from '../manifest/defaults.js';
 import { kindInfo } from '../manifest/kinds.js';
+import { jobLabels } from '../manifest/pod-template.js';
 import type { KubeObject } from '../manifest/types.js';
 
 /** Metadata a server or Gouvernail writes; never drift. */
@@ -27,7 +28,7 @@ export function normalize(input: KubeObject): KubeObject {
   if (o.kind === 'Job' && !o.spec?.manualSelector) {
     delete o.spec?.selector;
     const labels = o.spec?.template?.metadata?.labels;
-    if (labels) for (const k of ['batch.kubernetes.io/controller-uid', 'batch.kubernetes.io/job-name', 'controller-uid', 'job-name']) delete labels[k];
+    if (labels) for (const k of Object.keys(jobLabels('', ''))) delete labels[k];
     if (labels && Object.keys(labels).length === 0) delete o.spec.template.metadata.labels;
   }
   return o;

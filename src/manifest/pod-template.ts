@@ -44,3 +44,8 @@ export function podTemplateOf(o: KubeObject): { metadata?: { labels?: Record<str
 export function templateHash(template: unknown): string {
   return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
 }
+
+/** The labels a Job's Pods carry, as Kubernetes writes them (the new names and the legacy ones). */
+export function jobLabels(uid: string, name: string): Record<string, string> {
+  return { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
+}

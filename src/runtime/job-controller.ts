@@ -1,5 +1,5 @@
 import type { KubeObject } from '../manifest/types.js';
-import { jobLabels } from '../api/admission.js';
+import { jobLabels } from '../manifest/pod-template.js';
 import { type ControllerContext, isPodFinished, isPodReady, nameSuffix, ownedBy, podFromTemplate } from './controller-context.js';
 
 const indexAnnotation = 'batch.kubernetes.io/job-completion-index';

@@ -357,8 +357,7 @@ export class WorkloadControllers {
       else current = await setReplicas(current, newTarget);
       // Scale down old ones while keeping want - maxUnavailable ready.
       // New Pods count once available (ready for minReadySeconds), as Kubernetes counts them.
-      const minReadyMs = (spec.minReadySeconds ?? 0) * 1000;
-      const readyNew = newPods.filter((p) => isReady(p) && Date.now() - (Date.parse((p.status?.conditions ?? []).find((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime ?? '') || 0) >= minReadyMs).length;
+      const readyNew = newPods.filter((p) => availability(p, spec.minReadySeconds ?? 0, Date.now()).available).length;
       const readyOld = oldPods.filter(isReady).length;
       let canRemove = Math.max(0, readyNew + readyOld - (want - unavailable));
       const notReadyOld = oldPods.filter((p) => !isReady(p)).length;
