@@ -6,6 +6,7 @@ import { validateObject } from '../manifest/validate.js';
 import { jobLabels, podSpecOf } from '../manifest/pod-template.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ApiError } from './errors.js';
+import { clusterIPAllocation } from './cluster-ip.js';
 import { isSystemComponent, type Identity } from './identity.js';
 import { checkPodSecurity, describeViolations, type Level } from './pod-security.js';
 import { applyLimitRanges, exceeds, quotaUsage, usageOf } from './resource-limits.js';
@@ -328,7 +329,7 @@ export const resourceQuota: AdmissionPlugin = {
 };
 
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, jobSelector, limitRanger, nodePortAllocation, componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podSecurity, resourceQuota];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

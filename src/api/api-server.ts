@@ -5,6 +5,7 @@ import type { KubeObject } from '../manifest/types.js';
 import type { Change, ObjectStore } from '../store/object-store.js';
 import { credentialsSecretType } from '../runtime/docker-connection.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
+import { clusterIPAllocation } from './cluster-ip.js';
 import { admit, defaultAdmission, type AdmissionPlugin, type FieldValidation } from './admission.js';
 import { unauthorized, type Authenticator, type Credentials } from './authenticate.js';
 import { allowAll, forbiddenMessage, type Attributes, type Authorizer } from './authorize.js';
@@ -82,6 +83,8 @@ export interface ApiServerOptions {
   authenticator: Authenticator;
   authorizer?: Authorizer;
   admission?: AdmissionPlugin[];
+  /** The range Services' cluster IPs are allocated from (--service-cluster-ip-range). */
+  serviceClusterIPRange?: string;
   now?: () => Date;
   /**
    * Read-only objects the server shows but does not store (serve's own components, as Pods of
@@ -106,7 +109,7 @@ export class ApiServer {
     this.store = options.store;
     this.authenticator = options.authenticator;
     this.authorizer = options.authorizer ?? allowAll;
-    this.admission = options.admission ?? defaultAdmission;
+    this.admission = options.admission ?? (options.serviceClusterIPRange ? defaultAdmission.map((p) => (p.name === 'ClusterIPAllocation' ? clusterIPAllocation(options.serviceClusterIPRange) : p)) : defaultAdmission);
     this.now = options.now ?? (() => new Date());
     this.audit = options.audit;
     this.tokens = options.serviceAccountTokens;

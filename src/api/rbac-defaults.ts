@@ -52,7 +52,8 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['batch'], resources: [...batchWorkloads, ...workloadStatus.batch], verbs: read },
       { apiGroups: ['autoscaling'], resources: [...autoscaling, 'horizontalpodautoscalers/status'], verbs: read },
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'], verbs: read },
-      { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: read },
+      { apiGroups: [''], resources: ['replicationcontrollers/status', 'endpoints'], verbs: read },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
       { apiGroups: ['gouvernail.io'], resources: ['applications', 'applications/status'], verbs: read },
     ], { [aggregate('view')]: 'true' }),
     clusterRole('system:aggregate-to-edit', [
@@ -65,6 +66,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['batch'], resources: batchWorkloads, verbs: write },
       { apiGroups: ['autoscaling'], resources: autoscaling, verbs: write },
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: write },
+      { apiGroups: [''], resources: ['endpoints'], verbs: write },
       { apiGroups: ['gouvernail.io'], resources: ['applications'], verbs: write },
     ], { [aggregate('edit')]: 'true' }),
     clusterRole('system:aggregate-to-admin', [
@@ -77,7 +79,10 @@ export function defaultRbacObjects(): KubeObject[] {
     // The controllers: the garbage collector and the namespace controller read and delete anything.
     clusterRole('system:kube-controller-manager', [
       { apiGroups: ['*'], resources: ['*'], verbs: [...read, 'delete', 'update'] },
-      { apiGroups: [''], resources: ['pods', 'events', 'serviceaccounts', 'persistentvolumeclaims'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['pods', 'events', 'serviceaccounts', 'persistentvolumeclaims', 'endpoints'], verbs: ['create'] },
+      // The endpoints and endpoint slice controllers, and the load balancer's addresses.
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['services/status'], verbs: ['update', 'patch'] },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['create', 'patch'] },
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'patch'] },
       { apiGroups: ['apps'], resources: workloadStatus.apps, verbs: ['update', 'patch'] },
@@ -97,7 +102,9 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     ]),
     clusterRole('system:node', [
-      { apiGroups: [''], resources: ['pods', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims', 'nodes', 'serviceaccounts'], verbs: read },
+      { apiGroups: [''], resources: ['pods', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims', 'nodes', 'serviceaccounts', 'endpoints', 'namespaces'], verbs: read },
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses', 'ingressclasses'], verbs: read },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
       { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
       { apiGroups: [''], resources: ['pods/status', 'persistentvolumeclaims/status', 'nodes/status', 'persistentvolumes/status'], verbs: ['update', 'patch'] },
       // The claim binder: a claim's volume, provisioned or written, and the claim's volumeName.

@@ -98,6 +98,16 @@ function jobStatus(j: KubeObject): string {
   return 'Running';
 }
 
+/** kubectl's way: the first three, then how many more. */
+function shortList(items: string[]): string {
+  return items.length > 3 ? `${items.slice(0, 3).join(',')} + ${items.length - 3} more...` : items.join(',');
+}
+const endpointsShown = (e: KubeObject) => shortList(((e.subsets as { addresses?: { ip: string }[]; ports?: { port: number }[] }[] | undefined) ?? []).flatMap((s) => (s.addresses ?? []).flatMap((a) => (s.ports?.length ? s.ports.map((p) => `${a.ip}:${p.port}`) : [a.ip])))) || '<none>';
+const serviceExternal = (s: KubeObject) => {
+  if (s.spec?.type === 'ExternalName') return s.spec.externalName ?? '<none>';
+  if (s.spec?.type !== 'LoadBalancer') return (s.spec?.externalIPs ?? []).join(',') || '<none>';
+  return ((s.status?.loadBalancer?.ingress ?? []) as { ip?: string }[]).map((i) => i.ip).join(',') || '<pending>';
+};
 const servicePorts = (s: KubeObject) => (s.spec?.ports ?? []).map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>';
 const ready = (n: KubeObject) => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
@@ -200,10 +210,17 @@ const columns: Record<string, Column[]> = {
   Service: [
     col('Type', 'The type of the service.', (s) => s.spec?.type ?? 'ClusterIP'),
     col('Cluster-IP', 'The IP address of the service.', (s) => s.spec?.clusterIP || '<none>'),
-    col('External-IP', 'The external IP address of the service.', (s) => (s.spec?.type === 'LoadBalancer' ? '<pending>' : '<none>')),
+    col('External-IP', 'The external IP address of the service.', serviceExternal),
     col('Port(s)', 'The ports exposed by the service.', servicePorts),
     ageCol,
     col('Selector', 'The label selector of the service.', (s) => joinLabels(s.spec?.selector) || '<none>', { wide: true }),
+  ],
+  Endpoints: [col('Endpoints', 'The endpoints of the service.', endpointsShown), ageCol],
+  EndpointSlice: [
+    col('AddressType', 'The type of address of the endpoints.', (e) => (e.addressType as string) ?? 'IPv4'),
+    col('Ports', 'The ports of the endpoints.', (e) => ((e.ports as { port?: number }[] | undefined) ?? []).map((p) => p.port).join(',') || '<unset>'),
+    col('Endpoints', 'The addresses of the endpoints.', (e) => shortList(((e.endpoints as { addresses: string[] }[] | undefined) ?? []).flatMap((x) => x.addresses)) || '<unset>'),
+    ageCol,
   ],
   ConfigMap: [col('Data', 'Number of data entries.', (c) => Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length, { type: 'integer' }), ageCol],
   Secret: [col('Type', 'The type of the secret.', (s) => s.type ?? 'Opaque'), col('Data', 'Number of data entries.', (s) => Object.keys(s.data ?? {}).length, { type: 'integer' }), ageCol],

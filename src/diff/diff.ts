@@ -45,7 +45,7 @@ export function diff(desired: KubeObject[], live: KubeObject[], prunable: Readon
       changes.push({ ...base, action: 'create', fields: [] });
       continue;
     }
-    const fields = compareObjects(normalize(l), normalize(d));
+    const fields = compareObjects(normalize(l), withAssigned(normalize(d), l));
     changes.push({ ...base, action: fields.length > 0 ? 'update' : 'unchanged', fields: d.kind === 'Secret' ? fields.map(maskSecret) : fields });
   }
   for (const key of [...prunable].sort()) {
@@ -57,6 +57,22 @@ export function diff(desired: KubeObject[], live: KubeObject[], prunable: Readon
   const counts: Record<Action, number> = { create: 0, update: 0, unchanged: 0, prune: 0 };
   for (const c of changes) counts[c.action]++;
   return { changes, counts };
+}
+
+/**
+ * What the server assigns when a manifest leaves it out is not drift: a Service's cluster IP and
+ * node ports are taken from the live object where the manifest names none.
+ */
+function withAssigned(desired: KubeObject, live: KubeObject): KubeObject {
+  if (desired.kind !== 'Service' || !desired.spec || !live.spec) return desired;
+  const spec = desired.spec;
+  if (spec.clusterIP === undefined && live.spec.clusterIP !== undefined) spec.clusterIP = live.spec.clusterIP;
+  if (spec.clusterIPs === undefined && live.spec.clusterIPs !== undefined) spec.clusterIPs = live.spec.clusterIPs;
+  for (const p of spec.ports ?? []) {
+    const had = (live.spec.ports ?? []).find((x: { port: number; protocol?: string }) => x.port === p.port && (x.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+    if (p.nodePort === undefined && had?.nodePort !== undefined) p.nodePort = had.nodePort;
+  }
+  return desired;
 }
 
 function maskSecret(f: FieldChange): FieldChange {

@@ -307,8 +307,9 @@ const replicationControllerSpec = obj({
 });
 
 const serviceSpec = obj({
-  type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer'),
+  type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'),
   selector: map(str(labelValue), labelKey),
+  externalName: describe(str(), 'The DNS name an ExternalName Service is a CNAME of.'),
   clusterIP: str(),
   clusterIPs: arr(str()),
   ports: arr(
@@ -323,8 +324,23 @@ const serviceSpec = obj({
     'port',
   ),
   sessionAffinity: oneOf('None', 'ClientIP'),
+  sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: int(1, 86400) }) }),
   publishNotReadyAddresses: bool,
-}, false, ['externalIPs', 'loadBalancerIP', 'loadBalancerSourceRanges', 'externalName', 'externalTrafficPolicy', 'healthCheckNodePort', 'sessionAffinityConfig', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy', 'trafficDistribution']);
+}, false, ['externalIPs', 'loadBalancerIP', 'loadBalancerSourceRanges', 'externalTrafficPolicy', 'healthCheckNodePort', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy', 'trafficDistribution']);
+
+const endpointAddress = obj({ ip: req(str()), hostname: str(), nodeName: str(), targetRef: any });
+const endpointSubset = obj({
+  addresses: arr(endpointAddress),
+  notReadyAddresses: arr(endpointAddress),
+  ports: arr(obj({ name: str(), port: req(int(1, 65535)), protocol: oneOf('TCP', 'UDP', 'SCTP'), appProtocol: str() })),
+});
+const sliceEndpoint = obj({
+  addresses: req(arr(str())),
+  conditions: obj({ ready: bool, serving: bool, terminating: bool }),
+  hostname: str(),
+  nodeName: str(),
+  targetRef: any,
+}, false, ['zone', 'hints', 'deprecatedTopology']);
 
 const pvcSpec = obj({
   accessModes: arr(oneOf('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod')),
@@ -421,6 +437,8 @@ const kindDescriptions: Record<string, string> = {
   PersistentVolume: 'PersistentVolume is a piece of storage: a Docker volume provisioned for a claim, or a folder of a node (hostPath, local) written by hand.',
   PodDisruptionBudget: 'PodDisruptionBudget limits how many of the Pods it selects may be evicted at once (kubectl drain): minAvailable or maxUnavailable.',
   HorizontalPodAutoscaler: "HorizontalPodAutoscaler scales a workload's replicas on the CPU and memory its Pods use, as Docker stats measure them.",
+  Endpoints: "Endpoints lists a Service's addresses: its ready Pods', kept by the endpoints controller, or those written by hand for a Service without a selector.",
+  EndpointSlice: "EndpointSlice lists a Service's endpoints with their conditions, kept by the endpoint slice controller.",
   Event: 'Event is a report of an event somewhere in the cluster.',
 };
 
@@ -457,6 +475,8 @@ export const manifestKinds: KindInfo[] = [
   kind('v1', 'PersistentVolume', 'persistentvolumes', ['pv'], false, { spec: req(persistentVolumeSpec) }),
   kind('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', ['pdb'], true, { spec: req(obj({ selector: req(labelSelector), minAvailable: percentOrInt, maxUnavailable: percentOrInt, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') })) }),
   kind('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', ['hpa'], true, { spec: req(hpaSpec) }),
+  kind('v1', 'Endpoints', 'endpoints', ['ep'], true, { subsets: arr(endpointSubset) }),
+  kind('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', [], true, { addressType: req(oneOf('IPv4', 'IPv6', 'FQDN')), endpoints: req(arr(sliceEndpoint)), ports: arr(obj({ name: str(), port: int(1, 65535), protocol: oneOf('TCP', 'UDP', 'SCTP'), appProtocol: str() })) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
   kind('v1', 'LimitRange', 'limitranges', ['limits'], true, { spec: req(obj({ limits: req(arr(obj({ type: req(oneOf('Container', 'Pod')), default: resourceList, defaultRequest: resourceList, max: resourceList, min: resourceList }, false, ['maxLimitRequestRatio']))) })) }),

@@ -9,8 +9,6 @@ const notYet: Record<string, string> = {
   Ingress: 'networking.k8s.io/v1',
   IngressClass: 'networking.k8s.io/v1',
   NetworkPolicy: 'networking.k8s.io/v1',
-  Endpoints: 'v1',
-  EndpointSlice: 'discovery.k8s.io/v1',
   PriorityClass: 'scheduling.k8s.io/v1',
 };
 

@@ -266,7 +266,9 @@ function checkService(o: KubeObject, issues: Issue[]): void {
   const spec = o.spec;
   const ports: { name?: string; nodePort?: number; port?: number; protocol?: string }[] = spec.ports ?? [];
   const headless = spec.clusterIP === 'None';
-  if (ports.length === 0 && !headless) issues.push({ path: ['spec', 'ports'], message: 'must list at least one port (only a headless Service, clusterIP: None, may have none)' });
+  if (spec.type === 'ExternalName' && !spec.externalName) issues.push({ path: ['spec', 'externalName'], message: 'is required when type is ExternalName (the DNS name the Service is a CNAME of)' });
+  if (spec.externalName && spec.type !== 'ExternalName') issues.push({ path: ['spec', 'externalName'], message: 'is only used when type is ExternalName' });
+  if (ports.length === 0 && !headless && spec.type !== 'ExternalName') issues.push({ path: ['spec', 'ports'], message: 'must list at least one port (only a headless Service, clusterIP: None, may have none)' });
   const names = new Set<string>();
   const numbers = new Map<string, number>();
   ports.forEach((p, i) => {

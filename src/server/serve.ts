@@ -19,6 +19,7 @@ import { NodeManager } from '../runtime/node-manager.js';
 import { NodeLifecycleController } from '../runtime/node-lifecycle.js';
 import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
+import { EndpointsController } from '../runtime/endpoints-controller.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { GarbageCollector } from '../runtime/garbage-collector.js';
 import { HorizontalPodAutoscalerController } from '../runtime/hpa-controller.js';
@@ -90,6 +91,8 @@ export interface ServeOptions {
   autoscalerPeriodMs?: number;
   /** How often container metrics are read while they are asked for (15s, as metrics-server). */
   metricsPeriodMs?: number;
+  /** The range Services' cluster IPs come from (--service-cluster-ip-range, 10.96.0.0/16). */
+  serviceClusterIPRange?: string;
   /** Scheduled snapshots of the store (--snapshot-schedule, a cron expression; --snapshot-retention). */
   snapshots?: { schedule: string; retention: number; dir?: string };
 }
@@ -176,7 +179,7 @@ export async function serve(options: ServeOptions) {
   const nodesRef: { current?: NodeManager } = {};
   const metricsCollector = new MetricsCollector(() => nodesRef.current?.engines() ?? [], store, installation, options.metricsPeriodMs);
   const virtualObjects = (kind: string, namespace: string | undefined) => (kind === 'Pod' && (!namespace || namespace === 'kube-system') ? components : metricsCollector.objects(kind, namespace));
-  const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer, virtualObjects });
+  const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer, virtualObjects, serviceClusterIPRange: options.serviceClusterIPRange });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
   // The default roles and the components' bindings are put back at every start, as Kubernetes does.
   const system = asComponent(identities.apiServer);
@@ -210,6 +213,7 @@ export async function serve(options: ServeOptions) {
   const expiry = setInterval(() => expireEvents(controllerManager, eventTtlMs), Math.min(60_000, eventTtlMs));
   expiry.unref();
   const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), logFor('kube-controller-manager'), recorders, logFor('kube-scheduler'));
+  const endpoints = new EndpointsController(store, controllerManager, logFor('kube-controller-manager'));
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
   // One agent and one heartbeat per node; the local engine's Pods get their token files bind-mounted from the data folder.
   const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs });
@@ -251,6 +255,7 @@ export async function serve(options: ServeOptions) {
   for (const app of [...(options.watch ?? []).map((dir) => watchedFolderApplication(dir) as never), ...(options.applications ?? [])]) await admin.apply(app);
   controllers.start();
   collector.start();
+  endpoints.start();
   // The autoscaler reads the metrics kubectl top reads; while an HPA exists, they are kept current.
   const autoscaler = new HorizontalPodAutoscalerController(store, controllerManager, (ns) => metricsCollector.objects('PodMetrics', ns), logFor('kube-controller-manager'), recorders.autoscaler, options.autoscalerPeriodMs);
   autoscaler.start();
@@ -269,6 +274,7 @@ export async function serve(options: ServeOptions) {
       await applications.stop();
       await controllers.stop();
       await collector.stop();
+      await endpoints.stop();
       await autoscaler.stop();
       await proxy.stop();
       await lifecycle.stop();

@@ -9,11 +9,12 @@ import { defaultSourceLimits } from '../../manifest/read-folder.js';
 import { parseQuantity } from '../../manifest/quantity.js';
 import cron from 'node-cron';
 import { parseDuration } from '../../manifest/names.js';
+import { parseCidr } from '../../network/cidr.js';
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m] [--horizontal-pod-autoscaler-sync-period 15s]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m] [--horizontal-pod-autoscaler-sync-period 15s] [--service-cluster-ip-range 10.96.0.0/16]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -34,6 +35,7 @@ export const serveCommand: Command = {
     'node-monitor-grace-period': { type: 'string', description: 'a node whose engine has not answered for this long is NotReady (default 40s)' },
     'pod-eviction-timeout': { type: 'string', description: 'how long a node stays NotReady before its Pods are made again elsewhere (default 5m)' },
     'horizontal-pod-autoscaler-sync-period': { type: 'string', description: 'how often each HorizontalPodAutoscaler is looked at, and container metrics read while one exists (default 15s)' },
+    'service-cluster-ip-range': { type: 'string', description: "the range Services' cluster IPs are allocated from; its tenth address is the cluster DNS server's (default 10.96.0.0/16)" },
     'snapshot-schedule': { type: 'string', description: 'take a snapshot of the store on this cron schedule, e.g. "0 */6 * * *" (into DATA/snapshots)' },
     'snapshot-retention': { type: 'string', description: 'how many scheduled snapshots to keep (default 5)' },
     'snapshot-dir': { type: 'string', description: 'where scheduled snapshots go (default DATA/snapshots)' },
@@ -101,7 +103,16 @@ export const serveCommand: Command = {
       eventTtlMs = parseDuration(values['event-ttl'] as string);
       if (!eventTtlMs) usageError(`--event-ttl ${values['event-ttl']} is not a duration such as 1h or 30m`);
     }
+    const serviceClusterIPRange = values['service-cluster-ip-range'] as string | undefined;
+    if (serviceClusterIPRange !== undefined) {
+      try {
+        parseCidr(serviceClusterIPRange);
+      } catch (err) {
+        usageError(`--service-cluster-ip-range: ${(err as Error).message}`);
+      }
+    }
     const server = await serve({
+      serviceClusterIPRange,
       eventTtlMs,
       nodeMonitorGraceMs,
       podEvictionTimeoutMs,

@@ -1,0 +1,80 @@
+import type { Client } from '../api/client.js';
+import type { KubeObject } from '../manifest/types.js';
+import { endpointSlices, endpointsObject, serviceEndpoints, serviceNameLabel, sliceManager } from '../network/endpoints.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { PassLoop } from './pass-loop.js';
+
+const watched = new Set(['Service', 'Pod', 'Endpoints', 'EndpointSlice', 'Node']);
+
+/**
+ * Kubernetes' endpoints and endpoint slice controllers, as one pass: each Service with a selector
+ * gets an Endpoints object and EndpointSlices listing the Pods it sends to, ready or not; a
+ * LoadBalancer Service gets the nodes' addresses as its external IPs (as k3s's built-in load
+ * balancer gives them). A Service without a selector keeps the Endpoints written for it.
+ */
+export class EndpointsController {
+  private readonly loop: PassLoop;
+
+  constructor(private readonly store: ObjectStore, private readonly client: Client, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}) {
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('endpoints pass failed; retrying', { err: err.message }), resyncMs: 30_000, debounceMs: 10 });
+  }
+
+  start(): void {
+    this.loop.start(this.store, (c) => watched.has(c.object.kind));
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  async pass(): Promise<void> {
+    const services = this.store.list({ kind: 'Service' });
+    const pods = this.store.list({ kind: 'Pod' });
+    const podsByNs = new Map<string, KubeObject[]>();
+    for (const p of pods) (podsByNs.get(p.metadata.namespace!) ?? podsByNs.set(p.metadata.namespace!, []).get(p.metadata.namespace!)!).push(p);
+    const slicesByService = new Map<string, KubeObject[]>();
+    for (const s of this.store.list({ kind: 'EndpointSlice' })) {
+      if (s.metadata.labels?.['endpointslice.kubernetes.io/managed-by'] !== sliceManager) continue;
+      const key = `${s.metadata.namespace}/${s.metadata.labels?.[serviceNameLabel]}`;
+      (slicesByService.get(key) ?? slicesByService.set(key, []).get(key)!).push(s);
+    }
+    const nodeAddresses = this.store
+      .list({ kind: 'Node' })
+      .flatMap((n) => (n.status?.addresses ?? []).filter((a: { type: string }) => a.type === 'InternalIP').map((a: { address: string }) => a.address));
+    for (const service of services) {
+      if (service.metadata.deletionTimestamp) continue;
+      const key = `${service.metadata.namespace}/${service.metadata.name}`;
+      await this.reconcile(service, podsByNs.get(service.metadata.namespace!) ?? [], slicesByService.get(key) ?? [], nodeAddresses).catch((err) => this.log('cannot write the endpoints of a Service', { service: key, err: (err as Error).message }));
+    }
+  }
+
+  private async reconcile(service: KubeObject, pods: KubeObject[], slices: KubeObject[], nodeAddresses: string[]): Promise<void> {
+    if (service.spec?.type === 'LoadBalancer') {
+      const ingress = nodeAddresses.map((ip) => ({ ip, ipMode: 'VIP' }));
+      if (JSON.stringify(service.status?.loadBalancer?.ingress ?? []) !== JSON.stringify(ingress)) {
+        await this.client.updateStatus({ ...service, metadata: { ...service.metadata, resourceVersion: undefined }, status: { ...(service.status ?? {}), loadBalancer: { ingress } } });
+      }
+    }
+    const selector = service.spec?.selector;
+    if (!selector || Object.keys(selector).length === 0 || service.spec?.type === 'ExternalName') {
+      for (const s of slices) await this.client.delete('EndpointSlice', s.metadata.namespace, s.metadata.name);
+      return;
+    }
+    const endpoints = serviceEndpoints(service, pods);
+    await this.write(endpointsObject(service, endpoints), this.store.get('Endpoints', service.metadata.namespace, service.metadata.name), ['subsets']);
+    const wanted = endpointSlices(service, endpoints);
+    for (const s of wanted) await this.write(s, slices.find((x) => x.metadata.name === s.metadata.name), ['endpoints', 'ports', 'addressType']);
+    for (const s of slices) if (!wanted.some((w) => w.metadata.name === s.metadata.name)) await this.client.delete('EndpointSlice', s.metadata.namespace, s.metadata.name);
+  }
+
+  /** Creates the object, or updates it when the fields it keeps differ. */
+  private async write(o: KubeObject, live: KubeObject | undefined, fields: string[]): Promise<void> {
+    if (!live) {
+      await this.client.create(o);
+      return;
+    }
+    const same = fields.every((f) => JSON.stringify(live[f] ?? null) === JSON.stringify(o[f] ?? null)) && JSON.stringify(live.metadata.labels ?? {}) === JSON.stringify(o.metadata.labels ?? {});
+    if (same) return;
+    await this.client.update({ ...o, metadata: { ...live.metadata, labels: o.metadata.labels, ownerReferences: o.metadata.ownerReferences } });
+  }
+}
