@@ -162,7 +162,9 @@ export const podSpec = obj({
   hostname: str(dnsLabel),
   subdomain: describe(str(dnsLabel), 'With hostname, the Pod answers to HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local: set by a StatefulSet to its serviceName.'),
   imagePullSecrets: arr(obj({ name: req(str()) }), 'name'),
-  dnsPolicy: str(),
+  dnsPolicy: describe(oneOf('ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'), "ClusterFirst (the default): the cluster DNS server, with the namespace's search domains; Default: the node's resolvers; None: only dnsConfig."),
+  dnsConfig: describe(obj({ nameservers: arr(str()), searches: arr(str()), options: arr(obj({ name: req(str()), value: str() })) }), 'Nameservers, search domains and resolver options added to those of dnsPolicy.'),
+  hostAliases: describe(arr(obj({ ip: req(str()), hostnames: arr(str()) })), "Lines added to the Pod's /etc/hosts."),
   schedulerName: str(),
   securityContext: podSecurityContext,
   enableServiceLinks: bool,
@@ -171,7 +173,7 @@ export const podSpec = obj({
   hostPID: bool,
   hostIPC: bool,
   hostNetwork: bool,
-}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'priorityClassName', 'priority', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 export const labelSelector = obj({
   matchLabels: labels,

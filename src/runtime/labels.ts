@@ -9,6 +9,8 @@ export const label = {
   shapeHash: 'gouvernail.io/shape-hash',
   container: 'gouvernail.io/container',
   claim: 'gouvernail.io/claim',
+  /** A node component's container (the network component), not a Pod's. */
+  component: 'gouvernail.io/component',
 } as const;
 
 export function networkName(namespace: string): string {

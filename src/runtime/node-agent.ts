@@ -45,6 +45,8 @@ export interface NodeAgentOptions {
   hostIP?: string;
   /** Binds the claims no Pod has used yet (one node does: the control plane's). */
   bindsUnpinnedClaims?: boolean;
+  /** The cluster DNS server and domain Pods resolve names with (dnsPolicy ClusterFirst). */
+  clusterDns?: { server: string; domain: string };
 }
 
 interface ProbeState {
@@ -327,6 +329,8 @@ export class NodeAgent {
     const mine: Docker.ContainerInfo[] = [];
     let pods: Map<string, KubeObject> | undefined;
     for (const c of labelled) {
+      // The node's own components (the network component) are no Pod's.
+      if (c.Labels[label.component]) continue;
       const name = dockerName(c);
       if (records.owns('container', name)) {
         mine.push(c);
@@ -488,6 +492,7 @@ export class NodeAgent {
       claimFolder: (name) => claimFolder(store.get('PersistentVolumeClaim', ns, name), (pv) => store.get('PersistentVolume', undefined, pv)),
       apiAccess,
       publishAddresses: this.o.publishAddresses,
+      clusterDns: this.o.clusterDns,
     }, installation);
     if (plan.configError) {
       waiting[plan.configError.container] = { reason: 'CreateContainerConfigError', message: plan.configError.message };

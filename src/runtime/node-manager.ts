@@ -20,6 +20,8 @@ export interface NodeManagerOptions {
   /** The engine on this host, registered as the control plane's node. */
   local: { name: string; docker: Docker; podFilesDir?: string; publishAddresses?: string[] };
   heartbeatMs?: number;
+  /** The cluster DNS server Pods resolve names with, and the cluster domain. */
+  clusterDns?: { server: string; domain: string };
   /** How long one Docker call may take before the node's loop gives up on it. */
   callTimeoutMs?: number;
   resyncMs?: number;
@@ -196,6 +198,7 @@ export class NodeManager {
       hostIP: c.address,
       bindsUnpinnedClaims: local,
       resyncMs: this.o.resyncMs,
+      clusterDns: this.o.clusterDns,
     };
     const rt: NodeRuntime = { name, key: c.key, endpoint: c.endpoint, docker: c.docker, streams: c.streams, agent: new NodeAgent(agentOptions), agentOptions, recorder, infoAt: 0, address: c.address };
     this.runtimes.set(name, rt);

@@ -17,6 +17,25 @@ export interface Lookups {
   claimFolder?(name: string): string | undefined;
   /** The node's addresses a hostPort is published on (all of them when unset). */
   publishAddresses?: string[];
+  /** The cluster DNS server and domain, when the node runs its network component. */
+  clusterDns?: { server: string; domain: string };
+}
+
+/**
+ * The resolver a Pod's network gets, as the kubelet writes resolv.conf: with dnsPolicy ClusterFirst
+ * the cluster DNS server, the search domains NS.svc.DOMAIN, svc.DOMAIN and DOMAIN, and ndots:5;
+ * with Default the node's own; with None only dnsConfig, whose entries are added in every case.
+ */
+export function dnsSettings(pod: KubeObject, clusterDns: Lookups['clusterDns']): Pick<Docker.HostConfig, 'Dns' | 'DnsSearch' | 'DnsOptions'> {
+  const spec = pod.spec as PodSpec & { dnsPolicy?: string; dnsConfig?: { nameservers?: string[]; searches?: string[]; options?: { name: string; value?: string }[] } };
+  const policy = spec.dnsPolicy ?? 'ClusterFirst';
+  const extra = spec.dnsConfig ?? {};
+  const cluster = clusterDns && (policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet');
+  const ns = pod.metadata.namespace;
+  const servers = [...(cluster ? [clusterDns!.server] : []), ...(extra.nameservers ?? [])];
+  const search = [...(cluster ? [`${ns}.svc.${clusterDns!.domain}`, `svc.${clusterDns!.domain}`, clusterDns!.domain] : []), ...(extra.searches ?? [])];
+  const options = [...(cluster ? ['ndots:5'] : []), ...(extra.options ?? []).map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name))];
+  return { ...(servers.length ? { Dns: servers } : {}), ...(search.length ? { DnsSearch: search } : {}), ...(options.length ? { DnsOptions: options } : {}) };
 }
 
 /** What a Pod gets to call the API as its ServiceAccount, as the kubelet gives it. */
@@ -201,7 +220,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     if (index === 0 && spec.hostNetwork) {
       // The host's network: its addresses and ports are the Pod's (a hostPort is its own port).
       hostConfig.NetworkMode = 'host';
-      if (access) hostConfig.ExtraHosts = apiNames.map((n) => `${n}:${access.host}`);
+      hostConfig.ExtraHosts = [...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
+      if (hostConfig.ExtraHosts.length === 0) delete hostConfig.ExtraHosts;
     } else if (index === 0) {
       options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
       const ports = [...containers, ...(spec.initContainers ?? []).filter(isSidecar)].flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
@@ -216,8 +236,10 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
         hostConfig.PortBindings = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, bindings(p)]));
       }
       hostConfig.NetworkMode = plan.network;
+      Object.assign(hostConfig, dnsSettings(pod, lookups.clusterDns));
       // The API's names (its certificate has them) resolve to its address on the Pod's network.
-      if (access) hostConfig.ExtraHosts = apiNames.map((n) => `${n}:${access.host}`);
+      hostConfig.ExtraHosts = [...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
+      if (hostConfig.ExtraHosts.length === 0) delete hostConfig.ExtraHosts;
       // Service names are added by the node agent once the Pod is Ready. Docker itself makes the
       // hostname (the Pod's name) resolve on the network.
       const aliases = podDnsAliases(pod);
@@ -227,7 +249,9 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       // on the namespace's network, and the Pod's hostname.
       options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
       hostConfig.NetworkMode = plan.network;
-      if (access) hostConfig.ExtraHosts = apiNames.map((n) => `${n}:${access.host}`);
+      Object.assign(hostConfig, dnsSettings(pod, lookups.clusterDns));
+      hostConfig.ExtraHosts = [...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
+      if (hostConfig.ExtraHosts.length === 0) delete hostConfig.ExtraHosts;
     } else if (init && before) {
       hostConfig.NetworkMode = 'host';
     } else {
@@ -248,6 +272,11 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, checkImageUser: security.checkImageUser, ...(init ? { init, sidecar } : {}) });
   });
   return plan;
+}
+
+/** spec.hostAliases as Docker's extra hosts lines (NAME:IP). */
+function hostAliases(spec: PodSpec): string[] {
+  return ((spec as { hostAliases?: { ip: string; hostnames?: string[] }[] }).hostAliases ?? []).flatMap((a) => (a.hostnames ?? []).map((h) => `${h}:${a.ip}`));
 }
 
 /** A native sidecar: an init container that restarts Always, started before the app and kept running. */

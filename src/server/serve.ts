@@ -20,6 +20,9 @@ import { NodeLifecycleController } from '../runtime/node-lifecycle.js';
 import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
 import { EndpointsController } from '../runtime/endpoints-controller.js';
+import { NetworkController } from '../runtime/network-controller.js';
+import { clusterDnsAddress, defaultServiceRange } from '../api/cluster-ip.js';
+import { clusterDomain } from '../network/dns-records.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { GarbageCollector } from '../runtime/garbage-collector.js';
 import { HorizontalPodAutoscalerController } from '../runtime/hpa-controller.js';
@@ -150,6 +153,22 @@ function scheduleSnapshots(store: ObjectStore, dataDir: string, o: { schedule: s
   });
 }
 
+/**
+ * The cluster DNS server's Service, as kube-dns is in Kubernetes: its cluster IP is the address the
+ * nodes' network components answer DNS on (kubectl get svc -n kube-system shows it).
+ */
+async function ensureClusterDnsService(system: InProcessClient, address: string): Promise<void> {
+  const live = await system.get('Service', 'kube-system', 'kube-dns');
+  if (live?.spec?.clusterIP === address) return;
+  if (live) await system.delete('Service', 'kube-system', 'kube-dns');
+  await system.create({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } },
+    spec: { clusterIP: address, ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }] },
+  });
+}
+
 /** Starts the whole control plane in this process: store, API, controllers, the local node. */
 export async function serve(options: ServeOptions) {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -216,9 +235,13 @@ export async function serve(options: ServeOptions) {
   const endpoints = new EndpointsController(store, controllerManager, logFor('kube-controller-manager'));
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
   // One agent and one heartbeat per node; the local engine's Pods get their token files bind-mounted from the data folder.
-  const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs });
+  const serviceRange = options.serviceClusterIPRange ?? defaultServiceRange;
+  const dnsAddress = clusterDnsAddress(serviceRange);
+  await ensureClusterDnsService(system, dnsAddress);
+  const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, clusterDns: { server: dnsAddress, domain: clusterDomain } });
   nodesRef.current = nodes;
   await nodes.start();
+  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, log: logFor('gouvernail-service-proxy') });
   const lifecycle = new NodeLifecycleController({ store, client: controllerManager, log: logFor('kube-controller-manager'), events: recorders.nodeController, monitorGraceMs: options.nodeMonitorGraceMs, evictionTimeoutMs: options.podEvictionTimeoutMs, lastError: (n) => nodes.lastError(n) });
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
@@ -256,6 +279,7 @@ export async function serve(options: ServeOptions) {
   controllers.start();
   collector.start();
   endpoints.start();
+  network.start();
   // The autoscaler reads the metrics kubectl top reads; while an HPA exists, they are kept current.
   const autoscaler = new HorizontalPodAutoscalerController(store, controllerManager, (ns) => metricsCollector.objects('PodMetrics', ns), logFor('kube-controller-manager'), recorders.autoscaler, options.autoscalerPeriodMs);
   autoscaler.start();
@@ -275,6 +299,7 @@ export async function serve(options: ServeOptions) {
       await controllers.stop();
       await collector.stop();
       await endpoints.stop();
+      await network.stop();
       await autoscaler.stop();
       await proxy.stop();
       await lifecycle.stop();

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import { pack } from 'tar-stream';
+
+/** The component's program files, relative to dist/src/network. */
+const programFiles = ['component-main.js', 'component-apply.js', 'dns-server.js', 'dns-records.js'];
+/** The libraries it imports, and theirs. */
+const modules = ['dns-packet', '@leichtgewicht/ip-codec'];
+
+interface ImageFile {
+  path: string;
+  content: Buffer;
+  mode: number;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The project's root: dist/src/network is three folders down. */
+const projectRoot = path.resolve(here, '../../..');
+
+function sharedLibraries(binary: string): string[] {
+  const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
+  return [...out.matchAll(/(\/\S+)/g)].map((m) => m[1]!).filter((f) => existsSync(f));
+}
+
+function walk(dir: string, base: string, into: ImageFile[]): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) walk(full, path.posix.join(base, e.name), into);
+    else if (e.isFile()) into.push({ path: path.posix.join(base, e.name), content: readFileSync(full), mode: 0o644 });
+  }
+}
+
+/**
+ * The files of the node network component's image, taken from the control plane's own host: this
+ * Node.js and the libraries it links, chroot (to run the node's own ip and iptables), the
+ * component's program and the libraries it imports. A node needs nothing but Docker.
+ */
+export function componentFiles(): ImageFile[] {
+  const files: ImageFile[] = [];
+  const node = realpathSync(process.execPath);
+  const chroot = ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot', '/bin/chroot'].find((f) => existsSync(f));
+  if (!chroot) throw new Error('chroot is not on this host (coreutils); the network component runs the nodes\' own iptables through it');
+  files.push({ path: 'usr/bin/node', content: readFileSync(node), mode: 0o755 });
+  files.push({ path: 'usr/sbin/chroot', content: readFileSync(chroot), mode: 0o755 });
+  for (const lib of new Set([...sharedLibraries(node), ...sharedLibraries(chroot)])) {
+    files.push({ path: lib.replace(/^\//, ''), content: readFileSync(realpathSync(lib)), mode: 0o755 });
+  }
+  for (const f of programFiles) files.push({ path: `app/dist/src/network/${f}`, content: readFileSync(path.join(here, f)), mode: 0o644 });
+  for (const m of modules) walk(path.join(projectRoot, 'node_modules', m), `app/node_modules/${m}`, files);
+  files.push({ path: 'app/package.json', content: Buffer.from('{"type":"module"}\n'), mode: 0o644 });
+  files.push({ path: 'run/gouvernail/.keep', content: Buffer.alloc(0), mode: 0o644 });
+  files.push({ path: 'etc/passwd', content: Buffer.from('root:x:0:0:root:/root:/bin/false\n'), mode: 0o644 });
+  return files;
+}
+
+/** The image's name: its content's hash is the tag, so a new Gouvernail or Node.js makes a new image. */
+export function componentImageTag(files: ImageFile[]): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) h.update(f.path).update(String(f.mode)).update(f.content);
+  return `gouvernail/node-network:${h.digest('hex').slice(0, 16)}`;
+}
+
+let cached: { files: ImageFile[]; tag: string } | undefined;
+function image(): { files: ImageFile[]; tag: string } {
+  if (!cached) {
+    const files = componentFiles();
+    cached = { files, tag: componentImageTag(files) };
+  }
+  return cached;
+}
+
+const loading = new WeakMap<Docker, Promise<string>>();
+
+/**
+ * Makes sure an engine has the component's image (docker import of the files above), and returns
+ * its name. One import per engine at a time.
+ */
+export function ensureComponentImage(docker: Docker): Promise<string> {
+  let pending = loading.get(docker);
+  if (!pending) {
+    pending = load(docker);
+    loading.set(docker, pending);
+    pending.catch(() => loading.delete(docker));
+  }
+  return pending;
+}
+
+async function load(docker: Docker): Promise<string> {
+  const { files, tag } = image();
+  const have = await docker.getImage(tag).inspect().then(() => true, () => false);
+  if (have) return tag;
+  const tar = pack();
+  for (const f of files) tar.entry({ name: f.path, mode: f.mode, size: f.content.length, mtime: new Date(0) }, f.content);
+  tar.finalize();
+  const [repo, version] = tag.split(':');
+  const stream = await docker.importImage(tar as never, { repo, tag: version });
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream as NodeJS.ReadableStream, (err: Error | null, out: { error?: string }[]) => {
+      const failed = err?.message ?? out?.find((o) => o.error)?.error;
+      if (failed) reject(new Error(`cannot import the network component's image: ${failed}`));
+      else resolve();
+    });
+  });
+  return tag;
+}
+
+/** Bytes the component's image takes, for the README and logs. */
+export function componentImageSize(): number {
+  return image().files.reduce((n, f) => n + f.content.length, 0);
+}
+

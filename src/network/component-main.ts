@@ -1,0 +1,67 @@
+/**
+ * The network component of a node (kube-proxy's and CoreDNS's place): a container the control
+ * plane starts on each node through its Docker API, on the host's network. It serves the cluster
+ * DNS on the cluster DNS address, from the table the control plane writes into it; the control
+ * plane applies the node's iptables rules through it (component-apply). Nothing else runs here.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { DnsServer, resolversIn } from './dns-server.js';
+import { clusterDomain, type DnsTable } from './dns-records.js';
+
+const configDir = process.env.GV_CONFIG_DIR ?? '/run/gouvernail';
+const address = process.env.GV_DNS_ADDRESS ?? '10.96.0.10';
+const hostRoot = process.env.GV_HOST_ROOT ?? '/host';
+const log = (msg: string, f: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...f })}\n`);
+
+let table: DnsTable = { zone: clusterDomain, names: {} };
+let tableMtime = 0;
+function reload(): void {
+  const file = `${configDir}/dns.json`;
+  try {
+    const m = statSync(file).mtimeMs;
+    if (m === tableMtime) return;
+    table = JSON.parse(readFileSync(file, 'utf8')) as DnsTable;
+    tableMtime = m;
+    log('loaded the cluster DNS names', { names: Object.keys(table.names).length });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log('cannot read the cluster DNS names; keeping the last ones', { err: (err as Error).message });
+  }
+}
+
+let upstream: string[] = [];
+let upstreamAt = 0;
+const server = new DnsServer({
+  table: () => table,
+  upstream: () => {
+    if (Date.now() - upstreamAt > 5000) {
+      upstream = resolversIn(`${hostRoot}/etc/resolv.conf`, [address]);
+      upstreamAt = Date.now();
+    }
+    return upstream;
+  },
+  log,
+});
+
+setInterval(reload, 250);
+reload();
+
+// The address is put on the host's loopback by the first apply; until then, binding is retried.
+let warned = false;
+const bind = (): void => {
+  server.listen(address, 53).then(
+    () => log('serving the cluster DNS', { address }),
+    (err: Error) => {
+      if (!warned) log('cannot serve DNS yet; retrying each second', { address, err: err.message });
+      warned = true;
+      setTimeout(bind, 1000);
+    },
+  );
+};
+bind();
+
+const stop = () => {
+  server.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../manifest/types.js';
+
+/** The chains one installation owns in a node's iptables, named after it (28 characters at most). */
+export function chainNames(installation: string) {
+  const id = installation.slice(0, 12).toUpperCase();
+  return {
+    /** nat: a Service's cluster IP and port to one of its ready endpoints (PREROUTING, OUTPUT). */
+    services: `GV-SVC-${id}`,
+    /** nat: traffic between Pods keeps its source address (POSTROUTING, before Docker's masquerade). */
+    postrouting: `GV-POST-${id}`,
+    /** filter: Pods of every namespace reach each other; a Service without endpoints refuses (FORWARD, OUTPUT). */
+    forward: `GV-FWD-${id}`,
+    /** filter: the destinations that are Pods. */
+    podDestinations: `GV-PODS-${id}`,
+  };
+}
+
+/** What one node's rules are made from. */
+export interface ProxyInput {
+  installation: string;
+  services: KubeObject[];
+  endpoints: KubeObject[];
+  /** The subnets Pods have addresses in, on this node and the others. */
+  podSubnets: string[];
+  /** Addresses a node-local component answers on (the DNS server): no rules for them. */
+  local?: string[];
+}
+
+interface Backend {
+  ip: string;
+  port: number;
+}
+
+const probability = (n: number) => (1 / n).toFixed(10);
+
+function comment(text: string): string {
+  return `-m comment --comment "${text.replace(/["\\]/g, '')}"`;
+}
+
+/**
+ * The iptables rules that make Services' cluster IPs work on a node, as kube-proxy's iptables mode
+ * writes them, in iptables-restore form (applied with --noflush, so only these chains are
+ * rewritten): each cluster IP and port is translated (DNAT) to one of the Service's ready
+ * endpoints, chosen at random with equal chances, or by the client's address with
+ * sessionAffinity ClientIP; a port with no ready endpoint is refused rather than left to time out.
+ * Traffic between Pods is accepted across namespaces and keeps its source address. Pure.
+ */
+export function proxyRules(input: ProxyInput): string {
+  const c = chainNames(input.installation);
+  const nat: string[] = [];
+  const filter: string[] = [];
+  const endpointsOf = new Map(input.endpoints.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
+  const services = [...input.services].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+  for (const s of services) {
+    const ip: string | undefined = s.spec?.clusterIP;
+    if (!ip || ip === 'None' || s.spec?.type === 'ExternalName' || input.local?.includes(ip)) continue;
+    const key = `${s.metadata.namespace}/${s.metadata.name}`;
+    const subsets: { addresses?: { ip: string }[]; ports?: { name?: string; port: number; protocol?: string }[] }[] = (endpointsOf.get(key)?.subsets as never) ?? [];
+    const affinity = s.spec.sessionAffinity === 'ClientIP' ? (s.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined;
+    for (const p of s.spec.ports ?? []) {
+      const proto = (p.protocol ?? 'TCP').toLowerCase();
+      if (proto !== 'tcp' && proto !== 'udp') continue;
+      const backends: Backend[] = [];
+      for (const subset of subsets) {
+        const port = (subset.ports ?? []).find((x) => (x.name ?? '') === (p.name ?? '') && (x.protocol ?? 'TCP').toLowerCase() === proto);
+        if (!port) continue;
+        for (const a of subset.addresses ?? []) backends.push({ ip: a.ip, port: port.port });
+      }
+      const match = `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${p.port}`;
+      const label = comment(`${key}${p.name ? `:${p.name}` : ''}`);
+      if (backends.length === 0) {
+        filter.push(`-A ${c.forward} ${match} ${label} -j REJECT --reject-with icmp-port-unreachable`);
+        continue;
+      }
+      const recent = (b: Backend) => `GV${createHash('sha256').update(`${input.installation}${key}${p.port}${b.ip}:${b.port}`).digest('hex').slice(0, 14)}`;
+      if (affinity !== undefined) {
+        for (const b of backends) nat.push(`-A ${c.services} ${match} ${label} -m recent --name ${recent(b)} --rcheck --seconds ${affinity} --reap -j DNAT --to-destination ${b.ip}:${b.port}`);
+      }
+      backends.forEach((b, i) => {
+        const left = backends.length - i;
+        const random = left > 1 ? ` -m statistic --mode random --probability ${probability(left)}` : '';
+        const remember = affinity !== undefined ? ` -m recent --name ${recent(b)} --set` : '';
+        nat.push(`-A ${c.services} ${match} ${label}${random}${remember} -j DNAT --to-destination ${b.ip}:${b.port}`);
+      });
+    }
+  }
+  const subnets = [...new Set(input.podSubnets)].sort();
+  for (const net of subnets) {
+    nat.push(`-A ${c.postrouting} -s ${net} -j ${c.podDestinations}-N`);
+  }
+  // The nat table cannot jump to a filter chain: the destinations are listed in a nat chain too.
+  const natPods = `${c.podDestinations}-N`;
+  for (const net of subnets) nat.push(`-A ${natPods} -d ${net} -j ACCEPT`);
+  for (const net of subnets) filter.push(`-A ${c.forward} -s ${net} -j ${c.podDestinations}`);
+  for (const net of subnets) filter.push(`-A ${c.podDestinations} -d ${net} -j ACCEPT`);
+  return [
+    '*nat',
+    `:${c.services} - [0:0]`,
+    `:${c.postrouting} - [0:0]`,
+    `:${natPods} - [0:0]`,
+    ...nat,
+    'COMMIT',
+    '*filter',
+    `:${c.forward} - [0:0]`,
+    `:${c.podDestinations} - [0:0]`,
+    ...filter,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The commands that hook the installation's chains into the built-in ones, once, at the top (so
+ * they come before Docker's own rules): `-C` checks, `-I` inserts what is missing.
+ */
+export function hookRules(installation: string): { table: string; chain: string; target: string }[] {
+  const c = chainNames(installation);
+  return [
+    { table: 'nat', chain: 'PREROUTING', target: c.services },
+    { table: 'nat', chain: 'OUTPUT', target: c.services },
+    { table: 'nat', chain: 'POSTROUTING', target: c.postrouting },
+    { table: 'filter', chain: 'FORWARD', target: c.forward },
+    { table: 'filter', chain: 'OUTPUT', target: c.forward },
+  ];
+}

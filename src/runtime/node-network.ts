@@ -1,0 +1,126 @@
+import type Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { pack } from 'tar-stream';
+import { ensureComponentImage } from '../network/component-image.js';
+import type { DnsTable } from '../network/dns-records.js';
+import { label } from './labels.js';
+
+/** What a node's network component is given: the DNS names, the iptables rules and their hooks. */
+export interface NodeNetworkConfig {
+  dns: DnsTable;
+  rules: string;
+  hooks: { table: string; chain: string; target: string }[];
+  dnsAddress: string;
+}
+
+const configDir = '/run/gouvernail';
+
+export function componentContainerName(installation: string): string {
+  return `gouvernail-network-${installation}`;
+}
+
+/**
+ * One node's network component, driven through the node's Docker API: the container is made (from
+ * an image the control plane imports) and kept running, on the host's network with NET_ADMIN and
+ * the host's root read-only at /host; each new configuration is copied into it and applied.
+ */
+export class NodeNetwork {
+  private applied?: string;
+  private appliedAt = 0;
+  private lastError?: string;
+  private ensured?: string;
+
+  constructor(private readonly o: { docker: Docker; installation: string; node: string; log: (msg: string, f?: Record<string, unknown>) => void }) {}
+
+  /** The problem the last apply met, if any (shown on the component's Pod). */
+  problem(): string | undefined {
+    return this.lastError;
+  }
+
+  /** The subnets of the installation's Pod networks on this engine. */
+  async podSubnets(): Promise<string[]> {
+    const networks = await this.o.docker.listNetworks({ filters: { label: [`${label.managedBy}=${this.o.installation}`] } });
+    return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s && !s.includes(':')));
+  }
+
+  /** Makes sure the component runs, then applies the configuration if it changed (or every minute). */
+  async apply(config: NodeNetworkConfig): Promise<void> {
+    try {
+      const id = await this.ensureContainer(config.dnsAddress);
+      const text = JSON.stringify(config);
+      if (text === this.applied && id === this.ensured && Date.now() - this.appliedAt < 60_000) return;
+      await this.copyIn(id, config);
+      await this.exec(id, ['/usr/bin/node', '/app/dist/src/network/component-apply.js']);
+      this.applied = text;
+      this.appliedAt = Date.now();
+      this.ensured = id;
+      if (this.lastError) this.o.log('the network component applies its rules again', { node: this.o.node });
+      this.lastError = undefined;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== this.lastError) this.o.log('cannot set up the node\'s cluster network (cluster IPs, cluster DNS); retrying', { node: this.o.node, err: message });
+      this.lastError = message;
+      this.applied = undefined;
+    }
+  }
+
+  private async ensureContainer(dnsAddress: string): Promise<string> {
+    const { docker, installation } = this.o;
+    const image = await ensureComponentImage(docker);
+    const name = componentContainerName(installation);
+    const info = await docker.getContainer(name).inspect().catch((err) => {
+      if (err.statusCode === 404) return undefined;
+      throw err;
+    });
+    const env = [`GV_DNS_ADDRESS=${dnsAddress}`, `GV_CONFIG_DIR=${configDir}`, 'GV_HOST_ROOT=/host'];
+    if (info && (info.Config.Image !== image || !env.every((e) => info.Config.Env?.includes(e)))) {
+      this.o.log('replacing the network component (a new version or cluster DNS address)', { node: this.o.node, container: name });
+      await docker.getContainer(info.Id).remove({ force: true });
+    } else if (info) {
+      if (!info.State.Running) await docker.getContainer(info.Id).start().catch((err) => (err.statusCode === 304 ? undefined : Promise.reject(err)));
+      return info.Id;
+    }
+    const created = await docker.createContainer({
+      name,
+      Image: image,
+      Cmd: ['/usr/bin/node', '/app/dist/src/network/component-main.js'],
+      Env: env,
+      Labels: { [label.managedBy]: installation, [label.component]: 'network' },
+      HostConfig: {
+        NetworkMode: 'host',
+        // iptables and ip change the host's network; chroot runs the host's own binaries.
+        CapAdd: ['NET_ADMIN', 'NET_RAW'],
+        Binds: ['/:/host:ro', '/run:/host/run'],
+        RestartPolicy: { Name: 'always' },
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },
+      },
+    });
+    await created.start();
+    this.o.log('started the network component', { node: this.o.node, container: name });
+    return created.id;
+  }
+
+  private async copyIn(id: string, config: NodeNetworkConfig): Promise<void> {
+    const tar = pack();
+    const put = (file: string, text: string) => tar.entry({ name: `gouvernail/${file}`, mode: 0o644 }, text);
+    put('dns.json', JSON.stringify(config.dns));
+    put('iptables.rules', config.rules);
+    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks }));
+    tar.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of tar) chunks.push(c as Buffer);
+    await this.o.docker.getContainer(id).putArchive(Buffer.concat(chunks), { path: '/run' });
+  }
+
+  private async exec(id: string, cmd: string[]): Promise<void> {
+    const exec = await this.o.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => (text += d.toString()));
+    this.o.docker.modem.demuxStream(stream, out, out);
+    await new Promise((resolve) => stream.on('end', resolve));
+    const info = await exec.inspect();
+    if (info.ExitCode !== 0) throw new Error(text.trim() || `${cmd.join(' ')} exited with ${info.ExitCode}`);
+  }
+}
