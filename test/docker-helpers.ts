@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, rmSync } from 'node:fs';
@@ -38,7 +39,7 @@ export interface TestServer {
 
 export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: string; insecureHttp?: boolean; port?: number; snapshots?: { schedule: string; retention: number }; eventTtlMs?: number; heartbeatMs?: number; nodeMonitorGraceMs?: number; podEvictionTimeoutMs?: number; autoscalerPeriodMs?: number; metricsPeriodMs?: number } = {}): Promise<TestServer> {
   await ensureImage();
-  const s = await serve({ dataDir, host: '127.0.0.1', nodeName: 'test-node', quiet: true, ...extra, port: extra.port ?? 0 });
+  const s = await serve({ dataDir, host: '127.0.0.1', nodeName: 'test-node', quiet: true, serviceClusterIPRange: serviceRangeFor(dataDir), ...extra, port: extra.port ?? 0 });
   const installation = s.installation;
   return {
     url: s.server,
@@ -54,6 +55,21 @@ export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: 
       await removeDockerObjects(installation);
     },
   };
+}
+
+/**
+ * A service range of its own for each data folder: installations that run at once on this host's
+ * engine would otherwise share cluster IPs and the cluster DNS address. The same folder keeps its
+ * range across restarts.
+ */
+export function serviceRangeFor(dataDir: string): string {
+  const h = createHash('sha256').update(path.resolve(dataDir)).digest();
+  return `10.${96 + (h[0]! % 16)}.${h[1]}.0/24`;
+}
+
+/** serve's flags every test's serve takes (its own service range). */
+export function serveFlags(dataDir: string): string[] {
+  return ['--service-cluster-ip-range', serviceRangeFor(dataDir)];
 }
 
 /** A free port of 127.0.0.1, to keep across restarts of a serve (the Pods' API address stays the same). */
@@ -74,7 +90,7 @@ export function spawnServe(dataDir: string, options: { port?: number; args?: str
   const log = openSync(path.join(dataDir, 'serve.log'), 'a');
   // SERVE_NODE_ARGS: node flags for serve alone (a benchmark's --cpu-prof).
   const nodeArgs = process.env.SERVE_NODE_ARGS ? process.env.SERVE_NODE_ARGS.split(' ') : [];
-  return spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--node-name', 'test-node', ...(options.args ?? [])], { stdio: ['ignore', log, log] });
+  return spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--node-name', 'test-node', ...serveFlags(dataDir), ...(options.args ?? [])], { stdio: ['ignore', log, log] });
 }
 
 export async function removeDockerObjects(installation: string): Promise<void> {

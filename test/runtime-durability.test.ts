@@ -6,7 +6,7 @@ import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import { HttpClient } from '../src/api/http-client.js';
 import { claimVolumeName, label } from '../src/runtime/labels.js';
-import { containersOf, docker, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor } from './docker-helpers.js';
+import { containersOf, docker, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor, serveFlags } from './docker-helpers.js';
 import { fixture, root, tempDir } from './helpers.js';
 
 const volume = claimVolumeName('pvc-app', 'data');
@@ -68,7 +68,7 @@ test.serial('data on a PVC volume survives the Pod being recreated and the prune
 
 function startServe(dataDir: string): ChildProcess {
   rmSync(path.join(dataDir, 'kubeconfig'), { force: true });
-  return spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node'], { stdio: 'ignore' });
+  return spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node', ...serveFlags(dataDir)], { stdio: 'ignore' });
 }
 
 test.serial('kill -9 of gouvernail serve during an apply, then a restart: the apply converges with no duplicate and no orphan', async (t) => {

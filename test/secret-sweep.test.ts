@@ -5,7 +5,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { resources, resourcePath } from '../src/api/resources.js';
 import { clientFromKubeconfig } from '../src/cli/client.js';
-import { containersOf, ensureImage, image, removeDockerObjects, startServer, waitFor } from './docker-helpers.js';
+import { containersOf, ensureImage, image, removeDockerObjects, startServer, waitFor, serveFlags } from './docker-helpers.js';
 import { root, tempDir } from './helpers.js';
 
 const value = 'sw0rdfish-7f3a9c';
@@ -48,7 +48,7 @@ test("a Secret value is in none of serve's log lines, even when its Pod and a ba
   await ensureImage();
   const dataDir = tempDir();
   let log = '';
-  const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node', ...serveFlags(dataDir)], { stdio: ['ignore', 'pipe', 'pipe'] });
   serve.stdout!.on('data', (b) => (log += b));
   serve.stderr!.on('data', (b) => (log += b));
   t.teardown(async () => {

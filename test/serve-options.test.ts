@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import { HttpClient } from '../src/api/http-client.js';
-import { ensureImage, removeDockerObjects, runCli, waitFor } from './docker-helpers.js';
+import { ensureImage, removeDockerObjects, runCli, serveFlags, waitFor } from './docker-helpers.js';
 import { makeRepo, startGitServer } from './git-helpers.js';
 import { root, tempDir } from './helpers.js';
 
@@ -19,7 +19,7 @@ test.serial('serve --repo URL --branch --path --interval follows a repository; -
   const config = path.join(tempDir(), 'apps.yaml');
   writeFileSync(config, `apiVersion: gouvernail.io/v1\nkind: Application\nmetadata: { name: configured }\nspec:\n  source: { path: ${folder} }\n  syncPolicy: { automated: true, interval: 1m }\n`);
   const dataDir = tempDir();
-  const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--repo', git.url('ops.git'), '--branch', 'main', '--path', 'deploy', '--interval', '30s', '--config', config, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node', '--insecure-http'], { stdio: 'ignore' });
+  const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--repo', git.url('ops.git'), '--branch', 'main', '--path', 'deploy', '--interval', '30s', '--config', config, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node', ...serveFlags(dataDir), '--insecure-http'], { stdio: 'ignore' });
   t.teardown(async () => {
     serve.kill('SIGTERM');
     await git.close();

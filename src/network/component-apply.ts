@@ -35,6 +35,12 @@ else {
     if (!ins.ok) failures.push(`iptables -t ${h.table} -I ${h.chain} 1 -j ${h.target}: ${ins.out}`);
   }
 }
+// The DNS server (the container's first process) reads its new table now.
+try {
+  process.kill(1, 'SIGHUP');
+} catch (err) {
+  failures.push(`cannot signal the DNS server: ${(err as Error).message}`);
+}
 if (failures.length) {
   process.stderr.write(`${failures.join('\n')}\n`);
   process.exit(1);

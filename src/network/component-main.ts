@@ -4,7 +4,7 @@
  * DNS on the cluster DNS address, from the table the control plane writes into it; the control
  * plane applies the node's iptables rules through it (component-apply). Nothing else runs here.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { DnsServer, resolversIn } from './dns-server.js';
 import { clusterDomain, type DnsTable } from './dns-records.js';
 
@@ -14,19 +14,22 @@ const hostRoot = process.env.GV_HOST_ROOT ?? '/host';
 const log = (msg: string, f: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...f })}\n`);
 
 let table: DnsTable = { zone: clusterDomain, names: {} };
-let tableMtime = 0;
+let loaded = '';
+/** Reads the table when its content changed (the file's time has only a second's resolution). */
 function reload(): void {
   const file = `${configDir}/dns.json`;
   try {
-    const m = statSync(file).mtimeMs;
-    if (m === tableMtime) return;
-    table = JSON.parse(readFileSync(file, 'utf8')) as DnsTable;
-    tableMtime = m;
+    const text = readFileSync(file, 'utf8');
+    if (text === loaded) return;
+    table = JSON.parse(text) as DnsTable;
+    loaded = text;
     log('loaded the cluster DNS names', { names: Object.keys(table.names).length });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log('cannot read the cluster DNS names; keeping the last ones', { err: (err as Error).message });
   }
 }
+// component-apply signals a new table at once; the poll is for a signal that was missed.
+process.on('SIGHUP', reload);
 
 let upstream: string[] = [];
 let upstreamAt = 0;
@@ -42,7 +45,7 @@ const server = new DnsServer({
   log,
 });
 
-setInterval(reload, 250);
+setInterval(reload, 1000);
 reload();
 
 // The address is put on the host's loopback by the first apply; until then, binding is retried.

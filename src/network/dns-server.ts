@@ -95,7 +95,10 @@ export class DnsServer {
     const answers: packet.Answer[] = [];
     if (result.CNAME) {
       answers.push({ type: 'CNAME', name: q.name, ttl, class: 'IN', data: result.CNAME });
-      if (q.type !== 'CNAME') {
+      const inside = lookup(this.o.table(), result.CNAME);
+      if (q.type === 'A' && inside.kind === 'answer') {
+        for (const ip of inside.A ?? []) answers.push({ type: 'A', name: result.CNAME, ttl, class: 'IN', data: ip });
+      } else if (q.type !== 'CNAME' && inside.kind === 'forward') {
         // The target is someone else's name: asked of the node's resolvers, its answers added.
         const followed = await this.forward(packet.encode({ type: 'query', id: 1, flags: packet.RECURSION_DESIRED, questions: [{ type: q.type, name: result.CNAME, class: 'IN' }] }));
         if (followed) answers.push(...(packet.decode(followed).answers ?? []));

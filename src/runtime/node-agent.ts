@@ -13,7 +13,7 @@ import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, containerName, label, networkName } from './labels.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
-import { isSidecar, networkOwner, planPod, subPathMarker, podDnsAliases, serviceAliases, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
+import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { bindingFor, claimFolder, localProvisioner, volumeNode } from './claim-binder.js';
 import { dockerVolumeAnnotation } from '../manifest/validate.js';
@@ -683,8 +683,6 @@ export class NodeAgent {
     }
   }
 
-  /** The Service names each Pod's network endpoint answers to, as last set (pod uid -> aliases). */
-  private readonly serviceAliasesSet = new Map<string, string>();
 
   /** Containers of deleted Pods being stopped (preStop, SIGTERM, the grace period), by Docker name. */
   private readonly stopping = new Set<string>();
@@ -717,42 +715,6 @@ export class NodeAgent {
     for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
     this.wake(Date.now());
-  }
-
-  /**
-   * A Service's name resolves only to its ready Pods: once a Pod is Ready its network endpoint gets
-   * the names of the Services that select it; when it stops being ready it loses them. Docker sets
-   * aliases only when connecting, so the endpoint is reconnected, keeping its address.
-   */
-  private async syncServiceAliases(pod: KubeObject, containerId: string, ready: boolean, network: string, inspected?: Docker.ContainerInspectInfo): Promise<string | undefined> {
-    const services = ready ? serviceAliases(pod, this.o.store.list({ kind: 'Service', namespace: pod.metadata.namespace })) : [];
-    const wanted = [...podDnsAliases(pod), ...services];
-    const key = `${pod.metadata.uid}/${containerId}`;
-    if (this.serviceAliasesSet.get(key) === wanted.join(',')) return undefined;
-    const container = this.o.docker.getContainer(containerId);
-    const endpoint = (inspected ?? (await container.inspect())).NetworkSettings.Networks[network];
-    // Docker adds the container's short ID and its hostname (the Pod's name) itself.
-    const hostname = pod.spec.hostname ?? pod.metadata.name.slice(0, 63);
-    const have = (endpoint?.Aliases ?? []).filter((a: string) => !containerId.startsWith(a) && a !== hostname);
-    let ip: string | undefined;
-    if (!endpoint || [...have].sort().join(',') !== [...wanted].sort().join(',')) {
-      // Docker keeps no static address on a network without a configured subnet, so the Pod's IP
-      // may change here; the status takes the new one.
-      const net = this.o.docker.getNetwork(network);
-      if (endpoint) await net.disconnect({ Container: containerId, Force: true });
-      try {
-        await net.connect({ Container: containerId, EndpointConfig: { Aliases: [hostname, ...wanted] } });
-      } catch (err) {
-        await net.connect({ Container: containerId }).catch(() => {});
-        throw err;
-      }
-      // What was inspected before the reconnect is stale now.
-      this.inspections.delete(containerId);
-      ip = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
-      this.log(ready ? 'pod is ready: its Services resolve to it' : 'pod is not ready: its Services no longer resolve to it', { pod: pod.metadata.name, services: services.filter((_, i) => i % 3 === 0) });
-    }
-    this.serviceAliasesSet.set(key, wanted.join(','));
-    return ip;
   }
 
   private shouldRestart(pod: KubeObject, c: Docker.ContainerInfo): boolean {
@@ -1058,15 +1020,6 @@ export class NodeAgent {
       // A Pod on the host's network has the node's address, and no Service names on a network.
       status.podIP = status.hostIP;
       status.podIPs = [{ ip: status.hostIP }];
-    } else if (first && first.State === 'running') {
-      const ip = await this.syncServiceAliases(pod, first.Id, ready, networkName(pod.metadata.namespace!), this.inspections.get(first.Id)?.info).catch((err) => {
-        this.log('cannot update the Service names of a Pod', { pod: pod.metadata.name, err: (err as Error).message });
-        return undefined;
-      });
-      if (ip) {
-        status.podIP = ip;
-        status.podIPs = [{ ip }];
-      }
     }
     if (JSON.stringify(stripTimes(status)) === JSON.stringify(stripTimes(pod.status ?? {}))) return ready;
     const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { pack } from 'tar-stream';
 import { ensureComponentImage } from '../network/component-image.js';
 import type { DnsTable } from '../network/dns-records.js';
-import { label } from './labels.js';
+import { label, networkName } from './labels.js';
 
 /** What a node's network component is given: the DNS names, the iptables rules and their hooks. */
 export interface NodeNetworkConfig {
@@ -37,9 +37,9 @@ export class NodeNetwork {
     return this.lastError;
   }
 
-  /** The subnets of the installation's Pod networks on this engine. */
+  /** The subnets of the Pod networks on this engine (gouvernail-NAMESPACE: one may be another installation's). */
   async podSubnets(): Promise<string[]> {
-    const networks = await this.o.docker.listNetworks({ filters: { label: [`${label.managedBy}=${this.o.installation}`] } });
+    const networks = (await this.o.docker.listNetworks({ filters: { name: [networkName('')] } })).filter((n) => n.Name.startsWith(networkName('')) && n.Driver === 'bridge');
     return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s && !s.includes(':')));
   }
 

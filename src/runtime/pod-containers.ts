@@ -240,10 +240,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       // The API's names (its certificate has them) resolve to its address on the Pod's network.
       hostConfig.ExtraHosts = [...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
       if (hostConfig.ExtraHosts.length === 0) delete hostConfig.ExtraHosts;
-      // Service names are added by the node agent once the Pod is Ready. Docker itself makes the
-      // hostname (the Pod's name) resolve on the network.
-      const aliases = podDnsAliases(pod);
-      options.NetworkingConfig = { EndpointsConfig: { [plan.network]: aliases.length ? { Aliases: aliases } : {} } };
+      // Names are the cluster DNS server's (a Service's, a StatefulSet Pod's HOSTNAME.SERVICE).
+      options.NetworkingConfig = { EndpointsConfig: { [plan.network]: {} } };
     } else if (init && before && !spec.hostNetwork) {
       // An init container that runs before the Pod's network owner exists has an address of its own
       // on the namespace's network, and the Pod's hostname.
@@ -291,30 +289,6 @@ export function isSidecar(c: Container): boolean {
  */
 export function networkOwner(spec: PodSpec): string {
   return (spec.initContainers ?? []).find(isSidecar)?.name ?? spec.containers[0]!.name;
-}
-
-/**
- * The names a Pod with a hostname and a subdomain answers to, as a headless Service gives them
- * (a StatefulSet's Pods: web-0.nginx, web-0.nginx.NS, ... .svc, ... .svc.cluster.local).
- */
-export function podDnsAliases(pod: KubeObject): string[] {
-  const { hostname, subdomain } = pod.spec ?? {};
-  if (!hostname || !subdomain) return [];
-  const base = `${hostname}.${subdomain}`;
-  const ns = pod.metadata.namespace;
-  return [base, `${base}.${ns}`, `${base}.${ns}.svc`, `${base}.${ns}.svc.cluster.local`];
-}
-
-/** The names a Service answers to, for each Service that selects the Pod: `svc` and `svc.ns`. */
-export function serviceAliases(pod: KubeObject, services: KubeObject[]): string[] {
-  const labels = pod.metadata.labels ?? {};
-  const out: string[] = [];
-  for (const s of services) {
-    const selector = s.spec?.selector;
-    if (!selector || Object.keys(selector).length === 0) continue;
-    if (matchesSelector({ matchLabels: selector }, labels)) out.push(s.metadata.name, `${s.metadata.name}.${s.metadata.namespace}`, `${s.metadata.name}.${s.metadata.namespace}.svc`);
-  }
-  return out;
 }
 
 function restartPolicy(p: PodSpec['restartPolicy']): string {
