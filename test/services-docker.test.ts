@@ -1,5 +1,9 @@
 import test from 'ava';
-import { containersOf, execIn, image, serviceRangeFor, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import http from 'node:http';
+import https from 'node:https';
+import { containersOf, execIn, freePort, image, serviceRangeFor, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { tempDir } from './helpers.js';
+import { ensureServingCertificate } from '../src/server/tls.js';
 import { kubectl, type Kubectl } from './kubectl-helpers.js';
 import { componentContainerName } from '../src/runtime/node-network.js';
 import { docker } from './docker-helpers.js';
@@ -7,8 +11,12 @@ import { docker } from './docker-helpers.js';
 /** Services as Kubernetes defines them, on the real engine, driven by the real kubectl (1.33). */
 let server: TestServer;
 let k: Kubectl;
+const ports = { http: 0, https: 0 };
 test.before(async () => {
-  server = await startServer();
+  // Ingress on ports of its own: test files run at once on this host.
+  ports.http = await freePort();
+  ports.https = await freePort();
+  server = await startServer(undefined, { ingressPorts: ports });
   k = kubectl(server.kubeconfig, '1.33');
 });
 test.after.always(async () => {
@@ -125,14 +133,18 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
   const [gone, kept] = pods;
   const goneContainer = (await containersOf(server.installation, 'svc-other')).find((x) => x.Labels['gouvernail.io/pod'] === gone!.metadata.name)!;
   await execIn(goneContainer.Id, ['rm', '/www/ready']);
+  const unready = Date.now();
   await waitFor('the unready Pod out of the endpoints', async () => {
     const e = await server.client.get('Endpoints', 'svc-other', 'web');
     const subsets = (e?.subsets ?? []) as { addresses?: { ip: string }[] }[];
     return !subsets.some((s) => (s.addresses ?? []).some((a) => a.ip === gone!.status.podIP));
   }, 30_000, 200);
-  const after = new Set<string>();
-  for (let i = 0; i < 10; i++) after.add(await get('http://web.svc-other/'));
-  t.deepEqual([...after], [kept!.metadata.name]);
+  // Then the node's rules follow: ten answers in a row from the ready Pod alone.
+  await waitFor('only the ready Pod answering', async () => {
+    for (let i = 0; i < 10; i++) if ((await get('http://web.svc-other/')) !== kept!.metadata.name) return false;
+    return true;
+  }, 30_000, 100);
+  t.log(`the unready Pod stopped getting traffic within ${Date.now() - unready} ms (probe period 1 s; ten requests included)`);
   const headless = await waitFor('the headless name without the unready Pod', async () => {
     const out = await nslookup('web-headless.svc-other.svc.cluster.local');
     return !out.includes(gone!.status.podIP) && out;
@@ -141,5 +153,146 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
 
   // The network component runs on the node, and the cluster DNS shows as kube-dns.
   t.true((await docker.getContainer(componentContainerName(server.installation)).inspect()).State.Running);
+  t.regex((await k(['get', 'pods', '-n', 'kube-system'])).out, /gouvernail-network-test-node\s+1\/1\s+Running/);
   t.regex((await k(['get', 'svc', 'kube-dns', '-n', 'kube-system'])).out, new RegExp(`kube-dns\\s+ClusterIP\\s+${range.replace(/\./g, '\\.')}10\\s`));
+});
+
+const server1 = (name: string, ns: string, labels: string) => `apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, namespace: ${ns}, labels: { ${labels} } }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: "${image}"
+    # The Pod's name at /, /b/ and /bee/.
+    command: ["sh", "-c", "mkdir -p /www/b /www/bee && echo ${name} > /www/index.html && cp /www/index.html /www/b/ && cp /www/index.html /www/bee/ && exec httpd -f -p 8080 -h /www"]
+    ports: [{ name: http, containerPort: 8080 }]
+`;
+
+test.serial('NetworkPolicy: a deny-all ingress blocks traffic from another namespace; an allow rule for one label lets exactly that Pod in', async (t) => {
+  t.timeout(300_000);
+  const r = await k(['apply', '-f', '-'], {
+    input: `apiVersion: v1
+kind: Namespace
+metadata: { name: np-db }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: np-cli }
+---
+${server1('db', 'np-db', 'app: db')}---
+${server1('api', 'np-cli', 'role: api')}---
+${server1('other', 'np-cli', 'role: web')}`,
+  });
+  t.is(r.code, 0, r.err);
+  const ready = await waitFor('the three Pods running with addresses', async () => {
+    const pods = [...(await server.client.list('Pod', 'np-db')), ...(await server.client.list('Pod', 'np-cli'))];
+    return pods.length === 3 && pods.every((p) => p.status?.podIP && p.status?.phase === 'Running') && pods;
+  }, 120_000);
+  const db = ready.find((p) => p.metadata.name === 'db')!;
+  const containers = await containersOf(server.installation, 'np-cli');
+  const from = (pod: string) => containers.find((c) => c.Labels['gouvernail.io/pod'] === pod)!.Id;
+  const reaches = async (pod: string) => (await execIn(from(pod), ['timeout', '5', 'wget', '-q', '-O', '-', `http://${db.status.podIP}:8080/`])).code === 0;
+  // Default allow: both reach the database across namespaces, by address.
+  await waitFor('api reaching db', () => reaches('api'), 30_000, 500);
+  t.true(await reaches('other'));
+
+  t.is((await k(['apply', '-f', '-'], { input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: deny-all, namespace: np-db }
+spec: { podSelector: {}, policyTypes: [Ingress] }
+` })).code, 0);
+  await waitFor('api blocked by deny-all', async () => !(await reaches('api')), 30_000, 500);
+  t.false(await reaches('other'));
+
+  t.is((await k(['apply', '-f', '-'], { input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: allow-api, namespace: np-db }
+spec:
+  podSelector: { matchLabels: { app: db } }
+  ingress:
+  - from:
+    - namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: np-cli } }
+      podSelector: { matchLabels: { role: api } }
+    ports: [{ port: http }]
+` })).code, 0);
+  await waitFor('api let in by allow-api', () => reaches('api'), 30_000, 500);
+  t.false(await reaches('other'), 'a Pod without the label stays out');
+  t.regex((await k(['get', 'networkpolicy', '-n', 'np-db'])).out, /allow-api\s+app=db/);
+
+  // The policy goes: the default allow is back.
+  t.is((await k(['delete', 'networkpolicy', '--all', '-n', 'np-db'])).code, 0);
+  await waitFor('other reaching db again', () => reaches('other'), 30_000, 500);
+});
+
+test.serial('Ingress: two hosts and two paths to two Services, over HTTP and over HTTPS with the certificate of a Secret', async (t) => {
+  t.timeout(300_000);
+  const tlsDir = tempDir();
+  const cert = await ensureServingCertificate(tlsDir, ['a.test']);
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const backendPod = (name: string) => `${server1(name, 'ing', `app: ${name}`)}---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: ing }
+spec: { selector: { app: ${name} }, ports: [{ name: web, port: 80, targetPort: http }] }
+`;
+  const r = await k(['apply', '-f', '-'], {
+    input: `apiVersion: v1
+kind: Namespace
+metadata: { name: ing }
+---
+${backendPod('site-a')}---
+${backendPod('site-b')}---
+apiVersion: v1
+kind: Secret
+metadata: { name: a-tls, namespace: ing }
+type: kubernetes.io/tls
+data: { tls.crt: ${b64(cert.cert)}, tls.key: ${b64(cert.key)} }
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: sites, namespace: ing }
+spec:
+  ingressClassName: nginx
+  tls: [{ hosts: [a.test], secretName: a-tls }]
+  rules:
+  - host: a.test
+    http:
+      paths:
+      - { path: /, pathType: Prefix, backend: { service: { name: site-a, port: { number: 80 } } } }
+      - { path: /b, pathType: Prefix, backend: { service: { name: site-b, port: { name: web } } } }
+  - host: b.test
+    http:
+      paths:
+      - { path: /, pathType: Prefix, backend: { service: { name: site-b, port: { number: 80 } } } }
+`,
+  });
+  t.is(r.code, 0, r.err);
+  const get = (host: string, path: string, secure = false) =>
+    new Promise<{ status: number; body: string }>((resolve) => {
+      const req = (secure ? https : http).request({ host: '127.0.0.1', port: secure ? ports.https : ports.http, path, headers: { host }, servername: host, ca: cert.ca, timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+      });
+      req.on('error', (err) => resolve({ status: 0, body: err.message }));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  await waitFor('a.test served', async () => (await get('a.test', '/')).body === 'site-a', 120_000, 500).catch(async (err) => {
+    const logs = await docker.getContainer(componentContainerName(server.installation)).logs({ stdout: true, stderr: true, tail: 20 });
+    t.log(logs.toString(), await get('a.test', '/'), (await k(['get', 'pods', '-n', 'kube-system', 'gouvernail-network-test-node', '-o', 'jsonpath={.status}'])).out, (await k(['get', 'ingress', '-A', '-o', 'wide'])).out);
+    throw err;
+  });
+  t.is((await get('a.test', '/b/')).body, 'site-b');
+  t.is((await get('b.test', '/')).body, 'site-b');
+  t.is((await get('a.test', '/bee/')).body, 'site-a', 'a prefix matches whole path elements');
+  t.is((await get('c.test', '/')).status, 404, 'no rule for this host');
+  // HTTPS: the Secret's certificate, checked against its CA, for the name asked.
+  const secure = await get('a.test', '/', true);
+  t.deepEqual(secure, { status: 200, body: 'site-a' });
+  // The Ingress shows the node's address, as kubectl get ingress prints it.
+  await waitFor('the Ingress status', async () => ((await server.client.get('Ingress', 'ing', 'sites'))?.status?.loadBalancer?.ingress ?? []).length > 0);
+  t.regex((await k(['get', 'ingress', '-n', 'ing'])).out, /sites\s+nginx\s+a\.test,b\.test\s+\S+\s+80, 443/);
 });

@@ -54,6 +54,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'], verbs: read },
       { apiGroups: [''], resources: ['replicationcontrollers/status', 'endpoints'], verbs: read },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses', 'ingresses/status'], verbs: read },
       { apiGroups: ['gouvernail.io'], resources: ['applications', 'applications/status'], verbs: read },
     ], { [aggregate('view')]: 'true' }),
     clusterRole('system:aggregate-to-edit', [
@@ -67,6 +68,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['autoscaling'], resources: autoscaling, verbs: write },
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: write },
       { apiGroups: [''], resources: ['endpoints'], verbs: write },
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses'], verbs: write },
       { apiGroups: ['gouvernail.io'], resources: ['applications'], verbs: write },
     ], { [aggregate('edit')]: 'true' }),
     clusterRole('system:aggregate-to-admin', [
@@ -83,6 +85,7 @@ export function defaultRbacObjects(): KubeObject[] {
       // The endpoints and endpoint slice controllers, and the load balancer's addresses.
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['create'] },
       { apiGroups: [''], resources: ['services/status'], verbs: ['update', 'patch'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update', 'patch'] },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['create', 'patch'] },
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'patch'] },
       { apiGroups: ['apps'], resources: workloadStatus.apps, verbs: ['update', 'patch'] },
@@ -104,6 +107,7 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('system:node', [
       { apiGroups: [''], resources: ['pods', 'configmaps', 'secrets', 'services', 'persistentvolumeclaims', 'nodes', 'serviceaccounts', 'endpoints', 'namespaces'], verbs: read },
       { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses', 'ingressclasses'], verbs: read },
+      { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update', 'patch'] },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
       { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
       { apiGroups: [''], resources: ['pods/status', 'persistentvolumeclaims/status', 'nodes/status', 'persistentvolumes/status'], verbs: ['update', 'patch'] },

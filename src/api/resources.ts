@@ -43,6 +43,7 @@ const subresourcesOf: Record<string, Subresource[]> = {
   PodDisruptionBudget: [statusSub],
   PersistentVolume: [statusSub],
   Service: [statusSub],
+  Ingress: [statusSub],
   PersistentVolumeClaim: [statusSub],
   Namespace: [statusSub],
   Node: [statusSub],

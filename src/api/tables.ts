@@ -215,6 +215,15 @@ const columns: Record<string, Column[]> = {
     ageCol,
     col('Selector', 'The label selector of the service.', (s) => joinLabels(s.spec?.selector) || '<none>', { wide: true }),
   ],
+  Ingress: [
+    col('Class', 'The IngressClass of the Ingress.', (i) => i.spec?.ingressClassName ?? '<none>'),
+    col('Hosts', 'The hosts the Ingress routes.', (i) => [...new Set((i.spec?.rules ?? []).map((r: { host?: string }) => r.host ?? '*'))].join(',') || '*'),
+    col('Address', 'The nodes that serve the Ingress.', (i) => ((i.status?.loadBalancer?.ingress ?? []) as { ip?: string }[]).map((x) => x.ip).join(',')),
+    col('Ports', 'The ports the Ingress is served on.', (i) => (i.spec?.tls?.length ? '80, 443' : '80')),
+    ageCol,
+  ],
+  IngressClass: [col('Controller', 'The controller of the class.', (c) => c.spec?.controller ?? ''), col('Parameters', 'The parameters of the class.', () => '<none>'), ageCol],
+  NetworkPolicy: [col('Pod-Selector', 'The Pods the policy selects.', (p) => joinLabels(p.spec?.podSelector?.matchLabels) || '<none>'), ageCol],
   Endpoints: [col('Endpoints', 'The endpoints of the service.', endpointsShown), ageCol],
   EndpointSlice: [
     col('AddressType', 'The type of address of the endpoints.', (e) => (e.addressType as string) ?? 'IPv4'),

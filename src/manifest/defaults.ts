@@ -92,6 +92,10 @@ export function defaultInPlace(o: KubeObject): KubeObject {
       defaultJobSpec(spec.jobTemplate.spec);
       break;
     }
+    case 'Namespace':
+      // Kubernetes labels each namespace with its name, which NetworkPolicies select namespaces by.
+      if (o.metadata?.name) o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kubernetes.io/metadata.name': o.metadata.name };
+      break;
     case 'Service': {
       const spec = o.spec;
       spec.type ??= 'ClusterIP';

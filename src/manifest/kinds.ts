@@ -344,6 +344,25 @@ const sliceEndpoint = obj({
   targetRef: any,
 }, false, ['zone', 'hints', 'deprecatedTopology']);
 
+const ingressBackend = obj({ service: obj({ name: req(str()), port: req(obj({ number: int(1, 65535), name: str() })) }) }, false, ['resource']);
+const ingressSpec = obj({
+  ingressClassName: describe(str(), "The IngressClass: Gouvernail's, none (the default), or one no IngressClass defines, which Gouvernail serves too."),
+  defaultBackend: ingressBackend,
+  tls: arr(obj({ hosts: arr(str()), secretName: str() })),
+  rules: arr(obj({
+    host: str(),
+    http: obj({ paths: req(arr(obj({ path: str(), pathType: req(oneOf('Exact', 'Prefix', 'ImplementationSpecific')), backend: req(ingressBackend) }))) }),
+  })),
+});
+const policyPeer = obj({ podSelector: labelSelector, namespaceSelector: labelSelector, ipBlock: obj({ cidr: req(str()), except: arr(str()) }) });
+const policyPort = obj({ port: namedOrNumberedPort, endPort: int(1, 65535), protocol: oneOf('TCP', 'UDP', 'SCTP') });
+const networkPolicySpec = obj({
+  podSelector: req(describe(labelSelector, 'The Pods of the namespace the policy isolates; {} selects them all.')),
+  policyTypes: arr(oneOf('Ingress', 'Egress')),
+  ingress: arr(obj({ from: arr(policyPeer), ports: arr(policyPort) })),
+  egress: arr(obj({ to: arr(policyPeer), ports: arr(policyPort) })),
+});
+
 const pvcSpec = obj({
   accessModes: arr(oneOf('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod')),
   resources: req(obj({ requests: req(obj({ storage: req(quantity) })), limits: obj({ storage: quantity }) })),
@@ -441,6 +460,9 @@ const kindDescriptions: Record<string, string> = {
   HorizontalPodAutoscaler: "HorizontalPodAutoscaler scales a workload's replicas on the CPU and memory its Pods use, as Docker stats measure them.",
   Endpoints: "Endpoints lists a Service's addresses: its ready Pods', kept by the endpoints controller, or those written by hand for a Service without a selector.",
   EndpointSlice: "EndpointSlice lists a Service's endpoints with their conditions, kept by the endpoint slice controller.",
+  Ingress: "Ingress routes HTTP and HTTPS by host and path to Services, served on every node's ports 80 and 443.",
+  IngressClass: 'IngressClass names the controller that serves the Ingresses of this class.',
+  NetworkPolicy: "NetworkPolicy says which traffic the Pods it selects accept (ingress) and send (egress), enforced by each node's iptables.",
   Event: 'Event is a report of an event somewhere in the cluster.',
 };
 
@@ -479,6 +501,9 @@ export const manifestKinds: KindInfo[] = [
   kind('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', ['hpa'], true, { spec: req(hpaSpec) }),
   kind('v1', 'Endpoints', 'endpoints', ['ep'], true, { subsets: arr(endpointSubset) }),
   kind('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', [], true, { addressType: req(oneOf('IPv4', 'IPv6', 'FQDN')), endpoints: req(arr(sliceEndpoint)), ports: arr(obj({ name: str(), port: int(1, 65535), protocol: oneOf('TCP', 'UDP', 'SCTP'), appProtocol: str() })) }),
+  kind('networking.k8s.io/v1', 'Ingress', 'ingresses', ['ing'], true, { spec: req(ingressSpec) }),
+  kind('networking.k8s.io/v1', 'IngressClass', 'ingressclasses', [], false, { spec: req(obj({ controller: req(describe(str(), 'gouvernail.io/ingress: served by the Ingress proxy of every node.')) }, false, ['parameters'])) }),
+  kind('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', ['netpol'], true, { spec: req(networkPolicySpec) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
   kind('v1', 'LimitRange', 'limitranges', ['limits'], true, { spec: req(obj({ limits: req(arr(obj({ type: req(oneOf('Container', 'Pod')), default: resourceList, defaultRequest: resourceList, max: resourceList, min: resourceList }, false, ['maxLimitRequestRatio']))) })) }),

@@ -6,9 +6,6 @@
 
 /** Kubernetes kinds of workloads, scaling, networking and storage that have a Docker meaning. */
 const notYet: Record<string, string> = {
-  Ingress: 'networking.k8s.io/v1',
-  IngressClass: 'networking.k8s.io/v1',
-  NetworkPolicy: 'networking.k8s.io/v1',
   PriorityClass: 'scheduling.k8s.io/v1',
 };
 

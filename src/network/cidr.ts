@@ -44,3 +44,29 @@ export function contains(range: Cidr, ip: string): boolean {
 export function nthAddress(range: Cidr, n: number): string {
   return numberToIp(range.base + n);
 }
+
+/**
+ * A range without the ranges in `except` (an ipBlock's cidr and except), as the fewest ranges that
+ * cover what is left. Pure.
+ */
+export function subtract(range: Cidr, except: Cidr[]): Cidr[] {
+  const inside = except.filter((e) => e.base < range.base + range.size && range.base < e.base + e.size);
+  if (inside.some((e) => e.base <= range.base && e.base + e.size >= range.base + range.size)) return [];
+  if (inside.length === 0 || range.bits >= 32) return [range];
+  const half = range.size / 2;
+  const bits = range.bits + 1;
+  const lower = { base: range.base, bits, size: half, text: `${numberToIp(range.base)}/${bits}` };
+  const upper = { base: range.base + half, bits, size: half, text: `${numberToIp(range.base + half)}/${bits}` };
+  return [...subtract(lower, inside), ...subtract(upper, inside)];
+}
+
+/** Like parseCidr, for any prefix length (a /32 is one address); undefined when it is not one. */
+export function parseBlock(text: string): Cidr | undefined {
+  const [ip, bitsText] = text.includes('/') ? text.split('/') : [text, '32'];
+  const bits = Number(bitsText);
+  const addr = ipToNumber(ip ?? '');
+  if (addr === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return undefined;
+  const size = 2 ** (32 - bits);
+  const base = addr - (addr % size);
+  return { base, bits, size, text: `${numberToIp(base)}/${bits}` };
+}

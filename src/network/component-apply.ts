@@ -1,41 +1,87 @@
 /**
  * Run by the control plane in a node's network component (docker exec), after it wrote the node's
- * rules into the component: puts the cluster DNS address on the host's loopback, rewrites the
- * installation's iptables chains with iptables-restore --noflush and hooks them into the built-in
- * chains where they are not yet. The host's own ip and iptables run (chroot into its root), so the
- * rules go through the same iptables backend as Docker's. Exits non-zero with what failed.
+ * configuration into it: puts the cluster DNS address on the node's loopback, routes the other
+ * nodes' Pod subnets, rewrites the installation's iptables chains with iptables-restore --noflush
+ * and hooks them first into the built-in chains. The iptables backend is the one the node's rules
+ * are in (nft or legacy, as Docker chose), found as kube-proxy's iptables-wrapper finds it. Exits
+ * non-zero with what failed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
-const configDir = process.env.GV_CONFIG_DIR ?? '/run/gouvernail';
-const hostRoot = process.env.GV_HOST_ROOT ?? '/host';
-const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+const configDir = process.env.GV_CONFIG_DIR ?? '/var/lib/gouvernail';
+const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', XTABLES_LIBDIR: '/usr/lib/xtables' };
 
-function onHost(args: string[], input?: string): { ok: boolean; out: string } {
-  const r = spawnSync('/usr/sbin/chroot', [hostRoot, ...args], { input, env, encoding: 'utf8' });
+function run(cmd: string, args: string[], input?: string): { ok: boolean; out: string } {
+  const r = spawnSync(cmd, args, { input, env, encoding: 'utf8' });
   return { ok: r.status === 0, out: `${r.stderr ?? ''}${r.stdout ?? ''}${r.error ? r.error.message : ''}`.trim() };
 }
 
-const plan = JSON.parse(readFileSync(`${configDir}/apply.json`, 'utf8')) as { dnsAddress: string; hooks: { table: string; chain: string; target: string }[] };
+/** nft or legacy: the backend holding more rules (Docker's are there), remembered once chosen. */
+function backend(): 'nft' | 'legacy' {
+  const file = `${configDir}/backend`;
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim() as 'nft' | 'legacy';
+  const count = (mode: string) => (existsSync(`/usr/sbin/iptables-${mode}-save`) ? run(`iptables-${mode}-save`, []).out.split('\n').filter((l) => l.startsWith('-A ')).length : -1);
+  const chosen = count('legacy') > count('nft') ? 'legacy' : 'nft';
+  writeFileSync(file, chosen);
+  return chosen;
+}
+
+interface Plan {
+  dnsAddress: string;
+  hooks: { table: string; chain: string; target: string }[];
+  /** The other nodes' Pod subnets and the node each is reached through. */
+  routes?: { subnet: string; via: string }[];
+  /** The cluster's Pod range: a route into it that is not wanted is removed. */
+  clusterCidr?: string;
+}
+
+const plan = JSON.parse(readFileSync(`${configDir}/apply.json`, 'utf8')) as Plan;
+const iptables = `iptables-${backend()}`;
 const failures: string[] = [];
-const addr = onHost(['ip', 'addr', 'replace', `${plan.dnsAddress}/32`, 'dev', 'lo']);
+const addr = run('ip', ['addr', 'replace', `${plan.dnsAddress}/32`, 'dev', 'lo']);
 if (!addr.ok) failures.push(`ip addr replace ${plan.dnsAddress}/32 dev lo: ${addr.out}`);
-const restore = onHost(['iptables-restore', '--noflush'], readFileSync(`${configDir}/iptables.rules`, 'utf8'));
-if (!restore.ok) failures.push(`iptables-restore: ${restore.out}`);
+
+// Routes to the other nodes' Pods, unless the subnet is on this host already (two engines of one
+// host); routes of the cluster range that are no longer wanted go.
+if (plan.routes) {
+  const table = run('ip', ['-4', 'route', 'show']).out.split('\n');
+  const connected = new Set(table.filter((l) => / proto kernel /.test(l)).map((l) => l.split(' ')[0]));
+  const wanted = new Map(plan.routes.filter((r) => !connected.has(r.subnet)).map((r) => [r.subnet, r.via]));
+  for (const [subnet, via] of wanted) {
+    const r = run('ip', ['route', 'replace', subnet, 'via', via]);
+    if (!r.ok) failures.push(`ip route replace ${subnet} via ${via}: ${r.out}`);
+  }
+  const inCluster = (subnet: string) => {
+    if (!plan.clusterCidr) return false;
+    const n = (ip: string) => ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
+    const [base, bits] = plan.clusterCidr.split('/');
+    const [net] = subnet.split('/');
+    const size = 2 ** (32 - Number(bits));
+    return n(net!) >= n(base!) && n(net!) < n(base!) + size;
+  };
+  for (const line of table) {
+    const [subnet] = line.split(' ');
+    if (!subnet || !/ via /.test(line) || connected.has(subnet) || wanted.has(subnet) || !inCluster(subnet)) continue;
+    run('ip', ['route', 'del', subnet]);
+  }
+}
+
+const restore = run(`${iptables}-restore`, ['--noflush'], readFileSync(`${configDir}/iptables.rules`, 'utf8'));
+if (!restore.ok) failures.push(`${iptables}-restore: ${restore.out}`);
 else {
   // Each hook must come first: Docker inserts its rules for a new network at the top of FORWARD and
   // POSTROUTING, before which Pods of two namespaces could not talk, or would lose their address.
   for (const h of plan.hooks) {
-    const listed = onHost(['iptables', '-w', '-t', h.table, '-S', h.chain]);
+    const listed = run(iptables, ['-w', '-t', h.table, '-S', h.chain]);
     const first = listed.out.split('\n').find((l) => l.startsWith('-A '));
     if (listed.ok && first === `-A ${h.chain} -j ${h.target}`) continue;
-    while (onHost(['iptables', '-w', '-t', h.table, '-D', h.chain, '-j', h.target]).ok);
-    const ins = onHost(['iptables', '-w', '-t', h.table, '-I', h.chain, '1', '-j', h.target]);
-    if (!ins.ok) failures.push(`iptables -t ${h.table} -I ${h.chain} 1 -j ${h.target}: ${ins.out}`);
+    while (run(iptables, ['-w', '-t', h.table, '-D', h.chain, '-j', h.target]).ok);
+    const ins = run(iptables, ['-w', '-t', h.table, '-I', h.chain, '1', '-j', h.target]);
+    if (!ins.ok) failures.push(`${iptables} -t ${h.table} -I ${h.chain} 1 -j ${h.target}: ${ins.out}`);
   }
 }
-// The DNS server (the container's first process) reads its new table now.
+// The DNS server (the container's first process) reads its new tables now.
 try {
   process.kill(1, 'SIGHUP');
 } catch (err) {

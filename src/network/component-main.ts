@@ -7,10 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { DnsServer, resolversIn } from './dns-server.js';
 import { clusterDomain, type DnsTable } from './dns-records.js';
+import { IngressProxy } from './ingress-proxy.js';
+import type { IngressTable } from './ingress-routes.js';
 
-const configDir = process.env.GV_CONFIG_DIR ?? '/run/gouvernail';
+const configDir = process.env.GV_CONFIG_DIR ?? '/var/lib/gouvernail';
 const address = process.env.GV_DNS_ADDRESS ?? '10.96.0.10';
-const hostRoot = process.env.GV_HOST_ROOT ?? '/host';
 const log = (msg: string, f: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...f })}\n`);
 
 let table: DnsTable = { zone: clusterDomain, names: {} };
@@ -28,8 +29,48 @@ function reload(): void {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log('cannot read the cluster DNS names; keeping the last ones', { err: (err as Error).message });
   }
 }
+let ingress: IngressTable = { routes: [], tls: [] };
+let ingressLoaded = '';
+function reloadIngress(): void {
+  try {
+    const text = readFileSync(`${configDir}/ingress.json`, 'utf8');
+    if (text === ingressLoaded) return;
+    ingress = JSON.parse(text) as IngressTable;
+    ingressLoaded = text;
+    log('loaded the Ingress routes', { routes: ingress.routes.length, certificates: ingress.tls.length });
+    if (ingress.routes.length || ingress.defaultBackend) serveIngress();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log('cannot read the Ingress routes; keeping the last ones', { err: (err as Error).message });
+  }
+}
+
+// The Ingress ports are taken once an Ingress exists, not before.
+const httpPort = Number(process.env.GV_INGRESS_HTTP_PORT ?? 80);
+const httpsPort = Number(process.env.GV_INGRESS_HTTPS_PORT ?? 443);
+const proxy = new IngressProxy(() => ingress, log);
+let ingressState: 'off' | 'binding' | 'on' = 'off';
+function serveIngress(): void {
+  if (ingressState !== 'off' || !httpPort) return;
+  ingressState = 'binding';
+  proxy.listen(process.env.GV_INGRESS_ADDRESS ?? '0.0.0.0', httpPort, httpsPort).then(
+    () => {
+      ingressState = 'on';
+      log('serving Ingress', { http: httpPort, https: httpsPort });
+    },
+    (err: Error) => {
+      proxy.close();
+      ingressState = 'off';
+      log('cannot take the Ingress ports; is another program using them? retrying in 5 s', { http: httpPort, https: httpsPort, err: err.message });
+      setTimeout(serveIngress, 5000);
+    },
+  );
+}
+
 // component-apply signals a new table at once; the poll is for a signal that was missed.
-process.on('SIGHUP', reload);
+process.on('SIGHUP', () => {
+  reload();
+  reloadIngress();
+});
 
 let upstream: string[] = [];
 let upstreamAt = 0;
@@ -37,7 +78,7 @@ const server = new DnsServer({
   table: () => table,
   upstream: () => {
     if (Date.now() - upstreamAt > 5000) {
-      upstream = resolversIn(`${hostRoot}/etc/resolv.conf`, [address]);
+      upstream = resolversIn(process.env.GV_RESOLV_CONF ?? '/etc/resolv.conf', [address]);
       upstreamAt = Date.now();
     }
     return upstream;
@@ -45,8 +86,12 @@ const server = new DnsServer({
   log,
 });
 
-setInterval(reload, 1000);
+setInterval(() => {
+  reload();
+  reloadIngress();
+}, 1000);
 reload();
+reloadIngress();
 
 // The address is put on the host's loopback by the first apply; until then, binding is retried.
 let warned = false;
@@ -64,6 +109,7 @@ bind();
 
 const stop = () => {
   server.close();
+  proxy.close();
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../manifest/types.js';
+import { policyRules } from './policy-rules.js';
 
 /** The chains one installation owns in a node's iptables, named after it (28 characters at most). */
 export function chainNames(installation: string) {
@@ -13,6 +14,10 @@ export function chainNames(installation: string) {
     forward: `GV-FWD-${id}`,
     /** filter: the destinations that are Pods. */
     podDestinations: `GV-PODS-${id}`,
+    /** filter: a Service port without endpoints refuses (FORWARD through GV-FWD, OUTPUT). */
+    reject: `GV-REJ-${id}`,
+    /** filter: NetworkPolicy. */
+    policy: `GV-POL-${id}`,
   };
 }
 
@@ -25,6 +30,10 @@ export interface ProxyInput {
   podSubnets: string[];
   /** Addresses a node-local component answers on (the DNS server): no rules for them. */
   local?: string[];
+  /** NetworkPolicies, and the Pods and Namespaces they select. */
+  policies?: KubeObject[];
+  pods?: KubeObject[];
+  namespaces?: KubeObject[];
 }
 
 interface Backend {
@@ -50,6 +59,7 @@ export function proxyRules(input: ProxyInput): string {
   const c = chainNames(input.installation);
   const nat: string[] = [];
   const filter: string[] = [];
+  const reject: string[] = [];
   const endpointsOf = new Map(input.endpoints.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
   const services = [...input.services].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
   for (const s of services) {
@@ -70,7 +80,7 @@ export function proxyRules(input: ProxyInput): string {
       const match = `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${p.port}`;
       const label = comment(`${key}${p.name ? `:${p.name}` : ''}`);
       if (backends.length === 0) {
-        filter.push(`-A ${c.forward} ${match} ${label} -j REJECT --reject-with icmp-port-unreachable`);
+        reject.push(`-A ${c.reject} ${match} ${label} -j REJECT --reject-with icmp-port-unreachable`);
         continue;
       }
       const recent = (b: Backend) => `GV${createHash('sha256').update(`${input.installation}${key}${p.port}${b.ip}:${b.port}`).digest('hex').slice(0, 14)}`;
@@ -92,6 +102,13 @@ export function proxyRules(input: ProxyInput): string {
   // The nat table cannot jump to a filter chain: the destinations are listed in a nat chain too.
   const natPods = `${c.podDestinations}-N`;
   for (const net of subnets) nat.push(`-A ${natPods} -d ${net} -j ACCEPT`);
+  // Forwarded traffic: a Service port without endpoints refuses; a reply between Pods passes
+  // (Docker's isolation of its networks would drop it); NetworkPolicy decides the rest between Pods,
+  // which pass across namespaces.
+  filter.push(`-A ${c.forward} -j ${c.reject}`);
+  for (const net of subnets) filter.push(`-A ${c.forward} -s ${net} -m conntrack --ctstate RELATED,ESTABLISHED -j ${c.podDestinations}`);
+  filter.push(...policyRules(c.policy, input.policies ?? [], input.pods ?? [], input.namespaces ?? []));
+  if (input.policies?.length) filter.push(`-A ${c.forward} -j ${c.policy}`);
   for (const net of subnets) filter.push(`-A ${c.forward} -s ${net} -j ${c.podDestinations}`);
   for (const net of subnets) filter.push(`-A ${c.podDestinations} -d ${net} -j ACCEPT`);
   return [
@@ -104,6 +121,9 @@ export function proxyRules(input: ProxyInput): string {
     '*filter',
     `:${c.forward} - [0:0]`,
     `:${c.podDestinations} - [0:0]`,
+    `:${c.reject} - [0:0]`,
+    `:${c.policy} - [0:0]`,
+    ...reject,
     ...filter,
     'COMMIT',
     '',
@@ -121,6 +141,6 @@ export function hookRules(installation: string): { table: string; chain: string;
     { table: 'nat', chain: 'OUTPUT', target: c.services },
     { table: 'nat', chain: 'POSTROUTING', target: c.postrouting },
     { table: 'filter', chain: 'FORWARD', target: c.forward },
-    { table: 'filter', chain: 'OUTPUT', target: c.forward },
+    { table: 'filter', chain: 'OUTPUT', target: c.reject },
   ];
 }

@@ -5,6 +5,8 @@ import type { KubeObject } from '../manifest/types.js';
  * How the control plane reaches a node's Docker engine, as the Node object says it: the URL in an
  * annotation, TLS certificates or an SSH key in a Secret of kube-system (never in the Node).
  */
+/** The node's address as other nodes reach it (InternalIP), when it is not the engine URL's host. */
+export const nodeAddressAnnotation = 'gouvernail.io/node-address';
 export const dockerHostAnnotation = 'gouvernail.io/docker-host';
 export const dockerCredentialsAnnotation = 'gouvernail.io/docker-credentials';
 export const dockerInsecureAnnotation = 'gouvernail.io/docker-insecure';

@@ -3,8 +3,9 @@ import type { KubeObject } from '../manifest/types.js';
 import { endpointSlices, endpointsObject, serviceEndpoints, serviceNameLabel, sliceManager } from '../network/endpoints.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { PassLoop } from './pass-loop.js';
+import { servedIngress } from '../network/ingress-routes.js';
 
-const watched = new Set(['Service', 'Pod', 'Endpoints', 'EndpointSlice', 'Node']);
+const watched = new Set(['Service', 'Pod', 'Endpoints', 'EndpointSlice', 'Node', 'Ingress', 'IngressClass']);
 
 /**
  * Kubernetes' endpoints and endpoint slice controllers, as one pass: each Service with a selector
@@ -41,6 +42,14 @@ export class EndpointsController {
     const nodeAddresses = this.store
       .list({ kind: 'Node' })
       .flatMap((n) => (n.status?.addresses ?? []).filter((a: { type: string }) => a.type === 'InternalIP').map((a: { address: string }) => a.address));
+    // An Ingress Gouvernail serves is served on every node: their addresses are its status, as k3s shows them.
+    const classes = this.store.list({ kind: 'IngressClass' });
+    for (const ing of this.store.list({ kind: 'Ingress' })) {
+      if (ing.metadata.deletionTimestamp) continue;
+      const ingress = servedIngress(ing, classes) ? nodeAddresses.map((ip) => ({ ip })) : [];
+      if (JSON.stringify(ing.status?.loadBalancer?.ingress ?? []) === JSON.stringify(ingress)) continue;
+      await this.client.updateStatus({ ...ing, metadata: { ...ing.metadata, resourceVersion: undefined }, status: { loadBalancer: { ingress } } }).catch((err) => this.log('cannot write the status of an Ingress', { ingress: `${ing.metadata.namespace}/${ing.metadata.name}`, err: (err as Error).message }));
+    }
     for (const service of services) {
       if (service.metadata.deletionTimestamp) continue;
       const key = `${service.metadata.namespace}/${service.metadata.name}`;

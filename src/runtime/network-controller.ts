@@ -1,8 +1,10 @@
 import type Docker from 'dockerode';
 import { buildDnsTable } from '../network/dns-records.js';
 import { hookRules, proxyRules } from '../network/proxy-rules.js';
+import { buildIngressTable } from '../network/ingress-routes.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { NodeNetwork } from './node-network.js';
+import { NodeNetwork, componentContainerName } from './node-network.js';
+import type { KubeObject } from '../manifest/types.js';
 import { PassLoop } from './pass-loop.js';
 
 export interface NetworkControllerOptions {
@@ -11,6 +13,8 @@ export interface NetworkControllerOptions {
   /** The nodes' engines, as the node manager has them. */
   engines: () => Array<{ name: string; docker: Docker }>;
   dnsAddress: string;
+  /** The ports each node serves Ingresses on (--ingress-http-port, --ingress-https-port). */
+  ingressPorts?: { http: number; https: number };
   log: (msg: string, f?: Record<string, unknown>) => void;
 }
 
@@ -24,6 +28,9 @@ export class NetworkController {
   private readonly networks = new Map<string, { docker: Docker; network: NodeNetwork }>();
   /** Namespaces known to have Pods with an address: a new one has a new network to route. */
   private readonly namespaces = new Set<string>();
+  private policies = 0;
+  /** The Secrets Ingresses take certificates from: a change to one is a new certificate. */
+  private tlsSecrets = new Set<string>();
 
   constructor(private readonly o: NetworkControllerOptions) {
     this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => o.log('network pass failed; retrying', { err: err.message }), resyncMs: 30_000, debounceMs: 20 });
@@ -32,7 +39,10 @@ export class NetworkController {
   start(): void {
     this.loop.start(this.o.store, (c) => {
       const k = c.object.kind;
-      if (k === 'Service' || k === 'Endpoints' || k === 'Node') return true;
+      if (['Service', 'Endpoints', 'Node', 'NetworkPolicy', 'Namespace', 'Ingress', 'IngressClass'].includes(k)) return true;
+      if (k === 'Secret' && this.tlsSecrets.has(`${c.object.metadata.namespace}/${c.object.metadata.name}`)) return true;
+      // With policies, a Pod's address and labels are what rules are made of.
+      if (k === 'Pod' && this.policies > 0) return true;
       if (k === 'Pod' && c.object.status?.podIP && !this.namespaces.has(c.object.metadata.namespace!)) {
         this.namespaces.add(c.object.metadata.namespace!);
         return true;
@@ -45,6 +55,30 @@ export class NetworkController {
     return this.loop.stop();
   }
 
+  /**
+   * Each node's network component as a read-only Pod of kube-system (kube-proxy's and CoreDNS's
+   * place): Ready once it applied the cluster's rules, with the problem it meets otherwise.
+   */
+  pods(): KubeObject[] {
+    return [...this.networks.entries()].map(([node, { network }]) => {
+      const s = network.state();
+      const since = new Date(s.appliedAt ?? Date.now()).toISOString();
+      const ready = !!s.appliedAt && !s.problem;
+      const image = s.image ?? 'gouvernail/node-network';
+      return {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `gouvernail-network-${node}`, namespace: 'kube-system', uid: `network-${this.o.installation}-${node}`, resourceVersion: '1', creationTimestamp: since, labels: { component: 'gouvernail-network', 'k8s-app': 'kube-dns', 'app.kubernetes.io/part-of': 'gouvernail' }, annotations: { 'gouvernail.io/component': 'true', 'kubernetes.io/config.mirror': `network-${node}`, 'kubernetes.io/description': `the network component of node ${node} (cluster DNS, cluster IPs, NetworkPolicy, Ingress); container ${componentContainerName(this.o.installation)} on its engine` } },
+        spec: { nodeName: node, hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name: 'network', image }] },
+        status: {
+          phase: s.appliedAt || !s.problem ? 'Running' : 'Pending',
+          conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: since, ...(s.problem ? { reason: 'NetworkSetupFailed', message: s.problem } : {}) }],
+          containerStatuses: [{ name: 'network', image, imageID: '', ready, started: ready, restartCount: 0, state: ready ? { running: { startedAt: since } } : { waiting: { reason: s.problem ? 'NetworkSetupFailed' : 'ContainerCreating', ...(s.problem ? { message: s.problem } : {}) } } }],
+        },
+      } as KubeObject;
+    });
+  }
+
   /** The problem a node's component has, if any. */
   problem(node: string): string | undefined {
     return this.networks.get(node)?.network.problem();
@@ -55,15 +89,21 @@ export class NetworkController {
     const engines = this.o.engines();
     for (const e of engines) {
       const had = this.networks.get(e.name);
-      if (!had || had.docker !== e.docker) this.networks.set(e.name, { docker: e.docker, network: new NodeNetwork({ docker: e.docker, installation, node: e.name, log: this.o.log }) });
+      if (!had || had.docker !== e.docker) this.networks.set(e.name, { docker: e.docker, network: new NodeNetwork({ docker: e.docker, installation, node: e.name, ingressPorts: this.o.ingressPorts ?? { http: 80, https: 443 }, log: this.o.log }) });
     }
     for (const name of this.networks.keys()) if (!engines.some((e) => e.name === name)) this.networks.delete(name);
     const services = store.list({ kind: 'Service' });
     const endpoints = store.list({ kind: 'Endpoints' });
     const subnets = (await Promise.all([...this.networks.values()].map((n) => n.network.podSubnets().catch(() => [] as string[])))).flat();
     const dns = buildDnsTable(services, endpoints);
-    const rules = proxyRules({ installation, services, endpoints, podSubnets: subnets, local: [dnsAddress] });
-    const config = { dns, rules, hooks: hookRules(installation), dnsAddress };
+    const policies = store.list({ kind: 'NetworkPolicy' });
+    this.policies = policies.length;
+    const rules = proxyRules({ installation, services, endpoints, podSubnets: subnets, local: [dnsAddress], policies, pods: policies.length ? store.list({ kind: 'Pod' }) : [], namespaces: store.list({ kind: 'Namespace' }) });
+    const ingresses = store.list({ kind: 'Ingress' });
+    this.tlsSecrets = new Set(ingresses.flatMap((i) => (i.spec?.tls ?? []).map((t: { secretName?: string }) => `${i.metadata.namespace}/${t.secretName}`)));
+    const secrets = [...this.tlsSecrets].map((k) => store.get('Secret', k.split('/')[0], k.split('/')[1]!)).filter((x) => x !== undefined);
+    const ingress = buildIngressTable(ingresses, store.list({ kind: 'IngressClass' }), services, endpoints, secrets);
+    const config = { dns, rules, ingress, hooks: hookRules(installation), dnsAddress };
     await Promise.all([...this.networks.values()].map((n) => n.network.apply(config)));
   }
 }

@@ -47,6 +47,10 @@ export interface NodeAgentOptions {
   bindsUnpinnedClaims?: boolean;
   /** The cluster DNS server and domain Pods resolve names with (dnsPolicy ClusterFirst). */
   clusterDns?: { server: string; domain: string };
+  /** The subnet of a namespace's network on this node, from the cluster range (else Docker's choice). */
+  podSubnet?: (namespace: string) => { subnet: string; gateway: string };
+  /** The engine refused that subnet: another network of its host overlaps it. */
+  refuseSubnet?: (namespace: string, subnet: string) => void;
 }
 
 interface ProbeState {
@@ -745,7 +749,18 @@ export class NodeAgent {
     if (same.some((n) => n.Labels?.[label.managedBy] === installation) && !records.owns('network', name)) records.put('network', name, 'ready', namespace);
     if (same.length === 0) {
       records.put('network', name, 'ready', namespace);
-      await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: installation, [label.namespace]: namespace } }).catch(ignore409);
+      // The namespace's subnet on this node comes from the cluster range, so that every node can
+      // route to every other node's Pods.
+      const ipam = this.o.podSubnet?.(namespace);
+      await docker
+        .createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: installation, [label.namespace]: namespace }, ...(ipam ? { IPAM: { Driver: 'default', Config: [{ Subnet: ipam.subnet, Gateway: ipam.gateway }] } } : {}) })
+        .catch((err) => {
+          if (ipam && /overlap/i.test(String(err.message))) {
+            this.log('another network of this host holds the subnet; the namespace gets another', { network: name, subnet: ipam.subnet });
+            this.o.refuseSubnet?.(namespace, ipam.subnet);
+          }
+          return ignore409(err);
+        });
       return;
     }
     // Two of ours with one name (left by an older, racier version or a crash): keep the oldest.

@@ -3,10 +3,11 @@ import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { InProcessClient } from '../api/client.js';
 import { DockerRecords } from '../store/docker-records.js';
+import type { PodSubnets } from '../network/pod-subnets.js';
 import { EventRecorder } from './event-recorder.js';
 import { NodeAgent, type NodeAgentOptions } from './node-agent.js';
 import { conditions, engineStatus, hostAddress, nodeLabels, type EngineInfo } from './node-status.js';
-import { credentialsNamespace, credentialsOf, describeEndpoint, dockerClient, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, parseDockerHost, type DockerEndpoint } from './docker-connection.js';
+import { credentialsNamespace, credentialsOf, describeEndpoint, dockerClient, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, nodeAddressAnnotation, parseDockerHost, type DockerEndpoint } from './docker-connection.js';
 
 /** The kubelet version Nodes report: the API's, which kubectl's dispatcher picks its client by. */
 export const kubeletVersion = 'v1.32.0-gouvernail';
@@ -22,6 +23,8 @@ export interface NodeManagerOptions {
   heartbeatMs?: number;
   /** The cluster DNS server Pods resolve names with, and the cluster domain. */
   clusterDns?: { server: string; domain: string };
+  /** Each namespace network's subnet on each node, from the cluster range. */
+  podSubnets?: PodSubnets;
   /** How long one Docker call may take before the node's loop gives up on it. */
   callTimeoutMs?: number;
   resyncMs?: number;
@@ -133,7 +136,7 @@ export class NodeManager {
       return true;
     }
     const a = node.metadata.annotations ?? {};
-    const signature = JSON.stringify([a[dockerHostAnnotation], a[dockerCredentialsAnnotation], a[dockerInsecureAnnotation], node.metadata.deletionTimestamp]);
+    const signature = JSON.stringify([a[dockerHostAnnotation], a[dockerCredentialsAnnotation], a[dockerInsecureAnnotation], a[nodeAddressAnnotation], node.metadata.deletionTimestamp]);
     if (this.seen.get(name) === signature) return false;
     this.seen.set(name, signature);
     return true;
@@ -143,7 +146,7 @@ export class NodeManager {
     const a = node.metadata.annotations ?? {};
     const secretName = a[dockerCredentialsAnnotation];
     const secret = secretName ? this.o.store.get('Secret', credentialsNamespace, secretName) : undefined;
-    return JSON.stringify([a[dockerHostAnnotation], secretName, secret?.metadata.resourceVersion, a[dockerInsecureAnnotation]]);
+    return JSON.stringify([a[dockerHostAnnotation], secretName, secret?.metadata.resourceVersion, a[dockerInsecureAnnotation], a[nodeAddressAnnotation]]);
   }
 
   private async syncRuntimes(): Promise<void> {
@@ -173,7 +176,7 @@ export class NodeManager {
     const secretName = a[dockerCredentialsAnnotation];
     const credentials = credentialsOf(secretName ? this.o.store.get('Secret', credentialsNamespace, secretName) : undefined);
     const timeout = this.o.callTimeoutMs ?? 30_000;
-    const address = endpoint.protocol === 'unix' ? hostAddress() : endpoint.host === 'localhost' ? '127.0.0.1' : endpoint.host!;
+    const address = node.metadata.annotations?.[nodeAddressAnnotation] ?? (endpoint.protocol === 'unix' ? hostAddress() : endpoint.host === 'localhost' ? '127.0.0.1' : endpoint.host!);
     this.startRuntime(node.metadata.name, { endpoint, docker: dockerClient(endpoint, credentials, timeout), streams: dockerClient(endpoint, credentials), key: this.connectionKey(node), address });
   }
 
@@ -199,6 +202,8 @@ export class NodeManager {
       bindsUnpinnedClaims: local,
       resyncMs: this.o.resyncMs,
       clusterDns: this.o.clusterDns,
+      podSubnet: this.o.podSubnets ? (ns) => this.o.podSubnets!.subnetFor(name, ns) : undefined,
+      refuseSubnet: this.o.podSubnets ? (ns, subnet) => this.o.podSubnets!.refuse(name, ns, subnet) : undefined,
     };
     const rt: NodeRuntime = { name, key: c.key, endpoint: c.endpoint, docker: c.docker, streams: c.streams, agent: new NodeAgent(agentOptions), agentOptions, recorder, infoAt: 0, address: c.address };
     this.runtimes.set(name, rt);

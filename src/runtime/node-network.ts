@@ -3,17 +3,22 @@ import { PassThrough } from 'node:stream';
 import { pack } from 'tar-stream';
 import { ensureComponentImage } from '../network/component-image.js';
 import type { DnsTable } from '../network/dns-records.js';
+import type { IngressTable } from '../network/ingress-routes.js';
 import { label, networkName } from './labels.js';
 
 /** What a node's network component is given: the DNS names, the iptables rules and their hooks. */
 export interface NodeNetworkConfig {
   dns: DnsTable;
   rules: string;
+  ingress: IngressTable;
+  /** The other nodes' Pod subnets and their addresses (routed between hosts). */
+  routes?: { subnet: string; via: string }[];
+  clusterCidr?: string;
   hooks: { table: string; chain: string; target: string }[];
   dnsAddress: string;
 }
 
-const configDir = '/run/gouvernail';
+const configDir = '/var/lib/gouvernail';
 
 export function componentContainerName(installation: string): string {
   return `gouvernail-network-${installation}`;
@@ -30,12 +35,19 @@ export class NodeNetwork {
   private lastError?: string;
   private ensured?: string;
 
-  constructor(private readonly o: { docker: Docker; installation: string; node: string; log: (msg: string, f?: Record<string, unknown>) => void }) {}
+  constructor(private readonly o: { docker: Docker; installation: string; node: string; ingressPorts: { http: number; https: number }; log: (msg: string, f?: Record<string, unknown>) => void }) {}
 
   /** The problem the last apply met, if any (shown on the component's Pod). */
   problem(): string | undefined {
     return this.lastError;
   }
+
+  /** When the component last applied its configuration, and with which image. */
+  state(): { appliedAt?: number; image?: string; problem?: string } {
+    return { ...(this.appliedAt ? { appliedAt: this.appliedAt } : {}), ...(this.image ? { image: this.image } : {}), ...(this.lastError ? { problem: this.lastError } : {}) };
+  }
+
+  private image?: string;
 
   /** The subnets of the Pod networks on this engine (gouvernail-NAMESPACE: one may be another installation's). */
   async podSubnets(): Promise<string[]> {
@@ -67,13 +79,14 @@ export class NodeNetwork {
   private async ensureContainer(dnsAddress: string): Promise<string> {
     const { docker, installation } = this.o;
     const image = await ensureComponentImage(docker);
+    this.image = image;
     const name = componentContainerName(installation);
     const info = await docker.getContainer(name).inspect().catch((err) => {
       if (err.statusCode === 404) return undefined;
       throw err;
     });
-    const env = [`GV_DNS_ADDRESS=${dnsAddress}`, `GV_CONFIG_DIR=${configDir}`, 'GV_HOST_ROOT=/host'];
-    if (info && (info.Config.Image !== image || !env.every((e) => info.Config.Env?.includes(e)))) {
+    const env = [`GV_DNS_ADDRESS=${dnsAddress}`, `GV_CONFIG_DIR=${configDir}`, 'GV_RESOLV_CONF=/etc/resolv.conf', `GV_INGRESS_HTTP_PORT=${this.o.ingressPorts.http}`, `GV_INGRESS_HTTPS_PORT=${this.o.ingressPorts.https}`];
+    if (info && (info.Config.Image !== image || !env.every((e) => info.Config.Env?.includes(e)) || (info.HostConfig.Mounts ?? []).some((m) => m.Target === '/host'))) {
       this.o.log('replacing the network component (a new version or cluster DNS address)', { node: this.o.node, container: name });
       await docker.getContainer(info.Id).remove({ force: true });
     } else if (info) {
@@ -88,9 +101,10 @@ export class NodeNetwork {
       Labels: { [label.managedBy]: installation, [label.component]: 'network' },
       HostConfig: {
         NetworkMode: 'host',
-        // iptables and ip change the host's network; chroot runs the host's own binaries.
+        // iptables and ip change the host's network; nothing of the host's files is mounted but
+        // /run (iptables' lock, shared with Docker's own iptables calls).
         CapAdd: ['NET_ADMIN', 'NET_RAW'],
-        Binds: ['/:/host:ro', '/run:/host/run'],
+        Mounts: [{ Type: 'bind', Source: '/run', Target: '/run', BindOptions: { Propagation: 'rprivate', NonRecursive: true } }] as unknown as Docker.MountSettings[],
         RestartPolicy: { Name: 'always' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },
       },
@@ -102,14 +116,16 @@ export class NodeNetwork {
 
   private async copyIn(id: string, config: NodeNetworkConfig): Promise<void> {
     const tar = pack();
-    const put = (file: string, text: string) => tar.entry({ name: `gouvernail/${file}`, mode: 0o644 }, text);
+    const put = (file: string, text: string, mode = 0o644) => tar.entry({ name: file, mode }, text);
     put('dns.json', JSON.stringify(config.dns));
+    // The routes hold the TLS keys of the Ingresses' Secrets: readable by root alone.
+    put('ingress.json', JSON.stringify(config.ingress), 0o600);
     put('iptables.rules', config.rules);
-    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks }));
+    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks, routes: config.routes, clusterCidr: config.clusterCidr }));
     tar.finalize();
     const chunks: Buffer[] = [];
     for await (const c of tar) chunks.push(c as Buffer);
-    await this.o.docker.getContainer(id).putArchive(Buffer.concat(chunks), { path: '/run' });
+    await this.o.docker.getContainer(id).putArchive(Buffer.concat(chunks), { path: configDir });
   }
 
   private async exec(id: string, cmd: string[]): Promise<void> {
@@ -119,8 +135,16 @@ export class NodeNetwork {
     let text = '';
     out.on('data', (d) => (text += d.toString()));
     this.o.docker.modem.demuxStream(stream, out, out);
-    await new Promise((resolve) => stream.on('end', resolve));
-    const info = await exec.inspect();
+    // The output stream does not always end with the process: its state is asked too, for 30 s.
+    const ended = new Promise((resolve) => stream.on('end', resolve));
+    const deadline = Date.now() + 30_000;
+    let info = await exec.inspect();
+    while (info.Running && Date.now() < deadline) {
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 100))]);
+      info = await exec.inspect();
+    }
+    (stream as { destroy?: () => void }).destroy?.();
+    if (info.Running) throw new Error(`${cmd.join(' ')} did not finish within 30 s`);
     if (info.ExitCode !== 0) throw new Error(text.trim() || `${cmd.join(' ')} exited with ${info.ExitCode}`);
   }
 }

@@ -250,7 +250,8 @@ export class WorkloadControllers {
     if (everything || others) await this.reconcileOthers();
     await this.updateBudgets();
     await this.schedule();
-    if (everything) await this.ensureDefaultServiceAccounts();
+    // Every pass: a namespace applied with its Deployment gets its ServiceAccount at once.
+    await this.ensureDefaultServiceAccounts();
     await this.updateQuotas();
   }
 

@@ -23,6 +23,7 @@ import { EndpointsController } from '../runtime/endpoints-controller.js';
 import { NetworkController } from '../runtime/network-controller.js';
 import { clusterDnsAddress, defaultServiceRange } from '../api/cluster-ip.js';
 import { clusterDomain } from '../network/dns-records.js';
+import { ingressController } from '../network/ingress-routes.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { GarbageCollector } from '../runtime/garbage-collector.js';
 import { HorizontalPodAutoscalerController } from '../runtime/hpa-controller.js';
@@ -96,6 +97,8 @@ export interface ServeOptions {
   metricsPeriodMs?: number;
   /** The range Services' cluster IPs come from (--service-cluster-ip-range, 10.96.0.0/16). */
   serviceClusterIPRange?: string;
+  /** The ports every node serves Ingresses on (--ingress-http-port 80, --ingress-https-port 443). */
+  ingressPorts?: { http: number; https: number };
   /** Scheduled snapshots of the store (--snapshot-schedule, a cron expression; --snapshot-retention). */
   snapshots?: { schedule: string; retention: number; dir?: string };
 }
@@ -197,7 +200,8 @@ export async function serve(options: ServeOptions) {
   const components = componentPods({ node: nodeName, startedAt, createdAt: history.first, restarts: history.count, version: packageVersion });
   const nodesRef: { current?: NodeManager } = {};
   const metricsCollector = new MetricsCollector(() => nodesRef.current?.engines() ?? [], store, installation, options.metricsPeriodMs);
-  const virtualObjects = (kind: string, namespace: string | undefined) => (kind === 'Pod' && (!namespace || namespace === 'kube-system') ? components : metricsCollector.objects(kind, namespace));
+  const networkRef: { current?: NetworkController } = {};
+  const virtualObjects = (kind: string, namespace: string | undefined) => (kind === 'Pod' && (!namespace || namespace === 'kube-system') ? [...components, ...(networkRef.current?.pods() ?? [])] : metricsCollector.objects(kind, namespace));
   const api = new ApiServer({ store, audit: (e) => audit.write(e), serviceAccountTokens, authenticator: new AuthenticatorChain([new TokenAuthenticator([{ token, identity: identities.admin }]), new UserTokenAuthenticator(store), serviceAccountTokens, certificateAuthenticator]), authorizer, virtualObjects, serviceClusterIPRange: options.serviceClusterIPRange });
   const asComponent = (identity: Identity) => new InProcessClient(api, identity);
   // The default roles and the components' bindings are put back at every start, as Kubernetes does.
@@ -210,6 +214,10 @@ export async function serve(options: ServeOptions) {
 
   // The default StorageClass, as k3s ships local-path: made once, then the operator's to change.
   if (!store.list({ kind: 'StorageClass' }).length) await system.create(defaultStorageClass());
+  // The default IngressClass, as k3s ships traefik's: made once, then the operator's.
+  if (!store.list({ kind: 'IngressClass' }).length) {
+    await system.create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'gouvernail', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }, spec: { controller: ingressController } });
+  }
   for (const ns of ['default', 'kube-system']) {
     if (!store.get('Namespace', undefined, ns)) await system.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
   }
@@ -241,7 +249,8 @@ export async function serve(options: ServeOptions) {
   const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, clusterDns: { server: dnsAddress, domain: clusterDomain } });
   nodesRef.current = nodes;
   await nodes.start();
-  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, log: logFor('gouvernail-service-proxy') });
+  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, ingressPorts: options.ingressPorts, log: logFor('gouvernail-service-proxy') });
+  networkRef.current = network;
   const lifecycle = new NodeLifecycleController({ store, client: controllerManager, log: logFor('kube-controller-manager'), events: recorders.nodeController, monitorGraceMs: options.nodeMonitorGraceMs, evictionTimeoutMs: options.podEvictionTimeoutMs, lastError: (n) => nodes.lastError(n) });
   const applicationsRef: { current?: ApplicationController } = {};
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));

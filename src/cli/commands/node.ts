@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { clientFromKubeconfig, kubeconfigPath } from '../client.js';
 import { exit, usageError, type Command } from '../command.js';
 import { kubeconfigOption } from '../shared.js';
-import { connectionProblem, credentialsNamespace, credentialsSecretType, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, parseDockerHost } from '../../runtime/docker-connection.js';
+import { connectionProblem, credentialsNamespace, credentialsSecretType, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, nodeAddressAnnotation, parseDockerHost } from '../../runtime/docker-connection.js';
 import { nodeReady } from '../../runtime/scheduler.js';
 import { ApiError } from '../../api/errors.js';
 import { parseDuration } from '../../manifest/names.js';
@@ -32,7 +32,7 @@ export function parseTaint(text: string): { key: string; value?: string; effect:
 export const nodeCommand: Command = {
   name: 'node',
   summary: 'Join Docker hosts: node add NAME --docker URL [--tls-ca F --tls-cert F --tls-key F | --insecure]; node list; node cordon|uncordon|drain NAME; node remove NAME.',
-  usage: 'node add NAME --docker unix:///path.sock|tcp://HOST:PORT|ssh://user@host [--tls-ca F --tls-cert F --tls-key F] [--ssh-key F] [--insecure] [--label k=v]... [--taint k=v:NoSchedule]... [--role worker|control-plane] | node list | node cordon|uncordon NAME | node drain NAME [--timeout 5m] | node remove NAME',
+  usage: 'node add NAME --docker unix:///path.sock|tcp://HOST:PORT|ssh://user@host [--tls-ca F --tls-cert F --tls-key F] [--ssh-key F] [--insecure] [--label k=v]... [--taint k=v:NoSchedule]... [--address IP] [--role worker|control-plane] | node list | node cordon|uncordon NAME | node drain NAME [--timeout 5m] | node remove NAME',
   options: {
     kubeconfig: kubeconfigOption,
     docker: { type: 'string', description: 'with add: the engine to drive: unix:///path.sock, tcp://HOST:PORT (TLS) or ssh://user@host' },
@@ -42,6 +42,7 @@ export const nodeCommand: Command = {
     'ssh-key': { type: 'string', description: 'with add and ssh://: a private key file (else the ssh agent of $SSH_AUTH_SOCK)' },
     insecure: { type: 'boolean', description: 'with add: accept plain TCP without TLS (anyone reaching the port is root on that host)' },
     label: { type: 'string', multiple: true, description: 'with add: a label of the Node, k=v; repeatable' },
+    address: { type: 'string', description: "with add: the node's address other nodes route its Pods through (default: the host of the URL; this host's for a unix socket)" },
     taint: { type: 'string', multiple: true, description: 'with add: a taint of the Node, k=v:NoSchedule; repeatable' },
     role: { type: 'string', description: 'with add: worker (default) or control-plane' },
     timeout: { type: 'string', description: 'with drain: how long to keep trying evictions a disruption budget refuses (default 5m)' },
@@ -81,7 +82,7 @@ export const nodeCommand: Command = {
           if (await client.get('Secret', credentialsNamespace, secretName)) await client.update(secret as never);
           else await client.create(secret as never);
         }
-        const annotations: Record<string, string> = { [dockerHostAnnotation]: url, ...(withSecret ? { [dockerCredentialsAnnotation]: secretName } : {}), ...(values.insecure ? { [dockerInsecureAnnotation]: 'true' } : {}) };
+        const annotations: Record<string, string> = { [dockerHostAnnotation]: url, ...(withSecret ? { [dockerCredentialsAnnotation]: secretName } : {}), ...(values.insecure ? { [dockerInsecureAnnotation]: 'true' } : {}), ...(values.address ? { [nodeAddressAnnotation]: values.address as string } : {}) };
         await client.create({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels, annotations }, spec: taints.length ? { taints } : {} } as never);
         io.out(`node/${name} added; the control plane drives ${url} and the node turns Ready once its engine answers (kubectl get nodes)`);
         return exit.ok;

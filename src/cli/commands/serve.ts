@@ -14,7 +14,7 @@ import { parseCidr } from '../../network/cidr.js';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m] [--horizontal-pod-autoscaler-sync-period 15s] [--service-cluster-ip-range 10.96.0.0/16]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m] [--horizontal-pod-autoscaler-sync-period 15s] [--service-cluster-ip-range 10.96.0.0/16] [--ingress-http-port 80] [--ingress-https-port 443]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -36,6 +36,8 @@ export const serveCommand: Command = {
     'pod-eviction-timeout': { type: 'string', description: 'how long a node stays NotReady before its Pods are made again elsewhere (default 5m)' },
     'horizontal-pod-autoscaler-sync-period': { type: 'string', description: 'how often each HorizontalPodAutoscaler is looked at, and container metrics read while one exists (default 15s)' },
     'service-cluster-ip-range': { type: 'string', description: "the range Services' cluster IPs are allocated from; its tenth address is the cluster DNS server's (default 10.96.0.0/16)" },
+    'ingress-http-port': { type: 'string', description: "the port every node serves Ingresses on over HTTP, once one exists; 0 serves none (default 80)" },
+    'ingress-https-port': { type: 'string', description: "the port every node serves Ingresses on over HTTPS (default 443)" },
     'snapshot-schedule': { type: 'string', description: 'take a snapshot of the store on this cron schedule, e.g. "0 */6 * * *" (into DATA/snapshots)' },
     'snapshot-retention': { type: 'string', description: 'how many scheduled snapshots to keep (default 5)' },
     'snapshot-dir': { type: 'string', description: 'where scheduled snapshots go (default DATA/snapshots)' },
@@ -111,8 +113,16 @@ export const serveCommand: Command = {
         usageError(`--service-cluster-ip-range: ${(err as Error).message}`);
       }
     }
+    const port = (flag: string, fallback: number) => {
+      if (values[flag] === undefined) return fallback;
+      const n = Number(values[flag]);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) usageError(`--${flag} ${values[flag]} is not a port (0 to 65535)`);
+      return n;
+    };
+    const ingressPorts = { http: port('ingress-http-port', 80), https: port('ingress-https-port', 443) };
     const server = await serve({
       serviceClusterIPRange,
+      ingressPorts,
       eventTtlMs,
       nodeMonitorGraceMs,
       podEvictionTimeoutMs,

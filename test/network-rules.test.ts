@@ -1,0 +1,117 @@
+import test from 'ava';
+import { parseBlock, parseCidr, subtract } from '../src/network/cidr.js';
+import { buildDnsTable, lookup } from '../src/network/dns-records.js';
+import { buildIngressTable, matchRoute, servedIngress } from '../src/network/ingress-routes.js';
+import { policyRules } from '../src/network/policy-rules.js';
+import { proxyRules } from '../src/network/proxy-rules.js';
+import { dnsSettings } from '../src/runtime/pod-containers.js';
+import type { KubeObject } from '../src/manifest/types.js';
+
+const meta = (name: string, namespace = 'shop', extra: object = {}) => ({ name, namespace, ...extra });
+const svc = (name: string, spec: object, namespace = 'shop'): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: meta(name, namespace), spec }) as KubeObject;
+const eps = (name: string, subsets: object[], namespace = 'shop'): KubeObject => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: meta(name, namespace), subsets }) as KubeObject;
+const pod = (name: string, ip: string, labels: Record<string, string>, namespace = 'shop', ports: object[] = []): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: meta(name, namespace, { labels }), spec: { containers: [{ name: 'c', image: 'i', ports }] }, status: { phase: 'Running', podIP: ip } }) as KubeObject;
+const ns = (name: string, labels: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } }) as KubeObject;
+
+test('cluster IPs: each port to its ready endpoints with equal chances, ClientIP affinity remembered, no endpoints refused', (t) => {
+  const rules = proxyRules({
+    installation: 'abc123',
+    services: [
+      svc('web', { clusterIP: '10.96.0.11', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+      svc('sticky', { clusterIP: '10.96.0.12', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } }, ports: [{ port: 80 }] }),
+      svc('empty', { clusterIP: '10.96.0.13', ports: [{ port: 53, protocol: 'UDP' }] }),
+      svc('headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
+      svc('kube-dns', { clusterIP: '10.96.0.10', ports: [{ port: 53, protocol: 'UDP' }] }, 'kube-system'),
+    ],
+    endpoints: [
+      eps('web', [{ addresses: [{ ip: '172.18.0.2' }, { ip: '172.18.0.3' }, { ip: '172.18.0.4' }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }]),
+      eps('sticky', [{ addresses: [{ ip: '172.18.0.5' }], ports: [{ port: 9000 }] }]),
+    ],
+    podSubnets: ['172.18.0.0/16', '172.19.0.0/16'],
+    local: ['10.96.0.10'],
+  });
+  const web = rules.split('\n').filter((l) => l.includes('10.96.0.11'));
+  t.deepEqual(web.map((l) => [/probability (\S+)/.exec(l)?.[1], /--to-destination (\S+)/.exec(l)?.[1]]), [['0.3333333333', '172.18.0.2:8080'], ['0.5000000000', '172.18.0.3:8080'], [undefined, '172.18.0.4:8080']]);
+  t.true(web.every((l) => l.startsWith('-A GV-SVC-ABC123 -d 10.96.0.11/32 -p tcp -m tcp --dport 80 ')));
+  const sticky = rules.split('\n').filter((l) => l.includes('10.96.0.12'));
+  t.regex(sticky[0]!, /-m recent --name GV\w+ --rcheck --seconds 60 --reap -j DNAT --to-destination 172\.18\.0\.5:9000/);
+  t.regex(sticky[1]!, /-m recent --name GV\w+ --set -j DNAT --to-destination 172\.18\.0\.5:9000/);
+  t.regex(rules, /-A GV-REJ-ABC123 -d 10\.96\.0\.13\/32 -p udp -m udp --dport 53 .* -j REJECT/);
+  t.false(rules.includes('10.96.0.10'), 'the DNS address is the node component\'s own');
+  // Pods of both namespaces reach each other, and keep their address across namespaces.
+  t.regex(rules, /-A GV-PODS-ABC123 -d 172\.19\.0\.0\/16 -j ACCEPT/);
+  t.regex(rules, /-A GV-POST-ABC123 -s 172\.18\.0\.0\/16 -j GV-PODS-ABC123-N/);
+});
+
+test('NetworkPolicy: a deny-all ingress isolates every Pod of its namespace; an allow rule lets exactly the labelled Pods of another namespace in, on its port', (t) => {
+  const pods = [pod('db', '172.18.0.2', { app: 'db' }, 'shop', [{ name: 'pg', containerPort: 5432 }]), pod('api', '172.19.0.2', { role: 'api' }, 'front'), pod('other', '172.19.0.3', { role: 'web' }, 'front')];
+  const namespaces = [ns('shop'), ns('front', { team: 'front' })];
+  const denyAll = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('deny-all'), spec: { podSelector: {}, policyTypes: ['Ingress'] } } as KubeObject;
+  const allow = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('allow-api'), spec: { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'front' } }, podSelector: { matchLabels: { role: 'api' } } }], ports: [{ port: 'pg' }] }] } } as KubeObject;
+  const only = policyRules('GV-POL', [denyAll], pods, namespaces);
+  t.deepEqual(only.filter((l) => l.includes('-j REJECT')), ['-A GV-POL -d 172.18.0.2/32 -m mark ! --mark 0x800000/0x800000 -m comment --comment "ingress not allowed by a NetworkPolicy" -j REJECT --reject-with icmp-port-unreachable']);
+  const both = policyRules('GV-POL', [denyAll, allow], pods, namespaces);
+  t.deepEqual(both.filter((l) => l.includes('--or-mark')), ['-A GV-POL -d 172.18.0.2/32 -s 172.19.0.2/32 -p tcp -m tcp --dport 5432 -m comment --comment "shop/allow-api" -j MARK --or-mark 0x800000']);
+  // Egress: only to an address block, less its exception.
+  const egress = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('out', 'front'), spec: { podSelector: { matchLabels: { role: 'web' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }] }] } } as KubeObject;
+  const out = policyRules('GV-POL', [egress], pods, namespaces);
+  t.is(out.filter((l) => l.includes('--or-mark 0x400000')).length, 8, '10.0.0.0/8 without 10.1.0.0/16 is eight blocks');
+  t.true(out.some((l) => l.startsWith('-A GV-POL -s 172.19.0.3/32 -m mark ! --mark 0x400000/0x400000')));
+  t.deepEqual(policyRules('GV-POL', [], pods, namespaces), []);
+});
+
+test('address blocks: a range without its exceptions, in the fewest blocks', (t) => {
+  t.deepEqual(subtract(parseCidr('10.0.0.0/8'), [parseBlock('10.1.0.0/16')!]).map((c) => c.text), ['10.0.0.0/16', '10.2.0.0/15', '10.4.0.0/14', '10.8.0.0/13', '10.16.0.0/12', '10.32.0.0/11', '10.64.0.0/10', '10.128.0.0/9']);
+  t.deepEqual(subtract(parseCidr('10.0.0.0/24'), [parseBlock('10.0.0.0/16')!]), []);
+  t.is(parseBlock('192.168.1.7')!.text, '192.168.1.7/32');
+});
+
+test('cluster DNS: Service names, headless endpoints and their hostnames, SRV, ExternalName, Pod names, NXDOMAIN and forwarding', (t) => {
+  const table = buildDnsTable(
+    [svc('web', { clusterIP: '10.96.0.11', ports: [{ name: 'http', port: 80 }] }), svc('db', { clusterIP: 'None', ports: [{ name: 'pg', port: 5432 }] }), svc('out', { type: 'ExternalName', externalName: 'db.example.com.' })],
+    [eps('db', [{ addresses: [{ ip: '172.18.0.2', hostname: 'db-0' }, { ip: '172.18.0.3' }], ports: [{ name: 'pg', port: 5432 }] }])],
+  );
+  t.deepEqual(lookup(table, 'web.shop.svc.cluster.local.'), { kind: 'answer', A: ['10.96.0.11'] });
+  t.deepEqual(lookup(table, '_http._tcp.web.shop.svc.cluster.local'), { kind: 'answer', SRV: [{ port: 80, target: 'web.shop.svc.cluster.local' }] });
+  t.deepEqual(lookup(table, 'DB.shop.svc.cluster.local'), { kind: 'answer', A: ['172.18.0.2', '172.18.0.3'] });
+  t.deepEqual(lookup(table, 'db-0.db.shop.svc.cluster.local'), { kind: 'answer', A: ['172.18.0.2'] });
+  t.deepEqual(lookup(table, '172-18-0-3.db.shop.svc.cluster.local'), { kind: 'answer', A: ['172.18.0.3'] });
+  t.deepEqual(lookup(table, '_pg._tcp.db.shop.svc.cluster.local').kind === 'answer' && (lookup(table, '_pg._tcp.db.shop.svc.cluster.local') as { SRV: { target: string }[] }).SRV.map((s) => s.target), ['db-0.db.shop.svc.cluster.local', '172-18-0-3.db.shop.svc.cluster.local']);
+  t.deepEqual(lookup(table, 'out.shop.svc.cluster.local'), { kind: 'answer', CNAME: 'db.example.com' });
+  t.deepEqual(lookup(table, '10-1-2-3.shop.pod.cluster.local'), { kind: 'answer', A: ['10.1.2.3'] });
+  // A search domain tried first (ndots:5): the zone says no such name, so the resolver goes on.
+  t.deepEqual(lookup(table, 'example.com.shop.svc.cluster.local'), { kind: 'nxdomain' });
+  t.deepEqual(lookup(table, 'shop.svc.cluster.local'), { kind: 'answer' });
+  t.deepEqual(lookup(table, 'example.com'), { kind: 'forward' });
+});
+
+test("a Pod's resolver: ClusterFirst, Default and None, with dnsConfig added", (t) => {
+  const p = (spec: object) => ({ apiVersion: 'v1', kind: 'Pod', metadata: meta('p'), spec: { containers: [], ...spec } }) as KubeObject;
+  const cluster = { server: '10.96.0.10', domain: 'cluster.local' };
+  t.deepEqual(dnsSettings(p({}), cluster), { Dns: ['10.96.0.10'], DnsSearch: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], DnsOptions: ['ndots:5'] });
+  t.deepEqual(dnsSettings(p({ dnsPolicy: 'Default' }), cluster), {});
+  t.deepEqual(dnsSettings(p({ dnsPolicy: 'None', dnsConfig: { nameservers: ['1.2.3.4'], searches: ['corp'], options: [{ name: 'ndots', value: '2' }, { name: 'edns0' }] } }), cluster), { Dns: ['1.2.3.4'], DnsSearch: ['corp'], DnsOptions: ['ndots:2', 'edns0'] });
+});
+
+test('Ingress: a host over any host, Exact over Prefix, the longest prefix, element-wise; classes it serves', (t) => {
+  const ing = (name: string, spec: object) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: meta(name), spec }) as KubeObject;
+  const b = (name: string) => ({ service: { name, port: { number: 80 } } });
+  const services = ['a', 'b', 'c', 'd'].map((n, i) => svc(n, { clusterIP: `10.96.0.${20 + i}`, ports: [{ port: 80 }] }));
+  const endpoints = ['a', 'b', 'c', 'd'].map((n, i) => eps(n, [{ addresses: [{ ip: `172.18.0.${10 + i}` }], ports: [{ port: 8080 }] }]));
+  const table = buildIngressTable([
+    ing('one', { rules: [{ host: 'shop.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: b('a') }, { path: '/api', pathType: 'Prefix', backend: b('b') }, { path: '/api/v1', pathType: 'Exact', backend: b('c') }] } }] }),
+    ing('two', { defaultBackend: b('d'), rules: [{ host: '*.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: b('c') }] } }] }),
+  ], [], services, endpoints, []);
+  const to = (host: string, url: string) => matchRoute(table, host, url)?.backends[0];
+  t.is(to('shop.example', '/'), '172.18.0.10:8080');
+  t.is(to('shop.example:8080', '/api/x'), '172.18.0.11:8080');
+  t.is(to('shop.example', '/apix'), '172.18.0.10:8080', 'a prefix matches whole path elements');
+  t.is(to('shop.example', '/api/v1'), '172.18.0.12:8080');
+  t.is(to('blog.example', '/'), '172.18.0.12:8080');
+  t.is(to('a.b.example', '/'), '172.18.0.13:8080', 'a wildcard is one label; the rest goes to the default backend');
+  const cls = (name: string, controller: string) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name }, spec: { controller } }) as KubeObject;
+  const classes = [cls('gouvernail', 'gouvernail.io/ingress'), cls('other', 'example.com/other')];
+  t.true(servedIngress(ing('x', {}), classes));
+  t.true(servedIngress(ing('x', { ingressClassName: 'nginx' }), classes), 'no controller of that class runs here');
+  t.false(servedIngress(ing('x', { ingressClassName: 'other' }), classes));
+});
