@@ -81,7 +81,7 @@ const viaService2 = await measure(clusterIP, 80);
 const avg = (a: { rps: number; p50: number; p99: number }, b: typeof a) => ({ rps: (a.rps + b.rps) / 2, p50: (a.p50 + b.p50) / 2, p99: (a.p99 + b.p99) / 2 });
 const d = avg(direct, direct2);
 const s = avg(viaService, viaService2);
-const row = (name: string, r: typeof d) => console.log(`${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms`);
+const row = (name: string, r: typeof d) => console.log(`${name.padEnd(36)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms`);
 console.log(`bench/service: one busybox httpd Pod, a new connection per request, ${concurrency} at once for throughput, ${seconds} s each, twice`);
 row(`straight to the Pod ${podIP}:8080`, d);
 row(`the cluster IP ${clusterIP}:80`, s);

@@ -37,9 +37,9 @@ export interface TestServer {
   destroy(): Promise<void>;
 }
 
-export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: string; insecureHttp?: boolean; port?: number; snapshots?: { schedule: string; retention: number }; eventTtlMs?: number; heartbeatMs?: number; nodeMonitorGraceMs?: number; podEvictionTimeoutMs?: number; autoscalerPeriodMs?: number; metricsPeriodMs?: number; ingressPorts?: { http: number; https: number } } = {}): Promise<TestServer> {
+export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: string; insecureHttp?: boolean; port?: number; snapshots?: { schedule: string; retention: number }; eventTtlMs?: number; heartbeatMs?: number; nodeMonitorGraceMs?: number; podEvictionTimeoutMs?: number; autoscalerPeriodMs?: number; metricsPeriodMs?: number; ingressPorts?: { http: number; https: number }; clusterCidr?: string } = {}): Promise<TestServer> {
   await ensureImage();
-  const s = await serve({ dataDir, host: '127.0.0.1', nodeName: 'test-node', quiet: true, serviceClusterIPRange: serviceRangeFor(dataDir), ...extra, port: extra.port ?? 0 });
+  const s = await serve({ dataDir, host: '127.0.0.1', nodeName: 'test-node', quiet: true, serviceClusterIPRange: serviceRangeFor(dataDir), clusterCidr: clusterCidrFor(dataDir), ...extra, port: extra.port ?? 0 });
   const installation = s.installation;
   return {
     url: s.server,
@@ -67,9 +67,15 @@ export function serviceRangeFor(dataDir: string): string {
   return `10.${96 + (h[0]! % 16)}.${h[1]}.0/24`;
 }
 
-/** serve's flags every test's serve takes (its own service range). */
+/** A Pod range of its own for each data folder, for the same reason (a subnet one holds is refused to the other). */
+export function clusterCidrFor(dataDir: string): string {
+  const h = createHash('sha256').update(path.resolve(dataDir)).digest();
+  return `10.${32 + (h[2]! % 32)}.${h[3]! & 0xc0}.0/18`;
+}
+
+/** serve's flags every test's serve takes (its own service and Pod ranges). */
 export function serveFlags(dataDir: string): string[] {
-  return ['--service-cluster-ip-range', serviceRangeFor(dataDir)];
+  return ['--service-cluster-ip-range', serviceRangeFor(dataDir), '--cluster-cidr', clusterCidrFor(dataDir)];
 }
 
 /** A free port of 127.0.0.1, to keep across restarts of a serve (the Pods' API address stays the same). */

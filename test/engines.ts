@@ -44,7 +44,7 @@ export function makeTlsFiles(dir: string): { ca: string; cert: string; key: stri
  * Starts a dockerd numbered `index` (1 to 50: its bridge gvbr{index} is 10.{100+index}.0.1/24, its
  * networks come from 10.{150+index}.0.0/16), and loads `images` from the first engine into it.
  */
-export async function startEngine(name: string, index: number, o: { tcpPort?: number; images?: string[] } = {}): Promise<Engine> {
+export async function startEngine(name: string, index: number, o: { tcpPort?: number; images?: string[]; netns?: string } = {}): Promise<Engine> {
   const dir = `/tmp/gve-${name}`;
   try {
     sh('sh', ['-c', `awk '{print $2}' /proc/mounts | grep '^${dir}/' | sort -r | xargs -r umount -l`]);
@@ -54,14 +54,17 @@ export async function startEngine(name: string, index: number, o: { tcpPort?: nu
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const bridge = `gvbr${index}`;
-  try {
-    sh('ip', ['link', 'del', bridge]);
-  } catch {
-    // It was not there.
+  // In a network namespace of its own (a test host), the engine has its own docker0 and iptables.
+  if (!o.netns) {
+    try {
+      sh('ip', ['link', 'del', bridge]);
+    } catch {
+      // It was not there.
+    }
+    sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    sh('ip', ['addr', 'add', `10.${100 + index}.0.1/24`, 'dev', bridge]);
+    sh('ip', ['link', 'set', bridge, 'up']);
   }
-  sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
-  sh('ip', ['addr', 'add', `10.${100 + index}.0.1/24`, 'dev', bridge]);
-  sh('ip', ['link', 'set', bridge, 'up']);
   const socket = path.join(dir, 'docker.sock');
   const tls = o.tcpPort ? makeTlsFiles(path.join(dir, 'tls')) : undefined;
   const args = [
@@ -70,8 +73,7 @@ export async function startEngine(name: string, index: number, o: { tcpPort?: nu
     `--pidfile=${dir}/docker.pid`,
     `-H`, `unix://${socket}`,
     ...(tls ? ['-H', `tcp://127.0.0.1:${o.tcpPort}`, '--tlsverify', `--tlscacert=${tls.ca}`, `--tlscert=${tls.serverCert}`, `--tlskey=${tls.serverKey}`] : []),
-    '--iptables=false',
-    `--bridge=${bridge}`,
+    ...(o.netns ? [] : ['--iptables=false', `--bridge=${bridge}`]),
     `--default-address-pool`, `base=10.${150 + index}.0.0/16,size=24`,
   ];
   let child: ChildProcess | undefined;
@@ -80,7 +82,7 @@ export async function startEngine(name: string, index: number, o: { tcpPort?: nu
     // A dockerd that finds its default "bridge" network in its store at start deletes the link named
     // docker0, which is the first engine's: the network store goes before each start.
     rmSync(`${dir}/data/network`, { recursive: true, force: true });
-    child = spawn('dockerd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = o.netns ? spawn('ip', ['netns', 'exec', o.netns, 'dockerd', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('dockerd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (c) => (log = (log + c).slice(-4000)));
     const deadline = Date.now() + 120_000;
@@ -124,7 +126,7 @@ export async function startEngine(name: string, index: number, o: { tcpPort?: nu
       }
       await stop();
       try {
-        sh('ip', ['link', 'del', bridge]);
+        if (!o.netns) sh('ip', ['link', 'del', bridge]);
       } catch {
         // Gone already.
       }

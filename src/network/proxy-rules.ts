@@ -41,6 +41,9 @@ interface Backend {
   port: number;
 }
 
+/** The mark of NodePort traffic: masqueraded on its way out, accepted through FORWARD. */
+export const nodePortMark = '0x1000000';
+
 const probability = (n: number) => (1 / n).toFixed(10);
 
 function comment(text: string): string {
@@ -60,6 +63,7 @@ export function proxyRules(input: ProxyInput): string {
   const nat: string[] = [];
   const filter: string[] = [];
   const reject: string[] = [];
+  const nodePorts: string[] = [];
   const endpointsOf = new Map(input.endpoints.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
   const services = [...input.services].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
   for (const s of services) {
@@ -78,10 +82,22 @@ export function proxyRules(input: ProxyInput): string {
         for (const a of subset.addresses ?? []) backends.push({ ip: a.ip, port: port.port });
       }
       const match = `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${p.port}`;
+      // A NodePort: traffic to any address of the node on that port (but loopback, where serve's
+      // proxy answers) goes the same way, marked so that it leaves with the node's address (the
+      // reply comes back through this node). After every cluster IP's rules.
+      const nodePort = (s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && p.nodePort ? `! -d 127.0.0.0/8 -p ${proto} -m ${proto} --dport ${p.nodePort} -m addrtype --dst-type LOCAL` : undefined;
       const label = comment(`${key}${p.name ? `:${p.name}` : ''}`);
       if (backends.length === 0) {
         reject.push(`-A ${c.reject} ${match} ${label} -j REJECT --reject-with icmp-port-unreachable`);
         continue;
+      }
+      if (nodePort) {
+        nodePorts.push(`-A ${c.services} ${nodePort} ${label} -j MARK --or-mark ${nodePortMark}`);
+        backends.forEach((b, i) => {
+          const left = backends.length - i;
+          const random = left > 1 ? ` -m statistic --mode random --probability ${probability(left)}` : '';
+          nodePorts.push(`-A ${c.services} ${nodePort} ${label}${random} -j DNAT --to-destination ${b.ip}:${b.port}`);
+        });
       }
       const recent = (b: Backend) => `GV${createHash('sha256').update(`${input.installation}${key}${p.port}${b.ip}:${b.port}`).digest('hex').slice(0, 14)}`;
       if (affinity !== undefined) {
@@ -96,6 +112,7 @@ export function proxyRules(input: ProxyInput): string {
     }
   }
   const subnets = [...new Set(input.podSubnets)].sort();
+  nat.push(`-A ${c.postrouting} -m mark --mark ${nodePortMark}/${nodePortMark} -j MASQUERADE`);
   for (const net of subnets) {
     nat.push(`-A ${c.postrouting} -s ${net} -j ${c.podDestinations}-N`);
   }
@@ -108,7 +125,10 @@ export function proxyRules(input: ProxyInput): string {
   filter.push(`-A ${c.forward} -j ${c.reject}`);
   for (const net of subnets) filter.push(`-A ${c.forward} -s ${net} -m conntrack --ctstate RELATED,ESTABLISHED -j ${c.podDestinations}`);
   filter.push(...policyRules(c.policy, input.policies ?? [], input.pods ?? [], input.namespaces ?? []));
+  // Replies of connections to a cluster IP or a NodePort, whichever way they go.
+  filter.splice(1, 0, `-A ${c.forward} -m conntrack --ctstate RELATED,ESTABLISHED -m conntrack --ctstate DNAT -j ACCEPT`);
   if (input.policies?.length) filter.push(`-A ${c.forward} -j ${c.policy}`);
+  filter.push(`-A ${c.forward} -m mark --mark ${nodePortMark}/${nodePortMark} -j ACCEPT`);
   for (const net of subnets) filter.push(`-A ${c.forward} -s ${net} -j ${c.podDestinations}`);
   for (const net of subnets) filter.push(`-A ${c.podDestinations} -d ${net} -j ACCEPT`);
   return [
@@ -117,6 +137,7 @@ export function proxyRules(input: ProxyInput): string {
     `:${c.postrouting} - [0:0]`,
     `:${natPods} - [0:0]`,
     ...nat,
+    ...nodePorts,
     'COMMIT',
     '*filter',
     `:${c.forward} - [0:0]`,

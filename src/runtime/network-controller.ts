@@ -5,6 +5,7 @@ import { buildIngressTable } from '../network/ingress-routes.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { NodeNetwork, componentContainerName } from './node-network.js';
 import type { KubeObject } from '../manifest/types.js';
+import type { PodSubnets } from '../network/pod-subnets.js';
 import { PassLoop } from './pass-loop.js';
 
 export interface NetworkControllerOptions {
@@ -13,6 +14,8 @@ export interface NetworkControllerOptions {
   /** The nodes' engines, as the node manager has them. */
   engines: () => Array<{ name: string; docker: Docker }>;
   dnsAddress: string;
+  /** The Pod subnets of every node (from --cluster-cidr), which the nodes route to each other. */
+  podSubnets?: PodSubnets;
   /** The ports each node serves Ingresses on (--ingress-http-port, --ingress-https-port). */
   ingressPorts?: { http: number; https: number };
   log: (msg: string, f?: Record<string, unknown>) => void;
@@ -94,7 +97,8 @@ export class NetworkController {
     for (const name of this.networks.keys()) if (!engines.some((e) => e.name === name)) this.networks.delete(name);
     const services = store.list({ kind: 'Service' });
     const endpoints = store.list({ kind: 'Endpoints' });
-    const subnets = (await Promise.all([...this.networks.values()].map((n) => n.network.podSubnets().catch(() => [] as string[])))).flat();
+    // The Pods' subnets: the cluster range, and the networks made before it (Docker's choice).
+    const subnets = [...(this.o.podSubnets ? [this.o.podSubnets.cidr] : []), ...(await Promise.all([...this.networks.values()].map((n) => n.network.podSubnets().catch(() => [] as string[])))).flat()];
     const dns = buildDnsTable(services, endpoints);
     const policies = store.list({ kind: 'NetworkPolicy' });
     this.policies = policies.length;
@@ -103,7 +107,16 @@ export class NetworkController {
     this.tlsSecrets = new Set(ingresses.flatMap((i) => (i.spec?.tls ?? []).map((t: { secretName?: string }) => `${i.metadata.namespace}/${t.secretName}`)));
     const secrets = [...this.tlsSecrets].map((k) => store.get('Secret', k.split('/')[0], k.split('/')[1]!)).filter((x) => x !== undefined);
     const ingress = buildIngressTable(ingresses, store.list({ kind: 'IngressClass' }), services, endpoints, secrets);
-    const config = { dns, rules, ingress, hooks: hookRules(installation), dnsAddress };
-    await Promise.all([...this.networks.values()].map((n) => n.network.apply(config)));
+    const config = { dns, rules, ingress, hooks: hookRules(installation), dnsAddress, clusterCidr: this.o.podSubnets?.cidr };
+    // Each node routes the other nodes' Pod subnets through their addresses.
+    const addressOf = new Map(store.list({ kind: 'Node' }).map((n) => [n.metadata.name, (n.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address as string | undefined]));
+    const assigned = this.o.podSubnets?.all() ?? [];
+    await Promise.all(
+      [...this.networks.entries()].map(([node, n]) => {
+        const own = addressOf.get(node);
+        const routes = assigned.filter((a) => a.node !== node && addressOf.get(a.node) && addressOf.get(a.node) !== own).map((a) => ({ subnet: a.subnet, via: addressOf.get(a.node)! }));
+        return n.network.apply({ ...config, routes });
+      }),
+    );
   }
 }

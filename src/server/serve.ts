@@ -24,6 +24,7 @@ import { NetworkController } from '../runtime/network-controller.js';
 import { clusterDnsAddress, defaultServiceRange } from '../api/cluster-ip.js';
 import { clusterDomain } from '../network/dns-records.js';
 import { ingressController } from '../network/ingress-routes.js';
+import { PodSubnets } from '../network/pod-subnets.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { GarbageCollector } from '../runtime/garbage-collector.js';
 import { HorizontalPodAutoscalerController } from '../runtime/hpa-controller.js';
@@ -97,6 +98,8 @@ export interface ServeOptions {
   metricsPeriodMs?: number;
   /** The range Services' cluster IPs come from (--service-cluster-ip-range, 10.96.0.0/16). */
   serviceClusterIPRange?: string;
+  /** The Pods' addresses, a /24 per namespace and node (--cluster-cidr, 10.244.0.0/16). */
+  clusterCidr?: string;
   /** The ports every node serves Ingresses on (--ingress-http-port 80, --ingress-https-port 443). */
   ingressPorts?: { http: number; https: number };
   /** Scheduled snapshots of the store (--snapshot-schedule, a cron expression; --snapshot-retention). */
@@ -243,13 +246,14 @@ export async function serve(options: ServeOptions) {
   const endpoints = new EndpointsController(store, controllerManager, logFor('kube-controller-manager'));
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
   // One agent and one heartbeat per node; the local engine's Pods get their token files bind-mounted from the data folder.
+  const podSubnets = new PodSubnets(starts, options.clusterCidr);
   const serviceRange = options.serviceClusterIPRange ?? defaultServiceRange;
   const dnsAddress = clusterDnsAddress(serviceRange);
   await ensureClusterDnsService(system, dnsAddress);
-  const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, clusterDns: { server: dnsAddress, domain: clusterDomain } });
+  const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, clusterDns: { server: dnsAddress, domain: clusterDomain }, podSubnets });
   nodesRef.current = nodes;
   await nodes.start();
-  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, ingressPorts: options.ingressPorts, log: logFor('gouvernail-service-proxy') });
+  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, podSubnets, ingressPorts: options.ingressPorts, log: logFor('gouvernail-service-proxy') });
   networkRef.current = network;
   const lifecycle = new NodeLifecycleController({ store, client: controllerManager, log: logFor('kube-controller-manager'), events: recorders.nodeController, monitorGraceMs: options.nodeMonitorGraceMs, evictionTimeoutMs: options.podEvictionTimeoutMs, lastError: (n) => nodes.lastError(n) });
   const applicationsRef: { current?: ApplicationController } = {};

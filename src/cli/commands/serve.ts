@@ -14,7 +14,7 @@ import { parseCidr } from '../../network/cidr.js';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
-  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m] [--horizontal-pod-autoscaler-sync-period 15s] [--service-cluster-ip-range 10.96.0.0/16] [--ingress-http-port 80] [--ingress-https-port 443]',
+  usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m] [--horizontal-pod-autoscaler-sync-period 15s] [--service-cluster-ip-range 10.96.0.0/16] [--cluster-cidr 10.244.0.0/16] [--ingress-http-port 80] [--ingress-https-port 443]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },
     listen: { type: 'string', description: 'address of the API (default 127.0.0.1:8080)' },
@@ -36,6 +36,7 @@ export const serveCommand: Command = {
     'pod-eviction-timeout': { type: 'string', description: 'how long a node stays NotReady before its Pods are made again elsewhere (default 5m)' },
     'horizontal-pod-autoscaler-sync-period': { type: 'string', description: 'how often each HorizontalPodAutoscaler is looked at, and container metrics read while one exists (default 15s)' },
     'service-cluster-ip-range': { type: 'string', description: "the range Services' cluster IPs are allocated from; its tenth address is the cluster DNS server's (default 10.96.0.0/16)" },
+    'cluster-cidr': { type: 'string', description: "the Pods' addresses: each namespace gets a /24 of it on each node, and the nodes route to each other's (default 10.244.0.0/16)" },
     'ingress-http-port': { type: 'string', description: "the port every node serves Ingresses on over HTTP, once one exists; 0 serves none (default 80)" },
     'ingress-https-port': { type: 'string', description: "the port every node serves Ingresses on over HTTPS (default 443)" },
     'snapshot-schedule': { type: 'string', description: 'take a snapshot of the store on this cron schedule, e.g. "0 */6 * * *" (into DATA/snapshots)' },
@@ -120,8 +121,17 @@ export const serveCommand: Command = {
       return n;
     };
     const ingressPorts = { http: port('ingress-http-port', 80), https: port('ingress-https-port', 443) };
+    const clusterCidr = values['cluster-cidr'] as string | undefined;
+    if (clusterCidr !== undefined) {
+      try {
+        if (parseCidr(clusterCidr).bits > 24) throw new Error('it is smaller than one /24');
+      } catch (err) {
+        usageError(`--cluster-cidr: ${(err as Error).message}`);
+      }
+    }
     const server = await serve({
       serviceClusterIPRange,
+      clusterCidr,
       ingressPorts,
       eventTtlMs,
       nodeMonitorGraceMs,
