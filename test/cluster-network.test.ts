@@ -127,7 +127,7 @@ spec:
   const client = (await server.client.get('Pod', 'flat', 'client'))!;
   t.not(client.status.podIP.split('.').slice(0, 3).join('.'), web.status.podIP.split('.').slice(0, 3).join('.'));
   const get = async (url: string) => {
-    const res = await execIn(clientContainer.Id, ['timeout', '5', 'wget', '-q', '-O', '-', url]);
+    const res = await execIn(clientContainer.Id, ['timeout', '5', 'wget', '-q', '-O', '-', url], a!.docker);
     return res.code === 0 ? res.out.trim() : '';
   };
   for (const url of [`http://${web.status.podIP}:8080/`, 'http://web.flat/', 'http://web.flat.svc.cluster.local/']) {

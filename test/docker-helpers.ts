@@ -126,8 +126,8 @@ export async function containersOf(installation: string, namespace: string): Pro
   return docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${installation}`, `${label.namespace}=${namespace}`] } });
 }
 
-export async function execIn(containerId: string, cmd: string[]): Promise<{ code: number; out: string }> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+export async function execIn(containerId: string, cmd: string[], engine: Docker = docker): Promise<{ code: number; out: string }> {
+  const exec = await engine.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({});
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));

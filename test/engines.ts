@@ -54,7 +54,8 @@ export async function startEngine(name: string, index: number, o: { tcpPort?: nu
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const bridge = `gvbr${index}`;
-  // In a network namespace of its own (a test host), the engine has its own docker0 and iptables.
+  // In a network namespace of its own (a test host), the engine has its own docker0 and iptables;
+  // nsenter enters the network namespace alone (ip netns exec would hide the cgroup mounts).
   if (!o.netns) {
     try {
       sh('ip', ['link', 'del', bridge]);
@@ -82,7 +83,7 @@ export async function startEngine(name: string, index: number, o: { tcpPort?: nu
     // A dockerd that finds its default "bridge" network in its store at start deletes the link named
     // docker0, which is the first engine's: the network store goes before each start.
     rmSync(`${dir}/data/network`, { recursive: true, force: true });
-    child = o.netns ? spawn('ip', ['netns', 'exec', o.netns, 'dockerd', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('dockerd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = o.netns ? spawn('nsenter', [`--net=/var/run/netns/${o.netns}`, 'dockerd', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('dockerd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (c) => (log = (log + c).slice(-4000)));
     const deadline = Date.now() + 120_000;

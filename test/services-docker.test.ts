@@ -151,6 +151,12 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
   }, 30_000, 500);
   t.true(headless.includes(kept!.status.podIP));
 
+  // A LoadBalancer Service gets the nodes' addresses as its external IPs, as k3s's load balancer.
+  t.is((await k(['expose', 'deployment', 'web', '-n', 'svc-other', '--name', 'web-lb', '--type', 'LoadBalancer', '--port', '8081', '--target-port', '8080'])).code, 0);
+  const node = (await server.client.get('Node', undefined, 'test-node'))!;
+  const nodeIP = node.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address as string;
+  await waitFor('the load balancer address', async () => new RegExp(`web-lb\\s+LoadBalancer\\s+\\S+\\s+${nodeIP.replace(/\./g, '\\.')}\\s`).test((await k(['get', 'svc', 'web-lb', '-n', 'svc-other'])).out));
+
   // The network component runs on the node, and the cluster DNS shows as kube-dns.
   t.true((await docker.getContainer(componentContainerName(server.installation)).inspect()).State.Running);
   t.regex((await k(['get', 'pods', '-n', 'kube-system'])).out, /gouvernail-network-test-node\s+1\/1\s+Running/);
