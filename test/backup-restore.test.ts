@@ -2,7 +2,7 @@ import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { label } from '../src/runtime/labels.js';
-import { containersOf, docker, image, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { clusterCidrFor, containersOf, docker, image, runCli, serviceRangeFor, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
 
 const ns = 'restore-test';
@@ -40,7 +40,8 @@ test.serial('a snapshot taken online and restored into a new data folder: the sa
   t.not(again.code, 0);
   t.regex(again.err, /state\.db exists; restore into a new data folder/);
 
-  server = await startServer(newDir, { port });
+  // Restored with the same flags: the same service and Pod ranges as the folder it came from.
+  server = await startServer(newDir, { port, serviceClusterIPRange: serviceRangeFor(oldDir), clusterCidr: clusterCidrFor(oldDir) });
   t.is(server.installation, before[0]!.Labels[label.managedBy], 'the same installation');
   // A change after the restore applies normally (and proves the node agent has made its passes).
   const live = (await server.client.get('Deployment', ns, 'many'))!;

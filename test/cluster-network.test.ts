@@ -6,13 +6,19 @@ import { startEngine, type Engine } from './engines.js';
 import { kubectl } from './kubectl-helpers.js';
 
 /**
- * One flat Pod network across nodes, on two test hosts: network namespaces joined by veth pairs to
- * a bridge, one dockerd inside each, so traffic between nodes really crosses a link.
+ * One flat Pod network across nodes, on three test hosts: network namespaces joined by veth pairs to
+ * bridges, one dockerd inside each, so traffic between nodes really crosses a link. Hosts A and B
+ * share a network (their Pods' traffic is routed); C is on another, behind this machine as a router
+ * (the traffic to its Pods is encapsulated in VXLAN).
  */
-const bridge = 'gvn-br';
+const bridges = [
+  { name: 'gvn-br', address: '10.199.0.1' },
+  { name: 'gvn-br2', address: '10.198.0.1' },
+];
 const hosts = [
-  { name: 'gvn-a', node: 'host-a', address: '10.199.0.2' },
-  { name: 'gvn-b', node: 'host-b', address: '10.199.0.3' },
+  { name: 'gvn-a', node: 'host-a', address: '10.199.0.2', bridge: bridges[0]! },
+  { name: 'gvn-b', node: 'host-b', address: '10.199.0.3', bridge: bridges[0]! },
+  { name: 'gvn-c', node: 'host-c', address: '10.198.0.2', bridge: bridges[1]! },
 ];
 const sh = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const quiet = (...args: string[]) => {
@@ -22,23 +28,25 @@ const quiet = (...args: string[]) => {
     // Not there.
   }
 };
-// The test's own bridge forwards between the hosts (this machine's FORWARD policy is Docker's DROP).
-const forwardRule = ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
+// The test's own bridges forward between the hosts (this machine's FORWARD policy is Docker's DROP).
+const forwardRules = bridges.flatMap((x) => bridges.map((y) => ['FORWARD', '-i', x.name, '-o', y.name, '-j', 'ACCEPT']));
 
 function makeHosts(): void {
   removeHosts();
-  sh('ip', 'link', 'add', bridge, 'type', 'bridge');
-  sh('ip', 'addr', 'add', '10.199.0.1/24', 'dev', bridge);
-  sh('ip', 'link', 'set', bridge, 'up');
-  sh('iptables', '-I', ...forwardRule);
+  for (const b of bridges) {
+    sh('ip', 'link', 'add', b.name, 'type', 'bridge');
+    sh('ip', 'addr', 'add', `${b.address}/24`, 'dev', b.name);
+    sh('ip', 'link', 'set', b.name, 'up');
+  }
+  for (const rule of forwardRules) sh('iptables', '-I', ...rule);
   for (const h of hosts) {
     sh('ip', 'netns', 'add', h.name);
     sh('ip', 'link', 'add', `${h.name}-v`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.name);
-    sh('ip', 'link', 'set', `${h.name}-v`, 'master', bridge, 'up');
+    sh('ip', 'link', 'set', `${h.name}-v`, 'master', h.bridge.name, 'up');
     sh('ip', '-n', h.name, 'addr', 'add', `${h.address}/24`, 'dev', 'eth0');
     sh('ip', '-n', h.name, 'link', 'set', 'eth0', 'up');
     sh('ip', '-n', h.name, 'link', 'set', 'lo', 'up');
-    sh('ip', '-n', h.name, 'route', 'add', 'default', 'via', '10.199.0.1');
+    sh('ip', '-n', h.name, 'route', 'add', 'default', 'via', h.bridge.address);
     sh('ip', 'netns', 'exec', h.name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
   }
 }
@@ -48,12 +56,14 @@ function removeHosts(): void {
     quiet('ip', 'netns', 'del', h.name);
     quiet('ip', 'link', 'del', `${h.name}-v`);
   }
-  quiet('ip', 'link', 'del', bridge);
-  while (true) {
-    try {
-      sh('iptables', '-D', ...forwardRule);
-    } catch {
-      break;
+  for (const b of bridges) quiet('ip', 'link', 'del', b.name);
+  for (const rule of forwardRules) {
+    while (true) {
+      try {
+        sh('iptables', '-D', ...rule);
+      } catch {
+        break;
+      }
     }
   }
 }
@@ -74,10 +84,10 @@ test.after.always(async () => {
   removeHosts();
 });
 
-test.serial('a Pod on node A reaches a Pod on node B by address and by Service name; a NodePort of node A serves a Pod that runs only on node B', async (t) => {
+test.serial('a Pod on node A reaches a Pod on node B by address and by Service name, and one on node C across a router (VXLAN); a NodePort of node A serves a Pod that runs only on node B', async (t) => {
   t.timeout(600_000);
   const k = kubectl(server.kubeconfig, '1.33');
-  await waitFor('both test hosts Ready', async () => (await k(['get', 'nodes'])).out.match(/host-[ab]\s+Ready/g)?.length === 2, 120_000);
+  await waitFor('the test hosts Ready', async () => (await k(['get', 'nodes'])).out.match(/host-[abc]\s+Ready/g)?.length === 3, 120_000);
   const r = await k(['apply', '-f', '-'], {
     input: `apiVersion: v1
 kind: Namespace
@@ -102,6 +112,22 @@ spec:
         readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 }
 ---
 apiVersion: v1
+kind: Pod
+metadata: { name: far, namespace: flat, labels: { app: far } }
+spec:
+  nodeSelector: { kubernetes.io/hostname: host-c }
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: far
+    image: "${image}"
+    command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: far, namespace: flat }
+spec: { selector: { app: far }, ports: [{ port: 80, targetPort: 8080 }] }
+---
+apiVersion: v1
 kind: Service
 metadata: { name: web, namespace: flat }
 spec: { type: NodePort, selector: { app: web }, ports: [{ port: 80, targetPort: 8080 }] }
@@ -124,7 +150,10 @@ spec:
   t.deepEqual(await containersOf(server.installation, 'flat'), [], 'nothing of it runs on the control plane\'s engine');
   t.true((await b!.docker.listContainers({ filters: { label: ['gouvernail.io/pod'] } })).some((c) => c.Labels['gouvernail.io/pod'] === web.metadata.name));
   // Each node's Pods have a subnet of the cluster range of their own.
-  const client = (await server.client.get('Pod', 'flat', 'client'))!;
+  const client = await waitFor('the client\'s address', async () => {
+    const p = await server.client.get('Pod', 'flat', 'client');
+    return p?.status?.podIP && p;
+  });
   t.not(client.status.podIP.split('.').slice(0, 3).join('.'), web.status.podIP.split('.').slice(0, 3).join('.'));
   const get = async (url: string) => {
     const res = await execIn(clientContainer.Id, ['timeout', '5', 'wget', '-q', '-O', '-', url], a!.docker);
@@ -133,6 +162,17 @@ spec:
   for (const url of [`http://${web.status.podIP}:8080/`, 'http://web.flat/', 'http://web.flat.svc.cluster.local/']) {
     t.is(await waitFor(url, async () => (await get(url)) || undefined, 120_000, 500), web.metadata.name, url);
   }
+  // Host C is on another network: its Pods are reached through the VXLAN tunnel.
+  const far = await waitFor('the Pod on host C', async () => {
+    const p = await server.client.get('Pod', 'flat', 'far');
+    return p?.status?.podIP && p.status.phase === 'Running' && p;
+  }, 120_000);
+  for (const url of [`http://${far.status.podIP}:8080/`, 'http://far.flat/']) {
+    t.is(await waitFor(url, async () => (await get(url)) || undefined, 120_000, 500), 'far', url);
+  }
+  t.regex(sh('ip', '-n', 'gvn-a', 'route', 'show', `${far.status.podIP.split('.').slice(0, 3).join('.')}.0/24`), /via 10\.198\.0\.2 dev gv\.vxlan onlink/);
+  t.regex(sh('ip', '-n', 'gvn-a', 'route', 'show', `${web.status.podIP.split('.').slice(0, 3).join('.')}.0/24`), /via 10\.199\.0\.3 dev eth0/);
+
   // The NodePort on host A, from this machine: served by the Pod on host B.
   const nodePort = (await server.client.get('Service', 'flat', 'web'))!.spec.ports[0].nodePort as number;
   const viaA = await waitFor('the NodePort of host A', () => new Promise<string | undefined>((resolve) => {

@@ -22,10 +22,12 @@ test('cluster IPs: each port to its ready endpoints with equal chances, ClientIP
       svc('empty', { clusterIP: '10.96.0.13', ports: [{ port: 53, protocol: 'UDP' }] }),
       svc('headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
       svc('kube-dns', { clusterIP: '10.96.0.10', ports: [{ port: 53, protocol: 'UDP' }] }, 'kube-system'),
+      svc('multi', { type: 'NodePort', clusterIP: '10.96.0.14', ports: [{ name: 'http', port: 80, nodePort: 30080 }, { name: 'metrics', port: 9100 }] }),
     ],
     endpoints: [
       eps('web', [{ addresses: [{ ip: '172.18.0.2' }, { ip: '172.18.0.3' }, { ip: '172.18.0.4' }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }]),
       eps('sticky', [{ addresses: [{ ip: '172.18.0.5' }], ports: [{ port: 9000 }] }]),
+      eps('multi', [{ addresses: [{ ip: '172.18.0.6' }], ports: [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9101 }] }]),
     ],
     podSubnets: ['172.18.0.0/16', '172.19.0.0/16'],
     local: ['10.96.0.10'],
@@ -38,6 +40,12 @@ test('cluster IPs: each port to its ready endpoints with equal chances, ClientIP
   t.regex(sticky[1]!, /-m recent --name GV\w+ --set -j DNAT --to-destination 172\.18\.0\.5:9000/);
   t.regex(rules, /-A GV-REJ-ABC123 -d 10\.96\.0\.13\/32 -p udp -m udp --dport 53 .* -j REJECT/);
   t.false(rules.includes('10.96.0.10'), 'the DNS address is the node component\'s own');
+  // Every port of a multi-port Service, and its NodePort on the node's addresses (marked to leave with the node's address).
+  t.regex(rules, /-d 10\.96\.0\.14\/32 -p tcp -m tcp --dport 80 .* -j DNAT --to-destination 172\.18\.0\.6:8080/);
+  t.regex(rules, /-d 10\.96\.0\.14\/32 -p tcp -m tcp --dport 9100 .* -j DNAT --to-destination 172\.18\.0\.6:9101/);
+  t.regex(rules, /! -d 127\.0\.0\.0\/8 -p tcp -m tcp --dport 30080 -m addrtype --dst-type LOCAL .* -j MARK --or-mark 0x1000000/);
+  t.regex(rules, /--dport 30080 -m addrtype --dst-type LOCAL .* -j DNAT --to-destination 172\.18\.0\.6:8080/);
+  t.regex(rules, /-A GV-POST-ABC123 -m mark --mark 0x1000000\/0x1000000 -j MASQUERADE/);
   // Pods of both namespaces reach each other, and keep their address across namespaces.
   t.regex(rules, /-A GV-PODS-ABC123 -d 172\.19\.0\.0\/16 -j ACCEPT/);
   t.regex(rules, /-A GV-POST-ABC123 -s 172\.18\.0\.0\/16 -j GV-PODS-ABC123-N/);

@@ -34,6 +34,15 @@ interface Plan {
   routes?: { subnet: string; via: string }[];
   /** The cluster's Pod range: a route into it that is not wanted is removed. */
   clusterCidr?: string;
+  /** This node's address (the VXLAN tunnel's local end). */
+  self?: string;
+}
+
+const vxlanDevice = 'gv.vxlan';
+const vxlanId = 7477;
+/** A node's tunnel MAC, from its address: locally administered, the same on every node. */
+function vxlanMac(address: string): string {
+  return ['0e', '76', ...address.split('.').map((x) => Number(x).toString(16).padStart(2, '0'))].join(':');
 }
 
 const plan = JSON.parse(readFileSync(`${configDir}/apply.json`, 'utf8')) as Plan;
@@ -43,15 +52,41 @@ const addr = run('ip', ['addr', 'replace', `${plan.dnsAddress}/32`, 'dev', 'lo']
 if (!addr.ok) failures.push(`ip addr replace ${plan.dnsAddress}/32 dev lo: ${addr.out}`);
 
 // Routes to the other nodes' Pods, unless the subnet is on this host already (two engines of one
-// host); routes of the cluster range that are no longer wanted go.
+// host): straight through the node's address when this host reaches it directly (the hosts share a
+// network), else encapsulated in VXLAN to it, as flannel does. Routes of the cluster range that are
+// no longer wanted go.
 if (plan.routes) {
   const table = run('ip', ['-4', 'route', 'show']).out.split('\n');
   const connected = new Set(table.filter((l) => / proto kernel /.test(l)).map((l) => l.split(' ')[0]));
-  const wanted = new Map(plan.routes.filter((r) => !connected.has(r.subnet)).map((r) => [r.subnet, r.via]));
-  for (const [subnet, via] of wanted) {
-    const r = run('ip', ['route', 'replace', subnet, 'via', via]);
-    if (!r.ok) failures.push(`ip route replace ${subnet} via ${via}: ${r.out}`);
+  const wanted = plan.routes.filter((r) => !connected.has(r.subnet));
+  const direct = new Map<string, boolean>();
+  const isDirect = (via: string) => {
+    if (!direct.has(via)) direct.set(via, !/ via /.test(run('ip', ['-4', 'route', 'get', via]).out));
+    return direct.get(via)!;
+  };
+  const tunnelled = wanted.filter((r) => !isDirect(r.via));
+  if (tunnelled.length > 0 && plan.self) {
+    const dev = vxlanDevice;
+    if (!run('ip', ['link', 'show', dev]).ok) {
+      const add = run('ip', ['link', 'add', dev, 'type', 'vxlan', 'id', String(vxlanId), 'dstport', '4789', 'local', plan.self, 'nolearning']);
+      if (!add.ok) failures.push(`ip link add ${dev} type vxlan: ${add.out}`);
+    }
+    run('ip', ['link', 'set', dev, 'address', vxlanMac(plan.self)]);
+    run('ip', ['link', 'set', dev, 'up']);
+    for (const via of new Set(tunnelled.map((r) => r.via))) {
+      const mac = vxlanMac(via);
+      const neigh = run('ip', ['neigh', 'replace', via, 'lladdr', mac, 'dev', dev, 'nud', 'permanent']);
+      if (!neigh.ok) failures.push(`ip neigh replace ${via} dev ${dev}: ${neigh.out}`);
+      const fdb = run('bridge', ['fdb', 'replace', mac, 'dev', dev, 'dst', via]);
+      if (!fdb.ok) failures.push(`bridge fdb replace ${mac} dev ${dev} dst ${via}: ${fdb.out}`);
+    }
   }
+  for (const r of wanted) {
+    const args = isDirect(r.via) ? ['route', 'replace', r.subnet, 'via', r.via] : ['route', 'replace', r.subnet, 'via', r.via, 'dev', vxlanDevice, 'onlink'];
+    const res = run('ip', args);
+    if (!res.ok) failures.push(`ip ${args.join(' ')}: ${res.out}`);
+  }
+  const keep = new Set(wanted.map((r) => r.subnet));
   const inCluster = (subnet: string) => {
     if (!plan.clusterCidr) return false;
     const n = (ip: string) => ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
@@ -62,7 +97,7 @@ if (plan.routes) {
   };
   for (const line of table) {
     const [subnet] = line.split(' ');
-    if (!subnet || !/ via /.test(line) || connected.has(subnet) || wanted.has(subnet) || !inCluster(subnet)) continue;
+    if (!subnet || !/ via /.test(line) || connected.has(subnet) || keep.has(subnet) || !inCluster(subnet)) continue;
     run('ip', ['route', 'del', subnet]);
   }
 }

@@ -56,14 +56,16 @@ export function componentFiles(): ImageFile[] {
   const nft = find('xtables-nft-multi');
   const legacy = find('xtables-legacy-multi');
   const ip = find('ip');
+  const bridge = find('bridge');
   if (!nft && !legacy) throw new Error("iptables is not on this host (xtables-nft-multi or xtables-legacy-multi): the control plane's host gives the nodes' network component its iptables; install the iptables package");
-  if (!ip) throw new Error("ip is not on this host: the control plane's host gives the nodes' network component its ip; install the iproute2 package");
+  if (!ip || !bridge) throw new Error("ip or bridge is not on this host: the control plane's host gives the nodes' network component its ip and bridge; install the iproute2 package");
   const extensionDir = firstExisting(['/usr/lib/x86_64-linux-gnu/xtables', '/usr/lib/aarch64-linux-gnu/xtables', '/usr/lib64/xtables', '/usr/lib/xtables', '/lib/xtables'].filter((d) => existsSync(`${d}/libxt_comment.so`)));
   if (!extensionDir) throw new Error('the iptables extensions (libxt_*.so) are not on this host; install the iptables package');
-  const binaries = [node, realpathSync(ip), ...(nft ? [realpathSync(nft)] : []), ...(legacy ? [realpathSync(legacy)] : [])];
+  const binaries = [node, realpathSync(ip), realpathSync(bridge), ...(nft ? [realpathSync(nft)] : []), ...(legacy ? [realpathSync(legacy)] : [])];
   const extensions = readdirSync(extensionDir).filter((f) => f.endsWith('.so')).map((f) => path.join(extensionDir, f));
   files.push({ path: 'usr/bin/node', content: readFileSync(node), mode: 0o755 });
   files.push({ path: 'usr/sbin/ip', content: readFileSync(realpathSync(ip)), mode: 0o755 });
+  files.push({ path: 'usr/sbin/bridge', content: readFileSync(realpathSync(bridge)), mode: 0o755 });
   if (nft) {
     files.push({ path: 'usr/sbin/xtables-nft-multi', content: readFileSync(realpathSync(nft)), mode: 0o755 });
     for (const n of ['iptables-nft', 'iptables-nft-save', 'iptables-nft-restore']) links.push({ path: `usr/sbin/${n}`, target: 'xtables-nft-multi' });

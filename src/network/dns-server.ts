@@ -112,7 +112,11 @@ export class DnsServer {
   }
 
   private async forward(msg: Buffer): Promise<Buffer | undefined> {
-    for (const server of this.o.upstream()) {
+    for (const upstream of this.o.upstream()) {
+      // ADDRESS, or ADDRESS:PORT for a resolver on another port than 53.
+      const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(upstream);
+      const server = m ? m[1]! : upstream;
+      const port = m ? Number(m[2]) : 53;
       const got = await new Promise<Buffer | undefined>((resolve) => {
         const sock = dgram.createSocket(server.includes(':') ? 'udp6' : 'udp4');
         const timer = setTimeout(() => {
@@ -129,7 +133,7 @@ export class DnsServer {
           sock.close();
           resolve(undefined);
         });
-        sock.send(msg, 53, server);
+        sock.send(msg, port, server);
       });
       if (got) return got;
     }

@@ -115,7 +115,7 @@ export class NetworkController {
       [...this.networks.entries()].map(([node, n]) => {
         const own = addressOf.get(node);
         const routes = assigned.filter((a) => a.node !== node && addressOf.get(a.node) && addressOf.get(a.node) !== own).map((a) => ({ subnet: a.subnet, via: addressOf.get(a.node)! }));
-        return n.network.apply({ ...config, routes });
+        return n.network.apply({ ...config, routes, self: own });
       }),
     );
   }

@@ -14,6 +14,8 @@ export interface NodeNetworkConfig {
   /** The other nodes' Pod subnets and their addresses (routed between hosts). */
   routes?: { subnet: string; via: string }[];
   clusterCidr?: string;
+  /** The node's own address: the local end of VXLAN tunnels to nodes it does not reach directly. */
+  self?: string;
   hooks: { table: string; chain: string; target: string }[];
   dnsAddress: string;
 }
@@ -121,7 +123,7 @@ export class NodeNetwork {
     // The routes hold the TLS keys of the Ingresses' Secrets: readable by root alone.
     put('ingress.json', JSON.stringify(config.ingress), 0o600);
     put('iptables.rules', config.rules);
-    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks, routes: config.routes, clusterCidr: config.clusterCidr }));
+    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks, routes: config.routes, clusterCidr: config.clusterCidr, self: config.self }));
     tar.finalize();
     const chunks: Buffer[] = [];
     for await (const c of tar) chunks.push(c as Buffer);
