@@ -22,7 +22,7 @@ test.serial('kubectl-style commands against a running server: run, get, logs, ex
   const pods = await k('get', 'pods');
   t.regex(pods.out, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nhello\s+1\/1\s+Running\s+0\s+\d+s\n$/);
   const wide = await k('get', 'pods', '-A', '-o', 'wide');
-  t.regex(wide.out, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\ndefault\s+hello\s+1\/1\s+Running\s+0\s+\d+s\s+\d+\.\d+\.\d+\.\d+\s+test-node\s+<none>\s+<none>\n(kube-system\s+\S+-test-node\s+1\/1\s+Running\s+.*\n){6}$/);
+  t.regex(wide.out, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\ndefault\s+hello\s+1\/1\s+Running\s+0\s+\d+s\s+\d+\.\d+\.\d+\.\d+\s+test-node\s+<none>\s+<none>\n(kube-system\s+\S+-test-node\s+1\/1\s+Running\s+.*\n){7}$/);
   const json = JSON.parse((await k('get', 'pod', 'hello', '-o', 'json')).out);
   t.is(json.kind, 'Pod');
   t.is((await k('get', 'nodes')).out.split('\n')[1]!.split(/\s+/).slice(0, 3).join(' '), 'test-node Ready control-plane');

@@ -63,8 +63,11 @@ export class NetworkController {
    * place): Ready once it applied the cluster's rules, with the problem it meets otherwise.
    */
   pods(): KubeObject[] {
+    const addressOf = new Map(this.o.store.list({ kind: 'Node' }).map((n) => [n.metadata.name, (n.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address as string | undefined]));
     return [...this.networks.entries()].map(([node, { network }]) => {
       const s = network.state();
+      // On the host's network: the node's address is the Pod's, as kubectl shows a hostNetwork Pod.
+      const ip = addressOf.get(node);
       const since = new Date(s.appliedAt ?? Date.now()).toISOString();
       const ready = !!s.appliedAt && !s.problem;
       const image = s.image ?? 'gouvernail/node-network';
@@ -75,6 +78,7 @@ export class NetworkController {
         spec: { nodeName: node, hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name: 'network', image }] },
         status: {
           phase: s.appliedAt || !s.problem ? 'Running' : 'Pending',
+          ...(ip ? { hostIP: ip, podIP: ip, podIPs: [{ ip }] } : {}),
           conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: since, ...(s.problem ? { reason: 'NetworkSetupFailed', message: s.problem } : {}) }],
           containerStatuses: [{ name: 'network', image, imageID: '', ready, started: ready, restartCount: 0, state: ready ? { running: { startedAt: since } } : { waiting: { reason: s.problem ? 'NetworkSetupFailed' : 'ContainerCreating', ...(s.problem ? { message: s.problem } : {}) } } }],
         },
