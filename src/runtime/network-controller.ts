@@ -32,6 +32,7 @@ export class NetworkController {
   /** Namespaces known to have Pods with an address: a new one has a new network to route. */
   private readonly namespaces = new Set<string>();
   private policies = 0;
+  private readonly nodeAddresses = new Map<string, string>();
   /** The Secrets Ingresses take certificates from: a change to one is a new certificate. */
   private tlsSecrets = new Set<string>();
 
@@ -42,7 +43,14 @@ export class NetworkController {
   start(): void {
     this.loop.start(this.o.store, (c) => {
       const k = c.object.kind;
-      if (['Service', 'Endpoints', 'Node', 'NetworkPolicy', 'Namespace', 'Ingress', 'IngressClass'].includes(k)) return true;
+      if (['Service', 'Endpoints', 'NetworkPolicy', 'Namespace', 'Ingress', 'IngressClass'].includes(k)) return true;
+      // A Node matters when it comes, goes or changes address (its heartbeats do not).
+      if (k === 'Node') {
+        const address = c.type === 'DELETED' ? 'gone' : JSON.stringify(c.object.status?.addresses ?? []);
+        if (this.nodeAddresses.get(c.object.metadata.name) === address) return false;
+        this.nodeAddresses.set(c.object.metadata.name, address);
+        return true;
+      }
       if (k === 'Secret' && this.tlsSecrets.has(`${c.object.metadata.namespace}/${c.object.metadata.name}`)) return true;
       // With policies, a Pod's address and labels are what rules are made of.
       if (k === 'Pod' && this.policies > 0) return true;

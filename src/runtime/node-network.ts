@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { ensureComponentImage } from '../network/component-image.js';
 import type { DnsTable } from '../network/dns-records.js';
@@ -54,15 +54,23 @@ export class NodeNetwork {
   /** The subnets of the Pod networks on this engine (gouvernail-NAMESPACE: one may be another installation's). */
   async podSubnets(): Promise<string[]> {
     const networks = (await this.o.docker.listNetworks({ filters: { name: [networkName('')] } })).filter((n) => n.Name.startsWith(networkName('')) && n.Driver === 'bridge');
+    // A new network is a reason to apply again: Docker put its rules for it before the component's.
+    this.networksSeen = networks.map((n) => n.Id).sort().join(',');
     return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s && !s.includes(':')));
   }
 
-  /** Makes sure the component runs, then applies the configuration if it changed (or every minute). */
+  private networksSeen = '';
+
+  /**
+   * Makes sure the component runs, then applies the configuration when it changed, when the
+   * node's Pod networks changed, or when the component restarted (with its engine, which put its
+   * own rules back first). An idle node gets no call that changes anything.
+   */
   async apply(config: NodeNetworkConfig): Promise<void> {
     try {
-      const id = await this.ensureContainer(config.dnsAddress);
-      const text = JSON.stringify(config);
-      if (text === this.applied && id === this.ensured && Date.now() - this.appliedAt < 60_000) return;
+      const { id, startedAt } = await this.ensureContainer(config.dnsAddress);
+      const text = `${JSON.stringify(config)}|${this.networksSeen}|${startedAt}`;
+      if (text === this.applied && id === this.ensured) return;
       await this.copyIn(id, config);
       await this.exec(id, ['/usr/bin/node', '/app/dist/src/network/component-apply.js']);
       this.applied = text;
@@ -78,7 +86,7 @@ export class NodeNetwork {
     }
   }
 
-  private async ensureContainer(dnsAddress: string): Promise<string> {
+  private async ensureContainer(dnsAddress: string): Promise<{ id: string; startedAt: string }> {
     const { docker, installation } = this.o;
     const image = await ensureComponentImage(docker);
     this.image = image;
@@ -92,8 +100,9 @@ export class NodeNetwork {
       this.o.log('replacing the network component (a new version or cluster DNS address)', { node: this.o.node, container: name });
       await docker.getContainer(info.Id).remove({ force: true });
     } else if (info) {
-      if (!info.State.Running) await docker.getContainer(info.Id).start().catch((err) => (err.statusCode === 304 ? undefined : Promise.reject(err)));
-      return info.Id;
+      if (info.State.Running) return { id: info.Id, startedAt: info.State.StartedAt };
+      await docker.getContainer(info.Id).start().catch((err) => (err.statusCode === 304 ? undefined : Promise.reject(err)));
+      return { id: info.Id, startedAt: (await docker.getContainer(info.Id).inspect()).State.StartedAt };
     }
     const created = await docker.createContainer({
       name,
@@ -113,7 +122,7 @@ export class NodeNetwork {
     });
     await created.start();
     this.o.log('started the network component', { node: this.o.node, container: name });
-    return created.id;
+    return { id: created.id, startedAt: (await created.inspect()).State.StartedAt };
   }
 
   private async copyIn(id: string, config: NodeNetworkConfig): Promise<void> {
@@ -149,4 +158,35 @@ export class NodeNetwork {
     if (info.Running) throw new Error(`${cmd.join(' ')} did not finish within 30 s`);
     if (info.ExitCode !== 0) throw new Error(text.trim() || `${cmd.join(' ')} exited with ${info.ExitCode}`);
   }
+}
+
+/**
+ * The network component's log on a node, as `kubectl logs -n kube-system gouvernail-network-NODE`
+ * reads it: Docker's log of the container, its streams merged.
+ */
+export function componentLog(docker: Docker, installation: string, o: { follow?: boolean; tailLines?: number; sinceSeconds?: number; timestamps?: boolean }): Readable {
+  const out = new PassThrough();
+  const container = docker.getContainer(componentContainerName(installation));
+  const options = { stdout: true, stderr: true, timestamps: o.timestamps ?? false, tail: o.tailLines ?? -1, ...(o.sinceSeconds ? { since: Math.floor(Date.now() / 1000) - o.sinceSeconds } : {}) };
+  const failed = (err: Error) => out.end(`cannot read the network component's log: ${err.message}\n`);
+  if (o.follow) {
+    container.logs({ ...options, follow: true }).then((stream) => {
+      docker.modem.demuxStream(stream, out, out);
+      stream.on('end', () => out.end());
+      out.on('close', () => (stream as unknown as { destroy?: () => void }).destroy?.());
+    }, failed);
+  } else {
+    container.logs({ ...options, follow: false }).then((raw) => {
+      // Docker's 8-byte frame headers, then each frame.
+      const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
+      const parts: Buffer[] = [];
+      for (let i = 0; i + 8 <= buf.length; ) {
+        const size = buf.readUInt32BE(i + 4);
+        parts.push(buf.subarray(i + 8, i + 8 + size));
+        i += 8 + size;
+      }
+      out.end(Buffer.concat(parts));
+    }, failed);
+  }
+  return out;
 }

@@ -21,6 +21,7 @@ import { PodIo } from '../runtime/pod-io.js';
 import { ServiceProxy } from '../runtime/service-proxy.js';
 import { EndpointsController } from '../runtime/endpoints-controller.js';
 import { NetworkController } from '../runtime/network-controller.js';
+import { componentLog } from '../runtime/node-network.js';
 import { clusterDnsAddress, defaultServiceRange } from '../api/cluster-ip.js';
 import { clusterDomain } from '../network/dns-records.js';
 import { ingressController } from '../network/ingress-routes.js';
@@ -260,6 +261,8 @@ export async function serve(options: ServeOptions) {
   const hostedRepos = new HostedRepos(path.join(options.dataDir, 'repos'));
   const metrics = createServerMetrics(() => applicationsRef.current?.queueDepth() ?? 0);
   const http = buildApi({ store, api, tokens: [token], https: tls ? { key: tls.key, cert: tls.cert, ca: tls.ca } : undefined, metrics, webhookSecret: options.webhookSecret, hostedRepos, syncApplication: (ns, name, byHand) => applicationsRef.current?.syncNow(ns, name, byHand), applications: { rollback: (ns, name, rev) => applicationsRef.current!.rollback(ns, name, rev), resume: (ns, name) => applicationsRef.current!.resume(ns, name), drift: (ns, name) => applicationsRef.current?.drift(ns, name), graph: (ns, name) => applicationsRef.current?.graph(ns, name), preview: (ns, name, rev) => applicationsRef.current!.preview(ns, name, rev) }, podIo: new PodIo((name) => nodes.dockerFor(name), installation), componentLogs: (ns, name, o) => {
+    const networkOf = ns === 'kube-system' && name.startsWith('gouvernail-network-') ? nodes.dockerFor(name.slice('gouvernail-network-'.length)) : undefined;
+    if (networkOf) return componentLog(networkOf, installation, o);
     const component = ns === 'kube-system' ? componentOf(name, nodeName) : undefined;
     return component ? componentLogs.read(component, o) : undefined;
   } });
