@@ -170,8 +170,12 @@ spec:
   for (const url of [`http://${far.status.podIP}:8080/`, 'http://far.flat/']) {
     t.is(await waitFor(url, async () => (await get(url)) || undefined, 120_000, 500), 'far', url);
   }
-  t.regex(sh('ip', '-n', 'gvn-a', 'route', 'show', `${far.status.podIP.split('.').slice(0, 3).join('.')}.0/24`), /via 10\.198\.0\.2 dev gv\.vxlan onlink/);
-  t.regex(sh('ip', '-n', 'gvn-a', 'route', 'show', `${web.status.podIP.split('.').slice(0, 3).join('.')}.0/24`), /via 10\.199\.0\.3 dev eth0/);
+  // Each node has its Pod range (spec.podCIDR); host A routes B's straight, C's through the tunnel.
+  const podCIDR = async (node: string) => (await k(['get', 'node', node, '-o', 'jsonpath={.spec.podCIDR}'])).out.trim();
+  const [rangeB, rangeC] = [await podCIDR('host-b'), await podCIDR('host-c')];
+  t.regex(rangeB, /^\d+\.\d+\.\d+\.0\/20$/);
+  t.regex(sh('ip', '-n', 'gvn-a', 'route', 'show', rangeC), /via 10\.198\.0\.2 dev gv\.vxlan onlink/);
+  t.regex(sh('ip', '-n', 'gvn-a', 'route', 'show', rangeB), /via 10\.199\.0\.3 dev eth0/);
 
   // The NodePort on host A, from this machine: served by the Pod on host B.
   const nodePort = (await server.client.get('Service', 'flat', 'web'))!.spec.ports[0].nodePort as number;

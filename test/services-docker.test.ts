@@ -231,6 +231,21 @@ spec:
   // The policy goes: the default allow is back.
   t.is((await k(['delete', 'networkpolicy', '--all', '-n', 'np-db'])).code, 0);
   await waitFor('other reaching db again', () => reaches('other'), 30_000, 500);
+
+  // Egress: the web Pod may talk only to the api Pod of its namespace.
+  const api = ready.find((p) => p.metadata.name === 'api')!;
+  const reachesApi = async (pod: string) => (await execIn(from(pod), ['timeout', '5', 'wget', '-q', '-O', '-', `http://${api.status.podIP}:8080/`])).code === 0;
+  t.is((await k(['apply', '-f', '-'], { input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: web-egress, namespace: np-cli }
+spec:
+  podSelector: { matchLabels: { role: web } }
+  policyTypes: [Egress]
+  egress: [{ to: [{ podSelector: { matchLabels: { role: api } } }], ports: [{ port: 8080 }] }]
+` })).code, 0);
+  await waitFor('other kept from db by its egress policy', async () => !(await reaches('other')), 30_000, 500);
+  t.true(await reachesApi('other'), 'what the egress rule allows still goes');
+  t.true(await reaches('api'), 'a Pod no egress policy selects is not isolated');
 });
 
 test.serial('Ingress: two hosts and two paths to two Services, over HTTP and over HTTPS with the certificate of a Secret', async (t) => {

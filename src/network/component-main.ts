@@ -4,7 +4,8 @@
  * DNS on the cluster DNS address, from the table the control plane writes into it; the control
  * plane applies the node's iptables rules through it (component-apply). Nothing else runs here.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { DnsServer, resolversIn } from './dns-server.js';
 import { clusterDomain, type DnsTable } from './dns-records.js';
 import { IngressProxy } from './ingress-proxy.js';
@@ -106,6 +107,32 @@ const bind = (): void => {
   );
 };
 bind();
+
+/**
+ * Every 10 s, as kube-proxy resyncs: the chains must still come first in the built-in ones (Docker
+ * puts its rules for a new network, or all of them when it restarts, before them; `docker network
+ * create` by hand or docker compose does too). When one does not, the last rules are applied again.
+ */
+const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', XTABLES_LIBDIR: '/usr/lib/xtables' };
+function hooksInPlace(): boolean {
+  const backend = existsSync(`${configDir}/backend`) ? readFileSync(`${configDir}/backend`, 'utf8').trim() : undefined;
+  if (!backend || !existsSync(`${configDir}/apply.json`)) return true;
+  const plan = JSON.parse(readFileSync(`${configDir}/apply.json`, 'utf8')) as { hooks: { table: string; chain: string; target: string }[] };
+  return plan.hooks.every((h) => {
+    const r = spawnSync(`iptables-${backend}`, ['-w', '-t', h.table, '-S', h.chain], { env, encoding: 'utf8' });
+    return r.status === 0 && (r.stdout ?? '').split('\n').find((l) => l.startsWith('-A ')) === `-A ${h.chain} -j ${h.target}`;
+  });
+}
+setInterval(() => {
+  try {
+    if (hooksInPlace()) return;
+    log('the rules are no longer first (Docker put its own before them); applying them again');
+    const r = spawnSync(process.execPath, [new URL('./component-apply.js', import.meta.url).pathname], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    if (r.status !== 0) log('cannot apply the rules again', { err: (r.stderr ?? '').trim() });
+  } catch (err) {
+    log('cannot check the rules', { err: (err as Error).message });
+  }
+}, 10_000).unref();
 
 const stop = () => {
   server.close();

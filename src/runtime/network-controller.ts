@@ -6,6 +6,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { NodeNetwork, componentContainerName } from './node-network.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { PodSubnets } from '../network/pod-subnets.js';
+import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 
 export interface NetworkControllerOptions {
@@ -16,6 +17,8 @@ export interface NetworkControllerOptions {
   dnsAddress: string;
   /** The Pod subnets of every node (from --cluster-cidr), which the nodes route to each other. */
   podSubnets?: PodSubnets;
+  /** Writes the Nodes' spec.podCIDR (as kube-controller-manager). */
+  client?: Client;
   /** The ports each node serves Ingresses on (--ingress-http-port, --ingress-https-port). */
   ingressPorts?: { http: number; https: number };
   log: (msg: string, f?: Record<string, unknown>) => void;
@@ -109,8 +112,9 @@ export class NetworkController {
     for (const name of this.networks.keys()) if (!engines.some((e) => e.name === name)) this.networks.delete(name);
     const services = store.list({ kind: 'Service' });
     const endpoints = store.list({ kind: 'Endpoints' });
+    const namespaces = new Set(store.list({ kind: 'Namespace' }).map((n) => n.metadata.name));
     // The Pods' subnets: the cluster range, and the networks made before it (Docker's choice).
-    const subnets = [...(this.o.podSubnets ? [this.o.podSubnets.cidr] : []), ...(await Promise.all([...this.networks.values()].map((n) => n.network.podSubnets().catch(() => [] as string[])))).flat()];
+    const subnets = [...(this.o.podSubnets ? [this.o.podSubnets.cidr] : []), ...(await Promise.all([...this.networks.values()].map((n) => n.network.podSubnets(namespaces).catch(() => [] as string[])))).flat()];
     const dns = buildDnsTable(services, endpoints);
     const policies = store.list({ kind: 'NetworkPolicy' });
     this.policies = policies.length;
@@ -120,7 +124,16 @@ export class NetworkController {
     const secrets = [...this.tlsSecrets].map((k) => store.get('Secret', k.split('/')[0], k.split('/')[1]!)).filter((x) => x !== undefined);
     const ingress = buildIngressTable(ingresses, store.list({ kind: 'IngressClass' }), services, endpoints, secrets);
     const config = { dns, rules, ingress, hooks: hookRules(installation), dnsAddress, clusterCidr: this.o.podSubnets?.cidr };
-    // Each node routes the other nodes' Pod subnets through their addresses.
+    // Each node's Pod ranges show on its Node, as the node IPAM controller writes spec.podCIDR.
+    if (this.o.client && this.o.podSubnets) {
+      for (const n of store.list({ kind: 'Node' })) {
+        const ranges = this.o.podSubnets.rangesOf(n.metadata.name);
+        if (ranges.length === 0 || JSON.stringify(n.spec?.podCIDRs ?? []) === JSON.stringify(ranges)) continue;
+        // Conditional on what was read: a cordon written meanwhile is not undone (a conflict waits for the next pass).
+        await this.o.client.update({ ...n, spec: { ...(n.spec ?? {}), podCIDR: ranges[0], podCIDRs: ranges } }).catch((err) => this.o.log('cannot write the Pod range of a Node', { node: n.metadata.name, err: (err as Error).message }));
+      }
+    }
+    // Each node routes the other nodes' Pod ranges through their addresses.
     const addressOf = new Map(store.list({ kind: 'Node' }).map((n) => [n.metadata.name, (n.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address as string | undefined]));
     const assigned = this.o.podSubnets?.all() ?? [];
     await Promise.all(

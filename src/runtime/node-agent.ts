@@ -1029,10 +1029,8 @@ export class NodeAgent {
       ...(initStatuses.length ? { initContainerStatuses: initStatuses } : {}),
     };
     const ready = allReady && allRunning;
-    // Names first, then the Ready status: whoever waits for Ready finds the Service resolving.
-    const first = containers.find((c) => c.Labels[label.container] === owner);
     if (pod.spec.hostNetwork) {
-      // A Pod on the host's network has the node's address, and no Service names on a network.
+      // A Pod on the host's network has the node's address.
       status.podIP = status.hostIP;
       status.podIPs = [{ ip: status.hostIP }];
     }

@@ -51,9 +51,14 @@ export class NodeNetwork {
 
   private image?: string;
 
-  /** The subnets of the Pod networks on this engine (gouvernail-NAMESPACE: one may be another installation's). */
-  async podSubnets(): Promise<string[]> {
-    const networks = (await this.o.docker.listNetworks({ filters: { name: [networkName('')] } })).filter((n) => n.Name.startsWith(networkName('')) && n.Driver === 'bridge');
+  /**
+   * The subnets of the Pod networks of these namespaces on this engine (gouvernail-NAMESPACE, by
+   * name: one made by another installation is used by name too). Networks of other namespaces, other
+   * installations' on a shared engine, are no concern of this one.
+   */
+  async podSubnets(namespaces: Set<string>): Promise<string[]> {
+    const names = new Set([...namespaces].map(networkName));
+    const networks = (await this.o.docker.listNetworks({ filters: { name: [networkName('')] } })).filter((n) => names.has(n.Name) && n.Driver === 'bridge');
     // A new network is a reason to apply again: Docker put its rules for it before the component's.
     this.networksSeen = networks.map((n) => n.Id).sort().join(',');
     return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s && !s.includes(':')));

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { containerSecurity, type PodSecurityContext, type SecurityContext } from './security-context.js';
 import type Docker from 'dockerode';
 import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
-import { matchesSelector } from '../manifest/selector.js';
 import { claimVolumeName, containerName, emptyDirVolumeName, label, networkName } from './labels.js';
 import { parseQuantity } from '../manifest/quantity.js';
 import { defaultGraceSeconds, preStopLabel } from './container-lifecycle.js';
