@@ -36,7 +36,7 @@ export const serveCommand: Command = {
     'pod-eviction-timeout': { type: 'string', description: 'how long a node stays NotReady before its Pods are made again elsewhere (default 5m)' },
     'horizontal-pod-autoscaler-sync-period': { type: 'string', description: 'how often each HorizontalPodAutoscaler is looked at, and container metrics read while one exists (default 15s)' },
     'service-cluster-ip-range': { type: 'string', description: "the range Services' cluster IPs are allocated from; its tenth address is the cluster DNS server's (default 10.96.0.0/16)" },
-    'cluster-cidr': { type: 'string', description: "the Pods' addresses: each namespace gets a /24 of it on each node, and the nodes route to each other's (default 10.244.0.0/16)" },
+    'cluster-cidr': { type: 'string', description: "the Pods' addresses: each node gets a /20 of it (its spec.podCIDR), each namespace a /24 of its node's, and the nodes route to each other's (default 10.244.0.0/16)" },
     'ingress-http-port': { type: 'string', description: "the port every node serves Ingresses on over HTTP, once one exists; 0 serves none (default 80)" },
     'ingress-https-port': { type: 'string', description: "the port every node serves Ingresses on over HTTPS (default 443)" },
     'snapshot-schedule': { type: 'string', description: 'take a snapshot of the store on this cron schedule, e.g. "0 */6 * * *" (into DATA/snapshots)' },
