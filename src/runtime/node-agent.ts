@@ -751,17 +751,22 @@ export class NodeAgent {
       records.put('network', name, 'ready', namespace);
       // The namespace's subnet on this node comes from the cluster range, so that every node can
       // route to every other node's Pods.
-      const ipam = this.o.podSubnet?.(namespace);
-      await docker
-        .createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: installation, [label.namespace]: namespace }, ...(ipam ? { IPAM: { Driver: 'default', Config: [{ Subnet: ipam.subnet, Gateway: ipam.gateway }] } } : {}) })
-        .catch((err) => {
-          if (ipam && /overlap/i.test(String(err.message))) {
-            this.log('another network of this host holds the subnet; the namespace gets another', { network: name, subnet: ipam.subnet });
-            this.o.refuseSubnet?.(namespace, ipam.subnet);
-          }
-          return ignore409(err);
-        });
-      return;
+      // A subnet another network of the host holds is refused by the engine: the next one is tried.
+      for (let attempt = 0; ; attempt++) {
+        const ipam = this.o.podSubnet?.(namespace);
+        const overlapped = await docker
+          .createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: installation, [label.namespace]: namespace }, ...(ipam ? { IPAM: { Driver: 'default', Config: [{ Subnet: ipam.subnet, Gateway: ipam.gateway }] } } : {}) })
+          .then(
+            () => false,
+            (err) => {
+              if (!ipam || !/overlap/i.test(String(err.message)) || attempt >= 32) return ignore409(err);
+              this.log('another network of this host holds the subnet; the namespace gets another', { network: name, subnet: ipam.subnet });
+              this.o.refuseSubnet?.(namespace, ipam.subnet);
+              return true;
+            },
+          );
+        if (!overlapped) return;
+      }
     }
     // Two of ours with one name (left by an older, racier version or a crash): keep the oldest.
     const ours = same.filter((n) => n.Labels?.[label.managedBy] === installation).sort((a, b) => a.Created.localeCompare(b.Created));

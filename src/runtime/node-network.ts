@@ -52,13 +52,13 @@ export class NodeNetwork {
   private image?: string;
 
   /**
-   * The subnets of the Pod networks of these namespaces on this engine (gouvernail-NAMESPACE, by
-   * name: one made by another installation is used by name too). Networks of other namespaces, other
-   * installations' on a shared engine, are no concern of this one.
+   * The subnets of this installation's Pod networks of these namespaces on this engine (those made
+   * before --cluster-cidr have Docker's subnets). Other installations' networks on a shared engine
+   * are no concern of this one.
    */
   async podSubnets(namespaces: Set<string>): Promise<string[]> {
     const names = new Set([...namespaces].map(networkName));
-    const networks = (await this.o.docker.listNetworks({ filters: { name: [networkName('')] } })).filter((n) => names.has(n.Name) && n.Driver === 'bridge');
+    const networks = (await this.o.docker.listNetworks({ filters: { name: [networkName('')], label: [`${label.managedBy}=${this.o.installation}`] } })).filter((n) => names.has(n.Name) && n.Driver === 'bridge');
     // A new network is a reason to apply again: Docker put its rules for it before the component's.
     this.networksSeen = networks.map((n) => n.Id).sort().join(',');
     return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s && !s.includes(':')));
