@@ -38,6 +38,17 @@ interface Plan {
   self?: string;
 }
 
+/**
+ * Whether a hook comes before every rule that is not a Gouvernail hook: another installation's
+ * hooks on the same host may stand before it (each would otherwise take the first place in turn).
+ */
+export function hookFirst(listing: string, chain: string, target: string): boolean {
+  const rules = listing.split('\n').filter((l) => l.startsWith('-A '));
+  const ours = rules.indexOf(`-A ${chain} -j ${target}`);
+  const foreign = rules.findIndex((l) => !/^-A \S+ -j GV-[A-Z]+-[0-9A-F]+$/.test(l));
+  return ours >= 0 && (foreign < 0 || ours < foreign);
+}
+
 const vxlanDevice = 'gv.vxlan';
 const vxlanId = 7477;
 /** A node's tunnel MAC, from its address: locally administered, the same on every node. */
@@ -109,8 +120,7 @@ else {
   // POSTROUTING, before which Pods of two namespaces could not talk, or would lose their address.
   for (const h of plan.hooks) {
     const listed = run(iptables, ['-w', '-t', h.table, '-S', h.chain]);
-    const first = listed.out.split('\n').find((l) => l.startsWith('-A '));
-    if (listed.ok && first === `-A ${h.chain} -j ${h.target}`) continue;
+    if (listed.ok && hookFirst(listed.out, h.chain, h.target)) continue;
     while (run(iptables, ['-w', '-t', h.table, '-D', h.chain, '-j', h.target]).ok);
     const ins = run(iptables, ['-w', '-t', h.table, '-I', h.chain, '1', '-j', h.target]);
     if (!ins.ok) failures.push(`${iptables} -t ${h.table} -I ${h.chain} 1 -j ${h.target}: ${ins.out}`);

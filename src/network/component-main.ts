@@ -120,7 +120,12 @@ function hooksInPlace(): boolean {
   const plan = JSON.parse(readFileSync(`${configDir}/apply.json`, 'utf8')) as { hooks: { table: string; chain: string; target: string }[] };
   return plan.hooks.every((h) => {
     const r = spawnSync(`iptables-${backend}`, ['-w', '-t', h.table, '-S', h.chain], { env, encoding: 'utf8' });
-    return r.status === 0 && (r.stdout ?? '').split('\n').find((l) => l.startsWith('-A ')) === `-A ${h.chain} -j ${h.target}`;
+    if (r.status !== 0) return false;
+    // Before every rule that is not a Gouvernail hook (another installation's may come first).
+    const rules = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('-A '));
+    const ours = rules.indexOf(`-A ${h.chain} -j ${h.target}`);
+    const foreign = rules.findIndex((l) => !/^-A \S+ -j GV-[A-Z]+-[0-9A-F]+$/.test(l));
+    return ours >= 0 && (foreign < 0 || ours < foreign);
   });
 }
 setInterval(() => {
