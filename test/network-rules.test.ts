@@ -4,6 +4,7 @@ import { buildDnsTable, lookup } from '../src/network/dns-records.js';
 import { buildIngressTable, matchRoute, servedIngress } from '../src/network/ingress-routes.js';
 import { policyRules } from '../src/network/policy-rules.js';
 import { proxyRules } from '../src/network/proxy-rules.js';
+import { hookInPlace } from '../src/network/hook-order.js';
 import { dnsSettings } from '../src/runtime/pod-containers.js';
 import type { KubeObject } from '../src/manifest/types.js';
 
@@ -122,4 +123,12 @@ test('Ingress: a host over any host, Exact over Prefix, the longest prefix, elem
   t.true(servedIngress(ing('x', {}), classes));
   t.true(servedIngress(ing('x', { ingressClassName: 'nginx' }), classes), 'no controller of that class runs here');
   t.false(servedIngress(ing('x', { ingressClassName: 'other' }), classes));
+});
+
+test("a hook stands before every rule that is not a Gouvernail hook; another installation's may precede it", (t) => {
+  const chain = (...rules: string[]) => ['-P FORWARD DROP', ...rules.map((r) => `-A FORWARD ${r}`)].join('\n');
+  t.true(hookInPlace(chain('-j GV-FWD-AAA111', '-j DOCKER-USER'), 'FORWARD', 'GV-FWD-AAA111'));
+  t.true(hookInPlace(chain('-j GV-FWD-BBB222', '-j GV-FWD-AAA111', '-j DOCKER-USER'), 'FORWARD', 'GV-FWD-AAA111'));
+  t.false(hookInPlace(chain('-j DOCKER-USER', '-j GV-FWD-AAA111'), 'FORWARD', 'GV-FWD-AAA111'), 'Docker put its own first');
+  t.false(hookInPlace(chain('-j DOCKER-USER'), 'FORWARD', 'GV-FWD-AAA111'));
 });

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { hookInPlace } from './hook-order.js';
 
 const configDir = process.env.GV_CONFIG_DIR ?? '/var/lib/gouvernail';
 const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', XTABLES_LIBDIR: '/usr/lib/xtables' };
@@ -36,17 +37,6 @@ interface Plan {
   clusterCidr?: string;
   /** This node's address (the VXLAN tunnel's local end). */
   self?: string;
-}
-
-/**
- * Whether a hook comes before every rule that is not a Gouvernail hook: another installation's
- * hooks on the same host may stand before it (each would otherwise take the first place in turn).
- */
-export function hookFirst(listing: string, chain: string, target: string): boolean {
-  const rules = listing.split('\n').filter((l) => l.startsWith('-A '));
-  const ours = rules.indexOf(`-A ${chain} -j ${target}`);
-  const foreign = rules.findIndex((l) => !/^-A \S+ -j GV-[A-Z]+-[0-9A-F]+$/.test(l));
-  return ours >= 0 && (foreign < 0 || ours < foreign);
 }
 
 const vxlanDevice = 'gv.vxlan';
@@ -120,7 +110,7 @@ else {
   // POSTROUTING, before which Pods of two namespaces could not talk, or would lose their address.
   for (const h of plan.hooks) {
     const listed = run(iptables, ['-w', '-t', h.table, '-S', h.chain]);
-    if (listed.ok && hookFirst(listed.out, h.chain, h.target)) continue;
+    if (listed.ok && hookInPlace(listed.out, h.chain, h.target)) continue;
     while (run(iptables, ['-w', '-t', h.table, '-D', h.chain, '-j', h.target]).ok);
     const ins = run(iptables, ['-w', '-t', h.table, '-I', h.chain, '1', '-j', h.target]);
     if (!ins.ok) failures.push(`${iptables} -t ${h.table} -I ${h.chain} 1 -j ${h.target}: ${ins.out}`);

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { hookInPlace } from './hook-order.js';
 import { DnsServer, resolversIn } from './dns-server.js';
 import { clusterDomain, type DnsTable } from './dns-records.js';
 import { IngressProxy } from './ingress-proxy.js';
@@ -120,12 +121,7 @@ function hooksInPlace(): boolean {
   const plan = JSON.parse(readFileSync(`${configDir}/apply.json`, 'utf8')) as { hooks: { table: string; chain: string; target: string }[] };
   return plan.hooks.every((h) => {
     const r = spawnSync(`iptables-${backend}`, ['-w', '-t', h.table, '-S', h.chain], { env, encoding: 'utf8' });
-    if (r.status !== 0) return false;
-    // Before every rule that is not a Gouvernail hook (another installation's may come first).
-    const rules = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('-A '));
-    const ours = rules.indexOf(`-A ${h.chain} -j ${h.target}`);
-    const foreign = rules.findIndex((l) => !/^-A \S+ -j GV-[A-Z]+-[0-9A-F]+$/.test(l));
-    return ours >= 0 && (foreign < 0 || ours < foreign);
+    return r.status === 0 && hookInPlace(r.stdout ?? '', h.chain, h.target);
   });
 }
 setInterval(() => {

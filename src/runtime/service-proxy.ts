@@ -3,6 +3,7 @@ import { pipeSockets } from './tcp-forward.js';
 import type { KubeObject } from '../manifest/types.js';
 import { matchesSelector } from '../manifest/selector.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { targetPortOn } from '../network/endpoints.js';
 
 interface Listener {
   server: net.Server;
@@ -13,7 +14,8 @@ interface Listener {
 /**
  * Publishes NodePort Services on this node, as kube-proxy does: a TCP listener on each nodePort
  * that forwards every connection to one of the Service's ready Pods (round robin), on its
- * targetPort. Services of type ClusterIP are DNS names on the namespace's network instead.
+ * targetPort: the clients of this host's loopback; every node's own addresses are served by the
+ * network component's iptables rules, as cluster IPs are.
  */
 export class ServiceProxy {
   private readonly listeners = new Map<number, Listener>();
@@ -83,7 +85,7 @@ export class ServiceProxy {
     for (const p of this.store.list({ kind: 'Pod', namespace: s.metadata.namespace })) {
       if (!matchesSelector({ matchLabels: selector }, p.metadata.labels ?? {}) || !p.status?.podIP) continue;
       if (!(p.status.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')) continue;
-      const port = typeof targetPort === 'number' ? targetPort : p.spec.containers.flatMap((c: { ports?: { name?: string; containerPort: number }[] }) => c.ports ?? []).find((cp: { name?: string }) => cp.name === targetPort)?.containerPort;
+      const port = targetPortOn(p, targetPort, 0);
       if (port) out.push({ ip: p.status.podIP, port });
     }
     return out;
