@@ -2,20 +2,61 @@ import test from 'ava';
 import { applyDefaults } from '../src/manifest/defaults.js';
 import type { KubeObject } from '../src/manifest/types.js';
 import { planPod } from '../src/runtime/pod-containers.js';
+import { PodAddresses } from '../src/runtime/pod-addresses.js';
+import { hostPortRules, hostPortsOf, loopbackPorts } from '../src/network/host-ports.js';
 
 const pod = (ports: object[]): KubeObject =>
   applyDefaults({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop', uid: 'u1' }, spec: { containers: [{ name: 'web', image: 'busybox:1', ports }] } });
 const none = { configMap: () => undefined, secret: () => undefined };
 
-test('a hostPort is published on the addresses the node publishes on, or its own hostIP when that is one of them', (t) => {
-  const all = planPod(pod([{ containerPort: 8080, hostPort: 18080 }]), none, 'i');
-  t.deepEqual(all.containers[0]!.options.HostConfig!.PortBindings, { '8080/tcp': [{ HostPort: '18080' }] });
-  const limited = planPod(pod([{ containerPort: 8080, hostPort: 18080 }]), { ...none, publishAddresses: ['127.0.0.1', '10.1.2.3'] }, 'i');
-  t.deepEqual(limited.containers[0]!.options.HostConfig!.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '18080' }, { HostIp: '10.1.2.3', HostPort: '18080' }] });
-  const own = planPod(pod([{ containerPort: 8080, hostPort: 18080, hostIP: '127.0.0.1' }]), { ...none, publishAddresses: ['127.0.0.1'] }, 'i');
-  t.deepEqual(own.containers[0]!.options.HostConfig!.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '18080' }] });
+test("a Pod's first container owns its network namespace, with no Docker network: the Pod's address, its name in /etc/hosts; the others join it", (t) => {
+  const p = pod([{ containerPort: 8080, hostPort: 18080 }]);
+  p.spec.containers.push({ ...p.spec.containers[0], name: 'side', ports: [] });
+  p.spec.containers[1].env = [{ name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }];
+  const plan = planPod(p, { ...none, podAddress: '10.244.0.7' }, 'i');
+  const [first, side] = plan.containers.map((c) => c.options);
+  t.is(first!.HostConfig!.NetworkMode, 'none');
+  t.is(first!.Labels!['gouvernail.io/pod-ip'], '10.244.0.7');
+  t.deepEqual(first!.HostConfig!.ExtraHosts, ['web:10.244.0.7']);
+  t.is(first!.HostConfig!.PortBindings, undefined, 'hostPorts are the network component\'s');
+  t.is(side!.HostConfig!.NetworkMode, 'container:gv_shop_web_web');
+  t.true(side!.Env!.includes('MY_IP=10.244.0.7'), 'the downward API has the address from the first start');
+});
+
+test('hostPorts: on the hostIP, else each address the node publishes on, else all; loopback is answered by a proxy, the rest translated', (t) => {
+  const running = (ports: object[], ip = '10.244.0.7') => ({ ...pod(ports), spec: { ...pod(ports).spec, nodeName: 'n1' }, status: { podIP: ip } }) as KubeObject;
+  const all = hostPortsOf([running([{ containerPort: 8080, hostPort: 18080 }]), running([{ containerPort: 53, hostPort: 1053, protocol: 'UDP' }], '10.244.0.8')], 'n1');
+  t.deepEqual(all.map((p) => [p.hostIP, p.hostPort, p.podIP, p.containerPort, p.protocol]), [[undefined, 1053, '10.244.0.8', 53, 'UDP'], [undefined, 18080, '10.244.0.7', 8080, 'TCP']]);
+  t.deepEqual(hostPortsOf([running([{ containerPort: 8080, hostPort: 18080 }])], 'other'), [], 'another node\'s Pod');
+  const rules = hostPortRules('GV-SVC-X', all);
+  t.deepEqual(rules, [
+    '-A GV-SVC-X ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -p udp -m udp --dport 1053 -m comment --comment "shop/web hostPort" -j DNAT --to-destination 10.244.0.8:53',
+    '-A GV-SVC-X ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 18080 -m comment --comment "shop/web hostPort" -j DNAT --to-destination 10.244.0.7:8080',
+  ]);
+  t.deepEqual(loopbackPorts(all), [{ address: '127.0.0.1', port: 18080, to: { host: '10.244.0.7', port: 8080 } }], 'TCP only on loopback');
+  const limited = hostPortsOf([running([{ containerPort: 8080, hostPort: 18080 }])], 'n1', ['127.0.0.1', '10.1.2.3']);
+  t.deepEqual(hostPortRules('C', limited), ['-A C -d 10.1.2.3/32 -p tcp -m tcp --dport 18080 -m comment --comment "shop/web hostPort" -j DNAT --to-destination 10.244.0.7:8080']);
+  t.deepEqual(loopbackPorts(limited).map((l) => `${l.address}:${l.port}`), ['127.0.0.1:18080']);
   const refused = planPod(pod([{ containerPort: 8080, hostPort: 18080, hostIP: '0.0.0.0' }]), { ...none, publishAddresses: ['127.0.0.1'] }, 'i');
   t.regex(refused.configError!.message, /hostIP 0\.0\.0\.0 of hostPort 18080 is not an address this node publishes on \(127\.0\.0\.1\)/);
+});
+
+test('Pod addresses: the next free one of the subnet, kept for the Pod, read back from the containers, not given again at once', (t) => {
+  const a = new PodAddresses();
+  t.is(a.of('u1', '10.244.0.0/24'), '10.244.0.2');
+  t.is(a.of('u2', '10.244.0.0/24'), '10.244.0.3');
+  t.is(a.of('u1', '10.244.0.0/24'), '10.244.0.2', 'kept');
+  // u1 is gone (no container, not live): its address is free, but the next Pod gets a new one.
+  a.seen([{ Labels: { 'gouvernail.io/uid': 'u2', 'gouvernail.io/pod-ip': '10.244.0.3' } } as never], new Set(['u2']));
+  t.is(a.of('u3', '10.244.0.0/24'), '10.244.0.4');
+  // After a restart, what the containers hold is never handed out, nor an earlier version's Docker addresses.
+  const b = new PodAddresses();
+  b.seen([{ Labels: { 'gouvernail.io/uid': 'u2', 'gouvernail.io/pod-ip': '10.244.0.2' } }, { Labels: { 'gouvernail.io/uid': 'old' }, NetworkSettings: { Networks: { 'gouvernail-shop': { IPAddress: '10.244.0.3' } } } }] as never, new Set(['u2']));
+  t.is(b.of('u9', '10.244.0.0/24'), '10.244.0.4');
+  t.is(b.of('u2', '10.244.0.0/24'), '10.244.0.2');
+  const small = new PodAddresses();
+  t.is(small.of('x', '10.0.0.0/30'), '10.0.0.2');
+  t.throws(() => small.of('y', '10.0.0.0/30'), { message: /no free Pod address in 10\.0\.0\.0\/30/ });
 });
 
 test("hostPID and hostIPC put every container in the host's namespaces", (t) => {

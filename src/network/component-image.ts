@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 
 /** The component's program files, relative to dist/src/network. */
-const programFiles = ['component-main.js', 'component-apply.js', 'dns-server.js', 'dns-records.js', 'ingress-proxy.js', 'ingress-routes.js', 'hook-order.js'];
+const programFiles = ['component-main.js', 'component-apply.js', 'dns-server.js', 'dns-records.js', 'ingress-proxy.js', 'ingress-routes.js', 'hook-order.js', 'component-wire.js', 'wiring.js', 'host-ports.js'];
 /** The libraries it imports, and theirs. */
 const modules = ['dns-packet', '@leichtgewicht/ip-codec'];
 
@@ -43,8 +43,8 @@ function firstExisting(paths: string[]): string | undefined {
 
 /**
  * The files of the node network component's image, taken from the control plane's own host: this
- * Node.js, iptables (both backends, nft and legacy, and their extensions) and ip, the libraries they
- * link, the component's program and the libraries it imports. A node needs nothing but Docker, and
+ * Node.js, iptables (both backends, nft and legacy, and their extensions), ip and nsenter, the
+ * libraries they link, the component's program and the libraries it imports. A node needs nothing but Docker, and
  * the component sees nothing of the node's files.
  */
 export function componentFiles(): ImageFile[] {
@@ -57,15 +57,18 @@ export function componentFiles(): ImageFile[] {
   const legacy = find('xtables-legacy-multi');
   const ip = find('ip');
   const bridge = find('bridge');
+  const nsenter = find('nsenter');
   if (!nft && !legacy) throw new Error("iptables is not on this host (xtables-nft-multi or xtables-legacy-multi): the control plane's host gives the nodes' network component its iptables; install the iptables package");
+  if (!nsenter) throw new Error("nsenter is not on this host: the control plane's host gives the nodes' network component the nsenter that wires Pods' network namespaces; install the util-linux package");
   if (!ip || !bridge) throw new Error("ip or bridge is not on this host: the control plane's host gives the nodes' network component its ip and bridge; install the iproute2 package");
   const extensionDir = firstExisting(['/usr/lib/x86_64-linux-gnu/xtables', '/usr/lib/aarch64-linux-gnu/xtables', '/usr/lib64/xtables', '/usr/lib/xtables', '/lib/xtables'].filter((d) => existsSync(`${d}/libxt_comment.so`)));
   if (!extensionDir) throw new Error('the iptables extensions (libxt_*.so) are not on this host; install the iptables package');
-  const binaries = [node, realpathSync(ip), realpathSync(bridge), ...(nft ? [realpathSync(nft)] : []), ...(legacy ? [realpathSync(legacy)] : [])];
+  const binaries = [node, realpathSync(ip), realpathSync(bridge), realpathSync(nsenter), ...(nft ? [realpathSync(nft)] : []), ...(legacy ? [realpathSync(legacy)] : [])];
   const extensions = readdirSync(extensionDir).filter((f) => f.endsWith('.so')).map((f) => path.join(extensionDir, f));
   files.push({ path: 'usr/bin/node', content: readFileSync(node), mode: 0o755 });
   files.push({ path: 'usr/sbin/ip', content: readFileSync(realpathSync(ip)), mode: 0o755 });
   files.push({ path: 'usr/sbin/bridge', content: readFileSync(realpathSync(bridge)), mode: 0o755 });
+  files.push({ path: 'usr/bin/nsenter', content: readFileSync(realpathSync(nsenter)), mode: 0o755 });
   if (nft) {
     files.push({ path: 'usr/sbin/xtables-nft-multi', content: readFileSync(realpathSync(nft)), mode: 0o755 });
     for (const n of ['iptables-nft', 'iptables-nft-save', 'iptables-nft-restore']) links.push({ path: `usr/sbin/${n}`, target: 'xtables-nft-multi' });

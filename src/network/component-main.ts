@@ -1,8 +1,9 @@
 /**
  * The network component of a node (kube-proxy's and CoreDNS's place): a container the control
  * plane starts on each node through its Docker API, on the host's network. It serves the cluster
- * DNS on the cluster DNS address, from the table the control plane writes into it; the control
- * plane applies the node's iptables rules through it (component-apply). Nothing else runs here.
+ * DNS on the cluster DNS address, from the table the control plane writes into it, the Ingresses
+ * and the hostPorts on loopback; the control plane applies the node's iptables rules through it
+ * (component-apply) and wires Pods' network namespaces (component-wire).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { DnsServer, resolversIn } from './dns-server.js';
 import { clusterDomain, type DnsTable } from './dns-records.js';
 import { IngressProxy } from './ingress-proxy.js';
 import type { IngressTable } from './ingress-routes.js';
+import { LoopbackProxies, type loopbackPorts } from './host-ports.js';
 
 const configDir = process.env.GV_CONFIG_DIR ?? '/var/lib/gouvernail';
 const address = process.env.GV_DNS_ADDRESS ?? '10.96.0.10';
@@ -46,6 +48,22 @@ function reloadIngress(): void {
   }
 }
 
+// hostPorts on the node's loopback, which the rules cannot translate, are answered here.
+const loopbacks = new LoopbackProxies(log);
+let hostPortsLoaded = '';
+function reloadHostPorts(): void {
+  try {
+    const text = readFileSync(`${configDir}/hostports.json`, 'utf8');
+    if (text === hostPortsLoaded) return;
+    hostPortsLoaded = text;
+    const ports = JSON.parse(text) as ReturnType<typeof loopbackPorts>;
+    loopbacks.update(ports);
+    log('answering hostPorts on loopback', { ports: ports.map((p) => `${p.address}:${p.port}`) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log('cannot read the hostPorts; keeping the last ones', { err: (err as Error).message });
+  }
+}
+
 // The Ingress ports are taken once an Ingress exists, not before.
 const httpPort = Number(process.env.GV_INGRESS_HTTP_PORT ?? 80);
 const httpsPort = Number(process.env.GV_INGRESS_HTTPS_PORT ?? 443);
@@ -72,6 +90,7 @@ function serveIngress(): void {
 process.on('SIGHUP', () => {
   reload();
   reloadIngress();
+  reloadHostPorts();
 });
 
 let upstream: string[] = [];
@@ -91,9 +110,11 @@ const server = new DnsServer({
 setInterval(() => {
   reload();
   reloadIngress();
+  reloadHostPorts();
 }, 1000);
 reload();
 reloadIngress();
+reloadHostPorts();
 
 // The address is put on the host's loopback by the first apply; until then, binding is retried.
 let warned = false;

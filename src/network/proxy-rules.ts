@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../manifest/types.js';
 import { policyRules } from './policy-rules.js';
+import { hostPortRules, type HostPort } from './host-ports.js';
 
 /** The chains one installation owns in a node's iptables, named after it (28 characters at most). */
 export function chainNames(installation: string) {
@@ -34,6 +35,8 @@ export interface ProxyInput {
   policies?: KubeObject[];
   pods?: KubeObject[];
   namespaces?: KubeObject[];
+  /** The hostPorts of this node's Pods. */
+  hostPorts?: HostPort[];
 }
 
 interface Backend {
@@ -56,7 +59,8 @@ function comment(text: string): string {
  * rewritten): each cluster IP and port is translated (DNAT) to one of the Service's ready
  * endpoints, chosen at random with equal chances, or by the client's address with
  * sessionAffinity ClientIP; a port with no ready endpoint is refused rather than left to time out.
- * Traffic between Pods is accepted across namespaces and keeps its source address. Pure.
+ * Traffic between Pods is accepted across namespaces and keeps its source address; a Pod's traffic
+ * out of the cluster leaves with the node's address; the node's hostPorts go to their Pods. Pure.
  */
 export function proxyRules(input: ProxyInput): string {
   const c = chainNames(input.installation);
@@ -112,10 +116,13 @@ export function proxyRules(input: ProxyInput): string {
     }
   }
   const subnets = [...new Set(input.podSubnets)].sort();
+  nat.unshift(...hostPortRules(c.services, input.hostPorts ?? []));
   nat.push(`-A ${c.postrouting} -m mark --mark ${nodePortMark}/${nodePortMark} -j MASQUERADE`);
   for (const net of subnets) {
     nat.push(`-A ${c.postrouting} -s ${net} -j ${c.podDestinations}-N`);
   }
+  // A Pod's traffic to anything but a Pod leaves with the node's address.
+  for (const net of subnets) nat.push(`-A ${c.postrouting} -s ${net} -j MASQUERADE`);
   // The nat table cannot jump to a filter chain: the destinations are listed in a nat chain too.
   const natPods = `${c.podDestinations}-N`;
   for (const net of subnets) nat.push(`-A ${natPods} -d ${net} -j ACCEPT`);
@@ -124,12 +131,17 @@ export function proxyRules(input: ProxyInput): string {
   // which pass across namespaces.
   filter.push(`-A ${c.forward} -j ${c.reject}`);
   for (const net of subnets) filter.push(`-A ${c.forward} -s ${net} -m conntrack --ctstate RELATED,ESTABLISHED -j ${c.podDestinations}`);
+  // Replies to what Pods opened anywhere.
+  for (const net of subnets) filter.push(`-A ${c.forward} -d ${net} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
   filter.push(...policyRules(c.policy, input.policies ?? [], input.pods ?? [], input.namespaces ?? []));
   // Replies of connections to a cluster IP or a NodePort, whichever way they go.
   filter.splice(1, 0, `-A ${c.forward} -m conntrack --ctstate RELATED,ESTABLISHED -m conntrack --ctstate DNAT -j ACCEPT`);
   if (input.policies?.length) filter.push(`-A ${c.forward} -j ${c.policy}`);
   filter.push(`-A ${c.forward} -m mark --mark ${nodePortMark}/${nodePortMark} -j ACCEPT`);
   for (const net of subnets) filter.push(`-A ${c.forward} -s ${net} -j ${c.podDestinations}`);
+  // A hostPort's traffic to its Pod; a Pod's traffic out of the cluster.
+  for (const net of subnets) filter.push(`-A ${c.forward} -d ${net} -m conntrack --ctstate DNAT -j ACCEPT`);
+  for (const net of subnets) filter.push(`-A ${c.forward} -s ${net} -j ACCEPT`);
   for (const net of subnets) filter.push(`-A ${c.podDestinations} -d ${net} -j ACCEPT`);
   return [
     '*nat',

@@ -9,6 +9,8 @@ export const label = {
   shapeHash: 'gouvernail.io/shape-hash',
   container: 'gouvernail.io/container',
   claim: 'gouvernail.io/claim',
+  /** The Pod's address, on the container that owns its network namespace (wired by the network component). */
+  podIP: 'gouvernail.io/pod-ip',
   /** A node component's container (the network component), not a Pod's. */
   component: 'gouvernail.io/component',
 } as const;

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { buildDnsTable } from '../network/dns-records.js';
 import { hookRules, proxyRules } from '../network/proxy-rules.js';
 import { buildIngressTable } from '../network/ingress-routes.js';
+import { hostPortsOf } from '../network/host-ports.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { NodeNetwork, componentContainerName } from './node-network.js';
 import type { KubeObject } from '../manifest/types.js';
@@ -13,7 +14,9 @@ export interface NetworkControllerOptions {
   store: ObjectStore;
   installation: string;
   /** The nodes' engines, as the node manager has them. */
-  engines: () => Array<{ name: string; docker: Docker }>;
+  engines: () => Array<{ name: string; docker: Docker; local?: boolean }>;
+  /** The addresses the local node publishes hostPorts on (serve --publish-address); all when unset. */
+  publishAddresses?: string[];
   dnsAddress: string;
   /** The Pod subnets of every node (from --cluster-cidr), which the nodes route to each other. */
   podSubnets?: PodSubnets;
@@ -57,6 +60,8 @@ export class NetworkController {
       if (k === 'Secret' && this.tlsSecrets.has(`${c.object.metadata.namespace}/${c.object.metadata.name}`)) return true;
       // With policies, a Pod's address and labels are what rules are made of.
       if (k === 'Pod' && this.policies > 0) return true;
+      // A hostPort follows its Pod's address.
+      if (k === 'Pod' && [...(c.object.spec?.containers ?? []), ...(c.object.spec?.initContainers ?? [])].some((x: { ports?: { hostPort?: number }[] }) => x.ports?.some((p) => p.hostPort))) return true;
       if (k === 'Pod' && c.object.status?.podIP && !this.namespaces.has(c.object.metadata.namespace!)) {
         this.namespaces.add(c.object.metadata.namespace!);
         return true;
@@ -118,12 +123,13 @@ export class NetworkController {
     const dns = buildDnsTable(services, endpoints);
     const policies = store.list({ kind: 'NetworkPolicy' });
     this.policies = policies.length;
-    const rules = proxyRules({ installation, services, endpoints, podSubnets: subnets, local: [dnsAddress], policies, pods: policies.length ? store.list({ kind: 'Pod' }) : [], namespaces: store.list({ kind: 'Namespace' }) });
+    const pods = store.list({ kind: 'Pod' });
+    const ruleInput = { installation, services, endpoints, podSubnets: subnets, local: [dnsAddress], policies, pods: policies.length ? pods : [], namespaces: store.list({ kind: 'Namespace' }) };
     const ingresses = store.list({ kind: 'Ingress' });
     this.tlsSecrets = new Set(ingresses.flatMap((i) => (i.spec?.tls ?? []).map((t: { secretName?: string }) => `${i.metadata.namespace}/${t.secretName}`)));
     const secrets = [...this.tlsSecrets].map((k) => store.get('Secret', k.split('/')[0], k.split('/')[1]!)).filter((x) => x !== undefined);
     const ingress = buildIngressTable(ingresses, store.list({ kind: 'IngressClass' }), services, endpoints, secrets);
-    const config = { dns, rules, ingress, hooks: hookRules(installation), dnsAddress, clusterCidr: this.o.podSubnets?.cidr };
+    const config = { dns, ingress, hooks: hookRules(installation), dnsAddress, clusterCidr: this.o.podSubnets?.cidr };
     // Each node's Pod ranges show on its Node, as the node IPAM controller writes spec.podCIDR.
     if (this.o.client && this.o.podSubnets) {
       for (const n of store.list({ kind: 'Node' })) {
@@ -136,11 +142,14 @@ export class NetworkController {
     // Each node routes the other nodes' Pod ranges through their addresses.
     const addressOf = new Map(store.list({ kind: 'Node' }).map((n) => [n.metadata.name, (n.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address as string | undefined]));
     const assigned = this.o.podSubnets?.all() ?? [];
+    const local = new Set(engines.filter((e) => e.local).map((e) => e.name));
     await Promise.all(
       [...this.networks.entries()].map(([node, n]) => {
         const own = addressOf.get(node);
         const routes = assigned.filter((a) => a.node !== node && addressOf.get(a.node) && addressOf.get(a.node) !== own).map((a) => ({ subnet: a.subnet, via: addressOf.get(a.node)! }));
-        return n.network.apply({ ...config, routes, self: own });
+        // Each node's rules have its own Pods' hostPorts.
+        const hostPorts = hostPortsOf(pods, node, local.has(node) ? this.o.publishAddresses : undefined);
+        return n.network.apply({ ...config, rules: proxyRules({ ...ruleInput, hostPorts }), hostPorts, routes, self: own });
       }),
     );
   }

@@ -10,7 +10,9 @@ import { PassLoop } from './pass-loop.js';
 import { StatusWriter } from './status-writer.js';
 import { PodApiAccess } from './pod-api-access.js';
 import { imageUserIsRoot } from './security-context.js';
-import { claimVolumeName, containerName, label, networkName } from './labels.js';
+import { claimVolumeName, containerName, label } from './labels.js';
+import { PodAddresses } from './pod-addresses.js';
+import { PodWiring } from './pod-wiring.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
 import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
@@ -47,10 +49,8 @@ export interface NodeAgentOptions {
   bindsUnpinnedClaims?: boolean;
   /** The cluster DNS server and domain Pods resolve names with (dnsPolicy ClusterFirst). */
   clusterDns?: { server: string; domain: string };
-  /** The subnet of a namespace's network on this node, from the cluster range (else Docker's choice). */
-  podSubnet?: (namespace: string) => { subnet: string; gateway: string };
-  /** The engine refused that subnet: another network of its host overlaps it. */
-  refuseSubnet?: (namespace: string, subnet: string) => void;
+  /** The subnet of a namespace's Pods on this node, from the cluster range, and its gateway. */
+  podSubnet: (namespace: string) => { subnet: string; gateway: string };
 }
 
 interface ProbeState {
@@ -88,9 +88,12 @@ export class NodeAgent {
   private readonly loop: PassLoop;
   private readonly statuses: StatusWriter;
   private readonly apiAccess: PodApiAccess;
+  private readonly addresses = new PodAddresses();
+  private readonly wiring: PodWiring;
 
   constructor(private readonly o: NodeAgentOptions) {
     this.statuses = new StatusWriter(o.client);
+    this.wiring = new PodWiring({ docker: o.docker, installation: o.installation });
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({
@@ -206,6 +209,9 @@ export class NodeAgent {
             const line = buffer.slice(0, i);
             buffer = buffer.slice(i + 1);
             if (/"(status|Action)":"(die|stop|start|destroy|oom|kill|pause|unpause)"/.test(line)) {
+              // A container started again is inspected afresh (its start time, its namespace).
+              const id = /"id":"([0-9a-f]{64})"/.exec(line)?.[1];
+              if (id) this.inspections.delete(id);
               this.dirty = true;
               this.kick();
             }
@@ -258,8 +264,7 @@ export class NodeAgent {
   /** One pass; false when it found nothing changed and did nothing. */
   async reconcile(): Promise<boolean> {
     const { store, docker, installation } = this.o;
-    // Networks and images are checked once a pass, not once a Pod.
-    this.networks.clear();
+    // Images are checked once a pass, not once a Pod.
     this.images.clear();
     this.podsArrived = false;
     // Taken before anything is read: a change while this pass runs makes another pass.
@@ -279,6 +284,7 @@ export class NodeAgent {
       (byUid.get(uid) ?? byUid.set(uid, []).get(uid)!).push(c);
     }
     const live = new Set(pods.map((p) => p.metadata.uid!));
+    this.addresses.seen(containers, live);
     for (const [uid, list] of byUid) {
       if (live.has(uid) || list.every((c) => this.stopping.has(dockerName(c)))) continue;
       // Stopped in the background, each within its grace period: a pass does not wait for them.
@@ -319,7 +325,7 @@ export class NodeAgent {
     });
     await this.bindClaims();
     await this.releaseClaimVolumes();
-    await this.removeNamespaceNetworks();
+    await this.removeNamespaceNetworks(labelled);
     return true;
   }
 
@@ -376,16 +382,18 @@ export class NodeAgent {
     }
   }
 
-  /** A Namespace's network goes with it, once no container is attached. */
-  private async removeNamespaceNetworks(): Promise<void> {
-    const { records, store, docker } = this.o;
+  /**
+   * The Docker networks earlier versions made for each namespace go once no container is attached
+   * (Pods now have the node's own Pod network). Only those recorded as Gouvernail's.
+   */
+  private async removeNamespaceNetworks(containers: Docker.ContainerInfo[]): Promise<void> {
+    const { records, docker } = this.o;
     for (const n of records.list('network')) {
-      if (store.get('Namespace', undefined, n.owner)) continue;
+      if (containers.some((c) => c.NetworkSettings?.Networks?.[n.name])) continue;
       await docker.getNetwork(n.name).remove().then(
         () => {
           records.remove('network', n.name);
-          this.networks.delete(n.name);
-          this.log('removed the network of a deleted namespace', { network: n.name });
+          this.log('removed a namespace network of an earlier version', { network: n.name });
         },
         (err: { statusCode?: number }) => {
           if (err.statusCode === 404) records.remove('network', n.name);
@@ -480,8 +488,17 @@ export class NodeAgent {
   private async reconcilePod(pod: KubeObject, existing: Docker.ContainerInfo[]): Promise<void> {
     const { store, docker, installation } = this.o;
     const ns = pod.metadata.namespace!;
-    await this.ensureNetwork(networkName(ns), ns);
     const waiting: Record<string, { reason: string; message: string }> = {};
+    let podAddress: string | undefined;
+    if (!pod.spec.hostNetwork) {
+      try {
+        podAddress = this.addresses.of(pod.metadata.uid!, this.o.podSubnet(ns).subnet);
+      } catch (err) {
+        waiting[pod.spec.containers[0].name] = { reason: 'ContainerCreating', message: (err as Error).message };
+        await this.writeStatus(pod, existing, waiting);
+        return;
+      }
+    }
     let apiAccess: ApiAccess | undefined;
     try {
       apiAccess = await this.apiAccess.forPod(pod);
@@ -497,6 +514,7 @@ export class NodeAgent {
       apiAccess,
       publishAddresses: this.o.publishAddresses,
       clusterDns: this.o.clusterDns,
+      podAddress,
     }, installation);
     if (plan.configError) {
       waiting[plan.configError.container] = { reason: 'CreateContainerConfigError', message: plan.configError.message };
@@ -638,6 +656,12 @@ export class NodeAgent {
     if (current && current.Labels[label.specHash] === c.hash) {
       ids[c.name] = current.Id;
       if (current.State === 'running') await this.refreshFiles(pod, c, current.Id);
+      // Started again by Docker (its restart policy, the engine's restart): a new namespace to wire.
+      const ip = current.Labels[label.podIP];
+      if (ip && current.State === 'running') {
+        const info = await this.inspect(current);
+        if (info) await this.ensureWired(pod, info, ip);
+      }
       // A completed init container is not started again; Docker restarts a failed one itself.
       if (!c.init && current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
         await docker.getContainer(current.Id).start().catch(ignore304);
@@ -728,53 +752,7 @@ export class NodeAgent {
     return !/Exited \(0\)/.test(c.Status);
   }
 
-  private readonly networks = new Map<string, Promise<void>>();
   private readonly images = new Map<string, Promise<boolean>>();
-
-  /** One creation per network name at a time: Docker's duplicate check is racy and would make two. */
-  private ensureNetwork(name: string, namespace: string): Promise<void> {
-    let pending = this.networks.get(name);
-    if (!pending) {
-      pending = this.createNetwork(name, namespace);
-      pending.catch(() => this.networks.delete(name));
-      this.networks.set(name, pending);
-    }
-    return pending;
-  }
-
-  private async createNetwork(name: string, namespace: string): Promise<void> {
-    const { docker, installation, records } = this.o;
-    const same = (await docker.listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
-    // One made by an earlier version (labelled, for a namespace of the store) is adopted.
-    if (same.some((n) => n.Labels?.[label.managedBy] === installation) && !records.owns('network', name)) records.put('network', name, 'ready', namespace);
-    if (same.length === 0) {
-      records.put('network', name, 'ready', namespace);
-      // The namespace's subnet on this node comes from the cluster range, so that every node can
-      // route to every other node's Pods.
-      // A subnet another network of the host holds is refused by the engine: the next one is tried.
-      for (let attempt = 0; ; attempt++) {
-        const ipam = this.o.podSubnet?.(namespace);
-        const overlapped = await docker
-          .createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [label.managedBy]: installation, [label.namespace]: namespace }, ...(ipam ? { IPAM: { Driver: 'default', Config: [{ Subnet: ipam.subnet, Gateway: ipam.gateway }] } } : {}) })
-          .then(
-            () => false,
-            (err) => {
-              if (!ipam || !/overlap/i.test(String(err.message)) || attempt >= 32) return ignore409(err);
-              this.log('another network of this host holds the subnet; the namespace gets another', { network: name, subnet: ipam.subnet });
-              this.o.refuseSubnet?.(namespace, ipam.subnet);
-              return true;
-            },
-          );
-        if (!overlapped) return;
-      }
-    }
-    // Two of ours with one name (left by an older, racier version or a crash): keep the oldest.
-    const ours = same.filter((n) => n.Labels?.[label.managedBy] === installation).sort((a, b) => a.Created.localeCompare(b.Created));
-    for (const extra of ours.slice(1)) {
-      this.log('removing a duplicate network', { network: name, id: extra.Id });
-      await docker.getNetwork(extra.Id).remove().catch(() => {});
-    }
-  }
 
   /**
    * A volume the Pod needs. Gouvernail records it before creating it; one that exists without a
@@ -876,11 +854,15 @@ export class NodeAgent {
     await container.start();
     this.o.event?.(pod, 'Normal', 'Started', `Started container ${c.name}`);
     this.log('started container', { container: c.dockerName });
+    const ip = c.options.Labels?.[label.podIP];
+    if (ip) {
+      const info = await container.inspect().catch(() => undefined);
+      if (info) await this.ensureWired(pod, info, ip);
+    }
     const postStart = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((x: { name: string }) => x.name === c.name)?.lifecycle?.postStart;
     if (postStart) {
       // As the kubelet: the hook runs right after the start; a failure kills the container (its restart policy applies).
-      const ip = (await container.inspect().catch(() => undefined))?.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress;
-      const failure = await runHandler(this.o.docker, container.id, postStart, ip || undefined, (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000, namedPorts(pod));
+      const failure = await runHandler(this.o.docker, container.id, postStart, ip ?? (pod.status?.podIP as string | undefined), (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000, namedPorts(pod));
       if (failure) {
         this.o.event?.(pod, 'Warning', 'FailedPostStartHook', `PostStartHook failed: ${failure}`);
         await container.kill().catch(() => {});
@@ -888,6 +870,37 @@ export class NodeAgent {
     }
     return container.id;
   }
+
+  /** Containers given their Pod's address, and the start it was given at (a restart needs it again). */
+  private readonly wired = new Map<string, string>();
+
+  /**
+   * Gives a container that owns its Pod's network namespace the Pod's address, once a start: the
+   * node's network component wires it. A failure is an event and a retry a second later; the Pod
+   * has no address (and no endpoint) until then.
+   */
+  private async ensureWired(pod: KubeObject, info: Docker.ContainerInspectInfo, ip: string): Promise<boolean> {
+    const id = info.Id;
+    if (!info.State.Running || !info.State.Pid) return false;
+    if (this.wired.get(id) === info.State.StartedAt) return true;
+    try {
+      await this.wiring.wire({ pid: info.State.Pid, ip, gateway: this.o.podSubnet(pod.metadata.namespace!).gateway });
+      this.wired.set(id, info.State.StartedAt);
+      if (this.wired.size > 5000) this.wired.delete(this.wired.keys().next().value!);
+      return true;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (this.wiringProblem.get(pod.metadata.uid!) !== message) {
+        this.wiringProblem.set(pod.metadata.uid!, message);
+        this.o.event?.(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to give the Pod its address ${ip}: ${message}`);
+        this.log('cannot give a Pod its address; retrying', { pod: pod.metadata.name, ip, err: message });
+      }
+      this.wake(Date.now() + 1000);
+      return false;
+    }
+  }
+
+  private readonly wiringProblem = new Map<string, string>();
 
   /** A subPath of a named volume (emptyDir, claim) is bound from the volume's mount point on its engine. */
   private async withSubPaths(options: Docker.ContainerCreateOptions): Promise<Docker.ContainerCreateOptions> {
@@ -969,7 +982,8 @@ export class NodeAgent {
         const inspect = await this.inspect(info);
         restartCount = inspect?.RestartCount ?? 0;
         const s = inspect?.State;
-        if (spec.name === owner && s?.Running && !s.Restarting) podIP = inspect!.NetworkSettings?.Networks?.[networkName(pod.metadata.namespace!)]?.IPAddress || undefined;
+        // The address once the network component gave it, for this start.
+        if (spec.name === owner && s?.Running && !s.Restarting && this.wired.get(info.Id) === s.StartedAt) podIP = info.Labels[label.podIP] || undefined;
         if (s?.Running && !s.Restarting) {
           running = true;
           state = { running: { startedAt: s.StartedAt } };

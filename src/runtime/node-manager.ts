@@ -24,7 +24,7 @@ export interface NodeManagerOptions {
   /** The cluster DNS server Pods resolve names with, and the cluster domain. */
   clusterDns?: { server: string; domain: string };
   /** Each namespace network's subnet on each node, from the cluster range. */
-  podSubnets?: PodSubnets;
+  podSubnets: PodSubnets;
   /** How long one Docker call may take before the node's loop gives up on it. */
   callTimeoutMs?: number;
   resyncMs?: number;
@@ -202,8 +202,7 @@ export class NodeManager {
       bindsUnpinnedClaims: local,
       resyncMs: this.o.resyncMs,
       clusterDns: this.o.clusterDns,
-      podSubnet: this.o.podSubnets ? (ns) => this.o.podSubnets!.subnetFor(name, ns) : undefined,
-      refuseSubnet: this.o.podSubnets ? (ns, subnet) => this.o.podSubnets!.refuse(name, ns, subnet) : undefined,
+      podSubnet: (ns) => this.o.podSubnets.subnetFor(name, ns),
     };
     const rt: NodeRuntime = { name, key: c.key, endpoint: c.endpoint, docker: c.docker, streams: c.streams, agent: new NodeAgent(agentOptions), agentOptions, recorder, infoAt: 0, address: c.address };
     this.runtimes.set(name, rt);

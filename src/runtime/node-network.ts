@@ -4,6 +4,7 @@ import { pack } from 'tar-stream';
 import { ensureComponentImage } from '../network/component-image.js';
 import type { DnsTable } from '../network/dns-records.js';
 import type { IngressTable } from '../network/ingress-routes.js';
+import { loopbackPorts, type HostPort } from '../network/host-ports.js';
 import { label, networkName } from './labels.js';
 
 /** What a node's network component is given: the DNS names, the iptables rules and their hooks. */
@@ -18,6 +19,8 @@ export interface NodeNetworkConfig {
   self?: string;
   hooks: { table: string; chain: string; target: string }[];
   dnsAddress: string;
+  /** The hostPorts of the node's Pods (those on loopback are the component's to answer). */
+  hostPorts?: HostPort[];
 }
 
 const configDir = '/var/lib/gouvernail';
@@ -28,8 +31,8 @@ export function componentContainerName(installation: string): string {
 
 /**
  * One node's network component, driven through the node's Docker API: the container is made (from
- * an image the control plane imports) and kept running, on the host's network with NET_ADMIN and
- * the host's root read-only at /host; each new configuration is copied into it and applied.
+ * an image the control plane imports) and kept running, on the host's network and in its process
+ * namespace with NET_ADMIN and SYS_ADMIN; each new configuration is copied into it and applied.
  */
 export class NodeNetwork {
   private applied?: string;
@@ -77,7 +80,7 @@ export class NodeNetwork {
       const text = `${JSON.stringify(config)}|${this.networksSeen}|${startedAt}`;
       if (text === this.applied && id === this.ensured) return;
       await this.copyIn(id, config);
-      await this.exec(id, ['/usr/bin/node', '/app/dist/src/network/component-apply.js']);
+      await execIn(this.o.docker, id, ['/usr/bin/node', '/app/dist/src/network/component-apply.js']);
       this.applied = text;
       this.appliedAt = Date.now();
       this.ensured = id;
@@ -101,7 +104,7 @@ export class NodeNetwork {
       throw err;
     });
     const env = [`GV_DNS_ADDRESS=${dnsAddress}`, `GV_CONFIG_DIR=${configDir}`, 'GV_RESOLV_CONF=/etc/resolv.conf', `GV_INGRESS_HTTP_PORT=${this.o.ingressPorts.http}`, `GV_INGRESS_HTTPS_PORT=${this.o.ingressPorts.https}`];
-    if (info && (info.Config.Image !== image || !env.every((e) => info.Config.Env?.includes(e)) || (info.HostConfig.Mounts ?? []).some((m) => m.Target === '/host'))) {
+    if (info && (info.Config.Image !== image || !env.every((e) => info.Config.Env?.includes(e)) || info.HostConfig.PidMode !== 'host')) {
       this.o.log('replacing the network component (a new version or cluster DNS address)', { node: this.o.node, container: name });
       await docker.getContainer(info.Id).remove({ force: true });
     } else if (info) {
@@ -117,9 +120,12 @@ export class NodeNetwork {
       Labels: { [label.managedBy]: installation, [label.component]: 'network' },
       HostConfig: {
         NetworkMode: 'host',
-        // iptables and ip change the host's network; nothing of the host's files is mounted but
-        // /run (iptables' lock, shared with Docker's own iptables calls).
-        CapAdd: ['NET_ADMIN', 'NET_RAW'],
+        // iptables and ip change the host's network; nsenter enters a Pod's network namespace
+        // (/proc/PID/ns/net of the host's processes: SYS_ADMIN, and SYS_PTRACE to open it) to give
+        // it its address. Nothing of the host's files is mounted but /run (iptables' lock, shared
+        // with Docker's own iptables calls).
+        PidMode: 'host',
+        CapAdd: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE'],
         Mounts: [{ Type: 'bind', Source: '/run', Target: '/run', BindOptions: { Propagation: 'rprivate', NonRecursive: true } }] as unknown as Docker.MountSettings[],
         RestartPolicy: { Name: 'always' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },
@@ -137,32 +143,38 @@ export class NodeNetwork {
     // The routes hold the TLS keys of the Ingresses' Secrets: readable by root alone.
     put('ingress.json', JSON.stringify(config.ingress), 0o600);
     put('iptables.rules', config.rules);
+    put('hostports.json', JSON.stringify(loopbackPorts(config.hostPorts ?? [])));
     put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks, routes: config.routes, clusterCidr: config.clusterCidr, self: config.self }));
     tar.finalize();
     const chunks: Buffer[] = [];
     for await (const c of tar) chunks.push(c as Buffer);
     await this.o.docker.getContainer(id).putArchive(Buffer.concat(chunks), { path: configDir });
   }
+}
 
-  private async exec(id: string, cmd: string[]): Promise<void> {
-    const exec = await this.o.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({});
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d) => (text += d.toString()));
-    this.o.docker.modem.demuxStream(stream, out, out);
-    // The output stream does not always end with the process: its state is asked too, for 30 s.
-    const ended = new Promise((resolve) => stream.on('end', resolve));
-    const deadline = Date.now() + 30_000;
-    let info = await exec.inspect();
-    while (info.Running && Date.now() < deadline) {
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 100))]);
-      info = await exec.inspect();
-    }
-    (stream as { destroy?: () => void }).destroy?.();
-    if (info.Running) throw new Error(`${cmd.join(' ')} did not finish within 30 s`);
-    if (info.ExitCode !== 0) throw new Error(text.trim() || `${cmd.join(' ')} exited with ${info.ExitCode}`);
+/**
+ * Runs a command in a container and waits for it (30 s at most): rejects with its output when it
+ * exits non-zero.
+ */
+export async function execIn(docker: Docker, id: string, cmd: string[]): Promise<string> {
+  const exec = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d) => (text += d.toString()));
+  docker.modem.demuxStream(stream, out, out);
+  // The output stream does not always end with the process: its state is asked too, for 30 s.
+  const ended = new Promise((resolve) => stream.on('end', resolve));
+  const deadline = Date.now() + 30_000;
+  let info = await exec.inspect();
+  while (info.Running && Date.now() < deadline) {
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 100))]);
+    info = await exec.inspect();
   }
+  (stream as { destroy?: () => void }).destroy?.();
+  if (info.Running) throw new Error(`${cmd.join(' ')} did not finish within 30 s`);
+  if (info.ExitCode !== 0) throw Object.assign(new Error(text.trim() || `${cmd.join(' ')} exited with ${info.ExitCode}`), { output: text });
+  return text;
 }
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { containerSecurity, type PodSecurityContext, type SecurityContext } from './security-context.js';
 import type Docker from 'dockerode';
 import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
-import { claimVolumeName, containerName, emptyDirVolumeName, label, networkName } from './labels.js';
+import { claimVolumeName, containerName, emptyDirVolumeName, label } from './labels.js';
 import { parseQuantity } from '../manifest/quantity.js';
 import { defaultGraceSeconds, preStopLabel } from './container-lifecycle.js';
 
@@ -18,6 +18,8 @@ export interface Lookups {
   publishAddresses?: string[];
   /** The cluster DNS server and domain, when the node runs its network component. */
   clusterDns?: { server: string; domain: string };
+  /** The Pod's address on the node's Pod network (not for a Pod on the host's network). */
+  podAddress?: string;
 }
 
 /**
@@ -83,7 +85,6 @@ export interface ContainerPlan {
 }
 
 export interface PodPlan {
-  network: string;
   volumes: { name: string; labels: Record<string, string> }[];
   containers: ContainerPlan[];
   /** A reason a container cannot be created yet (CreateContainerConfigError). */
@@ -96,11 +97,13 @@ export interface PodPlan {
  * localhost, as the containers of a Kubernetes Pod do.
  */
 export function planPod(pod: KubeObject, lookups: Lookups, installation: string): PodPlan {
+  // The address is known before the containers start: the downward API has it from the first.
+  if (lookups.podAddress && !pod.spec.hostNetwork) pod = { ...pod, status: { ...pod.status, podIP: lookups.podAddress } };
   const spec = pod.spec as PodSpec;
   const ns = pod.metadata.namespace!;
   const uid = pod.metadata.uid!;
   const base = { [label.managedBy]: installation, [label.namespace]: ns, [label.pod]: pod.metadata.name, [label.uid]: uid };
-  const plan: PodPlan = { network: networkName(ns), volumes: [], containers: [] };
+  const plan: PodPlan = { volumes: [], containers: [] };
   const binds = new Map<string, { source: string; kind: 'volume' | 'bind' | 'files'; files?: FileToCopy['files']; refreshed?: string }>();
 
   for (const v of spec.volumes ?? []) {
@@ -221,33 +224,23 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       hostConfig.NetworkMode = 'host';
       hostConfig.ExtraHosts = [...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
       if (hostConfig.ExtraHosts.length === 0) delete hostConfig.ExtraHosts;
-    } else if (index === 0) {
+    } else if ((index === 0 || (init && before)) && !spec.hostNetwork) {
+      // The container that owns the Pod's network namespace (and an init container that runs
+      // before it): no Docker network; the node's network component gives it the Pod's address.
       options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
-      const ports = [...containers, ...(spec.initContainers ?? []).filter(isSidecar)].flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
-      if (ports.length > 0) {
-        options.ExposedPorts = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, {}]));
+      if (index === 0) {
+        const ports = [...containers, ...(spec.initContainers ?? []).filter(isSidecar)].flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
         const allowed = lookups.publishAddresses;
         for (const p of ports) {
           if (p.hostIP && allowed?.length && !allowed.includes(p.hostIP)) plan.configError ??= { container: c.name, message: `hostIP ${p.hostIP} of hostPort ${p.hostPort} is not an address this node publishes on (${allowed.join(', ')})` };
         }
-        // A hostPort binds the port's hostIP, else each address the node publishes on, else all.
-        const bindings = (p: { hostPort?: number; hostIP?: string }) => (p.hostIP ? [p.hostIP] : allowed?.length ? allowed : ['']).map((ip) => ({ ...(ip ? { HostIp: ip } : {}), HostPort: String(p.hostPort) }));
-        hostConfig.PortBindings = Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, bindings(p)]));
       }
-      hostConfig.NetworkMode = plan.network;
+      hostConfig.NetworkMode = 'none';
+      if (lookups.podAddress) options.Labels![label.podIP] = lookups.podAddress;
       Object.assign(hostConfig, dnsSettings(pod, lookups.clusterDns));
-      // The API's names (its certificate has them) resolve to its address on the Pod's network.
-      hostConfig.ExtraHosts = [...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
-      if (hostConfig.ExtraHosts.length === 0) delete hostConfig.ExtraHosts;
-      // Names are the cluster DNS server's (a Service's, a StatefulSet Pod's HOSTNAME.SERVICE).
-      options.NetworkingConfig = { EndpointsConfig: { [plan.network]: {} } };
-    } else if (init && before && !spec.hostNetwork) {
-      // An init container that runs before the Pod's network owner exists has an address of its own
-      // on the namespace's network, and the Pod's hostname.
-      options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
-      hostConfig.NetworkMode = plan.network;
-      Object.assign(hostConfig, dnsSettings(pod, lookups.clusterDns));
-      hostConfig.ExtraHosts = [...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
+      // The Pod's own name resolves to its address, as in Kubernetes; the API's names (its
+      // certificate has them) to the API's address.
+      hostConfig.ExtraHosts = [...(lookups.podAddress ? [`${options.Hostname}:${lookups.podAddress}`] : []), ...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
       if (hostConfig.ExtraHosts.length === 0) delete hostConfig.ExtraHosts;
     } else if (init && before) {
       hostConfig.NetworkMode = 'host';
@@ -284,7 +277,7 @@ export function isSidecar(c: Container): boolean {
 /**
  * The container that owns a Pod's network namespace, which the others join: its first sidecar
  * when it has one (it runs beside the app containers from before they start), else its first
- * container. Init containers before it run with an address of their own.
+ * container. Init containers before it run in a network namespace of their own, with the Pod's address.
  */
 export function networkOwner(spec: PodSpec): string {
   return (spec.initContainers ?? []).find(isSidecar)?.name ?? spec.containers[0]!.name;

@@ -254,7 +254,7 @@ export async function serve(options: ServeOptions) {
   const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, clusterDns: { server: dnsAddress, domain: clusterDomain }, podSubnets });
   nodesRef.current = nodes;
   await nodes.start();
-  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, podSubnets, client: controllerManager, ingressPorts: options.ingressPorts, log: logFor('gouvernail-service-proxy') });
+  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, podSubnets, client: controllerManager, ingressPorts: options.ingressPorts, publishAddresses: options.publishAddresses, log: logFor('gouvernail-service-proxy') });
   networkRef.current = network;
   const lifecycle = new NodeLifecycleController({ store, client: controllerManager, log: logFor('kube-controller-manager'), events: recorders.nodeController, monitorGraceMs: options.nodeMonitorGraceMs, evictionTimeoutMs: options.podEvictionTimeoutMs, lastError: (n) => nodes.lastError(n) });
   const applicationsRef: { current?: ApplicationController } = {};

@@ -1,0 +1,48 @@
+/**
+ * Run by the control plane in a node's network component (docker exec), once Pods' containers have
+ * started: gives each its Pod address, as the CNI ptp plugin does. A veth pair joins the Pod's
+ * network namespace (eth0, the Pod's address as a /32, a default route through the gateway) to
+ * the host (gv + the address in hex, the namespace's gateway as a /32, a route to the Pod's
+ * address). Traffic between Pods is routed by the host, where the installation's rules see it.
+ * Already wired containers are left as they are. The argument is the JSON list of what to wire;
+ * prints one JSON line per Pod that could not be wired and exits non-zero when one could not.
+ */
+import { spawnSync } from 'node:child_process';
+import { hostInterface, type Wiring } from './wiring.js';
+
+const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+
+function run(cmd: string, args: string[], input?: string): { ok: boolean; out: string } {
+  const r = spawnSync(cmd, args, { input, env, encoding: 'utf8' });
+  return { ok: r.status === 0, out: `${r.stderr ?? ''}${r.stdout ?? ''}${r.error ? r.error.message : ''}`.trim() };
+}
+
+function wire(w: Wiring): string | undefined {
+  const host = hostInterface(w.ip);
+  const inPod = (args: string[], input?: string) => run('nsenter', [`--net=/proc/${w.pid}/ns/net`, 'ip', ...args], input);
+  const present = inPod(['-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+  if (present.ok && present.out.includes(` ${w.ip}/32 `) && run('ip', ['link', 'show', host]).ok) {
+    // Wired already (a pass after a restart of the control plane): the host's route is made sure of.
+    run('ip', ['route', 'replace', `${w.ip}/32`, 'dev', host]);
+    return undefined;
+  }
+  // A veth left by an earlier container of the Pod (an init container, a restart) goes first.
+  run('ip', ['link', 'del', host]);
+  const add = run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(w.pid)]);
+  if (!add.ok) return `ip link add ${host} type veth peer name eth0 netns ${w.pid}: ${add.out}`;
+  const hostSide = run('ip', ['-batch', '-'], [`link set ${host} up`, `addr replace ${w.gateway}/32 dev ${host}`, `route replace ${w.ip}/32 dev ${host}`].join('\n'));
+  if (!hostSide.ok) return `the host's end ${host}: ${hostSide.out}`;
+  const podSide = inPod(['-batch', '-'], [`addr add ${w.ip}/32 dev eth0`, 'link set eth0 up', 'link set lo up', `route add ${w.gateway} dev eth0 scope link`, `route add default via ${w.gateway} dev eth0`].join('\n'));
+  if (!podSide.ok) return `the Pod's end (eth0 in process ${w.pid}'s network): ${podSide.out}`;
+  return undefined;
+}
+
+const list = JSON.parse(process.argv[2] ?? '[]') as Wiring[];
+let failed = false;
+for (const w of list) {
+  const problem = wire(w);
+  if (!problem) continue;
+  failed = true;
+  process.stdout.write(`${JSON.stringify({ ip: w.ip, pid: w.pid, problem })}\n`);
+}
+process.exit(failed ? 1 : 0);
