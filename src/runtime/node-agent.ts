@@ -94,7 +94,7 @@ export class NodeAgent {
   constructor(private readonly o: NodeAgentOptions) {
     this.statuses = new StatusWriter(o.client);
     this.wiring = new PodWiring({ docker: o.docker, installation: o.installation });
-    this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
+    this.apiAccess = new PodApiAccess({ ...o, gateway: (ns) => o.podSubnet(ns).gateway }, (msg, fields) => this.log(msg, fields));
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({
       pass: async () => {
@@ -884,8 +884,11 @@ export class NodeAgent {
     if (!info.State.Running || !info.State.Pid) return false;
     if (this.wired.get(id) === info.State.StartedAt) return true;
     try {
-      await this.wiring.wire({ pid: info.State.Pid, ip, gateway: this.o.podSubnet(pod.metadata.namespace!).gateway });
+      const { gateway } = this.o.podSubnet(pod.metadata.namespace!);
+      await this.wiring.wire({ pid: info.State.Pid, ip, gateway });
       this.wired.set(id, info.State.StartedAt);
+      // The gateway is the host's now: the API can be carried to it.
+      this.apiAccess.carry(gateway);
       if (this.wired.size > 5000) this.wired.delete(this.wired.keys().next().value!);
       return true;
     } catch (err) {

@@ -5,7 +5,6 @@ import type Docker from 'dockerode';
 import type { Client } from '../api/client.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { networkName } from './labels.js';
 import type { ApiAccess } from './pod-containers.js';
 import { pipeSockets } from './tcp-forward.js';
 
@@ -15,6 +14,8 @@ export interface PodApiAccessOptions {
   docker: Docker;
   api?: { host: string; port: number; ca: string };
   podFilesDir?: string;
+  /** The gateway of a namespace's Pods on the node: the API's address for them. */
+  gateway: (namespace: string) => string;
 }
 
 /**
@@ -25,7 +26,6 @@ export interface PodApiAccessOptions {
 export class PodApiAccess {
   /** Tokens bound to each Pod's life, by Pod uid. */
   private readonly tokens = new Map<string, string>();
-  private readonly gateways = new Map<string, string>();
   private readonly forwarders = new Map<string, net.Server>();
 
   constructor(private readonly o: PodApiAccessOptions, private readonly log: (msg: string, fields?: Record<string, unknown>) => void) {}
@@ -49,8 +49,8 @@ export class PodApiAccess {
     }
     // On the host's network the API is where it listens; on the namespace's, at its gateway.
     const hostNetwork = pod.spec.hostNetwork === true;
-    const gateway = hostNetwork ? (api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host) : await this.gatewayOf(networkName(ns));
-    if (!hostNetwork) this.forward(gateway, api.host, api.port);
+    const gateway = hostNetwork ? (api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host) : this.o.gateway(ns);
+    if (!hostNetwork) this.carry(gateway);
     const hostDir = this.o.podFilesDir ? this.writeFiles(pod.metadata.uid!, { token, 'ca.crt': api.ca, namespace: ns }) : undefined;
     return { token, ca: api.ca, host: gateway, port: api.port, hostDir };
   }
@@ -66,17 +66,6 @@ export class PodApiAccess {
     this.forwarders.clear();
   }
 
-  private async gatewayOf(network: string): Promise<string> {
-    let gateway = this.gateways.get(network);
-    if (!gateway) {
-      const info = await this.o.docker.getNetwork(network).inspect();
-      gateway = info.IPAM?.Config?.[0]?.Gateway as string | undefined;
-      if (!gateway) throw new Error(`the network ${network} has no gateway address`);
-      this.gateways.set(network, gateway);
-    }
-    return gateway;
-  }
-
   /** The files of a Pod, in its folder, rewritten only when they change. */
   private writeFiles(uid: string, files: Record<string, string>): string {
     const dir = path.join(this.o.podFilesDir!, uid, 'serviceaccount');
@@ -88,12 +77,18 @@ export class PodApiAccess {
     return dir;
   }
 
-  /** Carries the API to a network's gateway address when it listens only on loopback. */
-  private forward(address: string, host: string, port: number): void {
-    if (this.forwarders.has(address) || host === '0.0.0.0' || host === '::') return;
+  /**
+   * Carries the API to a Pod gateway address when it listens only on loopback. The address is the
+   * host's once the first Pod of the namespace has it: until then (and on another node's host,
+   * where it never is) binding fails quietly and is tried again at the next call.
+   */
+  carry(address: string): void {
+    const api = this.o.api;
+    if (!api || this.forwarders.has(address) || api.host === '0.0.0.0' || api.host === '::') return;
+    const { host, port } = api;
     const server = net.createServer((socket) => pipeSockets(socket, net.connect(port, host)));
-    server.on('error', (err) => {
-      this.log('cannot carry the API to a Pod network', { address, port, err: err.message });
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRNOTAVAIL') this.log('cannot carry the API to a Pod network', { address, port, err: err.message });
       this.forwarders.delete(address);
     });
     server.listen(port, address);
