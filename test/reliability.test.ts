@@ -6,10 +6,14 @@ import path from 'node:path';
 import { ObjectStore } from '../src/store/object-store.js';
 import { DockerRecords } from '../src/store/docker-records.js';
 import { planPod } from '../src/runtime/pod-containers.js';
-import { claimVolumeName, containerName, label, networkName } from '../src/runtime/labels.js';
+import { claimVolumeName, containerName, label } from '../src/runtime/labels.js';
+import { hostInterface } from '../src/network/wiring.js';
 import type { KubeObject } from '../src/manifest/types.js';
 import { containersOf, docker, execIn, image, isReady, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
+
+/** The host's network interfaces, as `ip link` lists them. */
+const hostLinks = () => execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
 
 const cm = (name: string, value: string, namespace = 'default') => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name}, namespace: ${namespace} }\ndata: { v: "${value}" }\n`;
 const app = (name: string, source: object, syncPolicy: object) => ({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name, namespace: 'default' }, spec: { source, syncPolicy: { automated: true, interval: '1h', ...syncPolicy } } });
@@ -180,9 +184,11 @@ test.serial('across a restart: a claim deleted while serve was down loses its vo
   t.not(remade.Id, half.id, 'the container never made ready was made again');
   t.is((await execIn(remade.Id, ['cat', '/conf/greeting'])).out, 'hello from the ConfigMap');
 
+  // The Pods' ends of the Pod network on the host (a veth pair each) go with their containers.
+  const addressed = await waitFor('the reader with its address', async () => (await server.client.get('Pod', ns, 'reader'))?.status?.podIP as string | undefined);
+  t.true(hostLinks().includes(hostInterface(addressed)), "the reader's veth is on the host");
   await server.client.delete('Namespace', undefined, ns);
-  await waitFor("the namespace's network removed", async () => (await docker.listNetworks({ filters: { name: [networkName(ns)] } })).filter((n) => n.Name === networkName(ns)).length === 0, 120_000);
   // Each container goes once its grace period has passed (a Pod's containers stop in the background).
   await waitFor("the namespace's containers removed", async () => (await containersOf(server.installation, ns)).length === 0, 60_000);
-  t.pass();
+  await waitFor("the reader's veth gone from the host", async () => !hostLinks().includes(hostInterface(addressed)), 30_000);
 });

@@ -67,7 +67,7 @@ export function namedPorts(pod: KubeObject): (name: string) => number | undefine
  * signal, then SIGKILL once the grace period (its StopTimeout, else 30 s) has passed since the
  * start, then removal.
  */
-export async function terminate(docker: Docker, c: Docker.ContainerInfo): Promise<{ preStopFailure?: string }> {
+export async function terminate(docker: Docker, c: Docker.ContainerInfo, podIP?: string): Promise<{ preStopFailure?: string }> {
   const container = docker.getContainer(c.Id);
   const info = await container.inspect().catch(() => undefined);
   const grace = (info?.Config as { StopTimeout?: number } | undefined)?.StopTimeout ?? defaultGraceSeconds;
@@ -75,8 +75,7 @@ export async function terminate(docker: Docker, c: Docker.ContainerInfo): Promis
   let preStopFailure: string | undefined;
   const label = c.Labels[preStopLabel];
   if (label && info?.State.Running) {
-    const ip = Object.values(info.NetworkSettings.Networks ?? {})[0]?.IPAddress;
-    preStopFailure = await runHandler(docker, c.Id, JSON.parse(label) as LifecycleHandler, ip || undefined, grace * 1000);
+    preStopFailure = await runHandler(docker, c.Id, JSON.parse(label) as LifecycleHandler, podIP, grace * 1000);
   }
   const left = Math.max(0, Math.ceil(grace - (Date.now() - started) / 1000));
   if (info?.State.Running) await container.stop({ t: left }).catch(() => {});

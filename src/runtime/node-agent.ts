@@ -717,6 +717,7 @@ export class NodeAgent {
 
   private async terminatePod(uid: string, list: Docker.ContainerInfo[]): Promise<void> {
     const docker = this.o.docker;
+    const podIP = list.map((c) => c.Labels[label.podIP]).find((ip) => ip);
     await Promise.all(
       list.map(async (c) => {
         const name = dockerName(c);
@@ -725,7 +726,7 @@ export class NodeAgent {
         try {
           this.log('stopping container of a deleted Pod', { container: name });
           this.o.event?.(podOf(c), 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
-          const { preStopFailure } = await terminate(docker, c);
+          const { preStopFailure } = await terminate(docker, c, podIP);
           // A container that outlives the agent's stop is forgotten by the next start's pass.
           if (this.stopped) return;
           if (preStopFailure) this.o.event?.(podOf(c), 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${preStopFailure}`);
