@@ -50,6 +50,12 @@ test('cluster IPs: each port to its ready endpoints with equal chances, ClientIP
   // Pods of both namespaces reach each other, and keep their address across namespaces.
   t.regex(rules, /-A GV-PODS-ABC123 -d 172\.19\.0\.0\/16 -j ACCEPT/);
   t.regex(rules, /-A GV-POST-ABC123 -s 172\.18\.0\.0\/16 -j GV-PODS-ABC123-N/);
+  // What a Pod sends out of the cluster leaves with the node's address, after the Pod destinations; replies come back.
+  const post = rules.split('\n').filter((l) => l.startsWith('-A GV-POST-ABC123 -s 172.18.0.0/16'));
+  t.deepEqual(post, ['-A GV-POST-ABC123 -s 172.18.0.0/16 -j GV-PODS-ABC123-N', '-A GV-POST-ABC123 -s 172.18.0.0/16 -j MASQUERADE']);
+  t.regex(rules, /-A GV-FWD-ABC123 -d 172\.18\.0\.0\/16 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT/);
+  // A Pod sent to itself through its Service is masqueraded (hairpin), each endpoint once.
+  t.is(rules.split('\n').filter((l) => l === '-A GV-POST-ABC123 -s 172.18.0.2/32 -d 172.18.0.2/32 -m conntrack --ctstate DNAT -j MASQUERADE').length, 1);
 });
 
 test('NetworkPolicy: a deny-all ingress isolates every Pod of its namespace; an allow rule lets exactly the labelled Pods of another namespace in, on its port', (t) => {

@@ -186,9 +186,9 @@ test.serial('across a restart: a claim deleted while serve was down loses its vo
 
   // The Pods' ends of the Pod network on the host (a veth pair each) go with their containers.
   const addressed = await waitFor('the reader with its address', async () => (await server.client.get('Pod', ns, 'reader'))?.status?.podIP as string | undefined);
-  t.true(hostLinks().includes(hostInterface(addressed)), "the reader's veth is on the host");
+  t.true(hostLinks().includes(hostInterface(addressed, server.installation)), "the reader's veth is on the host");
   await server.client.delete('Namespace', undefined, ns);
   // Each container goes once its grace period has passed (a Pod's containers stop in the background).
   await waitFor("the namespace's containers removed", async () => (await containersOf(server.installation, ns)).length === 0, 60_000);
-  await waitFor("the reader's veth gone from the host", async () => !hostLinks().includes(hostInterface(addressed)), 30_000);
+  await waitFor("the reader's veth gone from the host", async () => !hostLinks().includes(hostInterface(addressed, server.installation)), 30_000);
 });

@@ -119,6 +119,9 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
     seen.add(await get('http://web.svc-other/'));
     return seen.size === 2;
   });
+  // A Pod reaches its own Service, and gets itself too (hairpin).
+  const self = (await containersOf(server.installation, 'svc-other')).find((x) => x.Labels['gouvernail.io/pod'] === pods[0]!.metadata.name)!;
+  await waitFor('a Pod answered by itself through its own Service', async () => (await execIn(self.Id, ['timeout', '5', 'wget', '-q', '-O', '-', 'http://web/'])).out.trim() === pods[0]!.metadata.name || undefined, 60_000, 100);
   // A headless Service's name is every ready Pod's address; SRV records name the ports.
   const nslookup = async (name: string) => (await execIn(c!.Id, ['timeout', '5', 'nslookup', name])).out;
   const lookup = await waitFor('every ready Pod in the headless name', async () => {

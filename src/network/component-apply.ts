@@ -37,6 +37,8 @@ interface Plan {
   clusterCidr?: string;
   /** This node's address (the VXLAN tunnel's local end). */
   self?: string;
+  /** This node's own Pod ranges: an address of them that no Pod has is unreachable, not sent on. */
+  own?: string[];
 }
 
 const vxlanDevice = 'gv.vxlan';
@@ -101,6 +103,12 @@ if (plan.routes) {
     if (!subnet || !/ via /.test(line) || connected.has(subnet) || keep.has(subnet) || !inCluster(subnet)) continue;
     run('ip', ['route', 'del', subnet]);
   }
+}
+
+// A Pod has a route of its own (a /32 through its veth); the rest of the node's ranges goes nowhere.
+for (const range of plan.own ?? []) {
+  const r = run('ip', ['route', 'replace', 'unreachable', range]);
+  if (!r.ok) failures.push(`ip route replace unreachable ${range}: ${r.out}`);
 }
 
 const restore = run(`${iptables}-restore`, ['--noflush'], readFileSync(`${configDir}/iptables.rules`, 'utf8'));

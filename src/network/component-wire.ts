@@ -2,12 +2,13 @@
  * Run by the control plane in a node's network component (docker exec), once Pods' containers have
  * started: gives each its Pod address, as the CNI ptp plugin does. A veth pair joins the Pod's
  * network namespace (eth0, the Pod's address as a /32, a default route through the gateway) to
- * the host (gv + the address in hex, the namespace's gateway as a /32, a route to the Pod's
+ * the host (named after the installation and the address, the namespace's gateway as a /32, a route to the Pod's
  * address). Traffic between Pods is routed by the host, where the installation's rules see it.
  * Already wired containers are left as they are. The argument is the JSON list of what to wire;
  * prints one JSON line per Pod that could not be wired and exits non-zero when one could not.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { hostInterface, type Wiring } from './wiring.js';
 
 const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
@@ -18,7 +19,10 @@ function run(cmd: string, args: string[], input?: string): { ok: boolean; out: s
 }
 
 function wire(w: Wiring): string | undefined {
-  const host = hostInterface(w.ip);
+  // The container stopped meanwhile (an init container that finished): nothing to wire; its next
+  // start is wired then.
+  if (!existsSync(`/proc/${w.pid}/ns/net`)) return undefined;
+  const host = hostInterface(w.ip, w.installation);
   const inPod = (args: string[], input?: string) => run('nsenter', [`--net=/proc/${w.pid}/ns/net`, 'ip', ...args], input);
   const present = inPod(['-o', '-4', 'addr', 'show', 'dev', 'eth0']);
   if (present.ok && present.out.includes(` ${w.ip}/32 `) && run('ip', ['link', 'show', host]).ok) {
@@ -26,6 +30,10 @@ function wire(w: Wiring): string | undefined {
     run('ip', ['route', 'replace', `${w.ip}/32`, 'dev', host]);
     return undefined;
   }
+  // Another interface routing the address: another installation on this host has the same Pod range.
+  const routed = run('ip', ['-o', '-4', 'route', 'show', 'exact', `${w.ip}/32`]).out;
+  const dev = / dev (\S+)/.exec(routed)?.[1];
+  if (dev && dev !== host) return `the address ${w.ip} is routed to ${dev} on this host already (another installation with the same Pod range?); give each installation its own --cluster-cidr`;
   // A veth left by an earlier container of the Pod (an init container, a restart) goes first.
   run('ip', ['link', 'del', host]);
   const add = run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(w.pid)]);

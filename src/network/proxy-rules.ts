@@ -68,6 +68,7 @@ export function proxyRules(input: ProxyInput): string {
   const filter: string[] = [];
   const reject: string[] = [];
   const nodePorts: string[] = [];
+  const endpointIPs = new Set<string>();
   const endpointsOf = new Map(input.endpoints.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
   const services = [...input.services].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
   for (const s of services) {
@@ -91,6 +92,7 @@ export function proxyRules(input: ProxyInput): string {
       // reply comes back through this node). After every cluster IP's rules.
       const nodePort = (s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && p.nodePort ? `! -d 127.0.0.0/8 -p ${proto} -m ${proto} --dport ${p.nodePort} -m addrtype --dst-type LOCAL` : undefined;
       const label = comment(`${key}${p.name ? `:${p.name}` : ''}`);
+      for (const b of backends) endpointIPs.add(b.ip);
       if (backends.length === 0) {
         reject.push(`-A ${c.reject} ${match} ${label} -j REJECT --reject-with icmp-port-unreachable`);
         continue;
@@ -118,6 +120,9 @@ export function proxyRules(input: ProxyInput): string {
   const subnets = [...new Set(input.podSubnets)].sort();
   nat.unshift(...hostPortRules(c.services, input.hostPorts ?? []));
   nat.push(`-A ${c.postrouting} -m mark --mark ${nodePortMark}/${nodePortMark} -j MASQUERADE`);
+  // A Pod sent to itself through its Service (hairpin) gets the packet from the node's address, as
+  // kube-proxy masquerades it: from its own address it would be dropped as a martian.
+  for (const ip of [...endpointIPs].sort()) nat.push(`-A ${c.postrouting} -s ${ip}/32 -d ${ip}/32 -m conntrack --ctstate DNAT -j MASQUERADE`);
   for (const net of subnets) {
     nat.push(`-A ${c.postrouting} -s ${net} -j ${c.podDestinations}-N`);
   }

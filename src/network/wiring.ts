@@ -6,9 +6,15 @@ export interface Wiring {
   ip: string;
   /** The gateway of the Pod's subnet on the node: the host's end of every Pod of that subnet. */
   gateway: string;
+  /** The installation's id: the host's end is named after it. */
+  installation: string;
 }
 
-/** The host's end of a Pod's veth pair: gvp and the address in hex (11 characters, under Linux's 15). */
-export function hostInterface(ip: string): string {
-  return `gvp${ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join('')}`;
+/**
+ * The host's end of a Pod's veth pair: gv, the installation's first four characters and the
+ * address in hex (14 characters, under Linux's 15), so that an installation only ever replaces
+ * its own.
+ */
+export function hostInterface(ip: string, installation: string): string {
+  return `gv${installation.slice(0, 4)}${ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join('')}`;
 }

@@ -886,7 +886,7 @@ export class NodeAgent {
     if (this.wired.get(id) === info.State.StartedAt) return true;
     try {
       const { gateway } = this.o.podSubnet(pod.metadata.namespace!);
-      await this.wiring.wire({ pid: info.State.Pid, ip, gateway });
+      await this.wiring.wire({ pid: info.State.Pid, ip, gateway, installation: this.o.installation });
       this.wired.set(id, info.State.StartedAt);
       // The gateway is the host's now: the API can be carried to it.
       this.apiAccess.carry(gateway);

@@ -17,6 +17,8 @@ export interface NodeNetworkConfig {
   clusterCidr?: string;
   /** The node's own address: the local end of VXLAN tunnels to nodes it does not reach directly. */
   self?: string;
+  /** The node's own Pod ranges. */
+  own?: string[];
   hooks: { table: string; chain: string; target: string }[];
   dnsAddress: string;
   /** The hostPorts of the node's Pods (those on loopback are the component's to answer). */
@@ -144,7 +146,7 @@ export class NodeNetwork {
     put('ingress.json', JSON.stringify(config.ingress), 0o600);
     put('iptables.rules', config.rules);
     put('hostports.json', JSON.stringify(loopbackPorts(config.hostPorts ?? [])));
-    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks, routes: config.routes, clusterCidr: config.clusterCidr, self: config.self }));
+    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks, routes: config.routes, clusterCidr: config.clusterCidr, self: config.self, own: config.own }));
     tar.finalize();
     const chunks: Buffer[] = [];
     for await (const c of tar) chunks.push(c as Buffer);
