@@ -1,8 +1,13 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { applyDefaults } from '../src/manifest/defaults.js';
 import type { KubeObject } from '../src/manifest/types.js';
 import { planPod } from '../src/runtime/pod-containers.js';
 import { PodAddresses } from '../src/runtime/pod-addresses.js';
+import { networkWaitScript, withNetworkWait } from '../src/runtime/network-wait.js';
 import { hostPortRules, hostPortsOf, loopbackPorts } from '../src/network/host-ports.js';
 
 const pod = (ports: object[]): KubeObject =>
@@ -76,4 +81,20 @@ test("hostNetwork puts the Pod on the host's network: no network of its own, no 
   t.is(first.Hostname, undefined);
   t.is(first.NetworkingConfig, undefined);
   t.is(first.HostConfig!.PortBindings, undefined);
+});
+
+test("a Pod's network owner waits for its address, then runs what Docker would have run (the spec's command and args over the image's)", (t) => {
+  const wait = ['/bin/sh', '-c', networkWaitScript, 'gouvernail-wait-network'];
+  const image = { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'] };
+  t.deepEqual(withNetworkWait({ Image: 'nginx' }, image), { Image: 'nginx', Entrypoint: wait, Cmd: ['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;'] });
+  t.deepEqual(withNetworkWait({ Image: 'nginx', Cmd: ['nginx', '-T'] }, image).Cmd, ['/docker-entrypoint.sh', 'nginx', '-T'], 'args replace the image CMD');
+  t.deepEqual(withNetworkWait({ Image: 'nginx', Entrypoint: ['sleep'] }, image).Cmd, ['sleep'], "a command drops the image's CMD");
+  t.deepEqual(withNetworkWait({ Image: 'nginx', Entrypoint: ['sleep'], Cmd: ['9'] }, image).Cmd, ['sleep', '9']);
+  t.deepEqual(withNetworkWait({ Image: 'x' }, { Cmd: 'sh' }).Cmd, ['sh'], 'a string CMD');
+  t.deepEqual(withNetworkWait({ Image: 'x' }, {}), { Image: 'x' }, 'nothing to run: left for Docker to refuse');
+  // The script runs with a POSIX shell alone: until the default route through eth0, then exec.
+  const run = (route: string) => execFileSync('sh', ['-c', networkWaitScript.replace('/proc/net/route', route), 'w', 'echo', 'ran'], { encoding: 'utf8', timeout: 10_000 });
+  const dir = mkdtempSync(path.join(tmpdir(), 'gv-wait-'));
+  writeFileSync(path.join(dir, 'route'), 'Iface\tDestination\tGateway\neth0\t00000000\t0100600A\n');
+  t.is(run(path.join(dir, 'route')), 'ran\n');
 });

@@ -80,15 +80,23 @@ test.serial('a container killed by hand is restarted, one removed is recreated, 
   const { client } = server;
   const ns = 'heal';
   await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pet', namespace: ns }, spec: { containers: [{ name: 'main', image, command: ['sleep', '3600'] }] } });
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pet', namespace: ns }, spec: { containers: [{ name: 'main', image, command: ['sh', '-c', 'mkdir -p /w; echo pet > /w/index.html; exec httpd -f -p 8080 -h /w'] }] } });
   const first = await waitFor('the container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running'));
+  // The Pod's address answers from this host (its node), before and after each restart.
+  const ip = await waitFor('the Pod address', async () => (await client.get('Pod', ns, 'pet'))?.status?.podIP as string | undefined);
+  const answers = () => waitFor(`the Pod answering on ${ip}`, async () => (await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '')) === 'pet\n');
+  await answers();
 
   await docker.getContainer(first.Id).kill();
   await waitFor('the killed container to run again', async () => (await docker.getContainer(first.Id).inspect()).State.Running);
+  // A new network namespace, given the Pod's address again.
+  await answers();
+  t.is((await client.get('Pod', ns, 'pet'))!.status.podIP, ip, 'the Pod keeps its address');
 
   await docker.getContainer(first.Id).remove({ force: true });
   const second = await waitFor('a new container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running' && c.Id !== first.Id));
   t.not(second.Id, first.Id);
+  await answers();
 
   // Somebody else's container holds the name the next Pod needs.
   const squatter = await docker.createContainer({ name: 'gv_heal_squatter_main', Image: image, Cmd: ['sleep', '3600'], Labels: { owner: 'someone-else' } });

@@ -39,6 +39,8 @@ interface Plan {
   self?: string;
   /** This node's own Pod ranges: an address of them that no Pod has is unreachable, not sent on. */
   own?: string[];
+  /** The gateways of this node's namespace subnets: those of the cluster range on loopback that are not go. */
+  gateways?: string[];
 }
 
 const vxlanDevice = 'gv.vxlan';
@@ -102,6 +104,18 @@ if (plan.routes) {
     const [subnet] = line.split(' ');
     if (!subnet || !/ via /.test(line) || connected.has(subnet) || keep.has(subnet) || !inCluster(subnet)) continue;
     run('ip', ['route', 'del', subnet]);
+  }
+}
+
+// Gateways put on loopback for subnets this node no longer has (a new --cluster-cidr) go.
+if (plan.gateways && plan.clusterCidr) {
+  const n = (ip: string) => ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
+  const [base, bits] = plan.clusterCidr.split('/');
+  const inRange = (ip: string) => n(ip) >= n(base!) && n(ip) < n(base!) + 2 ** (32 - Number(bits));
+  const wanted = new Set(plan.gateways);
+  for (const line of run('ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo']).out.split('\n')) {
+    const ip = / inet (\S+)\/32 /.exec(line)?.[1];
+    if (ip && inRange(ip) && !wanted.has(ip)) run('ip', ['addr', 'del', `${ip}/32`, 'dev', 'lo']);
   }
 }
 

@@ -19,6 +19,12 @@ function run(cmd: string, args: string[], input?: string): { ok: boolean; out: s
 }
 
 function wire(w: Wiring): string | undefined {
+  // The gateway on the node's loopback: the node answers it (and the API is carried to it) before
+  // the subnet's first Pod has a veth that holds it too.
+  if (!w.pid || !w.ip) {
+    const r = run('ip', ['addr', 'replace', `${w.gateway}/32`, 'dev', 'lo']);
+    return r.ok ? undefined : `ip addr replace ${w.gateway}/32 dev lo: ${r.out}`;
+  }
   // The container stopped meanwhile (an init container that finished): nothing to wire; its next
   // start is wired then.
   if (!existsSync(`/proc/${w.pid}/ns/net`)) return undefined;
@@ -51,6 +57,6 @@ for (const w of list) {
   const problem = wire(w);
   if (!problem) continue;
   failed = true;
-  process.stdout.write(`${JSON.stringify({ ip: w.ip, pid: w.pid, problem })}\n`);
+  process.stdout.write(`${JSON.stringify({ ip: w.ip ?? w.gateway, pid: w.pid, problem })}\n`);
 }
 process.exit(failed ? 1 : 0);

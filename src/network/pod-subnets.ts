@@ -83,6 +83,11 @@ export class PodSubnets {
     this.save();
   }
 
+  /** The gateways of a node's namespace subnets. */
+  gatewaysOf(node: string): string[] {
+    return Object.entries(this.state.assigned).filter(([k]) => k.startsWith(`${node}/`)).map(([, subnet]) => nthAddress(parseCidr(subnet), 1));
+  }
+
   /** Every node's ranges: what the nodes route to each other. */
   all(): { node: string; subnet: string }[] {
     return Object.entries(this.state.nodes ?? {}).flatMap(([node, ranges]) => ranges.map((subnet) => ({ node, subnet })));

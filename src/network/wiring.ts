@@ -1,9 +1,12 @@
-/** What the network component is asked to do for one Pod container that owns a network namespace. */
+/**
+ * What the network component is asked to do for one Pod container that owns a network namespace
+ * (or, without a process, to put a subnet's gateway on the node before its first Pod starts).
+ */
 export interface Wiring {
   /** The container's process on the node (its network namespace is /proc/PID/ns/net). */
-  pid: number;
+  pid?: number;
   /** The Pod's address. */
-  ip: string;
+  ip?: string;
   /** The gateway of the Pod's subnet on the node: the host's end of every Pod of that subnet. */
   gateway: string;
   /** The installation's id: the host's end is named after it. */

@@ -13,6 +13,7 @@ import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, containerName, label } from './labels.js';
 import { PodAddresses } from './pod-addresses.js';
 import { PodWiring } from './pod-wiring.js';
+import { withNetworkWait } from './network-wait.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
 import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
@@ -94,7 +95,7 @@ export class NodeAgent {
   constructor(private readonly o: NodeAgentOptions) {
     this.statuses = new StatusWriter(o.client);
     this.wiring = new PodWiring({ docker: o.docker, installation: o.installation });
-    this.apiAccess = new PodApiAccess({ ...o, gateway: (ns) => o.podSubnet(ns).gateway }, (msg, fields) => this.log(msg, fields));
+    this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({
       pass: async () => {
@@ -499,6 +500,11 @@ export class NodeAgent {
         return;
       }
     }
+    if (podAddress && !(await this.ensureGateway(pod))) {
+      waiting[pod.spec.containers[0].name] = { reason: 'ContainerCreating', message: `waiting for the node's network component: ${this.wiringProblem.get(pod.metadata.uid!) ?? 'not ready'}` };
+      await this.writeStatus(pod, existing, waiting);
+      return;
+    }
     let apiAccess: ApiAccess | undefined;
     try {
       apiAccess = await this.apiAccess.forPod(pod);
@@ -665,6 +671,10 @@ export class NodeAgent {
       // A completed init container is not started again; Docker restarts a failed one itself.
       if (!c.init && current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
         await docker.getContainer(current.Id).start().catch(ignore304);
+        if (ip) {
+          const info = await docker.getContainer(current.Id).inspect().catch(() => undefined);
+          if (info) await this.ensureWired(pod, info, ip);
+        }
         return { changed: true, stop: false };
       }
       return { changed: false, stop: false };
@@ -841,7 +851,8 @@ export class NodeAgent {
     if (before?.owner !== uid || before.state !== 'creating') await records.putSoon('container', c.dockerName, 'creating', uid);
     let container: Docker.Container;
     try {
-      container = await this.o.docker.createContainer(await this.withSubPaths(c.options));
+      const options = await this.withSubPaths(c.options);
+      container = c.ownsNetwork ? await this.createWaitingForNetwork(options) : await this.o.docker.createContainer(options);
     } catch (err) {
       // A name taken by a container that is not Gouvernail's: the record was only an intent.
       if ((err as { statusCode?: number }).statusCode === 409) records.remove('container', c.dockerName);
@@ -905,6 +916,61 @@ export class NodeAgent {
   }
 
   private readonly wiringProblem = new Map<string, string>();
+  /** Gateways known to be on the node (once per agent). */
+  private readonly gateways = new Set<string>();
+
+  /**
+   * The Pod's subnet gateway is on the node before its first container is made: the API is carried
+   * to it, and the Pod's first packets find it. Once per subnet.
+   */
+  private async ensureGateway(pod: KubeObject): Promise<boolean> {
+    const { gateway } = this.o.podSubnet(pod.metadata.namespace!);
+    if (this.gateways.has(gateway)) return true;
+    try {
+      await this.wiring.wire({ gateway, installation: this.o.installation });
+      this.gateways.add(gateway);
+      return true;
+    } catch (err) {
+      this.wiringProblem.set(pod.metadata.uid!, (err as Error).message);
+      this.wake(Date.now() + 1000);
+      return false;
+    }
+  }
+
+  /** Images (by id) without /bin/sh: their network owners start at once, without waiting. */
+  private readonly withoutShell = new Set<string>();
+  private readonly withShell = new Set<string>();
+
+  /**
+   * Creates a Pod's network owner so that its program starts once the Pod has its address, as
+   * Kubernetes wires a Pod's network before its containers start: its shell waits for the route
+   * the network component adds, then runs the program. An image with no /bin/sh (distroless,
+   * scratch) cannot: its container is made again as it is, and its program may see no network for
+   * its first few tens of milliseconds.
+   */
+  private async createWaitingForNetwork(options: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+    const { docker } = this.o;
+    const image = await docker.getImage(options.Image!).inspect().catch(() => undefined);
+    if (!image || this.withoutShell.has(image.Id)) return docker.createContainer(options);
+    const container = await docker.createContainer(withNetworkWait(options, image.Config ?? {}));
+    if (this.withShell.has(image.Id)) return container;
+    // The answer is a HEAD response: its stream is let go, or it holds the engine's socket open.
+    const shell = await container.infoArchive({ path: '/bin/sh' }).then(
+      (res: unknown) => {
+        (res as { destroy?: () => void }).destroy?.();
+        return true;
+      },
+      (err: { statusCode?: number }) => err.statusCode !== 404,
+    );
+    if (shell) {
+      this.withShell.add(image.Id);
+      return container;
+    }
+    this.withoutShell.add(image.Id);
+    this.log('the image has no /bin/sh: its Pods start before their network is ready', { image: options.Image });
+    await container.remove({ force: true });
+    return docker.createContainer(options);
+  }
 
   /** A subPath of a named volume (emptyDir, claim) is bound from the volume's mount point on its engine. */
   private async withSubPaths(options: Docker.ContainerCreateOptions): Promise<Docker.ContainerCreateOptions> {

@@ -17,8 +17,9 @@ export interface NodeNetworkConfig {
   clusterCidr?: string;
   /** The node's own address: the local end of VXLAN tunnels to nodes it does not reach directly. */
   self?: string;
-  /** The node's own Pod ranges. */
+  /** The node's own Pod ranges, and its namespace subnets' gateways. */
   own?: string[];
+  gateways?: string[];
   hooks: { table: string; chain: string; target: string }[];
   dnsAddress: string;
   /** The hostPorts of the node's Pods (those on loopback are the component's to answer). */
@@ -146,7 +147,7 @@ export class NodeNetwork {
     put('ingress.json', JSON.stringify(config.ingress), 0o600);
     put('iptables.rules', config.rules);
     put('hostports.json', JSON.stringify(loopbackPorts(config.hostPorts ?? [])));
-    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks, routes: config.routes, clusterCidr: config.clusterCidr, self: config.self, own: config.own }));
+    put('apply.json', JSON.stringify({ dnsAddress: config.dnsAddress, hooks: config.hooks, routes: config.routes, clusterCidr: config.clusterCidr, self: config.self, own: config.own, gateways: config.gateways }));
     tar.finalize();
     const chunks: Buffer[] = [];
     for await (const c of tar) chunks.push(c as Buffer);

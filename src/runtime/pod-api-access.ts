@@ -15,7 +15,7 @@ export interface PodApiAccessOptions {
   api?: { host: string; port: number; ca: string };
   podFilesDir?: string;
   /** The gateway of a namespace's Pods on the node: the API's address for them. */
-  gateway: (namespace: string) => string;
+  podSubnet: (namespace: string) => { gateway: string };
 }
 
 /**
@@ -49,7 +49,7 @@ export class PodApiAccess {
     }
     // On the host's network the API is where it listens; on the namespace's, at its gateway.
     const hostNetwork = pod.spec.hostNetwork === true;
-    const gateway = hostNetwork ? (api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host) : this.o.gateway(ns);
+    const gateway = hostNetwork ? (api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host) : this.o.podSubnet(ns).gateway;
     if (!hostNetwork) this.carry(gateway);
     const hostDir = this.o.podFilesDir ? this.writeFiles(pod.metadata.uid!, { token, 'ca.crt': api.ca, namespace: ns }) : undefined;
     return { token, ca: api.ca, host: gateway, port: api.port, hostDir };

@@ -81,6 +81,8 @@ export interface ContainerPlan {
   resources: { Memory: number; NanoCpus: number; CpuShares: number; MemoryReservation: number; restartOn: ('cpu' | 'memory')[] };
   /** runAsNonRoot without runAsUser: the image's user is checked before start. */
   checkImageUser?: boolean;
+  /** It owns the Pod's network namespace: its program waits for the Pod's address (see network-wait). */
+  ownsNetwork?: boolean;
   copies: FileToCopy[];
 }
 
@@ -259,7 +261,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const resources = { Memory: Memory ?? 0, NanoCpus: NanoCpus ?? 0, CpuShares: CpuShares ?? 0, MemoryReservation: MemoryReservation ?? 0, restartOn };
     options.Labels![label.specHash] = hash;
     options.Labels![label.shapeHash] = shapeHash;
-    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, checkImageUser: security.checkImageUser, ...(init ? { init, sidecar } : {}) });
+    const ownsNetwork = !!options.Labels![label.podIP];
+    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, checkImageUser: security.checkImageUser, ...(ownsNetwork ? { ownsNetwork } : {}), ...(init ? { init, sidecar } : {}) });
   });
   return plan;
 }

@@ -48,7 +48,7 @@ export class PodWiring {
         }
         const whole = (err as { statusCode?: number }).statusCode === 404 ? "the node's network component is not running yet" : (err as Error).message;
         for (const r of batch) {
-          const problem = problems.size ? problems.get(r.wiring.ip) : whole;
+          const problem = problems.size ? problems.get(r.wiring.ip ?? r.wiring.gateway) : whole;
           if (problem) r.reject(new Error(problem));
           else r.resolve();
         }
