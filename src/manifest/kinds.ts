@@ -429,7 +429,7 @@ export interface KindInfo {
 }
 
 const kindDescriptions: Record<string, string> = {
-  Namespace: 'Namespace provides a scope for names. On Gouvernail, a namespace is a Docker bridge network on each node.',
+  Namespace: 'Namespace provides a scope for names. On Gouvernail, a namespace has a /24 of each node\'s Pod range.',
   Secret: 'Secret holds secret data of a certain type. Values are base64 in data; stringData is folded into data on write.',
   ConfigMap: 'ConfigMap holds configuration data for pods to consume, as environment variables or files.',
   PersistentVolumeClaim: "PersistentVolumeClaim is a user's request for storage: a named Docker volume on Gouvernail.",

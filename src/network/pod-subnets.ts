@@ -27,7 +27,7 @@ function blocksOf(range: Cidr, bits: number): string[] {
 /**
  * The Pod subnets of the cluster, as kube-controller-manager's node IPAM gives each node its
  * podCIDR: each node gets a range of the cluster range (a /20, another when it is full), and each
- * namespace's network on that node a /24 of it, so that no two nodes hand out the same Pod address
+ * namespace's Pods on that node a /24 of it, so that no two nodes hand out the same Pod address
  * and every node routes to the others' ranges. Kept in the store, so a subnet stays its network's
  * across restarts.
  */
@@ -51,7 +51,7 @@ export class PodSubnets {
     return this.state.nodes?.[node] ?? [];
   }
 
-  /** The subnet and gateway of a namespace's network on a node: its own, or the next free /24 of the node's range. */
+  /** The subnet and gateway of a namespace's Pods on a node: its own, or the next free /24 of the node's range. */
   subnetFor(node: string, namespace: string): { subnet: string; gateway: string } {
     const k = `${node}/${namespace}`;
     let subnet: string | undefined = this.state.assigned[k];

@@ -94,7 +94,7 @@ export class NodeAgent {
 
   constructor(private readonly o: NodeAgentOptions) {
     this.statuses = new StatusWriter(o.client);
-    this.wiring = new PodWiring({ docker: o.docker, installation: o.installation });
+    this.wiring = new PodWiring({ docker: o.docker, installation: o.installation, node: o.nodeName });
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({

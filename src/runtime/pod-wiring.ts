@@ -18,7 +18,7 @@ export class PodWiring {
   private pending: Request[] = [];
   private running = false;
 
-  constructor(private readonly o: { docker: Docker; installation: string }) {}
+  constructor(private readonly o: { docker: Docker; installation: string; node: string }) {}
 
   wire(wiring: Wiring): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -46,7 +46,7 @@ export class PodWiring {
             // not one of the program's lines
           }
         }
-        const whole = (err as { statusCode?: number }).statusCode === 404 ? "the node's network component is not running yet" : (err as Error).message;
+        const whole = (err as { statusCode?: number }).statusCode === 404 ? `the node's network component is not running yet (kubectl describe pod -n kube-system gouvernail-network-${this.o.node} says why)` : (err as Error).message;
         for (const r of batch) {
           const problem = problems.size ? problems.get(r.wiring.ip ?? r.wiring.gateway) : whole;
           if (problem) r.reject(new Error(problem));
