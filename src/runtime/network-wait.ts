@@ -9,7 +9,8 @@ import type Docker from 'dockerode';
 export const networkWaitScript = [
   'up() { while read -r i d r; do [ "$i" = eth0 ] && [ "$d" = 00000000 ] && return 0; done < /proc/net/route; return 1; }',
   'n=0',
-  'until up || [ "$n" -ge 600 ]; do sleep 0.05 2>/dev/null || sleep 1; n=$((n+1)); done',
+  // Steps of 20 ms (50 of them a second where sleep takes only whole seconds): 30 s at most.
+  'until up || [ "$n" -ge 1500 ]; do if sleep 0.02 2>/dev/null; then n=$((n+1)); else sleep 1; n=$((n+50)); fi; done',
   'exec "$@"',
 ].join('\n');
 

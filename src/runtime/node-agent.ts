@@ -54,6 +54,9 @@ export interface NodeAgentOptions {
   podSubnet: (namespace: string) => { subnet: string; gateway: string };
 }
 
+/** How long after a Pod's network owner got its address its program counts as started. */
+const programStartMs = 500;
+
 interface ProbeState {
   ready: boolean;
   successes: number;
@@ -883,8 +886,8 @@ export class NodeAgent {
     return container.id;
   }
 
-  /** Containers given their Pod's address, and the start it was given at (a restart needs it again). */
-  private readonly wired = new Map<string, string>();
+  /** Containers given their Pod's address, the start it was given for (a restart needs it again) and when. */
+  private readonly wired = new Map<string, { startedAt: string; at: number }>();
 
   /**
    * Gives a container that owns its Pod's network namespace the Pod's address, once a start: the
@@ -894,11 +897,11 @@ export class NodeAgent {
   private async ensureWired(pod: KubeObject, info: Docker.ContainerInspectInfo, ip: string): Promise<boolean> {
     const id = info.Id;
     if (!info.State.Running || !info.State.Pid) return false;
-    if (this.wired.get(id) === info.State.StartedAt) return true;
+    if (this.wired.get(id)?.startedAt === info.State.StartedAt) return true;
     try {
       const { gateway } = this.o.podSubnet(pod.metadata.namespace!);
       await this.wiring.wire({ pid: info.State.Pid, ip, gateway, installation: this.o.installation });
-      this.wired.set(id, info.State.StartedAt);
+      this.wired.set(id, { startedAt: info.State.StartedAt, at: Date.now() });
       // The gateway is the host's now: the API can be carried to it.
       this.apiAccess.carry(gateway);
       if (this.wired.size > 5000) this.wired.delete(this.wired.keys().next().value!);
@@ -1053,11 +1056,24 @@ export class NodeAgent {
         restartCount = inspect?.RestartCount ?? 0;
         const s = inspect?.State;
         // The address once the network component gave it, for this start.
-        if (spec.name === owner && s?.Running && !s.Restarting && this.wired.get(info.Id) === s.StartedAt) podIP = info.Labels[label.podIP] || undefined;
-        if (s?.Running && !s.Restarting) {
+        // A container that owns the Pod's network runs its program once it has the address: until
+        // then it is still being created (or, after a crash, backing off), not running.
+        const owns = !!info.Labels[label.podIP];
+        const wired = owns ? this.wired.get(info.Id) : undefined;
+        const unwired = owns && s?.Running && !s.Restarting && wired?.startedAt !== s.StartedAt;
+        if (spec.name === owner && s?.Running && !s.Restarting && !unwired) podIP = info.Labels[label.podIP] || undefined;
+        if (unwired) {
+          state = { waiting: restartCount > 0 ? { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${spec.name}` } : { reason: 'ContainerCreating' } };
+        } else if (s?.Running && !s.Restarting) {
           running = true;
           state = { running: { startedAt: s.StartedAt } };
           ready = kind === 'init' ? false : await this.probe(pod, spec, info.Id, spec.name === owner ? podIP : podIP ?? (pod.status?.podIP as string | undefined), s.StartedAt);
+          // Its program started within the last moment (after the wait for the address): not ready
+          // before it has had a chance to fail, as a program that exits at once does.
+          if (wired && Date.now() - wired.at < programStartMs) {
+            ready = false;
+            this.wake(wired.at + programStartMs + 50);
+          }
         } else {
           exitCode = s?.ExitCode ?? 0;
           const terminated = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: s?.StartedAt, finishedAt: s?.FinishedAt };
