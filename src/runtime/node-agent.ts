@@ -216,6 +216,12 @@ export class NodeAgent {
               // A container started again is inspected afresh (its start time, its namespace).
               const id = /"id":"([0-9a-f]{64})"/.exec(line)?.[1];
               if (id) this.inspections.delete(id);
+              // How it last exited: Docker's state forgets once its restart policy starts it again.
+              const exitCode = /"Action":"die"/.test(line) ? /"exitCode":"(\d+)"/.exec(line)?.[1] : undefined;
+              if (id && exitCode !== undefined) {
+                this.lastExit.set(id, Number(exitCode));
+                if (this.lastExit.size > 5000) this.lastExit.delete(this.lastExit.keys().next().value!);
+              }
               this.dirty = true;
               this.kick();
             }
@@ -919,6 +925,8 @@ export class NodeAgent {
   }
 
   private readonly wiringProblem = new Map<string, string>();
+  /** Each container's last exit code, from the engine's die events. */
+  private readonly lastExit = new Map<string, number>();
   /** Gateways known to be on the node (once per agent). */
   private readonly gateways = new Set<string>();
 
@@ -1062,6 +1070,9 @@ export class NodeAgent {
         const wired = owns ? this.wired.get(info.Id) : undefined;
         const unwired = owns && s?.Running && !s.Restarting && wired?.startedAt !== s.StartedAt;
         if (spec.name === owner && s?.Running && !s.Restarting && !unwired) podIP = info.Labels[label.podIP] || undefined;
+        // A container Docker started again: how it exited the time before.
+        const exited = this.lastExit.get(info.Id);
+        if (restartCount > 0 && exited !== undefined && s?.Running) lastState = { terminated: { exitCode: exited, reason: exited === 0 ? 'Completed' : 'Error', finishedAt: s.FinishedAt } };
         if (unwired) {
           state = { waiting: restartCount > 0 ? { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${spec.name}` } : { reason: 'ContainerCreating' } };
         } else if (s?.Running && !s.Restarting) {
