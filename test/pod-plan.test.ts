@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,7 +83,15 @@ test("hostNetwork puts the Pod on the host's network: no network of its own, no 
   t.is(first.HostConfig!.PortBindings, undefined);
 });
 
-test("a Pod's network owner waits for its address, then runs what Docker would have run (the spec's command and args over the image's)", (t) => {
+async function waitUntil(ok: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test("a Pod's network owner waits for its address, then runs what Docker would have run (the spec's command and args over the image's)", async (t) => {
   const wait = ['/bin/sh', '-c', networkWaitScript, 'gouvernail-wait-network'];
   const image = { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'] };
   t.deepEqual(withNetworkWait({ Image: 'nginx' }, image), { Image: 'nginx', Entrypoint: wait, Cmd: ['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;'] });
@@ -92,9 +100,21 @@ test("a Pod's network owner waits for its address, then runs what Docker would h
   t.deepEqual(withNetworkWait({ Image: 'nginx', Entrypoint: ['sleep'], Cmd: ['9'] }, image).Cmd, ['sleep', '9']);
   t.deepEqual(withNetworkWait({ Image: 'x' }, { Cmd: 'sh' }).Cmd, ['sh'], 'a string CMD');
   t.deepEqual(withNetworkWait({ Image: 'x' }, {}), { Image: 'x' }, 'nothing to run: left for Docker to refuse');
-  // The script runs with a POSIX shell alone: until the default route through eth0, then exec.
-  const run = (route: string) => execFileSync('sh', ['-c', networkWaitScript.replace('/proc/net/route', route), 'w', 'echo', 'ran'], { encoding: 'utf8', timeout: 10_000 });
+  // The script runs with a POSIX shell alone: with the default route through eth0 it runs the program at once.
   const dir = mkdtempSync(path.join(tmpdir(), 'gv-wait-'));
+  const script = (route: string) => networkWaitScript.replace('/proc/net/route', route);
   writeFileSync(path.join(dir, 'route'), 'Iface\tDestination\tGateway\neth0\t00000000\t0100600A\n');
-  t.is(run(path.join(dir, 'route')), 'ran\n');
+  t.is(execFileSync('sh', ['-c', script(path.join(dir, 'route')), 'w', 'echo', 'ran'], { encoding: 'utf8', timeout: 10_000 }), 'ran\n');
+  // Without it, it waits, with no polling, until SIGUSR1 (the network component's, once the Pod has its address).
+  writeFileSync(path.join(dir, 'none'), 'Iface\tDestination\tGateway\n');
+  const child = spawn('sh', ['-c', script(path.join(dir, 'none')), 'w', 'echo', 'ran'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // Waiting: its one background sleep is there.
+  await waitUntil(() => execFileSync('ps', ['-o', 'ppid=,comm='], { encoding: 'utf8' }).split('\n').some((l) => l.trim().startsWith(`${child.pid} `) && l.includes('sleep')));
+  t.is(out, '', 'nothing ran before the signal');
+  child.kill('SIGUSR1');
+  t.is(await exited, 0);
+  t.is(out, 'ran\n');
 });

@@ -8,8 +8,8 @@
  * prints one JSON line per Pod that could not be wired and exits non-zero when one could not.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { hostInterface, type Wiring } from './wiring.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostInterface, networkWaitName, type Wiring } from './wiring.js';
 
 const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
@@ -34,6 +34,7 @@ function wire(w: Wiring): string | undefined {
   if (present.ok && present.out.includes(` ${w.ip}/32 `) && run('ip', ['link', 'show', host]).ok) {
     // Wired already (a pass after a restart of the control plane): the host's route is made sure of.
     run('ip', ['route', 'replace', `${w.ip}/32`, 'dev', host]);
+    release(w.pid);
     return undefined;
   }
   // Another interface routing the address: another installation on this host has the same Pod range.
@@ -48,7 +49,17 @@ function wire(w: Wiring): string | undefined {
   if (!hostSide.ok) return `the host's end ${host}: ${hostSide.out}`;
   const podSide = inPod(['-batch', '-'], [`addr add ${w.ip}/32 dev eth0`, 'link set eth0 up', 'link set lo up', `route add ${w.gateway} dev eth0 scope link`, `route add default via ${w.gateway} dev eth0`].join('\n'));
   if (!podSide.ok) return `the Pod's end (eth0 in process ${w.pid}'s network): ${podSide.out}`;
+  release(w.pid);
   return undefined;
+}
+
+/** The container's program may start: its shell, still waiting for the address, is told so. */
+function release(pid: number): void {
+  try {
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(networkWaitName)) process.kill(pid, 'SIGUSR1');
+  } catch {
+    // gone, or no longer waiting
+  }
 }
 
 const list = JSON.parse(process.argv[2] ?? '[]') as Wiring[];

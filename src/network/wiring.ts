@@ -21,3 +21,9 @@ export interface Wiring {
 export function hostInterface(ip: string, installation: string): string {
   return `gv${installation.slice(0, 4)}${ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join('')}`;
 }
+
+/**
+ * The name a Pod's network owner waits for its address under ($0 of its shell): the component
+ * sends SIGUSR1 to a process with this name alone, never to a program that already runs.
+ */
+export const networkWaitName = 'gouvernail-wait-network';

@@ -1,16 +1,19 @@
 import type Docker from 'dockerode';
+import { networkWaitName } from '../network/wiring.js';
 
 /**
- * The shell script a Pod's network owner starts with: it waits (30 s at most) for the Pod's
- * default route through eth0, which the network component adds last, then runs the container's
- * own program in its place (exec: the program is process 1, as without it). Builtins only, but
- * `sleep`, so it runs in any image with a POSIX shell.
+ * The shell script a Pod's network owner starts with: unless the Pod's default route through eth0
+ * is there already, it waits (30 s at most) for the network component's SIGUSR1, sent once the
+ * Pod has its address, then runs the container's own program in its place (exec: the program is
+ * process 1, as without it). No polling: one `sleep` in the background, killed by the signal.
+ * Builtins only, but `sleep`, so it runs in any image with a POSIX shell.
  */
 export const networkWaitScript = [
+  'w=',
+  'trap \'go=1; [ -n "$w" ] && kill "$w" 2>/dev/null\' USR1',
   'up() { while read -r i d r; do [ "$i" = eth0 ] && [ "$d" = 00000000 ] && return 0; done < /proc/net/route; return 1; }',
-  'n=0',
-  // Steps of 20 ms (50 of them a second where sleep takes only whole seconds): 30 s at most.
-  'until up || [ "$n" -ge 1500 ]; do if sleep 0.02 2>/dev/null; then n=$((n+1)); else sleep 1; n=$((n+50)); fi; done',
+  'if [ -z "$go" ] && ! up; then sleep 30 & w=$!; [ -z "$go" ] && wait "$w"; fi',
+  '[ -n "$w" ] && kill "$w" 2>/dev/null',
   'exec "$@"',
 ].join('\n');
 
@@ -33,5 +36,5 @@ export function withNetworkWait(options: Docker.ContainerCreateOptions, image: I
   const args = list(options.Cmd as string[] | undefined);
   const argv = command ? [...command, ...(args ?? [])] : [...(list(image.Entrypoint) ?? []), ...(args ?? list(image.Cmd) ?? [])];
   if (argv.length === 0) return options;
-  return { ...options, Entrypoint: ['/bin/sh', '-c', networkWaitScript, 'gouvernail-wait-network'], Cmd: argv };
+  return { ...options, Entrypoint: ['/bin/sh', '-c', networkWaitScript, networkWaitName], Cmd: argv };
 }
