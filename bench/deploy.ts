@@ -20,6 +20,7 @@ import { identities } from '../src/api/identity.js';
 import { parseSnapshot } from '../src/manifest/load.js';
 import { label } from '../src/runtime/labels.js';
 import { serve } from '../src/server/serve.js';
+import { removeHostNetwork } from '../test/host-network.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const image = 'gouvernail-example/busybox:1';
@@ -174,6 +175,7 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
 } finally {
   await server.close();
+  await removeHostNetwork(docker, server.installation);
   await removeAll(ours);
   for (const n of await docker.listNetworks({ filters: { label: ours } })) await docker.getNetwork(n.Id).remove().catch(() => {});
 }

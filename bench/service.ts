@@ -11,6 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { HttpClient } from '../src/api/http-client.js';
 import { serve } from '../src/server/serve.js';
+import Docker from 'dockerode';
+import { removeHostNetwork } from '../test/host-network.js';
 import type { KubeObject } from '../src/manifest/types.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -87,5 +89,6 @@ row(`straight to the Pod ${podIP}:8080`, d);
 row(`the cluster IP ${clusterIP}:80`, s);
 console.log(`added by the cluster IP: ${(s.p50 - d.p50).toFixed(3)} ms at the median, ${(s.p99 - d.p99).toFixed(3)} ms at p99; throughput ${((s.rps / d.rps) * 100).toFixed(1)}% of direct`);
 await server.close();
+await removeHostNetwork(new Docker(), server.installation);
 execFileSync('sh', ['-c', `docker ps -aq --filter label=gouvernail.io/managed-by=${server.installation} | xargs -r docker rm -f`], { stdio: 'ignore' });
 process.exit(0);

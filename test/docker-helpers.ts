@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { removeHostNetwork } from './host-network.js';
 import { openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -100,6 +101,7 @@ export function spawnServe(dataDir: string, options: { port?: number; args?: str
 }
 
 export async function removeDockerObjects(installation: string): Promise<void> {
+  await removeHostNetwork(docker, installation);
   const filters = { label: [`${label.managedBy}=${installation}`] };
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   const { Volumes } = await docker.listVolumes({ filters });
