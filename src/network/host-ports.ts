@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { KubeObject } from '../manifest/types.js';
+import { pipeSockets } from './tcp-forward.js';
 
 /** One hostPort of a Pod on a node, as the node's rules publish it. */
 export interface HostPort {
@@ -79,16 +80,7 @@ export class LoopbackProxies {
         have.to = w.to;
         continue;
       }
-      const entry = { server: net.createServer((socket) => {
-        const upstream = net.connect(entry.to);
-        socket.pipe(upstream).pipe(socket);
-        const close = () => {
-          socket.destroy();
-          upstream.destroy();
-        };
-        socket.on('error', close);
-        upstream.on('error', close);
-      }), to: w.to };
+      const entry = { server: net.createServer((socket) => pipeSockets(socket, net.connect(entry.to))), to: w.to };
       entry.server.on('error', (err) => {
         this.log('cannot answer a hostPort on loopback; is another program using it?', { address: w.address, port: w.port, err: err.message });
         this.open.delete(key);

@@ -6,7 +6,7 @@ import type { Client } from '../api/client.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { ApiAccess } from './pod-containers.js';
-import { pipeSockets } from './tcp-forward.js';
+import { pipeSockets } from '../network/tcp-forward.js';
 
 export interface PodApiAccessOptions {
   store: ObjectStore;

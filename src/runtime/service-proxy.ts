@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { pipeSockets } from './tcp-forward.js';
+import { pipeSockets } from '../network/tcp-forward.js';
 import type { KubeObject } from '../manifest/types.js';
 import { matchesSelector } from '../manifest/selector.js';
 import type { ObjectStore } from '../store/object-store.js';
