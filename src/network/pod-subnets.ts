@@ -13,7 +13,7 @@ interface Assignments {
   nodes?: Record<string, string[]>;
   /** node/namespace -> subnet. */
   assigned: Record<string, string>;
-  /** Subnets an engine refused (another network of that host holds them). */
+  /** Subnets an engine refused under an earlier version (another network of that host held them): still skipped. */
   refused: string[];
 }
 
@@ -74,13 +74,6 @@ export class PodSubnets {
       this.save();
     }
     return { subnet, gateway: nthAddress(parseCidr(subnet), 1) };
-  }
-
-  /** An engine refused a subnet (it overlaps a network it has): the namespace gets another next time. */
-  refuse(node: string, namespace: string, subnet: string): void {
-    if (this.state.assigned[`${node}/${namespace}`] === subnet) delete this.state.assigned[`${node}/${namespace}`];
-    if (!this.state.refused.includes(subnet)) this.state.refused.push(subnet);
-    this.save();
   }
 
   /** The gateways of a node's namespace subnets. */
