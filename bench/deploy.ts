@@ -13,7 +13,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { applyManifests } from '../src/apply/apply.js';
-import { clientFromKubeconfig } from '../src/cli/client.js';
 import { HttpClient } from '../src/api/http-client.js';
 import { InProcessClient } from '../src/api/client.js';
 import { identities } from '../src/api/identity.js';

@@ -114,7 +114,7 @@ const p0 = performance.now();
 const planned = spawnSync(process.execPath, [cli, 'plan', '-f', dir, '-o', 'json'], { maxBuffer: 256 * 1024 * 1024 });
 const p1 = performance.now();
 if (planned.status !== 0) throw new Error(`gouvernail plan failed: ${planned.stderr}`);
-const nodeOnly = spawnSync(process.execPath, ['-e', '0']);
+spawnSync(process.execPath, ['-e', '0']);
 const p2 = performance.now();
 console.log(`  gouvernail plan -f DIR (a process)  ${ms(p1 - p0)}   (target: under 1000 ms; node -e 0 alone: ${ms(p2 - p1)})`);
 rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { clientFromKubeconfig } from '../src/cli/client.js';
 import { HttpClient } from '../src/api/http-client.js';
 import { label } from '../src/runtime/labels.js';
 import { serve } from '../src/server/serve.js';

@@ -5,7 +5,6 @@ import { removeHostNetwork } from './host-network.js';
 import { openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { clientFromKubeconfig } from '../src/cli/client.js';
 import { HttpClient } from '../src/api/http-client.js';
 import { serve } from '../src/server/serve.js';
 import { label } from '../src/runtime/labels.js';

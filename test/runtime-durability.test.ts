@@ -4,7 +4,6 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
-import { HttpClient } from '../src/api/http-client.js';
 import { claimVolumeName, label } from '../src/runtime/labels.js';
 import { containersOf, docker, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor, serveFlags } from './docker-helpers.js';
 import { fixture, root, tempDir } from './helpers.js';

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
-import { HttpClient } from '../src/api/http-client.js';
 import { ensureImage, removeDockerObjects, runCli, serveFlags, waitFor } from './docker-helpers.js';
 import { makeRepo, startGitServer } from './git-helpers.js';
 import { root, tempDir } from './helpers.js';

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { clientFromKubeconfig } from '../src/cli/client.js';
-import { HttpClient } from '../src/api/http-client.js';
 import path from 'node:path';
 import { containersOf, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor, serveFlags } from './docker-helpers.js';
 import { root, tempDir } from './helpers.js';

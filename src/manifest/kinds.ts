@@ -382,7 +382,6 @@ const repoUrl = (v: string) => {
     return 'must be an http, https or file URL, or an absolute path to a local repository';
   }
 };
-const duration = str((v) => (parseDuration(v) === undefined ? 'must be a duration such as 30s, 3m or 1h' : undefined));
 const applicationSpec = obj({
   source: req(obj({ repoURL: quietStr(repoUrl), targetRevision: str(), path: str(), hosted: bool, credentials: obj({ tokenFile: str(), tokenEnv: str(), username: str(), passwordFile: str(), secretRef: obj({ name: req(str(dnsSubdomain)) }) }) })),
   destination: obj({ namespace: str(dnsLabel) }),

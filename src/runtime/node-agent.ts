@@ -496,7 +496,7 @@ export class NodeAgent {
   }
 
   private async reconcilePod(pod: KubeObject, existing: Docker.ContainerInfo[]): Promise<void> {
-    const { store, docker, installation } = this.o;
+    const { store, installation } = this.o;
     const ns = pod.metadata.namespace!;
     const waiting: Record<string, { reason: string; message: string }> = {};
     let podAddress: string | undefined;

@@ -226,7 +226,6 @@ export async function serve(options: ServeOptions) {
     if (!store.get('Namespace', undefined, ns)) await system.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
   }
 
-  const logFn = logFor('kube-apiserver');
   // Events, recorded as the components kubectl knows would record them.
   const controllerManager = asComponent(identities.controllerManager);
   const recorders = {
