@@ -907,7 +907,10 @@ export class NodeAgent {
     try {
       const { gateway } = this.o.podSubnet(pod.metadata.namespace!);
       await this.wiring.wire({ pid: info.State.Pid, ip, gateway, installation: this.o.installation });
-      this.wired.set(id, { startedAt: info.State.StartedAt, at: Date.now() });
+      // A container that started long before (wired again after a restart of the control plane)
+      // runs its program already: no moment to wait before it counts as ready.
+      const fresh = Date.now() - Date.parse(info.State.StartedAt) < 10_000;
+      this.wired.set(id, { startedAt: info.State.StartedAt, at: fresh ? Date.now() : 0 });
       // The gateway is the host's now: the API can be carried to it.
       this.apiAccess.carry(gateway);
       if (this.wired.size > 5000) this.wired.delete(this.wired.keys().next().value!);
