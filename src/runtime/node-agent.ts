@@ -760,6 +760,7 @@ export class NodeAgent {
     if (this.stopped) return;
     await this.removeEmptyDirs(uid);
     this.apiAccess.forget(uid);
+    this.wiringProblem.delete(uid);
     for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
     this.wake(Date.now());
