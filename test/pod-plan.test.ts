@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { applyDefaults } from '../src/manifest/defaults.js';
@@ -83,6 +83,24 @@ test("hostNetwork puts the Pod on the host's network: no network of its own, no 
   t.is(first.HostConfig!.PortBindings, undefined);
 });
 
+/** The commands of a process's children, from /proc. */
+function childrenOf(pid: number): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...
+      const close = stat.lastIndexOf(')');
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      if (ppid === pid) out.push(stat.slice(stat.indexOf('(') + 1, close));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 async function waitUntil(ok: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok()) {
@@ -110,9 +128,10 @@ test("a Pod's network owner waits for its address, then runs what Docker would h
   const child = spawn('sh', ['-c', script(path.join(dir, 'none')), 'w', 'echo', 'ran'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // 'close', not 'exit': the output is all read by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   // Waiting: its one background sleep is there.
-  await waitUntil(() => execFileSync('ps', ['-o', 'ppid=,comm='], { encoding: 'utf8' }).split('\n').some((l) => l.trim().startsWith(`${child.pid} `) && l.includes('sleep')));
+  await waitUntil(() => childrenOf(child.pid!).includes('sleep'));
   t.is(out, '', 'nothing ran before the signal');
   child.kill('SIGUSR1');
   t.is(await exited, 0);
