@@ -310,7 +310,8 @@ spec:
     t.log(logs.toString(), await get('a.test', '/'), (await k(['get', 'pods', '-n', 'kube-system', 'gouvernail-network-test-node', '-o', 'jsonpath={.status}'])).out, (await k(['get', 'ingress', '-A', '-o', 'wide'])).out);
     throw err;
   });
-  t.is((await get('a.test', '/b/')).body, 'site-b');
+  // Each backend once its own Pod is ready (site-b's may be a moment behind site-a's).
+  await waitFor('a.test/b/ served by site-b', async () => (await get('a.test', '/b/')).body === 'site-b', 120_000, 250);
   t.is((await get('b.test', '/')).body, 'site-b');
   t.is((await get('a.test', '/bee/')).body, 'site-a', 'a prefix matches whole path elements');
   t.is((await get('c.test', '/')).status, 404, 'no rule for this host');
