@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { contains, parseCidr } from './cidr.js';
 import { hookInPlace } from './hook-order.js';
 
 const configDir = process.env.GV_CONFIG_DIR ?? '/var/lib/gouvernail';
@@ -92,14 +93,7 @@ if (plan.routes) {
     if (!res.ok) failures.push(`ip ${args.join(' ')}: ${res.out}`);
   }
   const keep = new Set(wanted.map((r) => r.subnet));
-  const inCluster = (subnet: string) => {
-    if (!plan.clusterCidr) return false;
-    const n = (ip: string) => ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
-    const [base, bits] = plan.clusterCidr.split('/');
-    const [net] = subnet.split('/');
-    const size = 2 ** (32 - Number(bits));
-    return n(net!) >= n(base!) && n(net!) < n(base!) + size;
-  };
+  const inCluster = (subnet: string) => !!plan.clusterCidr && contains(parseCidr(plan.clusterCidr), subnet.split('/')[0]!);
   for (const line of table) {
     const [subnet] = line.split(' ');
     if (!subnet || !/ via /.test(line) || connected.has(subnet) || keep.has(subnet) || !inCluster(subnet)) continue;
@@ -109,13 +103,11 @@ if (plan.routes) {
 
 // Gateways put on loopback for subnets this node no longer has (a new --cluster-cidr) go.
 if (plan.gateways && plan.clusterCidr) {
-  const n = (ip: string) => ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
-  const [base, bits] = plan.clusterCidr.split('/');
-  const inRange = (ip: string) => n(ip) >= n(base!) && n(ip) < n(base!) + 2 ** (32 - Number(bits));
+  const cluster = parseCidr(plan.clusterCidr);
   const wanted = new Set(plan.gateways);
   for (const line of run('ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo']).out.split('\n')) {
     const ip = / inet (\S+)\/32 /.exec(line)?.[1];
-    if (ip && inRange(ip) && !wanted.has(ip)) run('ip', ['addr', 'del', `${ip}/32`, 'dev', 'lo']);
+    if (ip && contains(cluster, ip) && !wanted.has(ip)) run('ip', ['addr', 'del', `${ip}/32`, 'dev', 'lo']);
   }
 }
 
