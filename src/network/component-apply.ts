@@ -117,7 +117,7 @@ for (const range of plan.own ?? []) {
   if (!r.ok) failures.push(`ip route replace unreachable ${range}: ${r.out}`);
 }
 
-const restore = run(`${iptables}-restore`, ['--noflush'], readFileSync(`${configDir}/iptables.rules`, 'utf8'));
+const restore = run(`${iptables}-restore`, ['-w', '--noflush'], readFileSync(`${configDir}/iptables.rules`, 'utf8'));
 if (!restore.ok) failures.push(`${iptables}-restore: ${restore.out}`);
 else {
   // Each hook must come first: Docker inserts its rules for a new network at the top of FORWARD and

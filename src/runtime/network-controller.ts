@@ -41,6 +41,9 @@ export class NetworkController {
   private readonly nodeAddresses = new Map<string, string>();
   /** The Secrets Ingresses take certificates from: a change to one is a new certificate. */
   private tlsSecrets = new Set<string>();
+  /** A node whose configuration could not be applied is tried again after this long (doubling to 30 s). */
+  private retryMs = 0;
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: NetworkControllerOptions) {
     this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => o.log('network pass failed; retrying', { err: err.message }), resyncMs: 30_000, debounceMs: 20 });
@@ -71,6 +74,7 @@ export class NetworkController {
   }
 
   stop(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     return this.loop.stop();
   }
 
@@ -143,7 +147,7 @@ export class NetworkController {
     const addressOf = new Map(store.list({ kind: 'Node' }).map((n) => [n.metadata.name, (n.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address as string | undefined]));
     const assigned = this.o.podSubnets?.all() ?? [];
     const local = new Set(engines.filter((e) => e.local).map((e) => e.name));
-    await Promise.all(
+    const applied = await Promise.all(
       [...this.networks.entries()].map(([node, n]) => {
         const own = addressOf.get(node);
         const routes = assigned.filter((a) => a.node !== node && addressOf.get(a.node) && addressOf.get(a.node) !== own).map((a) => ({ subnet: a.subnet, via: addressOf.get(a.node)! }));
@@ -152,5 +156,15 @@ export class NetworkController {
         return n.network.apply({ ...config, rules: proxyRules({ ...ruleInput, hostPorts }), hostPorts, routes, self: own, own: this.o.podSubnets?.rangesOf(node) ?? [], gateways: this.o.podSubnets?.gatewaysOf(node) });
       }),
     );
+    // A failed apply (an engine that did not answer, a busy iptables) is not left to the resync:
+    // a NetworkPolicy or a new Service would otherwise wait up to 30 s to take effect.
+    if (applied.every(Boolean)) this.retryMs = 0;
+    else if (!this.retryTimer) {
+      this.retryMs = Math.min(30_000, this.retryMs ? this.retryMs * 2 : 1000);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.loop.kick();
+      }, this.retryMs);
+    }
   }
 }

@@ -75,13 +75,14 @@ export class NodeNetwork {
   /**
    * Makes sure the component runs, then applies the configuration when it changed, when the
    * node's Pod networks changed, or when the component restarted (with its engine, which put its
-   * own rules back first). An idle node gets no call that changes anything.
+   * own rules back first). An idle node gets no call that changes anything. Says whether the node
+   * has the configuration now (false: it is to be tried again soon).
    */
-  async apply(config: NodeNetworkConfig): Promise<void> {
+  async apply(config: NodeNetworkConfig): Promise<boolean> {
     try {
       const { id, startedAt } = await this.ensureContainer(config.dnsAddress);
       const text = `${JSON.stringify(config)}|${this.networksSeen}|${startedAt}`;
-      if (text === this.applied && id === this.ensured) return;
+      if (text === this.applied && id === this.ensured) return true;
       await this.copyIn(id, config);
       await execIn(this.o.docker, id, ['/usr/bin/node', '/app/dist/src/network/component-apply.js']);
       this.applied = text;
@@ -89,11 +90,13 @@ export class NodeNetwork {
       this.ensured = id;
       if (this.lastError) this.o.log('the network component applies its rules again', { node: this.o.node });
       this.lastError = undefined;
+      return true;
     } catch (err) {
       const message = (err as Error).message;
       if (message !== this.lastError) this.o.log('cannot set up the node\'s cluster network (cluster IPs, cluster DNS); retrying', { node: this.o.node, err: message });
       this.lastError = message;
       this.applied = undefined;
+      return false;
     }
   }
 
