@@ -15,9 +15,9 @@ export interface OptionSpec {
   description: string;
 }
 
+/** A command; its one-line summary is in command-list.ts, which loads the command when it runs. */
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   options: Record<string, OptionSpec>;
   run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[], io: Io): Promise<number>;
@@ -26,8 +26,8 @@ export interface Command {
 /** Exit codes, as kubectl diff and friends use them. */
 export const exit = { ok: 0, differences: 1, invalid: 2 } as const;
 
-export function help(cmd: Command): string {
-  const lines = [`${cmd.summary}`, '', `Usage: gouvernail ${cmd.usage}`, '', 'Options:'];
+export function help(cmd: Command, summary: string): string {
+  const lines = [summary, '', `Usage: gouvernail ${cmd.usage}`, '', 'Options:'];
   for (const [name, o] of Object.entries(cmd.options)) {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' VALUE' : ''}`;
     lines.push(flag.length >= 28 ? `  ${flag}\n  ${' '.repeat(28)}${o.description}` : `  ${flag.padEnd(28)}${o.description}`);
@@ -36,7 +36,7 @@ export function help(cmd: Command): string {
   return lines.join('\n');
 }
 
-export async function runCommand(cmd: Command, argv: string[], io: Io): Promise<number> {
+export async function runCommand(cmd: Command, summary: string, argv: string[], io: Io): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...(cmd.options as Record<string, Omit<OptionSpec, 'description'>>), help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
@@ -45,7 +45,7 @@ export async function runCommand(cmd: Command, argv: string[], io: Io): Promise<
     return exit.invalid;
   }
   if (parsed.values.help) {
-    io.out(help(cmd));
+    io.out(help(cmd, summary));
     return exit.ok;
   }
   try {

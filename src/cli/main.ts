@@ -1,20 +1,6 @@
 #!/usr/bin/env node
-import { applyCommand, deleteCommand } from './commands/apply.js';
-import { appCommand } from './commands/app.js';
-import { webhooksCommand } from './commands/webhooks.js';
-import { tokenCommand } from './commands/token.js';
-import { encryptionCommand } from './commands/encryption.js';
-import { backupCommand, restoreCommand } from './commands/backup.js';
-import { certCommand } from './commands/cert.js';
-import { diffCommand } from './commands/diff.js';
-import { serveCommand } from './commands/serve.js';
-import { describeCommand, execCommand, getCommand, logsCommand, rolloutCommand, runPodCommand, scaleCommand } from './commands/kube.js';
-import { planCommand } from './commands/plan.js';
-import { nodeCommand } from './commands/node.js';
-import { validateCommand } from './commands/validate.js';
-import { runCommand, type Command, type Io } from './command.js';
-
-const commands: Command[] = [serveCommand, validateCommand, planCommand, diffCommand, applyCommand, deleteCommand, getCommand, describeCommand, logsCommand, execCommand, runPodCommand, scaleCommand, rolloutCommand, appCommand, nodeCommand, webhooksCommand, tokenCommand, certCommand, encryptionCommand, backupCommand, restoreCommand];
+import { commandList as commands } from './command-list.js';
+import { runCommand, type Io } from './command.js';
 
 function topHelp(): string {
   return [
@@ -40,7 +26,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.err(`gouvernail: unknown command ${JSON.stringify(name)}\n\n${topHelp()}`);
     return 2;
   }
-  return runCommand(cmd, rest, io);
+  return runCommand(await cmd.load(), cmd.summary, rest, io);
 }
 
 const io: Io = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };

@@ -10,7 +10,6 @@ import type { KubeObject } from '../../manifest/types.js';
 
 export const appCommand: Command = {
   name: 'app',
-  summary: 'Applications: app list | get | create NAME --path DIR | --hosted | sync | history | rollback NAME [REVISION] | resume | delete.',
   usage: 'app list|get|create|sync|history|rollback|resume|delete [NAME] [REVISION] [--path DIR | --hosted] [--prune] [--interval 3m] [-n NS]',
   options: {
     kubeconfig: kubeconfigOption,

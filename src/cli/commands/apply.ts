@@ -8,7 +8,6 @@ import { fileOption, hasErrors, kubeconfigOption, loadForCommand } from '../shar
 
 export const applyCommand: Command = {
   name: 'apply',
-  summary: 'Apply a folder of manifests wave by wave; each wave starts when what it waits for is healthy.',
   usage: 'apply -f DIR [--prune] [--wait=false] [--timeout 5m] [--kubeconfig FILE]',
   options: {
     filename: fileOption,
@@ -47,7 +46,6 @@ export const applyCommand: Command = {
 
 export const deleteCommand: Command = {
   name: 'delete',
-  summary: 'Delete the objects of a folder, in the reverse of the order apply uses, or objects by name.',
   usage: 'delete -f DIR | delete TYPE NAME... [-n NS] [--kubeconfig FILE]',
   options: { filename: fileOption, kubeconfig: kubeconfigOption, namespace: { type: 'string', short: 'n', description: 'namespace for TYPE NAME (default: default)' } },
   async run(values, positionals, io) {

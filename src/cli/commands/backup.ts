@@ -5,7 +5,6 @@ import { exit, usageError, type Command } from '../command.js';
 
 export const backupCommand: Command = {
   name: 'backup',
-  summary: "Take a consistent snapshot of serve's store while it runs (SQLite's online backup), with the data folder's keys.",
   usage: 'backup FILE [--data-dir DIR]',
   options: { 'data-dir': { type: 'string', description: `serve's data folder (default ${defaultDataDir()})` } },
   async run(values, positionals, io) {
@@ -22,7 +21,6 @@ export const backupCommand: Command = {
 
 export const restoreCommand: Command = {
   name: 'restore',
-  summary: 'Bring a snapshot back into a new data folder; serve started on it adopts the running containers without restarting any.',
   usage: 'restore FILE --data-dir DIR',
   options: { 'data-dir': { type: 'string', description: 'the new data folder (must hold no store yet)' } },
   async run(values, positionals, io) {

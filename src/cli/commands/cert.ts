@@ -8,7 +8,6 @@ import { exit, usageError, type Command } from '../command.js';
 /** Client certificates signed by the cluster CA, on the host that runs serve (it reads DATA/pki). */
 export const certCommand: Command = {
   name: 'cert',
-  summary: 'cert create NAME [--group G ...] prints a kubeconfig with a client certificate signed by the cluster CA (CN NAME, O each group); bind roles to the user or groups.',
   usage: 'cert create NAME [--group G ...] [--days 365] [--data-dir DIR]',
   options: {
     group: { type: 'string', multiple: true, description: 'a group of the user (the certificate\'s O); repeatable' },

@@ -35,7 +35,6 @@ async function previewRevision(app: string, values: Record<string, unknown>, io:
 
 export const diffCommand: Command = {
   name: 'diff',
-  summary: "Compare a folder of manifests with the objects in a store, or preview what a Git revision would change in a running Application (applying nothing). Exit 1 when they differ, 2 on invalid input.",
   usage: 'diff -f DIR --state PATH [--inventory NAME] [-o json] | diff APP --revision BRANCH|TAG|SHA [-n NS] [-o json]',
   options: {
     revision: { type: 'string', description: "with APP: the branch, tag or commit of the Application's repository to preview (default: the one it follows)" },

@@ -5,7 +5,6 @@ import { exit, usageError, type Command } from '../command.js';
 
 export const encryptionCommand: Command = {
   name: 'encryption',
-  summary: 'Rotate the key that seals Secrets at rest: encryption rotate puts a new key first; serve re-seals every Secret with it at its next start.',
   usage: 'encryption rotate [--data-dir DIR]',
   options: { 'data-dir': { type: 'string', description: `serve's data folder (default ${defaultDataDir()})` } },
   async run(values, positionals, io) {

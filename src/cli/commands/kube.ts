@@ -57,7 +57,6 @@ function masked(o: KubeObject): KubeObject {
 
 export const getCommand: Command = {
   name: 'get',
-  summary: 'List or show objects, as kubectl get does: get pods, get deploy web -o yaml, get pods -A -l app=web.',
   usage: 'get TYPE[,TYPE...] [NAME...] [-n NS | -A] [-l SELECTOR] [-o wide|yaml|json|name]',
   options: {
     ...common,
@@ -105,7 +104,6 @@ export const getCommand: Command = {
 
 export const describeCommand: Command = {
   name: 'describe',
-  summary: 'Show an object in detail with its health; Secret values are shown only as sizes.',
   usage: 'describe TYPE NAME [-n NS]',
   options: common,
   async run(values, positionals, io) {
@@ -127,7 +125,6 @@ export const describeCommand: Command = {
 
 export const logsCommand: Command = {
   name: 'logs',
-  summary: "Print a Pod container's logs; -f follows them.",
   usage: 'logs POD [-c CONTAINER] [-f] [--tail N] [-n NS]',
   options: {
     ...common,
@@ -153,7 +150,6 @@ export const logsCommand: Command = {
 
 export const execCommand: Command = {
   name: 'exec',
-  summary: 'Run a command in a Pod container, passing its output and exit code back; -i sends stdin, -t gives it a TTY.',
   usage: 'exec POD [-c CONTAINER] [-i] [-t] [-n NS] -- COMMAND [ARGS...]',
   options: {
     ...common,
@@ -177,7 +173,6 @@ export const execCommand: Command = {
 
 export const runPodCommand: Command = {
   name: 'run',
-  summary: 'Start a Pod from an image, as kubectl run does.',
   usage: 'run NAME --image IMAGE [--env K=V ...] [--port N] [-n NS] [-- COMMAND ARGS...]',
   options: {
     ...common,
@@ -210,7 +205,6 @@ export const runPodCommand: Command = {
 
 export const scaleCommand: Command = {
   name: 'scale',
-  summary: 'Set the number of replicas of a Deployment.',
   usage: 'scale deployment NAME --replicas N [-n NS]',
   options: { ...common, replicas: { type: 'string', description: 'the number of replicas' } },
   async run(values, positionals, io) {
@@ -229,7 +223,6 @@ export const scaleCommand: Command = {
 
 export const rolloutCommand: Command = {
   name: 'rollout',
-  summary: "Follow, list or undo a Deployment's rollouts: rollout status|history|undo deployment NAME.",
   usage: 'rollout status|history|undo deployment NAME [--to-revision N] [--timeout 5m] [-n NS]',
   options: {
     ...common,

@@ -31,7 +31,6 @@ export function parseTaint(text: string): { key: string; value?: string; effect:
  */
 export const nodeCommand: Command = {
   name: 'node',
-  summary: 'Join Docker hosts: node add NAME --docker URL [--tls-ca F --tls-cert F --tls-key F | --insecure]; node list; node cordon|uncordon|drain NAME; node remove NAME.',
   usage: 'node add NAME --docker unix:///path.sock|tcp://HOST:PORT|ssh://user@host [--tls-ca F --tls-cert F --tls-key F] [--ssh-key F] [--insecure] [--label k=v]... [--taint k=v:NoSchedule]... [--address IP] [--role worker|control-plane] | node list | node cordon|uncordon NAME | node drain NAME [--timeout 5m] | node remove NAME',
   options: {
     kubeconfig: kubeconfigOption,

@@ -8,7 +8,6 @@ import { fileOption, hasErrors, loadForCommand, outputFormat, outputOption } fro
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'Show the order Gouvernail would apply a folder in: waves, and what each object waits for.',
   usage: 'plan -f DIR [-o json|dot|mermaid]',
   options: { filename: fileOption, output: { ...outputOption, description: 'output format: text (default), json, dot (Graphviz) or mermaid: the graph, waves as ranks, edges with their reason' } },
   async run(values, _positionals, io) {

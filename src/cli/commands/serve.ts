@@ -13,7 +13,6 @@ import { parseCidr } from '../../network/cidr.js';
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Run the control plane (store, API, controllers, the local Docker node, the status page) and keep Applications synced.',
   usage: 'serve [--watch DIR ...] [--repo URL [--branch B] [--path P] [--interval 30s]] [--config FILE] [--webhook-secret-file FILE] [--data-dir DIR] [--listen HOST:PORT] [--tls-san NAME ...] [--insecure-http] [--publish-address ADDR ...] [--docker-socket PATH] [--max-source-bytes 64Mi] [--max-source-files 10000] [--snapshot-schedule CRON [--snapshot-retention 5] [--snapshot-dir DIR]] [--event-ttl 1h] [--node-monitor-grace-period 40s] [--pod-eviction-timeout 5m] [--horizontal-pod-autoscaler-sync-period 15s] [--service-cluster-ip-range 10.96.0.0/16] [--cluster-cidr 10.244.0.0/16] [--ingress-http-port 80] [--ingress-https-port 443]',
   options: {
     'data-dir': { type: 'string', description: `where the store and credentials live (default ${defaultDataDir()})` },

@@ -13,7 +13,6 @@ const roles = ['view', 'edit', 'admin'];
  */
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'Give someone access: token create NAME --namespace NS --role view|edit|admin prints a kubeconfig; token list; token revoke NAME.',
   usage: 'token create NAME --namespace NS --role view|edit|admin [--ttl 24h] | token list | token revoke NAME',
   options: {
     kubeconfig: kubeconfigOption,

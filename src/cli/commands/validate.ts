@@ -3,7 +3,6 @@ import { countProblems, fileOption, hasErrors, loadForCommand, outputFormat, out
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'Check a folder of manifests: YAML, kinds, fields, names, duplicates. Exit 2 when anything is invalid.',
   usage: 'validate -f DIR [-o json]',
   options: { filename: fileOption, output: outputOption },
   async run(values, _positionals, io) {

@@ -5,7 +5,6 @@ import { kubeconfigOption } from '../shared.js';
 
 export const webhooksCommand: Command = {
   name: 'webhooks',
-  summary: 'The last webhook deliveries: when, which event, what they matched and what they started.',
   usage: 'webhooks [-o json]',
   options: { kubeconfig: kubeconfigOption, output: { type: 'string', short: 'o', description: 'json for the raw list' } },
   async run(values, _positionals, io) {
