@@ -1,6 +1,7 @@
 // bench/plan: 10,000 objects across 100 namespaces, with dependencies. Prints the time of each
 // stage (read + parse + validate + default, plan, diff) and the process's peak memory.
-// Target on the 2-core reference machine: under 1 s and 300 MB in all.
+// Goal (issue 10) on the 2-core reference machine: under 300 ms in-process, under 1 s as a whole
+// process, peak memory under 250 MB.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -84,12 +85,15 @@ const result = plan(set.manifests);
 const t2 = performance.now();
 if (result.problems.length) throw new Error(`plan failed: ${result.problems[0]!.message}`);
 
-// The live side as a store holds it: every object, with server metadata and status; 1 in 100
+// The live side as a store holds it: every object, with server metadata, status, the cluster IPs the
+// server assigned and the labels and annotations Gouvernail writes; 1 in 100
 // Deployments runs an older image, and one namespace's worth of objects is gone from Git.
 const desired = set.manifests.map((m) => m.object);
 const live: KubeObject[] = desired.map((o, i) => {
   const l = structuredClone(o);
-  l.metadata = { ...l.metadata, uid: `uid-${i}`, resourceVersion: String(i + 1), generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' };
+  l.metadata = { ...l.metadata, uid: `uid-${i}`, resourceVersion: String(i + 1), generation: 1, creationTimestamp: '2026-01-01T00:00:00Z', annotations: { ...l.metadata.annotations, 'gouvernail.io/applied-by': 'bench' }, labels: { ...l.metadata.labels, 'app.gouvernail.io/instance': 'bench' } };
+  if (o.kind === 'Deployment') l.status = { observedGeneration: 1, replicas: l.spec.replicas, readyReplicas: l.spec.replicas, conditions: [{ type: 'Available', status: 'True' }] };
+  if (o.kind === 'Service') l.spec = { ...l.spec, clusterIP: `10.96.${(i >> 8) & 255}.${i & 255}`, clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`] };
   if (o.kind === 'Deployment' && i % 100 === 2) l.spec.template.spec.containers[0].image += '-old';
   return l;
 });
@@ -106,8 +110,8 @@ console.log(`bench/plan: ${set.manifests.length} objects in ${namespaces} namesp
 console.log(`  read + parse + validate + default  ${ms(t1 - t0)}`);
 console.log(`  plan                               ${ms(t2 - t1)}`);
 console.log(`  diff                               ${ms(t4 - t3)}  (${result2.counts.update} updates, ${result2.counts.prune} prunes, ${result2.counts.unchanged} unchanged)`);
-console.log(`  total                              ${ms(total)}   (target: under 1000 ms)`);
-console.log(`  peak RSS                           ${mb(peak)}  (target: under 300 MB; ${mb(baseRss)} before the work)`);
+console.log(`  total                              ${ms(total)}   (goal: under 300 ms)`);
+console.log(`  peak RSS                           ${mb(peak)}  (goal: under 250 MB; ${mb(baseRss)} before the work)`);
 // The same folder through the CLI, as a person runs it: a whole process, start to exit.
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const p0 = performance.now();
@@ -116,5 +120,5 @@ const p1 = performance.now();
 if (planned.status !== 0) throw new Error(`gouvernail plan failed: ${planned.stderr}`);
 spawnSync(process.execPath, ['-e', '0']);
 const p2 = performance.now();
-console.log(`  gouvernail plan -f DIR (a process)  ${ms(p1 - p0)}   (target: under 1000 ms; node -e 0 alone: ${ms(p2 - p1)})`);
+console.log(`  gouvernail plan -f DIR (a process)  ${ms(p1 - p0)}   (goal: under 1000 ms; node -e 0 alone: ${ms(p2 - p1)})`);
 rmSync(dir, { recursive: true, force: true });

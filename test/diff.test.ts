@@ -1,5 +1,6 @@
 import test from 'ava';
 import { diff, hidden, renderDiff } from '../src/diff/diff.js';
+import { plainlySame } from '../src/diff/normalize.js';
 import { keyOf } from '../src/manifest/keys.js';
 import type { KubeObject } from '../src/manifest/types.js';
 import { parseOne } from './helpers.js';
@@ -81,4 +82,42 @@ test('status-only and server-metadata changes are not drift', (t) => {
   live[0]!.status = { replicas: 5, readyReplicas: 2 };
   live[0]!.metadata.annotations = { 'deployment.kubernetes.io/revision': '4' };
   t.is(diff(desired, live).counts.unchanged, 1);
+});
+
+test('the quick comparison settles only what the full one would call unchanged', (t) => {
+  const service = objects(`apiVersion: v1
+kind: Service
+metadata: { name: web, labels: { app: web } }
+spec:
+  selector: { app: web }
+  ports: [{ port: 80, targetPort: 8080 }]
+`)[0]!;
+  // The server assigned the cluster IP and Gouvernail wrote its own label and annotation: unchanged,
+  // without a copy.
+  const live: KubeObject = {
+    ...asLive(service),
+    metadata: { ...asLive(service).metadata, labels: { app: 'web', 'app.gouvernail.io/instance': 'shop' }, annotations: { 'gouvernail.io/applied-by': 'app shop' } },
+    spec: { ...structuredClone(service.spec), clusterIP: '10.96.0.7', clusterIPs: ['10.96.0.7'] },
+  };
+  t.true(plainlySame(live, service));
+  t.is(diff([service], [live]).counts.unchanged, 1);
+  // A label the user added, a port changed, a cluster IP the manifest pins: not settled quickly,
+  // and the full comparison finds each.
+  const cases: [string, (o: KubeObject) => void, string][] = [
+    ['label', (o) => (o.metadata.labels!.tier = 'front'), 'metadata.labels.tier'],
+    ['port', (o) => (o.spec.ports[0].targetPort = 9090), 'spec.ports[0].targetPort'],
+    ['pinned cluster IP', (o) => (o.spec.clusterIP = '10.96.0.8'), 'spec.clusterIP'],
+  ];
+  for (const [name, change, path] of cases) {
+    const desired = structuredClone(service);
+    change(desired);
+    t.false(plainlySame(live, desired), name);
+    t.deepEqual(diff([desired], [live]).changes[0]!.fields.map((f) => f.path), [path], name);
+  }
+  // Not settled quickly, but unchanged in full: the live side lacks a default the manifest spells out.
+  const explicit = structuredClone(service);
+  explicit.spec.sessionAffinity = 'None';
+  const bare = structuredClone(live);
+  delete bare.spec.sessionAffinity;
+  t.is(diff([explicit], [bare]).counts.unchanged, 1);
 });

@@ -1,6 +1,7 @@
 import { keyOf, type ObjectKey } from '../manifest/keys.js';
 import type { KubeObject } from '../manifest/types.js';
-import { normalize } from './normalize.js';
+import { normalize, plainlySame } from './normalize.js';
+import { deepEqual, isRecord } from './deep-equal.js';
 
 export interface FieldChange {
   /** `spec.template.spec.containers[web].image`; list items with a unique name are shown by name. */
@@ -43,6 +44,10 @@ export function diff(desired: KubeObject[], live: KubeObject[], prunable: Readon
     const base = { key, kind: d.kind, namespace: d.metadata.namespace, name: d.metadata.name };
     if (!l) {
       changes.push({ ...base, action: 'create', fields: [] });
+      continue;
+    }
+    if (plainlySame(l, d)) {
+      changes.push({ ...base, action: 'unchanged', fields: [] });
       continue;
     }
     const fields = compareObjects(normalize(l), withAssigned(normalize(d), l));
@@ -121,20 +126,6 @@ function byName(list: unknown[]): list is { name: string }[] {
   return list.length > 0;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isRecord(a) && isRecord(b)) {
-    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
-  }
-  return false;
-}
 
 /** A readable, kubectl-diff-like rendering. Secret values are already masked in the result. */
 export function renderDiff(result: DiffResult): string {

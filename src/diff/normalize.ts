@@ -1,4 +1,5 @@
 import { cloneJson } from '../manifest/clone.js';
+import { deepEqual } from './deep-equal.js';
 import { applyDefaults } from '../manifest/defaults.js';
 import { kindInfo } from '../manifest/kinds.js';
 import { jobLabels } from '../manifest/pod-template.js';
@@ -38,4 +39,50 @@ function filterKeys(record: Record<string, string> | undefined, drop: RegExp): R
   if (!record) return undefined;
   const out = Object.fromEntries(Object.entries(record).filter(([k]) => !drop.test(k)));
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * Whether a live object and a desired one are certain to be the same once normalised (and with what
+ * the server assigned taken from the live one), found without copying either: everything but status
+ * and server-written metadata is equal as it stands. Both sides are usually defaulted already (the
+ * store defaults what it keeps; loaded manifests are defaulted in place), so nearly every unchanged
+ * object is settled here; false means "compare them in full", not "they differ". Pure.
+ */
+export function plainlySame(live: KubeObject, desired: KubeObject): boolean {
+  for (const k in desired) if (k !== 'status' && k !== 'metadata' && k !== 'spec' && !deepEqual(live[k], desired[k])) return false;
+  for (const k in live) if (k !== 'status' && k !== 'metadata' && k !== 'spec' && live[k] !== undefined && desired[k] === undefined) return false;
+  const spec = desired.kind === 'Service' && live.spec && desired.spec ? withoutAssigned(live.spec, desired.spec) : live.spec;
+  if (!deepEqual(spec, desired.spec)) return false;
+  const lm = live.metadata;
+  const dm = desired.metadata;
+  for (const k in dm) if (k !== 'labels' && k !== 'annotations' && !volatileMetadata.includes(k) && !deepEqual(lm[k], dm[k])) return false;
+  for (const k in lm) if (k !== 'labels' && k !== 'annotations' && !volatileMetadata.includes(k) && lm[k] !== undefined && dm[k] === undefined) return false;
+  return sameKeeping(lm.labels, dm.labels, volatileLabel) && sameKeeping(lm.annotations, dm.annotations, volatileAnnotation);
+}
+
+/** Two string maps equal but for the keys `drop` matches. */
+function sameKeeping(a: Record<string, string> | undefined, b: Record<string, string> | undefined, drop: RegExp): boolean {
+  let counted = 0;
+  for (const k in a ?? {}) {
+    if (drop.test(k)) continue;
+    if (b?.[k] !== a![k]) return false;
+    counted++;
+  }
+  for (const k in b ?? {}) if (!drop.test(k)) counted--;
+  return counted === 0;
+}
+
+/** A live Service's spec without the cluster IPs and node ports the manifest leaves to the server (a shallow copy). */
+function withoutAssigned(live: Record<string, any>, desired: Record<string, any>): Record<string, any> {
+  const out = { ...live };
+  if (desired.clusterIP === undefined) delete out.clusterIP;
+  if (desired.clusterIPs === undefined) delete out.clusterIPs;
+  if (Array.isArray(live.ports) && Array.isArray(desired.ports)) {
+    out.ports = live.ports.map((p: Record<string, unknown>, i: number) => {
+      if (desired.ports[i]?.nodePort !== undefined || p.nodePort === undefined) return p;
+      const { nodePort: _assigned, ...rest } = p;
+      return rest;
+    });
+  }
+  return out;
 }

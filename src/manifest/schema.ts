@@ -81,72 +81,108 @@ function typeName(v: unknown): string {
  * a value.
  */
 export function check(schema: Schema, value: unknown, path: FieldPath, issues: Issue[], revealValues: boolean): void {
-  const bad = (message: string): void => void issues.push({ path, message });
-  const shown = (v: unknown) => (revealValues ? ` (got ${JSON.stringify(v)})` : '');
+  // One path, pushed and popped as the walk goes, copied only for an issue: a walk over thousands of
+  // objects makes no array per field.
+  walk(schema, value, [...path], issues, revealValues);
+}
+
+/** Fields of an object schema as a list, made once per schema. */
+const fieldLists = new WeakMap<Schema, [string, Field][]>();
+
+function fieldsOf(schema: Extract<Schema, { t: 'object' }>): [string, Field][] {
+  let list = fieldLists.get(schema);
+  if (!list) fieldLists.set(schema, (list = Object.entries(schema.fields)));
+  return list;
+}
+
+function walk(schema: Schema, value: unknown, path: FieldPath, issues: Issue[], revealValues: boolean): void {
   switch (schema.t) {
     case 'any':
       return;
     case 'string': {
-      if (typeof value !== 'string') return bad(`must be a string, not ${typeName(value)}`);
-      if (schema.enum && !schema.enum.includes(value)) return bad(`must be one of ${schema.enum.join(', ')}${shown(value)}`);
-      const m = schema.check?.(value);
-      if (m) bad(m + (schema.quiet ? '' : shown(value)));
+      if (typeof value !== 'string') return bad(issues, path, `must be a string, not ${typeName(value)}`);
+      if (schema.enum && !schema.enum.includes(value)) return bad(issues, path, `must be one of ${schema.enum.join(', ')}${shown(revealValues, value)}`);
+      if (!schema.check) return;
+      const m = schema.check(value);
+      if (m) bad(issues, path, m + (schema.quiet ? '' : shown(revealValues, value)));
       return;
     }
     case 'int':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return bad(`must be an integer, not ${typeName(value)}`);
-      if (schema.min !== undefined && value < schema.min) return bad(`must be at least ${schema.min}${shown(value)}`);
-      if (schema.max !== undefined && value > schema.max) return bad(`must be at most ${schema.max}${shown(value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value)) return bad(issues, path, `must be an integer, not ${typeName(value)}`);
+      if (schema.min !== undefined && value < schema.min) return bad(issues, path, `must be at least ${schema.min}${shown(revealValues, value)}`);
+      if (schema.max !== undefined && value > schema.max) return bad(issues, path, `must be at most ${schema.max}${shown(revealValues, value)}`);
       return;
     case 'number':
-      if (typeof value !== 'number') bad(`must be a number, not ${typeName(value)}`);
+      if (typeof value !== 'number') bad(issues, path, `must be a number, not ${typeName(value)}`);
       return;
     case 'bool':
-      if (typeof value !== 'boolean') bad(`must be true or false, not ${typeName(value)}`);
+      if (typeof value !== 'boolean') bad(issues, path, `must be true or false, not ${typeName(value)}`);
       return;
     case 'intOrString': {
       if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value))) {
-        return bad(`must be an integer or a string, not ${typeName(value)}`);
+        return bad(issues, path, `must be an integer or a string, not ${typeName(value)}`);
       }
       const m = schema.check?.(value);
-      if (m) bad(m + shown(value));
+      if (m) bad(issues, path, m + shown(revealValues, value));
       return;
     }
     case 'quantity':
-      if (!isQuantity(value)) bad(`must be a quantity such as 128Mi, 500m or 2${shown(value)}`);
+      if (!isQuantity(value)) bad(issues, path, `must be a quantity such as 128Mi, 500m or 2${shown(revealValues, value)}`);
       return;
     case 'array':
-      if (!Array.isArray(value)) return bad(`must be a list, not ${typeName(value)}`);
-      value.forEach((item, i) => check(schema.items, item, [...path, i], issues, revealValues));
+      if (!Array.isArray(value)) return bad(issues, path, `must be a list, not ${typeName(value)}`);
+      for (let i = 0; i < value.length; i++) {
+        path.push(i);
+        walk(schema.items, value[i], path, issues, revealValues);
+        path.pop();
+      }
       return;
     case 'map': {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(`must be a mapping, not ${typeName(value)}`);
-      for (const [k, v] of Object.entries(value)) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(issues, path, `must be a mapping, not ${typeName(value)}`);
+      const record = value as Record<string, unknown>;
+      for (const k in record) {
         const m = schema.keyCheck?.(k);
-        if (m) issues.push({ path: [...path, k], message: `key ${JSON.stringify(k)}: ${m}` });
-        check(schema.values, v, [...path, k], issues, revealValues);
+        if (m) at(issues, path, k, `key ${JSON.stringify(k)}: ${m}`);
+        path.push(k);
+        walk(schema.values, record[k], path, issues, revealValues);
+        path.pop();
       }
       return;
     }
     case 'object': {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(`must be a mapping, not ${typeName(value)}`);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(issues, path, `must be a mapping, not ${typeName(value)}`);
       const record = value as Record<string, unknown>;
-      for (const [name, field] of Object.entries(schema.fields)) {
+      for (const [name, field] of fieldsOf(schema)) {
         const v = record[name];
         if (v === undefined || v === null) {
-          if (field.required) issues.push({ path: [...path, name], message: 'is required' });
+          if (field.required) at(issues, path, name, 'is required');
           continue;
         }
-        check(field.schema, v, [...path, name], issues, revealValues);
+        path.push(name);
+        walk(field.schema, v, path, issues, revealValues);
+        path.pop();
       }
       if (!schema.open) {
-        for (const name of Object.keys(record)) {
+        for (const name in record) {
           if (name in schema.fields) continue;
-          if (schema.known && !schema.known.includes(name)) issues.push({ path: [...path, name], message: 'is not a field Kubernetes defines here (kept as written, not acted on)', warning: true, unknownField: true });
-          else issues.push({ path: [...path, name], message: 'is not acted on by Gouvernail yet (kept as written)', warning: true });
+          if (schema.known && !schema.known.includes(name)) at(issues, path, name, 'is not a field Kubernetes defines here (kept as written, not acted on)', { warning: true, unknownField: true });
+          else at(issues, path, name, 'is not acted on by Gouvernail yet (kept as written)', { warning: true });
         }
       }
       return;
     }
   }
+}
+
+function at(issues: Issue[], path: FieldPath, key: string | number, message: string, extra?: Partial<Issue>): void {
+  issues.push({ path: [...path, key], message, ...extra });
+}
+
+function bad(issues: Issue[], path: FieldPath, message: string): void {
+  issues.push({ path: [...path], message });
+}
+
+/** The value a message quotes, unless values are not to be revealed (a Secret's). */
+function shown(revealValues: boolean, v: unknown): string {
+  return revealValues ? ` (got ${JSON.stringify(v)})` : '';
 }

@@ -7,7 +7,7 @@ import type { KubeObject } from '../manifest/types.js';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from './database.js';
 import { SecretBox } from './secret-box.js';
-import { deepEqual } from '../diff/diff.js';
+import { deepEqual } from '../diff/deep-equal.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
