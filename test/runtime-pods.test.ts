@@ -80,11 +80,19 @@ test.serial('a container killed by hand is restarted, one removed is recreated, 
   const { client } = server;
   const ns = 'heal';
   await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pet', namespace: ns }, spec: { containers: [{ name: 'main', image, command: ['sh', '-c', 'mkdir -p /w; echo pet > /w/index.html; exec httpd -f -p 8080 -h /w'] }] } });
-  const first = await waitFor('the container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running'));
-  // The Pod's address answers from this host (its node), before and after each restart.
+  // Two containers: the second shares the first's network (Docker's container:FIRST).
+  const serving = (text: string, port: number) => ['sh', '-c', `mkdir -p /w; echo ${text} > /w/index.html; exec httpd -f -p ${port} -h /w`];
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pet', namespace: ns }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: 'main', image, command: serving('pet', 8080) }, { name: 'side', image, command: serving('side', 8081) }] } });
+  const main = async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running' && c.Labels['gouvernail.io/container'] === 'main');
+  const first = await waitFor('the container', main);
+  // The Pod's address answers from this host (its node), before and after each restart, for both
+  // containers: the second is restarted into the first's new network namespace.
   const ip = await waitFor('the Pod address', async () => (await client.get('Pod', ns, 'pet'))?.status?.podIP as string | undefined);
-  const answers = () => waitFor(`the Pod answering on ${ip}`, async () => (await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '')) === 'pet\n');
+  const answer = (port: number, text: string) => waitFor(`the Pod answering on ${ip}:${port}`, async () => (await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '')) === `${text}\n`);
+  const answers = async () => {
+    await answer(8080, 'pet');
+    await answer(8081, 'side');
+  };
   await answers();
 
   await docker.getContainer(first.Id).kill();
@@ -94,7 +102,10 @@ test.serial('a container killed by hand is restarted, one removed is recreated, 
   t.is((await client.get('Pod', ns, 'pet'))!.status.podIP, ip, 'the Pod keeps its address');
 
   await docker.getContainer(first.Id).remove({ force: true });
-  const second = await waitFor('a new container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running' && c.Id !== first.Id));
+  const second = await waitFor('a new container', async () => {
+    const c = await main();
+    return c && c.Id !== first.Id ? c : undefined;
+  });
   t.not(second.Id, first.Id);
   await answers();
 

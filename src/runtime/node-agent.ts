@@ -20,7 +20,7 @@ import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type C
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { bindingFor, claimFolder, localProvisioner, volumeNode } from './claim-binder.js';
 import { dockerVolumeAnnotation } from '../manifest/validate.js';
-import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
+import { defaultGraceSeconds, namedPorts, runHandler, terminate } from './container-lifecycle.js';
 import { grpcHealthCheck } from './grpc-health.js';
 
 export interface NodeAgentOptions {
@@ -570,6 +570,7 @@ export class NodeAgent {
       changed ||= r.changed;
       if (r.stop) break;
     }
+    if (this.rewired.delete(pod.metadata.uid!)) changed = (await this.rejoinNetwork(pod, plan, ids)) || changed;
     // The pass's listing is current unless this pass created or started something; then the
     // containers it touched are inspected (which the status needs anyway), not listed again.
     const fresh = !changed ? existing.filter((e) => Object.values(ids).includes(e.Id)) : (await Promise.all(Object.values(ids).map((id) => this.inspectById(id)))).filter((c): c is Docker.ContainerInfo => !!c);
@@ -679,7 +680,17 @@ export class NodeAgent {
       }
       // A completed init container is not started again; Docker restarts a failed one itself.
       if (!c.init && current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
-        await docker.getContainer(current.Id).start().catch(ignore304);
+        const joinedGone = await docker
+          .getContainer(current.Id)
+          .start()
+          .then(() => false, (err) => (err.statusCode === 404 && String(c.options.HostConfig?.NetworkMode).startsWith('container:') ? true : ignore304(err)));
+        if (joinedGone) {
+          // It joined the network of an owner since made anew (Docker keeps the old one's id): made again.
+          this.log('replacing a container that joined a network owner no longer there', { container: c.dockerName });
+          await docker.getContainer(current.Id).remove({ force: true }).catch(ignore404);
+          this.wake(Date.now());
+          return { changed: true, stop: false };
+        }
         if (ip) {
           const info = await docker.getContainer(current.Id).inspect().catch(() => undefined);
           if (info) await this.ensureWired(pod, info, ip);
@@ -912,6 +923,7 @@ export class NodeAgent {
       // runs its program already: no moment to wait before it counts as ready.
       const fresh = Date.now() - Date.parse(info.State.StartedAt) < 10_000;
       this.wired.set(id, { startedAt: info.State.StartedAt, at: fresh ? Date.now() : 0 });
+      this.rewired.add(pod.metadata.uid!);
       // The gateway is the host's now: the API can be carried to it.
       this.apiAccess.carry(gateway);
       if (this.wired.size > 5000) this.wired.delete(this.wired.keys().next().value!);
@@ -926,6 +938,49 @@ export class NodeAgent {
       this.wake(Date.now() + 1000);
       return false;
     }
+  }
+
+  /** Pods whose network owner was given its address in this agent's life: a start since the last. */
+  private readonly rewired = new Set<string>();
+
+  /**
+   * A Pod's other containers share its network through the owner (Docker's `container:OWNER`).
+   * One that started before the owner's last start is in the namespace the owner left, whose
+   * address the network component has just taken away: it is restarted into the owner's new one,
+   * as the kubelet restarts a Pod's containers when the Pod's sandbox is made again.
+   */
+  private async rejoinNetwork(pod: KubeObject, plan: PodPlan, ids: Record<string, string>): Promise<boolean> {
+    const owner = networkOwner(pod.spec);
+    const ownerId = ids[owner];
+    const ownerStart = ownerId ? this.wired.get(ownerId)?.startedAt : undefined;
+    if (!ownerStart) return false;
+    let restarted = false;
+    for (const c of plan.containers) {
+      if (!ids[c.name] || c.options.HostConfig?.NetworkMode !== `container:${plan.containers.find((x) => x.name === owner)?.dockerName}`) continue;
+      const info = await this.o.docker.getContainer(ids[c.name]!).inspect().catch(() => undefined);
+      if (!info) continue;
+      // Docker keeps the id of the container joined: an owner made anew (removed by hand) cannot
+      // be joined by a restart; the container is made again.
+      if (info.HostConfig.NetworkMode !== `container:${ownerId}`) {
+        this.log('replacing a container that joined a network owner no longer there', { pod: pod.metadata.name, container: c.name });
+        this.o.event?.(pod, 'Normal', 'Killing', `Container ${owner} was made again; container ${c.name} will be made again to join its network`);
+        await this.o.docker.getContainer(info.Id).remove({ force: true }).catch(ignore404);
+        this.wake(Date.now());
+        restarted = true;
+        continue;
+      }
+      if (!info.State.Running || Date.parse(info.State.StartedAt) >= Date.parse(ownerStart)) continue;
+      this.log('restarting a container into its Pod\'s new network namespace', { pod: pod.metadata.name, container: c.name });
+      this.o.event?.(pod, 'Normal', 'Killing', `Container ${owner} restarted with a new network namespace; container ${c.name} will be restarted to join it`);
+      // Not waited for: a program that ignores SIGTERM would hold the node's pass for its grace period.
+      void this.o.docker
+        .getContainer(info.Id)
+        .restart({ t: pod.spec.terminationGracePeriodSeconds ?? defaultGraceSeconds })
+        .catch(() => {})
+        .finally(() => this.wake(Date.now()));
+      restarted = true;
+    }
+    return restarted;
   }
 
   private readonly wiringProblem = new Map<string, string>();
