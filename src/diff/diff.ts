@@ -34,29 +34,26 @@ export const hidden = '*** (hidden)';
  * source before (the inventory): of the live objects, only those can be pruned. Pure.
  */
 export function diff(desired: KubeObject[], live: KubeObject[], prunable: ReadonlySet<ObjectKey> = new Set()): DiffResult {
-  const liveByKey = new Map(live.map((o) => [keyOf(o), o]));
+  const liveByKey = new Map<ObjectKey, KubeObject>();
+  for (const o of live) liveByKey.set(keyOf(o), o);
   const changes: ObjectChange[] = [];
   const desiredKeys = new Set<ObjectKey>();
   for (const d of desired) {
     const key = keyOf(d);
     desiredKeys.add(key);
     const l = liveByKey.get(key);
-    const base = { key, kind: d.kind, namespace: d.metadata.namespace, name: d.metadata.name };
-    if (!l) {
-      changes.push({ ...base, action: 'create', fields: [] });
-      continue;
+    const { kind, metadata } = d;
+    if (!l) changes.push({ key, kind, namespace: metadata.namespace, name: metadata.name, action: 'create', fields: [] });
+    else if (plainlySame(l, d)) changes.push({ key, kind, namespace: metadata.namespace, name: metadata.name, action: 'unchanged', fields: [] });
+    else {
+      const fields = compareObjects(normalize(l), withAssigned(normalize(d), l));
+      changes.push({ key, kind, namespace: metadata.namespace, name: metadata.name, action: fields.length > 0 ? 'update' : 'unchanged', fields: kind === 'Secret' ? fields.map(maskSecret) : fields });
     }
-    if (plainlySame(l, d)) {
-      changes.push({ ...base, action: 'unchanged', fields: [] });
-      continue;
-    }
-    const fields = compareObjects(normalize(l), withAssigned(normalize(d), l));
-    changes.push({ ...base, action: fields.length > 0 ? 'update' : 'unchanged', fields: d.kind === 'Secret' ? fields.map(maskSecret) : fields });
   }
-  for (const key of [...prunable].sort()) {
-    if (desiredKeys.has(key)) continue;
-    const l = liveByKey.get(key);
-    if (!l) continue;
+  const gone: ObjectKey[] = [];
+  for (const key of prunable) if (!desiredKeys.has(key) && liveByKey.has(key)) gone.push(key);
+  for (const key of gone.sort()) {
+    const l = liveByKey.get(key)!;
     changes.push({ key, kind: l.kind, namespace: l.metadata.namespace, name: l.metadata.name, action: 'prune', fields: [] });
   }
   const counts: Record<Action, number> = { create: 0, update: 0, unchanged: 0, prune: 0 };
