@@ -12,15 +12,15 @@ import { PodApiAccess } from './pod-api-access.js';
 import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, containerName, label } from './labels.js';
 import { PodAddresses } from './pod-addresses.js';
-import { PodWiring } from './pod-wiring.js';
-import { withNetworkWait } from './network-wait.js';
+import { PodNetwork } from './pod-network.js';
+import { ignore304, ignore404, ignore409 } from './docker-status.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
 import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { bindingFor, claimFolder, localProvisioner, volumeNode } from './claim-binder.js';
 import { dockerVolumeAnnotation } from '../manifest/validate.js';
-import { defaultGraceSeconds, namedPorts, runHandler, terminate } from './container-lifecycle.js';
+import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
 import { grpcHealthCheck } from './grpc-health.js';
 
 export interface NodeAgentOptions {
@@ -90,15 +90,26 @@ export class NodeAgent {
   private readonly log: NonNullable<NodeAgentOptions['log']>;
 
   private readonly loop: PassLoop;
+  /** Each container's last exit code, from the engine's die events. */
+  private readonly lastExit = new Map<string, number>();
   private readonly statuses: StatusWriter;
   private readonly apiAccess: PodApiAccess;
   private readonly addresses = new PodAddresses();
-  private readonly wiring: PodWiring;
+  private readonly network: PodNetwork;
 
   constructor(private readonly o: NodeAgentOptions) {
     this.statuses = new StatusWriter(o.client);
-    this.wiring = new PodWiring({ docker: o.docker, installation: o.installation, node: o.nodeName });
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
+    this.network = new PodNetwork({
+      docker: o.docker,
+      installation: o.installation,
+      nodeName: o.nodeName,
+      podSubnet: o.podSubnet,
+      carryApi: (gateway) => this.apiAccess.carry(gateway),
+      event: (pod, type, reason, message) => o.event?.(pod, type, reason, message),
+      log: (msg, fields) => this.log(msg, fields),
+      wake: (at) => this.wake(at),
+    });
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({
       pass: async () => {
@@ -509,8 +520,8 @@ export class NodeAgent {
         return;
       }
     }
-    if (podAddress && !(await this.ensureGateway(pod))) {
-      waiting[pod.spec.containers[0].name] = { reason: 'ContainerCreating', message: `waiting for the node's network component: ${this.wiringProblem.get(pod.metadata.uid!) ?? 'not ready'}` };
+    if (podAddress && !(await this.network.ensureGateway(pod))) {
+      waiting[pod.spec.containers[0].name] = { reason: 'ContainerCreating', message: `waiting for the node's network component: ${this.network.problem(pod.metadata.uid!) ?? 'not ready'}` };
       await this.writeStatus(pod, existing, waiting);
       return;
     }
@@ -570,7 +581,7 @@ export class NodeAgent {
       changed ||= r.changed;
       if (r.stop) break;
     }
-    if (this.rewired.delete(pod.metadata.uid!)) changed = (await this.rejoinNetwork(pod, plan, ids)) || changed;
+    if (this.network.takeRewired(pod.metadata.uid!)) changed = (await this.network.rejoin(pod, plan, ids)) || changed;
     // The pass's listing is current unless this pass created or started something; then the
     // containers it touched are inspected (which the status needs anyway), not listed again.
     const fresh = !changed ? existing.filter((e) => Object.values(ids).includes(e.Id)) : (await Promise.all(Object.values(ids).map((id) => this.inspectById(id)))).filter((c): c is Docker.ContainerInfo => !!c);
@@ -676,7 +687,7 @@ export class NodeAgent {
       const ip = current.Labels[label.podIP];
       if (ip && current.State === 'running') {
         const info = await this.inspect(current);
-        if (info) await this.ensureWired(pod, info, ip);
+        if (info) await this.network.wire(pod, info, ip);
       }
       // A completed init container is not started again; Docker restarts a failed one itself.
       if (!c.init && current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
@@ -693,7 +704,7 @@ export class NodeAgent {
         }
         if (ip) {
           const info = await docker.getContainer(current.Id).inspect().catch(() => undefined);
-          if (info) await this.ensureWired(pod, info, ip);
+          if (info) await this.network.wire(pod, info, ip);
         }
         return { changed: true, stop: false };
       }
@@ -771,7 +782,7 @@ export class NodeAgent {
     if (this.stopped) return;
     await this.removeEmptyDirs(uid);
     this.apiAccess.forget(uid);
-    this.wiringProblem.delete(uid);
+    this.network.forget(uid);
     for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
     this.wake(Date.now());
@@ -873,7 +884,7 @@ export class NodeAgent {
     let container: Docker.Container;
     try {
       const options = await this.withSubPaths(c.options);
-      container = c.ownsNetwork ? await this.createWaitingForNetwork(options) : await this.o.docker.createContainer(options);
+      container = c.ownsNetwork ? await this.network.createOwner(options) : await this.o.docker.createContainer(options);
     } catch (err) {
       // A name taken by a container that is not Gouvernail's: the record was only an intent.
       if ((err as { statusCode?: number }).statusCode === 409) records.remove('container', c.dockerName);
@@ -890,7 +901,7 @@ export class NodeAgent {
     const ip = c.options.Labels?.[label.podIP];
     if (ip) {
       const info = await container.inspect().catch(() => undefined);
-      if (info) await this.ensureWired(pod, info, ip);
+      if (info) await this.network.wire(pod, info, ip);
     }
     const postStart = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((x: { name: string }) => x.name === c.name)?.lifecycle?.postStart;
     if (postStart) {
@@ -902,144 +913,6 @@ export class NodeAgent {
       }
     }
     return container.id;
-  }
-
-  /** Containers given their Pod's address, the start it was given for (a restart needs it again) and when. */
-  private readonly wired = new Map<string, { startedAt: string; at: number }>();
-
-  /**
-   * Gives a container that owns its Pod's network namespace the Pod's address, once a start: the
-   * node's network component wires it. A failure is an event and a retry a second later; the Pod
-   * has no address (and no endpoint) until then.
-   */
-  private async ensureWired(pod: KubeObject, info: Docker.ContainerInspectInfo, ip: string): Promise<boolean> {
-    const id = info.Id;
-    if (!info.State.Running || !info.State.Pid) return false;
-    if (this.wired.get(id)?.startedAt === info.State.StartedAt) return true;
-    try {
-      const { gateway } = this.o.podSubnet(pod.metadata.namespace!);
-      await this.wiring.wire({ pid: info.State.Pid, ip, gateway, installation: this.o.installation });
-      // A container that started long before (wired again after a restart of the control plane)
-      // runs its program already: no moment to wait before it counts as ready.
-      const fresh = Date.now() - Date.parse(info.State.StartedAt) < 10_000;
-      this.wired.set(id, { startedAt: info.State.StartedAt, at: fresh ? Date.now() : 0 });
-      this.rewired.add(pod.metadata.uid!);
-      // The gateway is the host's now: the API can be carried to it.
-      this.apiAccess.carry(gateway);
-      if (this.wired.size > 5000) this.wired.delete(this.wired.keys().next().value!);
-      return true;
-    } catch (err) {
-      const message = (err as Error).message;
-      if (this.wiringProblem.get(pod.metadata.uid!) !== message) {
-        this.wiringProblem.set(pod.metadata.uid!, message);
-        this.o.event?.(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to give the Pod its address ${ip}: ${message}`);
-        this.log('cannot give a Pod its address; retrying', { pod: pod.metadata.name, ip, err: message });
-      }
-      this.wake(Date.now() + 1000);
-      return false;
-    }
-  }
-
-  /** Pods whose network owner was given its address in this agent's life: a start since the last. */
-  private readonly rewired = new Set<string>();
-
-  /**
-   * A Pod's other containers share its network through the owner (Docker's `container:OWNER`).
-   * One that started before the owner's last start is in the namespace the owner left, whose
-   * address the network component has just taken away: it is restarted into the owner's new one,
-   * as the kubelet restarts a Pod's containers when the Pod's sandbox is made again.
-   */
-  private async rejoinNetwork(pod: KubeObject, plan: PodPlan, ids: Record<string, string>): Promise<boolean> {
-    const owner = networkOwner(pod.spec);
-    const ownerId = ids[owner];
-    const ownerStart = ownerId ? this.wired.get(ownerId)?.startedAt : undefined;
-    if (!ownerStart) return false;
-    let restarted = false;
-    for (const c of plan.containers) {
-      if (!ids[c.name] || c.options.HostConfig?.NetworkMode !== `container:${plan.containers.find((x) => x.name === owner)?.dockerName}`) continue;
-      const info = await this.o.docker.getContainer(ids[c.name]!).inspect().catch(() => undefined);
-      if (!info) continue;
-      // Docker keeps the id of the container joined: an owner made anew (removed by hand) cannot
-      // be joined by a restart; the container is made again.
-      if (info.HostConfig.NetworkMode !== `container:${ownerId}`) {
-        this.log('replacing a container that joined a network owner no longer there', { pod: pod.metadata.name, container: c.name });
-        this.o.event?.(pod, 'Normal', 'Killing', `Container ${owner} was made again; container ${c.name} will be made again to join its network`);
-        await this.o.docker.getContainer(info.Id).remove({ force: true }).catch(ignore404);
-        this.wake(Date.now());
-        restarted = true;
-        continue;
-      }
-      if (!info.State.Running || Date.parse(info.State.StartedAt) >= Date.parse(ownerStart)) continue;
-      this.log('restarting a container into its Pod\'s new network namespace', { pod: pod.metadata.name, container: c.name });
-      this.o.event?.(pod, 'Normal', 'Killing', `Container ${owner} restarted with a new network namespace; container ${c.name} will be restarted to join it`);
-      // Not waited for: a program that ignores SIGTERM would hold the node's pass for its grace period.
-      void this.o.docker
-        .getContainer(info.Id)
-        .restart({ t: pod.spec.terminationGracePeriodSeconds ?? defaultGraceSeconds })
-        .catch(() => {})
-        .finally(() => this.wake(Date.now()));
-      restarted = true;
-    }
-    return restarted;
-  }
-
-  private readonly wiringProblem = new Map<string, string>();
-  /** Each container's last exit code, from the engine's die events. */
-  private readonly lastExit = new Map<string, number>();
-  /** Gateways known to be on the node (once per agent). */
-  private readonly gateways = new Set<string>();
-
-  /**
-   * The Pod's subnet gateway is on the node before its first container is made: the API is carried
-   * to it, and the Pod's first packets find it. Once per subnet.
-   */
-  private async ensureGateway(pod: KubeObject): Promise<boolean> {
-    const { gateway } = this.o.podSubnet(pod.metadata.namespace!);
-    if (this.gateways.has(gateway)) return true;
-    try {
-      await this.wiring.wire({ gateway, installation: this.o.installation });
-      this.gateways.add(gateway);
-      return true;
-    } catch (err) {
-      this.wiringProblem.set(pod.metadata.uid!, (err as Error).message);
-      this.wake(Date.now() + 1000);
-      return false;
-    }
-  }
-
-  /** Images (by id) without /bin/sh: their network owners start at once, without waiting. */
-  private readonly withoutShell = new Set<string>();
-  private readonly withShell = new Set<string>();
-
-  /**
-   * Creates a Pod's network owner so that its program starts once the Pod has its address, as
-   * Kubernetes wires a Pod's network before its containers start: its shell waits for the route
-   * the network component adds, then runs the program. An image with no /bin/sh (distroless,
-   * scratch) cannot: its container is made again as it is, and its program may see no network for
-   * its first few tens of milliseconds.
-   */
-  private async createWaitingForNetwork(options: Docker.ContainerCreateOptions): Promise<Docker.Container> {
-    const { docker } = this.o;
-    const image = await docker.getImage(options.Image!).inspect().catch(() => undefined);
-    if (!image || this.withoutShell.has(image.Id)) return docker.createContainer(options);
-    const container = await docker.createContainer(withNetworkWait(options, image.Config ?? {}));
-    if (this.withShell.has(image.Id)) return container;
-    // The answer is a HEAD response: its stream is let go, or it holds the engine's socket open.
-    const shell = await container.infoArchive({ path: '/bin/sh' }).then(
-      (res: unknown) => {
-        (res as { destroy?: () => void }).destroy?.();
-        return true;
-      },
-      (err: { statusCode?: number }) => err.statusCode !== 404,
-    );
-    if (shell) {
-      this.withShell.add(image.Id);
-      return container;
-    }
-    this.withoutShell.add(image.Id);
-    this.log('the image has no /bin/sh: its Pods start before their network is ready', { image: options.Image });
-    await container.remove({ force: true });
-    return docker.createContainer(options);
   }
 
   /** A subPath of a named volume (emptyDir, claim) is bound from the volume's mount point on its engine. */
@@ -1126,7 +999,7 @@ export class NodeAgent {
         // A container that owns the Pod's network runs its program once it has the address: until
         // then it is still being created (or, after a crash, backing off), not running.
         const owns = !!info.Labels[label.podIP];
-        const wired = owns ? this.wired.get(info.Id) : undefined;
+        const wired = owns ? this.network.wiredStart(info.Id) : undefined;
         const unwired = owns && s?.Running && !s.Restarting && wired?.startedAt !== s.StartedAt;
         if (spec.name === owner && s?.Running && !s.Restarting && !unwired) podIP = info.Labels[label.podIP] || undefined;
         // A container Docker started again: how it exited the time before.
@@ -1382,12 +1255,3 @@ function stripTimes(status: Record<string, any>): unknown {
   return { ...status, conditions: (status.conditions ?? []).map((c: { type: string; status: string }) => ({ type: c.type, status: c.status })) };
 }
 
-function ignore404(err: { statusCode?: number }): void {
-  if (err.statusCode !== 404) throw err;
-}
-function ignore409(err: { statusCode?: number }): void {
-  if (err.statusCode !== 409) throw err;
-}
-function ignore304(err: { statusCode?: number }): void {
-  if (err.statusCode !== 304) throw err;
-}
