@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
-import http from 'node:http';
-import net from 'node:net';
 import { pack } from 'tar-stream';
-import type { KubeObject, Probe } from '../manifest/types.js';
+import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
@@ -13,6 +11,7 @@ import { imageUserIsRoot } from './security-context.js';
 import { claimVolumeName, containerName, label } from './labels.js';
 import { PodAddresses } from './pod-addresses.js';
 import { PodNetwork } from './pod-network.js';
+import { ContainerProbes, type ContainerSpec } from './container-probes.js';
 import { ignore304, ignore404, ignore409 } from './docker-status.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { selectedNodeAnnotation } from './scheduler.js';
@@ -21,7 +20,6 @@ import { nextInitStep, type InitState, type InitStep } from './init-containers.j
 import { bindingFor, claimFolder, localProvisioner, volumeNode } from './claim-binder.js';
 import { dockerVolumeAnnotation } from '../manifest/validate.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
-import { grpcHealthCheck } from './grpc-health.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
@@ -57,22 +55,6 @@ export interface NodeAgentOptions {
 /** How long after a Pod's network owner got its address its program counts as started. */
 const programStartMs = 500;
 
-interface ProbeState {
-  ready: boolean;
-  successes: number;
-  failures: number;
-  lastRun: number;
-  livenessLastRun: number;
-  livenessFailures: number;
-  /** Whether the startupProbe has succeeded (true without one). */
-  started: boolean;
-  startupLastRun: number;
-  startupFailures: number;
-  /** The container and start these counts are for. */
-  containerId: string;
-  startedAt?: string;
-}
-
 /**
  * Makes the Pods bound to one node real on its Docker engine, level-triggered: every change in
  * the store and every few seconds, it compares each Pod with the containers labelled for it and
@@ -80,7 +62,7 @@ interface ProbeState {
  */
 export class NodeAgent {
   private stopped = false;
-  private readonly probes = new Map<string, ProbeState>();
+  private readonly probes: ContainerProbes;
   /** Images that failed to pull, and when to try again. */
   private readonly pullBackoff = new Map<string, { until: number; delay: number; message: string }>();
   /** The restart count each crash-looping container was last reported at (one BackOff a restart). */
@@ -100,6 +82,7 @@ export class NodeAgent {
   constructor(private readonly o: NodeAgentOptions) {
     this.statuses = new StatusWriter(o.client);
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
+    this.probes = new ContainerProbes({ docker: o.docker, event: (pod, type, reason, message) => o.event?.(pod, type, reason, message), log: (msg, fields) => this.log(msg, fields), wake: (at) => this.wake(at) });
     this.network = new PodNetwork({
       docker: o.docker,
       installation: o.installation,
@@ -783,7 +766,7 @@ export class NodeAgent {
     await this.removeEmptyDirs(uid);
     this.apiAccess.forget(uid);
     this.network.forget(uid);
-    for (const key of this.probes.keys()) if (key.startsWith(`${uid}/`)) this.probes.delete(key);
+    this.probes.forget(uid);
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
     this.wake(Date.now());
   }
@@ -1010,7 +993,7 @@ export class NodeAgent {
         } else if (s?.Running && !s.Restarting) {
           running = true;
           state = { running: { startedAt: s.StartedAt } };
-          ready = kind === 'init' ? false : await this.probe(pod, spec, info.Id, spec.name === owner ? podIP : podIP ?? (pod.status?.podIP as string | undefined), s.StartedAt);
+          ready = kind === 'init' ? false : await this.probes.run(pod, spec, info.Id, spec.name === owner ? podIP : podIP ?? (pod.status?.podIP as string | undefined), s.StartedAt);
           // Its program started within the last moment (after the wait for the address): not ready
           // before it has had a chance to fail, as a program that exits at once does.
           if (wired && Date.now() - wired.at < programStartMs) {
@@ -1089,129 +1072,6 @@ export class NodeAgent {
     return ready;
   }
 
-  /**
-   * The container's probes, as the kubelet runs them: none before initialDelaySeconds; the
-   * startupProbe first (readiness and liveness wait for it; failureThreshold failures restart the
-   * container); then readiness (successThreshold, failureThreshold) and liveness (failureThreshold
-   * failures restart it), each at its periodSeconds with its timeoutSeconds. Returns readiness.
-   */
-  private async probe(pod: KubeObject, spec: ContainerSpec, id: string, podIP: string | undefined, startedAt?: string): Promise<boolean> {
-    const key = `${pod.metadata.uid}/${spec.name}`;
-    let state = this.probes.get(key);
-    if (!state || state.containerId !== id || state.startedAt !== startedAt) {
-      // A new container, or the same one restarted: its probes start over.
-      state = { ready: !spec.readinessProbe && !spec.startupProbe, successes: 0, failures: 0, lastRun: 0, livenessLastRun: 0, livenessFailures: 0, started: !spec.startupProbe, startupLastRun: 0, startupFailures: 0, containerId: id, startedAt };
-      this.probes.set(key, state);
-    }
-    const now = Date.now();
-    const since = Date.parse(startedAt ?? '') || now;
-    const due = (p: Probe, last: number) => now - since >= (p.initialDelaySeconds ?? 0) * 1000 && now - last >= (p.periodSeconds ?? 10) * 1000 * 0.9;
-    const next = (p: Probe, last: number) => this.wake(Math.max(since + (p.initialDelaySeconds ?? 0) * 1000, last + (p.periodSeconds ?? 10) * 1000));
-    const restart = async (why: string) => {
-      this.log(`${why}; restarting container`, { pod: pod.metadata.name, container: spec.name });
-      this.o.event?.(pod, 'Normal', 'Killing', `Container ${spec.name} ${why}, will be restarted`);
-      this.probes.delete(key);
-      await this.o.docker.getContainer(id).restart().catch(() => {});
-    };
-    const sp = spec.startupProbe;
-    if (sp && !state.started) {
-      if (due(sp, state.startupLastRun)) {
-        state.startupLastRun = now;
-        const ok = await runProbe(this.o.docker, sp, id, podIP, pod);
-        if (ok) state.started = true;
-        else {
-          state.startupFailures++;
-          this.o.event?.(pod, 'Warning', 'Unhealthy', `Startup probe failed: ${describeProbe(sp)}`);
-          if (state.startupFailures >= (sp.failureThreshold ?? 3)) {
-            await restart('failed startup probe');
-            return false;
-          }
-        }
-      }
-      if (!state.started) {
-        next(sp, state.startupLastRun);
-        return false;
-      }
-      if (!spec.readinessProbe) state.ready = true;
-    }
-    const p = spec.readinessProbe;
-    if (p && due(p, state.lastRun)) {
-      state.lastRun = now;
-      const ok = await runProbe(this.o.docker, p, id, podIP, pod);
-      if (!ok) this.o.event?.(pod, 'Warning', 'Unhealthy', `Readiness probe failed: ${describeProbe(p)}`);
-      if (ok) {
-        state.successes++;
-        state.failures = 0;
-        if (state.successes >= (p.successThreshold ?? 1)) state.ready = true;
-      } else {
-        state.failures++;
-        state.successes = 0;
-        if (state.failures >= (p.failureThreshold ?? 3) || !state.ready) state.ready = false;
-      }
-    }
-    if (p) next(p, state.lastRun);
-    const l = spec.livenessProbe;
-    if (l && !due(l, state.livenessLastRun)) next(l, state.livenessLastRun);
-    else if (l) {
-      state.livenessLastRun = now;
-      next(l, now);
-      const ok = await runProbe(this.o.docker, l, id, podIP, pod);
-      state.livenessFailures = ok ? 0 : state.livenessFailures + 1;
-      if (!ok) this.o.event?.(pod, 'Warning', 'Unhealthy', `Liveness probe failed: ${describeProbe(l)}`);
-      if (state.livenessFailures >= (l.failureThreshold ?? 3)) {
-        await restart('failed liveness probe');
-        return false;
-      }
-    }
-    return state.ready;
-  }
-}
-
-async function runProbe(docker: Docker, p: Probe, id: string, podIP: string | undefined, pod: KubeObject): Promise<boolean> {
-  const timeout = (p.timeoutSeconds ?? 1) * 1000;
-  const port = (value: number | string) => {
-    if (typeof value === 'number') return value;
-    for (const c of pod.spec.containers) for (const cp of c.ports ?? []) if (cp.name === value) return cp.containerPort as number;
-    return NaN;
-  };
-  try {
-    if (p.exec) {
-      const exec = await docker.getContainer(id).exec({ Cmd: p.exec.command, AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({});
-      stream.resume();
-      await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => setTimeout(r, timeout))]);
-      const info = await exec.inspect();
-      return info.ExitCode === 0;
-    }
-    if (!podIP) return false;
-    if (p.httpGet) {
-      return await new Promise<boolean>((resolve) => {
-        const req = http.get({ host: p.httpGet!.host ?? podIP, port: port(p.httpGet!.port), path: p.httpGet!.path ?? '/', timeout }, (res) => {
-          res.resume();
-          resolve((res.statusCode ?? 500) >= 200 && (res.statusCode ?? 500) < 400);
-        });
-        req.on('timeout', () => req.destroy());
-        req.on('error', () => resolve(false));
-      });
-    }
-    if ((p as { grpc?: { port: number; service?: string } }).grpc) {
-      const g = (p as { grpc: { port: number; service?: string } }).grpc;
-      return await grpcHealthCheck(podIP, g.port, g.service ?? '', timeout);
-    }
-    if (p.tcpSocket) {
-      return await new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: p.tcpSocket!.host ?? podIP, port: port(p.tcpSocket!.port), timeout }, () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('timeout', () => s.destroy());
-        s.on('error', () => resolve(false));
-      });
-    }
-  } catch {
-    return false;
-  }
-  return false;
 }
 
 function filesDigest(copies: FileToCopy[]): string {
@@ -1234,18 +1094,6 @@ function podOf(c: Docker.ContainerInfo): KubeObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name: c.Labels[label.pod] ?? '', namespace: c.Labels[label.namespace], uid: c.Labels[label.uid] } } as KubeObject;
 }
 
-/** A probe as the kubelet's events describe it. */
-function describeProbe(p: Probe): string {
-  if (p.exec) return `exec [${p.exec.command.join(' ')}] failed`;
-  if (p.httpGet) return `HTTP probe failed: GET ${p.httpGet.path ?? '/'} on port ${p.httpGet.port}`;
-  if (p.tcpSocket) return `dial tcp port ${p.tcpSocket.port}: connection refused`;
-  const grpc = (p as { grpc?: { port: number; service?: string } }).grpc;
-  if (grpc) return `gRPC health check of service ${JSON.stringify(grpc.service ?? '')} on port ${grpc.port} did not answer SERVING`;
-  return 'no handler';
-}
-
-/** A container of a Pod's spec, as the status and the probes read it. */
-type ContainerSpec = { name: string; image: string; readinessProbe?: Probe; livenessProbe?: Probe; startupProbe?: Probe };
 
 function dockerName(c: Docker.ContainerInfo): string {
   return (c.Names[0] ?? '').replace(/^\//, '');
