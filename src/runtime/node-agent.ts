@@ -12,13 +12,12 @@ import { claimVolumeName, containerName, label } from './labels.js';
 import { PodAddresses } from './pod-addresses.js';
 import { PodNetwork } from './pod-network.js';
 import { ContainerProbes, type ContainerSpec } from './container-probes.js';
-import { ignore304, ignore404, ignore409 } from './docker-status.js';
+import { NodeVolumes } from './node-volumes.js';
+import { ignore304, ignore404 } from './docker-status.js';
 import type { DockerRecords } from '../store/docker-records.js';
-import { selectedNodeAnnotation } from './scheduler.js';
 import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
-import { bindingFor, claimFolder, localProvisioner, volumeNode } from './claim-binder.js';
-import { dockerVolumeAnnotation } from '../manifest/validate.js';
+import { claimFolder } from './claim-binder.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
 
 export interface NodeAgentOptions {
@@ -63,6 +62,7 @@ const programStartMs = 500;
 export class NodeAgent {
   private stopped = false;
   private readonly probes: ContainerProbes;
+  private readonly volumes: NodeVolumes;
   /** Images that failed to pull, and when to try again. */
   private readonly pullBackoff = new Map<string, { until: number; delay: number; message: string }>();
   /** The restart count each crash-looping container was last reported at (one BackOff a restart). */
@@ -82,6 +82,7 @@ export class NodeAgent {
   constructor(private readonly o: NodeAgentOptions) {
     this.statuses = new StatusWriter(o.client);
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
+    this.volumes = new NodeVolumes(o, (msg, fields) => this.log(msg, fields));
     this.probes = new ContainerProbes({ docker: o.docker, event: (pod, type, reason, message) => o.event?.(pod, type, reason, message), log: (msg, fields) => this.log(msg, fields), wake: (at) => this.wake(at) });
     this.network = new PodNetwork({
       docker: o.docker,
@@ -327,8 +328,8 @@ export class NodeAgent {
       };
       spawn();
     });
-    await this.bindClaims();
-    await this.releaseClaimVolumes();
+    await this.volumes.bindClaims();
+    await this.volumes.releaseClaimVolumes();
     await this.removeNamespaceNetworks(labelled);
     return true;
   }
@@ -367,25 +368,6 @@ export class NodeAgent {
     return mine;
   }
 
-  /** Volumes of claims deleted with gouvernail.io/delete-volume: "true", removed once unused. */
-  private async releaseClaimVolumes(): Promise<void> {
-    const { records, store, docker } = this.o;
-    for (const v of records.list('volume')) {
-      if (!v.deleteWhenReleased) continue;
-      const [namespace, claim] = v.owner.split('/');
-      if (!claim || store.get('PersistentVolumeClaim', namespace, claim)) continue;
-      await docker.getVolume(v.name).remove().then(
-        () => {
-          records.remove('volume', v.name);
-          this.log('removed the volume of a deleted claim', { volume: v.name });
-        },
-        (err: { statusCode?: number }) => {
-          if (err.statusCode === 404) records.remove('volume', v.name);
-        },
-      );
-    }
-  }
-
   /**
    * The Docker networks earlier versions made for each namespace go once no container is attached
    * (Pods now have the node's own Pod network). Only those recorded as Gouvernail's.
@@ -403,89 +385,6 @@ export class NodeAgent {
           if (err.statusCode === 404) records.remove('network', n.name);
         },
       );
-    }
-  }
-
-  /** A claim is Bound once its volume exists: Gouvernail creates it when the first Pod uses it. */
-  private async bindClaims(): Promise<void> {
-    for (const pvc of this.o.store.list({ kind: 'PersistentVolumeClaim' })) {
-      if (pvc.metadata.annotations?.['gouvernail.io/delete-volume'] === 'true') {
-        // Level-triggered and kept in the store: a claim deleted while serve is down still frees it.
-        const volume = this.o.records.get('volume', claimVolumeName(pvc.metadata.namespace!, pvc.metadata.name));
-        if (volume && !volume.deleteWhenReleased) this.o.records.markDeleteWhenReleased(volume.name);
-      }
-      if (pvc.status?.phase === 'Bound' || pvc.metadata.deletionTimestamp) continue;
-      // A claim is bound by the node its volume lives on; one no Pod has used yet, by the control plane's.
-      const selected = pvc.metadata.annotations?.[selectedNodeAnnotation];
-      if (selected ? selected !== this.o.nodeName : !this.o.bindsUnpinnedClaims) continue;
-      await this.bindClaim(pvc).catch((err) => this.log('cannot bind a claim', { claim: `${pvc.metadata.namespace}/${pvc.metadata.name}`, err: (err as Error).message }));
-    }
-    await this.releaseVolumes();
-  }
-
-  /** Binds a claim to a written volume, or to a Docker volume provisioned for it (with its PersistentVolume). */
-  private async bindClaim(pvc: KubeObject): Promise<void> {
-    const { store, client } = this.o;
-    const binding = bindingFor(pvc, store.list({ kind: 'PersistentVolume' }), store.list({ kind: 'StorageClass' }));
-    if (binding.kind === 'pending') {
-      if (pvc.status?.phase !== 'Pending' || pvc.status?.message !== binding.message) await client.updateStatus({ ...pvc, metadata: { ...pvc.metadata, resourceVersion: undefined }, status: { phase: 'Pending', message: binding.message } });
-      return;
-    }
-    const ns = pvc.metadata.namespace!;
-    const claimRef = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: pvc.metadata.name, uid: pvc.metadata.uid };
-    let pv: KubeObject;
-    if (binding.kind === 'static') {
-      pv = binding.volume;
-      if (pv.spec.claimRef?.uid !== pvc.metadata.uid) pv = await client.update({ ...pv, metadata: { ...pv.metadata, resourceVersion: undefined }, spec: { ...pv.spec, claimRef } });
-      // A volume on one node (local, or a hostPath with node affinity) pins the claim's Pods there.
-      const node = volumeNode(pv);
-      if (node && pvc.metadata.annotations?.[selectedNodeAnnotation] !== node) await client.patch('PersistentVolumeClaim', ns, pvc.metadata.name, 'merge', { metadata: { annotations: { [selectedNodeAnnotation]: node } } });
-    } else {
-      const name = `pvc-${pvc.metadata.uid}`;
-      pv = store.get('PersistentVolume', undefined, name) ?? (await client.create({
-        apiVersion: 'v1',
-        kind: 'PersistentVolume',
-        metadata: { name, annotations: { [dockerVolumeAnnotation]: claimVolumeName(ns, pvc.metadata.name), 'pv.kubernetes.io/provisioned-by': localProvisioner } },
-        spec: {
-          capacity: { storage: pvc.spec.resources.requests.storage },
-          accessModes: pvc.spec.accessModes,
-          persistentVolumeReclaimPolicy: binding.reclaimPolicy,
-          storageClassName: binding.className,
-          volumeMode: 'Filesystem',
-          claimRef,
-          // The node its Docker volume is on, once a Pod has used the claim (the scheduler pins it).
-          ...(pvc.metadata.annotations?.[selectedNodeAnnotation] ? { nodeAffinity: { required: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [pvc.metadata.annotations[selectedNodeAnnotation]] }] }] } } } : {}),
-        },
-      }));
-      // Delete: the Docker volume goes with the claim.
-      if (binding.reclaimPolicy === 'Delete') await client.patch('PersistentVolumeClaim', ns, pvc.metadata.name, 'merge', { metadata: { annotations: { 'gouvernail.io/delete-volume': 'true' } } });
-    }
-    await client.updateStatus({ ...pv, metadata: { ...pv.metadata, resourceVersion: undefined }, status: { phase: 'Bound' } }).catch(() => {});
-    const latest = store.get('PersistentVolumeClaim', ns, pvc.metadata.name);
-    if (!latest) return;
-    const named = latest.spec.volumeName === pv.metadata.name ? latest : await client.update({ ...latest, metadata: { ...latest.metadata, resourceVersion: undefined }, spec: { ...latest.spec, volumeName: pv.metadata.name } });
-    await client.updateStatus({ ...named, metadata: { ...named.metadata, resourceVersion: undefined }, status: { phase: 'Bound', accessModes: pv.spec.accessModes, capacity: { storage: pv.spec.capacity.storage } } });
-  }
-
-  /** A volume whose claim is gone: deleted when its policy says Delete and it was provisioned, else Released. */
-  private async releaseVolumes(): Promise<void> {
-    if (!this.o.bindsUnpinnedClaims) return;
-    const { store, client } = this.o;
-    for (const pv of store.list({ kind: 'PersistentVolume' })) {
-      const ref = pv.spec?.claimRef;
-      if (!ref?.name || pv.metadata.deletionTimestamp) continue;
-      const claim = store.get('PersistentVolumeClaim', ref.namespace, ref.name);
-      if (claim && (!ref.uid || claim.metadata.uid === ref.uid)) continue;
-      if (pv.spec.persistentVolumeReclaimPolicy === 'Delete' && pv.metadata.annotations?.[dockerVolumeAnnotation]) await client.delete('PersistentVolume', undefined, pv.metadata.name).catch(() => false);
-      else if (pv.status?.phase !== 'Released') await client.updateStatus({ ...pv, metadata: { ...pv.metadata, resourceVersion: undefined }, status: { phase: 'Released' } }).catch(() => {});
-    }
-  }
-
-  private async removeEmptyDirs(uid: string): Promise<void> {
-    const { Volumes } = await this.o.docker.listVolumes({ filters: { label: [`${label.uid}=${uid}`, `${label.managedBy}=${this.o.installation}`] } });
-    for (const v of Volumes ?? []) {
-      if (!this.o.records.owns('volume', v.Name)) continue;
-      await this.o.docker.getVolume(v.Name).remove().then(() => this.o.records.remove('volume', v.Name), () => {});
     }
   }
 
@@ -530,7 +429,7 @@ export class NodeAgent {
       await this.writeStatus(pod, existing, waiting);
       return;
     }
-    for (const v of plan.volumes) await this.ensureVolume(v.name, v.labels);
+    for (const v of plan.volumes) await this.volumes.ensure(v.name, v.labels);
     const ids: Record<string, string> = {};
     let changed = false;
     const find = (name: string) => existing.find((e) => e.Labels[label.container] === name);
@@ -763,7 +662,7 @@ export class NodeAgent {
       }),
     );
     if (this.stopped) return;
-    await this.removeEmptyDirs(uid);
+    await this.volumes.removeEmptyDirs(uid);
     this.apiAccess.forget(uid);
     this.network.forget(uid);
     this.probes.forget(uid);
@@ -779,24 +678,6 @@ export class NodeAgent {
   }
 
   private readonly images = new Map<string, Promise<boolean>>();
-
-  /**
-   * A volume the Pod needs. Gouvernail records it before creating it; one that exists without a
-   * record (made by hand, say to import data) is used and never removed.
-   */
-  private async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
-    const { docker, records } = this.o;
-    const owner = labels[label.claim] ? `${labels[label.namespace]}/${labels[label.claim]}` : labels[label.uid] ?? '';
-    if (!records.owns('volume', name)) {
-      const found = await docker.getVolume(name).inspect().catch(() => undefined);
-      // Adopted only when it is exactly what Gouvernail makes (an earlier version made it).
-      const ours = found && Object.entries(labels).every(([k, v]) => found.Labels?.[k] === v);
-      if (found && !ours) return;
-      records.put('volume', name, 'ready', owner);
-      if (found) return;
-    }
-    await docker.createVolume({ Name: name, Labels: labels }).catch(ignore409);
-  }
 
   /** Returns a waiting reason when the image is not there and cannot be pulled. */
   private async ensureImage(pod: KubeObject, c: ContainerPlan): Promise<{ reason: string; message: string } | undefined> {
