@@ -1,6 +1,7 @@
 import test from 'ava';
 import { resourcePath } from '../src/api/resources.js';
-import { containersOf, docker, execIn, isReady, runCli, startServer, waitFor } from './docker-helpers.js';
+import { containersOf, docker, execIn, freePort, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { tempDir } from './helpers.js';
 import { image } from './docker-helpers.js';
 
 test.serial('a two-container Pod shares localhost and an emptyDir; a ConfigMap is a file and a Secret an env var', async (t) => {
@@ -183,4 +184,44 @@ test.serial('limits become Docker limits, a hostPort is published, and a crashin
     return /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/.test(r.out) ? r : undefined;
   });
   t.regex(listed.out, /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/);
+});
+
+test.serial('a failing liveness probe restarts the container in place, and RESTARTS counts each restart, across a restart of serve', async (t) => {
+  const dataDir = tempDir();
+  // The same port after the restart: the Pod's API address (in its env) stays, so does its container.
+  const port = await freePort();
+  let server = await startServer(dataDir, { port });
+  t.teardown(() => server.destroy());
+  const ns = 'liveness';
+  await server.client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  // Healthy for two seconds after each start, then the probe's file is gone.
+  await server.client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'flaky', namespace: ns },
+    spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sh', '-c', 'touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 3600'], livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2 } }] },
+  });
+  const restarts = async (s: TestServer) => ((await s.client.get('Pod', ns, 'flaky'))?.status?.containerStatuses?.[0]?.restartCount as number | undefined) ?? 0;
+  const first = await waitFor('the container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running'));
+  await waitFor('a restart counted', async () => (await restarts(server)) >= 1, 60_000);
+  const [container] = await containersOf(server.installation, ns);
+  t.is(container!.Id, first.Id, 'the same container, started again');
+  const reasons = (await server.client.list('Event', ns)).map((e) => `${e.reason}: ${e.message}`);
+  t.true(reasons.some((r) => r === 'Unhealthy: Liveness probe failed: exec [cat /tmp/healthy] failed'), reasons.join('\n'));
+  t.true(reasons.some((r) => r === 'Killing: Container c failed liveness probe, will be restarted'), reasons.join('\n'));
+  const listed = await runCli('get', 'pods', '-n', ns, '--kubeconfig', server.kubeconfig);
+  t.regex(listed.out, /flaky\s+\d\/1\s+\S+\s+[1-9]/);
+
+  // serve restarts: the count goes on from where the status had it.
+  const before = await restarts(server);
+  await server.close();
+  server = await startServer(dataDir, { port });
+  t.is((await containersOf(server.installation, ns))[0]!.Id, first.Id, 'the container was kept');
+  let lowest = Infinity;
+  await waitFor('a restart counted after serve restarted', async () => {
+    const n = await restarts(server);
+    lowest = Math.min(lowest, n);
+    return n > before;
+  }, 60_000);
+  t.true(lowest >= before, `RESTARTS went back from ${before} to ${lowest}`);
 });

@@ -13,6 +13,8 @@ export interface ContainerProbesOptions {
   log: (msg: string, fields?: Record<string, unknown>) => void;
   /** Asks the node agent for a pass at this time (the next probe). */
   wake: (at: number) => void;
+  /** Counts a restart the probes made (Docker counts only its restart policy's). */
+  restarted: (id: string) => void;
 }
 
 interface ProbeState {
@@ -64,6 +66,7 @@ export class ContainerProbes {
       this.o.log(`${why}; restarting container`, { pod: pod.metadata.name, container: spec.name });
       this.o.event(pod, 'Normal', 'Killing', `Container ${spec.name} ${why}, will be restarted`);
       this.probes.delete(key);
+      this.o.restarted(id);
       await this.o.docker.getContainer(id).restart().catch(() => {});
     };
     const sp = spec.startupProbe;

@@ -74,6 +74,12 @@ export class NodeAgent {
   private readonly loop: PassLoop;
   /** Each container's last exit code, from the engine's die events. */
   private readonly lastExit = new Map<string, number>();
+  /**
+   * Restarts Docker does not count (its RestartCount is only its restart policy's): those
+   * Gouvernail makes (a failed liveness probe, a start after a kill), per container, on top of
+   * what the Pod's status said when this agent first saw the container.
+   */
+  private readonly ownRestarts = new Map<string, number>();
   private readonly statuses: StatusWriter;
   private readonly apiAccess: PodApiAccess;
   private readonly addresses = new PodAddresses();
@@ -83,7 +89,7 @@ export class NodeAgent {
     this.statuses = new StatusWriter(o.client);
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
     this.volumes = new NodeVolumes(o, (msg, fields) => this.log(msg, fields));
-    this.probes = new ContainerProbes({ docker: o.docker, event: (pod, type, reason, message) => o.event?.(pod, type, reason, message), log: (msg, fields) => this.log(msg, fields), wake: (at) => this.wake(at) });
+    this.probes = new ContainerProbes({ docker: o.docker, restarted: (id) => this.countRestart(id), event: (pod, type, reason, message) => o.event?.(pod, type, reason, message), log: (msg, fields) => this.log(msg, fields), wake: (at) => this.wake(at) });
     this.network = new PodNetwork({
       docker: o.docker,
       installation: o.installation,
@@ -93,6 +99,7 @@ export class NodeAgent {
       event: (pod, type, reason, message) => o.event?.(pod, type, reason, message),
       log: (msg, fields) => this.log(msg, fields),
       wake: (at) => this.wake(at),
+      restarted: (id) => this.countRestart(id),
     });
     this.log = o.log ?? (() => {});
     this.loop = new PassLoop({
@@ -504,7 +511,10 @@ export class NodeAgent {
     this.o.event?.(pod, 'Normal', 'Resized', `Resized container ${c.name} in place: ${changed.map((k) => `${k} ${have[k] ?? 0} -> ${want[k]}`).join(', ')}`);
     this.log('resized container in place', { container: c.dockerName, changed });
     const restart = changed.some((k) => (k === 'Memory' || k === 'MemoryReservation' ? want.restartOn.includes('memory') : want.restartOn.includes('cpu')));
-    if (restart) await this.o.docker.getContainer(current.Id).restart().catch(() => {});
+    if (restart) {
+      this.countRestart(current.Id);
+      await this.o.docker.getContainer(current.Id).restart().catch(() => {});
+    }
     return true;
   }
 
@@ -577,6 +587,7 @@ export class NodeAgent {
           .getContainer(current.Id)
           .start()
           .then(() => false, (err) => (err.statusCode === 404 && String(c.options.HostConfig?.NetworkMode).startsWith('container:') ? true : ignore304(err)));
+        if (!joinedGone && current.State === 'exited') this.countRestart(current.Id);
         if (joinedGone) {
           // It joined the network of an owner since made anew (Docker keeps the old one's id): made again.
           this.log('replacing a container that joined a network owner no longer there', { container: c.dockerName });
@@ -798,6 +809,24 @@ export class NodeAgent {
 
   private readonly inspections = new Map<string, { state: string; at: number; info: Docker.ContainerInspectInfo }>();
 
+  private countRestart(id: string): void {
+    this.ownRestarts.set(id, (this.ownRestarts.get(id) ?? 0) + 1);
+  }
+
+  /**
+   * A container's restart count as kubectl shows it: Docker's, with the restarts Gouvernail made;
+   * never lower than the Pod's status had for the same container (a restart of serve forgets what
+   * it counted, the status does not).
+   */
+  private restartsOf(id: string, docker: number, pod: KubeObject, name: string): number {
+    if (!this.ownRestarts.has(id)) {
+      const reported = (pod.status?.containerStatuses ?? []).find((x: { name: string; containerID?: string }) => x.name === name && x.containerID === `docker://${id}`)?.restartCount ?? 0;
+      this.ownRestarts.set(id, Math.max(0, reported - docker));
+      if (this.ownRestarts.size > 5000) this.ownRestarts.delete(this.ownRestarts.keys().next().value!);
+    }
+    return docker + this.ownRestarts.get(id)!;
+  }
+
   /**
    * A container's details, reused while its state has not changed and for at most two seconds:
    * a pass over fifty running Pods then costs one listing, not fifty inspections.
@@ -857,7 +886,7 @@ export class NodeAgent {
         if (kind !== 'app' && !waiting[spec.name]) state = { waiting: { reason: 'PodInitializing' } };
       } else {
         const inspect = await this.inspect(info);
-        restartCount = inspect?.RestartCount ?? 0;
+        restartCount = this.restartsOf(info.Id, inspect?.RestartCount ?? 0, pod, spec.name);
         const s = inspect?.State;
         // The address once the network component gave it, for this start.
         // A container that owns the Pod's network runs its program once it has the address: until

@@ -17,6 +17,8 @@ export interface PodNetworkOptions {
   log: (msg: string, fields?: Record<string, unknown>) => void;
   /** Asks the node agent for a pass at this time. */
   wake: (at: number) => void;
+  /** Counts a restart of a container (Docker counts only its restart policy's). */
+  restarted: (id: string) => void;
 }
 
 /**
@@ -120,6 +122,7 @@ export class PodNetwork {
       if (!info.State.Running || Date.parse(info.State.StartedAt) >= Date.parse(ownerStart)) continue;
       this.o.log('restarting a container into its Pod\'s new network namespace', { pod: pod.metadata.name, container: c.name });
       this.o.event(pod, 'Normal', 'Killing', `Container ${owner} restarted with a new network namespace; container ${c.name} will be restarted to join it`);
+      this.o.restarted(info.Id);
       // Not waited for: a program that ignores SIGTERM would hold the node's pass for its grace period.
       void this.o.docker
         .getContainer(info.Id)
