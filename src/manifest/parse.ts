@@ -2,6 +2,7 @@ import * as jsYaml from 'js-yaml';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { FieldPath, KubeObject, Manifest, SourceLocation } from './types.js';
 import type { Problem } from './problems.js';
+import { parsedDocuments } from './document-cache.js';
 
 export interface ParseLimits {
   /** Largest file read, in bytes. */
@@ -135,8 +136,13 @@ type ChunkResult = { value: unknown } | { problems: Omit<Problem, 'severity' | '
  */
 function parseChunk(chunk: Chunk, limits: ParseLimits): ChunkResult {
   if (!/(^|[\s[{,:-])[&*!]/.test(chunk.text)) {
+    const cache = parsedDocuments();
+    const cached = cache?.get(chunk.text);
+    if (cached !== undefined) return { value: cached };
     try {
-      return { value: jsYaml.load(chunk.text, { schema: jsYaml.CORE_SCHEMA }) };
+      const value = jsYaml.load(chunk.text, { schema: jsYaml.CORE_SCHEMA });
+      cache?.put(chunk.text, value);
+      return { value };
     } catch (err) {
       const e = err as jsYaml.YAMLException;
       return { problems: [{ code: 'ManifestParse', line: chunk.firstLine + (e.mark?.line ?? 0), column: (e.mark?.column ?? 0) + 1, message: `YAML: ${e.reason ?? 'cannot parse'}` }] };

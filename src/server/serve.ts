@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { cacheParsedDocuments } from '../manifest/document-cache.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -179,6 +180,8 @@ async function ensureClusterDnsService(system: InProcessClient, address: string)
 /** Starts the whole control plane in this process: store, API, controllers, the local node. */
 export async function serve(options: ServeOptions) {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // Folders and Git revisions are read again and again: unchanged documents are not parsed again.
+  cacheParsedDocuments();
   // Every log line also goes to its component's log, which `kubectl logs -n kube-system` reads.
   const componentLogs = new ComponentLogs();
   const log = pino({ name: 'gouvernail' }, options.quiet ? componentLogs.sink() : pino.multistream([{ stream: process.stdout }, { stream: componentLogs.sink() }]));

@@ -1,0 +1,66 @@
+import test from 'ava';
+import { cacheParsedDocuments, DocumentCache, parsedDocuments } from '../src/manifest/document-cache.js';
+import { errorsOf, parseOne } from './helpers.js';
+
+test('a cached document comes back equal each time, as a copy its reader may change', (t) => {
+  const cache = new DocumentCache(1024 * 1024);
+  const text = 'kind: ConfigMap\ndata: { a: "1" }\n';
+  cache.put(text, { kind: 'ConfigMap', data: { a: '1' } });
+  const first = cache.get(text) as { data: Record<string, string> };
+  first.data.a = 'changed by a reader';
+  t.deepEqual(cache.get(text), { kind: 'ConfigMap', data: { a: '1' } });
+  t.is(cache.get('kind: Other\n'), undefined);
+});
+
+test('values JSON cannot give back as they are (.inf, .nan, -0) are not cached', (t) => {
+  const cache = new DocumentCache(1024 * 1024);
+  cache.put('a: .inf\n', { a: Infinity });
+  cache.put('a: .nan\n', { a: NaN });
+  cache.put('a: -0\n', { a: -0 });
+  t.is(cache.size, 0);
+  cache.put('a: 1.5\n', { a: 1.5 });
+  t.deepEqual(cache.get('a: 1.5\n'), { a: 1.5 });
+});
+
+test('the cache keeps to its bound, letting the least recently used go first', (t) => {
+  const cache = new DocumentCache(400);
+  const doc = (n: number) => `name: doc-${n}\n${'x'.repeat(40)}\n`;
+  for (let n = 0; n < 3; n++) cache.put(doc(n), { name: `doc-${n}` });
+  t.is(cache.size, 3);
+  // doc-0 is read, so doc-1 is now the least recently used.
+  t.truthy(cache.get(doc(0)));
+  for (let n = 3; n < 6; n++) cache.put(doc(n), { name: `doc-${n}` });
+  t.is(cache.get(doc(1)), undefined);
+  t.deepEqual(cache.get(doc(0)), { name: 'doc-0' });
+  t.true(cache.size < 6);
+});
+
+test('with the cache on (as serve has it), a folder read again gives the same objects and the same problems at the same lines', (t) => {
+  cacheParsedDocuments();
+  const text = `apiVersion: v1
+kind: ConfigMap
+metadata: { name: settings }
+data: { mode: fast }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  replicas: many
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec: { containers: [{ name: web, image: busybox }] }
+`;
+  const first = parseOne(text);
+  const hits = parsedDocuments()!.size;
+  t.is(hits, 2);
+  // What reads the first result changes it in place (defaults, server-assigned fields).
+  first.manifests[0]!.object.data!.mode = 'changed';
+  const again = parseOne(text);
+  t.is(parsedDocuments()!.size, 2, 'nothing parsed again');
+  t.is(again.manifests[0]!.object.data!.mode, 'fast');
+  t.deepEqual(again.problems, parseOne(text).problems);
+  const [problem] = errorsOf(again);
+  t.like(problem, { file: 'inline.yaml', line: 10, field: 'spec.replicas', object: 'Deployment/web' });
+});
