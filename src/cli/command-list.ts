@@ -24,6 +24,7 @@ export const commandList: CommandEntry[] = [
   { name: 'run', summary: 'Start a Pod from an image, as kubectl run does.', load: async () => (await import('./commands/kube.js')).runPodCommand },
   { name: 'scale', summary: 'Set the number of replicas of a Deployment.', load: async () => (await import('./commands/kube.js')).scaleCommand },
   { name: 'rollout', summary: "Follow, list or undo a Deployment's rollouts: rollout status|history|undo deployment NAME.", load: async () => (await import('./commands/kube.js')).rolloutCommand },
+  { name: 'down', summary: "Remove what an installation runs on its nodes (containers, the network component and its host rules; volumes with --volumes), as docker compose down; the store is kept.", load: async () => (await import('./commands/down.js')).downCommand },
   { name: 'app', summary: 'Applications: app list | get | create NAME --path DIR | --hosted | sync | history | rollback NAME [REVISION] | resume | delete.', load: async () => (await import('./commands/app.js')).appCommand },
   { name: 'node', summary: 'Join Docker hosts: node add NAME --docker URL [--tls-ca F --tls-cert F --tls-key F | --insecure]; node list; node cordon|uncordon|drain NAME; node remove NAME.', load: async () => (await import('./commands/node.js')).nodeCommand },
   { name: 'webhooks', summary: 'The last webhook deliveries: when, which event, what they matched and what they started.', load: async () => (await import('./commands/webhooks.js')).webhooksCommand },

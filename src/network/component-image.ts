@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 
 /** The component's program files, relative to dist/src/network. */
-const programFiles = ['component-main.js', 'component-apply.js', 'dns-server.js', 'dns-records.js', 'ingress-proxy.js', 'ingress-routes.js', 'hook-order.js', 'component-wire.js', 'wiring.js', 'host-ports.js', 'tcp-forward.js', 'cidr.js'];
+const programFiles = ['component-main.js', 'component-apply.js', 'dns-server.js', 'dns-records.js', 'ingress-proxy.js', 'ingress-routes.js', 'hook-order.js', 'component-wire.js', 'wiring.js', 'host-ports.js', 'tcp-forward.js', 'cidr.js', 'component-remove.js'];
 /** The libraries it imports, and theirs. */
 const modules = ['dns-packet', '@leichtgewicht/ip-codec'];
 

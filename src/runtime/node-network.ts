@@ -6,6 +6,7 @@ import type { DnsTable } from '../network/dns-records.js';
 import type { IngressTable } from '../network/ingress-routes.js';
 import { loopbackPorts, type HostPort } from '../network/host-ports.js';
 import { label, networkName } from './labels.js';
+import { demux } from './pod-io.js';
 
 /** What a node's network component is given: the DNS names, the iptables rules and their hooks. */
 export interface NodeNetworkConfig {
@@ -200,15 +201,7 @@ export function componentLog(docker: Docker, installation: string, o: { follow?:
     }, failed);
   } else {
     container.logs({ ...options, follow: false }).then((raw) => {
-      // Docker's 8-byte frame headers, then each frame.
-      const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
-      const parts: Buffer[] = [];
-      for (let i = 0; i + 8 <= buf.length; ) {
-        const size = buf.readUInt32BE(i + 4);
-        parts.push(buf.subarray(i + 8, i + 8 + size));
-        i += 8 + size;
-      }
-      out.end(Buffer.concat(parts));
+      out.end(demux(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))));
     }, failed);
   }
   return out;
