@@ -19,7 +19,7 @@ import { identities } from '../src/api/identity.js';
 import { parseSnapshot } from '../src/manifest/load.js';
 import { label } from '../src/runtime/labels.js';
 import { serve } from '../src/server/serve.js';
-import { removeHostNetwork } from '../test/host-network.js';
+import { removeHostNetwork } from '../src/runtime/host-network-removal.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const image = 'gouvernail-example/busybox:1';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { HttpClient } from '../src/api/http-client.js';
 import { serve } from '../src/server/serve.js';
 import Docker from 'dockerode';
-import { removeHostNetwork } from '../test/host-network.js';
+import { removeHostNetwork } from '../src/runtime/host-network-removal.js';
 import type { KubeObject } from '../src/manifest/types.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { removeHostNetwork } from './host-network.js';
+import { removeHostNetwork } from '../src/runtime/host-network-removal.js';
 import { openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -100,7 +100,7 @@ export function spawnServe(dataDir: string, options: { port?: number; args?: str
 }
 
 export async function removeDockerObjects(installation: string): Promise<void> {
-  await removeHostNetwork(docker, installation);
+  await removeHostNetwork(docker, installation).catch((err) => process.stderr.write(`cannot remove the host network of ${installation}: ${(err as Error).message}\n`));
   const filters = { label: [`${label.managedBy}=${installation}`] };
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   const { Volumes } = await docker.listVolumes({ filters });
