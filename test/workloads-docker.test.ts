@@ -78,7 +78,11 @@ spec:
   await waitFor('web-1 back and ready', async () => {
     const p = await server.client.get('Pod', 'sts', 'web-1');
     return p && p.metadata.uid !== oldUid && isReady(p);
-  }, 120_000);
+  }, 120_000).catch(async (err) => {
+    // What the cluster shows then, for the one who reads the failure.
+    const shown = await Promise.all([['get', 'pods', '-n', 'sts', '-o', 'wide'], ['describe', 'pod', 'web-1', '-n', 'sts'], ['get', 'events', '-n', 'sts']].map(async (a) => (await k(a)).out));
+    throw new Error(`${(err as Error).message}\n${shown.join('\n')}`);
+  });
   t.is(await waitFor('web-1 running', () => idOf('web-1')), before, 'the same volume, with what the first web-1 wrote');
 
   // web-0.nginx resolves from web-2 on the namespace network.

@@ -625,6 +625,12 @@ export class NodeAgent {
         return { changed: false, stop: true };
       }
     }
+    if (this.stopping.has(c.dockerName)) {
+      // Its name is still the earlier Pod's: its record is left to it until it is gone.
+      waiting[c.name] = { reason: 'ContainerCreating', message: `the container of the previous Pod named ${pod.metadata.name} is still stopping` };
+      this.wake(Date.now() + 1000);
+      return { changed: false, stop: true };
+    }
     try {
       ids[c.name] = await this.createAndStart(c, pod);
       return { changed: true, stop: false };
@@ -632,6 +638,10 @@ export class NodeAgent {
       const status = (err as { statusCode?: number }).statusCode;
       if (status === 409 && this.stopping.has(c.dockerName)) {
         waiting[c.name] = { reason: 'ContainerCreating', message: `the container of the previous Pod named ${pod.metadata.name} is still stopping` };
+        this.wake(Date.now() + 1000);
+      } else if (status === 409 && (err as { earlierPod?: boolean }).earlierPod) {
+        // The container of an earlier Pod of the same name, not yet seen to stop: the next pass stops it.
+        waiting[c.name] = { reason: 'ContainerCreating', message: `the container of the previous Pod named ${pod.metadata.name} is still there` };
         this.wake(Date.now() + 1000);
       } else if (status === 409) {
         waiting[c.name] = { reason: 'ContainerNameConflict', message: `a container named ${c.dockerName} exists and is not Gouvernail's; rename or remove it` };
@@ -761,8 +771,15 @@ export class NodeAgent {
       const options = await this.withSubPaths(c.options);
       container = c.ownsNetwork ? await this.network.createOwner(options) : await this.o.docker.createContainer(options);
     } catch (err) {
-      // A name taken by a container that is not Gouvernail's: the record was only an intent.
-      if ((err as { statusCode?: number }).statusCode === 409) records.remove('container', c.dockerName);
+      // A name taken: the record was only an intent. What it said before comes back (the container
+      // of an earlier Pod of the same name stays Gouvernail's, to be stopped and removed).
+      if ((err as { statusCode?: number }).statusCode === 409) {
+        const holder = await this.o.docker.getContainer(c.dockerName).inspect().catch(() => undefined);
+        const ours = holder?.Config.Labels?.[label.managedBy] === this.o.installation && holder.Config.Labels?.[label.uid] !== uid;
+        if (ours && before && before.owner !== uid) records.put('container', c.dockerName, before.state, before.owner);
+        else records.remove('container', c.dockerName);
+        throw Object.assign(err as Error, { earlierPod: ours });
+      }
       throw err;
     }
     for (const copy of c.copies) await copyFiles(container, copy);
