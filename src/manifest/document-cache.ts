@@ -20,6 +20,11 @@ export class DocumentCache {
     return JSON.parse(json);
   }
 
+  /** Whether the document is kept (it was parsed, and passed the checks before parsing, before). */
+  has(text: string): boolean {
+    return this.entries.has(text);
+  }
+
   put(text: string, value: unknown): void {
     const json = exactJson(value);
     if (json === undefined || this.entries.has(text)) return;

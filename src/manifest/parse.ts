@@ -53,12 +53,18 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
   if (docCount > limits.maxDocuments) {
     return fail('ManifestUnsafe', `file has ${docCount} YAML documents, over the limit of ${limits.maxDocuments}; split it into several files`);
   }
-  const deep = findDeepNesting(text, limits.maxDepth);
-  if (deep) {
-    return fail('ManifestUnsafe', `nesting is deeper than ${limits.maxDepth} levels; no Kubernetes manifest needs that`, deep.line, deep.column);
+  const chunks = splitDocuments(text);
+  // A document parsed before (serve's cache) passed this check then.
+  const cache = parsedDocuments();
+  for (const chunk of chunks) {
+    if (cache?.has(chunk.text)) continue;
+    const deep = findDeepNesting(chunk.text, limits.maxDepth);
+    if (deep) {
+      return fail('ManifestUnsafe', `nesting is deeper than ${limits.maxDepth} levels; no Kubernetes manifest needs that`, chunk.firstLine + deep.line - 1, deep.column);
+    }
   }
 
-  for (const chunk of splitDocuments(text)) {
+  for (const chunk of chunks) {
     const parsed = parseChunk(chunk, limits);
     if ('problems' in parsed) {
       for (const p of parsed.problems) problems.push({ severity: 'error', file, ...p });
