@@ -307,9 +307,11 @@ function topologicalOrder(nodes: Node[]): { ok: true; ids: number[] } | { ok: fa
   return { ok: false, cycle: [...rotated, rotated[0]!] };
 }
 
+const kindRank = new Map(kindOrder.map((k, i) => [k, i]));
+
 function compareSteps(a: Step, b: Step): number {
-  const ka = kindOrder.indexOf(a.object.kind);
-  const kb = kindOrder.indexOf(b.object.kind);
+  const ka = kindRank.get(a.object.kind) ?? -1;
+  const kb = kindRank.get(b.object.kind) ?? -1;
   if (ka !== kb) return ka - kb;
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }

@@ -14,8 +14,9 @@ export function makeKey(kind: string, namespace: string | undefined, name: strin
 }
 
 export function parseKey(key: ObjectKey): { kind: string; namespace: string; name: string } {
-  const [kind, namespace, ...rest] = key.split('/');
-  return { kind: kind!, namespace: namespace!, name: rest.join('/') };
+  const first = key.indexOf('/');
+  const second = key.indexOf('/', first + 1);
+  return { kind: key.slice(0, first), namespace: key.slice(first + 1, second), name: key.slice(second + 1) };
 }
 
 /**
