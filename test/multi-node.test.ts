@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { KubeObject } from '../src/manifest/types.js';
-import { image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { docker, image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { startEngine, type Engine } from './engines.js';
 import { kubectl } from './kubectl-helpers.js';
 import { label } from '../src/runtime/labels.js';
@@ -313,4 +313,15 @@ test.serial('a stopped engine: its node turns NotReady, its Pods are replaced el
   t.deepEqual(left, []);
   t.false(((await server.client.get('Node', undefined, 'mn3'))!.spec.taints ?? []).some((x: { key: string }) => x.key.startsWith('node.kubernetes.io/')));
   t.is((await readyPods('app=web')).length, 6, 'no duplicate: still 6 replicas');
+});
+
+test.serial('gouvernail down removes the installation from every node, each through its own engine connection (TLS for mn3)', async (t) => {
+  await server.close();
+  const r = await runCli('down', '--data-dir', server.dataDir);
+  t.is(r.code, 0, r.out + r.err);
+  for (const node of ['test-node', 'mn2', 'mn3']) t.regex(r.err, new RegExp(`node ${node}:\\n  host network: [^\\n]+\\n  containers: removed \\d+`));
+  const left = async (engine: Engine['docker']) => engine.listContainers({ all: true, filters: { label: [`${label.managedBy}=${server.installation}`] } });
+  t.deepEqual(await left(two.docker), []);
+  t.deepEqual(await left(three.docker), []);
+  t.deepEqual(await left(docker), []);
 });

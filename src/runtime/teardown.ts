@@ -32,7 +32,17 @@ export interface TeardownResult {
  */
 export async function teardown(o: TeardownOptions): Promise<TeardownResult> {
   const result: TeardownResult = { removed: { containers: 0, networks: 0, volumes: 0, hostNetwork: 0 }, left: [] };
-  for (const node of enginesOf(o)) {
+  const engines = enginesOf(o);
+  // Every node's component stops first: a running one puts its rules back when they go missing,
+  // and the engines of one host share its network.
+  for (const node of engines) {
+    if ('problem' in node) continue;
+    await node.docker
+      .getContainer(componentContainerName(o.installation))
+      .stop({ t: 2 })
+      .catch(() => {});
+  }
+  for (const node of engines) {
     if ('problem' in node) {
       result.left.push(`node ${node.name}: ${node.problem}`);
       continue;
