@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { removeHostNetwork } from '../src/runtime/host-network-removal.js';
-import { openSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import type { ExecutionContext } from 'ava';
 import net from 'node:net';
 import path from 'node:path';
 import { HttpClient } from '../src/api/http-client.js';
@@ -97,6 +98,48 @@ export function spawnServe(dataDir: string, options: { port?: number; args?: str
   // SERVE_NODE_ARGS: node flags for serve alone (a benchmark's --cpu-prof).
   const nodeArgs = process.env.SERVE_NODE_ARGS ? process.env.SERVE_NODE_ARGS.split(' ') : [];
   return spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--node-name', 'test-node', ...serveFlags(dataDir), ...(options.args ?? [])], { stdio: ['ignore', log, log] });
+}
+
+/** serve as a process of its own on a new data folder, for tests that kill it with SIGKILL. */
+export interface KillableServe {
+  dataDir: string;
+  kubeconfig: string;
+  installation: string;
+  /** SIGKILL, waited for. */
+  kill(): Promise<void>;
+  /** A new process on the same folder and port, waited for. */
+  start(): Promise<void>;
+}
+
+/** Starts it and waits for it; at the test's end it is killed and what it made is removed. */
+export async function startKillableServe(t: ExecutionContext): Promise<KillableServe> {
+  await ensureImage();
+  const dataDir = tempDir();
+  const kubeconfig = path.join(dataDir, 'kubeconfig');
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  t.teardown(async () => {
+    child?.kill('SIGKILL');
+    if (existsSync(path.join(dataDir, 'installation-id'))) await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
+  });
+  const s = {
+    dataDir,
+    kubeconfig,
+    installation: '',
+    async kill() {
+      if (child!.exitCode !== null || child!.signalCode !== null) return;
+      const exited = new Promise((r) => child!.once('exit', r));
+      child!.kill('SIGKILL');
+      await exited;
+    },
+    async start() {
+      child = spawnServe(dataDir, { port });
+      await waitFor('serve started', async () => existsSync(kubeconfig), 120_000);
+    },
+  };
+  await s.start();
+  s.installation = readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim();
+  return s;
 }
 
 export async function removeDockerObjects(installation: string): Promise<void> {

@@ -1,9 +1,9 @@
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import { label } from '../src/runtime/labels.js';
-import { containersOf, docker, ensureImage, freePort, spawnServe, execIn, image, removeDockerObjects, runCli, waitFor } from './docker-helpers.js';
+import { containersOf, docker, execIn, image, runCli, startKillableServe, waitFor } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
 
 const ns = 'chaos';
@@ -56,17 +56,8 @@ function seeded(seed: number): () => number {
 
 test.serial('kill -9 of serve at 20 seeded random points of an apply of 30 objects: each time it converges to exactly the desired containers, each with its files', async (t) => {
   t.timeout(40 * 60_000);
-  await ensureImage();
-  const dataDir = tempDir();
-  const kubeconfig = path.join(dataDir, 'kubeconfig');
-  const port = await freePort();
-  let serve = spawnServe(dataDir, { port });
-  t.teardown(async () => {
-    serve.kill('SIGKILL');
-    if (existsSync(path.join(dataDir, 'installation-id'))) await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
-  });
-  await waitFor('serve started', async () => existsSync(kubeconfig), 120_000);
-  const installation = readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim();
+  const serve = await startKillableServe(t);
+  const { dataDir, kubeconfig, installation } = serve;
   const dir = tempDir();
   const file = path.join(dir, 'app.yaml');
   const random = seeded(20261129);
@@ -77,13 +68,11 @@ test.serial('kill -9 of serve at 20 seeded random points of an apply of 30 objec
     const killAfter = Math.floor(random() * 2500);
     const applying = runCli('apply', '-f', dir, '--kubeconfig', kubeconfig, '--timeout', '120s');
     const outcome = await Promise.race([applying.then(() => 'finished'), new Promise((r) => setTimeout(() => r('killed'), killAfter))]);
-    serve.kill('SIGKILL');
-    await new Promise((r) => serve.once('exit', r));
+    await serve.kill();
     const first = await applying;
     killedDuring.push(outcome === 'killed' ? `${killAfter} ms` : `${killAfter} ms (after the apply)`);
 
-    serve = spawnServe(dataDir, { port });
-    await waitFor('serve started again', async () => existsSync(kubeconfig), 120_000);
+    await serve.start();
     const again = await runCli('apply', '-f', dir, '--kubeconfig', kubeconfig, '--timeout', '180s');
     t.is(again.code, 0, `revision ${revision}, killed at ${killAfter} ms: ${again.out}${again.err}\n(first try: ${first.err})`);
 

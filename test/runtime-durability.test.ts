@@ -5,7 +5,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import { claimVolumeName, label } from '../src/runtime/labels.js';
-import { containersOf, docker, ensureImage, freePort, image, removeDockerObjects, runCli, spawnServe, startServer, waitFor, serveFlags } from './docker-helpers.js';
+import { containersOf, docker, ensureImage, image, removeDockerObjects, runCli, startKillableServe, startServer, waitFor, serveFlags } from './docker-helpers.js';
 import { fixture, root, tempDir } from './helpers.js';
 
 const volume = claimVolumeName('pvc-app', 'data');
@@ -122,18 +122,9 @@ spec:
 
 test.serial('a Pod made again under its name while the earlier one stops, then a kill -9 of serve: after the restart the earlier container goes and the new Pod runs', async (t) => {
   t.timeout(300_000);
-  await ensureImage();
-  const dataDir = tempDir();
-  const kubeconfig = path.join(dataDir, 'kubeconfig');
-  const port = await freePort();
-  let serve = spawnServe(dataDir, { port });
-  t.teardown(async () => {
-    serve.kill('SIGKILL');
-    if (existsSync(path.join(dataDir, 'installation-id'))) await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
-  });
-  await waitFor('serve started', async () => existsSync(kubeconfig), 120_000);
-  const installation = readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim();
-  const client = clientFromKubeconfig(kubeconfig);
+  const serve = await startKillableServe(t);
+  const { installation } = serve;
+  const client = clientFromKubeconfig(serve.kubeconfig);
   const ns = 'twins';
   await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const pod = (command: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'twin', namespace: ns }, spec: { terminationGracePeriodSeconds: 30, containers: [{ name: 'c', image, command: ['sh', '-c', command] }] } });
@@ -147,11 +138,10 @@ test.serial('a Pod made again under its name while the earlier one stops, then a
     const p = await client.get('Pod', ns, 'twin');
     return p?.metadata.uid !== earlierUid && /still stopping/.test(p?.status?.containerStatuses?.[0]?.state?.waiting?.message ?? '');
   });
-  serve.kill('SIGKILL');
-  await new Promise((r) => serve.once('exit', r));
+  await serve.kill();
   t.true((await docker.getContainer(earlier.Id).inspect()).State.Running, 'the earlier container outlives serve');
 
-  serve = spawnServe(dataDir, { port });
+  await serve.start();
   const [now] = await waitFor('the earlier container gone and the new Pod running', async () => {
     const list = await containersOf(installation, ns);
     return list.length === 1 && list[0]!.Id !== earlier.Id && list[0]!.State === 'running' ? list : undefined;
