@@ -1,5 +1,6 @@
 import test from 'ava';
 import { cacheParsedDocuments, DocumentCache, parsedDocuments } from '../src/manifest/document-cache.js';
+import { parseSnapshot } from '../src/manifest/load.js';
 import { errorsOf, parseOne } from './helpers.js';
 
 test('a cached document comes back equal each time, as a copy its reader may change', (t) => {
@@ -52,15 +53,53 @@ spec:
     metadata: { labels: { app: web } }
     spec: { containers: [{ name: web, image: busybox }] }
 `;
+  const before = parsedDocuments()!.size;
   const first = parseOne(text);
-  const hits = parsedDocuments()!.size;
-  t.is(hits, 2);
+  // The ConfigMap is kept, validated and defaulted; the Deployment, invalid, is checked each time.
+  t.is(parsedDocuments()!.size, before + 1);
   // What reads the first result changes it in place (defaults, server-assigned fields).
   first.manifests[0]!.object.data!.mode = 'changed';
   const again = parseOne(text);
-  t.is(parsedDocuments()!.size, 2, 'nothing parsed again');
+  t.is(parsedDocuments()!.size, before + 1, 'nothing more kept');
   t.is(again.manifests[0]!.object.data!.mode, 'fast');
   t.deepEqual(again.problems, parseOne(text).problems);
   const [problem] = errorsOf(again);
   t.like(problem, { file: 'inline.yaml', line: 10, field: 'spec.replicas', object: 'Deployment/web' });
+});
+
+test('a document kept checked comes back defaulted, with its warnings at their lines, and a kustomization still transforms it', (t) => {
+  cacheParsedDocuments();
+  const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: kept }
+spec:
+  selector: { matchLabels: { app: kept } }
+  template:
+    metadata: { labels: { app: kept } }
+    spec:
+      containers:
+        - name: web
+          image: busybox
+          colour: blue
+`;
+  const plain = () => parseSnapshot([{ path: 'deploy.yaml', text: deployment }]);
+  const first = plain();
+  const again = plain();
+  t.deepEqual(again.manifests.map((m) => m.object), first.manifests.map((m) => m.object));
+  t.is(again.manifests[0]!.object.spec.replicas, 1, 'defaulted');
+  t.is(again.manifests[0]!.object.spec.template.spec.containers[0].imagePullPolicy, 'Always');
+  const warning = again.problems.find((p) => p.field?.endsWith('colour'));
+  t.like(warning, { severity: 'warning', file: 'deploy.yaml', line: 12 });
+  t.deepEqual(again.problems, first.problems);
+  // The same text under a kustomization is read as written, then renamed and labelled.
+  const kustomized = parseSnapshot([
+    { path: 'deploy.yaml', text: deployment },
+    { path: 'kustomization.yaml', text: 'resources: [deploy.yaml]\nnamePrefix: prod-\ncommonLabels: { team: blue }\n' },
+  ]);
+  t.is(kustomized.manifests[0]!.object.metadata.name, 'prod-kept');
+  t.is(kustomized.manifests[0]!.object.metadata.labels?.team, 'blue');
+  // And the plain folder again is as it was, not what the kustomization made of it.
+  const third = plain();
+  t.is(third.manifests[0]!.object.metadata.name, 'kept');
+  t.is(third.manifests[0]!.object.metadata.labels?.team, undefined);
 });

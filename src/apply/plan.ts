@@ -84,24 +84,14 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     manifests.map((m) => m.object).filter((o) => o.kind === 'Service'),
     manifests.map((m) => m.object).filter((o) => podSpecPath(o.kind) !== undefined),
   );
-  for (const node of [...nodes]) {
+  const objects = nodes.length;
+  for (let id = 0; id < objects; id++) {
+    const node = nodes[id]!;
     const m = node.manifest!;
     const o = m.object;
     const ns = o.metadata.namespace;
     const from = (key: ObjectKey) => displayKey(key, ns);
-    const addEdge = (key: ObjectKey, wait: Omit<Wait, 'on'>): boolean => {
-      const target = byKey.get(key);
-      if (target === node.id) return true;
-      if (target !== undefined) {
-        if (!node.deps.some((d) => d.node === target)) node.deps.push({ node: target, wait: { on: from(key), key, ...wait } });
-        return true;
-      }
-      if (options.existing?.has(key)) {
-        node.deps.push({ node: -1, wait: { on: from(key), key, ...wait, external: true } });
-        return true;
-      }
-      return false;
-    };
+    const addEdge = (key: ObjectKey, reason: EdgeReason, detail?: string): boolean => addEdgeTo(node, key, reason, detail, ns, byKey, options.existing);
 
     const raw = o.metadata.annotations?.[dependsOnAnnotation];
     if (raw !== undefined && raw.trim() !== 'none') {
@@ -118,19 +108,19 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
           continue;
         }
         const key = parts.length === 3 ? makeKey(kind, parts[1], parts[2]!) : makeKey(kind, ns, parts[1]!);
-        if (!addEdge(key, { reason: 'depends-on' })) {
+        if (!addEdge(key, 'depends-on')) {
           problemAt(m, field, `${o.kind}/${o.metadata.name} depends on ${from(key)}, which is in no manifest and does not exist`);
         }
       }
     }
-    if (isNamespaced(o.kind)) addEdge(makeKey('Namespace', undefined, ns!), { reason: 'namespace' });
+    if (isNamespaced(o.kind)) addEdge(makeKey('Namespace', undefined, ns!), 'namespace');
     for (const ref of referencesOf(o)) {
       const key = makeKey(ref.kind, ns, ref.name);
-      if (!addEdge(key, { reason: 'reference', detail: ref.field }) && !ref.optional) {
+      if (!addEdge(key, 'reference', ref.field) && !ref.optional) {
         problemAt(m, [], `${ref.field} refers to ${ref.kind}/${ref.name}, which is in no manifest and does not exist yet; its Pods will wait for it`, 'PlanMissingDependency', 'warning');
       }
     }
-    for (const need of inferredNeeds(o, index)) addEdge(need.key, { reason: 'inferred', detail: need.reason });
+    for (const need of inferredNeeds(o, index)) addEdge(need.key, 'inferred', need.reason);
   }
 
   pullStructuralNeedsForward(nodes);
@@ -175,9 +165,27 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   const nonEmpty = waves.filter((w) => w.steps.length > 0);
   nonEmpty.forEach((w, i) => {
     w.number = i + 1;
-    w.steps.sort(compareSteps);
+    w.steps = sortSteps(w.steps);
   });
   return { waves: nonEmpty, problems };
+}
+
+/** Makes `node` wait for the object `key`: false when that is in no manifest and does not exist. */
+function addEdgeTo(node: Node, key: ObjectKey, reason: EdgeReason, detail: string | undefined, ns: string | undefined, byKey: Map<ObjectKey, number>, existing: ReadonlySet<ObjectKey> | undefined): boolean {
+  const target = byKey.get(key);
+  if (target === node.id) return true;
+  if (target !== undefined) {
+    for (const d of node.deps) if (d.node === target) return true;
+    const wait: Wait = detail === undefined ? { on: displayKey(key, ns), key, reason } : { on: displayKey(key, ns), key, reason, detail };
+    node.deps.push({ node: target, wait });
+    return true;
+  }
+  if (existing?.has(key)) {
+    const wait: Wait = detail === undefined ? { on: displayKey(key, ns), key, reason, external: true } : { on: displayKey(key, ns), key, reason, detail, external: true };
+    node.deps.push({ node: -1, wait });
+    return true;
+  }
+  return false;
 }
 
 function label(n: Node, namespace?: string): string {
@@ -309,11 +317,11 @@ function topologicalOrder(nodes: Node[]): { ok: true; ids: number[] } | { ok: fa
 
 const kindRank = new Map(kindOrder.map((k, i) => [k, i]));
 
-function compareSteps(a: Step, b: Step): number {
-  const ka = kindRank.get(a.object.kind) ?? -1;
-  const kb = kindRank.get(b.object.kind) ?? -1;
-  if (ka !== kb) return ka - kb;
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+/** In kind order, then by key; each step's rank read once. */
+function sortSteps(steps: Step[]): Step[] {
+  const ranked = steps.map((step) => ({ rank: kindRank.get(step.object.kind) ?? -1, step }));
+  ranked.sort((a, b) => a.rank - b.rank || (a.step.key < b.step.key ? -1 : a.step.key > b.step.key ? 1 : 0));
+  return ranked.map((r) => r.step);
 }
 
 /** Deletion order: the reverse of the order the objects would be applied in. */

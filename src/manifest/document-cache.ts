@@ -1,23 +1,40 @@
+import type { Issue } from './schema.js';
+import type { KubeObject, Manifest } from './types.js';
+
+/** What the cache keeps for one document's text. */
+interface Entry {
+  /** The parsed value, or, once checked, the defaulted object; as JSON. */
+  json: string;
+  /** Set once the object was validated without errors and defaulted: its issues (warnings). */
+  issues?: Issue[];
+  /** What it counts against the bound. */
+  size: number;
+}
+
 /**
  * Parsed YAML documents by their text, for a process that reads the same files again and again
  * (serve: a folder on each save, a Git source on each revision). A document whose text is
- * unchanged is not parsed again: its value is kept as JSON and read back as a fresh copy, since
- * what reads it defaults and edits objects in place. Bounded; the least recently used go first.
- * Off unless turned on: a one-shot command would pay for copies it never reads.
+ * unchanged is not parsed again, and, once it passed validation, not validated nor defaulted
+ * again either (both depend on the document alone): its value is kept as JSON and read back as a
+ * fresh copy, since what reads it defaults and edits objects in place. Bounded; the least recently
+ * used go first. Off unless turned on: a one-shot command would pay for copies it never reads.
  */
 export class DocumentCache {
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, Entry>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
+  /** The document as parsed; not once it is kept checked (that is the defaulted object). */
   get(text: string): unknown {
-    const json = this.entries.get(text);
-    if (json === undefined) return undefined;
-    // Most recently used last.
-    this.entries.delete(text);
-    this.entries.set(text, json);
-    return JSON.parse(json);
+    const entry = this.use(text);
+    return entry && !entry.issues ? JSON.parse(entry.json) : undefined;
+  }
+
+  /** The document's object validated and defaulted before, with the warnings it had. */
+  getChecked(text: string): { object: KubeObject; issues: Issue[] } | undefined {
+    const entry = this.use(text);
+    return entry?.issues ? { object: JSON.parse(entry.json) as KubeObject, issues: entry.issues } : undefined;
   }
 
   /** Whether the document is kept (it was parsed, and passed the checks before parsing, before). */
@@ -26,21 +43,46 @@ export class DocumentCache {
   }
 
   put(text: string, value: unknown): void {
-    const json = exactJson(value);
-    if (json === undefined || this.entries.has(text)) return;
-    const size = text.length + json.length;
-    if (size > this.maxBytes / 4) return;
-    this.entries.set(text, json);
-    this.bytes += size;
-    for (const [k, v] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.bytes -= k.length + v.length;
-    }
+    if (!this.entries.has(text)) this.keep(text, value);
+  }
+
+  /** Keeps the document as validated (no errors, these warnings) and defaulted. */
+  putChecked(text: string, object: KubeObject, issues: Issue[]): void {
+    if (!this.entries.get(text)?.issues) this.keep(text, object, issues);
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  private use(text: string): Entry | undefined {
+    const entry = this.entries.get(text);
+    if (entry === undefined) return undefined;
+    // Most recently used last.
+    this.entries.delete(text);
+    this.entries.set(text, entry);
+    return entry;
+  }
+
+  private keep(text: string, value: unknown, issues?: Issue[]): void {
+    const json = exactJson(value);
+    if (json === undefined) return;
+    const size = text.length + json.length + (issues ? JSON.stringify(issues).length : 0);
+    if (size > this.maxBytes / 4) return;
+    this.forget(text);
+    this.entries.set(text, { json, issues, size });
+    this.bytes += size;
+    for (const k of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      this.forget(k);
+    }
+  }
+
+  private forget(text: string): void {
+    const entry = this.entries.get(text);
+    if (!entry) return;
+    this.entries.delete(text);
+    this.bytes -= entry.size;
   }
 }
 
@@ -69,4 +111,29 @@ export function cacheParsedDocuments(maxBytes = 64 * 1024 * 1024): void {
 /** The process's cache, when turned on. */
 export function parsedDocuments(): DocumentCache | undefined {
   return shared;
+}
+
+// A manifest read from the cache already checked carries its issues here; one parsed now carries
+// its document's text, for the check to keep its result. Only plain folders use these: kustomize
+// changes objects after parsing, so its documents are never kept checked.
+const checkedBefore = new WeakMap<Manifest, Issue[]>();
+const documentText = new WeakMap<Manifest, string>();
+
+export function markCheckedBefore(m: Manifest, issues: Issue[]): void {
+  checkedBefore.set(m, issues);
+}
+
+export function markDocumentText(m: Manifest, text: string): void {
+  documentText.set(m, text);
+}
+
+/** The issues of a manifest that came from the cache already validated and defaulted. */
+export function issuesCheckedBefore(m: Manifest): Issue[] | undefined {
+  return checkedBefore.get(m);
+}
+
+/** Keeps a manifest just validated (without errors) and defaulted, when its text is known. */
+export function keepChecked(m: Manifest, object: KubeObject, issues: Issue[]): void {
+  const text = documentText.get(m);
+  if (text !== undefined) shared?.putChecked(text, object, issues);
 }

@@ -6,6 +6,7 @@ import { readManifestFolder, type SourceFile } from './read-folder.js';
 import { formatPath, type Manifest } from './types.js';
 import { validateObject } from './validate.js';
 import { findKustomization, kustomize } from './kustomize.js';
+import { issuesCheckedBefore, keepChecked } from './document-cache.js';
 
 export interface ManifestSet {
   /** Valid objects with Kubernetes defaults applied, in file order. */
@@ -31,7 +32,7 @@ export function parseSnapshot(files: SourceFile[], limits: ParseLimits = default
   const parsed: Manifest[] = [];
   const problems: Problem[] = [];
   for (const file of files) {
-    const r = parseManifestText(file.text, file.path, limits);
+    const r = parseManifestText(file.text, file.path, limits, true);
     problems.push(...r.problems);
     parsed.push(...r.manifests);
   }
@@ -56,7 +57,8 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
       const o = m.object;
       const name = typeof o.metadata?.name === 'string' ? o.metadata.name : '(no name)';
       const object = `${typeof o.kind === 'string' ? o.kind : '(no kind)'}/${name}`;
-      const issues = validateObject(o);
+      const before = issuesCheckedBefore(m);
+      const issues = before ?? validateObject(o);
       let bad = false;
       for (const issue of issues) {
         const at = m.locate(issue.path);
@@ -93,7 +95,8 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
       }
       if (bad) continue;
       // The object was just parsed and is this function's: defaulted where it is, not copied.
-      const defaulted: Manifest = { ...m, object: defaultInPlace(o) };
+      const defaulted: Manifest = before ? m : { ...m, object: defaultInPlace(o) };
+      if (!before) keepChecked(m, defaulted.object, issues);
       const key = keyOf(defaulted.object);
       // A hook named by generateName alone is a new object each time: never a duplicate.
       const first = defaulted.object.metadata.name ? seen.get(key) : undefined;

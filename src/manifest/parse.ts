@@ -2,7 +2,7 @@ import * as jsYaml from 'js-yaml';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { FieldPath, KubeObject, Manifest, SourceLocation } from './types.js';
 import type { Problem } from './problems.js';
-import { parsedDocuments } from './document-cache.js';
+import { markCheckedBefore, markDocumentText, parsedDocuments } from './document-cache.js';
 
 export interface ParseLimits {
   /** Largest file read, in bytes. */
@@ -36,8 +36,10 @@ export interface ParsedFile {
 /**
  * Parse one file's text into manifests. Every hazard is checked before the YAML parser runs:
  * document count and nesting depth by a linear scan; aliases are capped while converting.
+ * With `reuseChecks` (a plain folder's files, whose objects are checked as they are), a document
+ * serve's cache holds already validated comes back defaulted, marked so it is not checked again.
  */
-export function parseManifestText(text: string, file: string, limits: ParseLimits = defaultLimits): ParsedFile {
+export function parseManifestText(text: string, file: string, limits: ParseLimits = defaultLimits, reuseChecks = false): ParsedFile {
   const problems: Problem[] = [];
   const manifests: Manifest[] = [];
   const fail = (code: Problem['code'], message: string, line?: number, column?: number): ParsedFile => ({
@@ -64,8 +66,18 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
     }
   }
 
+  const reuse = reuseChecks ? cache : undefined;
   for (const chunk of chunks) {
-    const parsed = parseChunk(chunk, limits);
+    const checked = reuse?.getChecked(chunk.text);
+    if (checked) {
+      const locate = locator(chunk);
+      const m: Manifest = { object: checked.object, source: lazySource(file, chunk.index, locate), locate };
+      markCheckedBefore(m, checked.issues);
+      manifests.push(m);
+      continue;
+    }
+    // Kept once checked, when reused; as parsed otherwise.
+    const parsed = parseChunk(chunk, limits, !reuse);
     if ('problems' in parsed) {
       for (const p of parsed.problems) problems.push({ severity: 'error', file, ...p });
       continue;
@@ -89,7 +101,9 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
       });
       continue;
     }
-    manifests.push({ object: obj, source: lazySource(file, chunk.index, locate), locate });
+    const m: Manifest = { object: obj, source: lazySource(file, chunk.index, locate), locate };
+    if (reuse) markDocumentText(m, chunk.text);
+    manifests.push(m);
   }
   return { manifests, problems };
 }
@@ -140,14 +154,14 @@ type ChunkResult = { value: unknown } | { problems: Omit<Problem, 'severity' | '
  * Both use the YAML 1.2 core schema and refuse duplicate keys. Neither message quotes the source,
  * so no secret value can leak through a parse error.
  */
-function parseChunk(chunk: Chunk, limits: ParseLimits): ChunkResult {
+function parseChunk(chunk: Chunk, limits: ParseLimits, keep: boolean): ChunkResult {
   if (!/(^|[\s[{,:-])[&*!]/.test(chunk.text)) {
     const cache = parsedDocuments();
     const cached = cache?.get(chunk.text);
     if (cached !== undefined) return { value: cached };
     try {
       const value = jsYaml.load(chunk.text, { schema: jsYaml.CORE_SCHEMA });
-      cache?.put(chunk.text, value);
+      if (keep) cache?.put(chunk.text, value);
       return { value };
     } catch (err) {
       const e = err as jsYaml.YAMLException;
