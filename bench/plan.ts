@@ -118,19 +118,26 @@ console.log(`  peak RSS                           ${mb(peak)}  (goal: under 250 
 cacheParsedDocuments();
 await loadManifests(dir);
 const edited = path.join(dir, 'ns-000.yaml');
-writeFileSync(edited, readFileSync(edited, 'utf8').replace('LOG_LEVEL: info', 'LOG_LEVEL: debug'));
-const r0 = performance.now();
-const again = await loadManifests(dir);
-const r1 = performance.now();
-plan(again.manifests);
-const r2 = performance.now();
-const result3 = diff(again.manifests.map((m) => m.object), live, prunable);
-const r3 = performance.now();
-console.log(`  again, after one file changed (serve, which parses only changed documents again):`);
-console.log(`    read + parse + validate + default  ${ms(r1 - r0)}`);
-console.log(`    plan                               ${ms(r2 - r1)}`);
-console.log(`    diff                               ${ms(r3 - r2)}  (${result3.counts.update} updates)`);
-console.log(`    total                              ${ms(r3 - r0)}   (goal: under 300 ms)`);
+const saves: { read: number; plan: number; diff: number; updates: number }[] = [];
+for (let save = 0; save < 5; save++) {
+  writeFileSync(edited, readFileSync(edited, 'utf8').replace(/LOG_LEVEL: \w+/, `LOG_LEVEL: level${save}`));
+  const r0 = performance.now();
+  const again = await loadManifests(dir);
+  const r1 = performance.now();
+  plan(again.manifests);
+  const r2 = performance.now();
+  const result3 = diff(again.manifests.map((m) => m.object), live, prunable);
+  const r3 = performance.now();
+  saves.push({ read: r1 - r0, plan: r2 - r1, diff: r3 - r2, updates: result3.counts.update });
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const firstSave = saves[0]!;
+const stage = (pick: (s: (typeof saves)[number]) => number) => `${ms(pick(firstSave)).padStart(7)}  ${ms(median(saves.map(pick))).padStart(7)}`;
+console.log(`  again, after one file changed (serve, which parses only changed documents again): first save, median of ${saves.length}`);
+console.log(`    read + parse + validate + default  ${stage((s) => s.read)}`);
+console.log(`    plan                               ${stage((s) => s.plan)}`);
+console.log(`    diff                               ${stage((s) => s.diff)}  (${firstSave.updates} updates)`);
+console.log(`    total                              ${stage((s) => s.read + s.plan + s.diff)}   (goal: under 300 ms)`);
 // The same folder through the CLI, as a person runs it: a whole process, start to exit.
 const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const p0 = performance.now();
