@@ -17,7 +17,7 @@ export class EndpointsController {
   private readonly loop: PassLoop;
 
   constructor(private readonly store: ObjectStore, private readonly client: Client, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}) {
-    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('endpoints pass failed; retrying', { err: err.message }), resyncMs: 30_000, debounceMs: 10 });
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err, ms) => this.log('endpoints pass failed; retrying', { err: err.message, retryInMs: ms }), resyncMs: 30_000, debounceMs: 10 });
   }
 
   start(): void {

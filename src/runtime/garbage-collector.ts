@@ -15,7 +15,7 @@ export class GarbageCollector {
   private readonly loop: PassLoop;
 
   constructor(private readonly store: ObjectStore, private readonly client: Client, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}) {
-    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('garbage collection failed; retrying', { err: err.message }), resyncMs: 60_000, debounceMs: 20 });
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err, ms) => this.log('garbage collection failed; retrying', { err: err.message, retryInMs: ms }), resyncMs: 60_000, debounceMs: 20 });
   }
 
   start(): void {

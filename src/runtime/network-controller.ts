@@ -41,12 +41,9 @@ export class NetworkController {
   private readonly nodeAddresses = new Map<string, string>();
   /** The Secrets Ingresses take certificates from: a change to one is a new certificate. */
   private tlsSecrets = new Set<string>();
-  /** A node whose configuration could not be applied is tried again after this long (doubling to 30 s). */
-  private retryMs = 0;
-  private retryTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: NetworkControllerOptions) {
-    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => o.log('network pass failed; retrying', { err: err.message }), resyncMs: 30_000, debounceMs: 20 });
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err, ms) => o.log('network pass failed; retrying', { err: err.message, retryInMs: ms }), resyncMs: 30_000, debounceMs: 20 });
   }
 
   start(): void {
@@ -74,7 +71,6 @@ export class NetworkController {
   }
 
   stop(): Promise<void> {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     return this.loop.stop();
   }
 
@@ -111,7 +107,8 @@ export class NetworkController {
     return this.networks.get(node)?.network.problem();
   }
 
-  async pass(): Promise<void> {
+  /** One pass; false when some node's configuration could not be applied (tried again soon). */
+  async pass(): Promise<boolean> {
     const { store, installation, dnsAddress } = this.o;
     const engines = this.o.engines();
     for (const e of engines) {
@@ -158,13 +155,6 @@ export class NetworkController {
     );
     // A failed apply (an engine that did not answer, a busy iptables) is not left to the resync:
     // a NetworkPolicy or a new Service would otherwise wait up to 30 s to take effect.
-    if (applied.every(Boolean)) this.retryMs = 0;
-    else if (!this.retryTimer) {
-      this.retryMs = Math.min(30_000, this.retryMs ? this.retryMs * 2 : 1000);
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.loop.kick();
-      }, this.retryMs);
-    }
+    return applied.every(Boolean);
   }
 }

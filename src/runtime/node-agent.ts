@@ -111,9 +111,9 @@ export class NodeAgent {
         if (!(await this.reconcile())) this.nextWake = before;
         this.scheduleWake();
       },
-      onError: (err) => {
-        // The same failure every second (an engine that went away) is said once.
-        if (err.message !== this.lastError) this.log('node agent pass failed; retrying', { err: err.message });
+      onError: (err, ms) => {
+        // The same failure again and again (an engine that went away) is said once.
+        if (err.message !== this.lastError) this.log('node agent pass failed; retrying', { err: err.message, retryInMs: ms });
         this.lastError = err.message;
       },
       // The engine's event stream says when a container changes; the relist is only a safety net.

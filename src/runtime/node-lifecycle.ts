@@ -41,7 +41,7 @@ export class NodeLifecycleController {
   private readonly seen = new Map<string, string>();
 
   constructor(private readonly o: NodeLifecycleOptions) {
-    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => o.log('node lifecycle pass failed; retrying', { err: err.message }), resyncMs: 5000 });
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err, ms) => o.log('node lifecycle pass failed; retrying', { err: err.message, retryInMs: ms }), resyncMs: 5000 });
   }
 
   start(): void {

@@ -76,7 +76,7 @@ export class WorkloadControllers {
     /** The scheduler's own log (kube-scheduler), apart from the controllers'. */
     private readonly schedulerLog: (msg: string, f?: Record<string, unknown>) => void = log,
   ) {
-    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err) => this.log('controller pass failed; retrying', { err: err.message }), resyncMs: 30_000, debounceMs: 50 });
+    this.loop = new PassLoop({ pass: () => this.pass(), onError: (err, ms) => this.log('controller pass failed; retrying', { err: err.message, retryInMs: ms }), resyncMs: 30_000, debounceMs: 50 });
   }
 
   start(): void {
