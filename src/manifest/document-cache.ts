@@ -46,9 +46,16 @@ export class DocumentCache {
     if (!this.entries.has(text)) this.keep(text, value);
   }
 
-  /** Keeps the document as validated (no errors, these warnings) and defaulted. */
-  putChecked(text: string, object: KubeObject, issues: Issue[]): void {
-    if (!this.entries.get(text)?.issues) this.keep(text, object, issues);
+  /**
+   * Keeps the document as validated (no errors, these warnings) and defaulted. Returns the object
+   * read back as the cache will hand it out, so that every read of a document, the first one too,
+   * gives objects of one shape (what plans and compares them is compiled for that one shape).
+   */
+  putChecked(text: string, object: KubeObject, issues: Issue[]): KubeObject {
+    const had = this.entries.get(text);
+    if (had?.issues) return JSON.parse(had.json) as KubeObject;
+    const json = this.keep(text, object, issues);
+    return json === undefined ? object : (JSON.parse(json) as KubeObject);
   }
 
   get size(): number {
@@ -64,11 +71,12 @@ export class DocumentCache {
     return entry;
   }
 
-  private keep(text: string, value: unknown, issues?: Issue[]): void {
+  /** Keeps the value; returns its JSON when it is kept. */
+  private keep(text: string, value: unknown, issues?: Issue[]): string | undefined {
     const json = exactJson(value);
-    if (json === undefined) return;
+    if (json === undefined) return undefined;
     const size = text.length + json.length + (issues ? JSON.stringify(issues).length : 0);
-    if (size > this.maxBytes / 4) return;
+    if (size > this.maxBytes / 4) return undefined;
     this.forget(text);
     this.entries.set(text, { json, issues, size });
     this.bytes += size;
@@ -76,6 +84,7 @@ export class DocumentCache {
       if (this.bytes <= this.maxBytes) break;
       this.forget(k);
     }
+    return json;
   }
 
   private forget(text: string): void {
@@ -132,8 +141,11 @@ export function issuesCheckedBefore(m: Manifest): Issue[] | undefined {
   return checkedBefore.get(m);
 }
 
-/** Keeps a manifest just validated (without errors) and defaulted, when its text is known. */
-export function keepChecked(m: Manifest, object: KubeObject, issues: Issue[]): void {
+/**
+ * Keeps a manifest just validated (without errors) and defaulted, when its text is known; returns
+ * the object to use from then on (the one the cache will hand out again, or the same).
+ */
+export function keepChecked(m: Manifest, object: KubeObject, issues: Issue[]): KubeObject {
   const text = documentText.get(m);
-  if (text !== undefined) shared?.putChecked(text, object, issues);
+  return text !== undefined && shared ? shared.putChecked(text, object, issues) : object;
 }

@@ -95,8 +95,7 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
       }
       if (bad) continue;
       // The object was just parsed and is this function's: defaulted where it is, not copied.
-      const defaulted: Manifest = before ? m : { ...m, object: defaultInPlace(o) };
-      if (!before) keepChecked(m, defaulted.object, issues);
+      const defaulted: Manifest = before ? m : { ...m, object: keepChecked(m, defaultInPlace(o), issues) };
       const key = keyOf(defaulted.object);
       // A hook named by generateName alone is a new object each time: never a duplicate.
       const first = defaulted.object.metadata.name ? seen.get(key) : undefined;
