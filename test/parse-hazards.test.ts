@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { writeFile, symlink, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadManifests } from '../src/manifest/load.js';
-import { findDeepNesting } from '../src/manifest/parse.js';
+import { couldNestDeeper, findDeepNesting } from '../src/manifest/parse.js';
 import { errorsOf, parseOne, tempDir } from './helpers.js';
 
 const billionLaughs = `apiVersion: v1
@@ -43,6 +43,24 @@ test('a 5,000-deep flow nesting is refused before parsing, with its line', (t) =
   t.regex(errors[0]!.message, /nesting is deeper than 100/);
 });
 
+test('explicit keys nested 50,000 deep are refused before parsing, by either parser', (t) => {
+  // An anchor sends the document to the yaml package, which would recurse until the stack ran out.
+  for (const labels of ['{ x: y }', '{ x: &a y }']) {
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\n  labels: ${labels}\ndata:\n${'? '.repeat(50_000)}key\n`;
+    const errors = errorsOf(parseOne(text, 'deep.yaml'));
+    t.is(errors.length, 1);
+    t.like(errors[0], { code: 'ManifestUnsafe', line: 7 });
+  }
+});
+
+test('a document with thousands of YAML errors reports the first five and how many more', (t) => {
+  const text = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tabs\n  labels: { x: &a y }\ndata:\n  x:\n    ${'-\t'.repeat(90)}leaf\n`;
+  const errors = errorsOf(parseOne(text, 'tabs.yaml'));
+  t.is(errors.length, 5);
+  t.regex(errors[4]!.message, /and \d+ more YAML errors in this document/);
+  t.true(errors.every((e) => e.file === 'tabs.yaml' && e.line === 8));
+});
+
 test('a 5,000-deep block nesting is refused too', (t) => {
   const text = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\nspec:\n  x:\n  ${'- '.repeat(5000)}leaf\n`;
   const errors = errorsOf(parseOne(text, 'deep.yaml'));
@@ -53,6 +71,24 @@ test('a 5,000-deep block nesting is refused too', (t) => {
 test('ordinary manifests, block scalars and quoted brackets included, are not mistaken for deep nesting', (t) => {
   const text = 'data:\n  nginx.conf: |\n' + Array.from({ length: 200 }, (_, i) => `${' '.repeat(4 + (i % 60))}line {{ [ "[" ]\n`).join('') + 'other: "[[[[[["\n';
   t.is(findDeepNesting(text, 100), undefined);
+});
+
+test('the quick count that lets most documents skip the nesting scan never lets a deep one through', (t) => {
+  const deep = [
+    `x: ${'['.repeat(101)}${']'.repeat(101)}`,
+    `x: ${'{a: '.repeat(101)}1${'}'.repeat(101)}`,
+    `x:\n  ${'- '.repeat(101)}leaf`,
+    `${'? '.repeat(101)}key`,
+    Array.from({ length: 102 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n'),
+    `x:\n  - ${'? '.repeat(50)}${'- '.repeat(50)}leaf`,
+  ];
+  for (const text of deep) {
+    t.truthy(findDeepNesting(text, 100), `the scan finds it: ${text.slice(0, 30)}`);
+    t.true(couldNestDeeper(text, 100), `the count lets it through to the scan: ${text.slice(0, 30)}`);
+  }
+  // An ordinary Deployment is counted as harmless and skips the scan.
+  const ordinary = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web, labels: { app: web } }\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: busybox\n          args: ["--port", "8080"]\n';
+  t.false(couldNestDeeper(ordinary, 100));
 });
 
 test('a 200 MB file is refused from its size before it is read', async (t) => {

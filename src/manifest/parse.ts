@@ -59,7 +59,7 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
   // A document parsed before (serve's cache) passed this check then.
   const cache = parsedDocuments();
   for (const chunk of chunks) {
-    if (cache?.has(chunk.text)) continue;
+    if (cache?.has(chunk.text) || !couldNestDeeper(chunk.text, limits.maxDepth)) continue;
     const deep = findDeepNesting(chunk.text, limits.maxDepth);
     if (deep) {
       return fail('ManifestUnsafe', `nesting is deeper than ${limits.maxDepth} levels; no Kubernetes manifest needs that`, chunk.firstLine + deep.line - 1, deep.column);
@@ -146,6 +146,9 @@ function countNewlines(text: string, from: number, to: number): number {
   return n;
 }
 
+/** The most YAML errors reported for one document. */
+const maxParseErrors = 5;
+
 type ChunkResult = { value: unknown } | { problems: Omit<Problem, 'severity' | 'file'>[] };
 
 /**
@@ -175,7 +178,11 @@ function parseChunk(chunk: Chunk, limits: ParseLimits, keep: boolean): ChunkResu
     return { line: chunk.firstLine + p.line - 1, column: p.col };
   };
   if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((err) => ({ code: 'ManifestParse' as const, ...pos(err.pos[0]), message: `YAML: ${firstLine(err.message)}` })) };
+    // The first few are what to fix; a broken document can have thousands, all alike.
+    const shown = doc.errors.slice(0, maxParseErrors).map((err) => ({ code: 'ManifestParse' as const, ...pos(err.pos[0]), message: `YAML: ${firstLine(err.message)}` }));
+    const more = doc.errors.length - shown.length;
+    if (more > 0) shown[shown.length - 1]!.message += `; and ${more} more YAML error${more > 1 ? 's' : ''} in this document`;
+    return { problems: shown };
   }
   const problems: Omit<Problem, 'severity' | 'file'>[] = [];
   visit(doc, {
@@ -254,6 +261,22 @@ function countDocuments(text: string): number {
 }
 
 /**
+ * Whether a text could nest deeper than `max` at all: each level opens on a line of its own, at a
+ * flow bracket, or at a `- ` or `? ` indicator, so a text with fewer of those together cannot.
+ * Counted with native searches, which is far cheaper than the scan below; most documents need no
+ * more.
+ */
+export function couldNestDeeper(text: string, max: number): boolean {
+  let openings = 1;
+  for (const mark of ['\n', '[', '{', '- ', '? ']) {
+    for (let i = text.indexOf(mark); i !== -1; i = text.indexOf(mark, i + 1)) {
+      if (++openings > max) return true;
+    }
+  }
+  return false;
+}
+
+/**
  * Finds the first place where mappings and sequences nest deeper than `max`, by a linear scan of
  * indentation, sequence dashes and flow brackets. It over-counts rather than under-counts:
  * block-scalar lines are skipped by indentation, quoted brackets are ignored.
@@ -280,9 +303,9 @@ export function findDeepNesting(text: string, max: number): { line: number; colu
     if (!blank && flow === 0) {
       while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
       indents.push(indent);
-      // "- - - x" opens a sequence per dash on one line
+      // "- - - x" opens a sequence per dash on one line; "? ? x" a mapping per explicit key
       let j = i;
-      while (text[j] === '-' && text[j + 1] === ' ') {
+      while ((text[j] === '-' || text[j] === '?') && text[j + 1] === ' ') {
         indents.push(indent + (j - i) + 1);
         j += 2;
         while (text[j] === ' ') j++;
