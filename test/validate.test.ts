@@ -142,6 +142,12 @@ spec:
   t.is(set.manifests[1]!.object.spec.shareProcessNamespace, true);
 });
 
+test('a field named like a property every JavaScript object has (constructor, toString) is reported, not taken for a known one', (t) => {
+  const set = parseOne('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  constructor: x\n  toString: y\n');
+  const fields = set.problems.filter((p) => p.severity === 'warning').map((p) => p.field);
+  t.deepEqual(fields.sort(), ['metadata.constructor', 'metadata.toString']);
+});
+
 test('a List is read as its items', (t) => {
   const set = parseOne('apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: { name: a }\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: { name: "B" }\n');
   t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['a']);

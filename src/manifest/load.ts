@@ -40,6 +40,10 @@ export function parseSnapshot(files: SourceFile[], limits: ParseLimits = default
   return { manifests: checked.manifests, problems: [...problems, ...checked.problems].sort((a, b) => severityRank(a) - severityRank(b)) };
 }
 
+function byPlace(a: Problem, b: Problem): number {
+  return (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+}
+
 function severityRank(p: Problem): number {
   return p.severity === 'error' ? 0 : 1;
 }
@@ -60,6 +64,7 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
       const before = issuesCheckedBefore(m);
       const issues = before ?? validateObject(o);
       let bad = false;
+      const firstError = errors.length;
       for (const issue of issues) {
         const at = m.locate(issue.path);
         const problem: Problem = {
@@ -93,6 +98,8 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
           errors.push(problem);
         }
       }
+      // An object's errors in the order of its lines, whatever order its checks found them in.
+      if (errors.length - firstError > 1) errors.splice(firstError, Infinity, ...errors.slice(firstError).sort(byPlace));
       if (bad) continue;
       // The object was just parsed and is this function's: defaulted where it is, not copied.
       const defaulted: Manifest = before ? m : { ...m, object: keepChecked(m, defaultInPlace(o), issues) };

@@ -86,13 +86,22 @@ export function check(schema: Schema, value: unknown, path: FieldPath, issues: I
   walk(schema, value, [...path], issues, revealValues);
 }
 
-/** Fields of an object schema as a list, made once per schema. */
-const fieldLists = new WeakMap<Schema, [string, Field][]>();
+/** An object schema's fields by name and its required ones, made once per schema. */
+interface CompiledObject {
+  fields: Map<string, Field>;
+  required: string[];
+}
 
-function fieldsOf(schema: Extract<Schema, { t: 'object' }>): [string, Field][] {
-  let list = fieldLists.get(schema);
-  if (!list) fieldLists.set(schema, (list = Object.entries(schema.fields)));
-  return list;
+const compiledObjects = new WeakMap<Schema, CompiledObject>();
+
+function compiled(schema: Extract<Schema, { t: 'object' }>): CompiledObject {
+  let c = compiledObjects.get(schema);
+  if (!c) {
+    const entries = Object.entries(schema.fields);
+    c = { fields: new Map(entries), required: entries.filter(([, f]) => f.required).map(([name]) => name) };
+    compiledObjects.set(schema, c);
+  }
+  return c;
 }
 
 function walk(schema: Schema, value: unknown, path: FieldPath, issues: Issue[], revealValues: boolean): void {
@@ -152,22 +161,24 @@ function walk(schema: Schema, value: unknown, path: FieldPath, issues: Issue[], 
     case 'object': {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(issues, path, `must be a mapping, not ${typeName(value)}`);
       const record = value as Record<string, unknown>;
-      for (const [name, field] of fieldsOf(schema)) {
-        const v = record[name];
-        if (v === undefined || v === null) {
-          if (field.required) at(issues, path, name, 'is required');
-          continue;
-        }
-        path.push(name);
-        walk(field.schema, v, path, issues, revealValues);
-        path.pop();
-      }
-      if (!schema.open) {
-        for (const name in record) {
-          if (name in schema.fields) continue;
+      const { fields, required } = compiled(schema);
+      // The object's own fields, usually a few of the many its schema knows, in the order written.
+      for (const name in record) {
+        const field = fields.get(name);
+        if (field) {
+          const v = record[name];
+          if (v === undefined || v === null) continue;
+          path.push(name);
+          walk(field.schema, v, path, issues, revealValues);
+          path.pop();
+        } else if (!schema.open) {
           if (schema.known && !schema.known.includes(name)) at(issues, path, name, 'is not a field Kubernetes defines here (kept as written, not acted on)', { warning: true, unknownField: true });
           else at(issues, path, name, 'is not acted on by Gouvernail yet (kept as written)', { warning: true });
         }
+      }
+      for (const name of required) {
+        const v = record[name];
+        if (v === undefined || v === null) at(issues, path, name, 'is required');
       }
       return;
     }
