@@ -40,7 +40,10 @@ test('cluster IPs: each port to its ready endpoints with equal chances, ClientIP
   t.regex(sticky[0]!, /-m recent --name GV\w+ --rcheck --seconds 60 --reap -j DNAT --to-destination 172\.18\.0\.5:9000/);
   t.regex(sticky[1]!, /-m recent --name GV\w+ --set -j DNAT --to-destination 172\.18\.0\.5:9000/);
   t.regex(rules, /-A GV-REJ-ABC123 -d 10\.96\.0\.13\/32 -p udp -m udp --dport 53 .* -j REJECT/);
-  t.false(rules.includes('10.96.0.10'), 'the DNS address is the node component\'s own');
+  // The DNS address is the node component's own: nothing goes from it to a Service, not even the
+  // node's own ports, which it is one of.
+  t.deepEqual(rules.split('\n').filter((l) => l.includes('10.96.0.10')), ['-A GV-SVC-ABC123 -d 10.96.0.10/32 -j RETURN']);
+  t.true(rules.indexOf('-d 10.96.0.10/32 -j RETURN') < rules.indexOf('--dport 30080'));
   // Every port of a multi-port Service, and its NodePort on the node's addresses (marked to leave with the node's address).
   t.regex(rules, /-d 10\.96\.0\.14\/32 -p tcp -m tcp --dport 80 .* -j DNAT --to-destination 172\.18\.0\.6:8080/);
   t.regex(rules, /-d 10\.96\.0\.14\/32 -p tcp -m tcp --dport 9100 .* -j DNAT --to-destination 172\.18\.0\.6:9101/);
@@ -56,6 +59,31 @@ test('cluster IPs: each port to its ready endpoints with equal chances, ClientIP
   t.regex(rules, /-A GV-FWD-ABC123 -d 172\.18\.0\.0\/16 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT/);
   // A Pod sent to itself through its Service is masqueraded (hairpin), each endpoint once.
   t.is(rules.split('\n').filter((l) => l === '-A GV-POST-ABC123 -s 172.18.0.2/32 -d 172.18.0.2/32 -m conntrack --ctstate DNAT -j MASQUERADE').length, 1);
+});
+
+test("a LoadBalancer answers on its own port at the node's addresses, but not on Gouvernail's own ports; external IPs answer on every port", (t) => {
+  const rules = proxyRules({
+    installation: 'abc123',
+    services: [
+      svc('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.21', ports: [{ name: 'http', port: 8081, nodePort: 30081 }, { name: 'web', port: 80, nodePort: 30082 }] }),
+      svc('ext', { clusterIP: '10.96.0.22', externalIPs: ['192.0.2.10'], ports: [{ port: 9000, protocol: 'UDP' }] }),
+    ],
+    endpoints: [
+      eps('lb', [{ addresses: [{ ip: '172.18.0.7' }], ports: [{ name: 'http', port: 8080 }, { name: 'web', port: 8088 }] }]),
+      eps('ext', [{ addresses: [{ ip: '172.18.0.8' }], ports: [{ port: 9001, protocol: 'UDP' }] }]),
+    ],
+    podSubnets: ['172.18.0.0/16'],
+    local: ['10.96.0.10'],
+    reservedPorts: [80, 443, 6443],
+  });
+  const onNode = (port: number) => new RegExp(`! -d 127\\.0\\.0\\.0/8 -p tcp -m tcp --dport ${port} -m addrtype --dst-type LOCAL .* -j DNAT --to-destination (\\S+)`);
+  t.is(onNode(8081).exec(rules)?.[1], '172.18.0.7:8080', 'its own port on the node');
+  t.is(onNode(30081).exec(rules)?.[1], '172.18.0.7:8080', 'its nodePort');
+  t.is(onNode(30082).exec(rules)?.[1], '172.18.0.7:8088');
+  t.is(onNode(80).exec(rules), null, "port 80 is the Ingress's");
+  t.regex(rules, /--dport 8081 -m addrtype --dst-type LOCAL .* -j MARK --or-mark 0x1000000/);
+  t.regex(rules, /-d 192\.0\.2\.10\/32 -p udp -m udp --dport 9000 .* -j MARK --or-mark 0x1000000/);
+  t.regex(rules, /-d 192\.0\.2\.10\/32 -p udp -m udp --dport 9000 .* -j DNAT --to-destination 172\.18\.0\.8:9001/);
 });
 
 test('NetworkPolicy: a deny-all ingress isolates every Pod of its namespace; an allow rule lets exactly the labelled Pods of another namespace in, on its port', (t) => {

@@ -159,6 +159,21 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
   const node = (await server.client.get('Node', undefined, 'test-node'))!;
   const nodeIP = node.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address as string;
   await waitFor('the load balancer address', async () => new RegExp(`web-lb\\s+LoadBalancer\\s+\\S+\\s+${nodeIP.replace(/\./g, '\\.')}\\s`).test((await k(['get', 'svc', 'web-lb', '-n', 'svc-other'])).out));
+  // That address answers on the Service's port, from a Pod and from this host's loopback (serve's
+  // proxy), as k3s's does; external IPs answer on their Service's ports.
+  const ready = kept!.metadata.name;
+  await waitFor('the load balancer port on the node address, from a Pod', async () => (await get(`http://${nodeIP}:8081/`)) === ready, 60_000, 500);
+  const local = await waitFor('the load balancer port on loopback', () => new Promise<string | false>((resolve) => {
+    http.get({ host: '127.0.0.1', port: 8081, path: '/', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body.trim()));
+    }).on('error', () => resolve(false));
+  }), 60_000, 500);
+  t.is(local, ready);
+  const ext = await k(['apply', '-f', '-'], { input: `apiVersion: v1\nkind: Service\nmetadata: { name: web-ext, namespace: svc-other }\nspec:\n  selector: { app: web }\n  externalIPs: [${nodeIP}]\n  ports: [{ port: 8082, targetPort: 8080 }]\n` });
+  t.is(ext.code, 0, ext.err);
+  await waitFor('the external IP', async () => (await get(`http://${nodeIP}:8082/`)) === ready, 60_000, 500);
 
   // The network component runs on the node, and the cluster DNS shows as kube-dns.
   t.true((await docker.getContainer(componentContainerName(server.installation)).inspect()).State.Running);

@@ -308,6 +308,11 @@ const replicationControllerSpec = obj({
   template: template(true),
 });
 
+function ipv4Address(v: string): string | undefined {
+  const parts = v.split('.');
+  return parts.length === 4 && parts.every((x) => /^(0|[1-9]\d{0,2})$/.test(x) && Number(x) <= 255) ? undefined : 'must be an IPv4 address such as 192.0.2.10';
+}
+
 const serviceSpec = obj({
   type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'),
   selector: map(str(labelValue), labelKey),
@@ -328,7 +333,8 @@ const serviceSpec = obj({
   sessionAffinity: oneOf('None', 'ClientIP'),
   sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: int(1, 86400) }) }),
   publishNotReadyAddresses: bool,
-}, false, ['externalIPs', 'loadBalancerIP', 'loadBalancerSourceRanges', 'externalTrafficPolicy', 'healthCheckNodePort', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy', 'trafficDistribution']);
+  externalIPs: describe(arr(str(ipv4Address)), 'Addresses, routed to a node by the network around it, whose traffic to a port of the Service goes to its Pods.'),
+}, false, ['loadBalancerIP', 'loadBalancerSourceRanges', 'externalTrafficPolicy', 'healthCheckNodePort', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy', 'trafficDistribution']);
 
 const endpointAddress = obj({ ip: req(str()), hostname: str(), nodeName: str(), targetRef: any });
 const endpointSubset = obj({

@@ -37,6 +37,8 @@ export interface ProxyInput {
   namespaces?: KubeObject[];
   /** The hostPorts of this node's Pods. */
   hostPorts?: HostPort[];
+  /** Ports of the node's own addresses a LoadBalancer Service does not take (the Ingress's, the API server's). */
+  reservedPorts?: number[];
 }
 
 interface Backend {
@@ -87,22 +89,27 @@ export function proxyRules(input: ProxyInput): string {
         for (const a of subset.addresses ?? []) backends.push({ ip: a.ip, port: port.port });
       }
       const match = `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${p.port}`;
-      // A NodePort: traffic to any address of the node on that port (but loopback, where serve's
-      // proxy answers) goes the same way, marked so that it leaves with the node's address (the
-      // reply comes back through this node). After every cluster IP's rules.
-      const nodePort = (s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && p.nodePort ? `! -d 127.0.0.0/8 -p ${proto} -m ${proto} --dport ${p.nodePort} -m addrtype --dst-type LOCAL` : undefined;
+      // Other ways in, after every cluster IP's rules, marked so that they leave with the node's
+      // address (the reply comes back through this node): a NodePort, on any address of the node
+      // (but loopback, where serve's proxy answers); a LoadBalancer's own port, on the node's
+      // addresses too, which its status names (as k3s's load balancer); each external IP.
+      const ways: string[] = [];
+      const onNode = `! -d 127.0.0.0/8 -p ${proto} -m ${proto} --dport`;
+      if ((s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && p.nodePort) ways.push(`${onNode} ${p.nodePort} -m addrtype --dst-type LOCAL`);
+      if (s.spec.type === 'LoadBalancer' && !input.reservedPorts?.includes(p.port)) ways.push(`${onNode} ${p.port} -m addrtype --dst-type LOCAL`);
+      for (const external of s.spec.externalIPs ?? []) ways.push(`-d ${external}/32 -p ${proto} -m ${proto} --dport ${p.port}`);
       const label = comment(`${key}${p.name ? `:${p.name}` : ''}`);
       for (const b of backends) endpointIPs.add(b.ip);
       if (backends.length === 0) {
         reject.push(`-A ${c.reject} ${match} ${label} -j REJECT --reject-with icmp-port-unreachable`);
         continue;
       }
-      if (nodePort) {
-        nodePorts.push(`-A ${c.services} ${nodePort} ${label} -j MARK --or-mark ${nodePortMark}`);
+      for (const way of ways) {
+        nodePorts.push(`-A ${c.services} ${way} ${label} -j MARK --or-mark ${nodePortMark}`);
         backends.forEach((b, i) => {
           const left = backends.length - i;
           const random = left > 1 ? ` -m statistic --mode random --probability ${probability(left)}` : '';
-          nodePorts.push(`-A ${c.services} ${nodePort} ${label}${random} -j DNAT --to-destination ${b.ip}:${b.port}`);
+          nodePorts.push(`-A ${c.services} ${way} ${label}${random} -j DNAT --to-destination ${b.ip}:${b.port}`);
         });
       }
       const recent = (b: Backend) => `GV${createHash('sha256').update(`${input.installation}${key}${p.port}${b.ip}:${b.port}`).digest('hex').slice(0, 14)}`;
@@ -117,6 +124,9 @@ export function proxyRules(input: ProxyInput): string {
       });
     }
   }
+  // The node-local components' addresses (the DNS server's) are the node's too: no port of theirs
+  // goes to a Service.
+  if (nodePorts.length > 0) nodePorts.unshift(...(input.local ?? []).map((address) => `-A ${c.services} -d ${address}/32 -j RETURN`));
   const subnets = [...new Set(input.podSubnets)].sort();
   nat.unshift(...hostPortRules(c.services, input.hostPorts ?? []));
   nat.push(`-A ${c.postrouting} -m mark --mark ${nodePortMark}/${nodePortMark} -j MASQUERADE`);

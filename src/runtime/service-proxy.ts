@@ -12,10 +12,11 @@ interface Listener {
 }
 
 /**
- * Publishes NodePort Services on this node, as kube-proxy does: a TCP listener on each nodePort
- * that forwards every connection to one of the Service's ready Pods (round robin), on its
- * targetPort: the clients of this host's loopback; every node's own addresses are served by the
- * network component's iptables rules, as cluster IPs are.
+ * Publishes NodePort and LoadBalancer Services on this node, as kube-proxy does: a TCP listener on
+ * each nodePort, and on each LoadBalancer port but the ones Gouvernail serves itself, that forwards
+ * every connection to one of the Service's ready Pods (round robin), on its targetPort: the clients
+ * of this host's loopback; every node's own addresses are served by the network component's
+ * iptables rules, as cluster IPs are.
  */
 export class ServiceProxy {
   private readonly listeners = new Map<number, Listener>();
@@ -23,7 +24,16 @@ export class ServiceProxy {
   private timer?: NodeJS.Timeout;
   private unwatch?: () => void;
 
-  constructor(private readonly store: ObjectStore, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}, private readonly host = '0.0.0.0') {}
+  /** The port a listener could not have, and whose: said once until that changes. */
+  private readonly refused = new Map<number, string>();
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {},
+    private readonly host = '0.0.0.0',
+    /** LoadBalancer ports not published (the Ingress's, the API server's). */
+    private readonly reservedPorts: number[] = [],
+  ) {}
 
   start(): void {
     this.unwatch = this.store.watch(this.store.resourceVersion(), (c) => {
@@ -44,7 +54,11 @@ export class ServiceProxy {
     const wanted = new Map<number, { service: KubeObject; port: number | string }>();
     for (const s of this.store.list({ kind: 'Service' })) {
       if (s.spec.type !== 'NodePort' && s.spec.type !== 'LoadBalancer') continue;
-      for (const p of s.spec.ports ?? []) if (p.nodePort && (p.protocol ?? 'TCP') === 'TCP') wanted.set(p.nodePort, { service: s, port: p.targetPort ?? p.port });
+      for (const p of s.spec.ports ?? []) {
+        if ((p.protocol ?? 'TCP') !== 'TCP') continue;
+        if (p.nodePort) wanted.set(p.nodePort, { service: s, port: p.targetPort ?? p.port });
+        if (s.spec.type === 'LoadBalancer' && !this.reservedPorts.includes(p.port)) wanted.set(p.port, { service: s, port: p.targetPort ?? p.port });
+      }
     }
     for (const [port, l] of this.listeners) {
       const w = wanted.get(port);
@@ -58,9 +72,11 @@ export class ServiceProxy {
       const key = `${w.service.metadata.namespace}/${w.service.metadata.name}`;
       const listener: Listener = { server: net.createServer((socket) => this.forward(socket, key, listener.port)), service: key, port: w.port };
       listener.server.on('error', (err) => {
-        this.log('cannot publish a NodePort; is another program using the port?', { service: key, nodePort: port, err: err.message });
+        if (this.refused.get(port) !== key) this.log(`cannot publish port ${port} of a Service on this host's loopback; is another program using it? (tried again every 5 s)`, { service: key, port, err: err.message });
+        this.refused.set(port, key);
         this.listeners.delete(port);
       });
+      listener.server.on('listening', () => this.refused.delete(port));
       listener.server.listen(port, this.host);
       this.listeners.set(port, listener);
     }

@@ -256,7 +256,9 @@ export async function serve(options: ServeOptions) {
   const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, clusterDns: { server: dnsAddress, domain: clusterDomain }, podSubnets });
   nodesRef.current = nodes;
   await nodes.start();
-  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, podSubnets, client: controllerManager, ingressPorts: options.ingressPorts, publishAddresses: options.publishAddresses, log: logFor('gouvernail-service-proxy') });
+  // The nodes' ports Gouvernail serves itself: no LoadBalancer Service takes them.
+  const reservedPorts = [options.ingressPorts?.http ?? 80, options.ingressPorts?.https ?? 443, ...(options.port ? [options.port] : [])];
+  const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, podSubnets, client: controllerManager, ingressPorts: options.ingressPorts, reservedPorts, publishAddresses: options.publishAddresses, log: logFor('gouvernail-service-proxy') });
   networkRef.current = network;
   const lifecycle = new NodeLifecycleController({ store, client: controllerManager, log: logFor('kube-controller-manager'), events: recorders.nodeController, monitorGraceMs: options.nodeMonitorGraceMs, evictionTimeoutMs: options.podEvictionTimeoutMs, lastError: (n) => nodes.lastError(n) });
   const applicationsRef: { current?: ApplicationController } = {};
@@ -287,7 +289,7 @@ export async function serve(options: ServeOptions) {
       }, 12 * 3600_000)
     : undefined;
   renewal?.unref();
-  const proxy = new ServiceProxy(store, logFor('gouvernail-service-proxy'));
+  const proxy = new ServiceProxy(store, logFor('gouvernail-service-proxy'), undefined, reservedPorts);
   const applications = new ApplicationController(store, asComponent(identities.applicationController), logFor('gouvernail-application-controller'), process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
   applicationsRef.current = applications;
   if (options.sourceLimits) applications.sourceLimits = options.sourceLimits;
