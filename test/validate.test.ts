@@ -148,6 +148,12 @@ test('a field named like a property every JavaScript object has (constructor, to
   t.deepEqual(fields.sort(), ['metadata.constructor', 'metadata.toString']);
 });
 
+test("a Service's externalIPs are IPv4 addresses, each refused at its place otherwise", (t) => {
+  const set = parseOne('apiVersion: v1\nkind: Service\nmetadata: { name: x }\nspec:\n  externalIPs: [192.0.2.1, "300.1.1.1", "2001:db8::1"]\n  ports: [{ port: 80 }]\n');
+  t.deepEqual(errorsOf(set).map((e) => `${e.line}:${e.column} ${e.field}`), ['5:28 spec.externalIPs[1]', '5:41 spec.externalIPs[2]']);
+  t.regex(errorsOf(set)[0]!.message, /must be an IPv4 address/);
+});
+
 test('a List is read as its items', (t) => {
   const set = parseOne('apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: { name: a }\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: { name: "B" }\n');
   t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['a']);
