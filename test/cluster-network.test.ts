@@ -179,14 +179,24 @@ spec:
 
   // The NodePort on host A, from this machine: served by the Pod on host B.
   const nodePort = (await server.client.get('Service', 'flat', 'web'))!.spec.ports[0].nodePort as number;
-  const viaA = await waitFor('the NodePort of host A', () => new Promise<string | undefined>((resolve) => {
-    const req = http.get({ host: hosts[0]!.address, port: nodePort, path: '/', timeout: 3000 }, (res) => {
+  const viaNodePort = (host: string) => new Promise<string | undefined>((resolve) => {
+    const req = http.get({ host, port: nodePort, path: '/', timeout: 3000 }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(body.trim() || undefined));
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
-  }), 120_000, 500);
+  });
+  const viaA = await waitFor('the NodePort of host A', () => viaNodePort(hosts[0]!.address), 120_000, 500);
   t.is(viaA, web.metadata.name);
+
+  // Traffic policies of Local: the NodePort answers only on the node that runs the Pod, and the
+  // cluster IP only to Pods of that node; elsewhere the traffic is dropped, as kube-proxy does.
+  const patched = await k(['patch', 'service', 'web', '-n', 'flat', '-p', '{"spec":{"externalTrafficPolicy":"Local","internalTrafficPolicy":"Local"}}']);
+  t.is(patched.code, 0, patched.err);
+  await waitFor('the NodePort of host A to stop answering', async () => (await viaNodePort(hosts[0]!.address)) === undefined, 120_000, 500);
+  t.is(await waitFor('the NodePort of host B', () => viaNodePort(hosts[1]!.address), 60_000, 500), web.metadata.name);
+  await waitFor('web.flat to stop answering the client on host A', async () => (await get('http://web.flat/')) === '', 60_000, 500);
+  t.is(await get(`http://${web.status.podIP}:8080/`), web.metadata.name, 'the Pod itself is still reached by address');
 });

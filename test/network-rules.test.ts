@@ -86,6 +86,27 @@ test("a LoadBalancer answers on its own port at the node's addresses, but not on
   t.regex(rules, /-d 192\.0\.2\.10\/32 -p udp -m udp --dport 9000 .* -j DNAT --to-destination 172\.18\.0\.8:9001/);
 });
 
+test('traffic policies of Local keep to the endpoints of the node the rules are for, drop where it has none, and keep the source of external traffic', (t) => {
+  const services = [
+    svc('edge', { type: 'NodePort', clusterIP: '10.96.0.31', externalTrafficPolicy: 'Local', ports: [{ port: 80, nodePort: 30090 }] }),
+    svc('near', { clusterIP: '10.96.0.32', internalTrafficPolicy: 'Local', ports: [{ port: 80 }] }),
+  ];
+  const two = (name: string) => eps(name, [{ addresses: [{ ip: '172.18.0.9', nodeName: 'a' }, { ip: '172.18.16.9', nodeName: 'b' }], ports: [{ port: 8080 }] }]);
+  const rulesOn = (node: string) => proxyRules({ installation: 'abc123', services, endpoints: [two('edge'), two('near')], podSubnets: ['172.18.0.0/16'], node }).split('\n');
+  const onA = rulesOn('a');
+  // External traffic on node a goes to a's endpoint only, unmarked (its source stays).
+  t.deepEqual(onA.filter((l) => l.includes('--dport 30090')).map((l) => /-j (.*)$/.exec(l)![1]), ['DNAT --to-destination 172.18.0.9:8080']);
+  // The cluster IP of an external-Local Service still reaches every endpoint.
+  t.is(onA.filter((l) => l.includes('-d 10.96.0.31/32') && l.includes('DNAT')).length, 2);
+  // internalTrafficPolicy Local: the cluster IP goes to a's endpoint only.
+  t.deepEqual(onA.filter((l) => l.includes('-d 10.96.0.32/32')).map((l) => /-j (.*)$/.exec(l)![1]), ['DNAT --to-destination 172.18.0.9:8080']);
+  // On a node with no endpoint, both are dropped there.
+  const onC = rulesOn('c');
+  t.true(onC.some((l) => l.startsWith('-A GV-REJ-ABC123 ! -d 127.0.0.0/8 -p tcp -m tcp --dport 30090') && l.endsWith('has no endpoint on this node" -j DROP')));
+  t.true(onC.some((l) => l.startsWith('-A GV-REJ-ABC123 -d 10.96.0.32/32') && l.endsWith('-j DROP')));
+  t.false(onC.some((l) => l.includes('--dport 30090') && l.includes('DNAT')));
+});
+
 test('NetworkPolicy: a deny-all ingress isolates every Pod of its namespace; an allow rule lets exactly the labelled Pods of another namespace in, on its port', (t) => {
   const pods = [pod('db', '172.18.0.2', { app: 'db' }, 'shop', [{ name: 'pg', containerPort: 5432 }]), pod('api', '172.19.0.2', { role: 'api' }, 'front'), pod('other', '172.19.0.3', { role: 'web' }, 'front')];
   const namespaces = [ns('shop'), ns('front', { team: 'front' })];

@@ -334,7 +334,9 @@ const serviceSpec = obj({
   sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: int(1, 86400) }) }),
   publishNotReadyAddresses: bool,
   externalIPs: describe(arr(str(ipv4Address)), 'Addresses, routed to a node by the network around it, whose traffic to a port of the Service goes to its Pods.'),
-}, false, ['loadBalancerIP', 'loadBalancerSourceRanges', 'externalTrafficPolicy', 'healthCheckNodePort', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'internalTrafficPolicy', 'trafficDistribution']);
+  externalTrafficPolicy: describe(oneOf('Cluster', 'Local'), 'Local: traffic from outside the cluster (a nodePort, a LoadBalancer port, an external IP) goes only to Pods on the node it reached, keeping its source address, and is dropped where the node has none.'),
+  internalTrafficPolicy: describe(oneOf('Cluster', 'Local'), "Local: a cluster IP's traffic goes only to Pods on the sender's node, and is dropped where it has none."),
+}, false, ['loadBalancerIP', 'loadBalancerSourceRanges', 'healthCheckNodePort', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'trafficDistribution']);
 
 const endpointAddress = obj({ ip: req(str()), hostname: str(), nodeName: str(), targetRef: any });
 const endpointSubset = obj({

@@ -39,11 +39,14 @@ export interface ProxyInput {
   hostPorts?: HostPort[];
   /** Ports of the node's own addresses a LoadBalancer Service does not take (the Ingress's, the API server's). */
   reservedPorts?: number[];
+  /** The node the rules are for: a traffic policy of Local keeps to its endpoints. */
+  node?: string;
 }
 
 interface Backend {
   ip: string;
   port: number;
+  node?: string;
 }
 
 /** The mark of NodePort traffic: masqueraded on its way out, accepted through FORWARD. */
@@ -77,7 +80,7 @@ export function proxyRules(input: ProxyInput): string {
     const ip: string | undefined = s.spec?.clusterIP;
     if (!ip || ip === 'None' || s.spec?.type === 'ExternalName' || input.local?.includes(ip)) continue;
     const key = `${s.metadata.namespace}/${s.metadata.name}`;
-    const subsets: { addresses?: { ip: string }[]; ports?: { name?: string; port: number; protocol?: string }[] }[] = (endpointsOf.get(key)?.subsets as never) ?? [];
+    const subsets: { addresses?: { ip: string; nodeName?: string }[]; ports?: { name?: string; port: number; protocol?: string }[] }[] = (endpointsOf.get(key)?.subsets as never) ?? [];
     const affinity = s.spec.sessionAffinity === 'ClientIP' ? (s.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined;
     for (const p of s.spec.ports ?? []) {
       const proto = (p.protocol ?? 'TCP').toLowerCase();
@@ -86,7 +89,7 @@ export function proxyRules(input: ProxyInput): string {
       for (const subset of subsets) {
         const port = (subset.ports ?? []).find((x) => (x.name ?? '') === (p.name ?? '') && (x.protocol ?? 'TCP').toLowerCase() === proto);
         if (!port) continue;
-        for (const a of subset.addresses ?? []) backends.push({ ip: a.ip, port: port.port });
+        for (const a of subset.addresses ?? []) backends.push({ ip: a.ip, port: port.port, node: a.nodeName });
       }
       const match = `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${p.port}`;
       // Other ways in, after every cluster IP's rules, marked so that they leave with the node's
@@ -98,26 +101,42 @@ export function proxyRules(input: ProxyInput): string {
       if ((s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && p.nodePort) ways.push(`${onNode} ${p.nodePort} -m addrtype --dst-type LOCAL`);
       if (s.spec.type === 'LoadBalancer' && !input.reservedPorts?.includes(p.port)) ways.push(`${onNode} ${p.port} -m addrtype --dst-type LOCAL`);
       for (const external of s.spec.externalIPs ?? []) ways.push(`-d ${external}/32 -p ${proto} -m ${proto} --dport ${p.port}`);
-      const label = comment(`${key}${p.name ? `:${p.name}` : ''}`);
+      const name = `${key}${p.name ? `:${p.name}` : ''}`;
+      const label = comment(name);
+      const noneHere = comment(`${name} has no endpoint on this node`);
       for (const b of backends) endpointIPs.add(b.ip);
       if (backends.length === 0) {
         reject.push(`-A ${c.reject} ${match} ${label} -j REJECT --reject-with icmp-port-unreachable`);
         continue;
       }
+      // A traffic policy of Local keeps to this node's endpoints, and drops what has none here, as
+      // kube-proxy does; external traffic then keeps its source address (it is not marked).
+      const onThisNode = backends.filter((b) => b.node === input.node);
+      const externalLocal = s.spec.externalTrafficPolicy === 'Local' && input.node !== undefined;
+      const external = externalLocal ? onThisNode : backends;
+      const internal = s.spec.internalTrafficPolicy === 'Local' && input.node !== undefined ? onThisNode : backends;
       for (const way of ways) {
-        nodePorts.push(`-A ${c.services} ${way} ${label} -j MARK --or-mark ${nodePortMark}`);
-        backends.forEach((b, i) => {
-          const left = backends.length - i;
+        if (external.length === 0) {
+          reject.push(`-A ${c.reject} ${way} ${noneHere} -j DROP`);
+          continue;
+        }
+        if (!externalLocal) nodePorts.push(`-A ${c.services} ${way} ${label} -j MARK --or-mark ${nodePortMark}`);
+        external.forEach((b, i) => {
+          const left = external.length - i;
           const random = left > 1 ? ` -m statistic --mode random --probability ${probability(left)}` : '';
           nodePorts.push(`-A ${c.services} ${way} ${label}${random} -j DNAT --to-destination ${b.ip}:${b.port}`);
         });
       }
+      if (internal.length === 0) {
+        reject.push(`-A ${c.reject} ${match} ${noneHere} -j DROP`);
+        continue;
+      }
       const recent = (b: Backend) => `GV${createHash('sha256').update(`${input.installation}${key}${p.port}${b.ip}:${b.port}`).digest('hex').slice(0, 14)}`;
       if (affinity !== undefined) {
-        for (const b of backends) nat.push(`-A ${c.services} ${match} ${label} -m recent --name ${recent(b)} --rcheck --seconds ${affinity} --reap -j DNAT --to-destination ${b.ip}:${b.port}`);
+        for (const b of internal) nat.push(`-A ${c.services} ${match} ${label} -m recent --name ${recent(b)} --rcheck --seconds ${affinity} --reap -j DNAT --to-destination ${b.ip}:${b.port}`);
       }
-      backends.forEach((b, i) => {
-        const left = backends.length - i;
+      internal.forEach((b, i) => {
+        const left = internal.length - i;
         const random = left > 1 ? ` -m statistic --mode random --probability ${probability(left)}` : '';
         const remember = affinity !== undefined ? ` -m recent --name ${recent(b)} --set` : '';
         nat.push(`-A ${c.services} ${match} ${label}${random}${remember} -j DNAT --to-destination ${b.ip}:${b.port}`);
@@ -190,5 +209,7 @@ export function hookRules(installation: string): { table: string; chain: string;
     { table: 'nat', chain: 'POSTROUTING', target: c.postrouting },
     { table: 'filter', chain: 'FORWARD', target: c.forward },
     { table: 'filter', chain: 'OUTPUT', target: c.reject },
+    // Traffic for a node's own addresses that a traffic policy of Local drops.
+    { table: 'filter', chain: 'INPUT', target: c.reject },
   ];
 }

@@ -155,7 +155,7 @@ export class NetworkController {
         const routes = assigned.filter((a) => a.node !== node && addressOf.get(a.node) && addressOf.get(a.node) !== own).map((a) => ({ subnet: a.subnet, via: addressOf.get(a.node)! }));
         // Each node's rules have its own Pods' hostPorts.
         const hostPorts = hostPortsOf(pods, node, local.has(node) ? this.o.publishAddresses : undefined);
-        return n.network.apply({ ...config, rules: proxyRules({ ...ruleInput, hostPorts }), hostPorts, routes, self: own, own: this.o.podSubnets?.rangesOf(node) ?? [], gateways: this.o.podSubnets?.gatewaysOf(node) });
+        return n.network.apply({ ...config, rules: proxyRules({ ...ruleInput, hostPorts, node }), hostPorts, routes, self: own, own: this.o.podSubnets?.rangesOf(node) ?? [], gateways: this.o.podSubnets?.gatewaysOf(node) });
       }),
     );
     // A failed apply (an engine that did not answer, a busy iptables) is not left to the resync:

@@ -33,6 +33,8 @@ export class ServiceProxy {
     private readonly host = '0.0.0.0',
     /** LoadBalancer ports not published (the Ingress's, the API server's). */
     private readonly reservedPorts: number[] = [],
+    /** This host's node: a Service with externalTrafficPolicy Local is served by its Pods only. */
+    private readonly node?: string,
   ) {}
 
   start(): void {
@@ -100,6 +102,7 @@ export class ServiceProxy {
     const out: { ip: string; port: number }[] = [];
     for (const p of this.store.list({ kind: 'Pod', namespace: s.metadata.namespace })) {
       if (!matchesSelector({ matchLabels: selector }, p.metadata.labels ?? {}) || !p.status?.podIP) continue;
+      if (s.spec.externalTrafficPolicy === 'Local' && this.node !== undefined && p.spec?.nodeName !== this.node) continue;
       if (!(p.status.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')) continue;
       const port = targetPortOn(p, targetPort, 0);
       if (port) out.push({ ip: p.status.podIP, port });

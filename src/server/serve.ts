@@ -289,7 +289,7 @@ export async function serve(options: ServeOptions) {
       }, 12 * 3600_000)
     : undefined;
   renewal?.unref();
-  const proxy = new ServiceProxy(store, logFor('gouvernail-service-proxy'), undefined, reservedPorts);
+  const proxy = new ServiceProxy(store, logFor('gouvernail-service-proxy'), undefined, reservedPorts, nodeName);
   const applications = new ApplicationController(store, asComponent(identities.applicationController), logFor('gouvernail-application-controller'), process.cwd(), path.join(options.dataDir, 'git'), hostedRepos, server);
   applicationsRef.current = applications;
   if (options.sourceLimits) applications.sourceLimits = options.sourceLimits;
