@@ -154,6 +154,13 @@ test("a Service's externalIPs are IPv4 addresses, each refused at its place othe
   t.regex(errorsOf(set)[0]!.message, /must be an IPv4 address/);
 });
 
+test('externalTrafficPolicy on a Service no outside traffic reaches is refused at its place, as Kubernetes refuses it', (t) => {
+  const doc = (spec: string) => `apiVersion: v1\nkind: Service\nmetadata: { name: x }\nspec:\n  externalTrafficPolicy: Local\n${spec}  ports: [{ port: 80 }]\n`;
+  t.like(errorsOf(parseOne(doc('')))[0], { line: 5, field: 'spec.externalTrafficPolicy' });
+  t.deepEqual(errorsOf(parseOne(doc('  type: NodePort\n'))), []);
+  t.deepEqual(errorsOf(parseOne(doc('  externalIPs: [192.0.2.1]\n'))), []);
+});
+
 test('a List is read as its items', (t) => {
   const set = parseOne('apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: { name: a }\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: { name: "B" }\n');
   t.deepEqual(set.manifests.map((m) => m.object.metadata.name), ['a']);

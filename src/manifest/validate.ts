@@ -269,6 +269,9 @@ function checkService(o: KubeObject, issues: Issue[]): void {
   if (spec.type === 'ExternalName' && !spec.externalName) issues.push({ path: ['spec', 'externalName'], message: 'is required when type is ExternalName (the DNS name the Service is a CNAME of)' });
   if (spec.externalName && spec.type !== 'ExternalName') issues.push({ path: ['spec', 'externalName'], message: 'is only used when type is ExternalName' });
   if (ports.length === 0 && !headless && spec.type !== 'ExternalName') issues.push({ path: ['spec', 'ports'], message: 'must list at least one port (only a headless Service, clusterIP: None, may have none)' });
+  // As Kubernetes: only traffic from outside the cluster has an external policy to follow.
+  const externallyReached = spec.type === 'NodePort' || spec.type === 'LoadBalancer' || ((spec.type ?? 'ClusterIP') === 'ClusterIP' && (spec.externalIPs ?? []).length > 0);
+  if (spec.externalTrafficPolicy !== undefined && !externallyReached) issues.push({ path: ['spec', 'externalTrafficPolicy'], message: 'is only used by a Service reached from outside the cluster (type NodePort or LoadBalancer, or with externalIPs); remove it' });
   const names = new Set<string>();
   const numbers = new Map<string, number>();
   ports.forEach((p, i) => {
