@@ -124,6 +124,11 @@ async function serveSaves(dir: string): Promise<Save[]> {
   return saves;
 }
 
+// `--write DIR` only writes the folder, to profile the stages by hand (`node --cpu-prof`).
+if (process.argv[2] === '--write') {
+  for (let n = 0; n < namespaces; n++) writeFileSync(path.join(process.argv[3]!, `ns-${String(n).padStart(3, '0')}.yaml`), namespaceFile(`team-${n}`));
+  process.exit(0);
+}
 if (process.argv[2] === '--serve') {
   console.log(JSON.stringify(await serveSaves(process.argv[3]!)));
   process.exit(0);
