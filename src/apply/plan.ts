@@ -85,13 +85,12 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     manifests.map((m) => m.object).filter((o) => podSpecPath(o.kind) !== undefined),
   );
   const objects = nodes.length;
+  const existing = options.existing;
   for (let id = 0; id < objects; id++) {
     const node = nodes[id]!;
     const m = node.manifest!;
     const o = m.object;
     const ns = o.metadata.namespace;
-    const from = (key: ObjectKey) => displayKey(key, ns);
-    const addEdge = (key: ObjectKey, reason: EdgeReason, detail?: string): boolean => addEdgeTo(node, key, reason, detail, ns, byKey, options.existing);
 
     const raw = o.metadata.annotations?.[dependsOnAnnotation];
     if (raw !== undefined && raw.trim() !== 'none') {
@@ -108,19 +107,22 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
           continue;
         }
         const key = parts.length === 3 ? makeKey(kind, parts[1], parts[2]!) : makeKey(kind, ns, parts[1]!);
-        if (!addEdge(key, 'depends-on')) {
-          problemAt(m, field, `${o.kind}/${o.metadata.name} depends on ${from(key)}, which is in no manifest and does not exist`);
+        if (!addEdgeTo(node, key, 'depends-on', undefined, ns, byKey, existing)) {
+          problemAt(m, field, `${o.kind}/${o.metadata.name} depends on ${displayKey(key, ns)}, which is in no manifest and does not exist`);
         }
       }
     }
-    if (isNamespaced(o.kind)) addEdge(makeKey('Namespace', undefined, ns!), 'namespace');
-    for (const ref of referencesOf(o)) {
+    if (isNamespaced(o.kind)) addEdgeTo(node, `Namespace//${ns}`, 'namespace', undefined, ns, byKey, existing, `Namespace/${ns}`);
+    const refs = referencesOf(o);
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!;
       const key = makeKey(ref.kind, ns, ref.name);
-      if (!addEdge(key, 'reference', ref.field) && !ref.optional) {
+      if (!addEdgeTo(node, key, 'reference', ref.field, ns, byKey, existing, ns !== undefined ? `${ref.kind}/${ref.name}` : undefined) && !ref.optional) {
         problemAt(m, [], `${ref.field} refers to ${ref.kind}/${ref.name}, which is in no manifest and does not exist yet; its Pods will wait for it`, 'PlanMissingDependency', 'warning');
       }
     }
-    for (const need of inferredNeeds(o, index)) addEdge(need.key, 'inferred', need.reason);
+    const needs = inferredNeeds(o, index);
+    for (let i = 0; i < needs.length; i++) addEdgeTo(node, needs[i]!.key, 'inferred', needs[i]!.reason, ns, byKey, existing);
   }
 
   pullStructuralNeedsForward(nodes);
@@ -170,13 +172,17 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   return { waves: nonEmpty, problems };
 }
 
-/** Makes `node` wait for the object `key`: false when that is in no manifest and does not exist. */
-function addEdgeTo(node: Node, key: ObjectKey, reason: EdgeReason, detail: string | undefined, ns: string | undefined, byKey: Map<ObjectKey, number>, existing: ReadonlySet<ObjectKey> | undefined): boolean {
+/**
+ * Makes `node` wait for the object `key` (`on`: how a person writes it from namespace `ns`, when
+ * the caller knows): false when that is in no manifest and does not exist.
+ */
+function addEdgeTo(node: Node, key: ObjectKey, reason: EdgeReason, detail: string | undefined, ns: string | undefined, byKey: Map<ObjectKey, number>, existing: ReadonlySet<ObjectKey> | undefined, on?: string): boolean {
   const target = byKey.get(key);
   if (target === node.id) return true;
   if (target !== undefined) {
-    for (const d of node.deps) if (d.node === target) return true;
-    const wait: Wait = detail === undefined ? { on: displayKey(key, ns), key, reason } : { on: displayKey(key, ns), key, reason, detail };
+    const deps = node.deps;
+    for (let i = 0; i < deps.length; i++) if (deps[i]!.node === target) return true;
+    const wait: Wait = detail === undefined ? { on: on ?? displayKey(key, ns), key, reason } : { on: on ?? displayKey(key, ns), key, reason, detail };
     node.deps.push({ node: target, wait });
     return true;
   }
@@ -228,6 +234,8 @@ function edgeLabel(from: Node, w: Wait): string {
  * as a user would expect, rather than made a cycle.
  */
 function pullStructuralNeedsForward(nodes: Node[]): void {
+  // Without a sync wave written on any object, every object is in wave 0: nothing to pull.
+  if (!nodes.some((n) => n.annotatedWave !== undefined)) return;
   const pullable = new Set(['Namespace', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'ServiceAccount']);
   for (let changed = true; changed; ) {
     changed = false;

@@ -2,6 +2,7 @@ const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const label1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const qualifiedName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const configKey = /^[-._a-zA-Z0-9]+$/;
+const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function dnsLabel(v: string): string | undefined {
   if (v.length > 63) return 'must be at most 63 characters';
@@ -23,7 +24,7 @@ export function pathSegmentName(v: string): string | undefined {
 
 export function dnsSubdomain(v: string): string | undefined {
   if (v.length > 253) return 'must be at most 253 characters';
-  if (!v.split('.').every((part) => label.test(part))) {
+  if (!subdomain.test(v)) {
     return 'must be a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit';
   }
   return undefined;

@@ -3,7 +3,7 @@ import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { FieldPath, KubeObject, Manifest, SourceLocation } from './types.js';
 import type { Problem } from './problems.js';
 import { markCheckedBefore, markDocumentText, parsedDocuments } from './document-cache.js';
-import { notSimple, parseSimpleYaml } from './simple-yaml.js';
+import { notSimple, parseSimpleYaml, simpleDocumentReader } from './simple-yaml.js';
 
 export interface ParseLimits {
   /** Largest file read, in bytes. */
@@ -68,6 +68,7 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
   }
 
   const reuse = reuseChecks ? cache : undefined;
+  const simple = simpleDocumentReader(text);
   for (const chunk of chunks) {
     const checked = reuse?.getChecked(chunk.text);
     if (checked) {
@@ -78,7 +79,7 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
       continue;
     }
     // Kept once checked, when reused; as parsed otherwise.
-    const parsed = parseChunk(chunk, limits, !reuse);
+    const parsed = parseChunk(chunk, limits, !reuse, simple ? (c) => simple(c.start, c.start + c.text.length) : (c) => parseSimpleYaml(c.text));
     if ('problems' in parsed) {
       for (const p of parsed.problems) problems.push({ severity: 'error', file, ...p });
       continue;
@@ -113,6 +114,8 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
 interface Chunk {
   index: number;
   text: string;
+  /** Where it starts in the file's text. */
+  start: number;
   firstLine: number;
 }
 
@@ -133,11 +136,11 @@ export function splitDocuments(text: string): Chunk[] {
     if (m.index === 0) continue;
     line += countNewlines(text, lastIndex, m.index);
     lastIndex = m.index;
-    chunks.push({ index: chunks.length, text: text.slice(from, m.index), firstLine });
+    chunks.push({ index: chunks.length, text: text.slice(from, m.index), start: from, firstLine });
     from = m.index;
     firstLine = line;
   }
-  chunks.push({ index: chunks.length, text: text.slice(from), firstLine });
+  chunks.push({ index: chunks.length, text: text.slice(from), start: from, firstLine });
   return chunks;
 }
 
@@ -160,13 +163,13 @@ type ChunkResult = { value: unknown } | { problems: Omit<Problem, 'severity' | '
  * Both use the YAML 1.2 core schema and refuse duplicate keys. Neither message quotes the source,
  * so no secret value can leak through a parse error.
  */
-function parseChunk(chunk: Chunk, limits: ParseLimits, keep: boolean): ChunkResult {
+function parseChunk(chunk: Chunk, limits: ParseLimits, keep: boolean, readSimple: (chunk: Chunk) => unknown): ChunkResult {
   if (!/(^|[\s[{,:-])[&*!]/.test(chunk.text)) {
     const cache = parsedDocuments();
     const cached = cache?.get(chunk.text);
     if (cached !== undefined) return { value: cached };
     try {
-      const simple = parseSimpleYaml(chunk.text);
+      const simple = readSimple(chunk);
       const value = simple !== notSimple ? simple : jsYaml.load(chunk.text, { schema: jsYaml.CORE_SCHEMA });
       if (keep) cache?.put(chunk.text, value);
       return { value };
@@ -210,17 +213,25 @@ function firstLine(s: string): string {
 
 /** The document's place, worked out only when a message needs it. */
 function lazySource(file: string, document: number, locate: (path: FieldPath) => { line: number; column: number }): SourceLocation {
-  let at: { line: number; column: number } | undefined;
-  return {
-    file,
-    document,
-    get line() {
-      return (at ??= locate([])).line;
-    },
-    get column() {
-      return (at ??= locate([])).column;
-    },
-  };
+  return new LazySource(file, document, locate);
+}
+
+class LazySource implements SourceLocation {
+  private at: { line: number; column: number } | undefined;
+
+  constructor(
+    readonly file: string,
+    readonly document: number,
+    private readonly locate: (path: FieldPath) => { line: number; column: number },
+  ) {}
+
+  get line(): number {
+    return (this.at ??= this.locate([])).line;
+  }
+
+  get column(): number {
+    return (this.at ??= this.locate([])).column;
+  }
 }
 
 /** Lazily parses the document again with positions: they are only needed for problems. */

@@ -5,7 +5,8 @@ export interface LabelSelector {
 
 /** Kubernetes label-selector semantics; an empty selector matches everything. */
 export function matchesSelector(selector: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  const match = selector.matchLabels;
+  if (match) for (const k in match) if (labels[k] !== match[k]) return false;
   for (const e of selector.matchExpressions ?? []) {
     const has = Object.prototype.hasOwnProperty.call(labels, e.key);
     const values = e.values ?? [];
