@@ -80,10 +80,14 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     problems.push({ severity, code, file: m.source.file, line: at.line, column: at.column, object: `${m.object.kind}/${m.object.metadata.name}`, field: field.join('.'), message });
   };
 
-  const index = new ServiceIndex(
-    manifests.map((m) => m.object).filter((o) => o.kind === 'Service'),
-    manifests.map((m) => m.object).filter((o) => podSpecPath(o.kind) !== undefined),
-  );
+  const services: KubeObject[] = [];
+  const workloads: KubeObject[] = [];
+  for (let i = 0; i < manifests.length; i++) {
+    const o = manifests[i]!.object;
+    if (o.kind === 'Service') services.push(o);
+    else if (podSpecPath(o.kind) !== undefined) workloads.push(o);
+  }
+  const index = new ServiceIndex(services, workloads);
   const objects = nodes.length;
   const existing = options.existing;
   for (let id = 0; id < objects; id++) {

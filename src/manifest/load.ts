@@ -40,6 +40,12 @@ export function parseSnapshot(files: SourceFile[], limits: ParseLimits = default
   return { manifests: checked.manifests, problems: [...problems, ...checked.problems].sort((a, b) => severityRank(a) - severityRank(b)) };
 }
 
+/** `Kind/name` for messages, whatever the object holds. */
+function objectName(o: Manifest['object']): string {
+  const name = typeof o.metadata?.name === 'string' ? o.metadata.name : '(no name)';
+  return `${typeof o.kind === 'string' ? o.kind : '(no kind)'}/${name}`;
+}
+
 function byPlace(a: Problem, b: Problem): number {
   return (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 }
@@ -59,12 +65,11 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
     for (const m of parsed) {
       const file = { path: m.source.file };
       const o = m.object;
-      const name = typeof o.metadata?.name === 'string' ? o.metadata.name : '(no name)';
-      const object = `${typeof o.kind === 'string' ? o.kind : '(no kind)'}/${name}`;
       const before = issuesCheckedBefore(m);
       const issues = before ?? validateObject(o);
       let bad = false;
       const firstError = errors.length;
+      const object = issues.length > 0 ? objectName(o) : '';
       for (const issue of issues) {
         const at = m.locate(issue.path);
         const problem: Problem = {
@@ -102,7 +107,11 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
       if (errors.length - firstError > 1) errors.splice(firstError, Infinity, ...errors.slice(firstError).sort(byPlace));
       if (bad) continue;
       // The object was just parsed and is this function's: defaulted where it is, not copied.
-      const defaulted: Manifest = before ? m : { ...m, object: keepChecked(m, defaultInPlace(o), issues) };
+      let defaulted = m;
+      if (!before) {
+        const kept = keepChecked(m, defaultInPlace(o), issues);
+        if (kept !== o) defaulted = { ...m, object: kept };
+      }
       const key = keyOf(defaulted.object);
       // A hook named by generateName alone is a new object each time: never a duplicate.
       const first = defaulted.object.metadata.name ? seen.get(key) : undefined;
@@ -113,7 +122,7 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
           file: file.path,
           line: m.source.line,
           column: m.source.column,
-          object,
+          object: objectName(o),
           message: `is defined twice: here and at ${first.source.file}:${first.source.line}`,
         });
         continue;
