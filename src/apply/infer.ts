@@ -18,6 +18,8 @@ export interface InferredNeed {
  */
 export function hostsIn(text: string, bareNames = true): string[] {
   const out: string[] = [];
+  // Where a bare word is not a host, only a dot, a port or a scheme makes one: none, no host.
+  if (!bareNames && !text.includes('.') && !text.includes(':')) return out;
   for (let token of text.split(/[\s,;'"()[\]{}<>|`]+/)) {
     if (!token) continue;
     // VAR=host as in a shell command line.
@@ -60,23 +62,27 @@ export function inferredNeeds(o: KubeObject, index: ServiceIndex): InferredNeed[
   const ns = o.metadata.namespace;
   const ownLabels: Record<string, string> = (o.kind === 'Pod' ? o.metadata.labels : o.spec?.template?.metadata?.labels) ?? {};
   const needs = new Map<ObjectKey, string>();
-  const mention = (where: string, text: string | undefined, bareNames: boolean) => {
+  const mention = (where: () => string, text: string | undefined, bareNames: boolean) => {
     if (!text) return;
     for (const host of hostsIn(text, bareNames)) {
       const service = index.resolve(host, ns);
       if (!service) continue;
       const selector = service.spec?.selector as Record<string, string> | undefined;
       if (selector && Object.keys(selector).length > 0 && service.metadata.namespace === ns && matchesSelector({ matchLabels: selector }, ownLabels)) continue;
-      const why = `${where} names Service/${service.metadata.name}${service.metadata.namespace === ns ? '' : `.${service.metadata.namespace}`}`;
+      const why = `${where()} names Service/${service.metadata.name}${service.metadata.namespace === ns ? '' : `.${service.metadata.namespace}`}`;
       const serviceKey = keyOf(service);
       if (!needs.has(serviceKey)) needs.set(serviceKey, why);
       for (const w of index.backing(service)) if (w !== o && !needs.has(keyOf(w))) needs.set(keyOf(w), `${why}, which selects its Pods`);
     }
   };
-  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
-    for (const e of c.env ?? []) mention(`env ${e.name}`, e.value, hostVariable.test(e.name));
-    (c.command ?? []).forEach((arg, i) => mention(`command[${i}] of container ${c.name}`, arg, false));
-    (c.args ?? []).forEach((arg, i) => mention(`args[${i}] of container ${c.name}`, arg, false));
+  for (const list of [spec.initContainers, spec.containers]) {
+    for (const c of list ?? []) {
+      for (const e of c.env ?? []) if (e.value) mention(() => `env ${e.name}`, e.value, hostVariable.test(e.name));
+      const command = c.command ?? [];
+      for (let i = 0; i < command.length; i++) mention(() => `command[${i}] of container ${c.name}`, command[i], false);
+      const args = c.args ?? [];
+      for (let i = 0; i < args.length; i++) mention(() => `args[${i}] of container ${c.name}`, args[i], false);
+    }
   }
   return [...needs].map(([key, reason]) => ({ key, reason }));
 }

@@ -18,8 +18,7 @@ export function referencesOf(o: KubeObject): Reference[] {
   if (!spec) return [];
   const refs: Reference[] = [];
   const base = podSpecPath(o.kind)!.join('.');
-  const containers = [...(spec.initContainers ?? []).map((c) => ['initContainers', c] as const), ...spec.containers.map((c) => ['containers', c] as const)];
-  for (const [field, c] of containers) {
+  for (const [field, list] of [['initContainers', spec.initContainers], ['containers', spec.containers]] as const) for (const c of list ?? []) {
     for (const e of c.env ?? []) {
       const s = e.valueFrom?.secretKeyRef;
       if (s) refs.push({ kind: 'Secret', name: s.name, field: `${base}.${field}[${c.name}].env[${e.name}]`, optional: !!s.optional });

@@ -66,18 +66,22 @@ function read(text: string, start: number, end: number): unknown {
   }
 }
 
-/** Whether a plain scalar starting with this character could be anything but a string. */
-function mayResolve(c: number): boolean {
-  // ~ n N t T f F digits + - .
-  return c === 126 || c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70 || (c >= 48 && c <= 57) || c === 43 || c === DASH || c === 46;
-}
-
+/**
+ * A plain scalar's value, as js-yaml's core schema resolves it: null, a boolean, an integer, a
+ * float, or the string. Only a digit, a sign or a dot can start a number, and null and booleans
+ * are a few words, so most strings are settled without running js-yaml's resolvers.
+ */
 function resolvePlain(s: string): unknown {
-  if (s.length === 0 || mayResolve(s.charCodeAt(0))) {
+  const c = s.charCodeAt(0);
+  const numeric = (c >= 48 && c <= 57) || c === 43 || c === DASH || c === 46;
+  if (numeric || s.length === 0 || nullOrBool.has(s)) {
     for (const type of implicitTypes) if (type.resolve(s)) return type.construct(s);
   }
   return s;
 }
+
+/** The words the core schema reads as null or a boolean. */
+const nullOrBool = new Set(['~', 'null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 
 /** Characters a plain scalar cannot start with (besides `-`, `?`, `:` before a space). */
 function isIndicator(c: number): boolean {
