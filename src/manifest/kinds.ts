@@ -541,8 +541,11 @@ export function kindInfo(kind: string): KindInfo | undefined {
   return byKind.get(kind);
 }
 
+let manifestKindNames: Set<string> | undefined;
+
 export function isManifestKind(kind: string): boolean {
-  return manifestKinds.some((k) => k.kind === kind);
+  manifestKindNames ??= new Set(manifestKinds.map((k) => k.kind));
+  return manifestKindNames.has(kind);
 }
 
 export function isNamespaced(kind: string): boolean {
