@@ -92,14 +92,16 @@ interface CompiledObject {
   required: string[];
 }
 
-const compiledObjects = new WeakMap<Schema, CompiledObject>();
+/** Kept on the schema object itself: read for every object walked, where a WeakMap read costs more. */
+const compiledKey = Symbol('compiled object schema');
 
 function compiled(schema: Extract<Schema, { t: 'object' }>): CompiledObject {
-  let c = compiledObjects.get(schema);
+  const held = schema as { [compiledKey]?: CompiledObject };
+  let c = held[compiledKey];
   if (!c) {
     const entries = Object.entries(schema.fields);
     c = { fields: new Map(entries), required: entries.filter(([, f]) => f.required).map(([name]) => name) };
-    compiledObjects.set(schema, c);
+    Object.defineProperty(schema, compiledKey, { value: c, enumerable: false });
   }
   return c;
 }
