@@ -138,7 +138,7 @@ export function markDocumentText(m: Manifest, text: string): void {
 
 /** The issues of a manifest that came from the cache already validated and defaulted. */
 export function issuesCheckedBefore(m: Manifest): Issue[] | undefined {
-  return checkedBefore.get(m);
+  return shared ? checkedBefore.get(m) : undefined;
 }
 
 /**
@@ -146,6 +146,7 @@ export function issuesCheckedBefore(m: Manifest): Issue[] | undefined {
  * the object to use from then on (the one the cache will hand out again, or the same).
  */
 export function keepChecked(m: Manifest, object: KubeObject, issues: Issue[]): KubeObject {
+  if (!shared) return object;
   const text = documentText.get(m);
-  return text !== undefined && shared ? shared.putChecked(text, object, issues) : object;
+  return text !== undefined ? shared.putChecked(text, object, issues) : object;
 }

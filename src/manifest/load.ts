@@ -63,7 +63,6 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
   const unknownKinds = new Map<string, { problem: Problem; more: number }>();
   {
     for (const m of parsed) {
-      const file = { path: m.source.file };
       const o = m.object;
       const before = issuesCheckedBefore(m);
       const issues = before ?? validateObject(o);
@@ -75,7 +74,7 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
         const problem: Problem = {
           severity: issue.warning ? 'warning' : 'error',
           code: issue.message.startsWith('unknown kind') ? 'ManifestUnknownKind' : 'ManifestInvalid',
-          file: file.path,
+          file: m.source.file,
           line: at.line,
           column: at.column,
           object,
@@ -119,7 +118,7 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
         errors.push({
           severity: 'error',
           code: 'ManifestDuplicate',
-          file: file.path,
+          file: m.source.file,
           line: m.source.line,
           column: m.source.column,
           object: objectName(o),
