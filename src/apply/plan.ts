@@ -90,6 +90,11 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   const index = new ServiceIndex(services, workloads);
   const objects = nodes.length;
   const existing = options.existing;
+  const namespaces = new Map<string, { id: number; key: ObjectKey; on: string }>();
+  for (const n of nodes) {
+    const o = n.manifest!.object;
+    if (o.kind === 'Namespace') namespaces.set(o.metadata.name, { id: n.id, key: n.key, on: `Namespace/${o.metadata.name}` });
+  }
   for (let id = 0; id < objects; id++) {
     const node = nodes[id]!;
     const m = node.manifest!;
@@ -116,7 +121,12 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
         }
       }
     }
-    if (isNamespaced(o.kind)) addEdgeTo(node, `Namespace//${ns}`, 'namespace', undefined, ns, byKey, existing, `Namespace/${ns}`);
+    if (isNamespaced(o.kind)) {
+      // Every object of a namespace waits for the same Namespace: its key and name made once.
+      const namespace = ns !== undefined ? namespaces.get(ns) : undefined;
+      if (namespace) addDep(node, namespace.id, namespace.key, 'namespace', undefined, namespace.on);
+      else addEdgeTo(node, `Namespace//${ns}`, 'namespace', undefined, ns, byKey, existing, `Namespace/${ns}`);
+    }
     const refs = referencesOf(o);
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
@@ -182,12 +192,8 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
  */
 function addEdgeTo(node: Node, key: ObjectKey, reason: EdgeReason, detail: string | undefined, ns: string | undefined, byKey: Map<ObjectKey, number>, existing: ReadonlySet<ObjectKey> | undefined, on?: string): boolean {
   const target = byKey.get(key);
-  if (target === node.id) return true;
   if (target !== undefined) {
-    const deps = node.deps;
-    for (let i = 0; i < deps.length; i++) if (deps[i]!.node === target) return true;
-    const wait: Wait = detail === undefined ? { on: on ?? displayKey(key, ns), key, reason } : { on: on ?? displayKey(key, ns), key, reason, detail };
-    node.deps.push({ node: target, wait });
+    addDep(node, target, key, reason, detail, on ?? displayKey(key, ns));
     return true;
   }
   if (existing?.has(key)) {
@@ -196,6 +202,14 @@ function addEdgeTo(node: Node, key: ObjectKey, reason: EdgeReason, detail: strin
     return true;
   }
   return false;
+}
+
+/** Makes `node` wait for the node `target` of the set, once. */
+function addDep(node: Node, target: number, key: ObjectKey, reason: EdgeReason, detail: string | undefined, on: string): void {
+  if (target === node.id) return;
+  const deps = node.deps;
+  for (let i = 0; i < deps.length; i++) if (deps[i]!.node === target) return;
+  node.deps.push({ node: target, wait: detail === undefined ? { on, key, reason } : { on, key, reason, detail } });
 }
 
 function label(n: Node, namespace?: string): string {
@@ -292,24 +306,33 @@ function addSyncWaveBarriers(nodes: Node[]): void {
   }
 }
 
-function topologicalOrder(nodes: Node[]): { ok: true; ids: number[] } | { ok: false; cycle: number[] } {
-  const indegree = new Array<number>(nodes.length).fill(0);
-  const dependents: number[][] = nodes.map(() => []);
+function topologicalOrder(nodes: Node[]): { ok: true; ids: Int32Array } | { ok: false; cycle: number[] } {
+  const count = nodes.length;
+  // Each node's dependents, in one array (first[i] to first[i + 1]), in the order of the nodes.
+  const indegree = new Int32Array(count);
+  const first = new Int32Array(count + 1);
   for (const n of nodes) {
     for (const d of n.deps) {
       if (d.node < 0) continue;
       indegree[n.id]!++;
-      dependents[d.node]!.push(n.id);
+      first[d.node + 1]!++;
     }
   }
-  const queue = nodes.filter((n) => indegree[n.id] === 0).map((n) => n.id);
-  const ids: number[] = [];
-  for (let i = 0; i < queue.length; i++) {
-    const id = queue[i]!;
-    ids.push(id);
-    for (const next of dependents[id]!) if (--indegree[next]! === 0) queue.push(next);
+  for (let i = 0; i < count; i++) first[i + 1]! += first[i]!;
+  const dependents = new Int32Array(first[count]!);
+  const filled = first.slice(0, count);
+  for (const n of nodes) for (const d of n.deps) if (d.node >= 0) dependents[filled[d.node]!++] = n.id;
+  const ids = new Int32Array(count);
+  let tail = 0;
+  for (let id = 0; id < count; id++) if (indegree[id] === 0) ids[tail++] = id;
+  for (let head = 0; head < tail; head++) {
+    const id = ids[head]!;
+    for (let e = first[id]!; e < first[id + 1]!; e++) {
+      const next = dependents[e]!;
+      if (--indegree[next]! === 0) ids[tail++] = next;
+    }
   }
-  if (ids.length === nodes.length) return { ok: true, ids };
+  if (tail === count) return { ok: true, ids };
   // Walk "depends on" edges among the nodes left over until one repeats: that is a cycle.
   const left = new Set(nodes.filter((n) => indegree[n.id]! > 0).map((n) => n.id));
   let current = Math.min(...[...left].filter((id) => nodes[id]!.manifest));

@@ -16,7 +16,10 @@ const giveUp = { giveUp: true };
 
 // js-yaml exports its types; its type declarations do not say so.
 const types = (jsYaml as unknown as { types: Record<'null' | 'bool' | 'int' | 'float', jsYaml.Type> }).types;
-const implicitTypes = [types.null, types.bool, types.int, types.float] as { resolve(s: string): boolean; construct(s: string): unknown }[];
+type ImplicitType = { resolve(s: string): boolean; construct(s: string): unknown };
+const implicitTypes = [types.null, types.bool, types.int, types.float] as ImplicitType[];
+const intType = types.int as ImplicitType;
+const floatType = types.float as ImplicitType;
 
 /**
  * What js-yaml refuses or reads in ways this reader does not: tabs, CR, BOM, non-printables, a
@@ -73,8 +76,15 @@ function read(text: string, start: number, end: number): unknown {
  */
 function resolvePlain(s: string): unknown {
   const c = s.charCodeAt(0);
-  const numeric = (c >= 48 && c <= 57) || c === 43 || c === DASH || c === 46;
-  if (numeric || s.length === 0 || nullOrBool.has(s)) {
+  if ((c >= 48 && c <= 57) || c === 43 || c === DASH || c === 46) {
+    // null and booleans are words: only an integer or a float can start so
+    if (intType.resolve(s)) return intType.construct(s);
+    if (floatType.resolve(s)) return floatType.construct(s);
+    return s;
+  }
+  const n = s.length;
+  // ~ n N t T f F, in words of 1, 4 or 5 characters
+  if (n === 0 || ((n === 1 || n === 4 || n === 5) && (c === 126 || c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70) && nullOrBool.has(s))) {
     for (const type of implicitTypes) if (type.resolve(s)) return type.construct(s);
   }
   return s;
