@@ -90,6 +90,48 @@ function resolvePlain(s: string): unknown {
   return s;
 }
 
+/**
+ * Short plain scalars repeat from one manifest to the next (name, image, TCP, IfNotPresent, 8080):
+ * each is read once and handed out again when the same characters come back, resolved. Fewer
+ * strings to make and to keep, and a key V8 has seen as a property name is found at once.
+ */
+const slots = 4096;
+const seenText: string[] = new Array<string>(slots).fill('');
+const seenValue: unknown[] = new Array<unknown>(slots).fill(undefined);
+const seenKeyText: string[] = new Array<string>(slots).fill('');
+const seenKey: string[] = new Array<string>(slots).fill('');
+// Up to 12 characters, a slice is a copy in V8 (a longer one may point into the whole file's text,
+// which the table would then keep alive).
+const longest = 12;
+
+function slot(s: string, from: number, to: number): number {
+  return (s.charCodeAt(from) * 31 + s.charCodeAt(to - 1) * 7 + s.charCodeAt((from + to) >> 1) * 3 + (to - from) * 131) & (slots - 1);
+}
+
+function plainValue(s: string, from: number, to: number): unknown {
+  if (to - from > longest) return resolvePlain(s.slice(from, to));
+  const h = slot(s, from, to);
+  const text = seenText[h]!;
+  if (text.length === to - from && s.startsWith(text, from)) return seenValue[h];
+  const fresh = s.slice(from, to);
+  const value = resolvePlain(fresh);
+  seenText[h] = fresh;
+  seenValue[h] = value;
+  return value;
+}
+
+function plainKey(s: string, from: number, to: number): string {
+  if (to - from > longest) return String(resolvePlain(s.slice(from, to)));
+  const h = slot(s, from, to);
+  const text = seenKeyText[h]!;
+  if (text.length === to - from && s.startsWith(text, from)) return seenKey[h]!;
+  const fresh = s.slice(from, to);
+  const key = String(resolvePlain(fresh));
+  seenKeyText[h] = fresh;
+  seenKey[h] = key;
+  return key;
+}
+
 /** The words the core schema reads as null or a boolean. */
 const nullOrBool = new Set(['~', 'null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 
@@ -252,7 +294,7 @@ class Reader {
       } else {
         let end = colon;
         while (s.charCodeAt(end - 1) === SPACE) end--;
-        key = String(resolvePlain(s.slice(p, end)));
+        key = plainKey(s, p, end);
       }
       // A duplicate key, and also __proto__ and the names objects inherit: js-yaml's business.
       if (out[key] !== undefined) throw giveUp;
@@ -359,7 +401,7 @@ class Reader {
         }
         end = j + 1;
       }
-      value = resolvePlain(s.slice(i, end));
+      value = plainValue(s, i, end);
       this.i = j;
     }
     this.endOfLine();
@@ -502,7 +544,7 @@ class Reader {
       const next = s.charCodeAt(this.i);
       if (next !== COMMA && next !== RBRACKET && next !== RBRACE) throw giveUp;
     }
-    return resolvePlain(s.slice(i, end));
+    return plainValue(s, i, end);
   }
 
   /** Spaces, line breaks and comments inside a flow collection; its lines indented more than `col`. */
