@@ -22,8 +22,8 @@ const intType = types.int as ImplicitType;
 const floatType = types.float as ImplicitType;
 
 /**
- * What js-yaml refuses or reads in ways this reader does not: tabs, CR, BOM, non-printables, a
- * document marker after the first line.
+ * Characters js-yaml refuses or reads in ways this reader does not: tabs, CR, BOM, non-printables.
+ * (Document markers after a text's first line are looked for apart.)
  */
 const outsideSubset = /[\t\r\uFEFF\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF\uD800-\uDFFF]/;
 
