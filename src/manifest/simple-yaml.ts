@@ -98,8 +98,6 @@ function resolvePlain(s: string): unknown {
 const slots = 4096;
 const seenText: string[] = new Array<string>(slots).fill('');
 const seenValue: unknown[] = new Array<unknown>(slots).fill(undefined);
-const seenKeyText: string[] = new Array<string>(slots).fill('');
-const seenKey: string[] = new Array<string>(slots).fill('');
 // Up to 12 characters, a slice is a copy in V8 (a longer one may point into the whole file's text,
 // which the table would then keep alive).
 const longest = 12;
@@ -120,16 +118,9 @@ function plainValue(s: string, from: number, to: number): unknown {
   return value;
 }
 
+/** A plain key, resolved as a scalar and made a string, as js-yaml makes it (`1: x` is "1"). */
 function plainKey(s: string, from: number, to: number): string {
-  if (to - from > longest) return String(resolvePlain(s.slice(from, to)));
-  const h = slot(s, from, to);
-  const text = seenKeyText[h]!;
-  if (text.length === to - from && s.startsWith(text, from)) return seenKey[h]!;
-  const fresh = s.slice(from, to);
-  const key = String(resolvePlain(fresh));
-  seenKeyText[h] = fresh;
-  seenKey[h] = key;
-  return key;
+  return String(plainValue(s, from, to));
 }
 
 /** The words the core schema reads as null or a boolean. */
