@@ -38,7 +38,7 @@ export interface TestServer {
   destroy(): Promise<void>;
 }
 
-export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: string; insecureHttp?: boolean; port?: number; snapshots?: { schedule: string; retention: number }; eventTtlMs?: number; heartbeatMs?: number; nodeMonitorGraceMs?: number; podEvictionTimeoutMs?: number; autoscalerPeriodMs?: number; metricsPeriodMs?: number; ingressPorts?: { http: number; https: number }; clusterCidr?: string; serviceClusterIPRange?: string } = {}): Promise<TestServer> {
+export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: string; insecureHttp?: boolean; port?: number; snapshots?: { schedule: string; retention: number }; eventTtlMs?: number; heartbeatMs?: number; nodeResyncMs?: number; nodeMonitorGraceMs?: number; podEvictionTimeoutMs?: number; autoscalerPeriodMs?: number; metricsPeriodMs?: number; ingressPorts?: { http: number; https: number }; clusterCidr?: string; serviceClusterIPRange?: string } = {}): Promise<TestServer> {
   await ensureImage();
   const s = await serve({ dataDir, host: '127.0.0.1', nodeName: 'test-node', quiet: true, serviceClusterIPRange: serviceRangeFor(dataDir), clusterCidr: clusterCidrFor(dataDir), ...extra, port: extra.port ?? 0 });
   const installation = s.installation;

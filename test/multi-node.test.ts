@@ -19,7 +19,8 @@ test.before(async () => {
   [two, three, server] = await Promise.all([
     startEngine('mn2', 12, { images: [image] }),
     startEngine('mn3', 13, { tcpPort: 23713, images: [image] }),
-    startServer(undefined, { heartbeatMs: 2000, nodeMonitorGraceMs: 10_000, podEvictionTimeoutMs: 10_000 }),
+    // The agents relist every 2 minutes rather than 10 s: what they do sooner, they do on an event.
+    startServer(undefined, { heartbeatMs: 2000, nodeResyncMs: 120_000, nodeMonitorGraceMs: 10_000, podEvictionTimeoutMs: 10_000 }),
   ]);
 });
 test.after.always(async () => {
@@ -200,7 +201,7 @@ spec:
   t.is((await k(['delete', '-f', '-'], { input: manifest })).code, 0);
 });
 
-test.serial('the agent follows the engine\'s events: a container removed by hand on a remote node is back within two seconds; an idle minute changes nothing', async (t) => {
+test.serial('the agent follows the engine\'s events: a container removed by hand on a remote node is back at once, not at the next relist; an idle minute changes nothing', async (t) => {
   const victim = (await ours(two)).find((c) => c.State === 'running')!;
   const pod = victim.Labels[label.uid];
   await two.docker.getContainer(victim.Id).remove({ force: true });
@@ -208,7 +209,9 @@ test.serial('the agent follows the engine\'s events: a container removed by hand
   await waitFor('a new container for the Pod', async () => (await ours(two)).some((c) => c.Labels[label.uid] === pod && c.Id !== victim.Id && c.State === 'running'), 30_000, 50);
   const took = Date.now() - removedAt;
   t.log(`made again in ${took} ms`);
-  t.true(took < 2000, `made again in ${took} ms`);
+  // Well under 2 s on a quiet host; the bound leaves room for a loaded one, and is still far
+  // from the 2 minutes a missed event would take (this server's relist period).
+  t.true(took < 15_000, `made again in ${took} ms`);
   await waitFor('6 ready again', async () => (await readyPods('app=web')).length === 6);
 
   // An idle minute: the engine records every call that changes something as an event; there is none.

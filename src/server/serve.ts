@@ -90,6 +90,8 @@ export interface ServeOptions {
   eventTtlMs?: number;
   /** How often each node's engine is pinged (10s, as kubelet's heartbeat). */
   heartbeatMs?: number;
+  /** How often each node's agent lists its engine's containers, whatever its events said (10s). */
+  nodeResyncMs?: number;
   /** A node silent this long is NotReady (--node-monitor-grace-period, 40s). */
   nodeMonitorGraceMs?: number;
   /** A NotReady node's Pods are replaced elsewhere after this long (--pod-eviction-timeout, 5m). */
@@ -253,7 +255,7 @@ export async function serve(options: ServeOptions) {
   const serviceRange = options.serviceClusterIPRange ?? defaultServiceRange;
   const dnsAddress = clusterDnsAddress(serviceRange);
   await ensureClusterDnsService(system, dnsAddress);
-  const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, clusterDns: { server: dnsAddress, domain: clusterDomain }, podSubnets });
+  const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, resyncMs: options.nodeResyncMs, clusterDns: { server: dnsAddress, domain: clusterDomain }, podSubnets });
   nodesRef.current = nodes;
   await nodes.start();
   // The nodes' ports Gouvernail serves itself: no LoadBalancer Service takes them.
