@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { containersOf, execIn, image, startServer, waitFor } from './docker-helpers.js';
+import { containersOf, execIn, image, isReady, startServer, waitFor } from './docker-helpers.js';
 import { root } from './helpers.js';
 
 const nodeImage = 'gouvernail-test/node:1';
@@ -26,7 +26,12 @@ test('a Pod calls the API as its ServiceAccount over TLS it verifies: it may lis
   await client.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'default-view', namespace: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: ns }] });
   await client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'caller', namespace: ns }, spec: { containers: [{ name: 'c', image: nodeImage, command: ['sleep', '3600'] }] } });
   await client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tokenless', namespace: ns }, spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image, command: ['sleep', '3600'] }] } });
-  const running = (pod: string) => waitFor(`${pod} running`, async () => (await containersOf(server.installation, ns)).find((c) => c.Labels['gouvernail.io/pod'] === pod && c.State === 'running'));
+  // Ready, as kubectl wait sees it: its container runs its program, with the Pod's network wired
+  // (Docker says running earlier, while the container still waits for its address).
+  const running = async (pod: string) => {
+    await waitFor(`${pod} ready`, async () => isReady((await client.get('Pod', ns, pod))!));
+    return waitFor(`${pod}'s container`, async () => (await containersOf(server.installation, ns)).find((c) => c.Labels['gouvernail.io/pod'] === pod && c.State === 'running'));
+  };
   const caller = await running('caller');
   t.is((await execIn(caller.Id, ['cat', '/var/run/secrets/kubernetes.io/serviceaccount/namespace'])).out, ns);
   const call = async (apiPath: string) => (await execIn(caller.Id, ['node', '-e', callApi(apiPath)])).out;
