@@ -1,4 +1,7 @@
-import cron from 'node-cron';
+import { lazyPackage } from './lazy-package.js';
+
+/** node-cron, loaded on the first schedule checked. */
+const nodeCron = lazyPackage<typeof import('node-cron')>('node-cron');
 
 /** The macros Kubernetes' CronJob takes, as five-field schedules. */
 const macros: Record<string, string> = {
@@ -25,7 +28,7 @@ export function cronScheduleProblem(schedule: string): string | undefined {
   const pattern = cronPattern(s);
   const fields = pattern.split(' ');
   if (fields.length !== 5) return `must have five fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
-  const result = cron.validateDetailed(pattern);
+  const result = nodeCron().validateDetailed(pattern);
   if (!result.valid) return result.errors.map((e) => `${e.field}: ${e.message}`).join('; ') || 'is not a valid cron schedule';
   return undefined;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { lazyPackage } from './lazy-package.js';
 import { strategicMergePatch, jsonPatch } from '../api/patch.js';
 import { isNamespaced, kindInfo } from './kinds.js';
 import { kustomizeHash } from './kustomize-hash.js';
@@ -9,6 +9,8 @@ import { defaultLimits, parseManifestText, type ParseLimits } from './parse.js';
 import type { Problem } from './problems.js';
 import type { SourceFile } from './read-folder.js';
 import type { KubeObject, Manifest, PodSpec } from './types.js';
+
+const yamlPackage = lazyPackage<typeof import('yaml')>('yaml');
 
 const kustomizationNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const supported = new Set([
@@ -293,7 +295,7 @@ function rawList(p: { path?: string; patch?: string }, dir: string, files: Map<s
   if (!trimmed.startsWith('-') && !trimmed.startsWith('[')) return undefined;
   try {
     // A top-level sequence, which the manifest parser would not take as a document.
-    const doc = parseYaml(trimmed, { maxAliasCount: 100 });
+    const doc = yamlPackage().parse(trimmed, { maxAliasCount: 100 });
     return Array.isArray(doc) ? doc : undefined;
   } catch {
     return undefined;

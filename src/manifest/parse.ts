@@ -1,5 +1,6 @@
 import * as jsYaml from 'js-yaml';
-import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
+import { lazyPackage } from './lazy-package.js';
 import type { FieldPath, KubeObject, Manifest, SourceLocation } from './types.js';
 import type { Problem } from './problems.js';
 import { markCheckedBefore, markDocumentText, parsedDocuments } from './document-cache.js';
@@ -26,6 +27,9 @@ export const defaultLimits: ParseLimits = {
 const allowedTags = new Set(
   ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
 );
+
+/** The yaml package: for documents with anchors, aliases or tags, and for the places of problems. */
+const yamlPackage = lazyPackage<typeof import('yaml')>('yaml');
 
 const parseOptions = { schema: 'core', uniqueKeys: true, merge: false, strict: true, prettyErrors: false } as const;
 
@@ -178,6 +182,7 @@ function parseChunk(chunk: Chunk, limits: ParseLimits, keep: boolean, readSimple
       return { problems: [{ code: 'ManifestParse', line: chunk.firstLine + (e.mark?.line ?? 0), column: (e.mark?.column ?? 0) + 1, message: `YAML: ${e.reason ?? 'cannot parse'}` }] };
     }
   }
+  const { LineCounter, parseDocument, visit } = yamlPackage();
   const lineCounter = new LineCounter();
   const doc = parseDocument(chunk.text, { ...parseOptions, lineCounter });
   const pos = (offset: number) => {
@@ -240,8 +245,9 @@ function locator(chunk: Chunk) {
   let lineCounter: LineCounter;
   return (path: FieldPath) => {
     if (!doc) {
-      lineCounter = new LineCounter();
-      doc = parseDocument(chunk.text, { ...parseOptions, lineCounter });
+      const yaml = yamlPackage();
+      lineCounter = new yaml.LineCounter();
+      doc = yaml.parseDocument(chunk.text, { ...parseOptions, lineCounter });
     }
     for (let n = path.length; n >= 0; n--) {
       const offset = nodeOffset(doc, path.slice(0, n));
