@@ -132,3 +132,41 @@ test('a NodePort Service without a nodePort gets a free one; a taken one is refu
   t.is(c.statusCode, 422);
   t.regex(c.json().message, /30001 is already allocated/);
 });
+
+test('a deleted Pod on a node stays, Terminating, for its grace period (its own or the one asked for); forced, or on no node, it goes at once', async (t) => {
+  const { store, app } = setup();
+  store.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {} });
+  const pod = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox' }], ...extra } });
+  const url = '/api/v1/namespaces/default/pods';
+  for (const [name, extra] of [['bound', { nodeName: 'n1', terminationGracePeriodSeconds: 12 }], ['quick', { nodeName: 'n1' }], ['forced', { nodeName: 'n1' }], ['unscheduled', {}], ['lost', { nodeName: 'gone-node' }]] as const) {
+    t.is((await app.inject({ method: 'POST', url, headers: auth, payload: pod(name, extra) })).statusCode, 201, name);
+  }
+  const del = (name: string, query = '', payload?: object) => app.inject({ method: 'DELETE', url: `${url}/${name}${query}`, headers: auth, ...(payload ? { payload } : {}) });
+
+  const before = Date.now();
+  const r = await del('bound');
+  t.is(r.statusCode, 200);
+  t.is(r.json().kind, 'Pod', 'the Pod itself comes back, as it is not gone yet');
+  const kept = store.get('Pod', 'default', 'bound')!;
+  t.is(kept.metadata.deletionGracePeriodSeconds, 12, "the Pod's own terminationGracePeriodSeconds");
+  t.true(Date.parse(kept.metadata.deletionTimestamp!) >= before + 11_000, 'deletionTimestamp is when the grace period ends');
+  // Deleting it again changes nothing; force (grace 0) lets it go now.
+  t.is((await del('bound')).statusCode, 200);
+  t.truthy(store.get('Pod', 'default', 'bound'));
+  t.is((await del('bound', '?gracePeriodSeconds=0')).statusCode, 200);
+  t.is(store.get('Pod', 'default', 'bound'), undefined);
+
+  // The grace period of the request (DeleteOptions in the body, as kubectl sends it) wins.
+  await del('quick', '', { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 2 });
+  t.is(store.get('Pod', 'default', 'quick')?.metadata.deletionGracePeriodSeconds, 2);
+  await del('forced', '', { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 });
+  t.is(store.get('Pod', 'default', 'forced'), undefined);
+  // Nothing runs these: gone at once.
+  for (const name of ['unscheduled', 'lost']) {
+    t.is((await del(name)).statusCode, 200);
+    t.is(store.get('Pod', 'default', name), undefined, name);
+  }
+  const bad = await del('quick', '?gracePeriodSeconds=-1');
+  t.is(bad.statusCode, 400);
+  t.regex(bad.json().message, /gracePeriodSeconds must be a non-negative integer/);
+});

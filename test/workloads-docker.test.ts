@@ -241,16 +241,42 @@ spec:
   const before = await lines();
   await waitFor('the sidecar still writing', async () => (await lines()) !== before);
 
-  // Deleted: preStop runs, then SIGTERM (which sleep as PID 1 ignores), then SIGKILL after the 8 s grace period.
+  // Deleted: preStop runs, then SIGTERM (which sleep as PID 1 ignores), then SIGKILL after the 8 s
+  // grace period. The Pod stays meanwhile, Terminating, and goes once its containers have.
   const deleted = Date.now();
   t.is((await k(['delete', 'pod', 'staged', '-n', 'initns', '--wait=false'])).code, 0);
+  t.regex((await k(['get', 'pod', 'staged', '-n', 'initns', '--no-headers'])).out, /staged\s+\S+\s+Terminating/);
   t.is(await waitFor('preStop ran', async () => {
     const r = await execIn(app.Id, ['cat', '/work/prestop']).catch(() => ({ code: 1, out: '' }));
     return r.code === 0 && r.out;
   }, 30_000), 'said goodbye\n');
-  await waitFor('the container gone', async () => !(await containersOf(server.installation, 'initns')).some((c) => c.Id === app.Id), 60_000);
+  const terminating = await server.client.get('Pod', 'initns', 'staged');
+  t.truthy(terminating?.metadata.deletionTimestamp, 'the Pod is still there, being deleted, while preStop runs');
+  t.is(terminating?.metadata.deletionGracePeriodSeconds, 8);
+  await waitFor('the Pod gone from the API', async () => (await server.client.get('Pod', 'initns', 'staged')) === undefined, 60_000);
   const took = Date.now() - deleted;
+  t.false((await containersOf(server.installation, 'initns')).some((c) => c.Id === app.Id), 'its container went first');
   t.true(took >= 7000, `the grace period was waited (${took} ms)`);
+
+  // kubectl delete waits for the Pod to be gone, which is once its container has stopped: with
+  // --grace-period, within that many seconds rather than the Pod's own 30.
+  await apply(t, `apiVersion: v1
+kind: Pod
+metadata: { name: stubborn, namespace: initns }
+spec:
+  containers:
+  - { name: app, image: "${image}", command: ["sleep", "3600"] }
+`);
+  t.is((await k(['wait', '--for=condition=Ready', 'pod/stubborn', '-n', 'initns', '--timeout=120s'])).code, 0);
+  const stubborn = (await containersOf(server.installation, 'initns')).find((c) => c.Labels['gouvernail.io/pod'] === 'stubborn')!;
+  t.truthy(stubborn, 'its container runs');
+  const asked = Date.now();
+  const gone = await k(['delete', 'pod', 'stubborn', '-n', 'initns', '--grace-period=3']);
+  const waited = Date.now() - asked;
+  t.is(gone.code, 0, gone.err);
+  t.regex(gone.out, /pod "stubborn" deleted/);
+  t.false((await containersOf(server.installation, 'initns')).some((c) => c.Id === stubborn.Id), 'kubectl delete returned once the container was gone');
+  t.true(waited >= 2500 && waited < 25_000, `the 3 s grace period was waited, not 30 s (${waited} ms)`);
 });
 
 test.serial('an HPA scales a Deployment from 1 to 3 under a CPU burn and back down after its window', async (t) => {

@@ -32,6 +32,8 @@ export interface RequestOptions {
   continue?: string;
   resourceVersion?: string;
   propagationPolicy?: PropagationPolicy;
+  /** DELETE: how long a Pod's containers get to stop (0: at once, without waiting for its node). */
+  gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
@@ -446,18 +448,26 @@ export class ApiServer {
   private delete(r: ApiRequest, warnings: string[]): ApiResponse {
     if (!r.name) throw new ApiError(405, 'MethodNotAllowed', 'DELETE needs a name');
     const current = this.current(r);
-    const body = (r.body ?? {}) as { propagationPolicy?: PropagationPolicy; preconditions?: { uid?: string; resourceVersion?: string }; orphanDependents?: boolean };
+    const body = (r.body ?? {}) as { propagationPolicy?: PropagationPolicy; preconditions?: { uid?: string; resourceVersion?: string }; orphanDependents?: boolean; gracePeriodSeconds?: number };
     const pre = { ...body.preconditions, ...r.options?.preconditions };
     if (pre.uid && pre.uid !== current.metadata.uid) throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
     if (pre.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) throw conflict(r.resource, current);
     const policy: PropagationPolicy = r.options?.propagationPolicy ?? body.propagationPolicy ?? (body.orphanDependents ? 'Orphan' : 'Background');
     if (!['Background', 'Foreground', 'Orphan'].includes(policy)) throw new ApiError(400, 'BadRequest', `propagationPolicy ${JSON.stringify(policy)} is not Background, Foreground or Orphan`);
+    const grace = r.options?.gracePeriodSeconds ?? body.gracePeriodSeconds;
+    if (grace !== undefined && !(Number.isInteger(grace) && grace >= 0)) throw new ApiError(400, 'BadRequest', `gracePeriodSeconds must be a non-negative integer, not ${JSON.stringify(grace)}`);
     if (r.options?.dryRun) return { code: 200, body: current, warnings };
-    if (current.metadata.deletionTimestamp) return { code: 202, body: current, warnings };
-    const now = this.now().toISOString();
+    const podGrace = current.kind === 'Pod' ? this.podGrace(current, grace) : 0;
+    if (current.metadata.deletionTimestamp) {
+      // A Pod already stopping may be let go at once (kubectl delete --force --grace-period=0).
+      if (current.kind !== 'Pod' || podGrace > 0 || pendingFinalizers(current)) return { code: current.kind === 'Pod' ? 200 : 202, body: current, warnings };
+      this.store.delete(current.kind, current.metadata.namespace, current.metadata.name);
+      return { code: 200, body: current, warnings };
+    }
+    const now = this.now();
     const terminating = cloneJson(current);
-    terminating.metadata.deletionTimestamp = now;
-    terminating.metadata.deletionGracePeriodSeconds = 0;
+    terminating.metadata.deletionTimestamp = new Date(now.getTime() + podGrace * 1000).toISOString();
+    terminating.metadata.deletionGracePeriodSeconds = podGrace;
     if (r.resource.kind === 'Namespace') {
       // A Namespace goes Terminating; the namespace controller empties it, then it goes.
       terminating.spec = { ...terminating.spec, finalizers: ['kubernetes'] };
@@ -469,9 +479,22 @@ export class ApiServer {
       terminating.metadata.finalizers = [...new Set([...(terminating.metadata.finalizers ?? []), 'foregroundDeletion'])];
       return { code: 200, body: this.store.update(terminating), warnings };
     }
-    if (pendingFinalizers(current)) return { code: 200, body: this.store.update(terminating), warnings };
+    // A Pod stays, Terminating, while its node stops its containers; the node deletes it then.
+    if (podGrace > 0 || pendingFinalizers(current)) return { code: 200, body: this.store.update(terminating), warnings };
     this.store.delete(current.kind, current.metadata.namespace, current.metadata.name);
     return { code: 200, body: success({ name: current.metadata.name, group: r.resource.group || undefined, kind: r.resource.plural, uid: current.metadata.uid }), warnings };
+  }
+
+  /**
+   * How long a deleted Pod is given to stop: what the request says, else its
+   * terminationGracePeriodSeconds (30 by default). 0 when there is nothing to wait for: no node
+   * runs it (never scheduled, or its Node is gone) or it has finished; its node's agent removes
+   * whatever containers are left.
+   */
+  private podGrace(pod: KubeObject, requested: number | undefined): number {
+    if (!pod.spec?.nodeName || !this.store.get('Node', undefined, pod.spec.nodeName)) return 0;
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 0;
+    return requested ?? pod.spec.terminationGracePeriodSeconds ?? 30;
   }
 
   /** Orphan propagation: dependents lose their reference to the owner and stay. */
@@ -537,7 +560,8 @@ export class ApiServer {
     if (budget && budget.healthy - 1 < budget.needed) {
       throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", { causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${budget.name} needs ${budget.needed} healthy pods and has ${budget.healthy} currently` }] });
     }
-    this.delete({ ...r, verb: 'delete', subresource: undefined }, warnings);
+    // The Eviction's deleteOptions are the delete's (kubectl drain --grace-period).
+    this.delete({ ...r, verb: 'delete', subresource: undefined, body: body?.deleteOptions }, warnings);
     return { code: 201, body: success(), warnings };
   }
 

@@ -5,6 +5,13 @@ import type { Identity } from './identity.js';
 import type { PatchType } from './patch.js';
 import { resolveResourceName, resourceForKind, type Resource } from './resources.js';
 
+/** What a delete may say: how dependents go, and how long a Pod gets to stop (0: at once). */
+export interface DeleteOptions {
+  propagationPolicy?: PropagationPolicy;
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string };
+}
+
 export type ApplyResult = 'created' | 'configured' | 'unchanged';
 
 /**
@@ -21,7 +28,7 @@ export interface Client {
   updateStatusAll(objects: KubeObject[]): Promise<(Error | undefined)[]>;
   patch(kind: string, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options?: RequestOptions & { subresource?: string }): Promise<KubeObject>;
   /** True when it deleted (or started deleting) the object, false when there was none. */
-  delete(kind: string, namespace: string | undefined, name: string, options?: { propagationPolicy?: PropagationPolicy }): Promise<boolean>;
+  delete(kind: string, namespace: string | undefined, name: string, options?: DeleteOptions): Promise<boolean>;
   /** pods/NAME/binding: puts a Pod on a node. */
   bind(namespace: string, pod: string, node: string): Promise<void>;
   /** pods/NAME/eviction: deletes a Pod unless that breaks a disruption budget (then ApiError 429). */
@@ -81,7 +88,7 @@ export abstract class BaseClient implements Client {
     return this.send('patch', this.resource(kind), namespace, name, subresource, patch, { ...rest, patchType: type });
   }
 
-  async delete(kind: string, namespace: string | undefined, name: string, options: { propagationPolicy?: PropagationPolicy } = {}): Promise<boolean> {
+  async delete(kind: string, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<boolean> {
     try {
       await this.send('delete', this.resource(kind), namespace, name, undefined, undefined, options);
       return true;

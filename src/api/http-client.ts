@@ -36,6 +36,7 @@ export class HttpClient extends BaseClient {
     if (options.labelSelector) query.set('labelSelector', options.labelSelector);
     if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     if (options.propagationPolicy) query.set('propagationPolicy', options.propagationPolicy);
+    if (options.gracePeriodSeconds !== undefined) query.set('gracePeriodSeconds', String(options.gracePeriodSeconds));
     const q = query.toString();
     const path = `${resourcePath(resource, namespace, name, subresource)}${q ? `?${q}` : ''}`;
     const type = verb === 'patch' ? patchTypes[options.patchType ?? 'merge'] : 'application/json';

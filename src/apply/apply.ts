@@ -154,7 +154,8 @@ async function podsOf(client: Client, o: KubeObject): Promise<KubeObject[]> {
   const labels = (o.kind === 'ReplicationController' ? o.spec?.selector : o.spec?.selector?.matchLabels) ?? {};
   const selector = Object.entries(labels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
   if (!selector) return [];
-  return client.list('Pod', o.metadata.namespace, selector).catch(() => []);
+  // A Pod being deleted is on its way out: neither its state nor its trouble is the workload's.
+  return (await client.list('Pod', o.metadata.namespace, selector).catch(() => [])).filter((p) => !p.metadata.deletionTimestamp);
 }
 
 async function failingPod(client: Client, d: KubeObject): Promise<string | undefined> {
@@ -233,7 +234,7 @@ async function endpointHealth(client: Client, service: KubeObject): Promise<Retu
   const selector = Object.entries(service.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   if (!selector) return assessHealth(service);
   const pods = await client.list('Pod', service.metadata.namespace, selector).catch(() => []);
-  const ready = pods.filter((p) => (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+  const ready = pods.filter((p) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
   return ready.length > 0 ? { status: 'Healthy', message: `${ready.length} ready endpoint${ready.length === 1 ? '' : 's'}` } : { status: 'Progressing', message: `no ready endpoint yet: none of the ${pods.length} Pod${pods.length === 1 ? '' : 's'} it selects is ready` };
 }
 

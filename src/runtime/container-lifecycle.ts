@@ -67,10 +67,11 @@ export function namedPorts(pod: KubeObject): (name: string) => number | undefine
  * signal, then SIGKILL once the grace period (its StopTimeout, else 30 s) has passed since the
  * start, then removal.
  */
-export async function terminate(docker: Docker, c: Docker.ContainerInfo, podIP?: string): Promise<{ preStopFailure?: string }> {
+export async function terminate(docker: Docker, c: Docker.ContainerInfo, podIP?: string, graceSeconds?: number): Promise<{ preStopFailure?: string }> {
   const container = docker.getContainer(c.Id);
   const info = await container.inspect().catch(() => undefined);
-  const grace = (info?.Config as { StopTimeout?: number } | undefined)?.StopTimeout ?? defaultGraceSeconds;
+  // The delete's grace period (kubectl delete --grace-period, --now) over the Pod's own.
+  const grace = graceSeconds ?? (info?.Config as { StopTimeout?: number } | undefined)?.StopTimeout ?? defaultGraceSeconds;
   const started = Date.now();
   let preStopFailure: string | undefined;
   const label = c.Labels[preStopLabel];

@@ -297,11 +297,14 @@ export class NodeAgent {
     }
     const live = new Set(pods.map((p) => p.metadata.uid!));
     this.addresses.seen(containers, live);
+    // Deleted Pods stay, Terminating, until their containers are gone: then this node deletes them.
+    const terminating = new Map(store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && p.metadata.deletionTimestamp).map((p) => [p.metadata.uid!, p]));
     for (const [uid, list] of byUid) {
       if (live.has(uid) || list.every((c) => this.stopping.has(dockerName(c)))) continue;
       // Stopped in the background, each within its grace period: a pass does not wait for them.
-      void this.terminatePod(uid, list);
+      void this.terminatePod(uid, list, terminating.get(uid)?.metadata.deletionGracePeriodSeconds as number | undefined);
     }
+    for (const [uid, pod] of terminating) if (!byUid.has(uid)) await this.finishDeletion(pod);
     // Pods are independent: up to 128 at a time, and a Pod bound while the pass runs joins it at
     // once instead of waiting for the next pass (50 new Pods do not start in two waves).
     const queue = [...pods];
@@ -659,7 +662,25 @@ export class NodeAgent {
   /** Containers of deleted Pods being stopped (preStop, SIGTERM, the grace period), by Docker name. */
   private readonly stopping = new Set<string>();
 
-  private async terminatePod(uid: string, list: Docker.ContainerInfo[]): Promise<void> {
+  /**
+   * A Terminating Pod whose containers are all gone: what the node kept for it is let go, and the
+   * Pod is deleted (as a kubelet does once its containers have stopped).
+   */
+  private async finishDeletion(pod: KubeObject): Promise<void> {
+    const uid = pod.metadata.uid!;
+    await this.volumes.removeEmptyDirs(uid);
+    this.forgetPod(uid);
+    await this.o.client.delete('Pod', pod.metadata.namespace, pod.metadata.name, { gracePeriodSeconds: 0, preconditions: { uid } }).catch((err: Error) => this.log('cannot delete a Pod whose containers have stopped; trying again', { pod: pod.metadata.name, err: err.message }));
+  }
+
+  private forgetPod(uid: string): void {
+    this.apiAccess.forget(uid);
+    this.network.forget(uid);
+    this.probes.forget(uid);
+    for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
+  }
+
+  private async terminatePod(uid: string, list: Docker.ContainerInfo[], graceSeconds?: number): Promise<void> {
     const docker = this.o.docker;
     const podIP = list.map((c) => c.Labels[label.podIP]).find((ip) => ip);
     await Promise.all(
@@ -670,7 +691,7 @@ export class NodeAgent {
         try {
           this.log('stopping container of a deleted Pod', { container: name });
           this.o.event?.(podOf(c), 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
-          const { preStopFailure } = await terminate(docker, c, podIP);
+          const { preStopFailure } = await terminate(docker, c, podIP, graceSeconds);
           // A container that outlives the agent's stop is forgotten by the next start's pass.
           if (this.stopped) return;
           if (preStopFailure) this.o.event?.(podOf(c), 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${preStopFailure}`);
@@ -684,10 +705,7 @@ export class NodeAgent {
     );
     if (this.stopped) return;
     await this.volumes.removeEmptyDirs(uid);
-    this.apiAccess.forget(uid);
-    this.network.forget(uid);
-    this.probes.forget(uid);
-    for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
+    this.forgetPod(uid);
     this.wake(Date.now());
   }
 

@@ -440,7 +440,8 @@ export class WorkloadControllers {
 
   private async reconcileReplicaSet(rs: KubeObject): Promise<void> {
     const ns = rs.metadata.namespace!;
-    const pods = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+    // A Pod being deleted no longer counts: its replacement starts while it stops, as Kubernetes does.
+    const pods = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs) && !p.metadata.deletionTimestamp);
     const want: number = rs.spec.replicas;
     for (let i = pods.length; i < want; i++) {
       const template = rs.spec.template;
@@ -456,7 +457,7 @@ export class WorkloadControllers {
         this.events?.replicaSet.record(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
       }
     }
-    const now = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+    const now = this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs) && !p.metadata.deletionTimestamp);
     const ready = now.filter(isReady).length;
     const states = now.map((p) => availability(p, rs.spec.minReadySeconds ?? 0, Date.now()));
     for (const a of states) if (a.at) this.wake(a.at);

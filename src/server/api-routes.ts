@@ -70,6 +70,8 @@ function optionsOf(query: Record<string, string | undefined>, contentType: strin
   if (query.dryRun !== undefined && query.dryRun !== 'All') throw new ApiError(400, 'BadRequest', `dryRun must be All, not ${JSON.stringify(query.dryRun)}`);
   const limit = query.limit !== undefined ? Number(query.limit) : undefined;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new ApiError(400, 'BadRequest', `limit must be a non-negative integer, not ${JSON.stringify(query.limit)}`);
+  const grace = query.gracePeriodSeconds !== undefined ? Number(query.gracePeriodSeconds) : undefined;
+  if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw new ApiError(400, 'BadRequest', `gracePeriodSeconds must be a non-negative integer, not ${JSON.stringify(query.gracePeriodSeconds)}`);
   const type = contentType?.split(';')[0]!.trim();
   return {
     dryRun: query.dryRun === 'All',
@@ -82,6 +84,7 @@ function optionsOf(query: Record<string, string | undefined>, contentType: strin
     continue: query.continue,
     resourceVersion: query.resourceVersion,
     propagationPolicy: query.propagationPolicy as PropagationPolicy | undefined,
+    gracePeriodSeconds: grace,
     patchType: type ? patchContentTypes[type] : undefined,
   };
 }

@@ -126,6 +126,8 @@ export const nodeCommand: Command = {
           if (pods.length === 0) break;
           let waiting = 0;
           for (const p of pods) {
+            // Evicted already: it stops within its grace period, then its node deletes it.
+            if (p.metadata.deletionTimestamp) continue;
             try {
               await client.evict(p.metadata.namespace!, p.metadata.name);
               io.out(`pod/${p.metadata.name} evicted`);
@@ -134,10 +136,15 @@ export const nodeCommand: Command = {
               if (err.code === 429) waiting++;
             }
           }
-          if (waiting === 0) continue;
           if (Date.now() > deadline) {
-            io.err(`error: ${waiting} Pod(s) of node ${name} could not be evicted within ${values.timeout ?? '5m'}: their disruption budget keeps them until their replacements are ready elsewhere`);
+            if (waiting > 0) io.err(`error: ${waiting} Pod(s) of node ${name} could not be evicted within ${values.timeout ?? '5m'}: their disruption budget keeps them until their replacements are ready elsewhere`);
+            else io.err(`error: ${pods.length} evicted Pod(s) of node ${name} did not stop within ${values.timeout ?? '5m'}: is the node's Docker engine answering? (gouvernail node list)`);
             return 1;
+          }
+          if (waiting === 0) {
+            // Every Pod left is stopping: drained once they are gone.
+            await new Promise((r) => setTimeout(r, 500));
+            continue;
           }
           io.err(`waiting for ${waiting} Pod(s) whose disruption budget allows no eviction yet; trying again in 5s`);
           await new Promise((r) => setTimeout(r, 5000));
