@@ -143,4 +143,11 @@ test.serial("gouvernail exec speaks the same WebSocket protocol: stdin, the exit
   t.is(code.out, 'own exec\n');
   const pty = await underPty(`${process.execPath} ${path.join(process.cwd(), 'dist', 'src', 'cli', 'main.js')} exec own -n ${ns} -i -t --kubeconfig ${server.kubeconfig} -- sh -c 'tty'`, {});
   t.regex(pty.out, /\/dev\/pts\/\d+/);
+
+  // Only into a running container, as the kubelet: one that has finished is refused, saying why.
+  await server.client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'halfdone', namespace: ns }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image, command: ['sleep', '3600'] }, { name: 'once', image, command: ['true'] }] } });
+  await waitFor('the second container finished', async () => (await server.client.get('Pod', ns, 'halfdone'))?.status?.containerStatuses?.find((c: { name: string }) => c.name === 'once')?.state?.terminated);
+  const refused = await runCli('exec', 'halfdone', '-n', ns, '-c', 'once', '--kubeconfig', server.kubeconfig, '--', 'true');
+  t.not(refused.code, 0);
+  t.regex(refused.err, /container once in pod halfdone is not running \(terminated: Completed\)/);
 });

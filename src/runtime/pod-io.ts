@@ -83,6 +83,14 @@ export class PodIo {
    */
   async execStream(pod: KubeObject, options: { container?: string; command: string[]; stdin: boolean; tty: boolean }) {
     const c = await this.container(pod, options.container);
+    // As the kubelet: only into a running container. Docker calls a Pod's container running while
+    // its program still waits for the Pod's network; the Pod's status says so only once it runs.
+    const name = options.container ?? pod.spec.containers[0].name;
+    const state = (pod.status?.containerStatuses ?? []).find((s: { name: string }) => s.name === name)?.state;
+    if (!state?.running) {
+      const why = state?.waiting?.reason ?? (state?.terminated ? `terminated: ${state.terminated.reason ?? 'exited'}` : 'ContainerCreating');
+      throw new Error(`container ${name} in pod ${pod.metadata.name} is not running (${why}); exec works once it runs (kubectl wait --for=condition=Ready pod/${pod.metadata.name})`);
+    }
     const exec = await c.exec({ Cmd: options.command, AttachStdout: true, AttachStderr: true, AttachStdin: options.stdin, Tty: options.tty });
     const stream = await exec.start({ hijack: true, stdin: options.stdin, Tty: options.tty });
     const stdout = new PassThrough();
