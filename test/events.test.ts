@@ -4,7 +4,7 @@ import { kubectl } from './kubectl-helpers.js';
 
 let server: TestServer;
 test.before(async () => {
-  server = await startServer(undefined, { eventTtlMs: 8_000 });
+  server = await startServer(undefined, { eventTtlMs: 30_000 });
 });
 test.after.always(async () => {
   await server?.destroy();
@@ -62,9 +62,10 @@ spec:
   t.regex(sorted, /LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE/);
   t.regex(sorted, /Normal\s+Scheduled\s+pod\/web-/);
 
-  // Old events expire (the server was started with an 8 s TTL): delete the Deployment, and the
-  // Events of its Pod, no longer renewed, go.
+  // Old events expire (the server was started with a 30 s TTL: an 8 s one let the Scheduled event
+  // expire before a loaded host had reported the probe): delete the Deployment, and the Events of
+  // its Pod, no longer renewed, go.
   await ok(['delete', 'deployment', '-n', ns, 'web']);
-  await waitFor('the Scheduled event expired', async () => !(await server.client.list('Event', ns)).some((e) => e.reason === 'Scheduled'), 90_000);
+  await waitFor('the Scheduled event expired', async () => !(await server.client.list('Event', ns)).some((e) => e.reason === 'Scheduled'), 120_000);
   t.pass();
 });
