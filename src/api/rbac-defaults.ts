@@ -111,6 +111,8 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
       { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
       { apiGroups: [''], resources: ['pods/status', 'persistentvolumeclaims/status', 'nodes/status', 'persistentvolumes/status'], verbs: ['update', 'patch'] },
+      // A deleted Pod is deleted for good by its node, once its containers have stopped (as the kubelet).
+      { apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
       // The claim binder: a claim's volume, provisioned or written, and the claim's volumeName.
       { apiGroups: [''], resources: ['persistentvolumes'], verbs: [...read, 'create', 'update', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['update', 'patch'] },

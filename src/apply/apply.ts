@@ -290,9 +290,13 @@ async function recordInventory(client: Client, bookkeeper: Client, options: Appl
 }
 
 /** Deletes the objects of a folder in reverse dependency order. */
-export async function deleteManifests(client: Client, manifests: Manifest[], progress: (line: string) => void): Promise<void> {
+/** Deletes a folder's objects, in the reverse of apply's order; returns those it deleted. */
+export async function deleteManifests(client: Client, manifests: Manifest[], progress: (line: string) => void, options: { gracePeriodSeconds?: number } = {}): Promise<KubeObject[]> {
+  const deleted: KubeObject[] = [];
   for (const o of pruneOrder(manifests.map((m) => m.object))) {
-    const deleted = await client.delete(o.kind, o.metadata.namespace, o.metadata.name);
-    progress(`${displayKey(keyOf(o), 'default')} ${deleted ? 'deleted' : 'not found'}`);
+    const found = await client.delete(o.kind, o.metadata.namespace, o.metadata.name, options);
+    progress(`${displayKey(keyOf(o), 'default')} ${found ? 'deleted' : 'not found'}`);
+    if (found) deleted.push(o);
   }
+  return deleted;
 }
