@@ -197,7 +197,7 @@ spec:
   t.regex(applied.err, /Deployment\/crashing\/api failed before the last wave: Pod api-\S+ is crash-looping: CrashLoopBackOff: exit code 3, restarted \d+ times \(container api\)/);
 });
 
-test.serial('init containers run in order to completion before the app, whose container sees their file; a sidecar runs beside it; preStop runs on delete, then the grace period, then SIGKILL', async (t) => {
+test.serial('init containers run in order to completion before the app, whose container sees their file; a sidecar runs beside it; preStop runs on delete, then the grace period, then SIGKILL, the Pod Terminating until its container is gone; kubectl delete waits for that, --grace-period shortens it', async (t) => {
   await k(['create', 'namespace', 'initns']);
   await apply(t, `apiVersion: v1
 kind: Pod
