@@ -61,74 +61,72 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
   const manifests: Manifest[] = [];
   const seen = new Map<ObjectKey, Manifest>();
   const unknownKinds = new Map<string, { problem: Problem; more: number }>();
-  {
-    for (const m of parsed) {
-      const o = m.object;
-      const before = issuesCheckedBefore(m);
-      const issues = before ?? validateObject(o);
-      let bad = false;
-      const firstError = errors.length;
-      const object = issues.length > 0 ? objectName(o) : '';
-      for (const issue of issues) {
-        const at = m.locate(issue.path);
-        const problem: Problem = {
-          severity: issue.warning ? 'warning' : 'error',
-          code: issue.message.startsWith('unknown kind') ? 'ManifestUnknownKind' : 'ManifestInvalid',
-          file: m.source.file,
-          line: at.line,
-          column: at.column,
-          object,
-          field: formatPath(issue.path),
-          message: issue.message,
-        };
-        if (problem.code === 'ManifestUnknownKind') {
-          // Said once per kind, with how many more objects are of it.
-          const first = unknownKinds.get(String(o.kind));
-          if (first) {
-            first.more++;
-            bad = true;
-            continue;
-          }
-          unknownKinds.set(String(o.kind), { problem, more: 0 });
-        }
-        if (issue.warning) {
-          // Reported once per kind and field, however many objects carry it.
-          const id = `${o.kind} ${formatPath(issue.path.map((p) => (typeof p === 'number' ? 0 : p)))}`;
-          const w = warnings.get(id);
-          if (w) w.more++;
-          else warnings.set(id, { problem, more: 0 });
-        } else {
+  for (const m of parsed) {
+    const o = m.object;
+    const before = issuesCheckedBefore(m);
+    const issues = before ?? validateObject(o);
+    let bad = false;
+    const firstError = errors.length;
+    const object = issues.length > 0 ? objectName(o) : '';
+    for (const issue of issues) {
+      const at = m.locate(issue.path);
+      const problem: Problem = {
+        severity: issue.warning ? 'warning' : 'error',
+        code: issue.message.startsWith('unknown kind') ? 'ManifestUnknownKind' : 'ManifestInvalid',
+        file: m.source.file,
+        line: at.line,
+        column: at.column,
+        object,
+        field: formatPath(issue.path),
+        message: issue.message,
+      };
+      if (problem.code === 'ManifestUnknownKind') {
+        // Said once per kind, with how many more objects are of it.
+        const first = unknownKinds.get(String(o.kind));
+        if (first) {
+          first.more++;
           bad = true;
-          errors.push(problem);
+          continue;
         }
+        unknownKinds.set(String(o.kind), { problem, more: 0 });
       }
-      // An object's errors in the order of its lines, whatever order its checks found them in.
-      if (errors.length - firstError > 1) errors.splice(firstError, Infinity, ...errors.slice(firstError).sort(byPlace));
-      if (bad) continue;
-      // The object was just parsed and is this function's: defaulted where it is, not copied.
-      let defaulted = m;
-      if (!before) {
-        const kept = keepChecked(m, defaultInPlace(o), issues);
-        if (kept !== o) defaulted = { ...m, object: kept };
+      if (issue.warning) {
+        // Reported once per kind and field, however many objects carry it.
+        const id = `${o.kind} ${formatPath(issue.path.map((p) => (typeof p === 'number' ? 0 : p)))}`;
+        const w = warnings.get(id);
+        if (w) w.more++;
+        else warnings.set(id, { problem, more: 0 });
+      } else {
+        bad = true;
+        errors.push(problem);
       }
-      const key = keyOf(defaulted.object);
-      // A hook named by generateName alone is a new object each time: never a duplicate.
-      const first = defaulted.object.metadata.name ? seen.get(key) : undefined;
-      if (first) {
-        errors.push({
-          severity: 'error',
-          code: 'ManifestDuplicate',
-          file: m.source.file,
-          line: m.source.line,
-          column: m.source.column,
-          object: objectName(o),
-          message: `is defined twice: here and at ${first.source.file}:${first.source.line}`,
-        });
-        continue;
-      }
-      seen.set(key, defaulted);
-      manifests.push(defaulted);
     }
+    // An object's errors in the order of its lines, whatever order its checks found them in.
+    if (errors.length - firstError > 1) errors.splice(firstError, Infinity, ...errors.slice(firstError).sort(byPlace));
+    if (bad) continue;
+    // The object was just parsed and is this function's: defaulted where it is, not copied.
+    let defaulted = m;
+    if (!before) {
+      const kept = keepChecked(m, defaultInPlace(o), issues);
+      if (kept !== o) defaulted = { ...m, object: kept };
+    }
+    const key = keyOf(defaulted.object);
+    // A hook named by generateName alone is a new object each time: never a duplicate.
+    const first = defaulted.object.metadata.name ? seen.get(key) : undefined;
+    if (first) {
+      errors.push({
+        severity: 'error',
+        code: 'ManifestDuplicate',
+        file: m.source.file,
+        line: m.source.line,
+        column: m.source.column,
+        object: objectName(o),
+        message: `is defined twice: here and at ${first.source.file}:${first.source.line}`,
+      });
+      continue;
+    }
+    seen.set(key, defaulted);
+    manifests.push(defaulted);
   }
   const warningList = [...warnings.values()].map(({ problem, more }) =>
     more > 0 ? { ...problem, message: `${problem.message}; also in ${more} more place${more > 1 ? 's' : ''}` } : problem,
