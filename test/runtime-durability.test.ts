@@ -129,7 +129,9 @@ test.serial('a Pod made again under its name while the earlier one stops, then a
   await client.apply(pod('trap "" TERM; while true; do sleep 1; done'));
   const earlier = await waitFor('the first container', async () => (await containersOf(installation, ns)).find((c) => c.State === 'running'));
   const earlierUid = earlier.Labels[label.uid];
-  await client.delete('Pod', ns, 'twin');
+  // Deleted at once (kubectl delete --force --grace-period=0): its container still stops, in the
+  // background, while a Pod of the same name is made.
+  await client.delete('Pod', ns, 'twin', { gracePeriodSeconds: 0 });
   await waitFor('the Pod made again', async () => client.apply(pod('exec sleep 3600')).then(() => true, () => false));
   await waitFor('the new Pod waiting for the earlier container', async () => {
     const p = await client.get('Pod', ns, 'twin');

@@ -46,9 +46,11 @@ test('a Pod calls the API as its ServiceAccount over TLS it verifies: it may lis
   const tokenless = await running('tokenless');
   t.not((await execIn(tokenless.Id, ['ls', '/var/run/secrets/kubernetes.io/serviceaccount'])).code, 0, 'no token where automountServiceAccountToken is false');
 
-  // The token is bound to the Pod: once the Pod is gone, it opens nothing.
+  // The token is bound to the Pod: once the Pod is gone (its container stopped, then the Pod
+  // deleted by its node), it opens nothing.
   const token = (await execIn(caller.Id, ['cat', '/var/run/secrets/kubernetes.io/serviceaccount/token'])).out;
   await client.delete('Pod', ns, 'caller');
+  await waitFor('the Pod gone', async () => (await client.get('Pod', ns, 'caller')) === undefined, 90_000);
   const refused = await fetchAsToken(server.url, server.ca!, token, `/api/v1/namespaces/${ns}/pods`);
   t.is(refused, 401);
 });

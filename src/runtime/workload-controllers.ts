@@ -309,6 +309,9 @@ export class WorkloadControllers {
     const maxRevision = Math.max(0, ...all.map((rs) => Number(rs.metadata.annotations?.[revisionAnnotation] ?? 0)));
     const want: number = spec.replicas;
     const podsOf = (rs: KubeObject) => this.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, rs));
+    // What a rolling update and the status count: Pods not being deleted (a Terminating one is on
+    // its way out, as Kubernetes counts). Recreate waits for every old Pod to be gone.
+    const activePodsOf = (rs: KubeObject) => podsOf(rs).filter((p) => !p.metadata.deletionTimestamp);
 
     if (spec.paused && (!current || old.some((rs) => rs.spec.replicas > 0))) {
       // kubectl rollout pause: a new template waits (no new ReplicaSet, no rollout) until resume.
@@ -349,7 +352,8 @@ export class WorkloadControllers {
     } else {
       const surge = resolvePercent(spec.strategy.rollingUpdate?.maxSurge, want, true);
       const unavailable = Math.max(resolvePercent(spec.strategy.rollingUpdate?.maxUnavailable, want, false), surge === 0 ? 1 : 0);
-      const newPods = podsOf(current);
+      const newPods = activePodsOf(current);
+      const activeOld = old.flatMap(activePodsOf);
       const oldTarget = old.reduce((n, rs) => n + rs.spec.replicas, 0);
       // Scale up the new ReplicaSet within maxSurge.
       const room = Math.max(0, want + surge - (current.spec.replicas + oldTarget));
@@ -359,9 +363,9 @@ export class WorkloadControllers {
       // Scale down old ones while keeping want - maxUnavailable ready.
       // New Pods count once available (ready for minReadySeconds), as Kubernetes counts them.
       const readyNew = newPods.filter((p) => availability(p, spec.minReadySeconds ?? 0, Date.now()).available).length;
-      const readyOld = oldPods.filter(isReady).length;
+      const readyOld = activeOld.filter(isReady).length;
       let canRemove = Math.max(0, readyNew + readyOld - (want - unavailable));
-      const notReadyOld = oldPods.filter((p) => !isReady(p)).length;
+      const notReadyOld = activeOld.filter((p) => !isReady(p)).length;
       canRemove += notReadyOld;
       for (const rs of old) {
         if (canRemove <= 0) break;
@@ -378,8 +382,8 @@ export class WorkloadControllers {
     for (const rs of idle.slice(0, Math.max(0, idle.length - spec.revisionHistoryLimit))) await this.remove(rs);
 
     const sets = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
-    const pods = sets.flatMap(podsOf);
-    const updated = podsOf(current);
+    const pods = sets.flatMap(activePodsOf);
+    const updated = activePodsOf(current);
     const ready = pods.filter(isReady).length;
     // Available: ready for at least minReadySeconds (a Pod that just turned ready is not counted yet).
     const now = Date.now();
