@@ -170,3 +170,19 @@ test('a deleted Pod on a node stays, Terminating, for its grace period (its own 
   t.is(bad.statusCode, 400);
   t.regex(bad.json().message, /gracePeriodSeconds must be a non-negative integer/);
 });
+
+test('over HTTP, a delete carries its uid precondition: a different uid is a conflict and nothing is deleted', async (t) => {
+  const { store, app } = setup();
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const { HttpClient } = await import('../src/api/http-client.js');
+  const client = new HttpClient(address, token);
+  store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kept', namespace: 'default' }, data: {} });
+  const uid = store.get('ConfigMap', 'default', 'kept')!.metadata.uid!;
+  const refused = await client.delete('ConfigMap', 'default', 'kept', { preconditions: { uid: 'not-its-uid' } }).catch((err: Error & { code?: number }) => err);
+  t.is((refused as { code?: number }).code, 409);
+  t.regex((refused as Error).message, /Precondition failed: UID in precondition: not-its-uid/);
+  t.truthy(store.get('ConfigMap', 'default', 'kept'));
+  t.true(await client.delete('ConfigMap', 'default', 'kept', { preconditions: { uid } }));
+  t.is(store.get('ConfigMap', 'default', 'kept'), undefined);
+});

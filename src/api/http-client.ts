@@ -40,6 +40,8 @@ export class HttpClient extends BaseClient {
     const q = query.toString();
     const path = `${resourcePath(resource, namespace, name, subresource)}${q ? `?${q}` : ''}`;
     const type = verb === 'patch' ? patchTypes[options.patchType ?? 'merge'] : 'application/json';
+    // A delete's preconditions travel in its DeleteOptions body, as kubectl sends them.
+    if (verb === 'delete' && body === undefined && options.preconditions) body = { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: options.preconditions };
     return this.request(methods[verb], path, body, type);
   }
 
