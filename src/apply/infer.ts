@@ -20,7 +20,9 @@ export function hostsIn(text: string, bareNames = true): string[] {
   const out: string[] = [];
   // Where a bare word is not a host, only a dot, a port or a scheme makes one: none, no host.
   if (!bareNames && !text.includes('.') && !text.includes(':')) return out;
-  for (let token of text.split(/[\s,;'"()[\]{}<>|`]+/)) {
+  const tokens = text.split(/[\s,;'"()[\]{}<>|`]+/);
+  for (let t = 0; t < tokens.length; t++) {
+    let token = tokens[t]!;
     if (!token) continue;
     // VAR=host as in a shell command line.
     const eq = token.lastIndexOf('=');
@@ -35,13 +37,6 @@ export function hostsIn(text: string, bareNames = true): string[] {
     if (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(host)) out.push(host);
   }
   return out;
-}
-
-/** The names a Service answers to from a Pod of `from` namespace. */
-export function serviceNames(service: KubeObject, from: string | undefined): string[] {
-  const { name, namespace } = service.metadata;
-  const names = [`${name}.${namespace}`, `${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
-  return namespace === from ? [name, ...names] : names;
 }
 
 /** Whether an object asks for no inference (depends-on: none, or infer: "false"). */
@@ -64,27 +59,39 @@ export function inferredNeeds(o: KubeObject, index: ServiceIndex): InferredNeed[
   const needs = new Map<ObjectKey, string>();
   const mention = (where: () => string, text: string | undefined, bareNames: boolean) => {
     if (!text) return;
-    for (const host of hostsIn(text, bareNames)) {
-      const service = index.resolve(host, ns);
+    const hosts = hostsIn(text, bareNames);
+    for (let h = 0; h < hosts.length; h++) {
+      const service = index.resolve(hosts[h]!, ns);
       if (!service) continue;
       const selector = service.spec?.selector as Record<string, string> | undefined;
       if (selector && Object.keys(selector).length > 0 && service.metadata.namespace === ns && matchesSelector({ matchLabels: selector }, ownLabels)) continue;
       const why = `${where()} names Service/${service.metadata.name}${service.metadata.namespace === ns ? '' : `.${service.metadata.namespace}`}`;
       const serviceKey = keyOf(service);
       if (!needs.has(serviceKey)) needs.set(serviceKey, why);
-      for (const w of index.backing(service)) if (w !== o && !needs.has(keyOf(w))) needs.set(keyOf(w), `${why}, which selects its Pods`);
+      const backing = index.backing(service);
+      for (let b = 0; b < backing.length; b++) {
+        const w = backing[b]!;
+        if (w !== o && !needs.has(keyOf(w))) needs.set(keyOf(w), `${why}, which selects its Pods`);
+      }
     }
   };
-  for (const list of [spec.initContainers, spec.containers]) {
-    for (const c of list ?? []) {
-      for (const e of c.env ?? []) if (e.value) mention(() => `env ${e.name}`, e.value, hostVariable.test(e.name));
-      const command = c.command ?? [];
-      for (let i = 0; i < command.length; i++) mention(() => `command[${i}] of container ${c.name}`, command[i], false);
-      const args = c.args ?? [];
-      for (let i = 0; i < args.length; i++) mention(() => `args[${i}] of container ${c.name}`, args[i], false);
+  // Indexed loops: this runs for every workload of a plan (see references.ts).
+  const containers = spec.initContainers ? [...spec.initContainers, ...(spec.containers ?? [])] : (spec.containers ?? []);
+  for (let ci = 0; ci < containers.length; ci++) {
+    const c = containers[ci]!;
+    const env = c.env ?? [];
+    for (let i = 0; i < env.length; i++) {
+      const e = env[i]!;
+      if (e.value) mention(() => `env ${e.name}`, e.value, hostVariable.test(e.name));
     }
+    const command = c.command ?? [];
+    for (let i = 0; i < command.length; i++) mention(() => `command[${i}] of container ${c.name}`, command[i], false);
+    const args = c.args ?? [];
+    for (let i = 0; i < args.length; i++) mention(() => `args[${i}] of container ${c.name}`, args[i], false);
   }
-  return [...needs].map(([key, reason]) => ({ key, reason }));
+  const out: InferredNeed[] = [];
+  needs.forEach((reason, key) => out.push({ key, reason }));
+  return out;
 }
 
 /**
@@ -99,9 +106,22 @@ export class ServiceIndex {
 
   constructor(services: KubeObject[], workloads: KubeObject[]) {
     this.empty = services.length === 0;
-    for (const s of services) for (const n of serviceNames(s, undefined)) this.qualified.set(n, s);
-    for (const s of services) this.qualified.set(`${s.metadata.name}@${s.metadata.namespace}`, s);
-    for (const w of workloads) (this.workloadsByNamespace.get(w.metadata.namespace) ?? this.workloadsByNamespace.set(w.metadata.namespace, []).get(w.metadata.namespace)!).push(w);
+    // A Service answers to name.namespace, name.namespace.svc and name.namespace.svc.cluster.local,
+    // and to its bare name from its own namespace.
+    for (let i = 0; i < services.length; i++) {
+      const s = services[i]!;
+      const { name, namespace } = s.metadata;
+      this.qualified.set(`${name}.${namespace}`, s);
+      this.qualified.set(`${name}.${namespace}.svc`, s);
+      this.qualified.set(`${name}.${namespace}.svc.cluster.local`, s);
+      this.qualified.set(`${name}@${namespace}`, s);
+    }
+    for (let i = 0; i < workloads.length; i++) {
+      const w = workloads[i]!;
+      const same = this.workloadsByNamespace.get(w.metadata.namespace);
+      if (same) same.push(w);
+      else this.workloadsByNamespace.set(w.metadata.namespace, [w]);
+    }
   }
 
   /** The Service a host names from a Pod of namespace `from`. */

@@ -68,7 +68,8 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   const problems: Problem[] = [];
   const nodes: Node[] = [];
   const byKey = new Map<ObjectKey, number>();
-  for (const m of manifests) {
+  for (let i = 0; i < manifests.length; i++) {
+    const m = manifests[i]!;
     const id = nodes.length;
     const key = keyOf(m.object);
     const annotatedWave = readSyncWave(m, problems);
@@ -91,7 +92,8 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   const objects = nodes.length;
   const existing = options.existing;
   const namespaces = new Map<string, { id: number; key: ObjectKey; on: string }>();
-  for (const n of nodes) {
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
     const o = n.manifest!.object;
     if (o.kind === 'Namespace') namespaces.set(o.metadata.name, { id: n.id, key: n.key, on: `Namespace/${o.metadata.name}` });
   }
@@ -103,7 +105,10 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
 
     const raw = o.metadata.annotations?.[dependsOnAnnotation];
     if (raw !== undefined && raw.trim() !== 'none') {
-      for (const ref of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const written = raw.split(',');
+      for (let i = 0; i < written.length; i++) {
+        const ref = written[i]!.trim();
+        if (ref === '') continue;
         const parts = ref.split('/');
         const field = ['metadata', 'annotations', dependsOnAnnotation];
         if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
@@ -163,19 +168,26 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
   }
 
   const layer = new Array<number>(nodes.length).fill(0);
-  for (const id of order.ids) {
-    for (const d of nodes[id]!.deps) {
+  const ids = order.ids;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const deps = nodes[id]!.deps;
+    for (let j = 0; j < deps.length; j++) {
+      const d = deps[j]!;
       if (d.node < 0) continue;
       const dep = nodes[d.node]!;
       layer[id] = Math.max(layer[id]!, layer[d.node]! + (dep.manifest ? 1 : 0));
     }
   }
   const waves: Wave[] = [];
-  for (const n of nodes) {
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
     if (!n.manifest) continue;
     const w = layer[n.id]!;
     while (waves.length <= w) waves.push({ number: waves.length + 1, steps: [] });
-    waves[w]!.steps.push({ key: n.key, object: n.manifest.object, syncWave: n.syncWave, waitsFor: n.deps.map((d) => d.wait) });
+    const waitsFor = new Array<Wait>(n.deps.length);
+    for (let j = 0; j < waitsFor.length; j++) waitsFor[j] = n.deps[j]!.wait;
+    waves[w]!.steps.push({ key: n.key, object: n.manifest.object, syncWave: n.syncWave, waitsFor });
   }
   problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
   const nonEmpty = waves.filter((w) => w.steps.length > 0);
@@ -253,12 +265,16 @@ function edgeLabel(from: Node, w: Wait): string {
  */
 function pullStructuralNeedsForward(nodes: Node[]): void {
   // Without a sync wave written on any object, every object is in wave 0: nothing to pull.
-  if (!nodes.some((n) => n.annotatedWave !== undefined)) return;
+  let annotated = false;
+  for (let i = 0; i < nodes.length && !annotated; i++) annotated = nodes[i]!.annotatedWave !== undefined;
+  if (!annotated) return;
   const pullable = new Set(['Namespace', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'ServiceAccount']);
   for (let changed = true; changed; ) {
     changed = false;
-    for (const n of nodes) {
-      for (const d of n.deps) {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      for (let j = 0; j < n.deps.length; j++) {
+        const d = n.deps[j]!;
         if (d.node < 0 || (d.wait.reason !== 'namespace' && d.wait.reason !== 'reference')) continue;
         const dep = nodes[d.node]!;
         if (dep.annotatedWave !== undefined || !pullable.has(dep.manifest?.object.kind ?? '')) continue;
@@ -290,7 +306,9 @@ function readSyncWave(m: Manifest, problems: Problem[]): number | undefined {
  * previous barrier; the objects of wave N depend on barrier(N).
  */
 function addSyncWaveBarriers(nodes: Node[]): void {
-  const waves = [...new Set(nodes.map((n) => n.syncWave))].sort((a, b) => a - b);
+  const distinct = new Set<number>();
+  for (let i = 0; i < nodes.length; i++) distinct.add(nodes[i]!.syncWave);
+  const waves = [...distinct].sort((a, b) => a - b);
   if (waves.length < 2) return;
   const objects = nodes.slice();
   let previous: number | undefined;
@@ -298,10 +316,13 @@ function addSyncWaveBarriers(nodes: Node[]): void {
     const id = nodes.length;
     const before = waves[i - 1]!;
     const barrier: Node = { id, key: `sync-wave ${before}`, syncWave: waves[i]!, deps: [] };
-    for (const n of objects) if (n.syncWave === before) barrier.deps.push({ node: n.id, wait: { on: displayKey(n.key), reason: 'sync-wave' } });
+    for (let j = 0; j < objects.length; j++) {
+      const n = objects[j]!;
+      if (n.syncWave === before) barrier.deps.push({ node: n.id, wait: { on: displayKey(n.key), reason: 'sync-wave' } });
+    }
     if (previous !== undefined) barrier.deps.push({ node: previous, wait: { on: nodes[previous]!.key, reason: 'sync-wave' } });
     nodes.push(barrier);
-    for (const n of objects) if (n.syncWave === waves[i]) n.deps.push({ node: id, wait: { on: `sync-wave ${before}`, reason: 'sync-wave' } });
+    for (let j = 0; j < objects.length; j++) if (objects[j]!.syncWave === waves[i]) objects[j]!.deps.push({ node: id, wait: { on: `sync-wave ${before}`, reason: 'sync-wave' } });
     previous = id;
   }
 }
@@ -311,17 +332,22 @@ function topologicalOrder(nodes: Node[]): { ok: true; ids: Int32Array } | { ok: 
   // Each node's dependents, in one array (first[i] to first[i + 1]), in the order of the nodes.
   const indegree = new Int32Array(count);
   const first = new Int32Array(count + 1);
-  for (const n of nodes) {
-    for (const d of n.deps) {
+  for (let i = 0; i < count; i++) {
+    const deps = nodes[i]!.deps;
+    for (let j = 0; j < deps.length; j++) {
+      const d = deps[j]!;
       if (d.node < 0) continue;
-      indegree[n.id]!++;
+      indegree[i]!++;
       first[d.node + 1]!++;
     }
   }
   for (let i = 0; i < count; i++) first[i + 1]! += first[i]!;
   const dependents = new Int32Array(first[count]!);
   const filled = first.slice(0, count);
-  for (const n of nodes) for (const d of n.deps) if (d.node >= 0) dependents[filled[d.node]!++] = n.id;
+  for (let i = 0; i < count; i++) {
+    const deps = nodes[i]!.deps;
+    for (let j = 0; j < deps.length; j++) if (deps[j]!.node >= 0) dependents[filled[deps[j]!.node]!++] = i;
+  }
   const ids = new Int32Array(count);
   let tail = 0;
   for (let id = 0; id < count; id++) if (indegree[id] === 0) ids[tail++] = id;
@@ -352,11 +378,37 @@ function topologicalOrder(nodes: Node[]): { ok: true; ids: Int32Array } | { ok: 
 
 const kindRank = new Map(kindOrder.map((k, i) => [k, i]));
 
-/** In kind order, then by key; each step's rank read once. */
+/**
+ * In kind order, then by key. Steps are put in one bucket per kind and each bucket's keys sorted by
+ * the native sort, with no comparison written in JavaScript: a plan sorts every object once.
+ */
 function sortSteps(steps: Step[]): Step[] {
-  const ranked = steps.map((step) => ({ rank: kindRank.get(step.object.kind) ?? -1, step }));
-  ranked.sort((a, b) => a.rank - b.rank || (a.step.key < b.step.key ? -1 : a.step.key > b.step.key ? 1 : 0));
-  return ranked.map((r) => r.step);
+  const buckets = new Map<number, Step[]>();
+  for (let i = 0; i < steps.length; i++) {
+    const rank = kindRank.get(steps[i]!.object.kind) ?? -1;
+    const bucket = buckets.get(rank);
+    if (bucket) bucket.push(steps[i]!);
+    else buckets.set(rank, [steps[i]!]);
+  }
+  const ranks = [...buckets.keys()].sort((a, b) => a - b);
+  const out: Step[] = [];
+  for (let r = 0; r < ranks.length; r++) {
+    const bucket = buckets.get(ranks[r]!)!;
+    const byKey = new Map<ObjectKey, Step[]>();
+    const keys: ObjectKey[] = [];
+    for (let i = 0; i < bucket.length; i++) {
+      const same = byKey.get(bucket[i]!.key);
+      if (same) same.push(bucket[i]!);
+      else {
+        byKey.set(bucket[i]!.key, [bucket[i]!]);
+        keys.push(bucket[i]!.key);
+      }
+    }
+    // Strings sort by UTF-16 code units, as < compares them.
+    keys.sort();
+    for (let i = 0; i < keys.length; i++) out.push(...byKey.get(keys[i]!)!);
+  }
+  return out;
 }
 
 /** Deletion order: the reverse of the order the objects would be applied in. */

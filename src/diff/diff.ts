@@ -35,10 +35,12 @@ export const hidden = '*** (hidden)';
  */
 export function diff(desired: KubeObject[], live: KubeObject[], prunable: ReadonlySet<ObjectKey> = new Set()): DiffResult {
   const liveByKey = new Map<ObjectKey, KubeObject>();
-  for (const o of live) liveByKey.set(keyOf(o), o);
+  // Indexed loops: a diff walks every object, mostly in a fresh process (see apply/references.ts).
+  for (let i = 0; i < live.length; i++) liveByKey.set(keyOf(live[i]!), live[i]!);
   const changes: ObjectChange[] = [];
   const desiredKeys = new Set<ObjectKey>();
-  for (const d of desired) {
+  for (let i = 0; i < desired.length; i++) {
+    const d = desired[i]!;
     const key = keyOf(d);
     desiredKeys.add(key);
     const l = liveByKey.get(key);
@@ -51,13 +53,15 @@ export function diff(desired: KubeObject[], live: KubeObject[], prunable: Readon
     }
   }
   const gone: ObjectKey[] = [];
-  for (const key of prunable) if (!desiredKeys.has(key) && liveByKey.has(key)) gone.push(key);
+  prunable.forEach((key) => {
+    if (!desiredKeys.has(key) && liveByKey.has(key)) gone.push(key);
+  });
   for (const key of gone.sort()) {
     const l = liveByKey.get(key)!;
     changes.push({ key, kind: l.kind, namespace: l.metadata.namespace, name: l.metadata.name, action: 'prune', fields: [] });
   }
   const counts: Record<Action, number> = { create: 0, update: 0, unchanged: 0, prune: 0 };
-  for (const c of changes) counts[c.action]++;
+  for (let i = 0; i < changes.length; i++) counts[changes[i]!.action]++;
   return { changes, counts };
 }
 

@@ -101,7 +101,8 @@ export function defaultInPlace(o: KubeObject): KubeObject {
       spec.type ??= 'ClusterIP';
       spec.sessionAffinity ??= 'None';
       spec.ports ??= [];
-      for (const p of spec.ports) {
+      for (let i = 0; i < spec.ports.length; i++) {
+        const p = spec.ports[i];
         p.protocol ??= 'TCP';
         p.targetPort ??= p.port;
       }
@@ -167,9 +168,13 @@ function defaultPodSpec(spec: PodSpec): void {
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
-  for (const c of spec.containers) defaultContainer(c);
-  for (const c of spec.initContainers ?? []) defaultContainer(c);
-  for (const v of spec.volumes ?? []) {
+  // Indexed loops: this runs for every Pod template, mostly in a fresh process (see apply/references.ts).
+  for (let i = 0; i < spec.containers.length; i++) defaultContainer(spec.containers[i]!);
+  const initContainers = spec.initContainers ?? [];
+  for (let i = 0; i < initContainers.length; i++) defaultContainer(initContainers[i]!);
+  const volumes = spec.volumes ?? [];
+  for (let i = 0; i < volumes.length; i++) {
+    const v = volumes[i]!;
     if (v.configMap) v.configMap.defaultMode ??= 0o644;
     if (v.secret) v.secret.defaultMode ??= 0o644;
   }
@@ -180,8 +185,11 @@ function defaultContainer(c: Container): void {
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
   c.resources ??= {};
-  for (const p of c.ports ?? []) p.protocol ??= 'TCP';
-  for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) if (probe) defaultProbe(probe);
+  const ports = c.ports ?? [];
+  for (let i = 0; i < ports.length; i++) ports[i]!.protocol ??= 'TCP';
+  if (c.readinessProbe) defaultProbe(c.readinessProbe);
+  if (c.livenessProbe) defaultProbe(c.livenessProbe);
+  if (c.startupProbe) defaultProbe(c.startupProbe);
 }
 
 function defaultProbe(p: Probe): void {

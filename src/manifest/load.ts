@@ -61,14 +61,16 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
   const manifests: Manifest[] = [];
   const seen = new Map<ObjectKey, Manifest>();
   const unknownKinds = new Map<string, { problem: Problem; more: number }>();
-  for (const m of parsed) {
+  for (let i = 0; i < parsed.length; i++) {
+    const m = parsed[i]!;
     const o = m.object;
     const before = issuesCheckedBefore(m);
     const issues = before ?? validateObject(o);
     let bad = false;
     const firstError = errors.length;
     const object = issues.length > 0 ? objectName(o) : '';
-    for (const issue of issues) {
+    for (let n = 0; n < issues.length; n++) {
+      const issue = issues[n]!;
       const at = m.locate(issue.path);
       const problem: Problem = {
         severity: issue.warning ? 'warning' : 'error',

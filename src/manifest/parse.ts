@@ -63,7 +63,8 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
   const chunks = splitDocuments(text);
   // A document parsed before (serve's cache) passed this check then.
   const cache = parsedDocuments();
-  for (const chunk of chunks) {
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]!;
     if (cache?.has(chunk.text) || !couldNestDeeper(chunk.text, limits.maxDepth)) continue;
     const deep = findDeepNesting(chunk.text, limits.maxDepth);
     if (deep) {
@@ -73,7 +74,9 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
 
   const reuse = reuseChecks ? cache : undefined;
   const simple = simpleDocumentReader(text);
-  for (const chunk of chunks) {
+  // Indexed loops: this runs for every document, mostly in a fresh process (see apply/references.ts).
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]!;
     const checked = reuse?.getChecked(chunk.text);
     if (checked) {
       const locate = locator(chunk);
@@ -85,7 +88,7 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
     // Kept once checked, when reused; as parsed otherwise.
     const parsed = parseChunk(chunk, limits, !reuse, simple ? (c) => simple(c.start, c.start + c.text.length) : (c) => parseSimpleYaml(c.text));
     if ('problems' in parsed) {
-      for (const p of parsed.problems) problems.push({ severity: 'error', file, ...p });
+      for (let p = 0; p < parsed.problems.length; p++) problems.push({ severity: 'error', file, ...parsed.problems[p]! });
       continue;
     }
     const value = parsed.value;

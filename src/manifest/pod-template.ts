@@ -15,22 +15,29 @@ const templatePaths: Record<string, string[]> = {
 /** The kinds whose objects hold a Pod template. */
 export const templateKinds = Object.keys(templatePaths);
 
+/** Each kind's Pod spec path, made once: these run for every object of a plan. */
+const specPaths = new Map<string, readonly string[]>([['Pod', ['spec']], ...Object.entries(templatePaths).map(([kind, t]) => [kind, [...t, 'spec']] as [string, string[]])]);
+const dottedSpecPaths = new Map([...specPaths].map(([kind, path]) => [kind, path.join('.')]));
+
 /** The path of the Pod spec inside an object of this kind: `spec` for a Pod, `spec.template.spec` for a Deployment. */
-export function podSpecPath(kind: string): string[] | undefined {
-  if (kind === 'Pod') return ['spec'];
-  const t = templatePaths[kind];
-  return t ? [...t, 'spec'] : undefined;
+export function podSpecPath(kind: string): readonly string[] | undefined {
+  return specPaths.get(kind);
 }
 
-function at(o: unknown, path: string[]): any {
+/** The same path as a field name: `spec.template.spec`. */
+export function podSpecField(kind: string): string | undefined {
+  return dottedSpecPaths.get(kind);
+}
+
+function at(o: unknown, path: readonly string[]): any {
   let v: any = o;
-  for (const k of path) v = v?.[k];
+  for (let i = 0; i < path.length; i++) v = v == null ? undefined : v[path[i]!];
   return v;
 }
 
 /** The Pod spec an object runs: a Pod's own, or its template's. */
 export function podSpecOf(o: KubeObject): PodSpec | undefined {
-  const path = podSpecPath(o.kind);
+  const path = specPaths.get(o.kind);
   return path ? (at(o, path) as PodSpec | undefined) : undefined;
 }
 

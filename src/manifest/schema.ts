@@ -81,9 +81,9 @@ function typeName(v: unknown): string {
  * a value.
  */
 export function check(schema: Schema, value: unknown, path: FieldPath, issues: Issue[], revealValues: boolean): void {
-  // One path, pushed and popped as the walk goes, copied only for an issue: a walk over thousands of
-  // objects makes no array per field.
-  walk(schema, value, [...path], issues, revealValues);
+  // One path, written at its depth as the walk goes and copied only for an issue: a walk over
+  // thousands of objects makes no array per field (and push and pop would resize it).
+  walk(schema, value, [...path], path.length, issues, revealValues);
 }
 
 /** An object schema's fields by name and its required ones, made once per schema. */
@@ -106,62 +106,60 @@ function compiled(schema: Extract<Schema, { t: 'object' }>): CompiledObject {
   return c;
 }
 
-function walk(schema: Schema, value: unknown, path: FieldPath, issues: Issue[], revealValues: boolean): void {
+function walk(schema: Schema, value: unknown, path: FieldPath, depth: number, issues: Issue[], revealValues: boolean): void {
   switch (schema.t) {
     case 'any':
       return;
     case 'string': {
-      if (typeof value !== 'string') return bad(issues, path, `must be a string, not ${typeName(value)}`);
-      if (schema.enum && !schema.enum.includes(value)) return bad(issues, path, `must be one of ${schema.enum.join(', ')}${shown(revealValues, value)}`);
+      if (typeof value !== 'string') return bad(issues, path, depth, `must be a string, not ${typeName(value)}`);
+      if (schema.enum && !schema.enum.includes(value)) return bad(issues, path, depth, `must be one of ${schema.enum.join(', ')}${shown(revealValues, value)}`);
       if (!schema.check) return;
       const m = schema.check(value);
-      if (m) bad(issues, path, m + (schema.quiet ? '' : shown(revealValues, value)));
+      if (m) bad(issues, path, depth, m + (schema.quiet ? '' : shown(revealValues, value)));
       return;
     }
     case 'int':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return bad(issues, path, `must be an integer, not ${typeName(value)}`);
-      if (schema.min !== undefined && value < schema.min) return bad(issues, path, `must be at least ${schema.min}${shown(revealValues, value)}`);
-      if (schema.max !== undefined && value > schema.max) return bad(issues, path, `must be at most ${schema.max}${shown(revealValues, value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value)) return bad(issues, path, depth, `must be an integer, not ${typeName(value)}`);
+      if (schema.min !== undefined && value < schema.min) return bad(issues, path, depth, `must be at least ${schema.min}${shown(revealValues, value)}`);
+      if (schema.max !== undefined && value > schema.max) return bad(issues, path, depth, `must be at most ${schema.max}${shown(revealValues, value)}`);
       return;
     case 'number':
-      if (typeof value !== 'number') bad(issues, path, `must be a number, not ${typeName(value)}`);
+      if (typeof value !== 'number') bad(issues, path, depth, `must be a number, not ${typeName(value)}`);
       return;
     case 'bool':
-      if (typeof value !== 'boolean') bad(issues, path, `must be true or false, not ${typeName(value)}`);
+      if (typeof value !== 'boolean') bad(issues, path, depth, `must be true or false, not ${typeName(value)}`);
       return;
     case 'intOrString': {
       if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value))) {
-        return bad(issues, path, `must be an integer or a string, not ${typeName(value)}`);
+        return bad(issues, path, depth, `must be an integer or a string, not ${typeName(value)}`);
       }
       const m = schema.check?.(value);
-      if (m) bad(issues, path, m + shown(revealValues, value));
+      if (m) bad(issues, path, depth, m + shown(revealValues, value));
       return;
     }
     case 'quantity':
-      if (!isQuantity(value)) bad(issues, path, `must be a quantity such as 128Mi, 500m or 2${shown(revealValues, value)}`);
+      if (!isQuantity(value)) bad(issues, path, depth, `must be a quantity such as 128Mi, 500m or 2${shown(revealValues, value)}`);
       return;
     case 'array':
-      if (!Array.isArray(value)) return bad(issues, path, `must be a list, not ${typeName(value)}`);
+      if (!Array.isArray(value)) return bad(issues, path, depth, `must be a list, not ${typeName(value)}`);
       for (let i = 0; i < value.length; i++) {
-        path.push(i);
-        walk(schema.items, value[i], path, issues, revealValues);
-        path.pop();
+        path[depth] = i;
+        walk(schema.items, value[i], path, depth + 1, issues, revealValues);
       }
       return;
     case 'map': {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(issues, path, `must be a mapping, not ${typeName(value)}`);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(issues, path, depth, `must be a mapping, not ${typeName(value)}`);
       const record = value as Record<string, unknown>;
       for (const k in record) {
         const m = schema.keyCheck?.(k);
-        if (m) at(issues, path, k, `key ${JSON.stringify(k)}: ${m}`);
-        path.push(k);
-        walk(schema.values, record[k], path, issues, revealValues);
-        path.pop();
+        if (m) at(issues, path, depth, k, `key ${JSON.stringify(k)}: ${m}`);
+        path[depth] = k;
+        walk(schema.values, record[k], path, depth + 1, issues, revealValues);
       }
       return;
     }
     case 'object': {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(issues, path, `must be a mapping, not ${typeName(value)}`);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad(issues, path, depth, `must be a mapping, not ${typeName(value)}`);
       const record = value as Record<string, unknown>;
       const { fields, required } = compiled(schema);
       // The object's own fields, usually a few of the many its schema knows, in the order written.
@@ -170,29 +168,28 @@ function walk(schema: Schema, value: unknown, path: FieldPath, issues: Issue[], 
         if (field) {
           const v = record[name];
           if (v === undefined || v === null) continue;
-          path.push(name);
-          walk(field.schema, v, path, issues, revealValues);
-          path.pop();
+          path[depth] = name;
+          walk(field.schema, v, path, depth + 1, issues, revealValues);
         } else if (!schema.open) {
-          if (schema.known && !schema.known.includes(name)) at(issues, path, name, 'is not a field Kubernetes defines here (kept as written, not acted on)', { warning: true, unknownField: true });
-          else at(issues, path, name, 'is not acted on by Gouvernail yet (kept as written)', { warning: true });
+          if (schema.known && !schema.known.includes(name)) at(issues, path, depth, name, 'is not a field Kubernetes defines here (kept as written, not acted on)', { warning: true, unknownField: true });
+          else at(issues, path, depth, name, 'is not acted on by Gouvernail yet (kept as written)', { warning: true });
         }
       }
-      for (const name of required) {
-        const v = record[name];
-        if (v === undefined || v === null) at(issues, path, name, 'is required');
+      for (let i = 0; i < required.length; i++) {
+        const v = record[required[i]!];
+        if (v === undefined || v === null) at(issues, path, depth, required[i]!, 'is required');
       }
       return;
     }
   }
 }
 
-function at(issues: Issue[], path: FieldPath, key: string | number, message: string, extra?: Partial<Issue>): void {
-  issues.push({ path: [...path, key], message, ...extra });
+function at(issues: Issue[], path: FieldPath, depth: number, key: string | number, message: string, extra?: Partial<Issue>): void {
+  issues.push({ path: [...path.slice(0, depth), key], message, ...extra });
 }
 
-function bad(issues: Issue[], path: FieldPath, message: string): void {
-  issues.push({ path: [...path], message });
+function bad(issues: Issue[], path: FieldPath, depth: number, message: string): void {
+  issues.push({ path: path.slice(0, depth), message });
 }
 
 /** The value a message quotes, unless values are not to be revealed (a Secret's). */

@@ -7,7 +7,10 @@ export interface LabelSelector {
 export function matchesSelector(selector: LabelSelector, labels: Record<string, string>): boolean {
   const match = selector.matchLabels;
   if (match) for (const k in match) if (labels[k] !== match[k]) return false;
-  for (const e of selector.matchExpressions ?? []) {
+  const expressions = selector.matchExpressions;
+  if (!expressions) return true;
+  for (let i = 0; i < expressions.length; i++) {
+    const e = expressions[i]!;
     const has = Object.prototype.hasOwnProperty.call(labels, e.key);
     const values = e.values ?? [];
     switch (e.operator) {

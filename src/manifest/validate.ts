@@ -42,7 +42,7 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
   if (!info.namespaced && o.metadata && typeof o.metadata === 'object' && 'namespace' in o.metadata) {
     issues.push({ path: ['metadata', 'namespace'], message: `${info.kind} is cluster-scoped and takes no namespace` });
   }
-  if (issues.some((i) => !i.warning)) return issues;
+  for (let i = 0; i < issues.length; i++) if (!issues[i]!.warning) return issues;
 
   switch (info.kind) {
     case 'Pod':
@@ -124,7 +124,7 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
     if (c.securityContext?.seccompProfile?.type === 'Localhost') localhostProfile(init ? ['initContainers', i - containers.length] : ['containers', i]);
   }
   const volumes = new Map<string, number>();
-  for (const name of claimTemplates) volumes.set(name, -1);
+  for (let i = 0; i < claimTemplates.length; i++) volumes.set(claimTemplates[i]!, -1);
   const specVolumes = spec.volumes ?? [];
   for (let i = 0; i < specVolumes.length; i++) {
     const v = specVolumes[i]!;
@@ -136,69 +136,71 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
       issues.push({ path: [...at, 'volumes', i, 'hostPath', 'type'], message: `${hostPathType} is not checked on Docker: the path is bind-mounted as it is, and created as a folder when missing (as DirectoryOrCreate)`, warning: true });
     }
     const sources: string[] = [];
-    for (const source of volumeSources) if ((v as unknown as Record<string, unknown>)[source] !== undefined) sources.push(source);
+    for (let s = 0; s < volumeSources.length; s++) if ((v as unknown as Record<string, unknown>)[volumeSources[s]!] !== undefined) sources.push(volumeSources[s]!);
     if (sources.length !== 1) {
       issues.push({ path: [...at, 'volumes', i], message: sources.length === 0 ? 'needs one source: emptyDir, persistentVolumeClaim, configMap, secret, hostPath, downwardAPI or projected' : `has several sources (${sources.join(', ')}); give one` });
     }
   }
   const names = new Map<string, string>();
-  for (const [field, list] of [['containers', containers], ['initContainers', spec.initContainers ?? []]] as const) {
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i]!;
-      const cat: FieldPath = [...at, field, i];
-      const seen = names.get(c.name);
-      if (seen) issues.push({ path: [...cat, 'name'], message: `duplicate container name ${JSON.stringify(c.name)} (also ${seen})` });
-      names.set(c.name, `${field}[${i}]`);
-      const mounts = c.volumeMounts ?? [];
-      const mountPaths = new Map<string, number>();
-      for (let j = 0; j < mounts.length; j++) {
-        const m = mounts[j]!;
-        if (mountPaths.has(m.mountPath)) issues.push({ path: [...cat, 'volumeMounts', j, 'mountPath'], message: `duplicate mountPath ${JSON.stringify(m.mountPath)} (also volumeMounts[${mountPaths.get(m.mountPath)}])` });
-        mountPaths.set(m.mountPath, j);
-        if (!volumes.has(m.name)) issues.push({ path: [...cat, 'volumeMounts', j, 'name'], message: `refers to volume ${JSON.stringify(m.name)}, which spec.volumes does not define` });
-      }
-      const portNames = new Set<string>();
-      const ports = c.ports ?? [];
-      for (let j = 0; j < ports.length; j++) {
-        const name = ports[j]!.name;
-        if (name && portNames.has(name)) issues.push({ path: [...cat, 'ports', j, 'name'], message: `duplicate port name ${JSON.stringify(name)}` });
-        if (name) portNames.add(name);
-      }
-      const env = c.env ?? [];
-      for (let j = 0; j < env.length; j++) {
-        const e = env[j]!;
-        const vf = e.valueFrom as Record<string, unknown> | undefined;
-        if (!vf) continue;
-        const n = (vf.secretKeyRef !== undefined ? 1 : 0) + (vf.configMapKeyRef !== undefined ? 1 : 0) + (vf.fieldRef !== undefined ? 1 : 0);
-        if (n !== 1) issues.push({ path: [...cat, 'env', j, 'valueFrom'], message: 'needs exactly one of secretKeyRef, configMapKeyRef, fieldRef' });
-        if (e.value !== undefined) issues.push({ path: [...cat, 'env', j], message: 'takes value or valueFrom, not both' });
-      }
-      const resources = (c as { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }).resources;
-      negativeQuantities(resources as never, [...cat, 'resources'], issues);
-      const requests = resources?.requests;
-      if (requests) {
-        for (const name in requests) {
-          const request = requests[name];
-          const limit = resources?.limits?.[name];
-          if (limit !== undefined && parseQuantity(String(request)) > parseQuantity(String(limit))) {
-            issues.push({ path: [...cat, 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit of ${String(limit)} (got ${String(request)})` });
-          }
+  for (let k = 0; k < containers.length + initContainers.length; k++) {
+    const init = k >= containers.length;
+    const field = init ? 'initContainers' : 'containers';
+    const i = init ? k - containers.length : k;
+    const c = init ? initContainers[i]! : containers[i]!;
+    const cat: FieldPath = [...at, field, i];
+    const seen = names.get(c.name);
+    if (seen) issues.push({ path: [...cat, 'name'], message: `duplicate container name ${JSON.stringify(c.name)} (also ${seen})` });
+    names.set(c.name, `${field}[${i}]`);
+    const mounts = c.volumeMounts ?? [];
+    const mountPaths = new Map<string, number>();
+    for (let j = 0; j < mounts.length; j++) {
+      const m = mounts[j]!;
+      if (mountPaths.has(m.mountPath)) issues.push({ path: [...cat, 'volumeMounts', j, 'mountPath'], message: `duplicate mountPath ${JSON.stringify(m.mountPath)} (also volumeMounts[${mountPaths.get(m.mountPath)}])` });
+      mountPaths.set(m.mountPath, j);
+      if (!volumes.has(m.name)) issues.push({ path: [...cat, 'volumeMounts', j, 'name'], message: `refers to volume ${JSON.stringify(m.name)}, which spec.volumes does not define` });
+    }
+    const portNames = new Set<string>();
+    const ports = c.ports ?? [];
+    for (let j = 0; j < ports.length; j++) {
+      const name = ports[j]!.name;
+      if (name && portNames.has(name)) issues.push({ path: [...cat, 'ports', j, 'name'], message: `duplicate port name ${JSON.stringify(name)}` });
+      if (name) portNames.add(name);
+    }
+    const env = c.env ?? [];
+    for (let j = 0; j < env.length; j++) {
+      const e = env[j]!;
+      const vf = e.valueFrom as Record<string, unknown> | undefined;
+      if (!vf) continue;
+      const n = (vf.secretKeyRef !== undefined ? 1 : 0) + (vf.configMapKeyRef !== undefined ? 1 : 0) + (vf.fieldRef !== undefined ? 1 : 0);
+      if (n !== 1) issues.push({ path: [...cat, 'env', j, 'valueFrom'], message: 'needs exactly one of secretKeyRef, configMapKeyRef, fieldRef' });
+      if (e.value !== undefined) issues.push({ path: [...cat, 'env', j], message: 'takes value or valueFrom, not both' });
+    }
+    const resources = (c as { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }).resources;
+    negativeQuantities(resources as never, [...cat, 'resources'], issues);
+    const requests = resources?.requests;
+    if (requests) {
+      for (const name in requests) {
+        const request = requests[name];
+        const limit = resources?.limits?.[name];
+        if (limit !== undefined && parseQuantity(String(request)) > parseQuantity(String(limit))) {
+          issues.push({ path: [...cat, 'resources', 'requests', name], message: `must be less than or equal to the ${name} limit of ${String(limit)} (got ${String(request)})` });
         }
       }
-      const envFrom = c.envFrom ?? [];
-      for (let j = 0; j < envFrom.length; j++) {
-        if (!envFrom[j]!.configMapRef === !envFrom[j]!.secretRef) issues.push({ path: [...cat, 'envFrom', j], message: 'needs exactly one of configMapRef, secretRef' });
-      }
-      for (const probeName of probeNames) {
-        const p = c[probeName];
-        if (!p) continue;
-        let handlers = 0;
-        for (const h of probeHandlers) if ((p as Record<string, unknown>)[h] !== undefined) handlers++;
-        if (handlers !== 1) issues.push({ path: [...cat, probeName], message: 'needs exactly one of exec, httpGet, tcpSocket, grpc' });
-        const port = p.httpGet?.port ?? p.tcpSocket?.port;
-        if (typeof port === 'string' && !portNames.has(port)) {
-          issues.push({ path: [...cat, probeName, p.httpGet ? 'httpGet' : 'tcpSocket', 'port'], message: `names port ${JSON.stringify(port)}, which the container does not declare` });
-        }
+    }
+    const envFrom = c.envFrom ?? [];
+    for (let j = 0; j < envFrom.length; j++) {
+      if (!envFrom[j]!.configMapRef === !envFrom[j]!.secretRef) issues.push({ path: [...cat, 'envFrom', j], message: 'needs exactly one of configMapRef, secretRef' });
+    }
+    for (let pn = 0; pn < probeNames.length; pn++) {
+      const probeName = probeNames[pn]!;
+      const p = c[probeName];
+      if (!p) continue;
+      let handlers = 0;
+      for (let h = 0; h < probeHandlers.length; h++) if ((p as Record<string, unknown>)[probeHandlers[h]!] !== undefined) handlers++;
+      if (handlers !== 1) issues.push({ path: [...cat, probeName], message: 'needs exactly one of exec, httpGet, tcpSocket, grpc' });
+      const port = p.httpGet?.port ?? p.tcpSocket?.port;
+      if (typeof port === 'string' && !portNames.has(port)) {
+        issues.push({ path: [...cat, probeName, p.httpGet ? 'httpGet' : 'tcpSocket', 'port'], message: `names port ${JSON.stringify(port)}, which the container does not declare` });
       }
     }
   }
@@ -339,8 +341,12 @@ function checkSecret(o: KubeObject, issues: Issue[]): void {
 
 /** Quantities of resources are never negative. */
 function negativeQuantities(lists: Record<string, Record<string, unknown> | undefined> | undefined, at: FieldPath, issues: Issue[]): void {
-  for (const [list, values] of Object.entries(lists ?? {})) {
-    for (const [name, v] of Object.entries(values ?? {})) if (String(v).trim().startsWith('-')) issues.push({ path: [...at, list, name], message: `must not be negative (got ${String(v)})` });
+  for (const list in lists) {
+    const values = lists[list];
+    for (const name in values) {
+      const v = values[name];
+      if (String(v).trim().startsWith('-')) issues.push({ path: [...at, list, name], message: `must not be negative (got ${String(v)})` });
+    }
   }
 }
 
