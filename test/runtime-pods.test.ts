@@ -186,7 +186,7 @@ test.serial('limits become Docker limits, a hostPort is published, and a crashin
   t.regex(listed.out, /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/);
 });
 
-test.serial('a failing liveness probe restarts the container in place, and RESTARTS counts each restart, across a restart of serve', async (t) => {
+test.serial('a failing liveness probe restarts the container in place after a back-off (CrashLoopBackOff in between), and RESTARTS counts each restart, across a restart of serve', async (t) => {
   const dataDir = tempDir();
   // The same port after the restart: the Pod's API address (in its env) stays, so does its container.
   const port = await freePort();
@@ -204,8 +204,20 @@ test.serial('a failing liveness probe restarts the container in place, and RESTA
   const restarts = async (s: TestServer) => ((await s.client.get('Pod', ns, 'flaky'))?.status?.containerStatuses?.[0]?.restartCount as number | undefined) ?? 0;
   const first = await waitFor('the container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running'));
   await waitFor('a restart counted', async () => (await restarts(server)) >= 1, 60_000);
+  // Killed, it waits out the kubelet's first back-off (10 s) before it starts again.
+  const backingOff = await waitFor('CrashLoopBackOff while it backs off', async () => {
+    const status = (await server.client.get('Pod', ns, 'flaky'))?.status?.containerStatuses?.[0];
+    return status?.state?.waiting?.reason === 'CrashLoopBackOff' ? status : undefined;
+  }, 30_000);
+  t.is(backingOff.ready, false);
   const [container] = await containersOf(server.installation, ns);
   t.is(container!.Id, first.Id, 'the same container, started again');
+  const started = await waitFor('started again after the back-off', async () => {
+    const info = await docker.getContainer(first.Id).inspect();
+    return info.State.Running && Date.parse(info.State.StartedAt) > Date.parse(info.State.FinishedAt) ? info : undefined;
+  }, 60_000);
+  const stoppedFor = Date.parse(started.State.StartedAt) - Date.parse(started.State.FinishedAt);
+  t.true(stoppedFor >= 9_000, `started again ${stoppedFor} ms after it was stopped`);
   const reasons = (await server.client.list('Event', ns)).map((e) => `${e.reason}: ${e.message}`);
   t.true(reasons.some((r) => r === 'Unhealthy: Liveness probe failed: exec [cat /tmp/healthy] failed'), reasons.join('\n'));
   t.true(reasons.some((r) => r === 'Killing: Container c failed liveness probe, will be restarted'), reasons.join('\n'));

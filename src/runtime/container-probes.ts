@@ -13,8 +13,11 @@ export interface ContainerProbesOptions {
   log: (msg: string, fields?: Record<string, unknown>) => void;
   /** Asks the node agent for a pass at this time (the next probe). */
   wake: (at: number) => void;
-  /** Counts a restart the probes made (Docker counts only its restart policy's). */
-  restarted: (id: string) => void;
+  /**
+   * A container the probes are about to kill to restart it: counts the restart (Docker counts only
+   * its restart policy's) and starts its back-off; the node agent starts it again after that.
+   */
+  killing: (pod: KubeObject, container: string, id: string) => void;
 }
 
 interface ProbeState {
@@ -66,8 +69,10 @@ export class ContainerProbes {
       this.o.log(`${why}; restarting container`, { pod: pod.metadata.name, container: spec.name });
       this.o.event(pod, 'Normal', 'Killing', `Container ${spec.name} ${why}, will be restarted`);
       this.probes.delete(key);
-      this.o.restarted(id);
-      await this.o.docker.getContainer(id).restart().catch(() => {});
+      this.o.killing(pod, spec.name, id);
+      // Stopped with the Pod's grace period; started again by the agent after the back-off (or not,
+      // as the Pod's restartPolicy says).
+      await this.o.docker.getContainer(id).stop({ t: pod.spec?.terminationGracePeriodSeconds ?? 30 }).catch(() => {});
     };
     const sp = spec.startupProbe;
     if (sp && !state.started) {

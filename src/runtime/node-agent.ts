@@ -19,6 +19,7 @@ import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type C
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { claimFolder } from './claim-binder.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
+import { RestartBackoff } from './restart-backoff.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
@@ -65,6 +66,8 @@ export class NodeAgent {
   private readonly volumes: NodeVolumes;
   /** Images that failed to pull, and when to try again. */
   private readonly pullBackoff = new Map<string, { until: number; delay: number; message: string }>();
+  /** When the containers the probes killed may start again. */
+  private readonly restartBackoff = new RestartBackoff();
   /** The restart count each crash-looping container was last reported at (one BackOff a restart). */
   private readonly backoffSeen = new Map<string, number>();
   /** Containers carrying this installation's label that it has no record of, reported once each. */
@@ -89,7 +92,7 @@ export class NodeAgent {
     this.statuses = new StatusWriter(o.client);
     this.apiAccess = new PodApiAccess(o, (msg, fields) => this.log(msg, fields));
     this.volumes = new NodeVolumes(o, (msg, fields) => this.log(msg, fields));
-    this.probes = new ContainerProbes({ docker: o.docker, restarted: (id) => this.countRestart(id), event: (pod, type, reason, message) => o.event?.(pod, type, reason, message), log: (msg, fields) => this.log(msg, fields), wake: (at) => this.wake(at) });
+    this.probes = new ContainerProbes({ docker: o.docker, killing: (pod, container, id) => this.killing(pod, container, id), event: (pod, type, reason, message) => o.event?.(pod, type, reason, message), log: (msg, fields) => this.log(msg, fields), wake: (at) => this.wake(at) });
     this.network = new PodNetwork({
       docker: o.docker,
       installation: o.installation,
@@ -586,6 +589,12 @@ export class NodeAgent {
       }
       // A completed init container is not started again; Docker restarts a failed one itself.
       if (!c.init && current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
+        // Killed by a probe: CrashLoopBackOff until its back-off is over.
+        const backoff = this.restartBackoff.waitUntil(`${pod.metadata.uid}/${c.name}`);
+        if (backoff !== undefined) {
+          this.wake(backoff);
+          return { changed: false, stop: false };
+        }
         const joinedGone = await docker
           .getContainer(current.Id)
           .start()
@@ -677,6 +686,7 @@ export class NodeAgent {
     this.apiAccess.forget(uid);
     this.network.forget(uid);
     this.probes.forget(uid);
+    this.restartBackoff.forget(uid);
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
   }
 
@@ -843,6 +853,13 @@ export class NodeAgent {
   }
 
   private readonly inspections = new Map<string, { state: string; at: number; info: Docker.ContainerInspectInfo }>();
+
+  /** A container the probes kill to restart: counted, and started again after its back-off. */
+  private killing(pod: KubeObject, container: string, id: string): void {
+    this.countRestart(id);
+    const until = this.restartBackoff.killed(`${pod.metadata.uid}/${container}`);
+    this.wake(until);
+  }
 
   private countRestart(id: string): void {
     this.ownRestarts.set(id, (this.ownRestarts.get(id) ?? 0) + 1);
