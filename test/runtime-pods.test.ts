@@ -186,7 +186,7 @@ test.serial('limits become Docker limits, a hostPort is published, and a crashin
   t.regex(listed.out, /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/);
 });
 
-test.serial('a failing liveness probe restarts the container in place after a back-off (CrashLoopBackOff in between), and RESTARTS counts each restart, across a restart of serve', async (t) => {
+test.serial('a failing liveness probe restarts the container in place after a back-off (CrashLoopBackOff in between; under restartPolicy Never the Pod fails), and RESTARTS counts each restart, across a restart of serve', async (t) => {
   const dataDir = tempDir();
   // The same port after the restart: the Pod's API address (in its env) stays, so does its container.
   const port = await freePort();
@@ -200,6 +200,14 @@ test.serial('a failing liveness probe restarts the container in place after a ba
     kind: 'Pod',
     metadata: { name: 'flaky', namespace: ns },
     spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sh', '-c', 'touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 3600'], livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2 } }] },
+  });
+  // The same under restartPolicy Never: killed once, never started again, and the Pod fails.
+  await server.client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${ns}-never` } });
+  await server.client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'once', namespace: `${ns}-never` },
+    spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sh', '-c', 'touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 3600'], livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2 } }] },
   });
   const restarts = async (s: TestServer) => ((await s.client.get('Pod', ns, 'flaky'))?.status?.containerStatuses?.[0]?.restartCount as number | undefined) ?? 0;
   const first = await waitFor('the container', async () => (await containersOf(server.installation, ns)).find((c) => c.State === 'running'));
@@ -218,6 +226,14 @@ test.serial('a failing liveness probe restarts the container in place after a ba
   }, 60_000);
   const stoppedFor = Date.parse(started.State.StartedAt) - Date.parse(started.State.FinishedAt);
   t.true(stoppedFor >= 9_000, `started again ${stoppedFor} ms after it was stopped`);
+  const failed = await waitFor('the Never Pod failed', async () => {
+    const pod = await server.client.get('Pod', `${ns}-never`, 'once');
+    return pod?.status?.phase === 'Failed' ? pod : undefined;
+  }, 60_000);
+  t.is(failed.status.containerStatuses[0].restartCount, 0);
+  t.truthy(failed.status.containerStatuses[0].state.terminated, JSON.stringify(failed.status.containerStatuses[0].state));
+  const [never] = await containersOf(server.installation, `${ns}-never`);
+  t.is(never!.State, 'exited');
   const reasons = (await server.client.list('Event', ns)).map((e) => `${e.reason}: ${e.message}`);
   t.true(reasons.some((r) => r === 'Unhealthy: Liveness probe failed: exec [cat /tmp/healthy] failed'), reasons.join('\n'));
   t.true(reasons.some((r) => r === 'Killing: Container c failed liveness probe, will be restarted'), reasons.join('\n'));
@@ -236,4 +252,5 @@ test.serial('a failing liveness probe restarts the container in place after a ba
     return n > before;
   }, 60_000);
   t.true(lowest >= before, `RESTARTS went back from ${before} to ${lowest}`);
+  t.is((await containersOf(server.installation, `${ns}-never`))[0]!.State, 'exited', 'the Never Pod\'s container was not started again');
 });

@@ -856,6 +856,8 @@ export class NodeAgent {
 
   /** A container the probes kill to restart: counted, and started again after its back-off. */
   private killing(pod: KubeObject, container: string, id: string): void {
+    // Under restartPolicy Never it stays stopped: no restart to count.
+    if (pod.spec?.restartPolicy === 'Never') return;
     this.countRestart(id);
     const until = this.restartBackoff.killed(`${pod.metadata.uid}/${container}`);
     this.wake(until);
