@@ -1,5 +1,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { containersOf, docker, freePort, runCli, serviceRangeFor, startServer, waitFor } from './docker-helpers.js';
 import { image } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
@@ -61,6 +63,7 @@ test('gouvernail down removes what an installation runs and put on the host, kee
   t.true((await containersOf(installation, ns)).length > 0, 'nothing removed while serve runs');
 
   await server.close();
+  t.true(readdirSync(path.join(dataDir, 'pods')).length > 0, "the Pod's files (its service account token) are in the data folder");
   const down = await runCli('down', '--data-dir', dataDir);
   t.is(down.code, 0, down.err);
   t.regex(down.out, /removed [1-9]\d* containers, 0 networks, 0 volumes and [1-9]\d* host network entries/);
@@ -68,6 +71,8 @@ test('gouvernail down removes what an installation runs and put on the host, kee
   t.deepEqual(hostNetworkOf(installation, dnsAddress), []);
   t.truthy(await docker.getVolume('gv-pvc-teardown-keep').inspect(), 'volumes are kept without --volumes');
   t.regex(down.err, /volumes: kept 1 \(--volumes removes them\)/);
+  t.false(existsSync(path.join(dataDir, 'pods')), "the Pods' files went with their containers");
+  t.regex(down.err, /removed the Pods' files \(service account tokens\)/);
 
   const withVolumes = await runCli('down', '--data-dir', dataDir, '--volumes');
   t.is(withVolumes.code, 0, withVolumes.err);
@@ -78,4 +83,11 @@ test('gouvernail down removes what an installation runs and put on the host, kee
   // The store was kept: serve makes it all again, at the same address.
   server = await startServer(dataDir, { port });
   await waitFor('the Pod answering again', async () => (await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '')) === 'up\n', 120_000);
+  const token = await waitFor('its service account token written again', async () => {
+    const dir = path.join(dataDir, 'pods');
+    const uid = existsSync(dir) ? readdirSync(dir)[0] : undefined;
+    const file = uid ? path.join(dir, uid, 'serviceaccount', 'token') : undefined;
+    return file && existsSync(file) ? file : undefined;
+  });
+  t.truthy(token);
 });

@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { defaultDataDir } from '../../server/data-dir.js';
@@ -34,6 +34,13 @@ export const downCommand: Command = {
       const { containers, networks, volumes, hostNetwork } = result.removed;
       io.out(`removed ${containers} containers, ${networks} networks, ${volumes} volumes and ${hostNetwork} host network entries of installation ${installation}`);
       for (const l of result.left) io.err(`left: ${l}`);
+      // The files serve wrote for its Pods (their service account tokens) go with their containers;
+      // serve writes them again for the Pods it makes.
+      const podFiles = path.join(dataDir, 'pods');
+      if (result.left.length === 0 && existsSync(podFiles)) {
+        rmSync(podFiles, { recursive: true, force: true });
+        io.err(`removed the Pods' files (service account tokens) in ${podFiles}`);
+      }
       io.err(`the store in ${dataDir} is kept: gouvernail serve --data-dir ${dataDir} makes everything again`);
       return result.left.length ? 1 : exit.ok;
     } finally {
