@@ -65,23 +65,29 @@ export function namedPorts(pod: KubeObject): (name: string) => number | undefine
 /**
  * Stops a container as the kubelet does: its preStop handler (from its label), then the stop
  * signal, then SIGKILL once the grace period (its StopTimeout, else 30 s) has passed since the
- * start, then removal.
+ * start. The container is kept (a probe's kill, to start it again).
  */
-export async function terminate(docker: Docker, c: Docker.ContainerInfo, podIP?: string, graceSeconds?: number): Promise<{ preStopFailure?: string }> {
-  const container = docker.getContainer(c.Id);
+export async function stopGracefully(docker: Docker, id: string, podIP?: string, graceSeconds?: number): Promise<{ preStopFailure?: string }> {
+  const container = docker.getContainer(id);
   const info = await container.inspect().catch(() => undefined);
   // The delete's grace period (kubectl delete --grace-period, --now) over the Pod's own.
   const grace = graceSeconds ?? (info?.Config as { StopTimeout?: number } | undefined)?.StopTimeout ?? defaultGraceSeconds;
   const started = Date.now();
   let preStopFailure: string | undefined;
-  const label = c.Labels[preStopLabel];
+  const label = info?.Config.Labels?.[preStopLabel];
   if (label && info?.State.Running) {
-    preStopFailure = await runHandler(docker, c.Id, JSON.parse(label) as LifecycleHandler, podIP, grace * 1000);
+    preStopFailure = await runHandler(docker, id, JSON.parse(label) as LifecycleHandler, podIP, grace * 1000);
   }
   const left = Math.max(0, Math.ceil(grace - (Date.now() - started) / 1000));
   if (info?.State.Running) await container.stop({ t: left }).catch(() => {});
-  await container.remove({ force: true }).catch((err: { statusCode?: number }) => {
+  return { preStopFailure };
+}
+
+/** Stops a container as the kubelet does (stopGracefully), then removes it. */
+export async function terminate(docker: Docker, c: Docker.ContainerInfo, podIP?: string, graceSeconds?: number): Promise<{ preStopFailure?: string }> {
+  const stopped = await stopGracefully(docker, c.Id, podIP, graceSeconds);
+  await docker.getContainer(c.Id).remove({ force: true }).catch((err: { statusCode?: number }) => {
     if (err.statusCode !== 404) throw err;
   });
-  return { preStopFailure };
+  return stopped;
 }

@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { KubeObject, Probe } from '../manifest/types.js';
 import { grpcHealthCheck } from './grpc-health.js';
+import { stopGracefully } from './container-lifecycle.js';
 
 /** A container of a Pod's spec, as the status and the probes read it. */
 export type ContainerSpec = { name: string; image: string; readinessProbe?: Probe; livenessProbe?: Probe; startupProbe?: Probe };
@@ -40,6 +41,9 @@ interface ProbeState {
 export class ContainerProbes {
   private readonly probes = new Map<string, ProbeState>();
 
+  /** Containers a probe is stopping, to start again. */
+  private readonly stopping = new Set<string>();
+
   constructor(private readonly o: ContainerProbesOptions) {}
 
   /** A deleted Pod's probes go with it. */
@@ -54,6 +58,8 @@ export class ContainerProbes {
    * failures restart it), each at its periodSeconds with its timeoutSeconds. Returns readiness.
    */
   async run(pod: KubeObject, spec: ContainerSpec, id: string, podIP: string | undefined, startedAt?: string): Promise<boolean> {
+    // Being stopped by a probe: not ready, and not probed again meanwhile.
+    if (this.stopping.has(id)) return false;
     const key = `${pod.metadata.uid}/${spec.name}`;
     let state = this.probes.get(key);
     if (!state || state.containerId !== id || state.startedAt !== startedAt) {
@@ -70,9 +76,18 @@ export class ContainerProbes {
       this.o.event(pod, 'Normal', 'Killing', `Container ${spec.name} ${why}, will be restarted`);
       this.probes.delete(key);
       this.o.killing(pod, spec.name, id);
-      // Stopped with the Pod's grace period; started again by the agent after the back-off (or not,
-      // as the Pod's restartPolicy says).
-      await this.o.docker.getContainer(id).stop({ t: pod.spec?.terminationGracePeriodSeconds ?? 30 }).catch(() => {});
+      // Stopped as a deleted Pod's containers are (preStop, then the Pod's grace period), in the
+      // background: a program that ignores SIGTERM holds no other Pod of the node up. The agent
+      // starts it again after the back-off (or not, as the Pod's restartPolicy says).
+      this.stopping.add(id);
+      void stopGracefully(this.o.docker, id, podIP, pod.spec?.terminationGracePeriodSeconds)
+        .then(({ preStopFailure }) => {
+          if (preStopFailure) this.o.event(pod, 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${preStopFailure}`);
+        }, () => {})
+        .finally(() => {
+          this.stopping.delete(id);
+          this.o.wake(Date.now());
+        });
     };
     const sp = spec.startupProbe;
     if (sp && !state.started) {
