@@ -185,7 +185,9 @@ function walk(schema: Schema, value: unknown, path: FieldPath, depth: number, is
 }
 
 function at(issues: Issue[], path: FieldPath, depth: number, key: string | number, message: string, extra?: Partial<Issue>): void {
-  issues.push({ path: [...path.slice(0, depth), key], message, ...extra });
+  const where = path.slice(0, depth);
+  where.push(key);
+  issues.push({ path: where, message, ...extra });
 }
 
 function bad(issues: Issue[], path: FieldPath, depth: number, message: string): void {

@@ -71,7 +71,7 @@ export class ContainerProbes {
     const since = Date.parse(startedAt ?? '') || now;
     const due = (p: Probe, last: number) => now - since >= (p.initialDelaySeconds ?? 0) * 1000 && now - last >= (p.periodSeconds ?? 10) * 1000 * 0.9;
     const next = (p: Probe, last: number) => this.o.wake(Math.max(since + (p.initialDelaySeconds ?? 0) * 1000, last + (p.periodSeconds ?? 10) * 1000));
-    const restart = async (why: string) => {
+    const restart = (why: string) => {
       this.o.log(`${why}; restarting container`, { pod: pod.metadata.name, container: spec.name });
       this.o.event(pod, 'Normal', 'Killing', `Container ${spec.name} ${why}, will be restarted`);
       this.probes.delete(key);
@@ -99,7 +99,7 @@ export class ContainerProbes {
           state.startupFailures++;
           this.o.event(pod, 'Warning', 'Unhealthy', `Startup probe failed: ${describeProbe(sp)}`);
           if (state.startupFailures >= (sp.failureThreshold ?? 3)) {
-            await restart('failed startup probe');
+            restart('failed startup probe');
             return false;
           }
         }
@@ -135,7 +135,7 @@ export class ContainerProbes {
       state.livenessFailures = ok ? 0 : state.livenessFailures + 1;
       if (!ok) this.o.event(pod, 'Warning', 'Unhealthy', `Liveness probe failed: ${describeProbe(l)}`);
       if (state.livenessFailures >= (l.failureThreshold ?? 3)) {
-        await restart('failed liveness probe');
+        restart('failed liveness probe');
         return false;
       }
     }
