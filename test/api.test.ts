@@ -120,7 +120,7 @@ test('watch streams newline-delimited events and resumes from a resourceVersion'
   t.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED two', 'DELETED one', 'ADDED three']);
 });
 
-test('a NodePort Service without a nodePort gets a free one; a taken one is refused', async (t) => {
+test('a NodePort Service without a nodePort gets a free one, passing over LoadBalancer ports; a taken one is refused', async (t) => {
   const { app } = setup();
   const svc = (name: string, nodePort?: number) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { type: 'NodePort', selector: { app: name }, ports: [{ port: 80, ...(nodePort ? { nodePort } : {}) }] } });
   const url = '/api/v1/namespaces/default/services';
@@ -131,6 +131,10 @@ test('a NodePort Service without a nodePort gets a free one; a taken one is refu
   const c = await app.inject({ method: 'POST', url, headers: auth, payload: svc('c', 30001) });
   t.is(c.statusCode, 422);
   t.regex(c.json().message, /30001 is already allocated/);
+  // A LoadBalancer's own port is on the nodes' addresses too: the next free nodePort passes over it.
+  const lb = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb' }, spec: { type: 'LoadBalancer', selector: { app: 'lb' }, ports: [{ port: 30002, nodePort: 30010 }] } };
+  t.is((await app.inject({ method: 'POST', url, headers: auth, payload: lb })).statusCode, 201);
+  t.is((await app.inject({ method: 'POST', url, headers: auth, payload: svc('d') })).json().spec.ports[0].nodePort, 30003);
 });
 
 test('a deleted Pod on a node stays, Terminating, for its grace period (its own or the one asked for); forced, or on no node, it goes at once', async (t) => {

@@ -4,6 +4,7 @@ import { buildDnsTable, lookup } from '../src/network/dns-records.js';
 import { buildIngressTable, matchRoute, servedIngress } from '../src/network/ingress-routes.js';
 import { policyRules } from '../src/network/policy-rules.js';
 import { proxyRules } from '../src/network/proxy-rules.js';
+import { describeRefusal, nodePortHolders } from '../src/network/node-port-holders.js';
 import { hookInPlace } from '../src/network/hook-order.js';
 import { dnsSettings } from '../src/runtime/pod-containers.js';
 import type { KubeObject } from '../src/manifest/types.js';
@@ -84,6 +85,45 @@ test("a LoadBalancer answers on its own port at the node's addresses, but not on
   t.regex(rules, /--dport 8081 -m addrtype --dst-type LOCAL .* -j MARK --or-mark 0x1000000/);
   t.regex(rules, /-d 192\.0\.2\.10\/32 -p udp -m udp --dport 9000 .* -j MARK --or-mark 0x1000000/);
   t.regex(rules, /-d 192\.0\.2\.10\/32 -p udp -m udp --dport 9000 .* -j DNAT --to-destination 172\.18\.0\.8:9001/);
+});
+
+test('a port of the nodes is held by the Service created first: a later LoadBalancer on it is refused, and says who holds it', (t) => {
+  const at = (s: KubeObject, time: string) => ({ ...s, metadata: { ...s.metadata, creationTimestamp: time } }) as KubeObject;
+  const first = at(svc('first', { type: 'LoadBalancer', ports: [{ port: 8081, nodePort: 30081 }] }), '2026-01-01T00:00:01Z');
+  // Named to sort first, created later: age decides, not the name.
+  const later = at(svc('a-later', { type: 'LoadBalancer', ports: [{ port: 8081, nodePort: 30082 }, { port: 9090, nodePort: 30083 }] }), '2026-01-01T00:00:02Z');
+  // Its LoadBalancer port is the nodePort another Service had first.
+  const inNodePort = at(svc('in-node-port', { type: 'LoadBalancer', ports: [{ port: 30081, nodePort: 30084 }] }), '2026-01-01T00:00:03Z');
+  // The same number over UDP is another port.
+  const udp = at(svc('dns', { type: 'LoadBalancer', ports: [{ port: 8081, protocol: 'UDP', nodePort: 30085 }] }), '2026-01-01T00:00:04Z');
+  const reserved = at(svc('web', { type: 'LoadBalancer', ports: [{ port: 443, nodePort: 30086 }] }), '2026-01-01T00:00:00Z');
+  const services = [later, inNodePort, first, udp, reserved];
+  const h = nodePortHolders(services, [80, 443]);
+  t.true(h.holds(first, 8081));
+  t.false(h.holds(later, 8081));
+  t.true(h.holds(later, 9090), 'its other port is its own');
+  t.true(h.holds(later, 30082), 'its nodePort too');
+  t.false(h.holds(inNodePort, 30081));
+  t.true(h.holds(udp, 8081, 'UDP'));
+  t.false(h.holds(reserved, 443));
+  t.true(h.holds(reserved, 30086));
+  t.deepEqual(h.refused.map((r) => `${r.service} ${r.as} ${r.port}/${r.protocol} ${r.heldBy ?? 'Gouvernail'}`), [
+    'shop/web LoadBalancer port 443/TCP Gouvernail',
+    'shop/a-later LoadBalancer port 8081/TCP shop/first',
+    'shop/in-node-port LoadBalancer port 30081/TCP shop/first',
+  ]);
+  t.regex(describeRefusal(h.refused[1]!), /LoadBalancer port 8081\/TCP is not published on the nodes' addresses: Service shop\/first, created before, holds it/);
+
+  // The nodes' rules follow: port 8081 goes to the first Service's endpoint only.
+  const rules = proxyRules({
+    installation: 'abc123',
+    services: [{ ...later, spec: { ...later.spec, clusterIP: '10.96.0.41' } }, { ...first, spec: { ...first.spec, clusterIP: '10.96.0.42' } }] as KubeObject[],
+    endpoints: [eps('a-later', [{ addresses: [{ ip: '172.18.0.41' }], ports: [{ port: 8080 }] }]), eps('first', [{ addresses: [{ ip: '172.18.0.42' }], ports: [{ port: 8080 }] }])],
+    podSubnets: ['172.18.0.0/16'],
+  });
+  const to8081 = rules.split('\n').filter((l) => l.includes('--dport 8081 -m addrtype') && l.includes('DNAT'));
+  t.deepEqual(to8081.map((l) => /--to-destination (\S+)/.exec(l)![1]), ['172.18.0.42:8080']);
+  t.regex(rules, /--dport 9090 -m addrtype --dst-type LOCAL .* -j DNAT --to-destination 172\.18\.0\.41:8080/);
 });
 
 test('traffic policies of Local keep to the endpoints of the node the rules are for, drop where it has none, and keep the source of external traffic', (t) => {

@@ -163,14 +163,30 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
   // proxy), as k3s's does; external IPs answer on their Service's ports.
   const ready = kept!.metadata.name;
   await waitFor('the load balancer port on the node address, from a Pod', async () => (await get(`http://${nodeIP}:8081/`)) === ready, 60_000, 500);
-  const local = await waitFor('the load balancer port on loopback', () => new Promise<string | false>((resolve) => {
+  const loopback = () => new Promise<string | false>((resolve) => {
     http.get({ host: '127.0.0.1', port: 8081, path: '/', timeout: 5000 }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(body.trim()));
     }).on('error', () => resolve(false));
-  }), 60_000, 500);
+  });
+  const local = await waitFor('the load balancer port on loopback', loopback, 60_000, 500);
   t.is(local, ready);
+  // A second LoadBalancer on the same port, created later, stays pending and says which Service
+  // holds the port; the port keeps answering for the first one, on loopback and on the node's
+  // address. Named to sort before web-lb, and selecting no Pod: taking the port would show.
+  t.is((await k(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Service\nmetadata: { name: a-lb, namespace: svc-other }\nspec:\n  type: LoadBalancer\n  selector: { app: nobody }\n  ports: [{ port: 8081, targetPort: 8080 }]\n' })).code, 0);
+  const refused = await waitFor('the refused port told', async () => (await server.client.list('Event', 'svc-other')).find((e) => (e.involvedObject as { name?: string } | undefined)?.name === 'a-lb' && e.reason === 'PortInUse'));
+  t.is(refused.type, 'Warning');
+  t.regex(refused.message as string, /LoadBalancer port 8081\/TCP is not published on the nodes' addresses: Service svc-other\/web-lb, created before, holds it/);
+  // Its Endpoints are written after its status, in the same pass.
+  await waitFor('the endpoints of a-lb', async () => (await server.client.get('Endpoints', 'svc-other', 'a-lb')) !== undefined);
+  t.regex((await k(['get', 'svc', 'a-lb', '-n', 'svc-other'])).out, /a-lb\s+LoadBalancer\s+\S+\s+<pending>\s/);
+  for (let i = 0; i < 3; i++) t.is(await loopback(), ready, 'loopback 8081 still the first Service');
+  t.is(await get(`http://${nodeIP}:8081/`), ready, "the node's address too");
+  // Once the holder goes, the port is the waiting Service's: it gets the node's address.
+  t.is((await k(['delete', 'svc', 'web-lb', '-n', 'svc-other'])).code, 0);
+  await waitFor('a-lb holding the port', async () => new RegExp(`a-lb\\s+LoadBalancer\\s+\\S+\\s+${nodeIP.replace(/\./g, '\\.')}\\s`).test((await k(['get', 'svc', 'a-lb', '-n', 'svc-other'])).out));
   const ext = await k(['apply', '-f', '-'], { input: `apiVersion: v1\nkind: Service\nmetadata: { name: web-ext, namespace: svc-other }\nspec:\n  selector: { app: web }\n  externalIPs: [${nodeIP}]\n  ports: [{ port: 8082, targetPort: 8080 }]\n` });
   t.is(ext.code, 0, ext.err);
   await waitFor('the external IP', async () => (await get(`http://${nodeIP}:8082/`)) === ready, 60_000, 500);

@@ -185,7 +185,8 @@ function onlyMetadataChanged(a: KubeObject, b: KubeObject): boolean {
 }
 
 /**
- * NodePort Services get a free port of 30000-32767 where they name none, keeping the one they had;
+ * NodePort Services get a free port of 30000-32767 where they name none, keeping the one they had
+ * (and passing over another LoadBalancer's own ports, which are on the nodes' addresses too);
  * a port another Service holds is refused.
  */
 export const nodePortAllocation: AdmissionPlugin = {
@@ -196,9 +197,14 @@ export const nodePortAllocation: AdmissionPlugin = {
     if (service.spec?.type !== 'NodePort' && service.spec?.type !== 'LoadBalancer') return;
     const self = `${service.metadata.namespace}/${service.metadata.name}`;
     const taken = new Set<number>();
+    const loadBalancerPorts = new Set<number>();
     for (const s of r.store.list({ kind: 'Service' })) {
       if (`${s.metadata.namespace}/${s.metadata.name}` === self) continue;
-      for (const p of s.spec.ports ?? []) if (p.nodePort) taken.add(p.nodePort);
+      for (const p of s.spec.ports ?? []) {
+        if (p.nodePort) taken.add(p.nodePort);
+        // A LoadBalancer's own port is on the nodes' addresses too: not handed out as a nodePort.
+        if (s.spec.type === 'LoadBalancer' && typeof p.port === 'number') loadBalancerPorts.add(p.port);
+      }
     }
     (service.spec.ports ?? []).forEach((p: { nodePort?: number; port: number }, i: number) => {
       if (p.nodePort) {
@@ -207,7 +213,7 @@ export const nodePortAllocation: AdmissionPlugin = {
       }
       const kept = r.oldObject?.spec?.ports?.find((c: { port: number; nodePort?: number }) => c.port === p.port)?.nodePort;
       let port = kept ?? 30000;
-      while (taken.has(port)) port++;
+      while (taken.has(port) || (port !== kept && loadBalancerPorts.has(port))) port++;
       if (port > 32767) throw new ApiError(422, 'Invalid', 'no NodePort is free in 30000-32767');
       p.nodePort = port;
       taken.add(port);

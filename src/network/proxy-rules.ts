@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { KubeObject } from '../manifest/types.js';
 import { policyRules } from './policy-rules.js';
 import { hostPortRules, type HostPort } from './host-ports.js';
+import { nodePortHolders } from './node-port-holders.js';
 
 /** The chains one installation owns in a node's iptables, named after it (28 characters at most). */
 export function chainNames(installation: string) {
@@ -75,6 +76,7 @@ export function proxyRules(input: ProxyInput): string {
   const nodePorts: string[] = [];
   const endpointIPs = new Set<string>();
   const endpointsOf = new Map(input.endpoints.map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]));
+  const holders = nodePortHolders(input.services, input.reservedPorts);
   const services = [...input.services].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
   for (const s of services) {
     const ip: string | undefined = s.spec?.clusterIP;
@@ -98,8 +100,10 @@ export function proxyRules(input: ProxyInput): string {
       // addresses too, which its status names (as k3s's load balancer); each external IP.
       const ways: string[] = [];
       const onNode = `! -d 127.0.0.0/8 -p ${proto} -m ${proto} --dport`;
-      if ((s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && p.nodePort) ways.push(`${onNode} ${p.nodePort} -m addrtype --dst-type LOCAL`);
-      if (s.spec.type === 'LoadBalancer' && !input.reservedPorts?.includes(p.port)) ways.push(`${onNode} ${p.port} -m addrtype --dst-type LOCAL`);
+      // Each only where this Service holds the port (the first Service to want it; see node-port-holders).
+      const protocol = p.protocol ?? 'TCP';
+      if ((s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer') && p.nodePort && holders.holds(s, p.nodePort, protocol)) ways.push(`${onNode} ${p.nodePort} -m addrtype --dst-type LOCAL`);
+      if (s.spec.type === 'LoadBalancer' && holders.holds(s, p.port, protocol)) ways.push(`${onNode} ${p.port} -m addrtype --dst-type LOCAL`);
       for (const external of s.spec.externalIPs ?? []) ways.push(`-d ${external}/32 -p ${proto} -m ${proto} --dport ${p.port}`);
       const name = `${key}${p.name ? `:${p.name}` : ''}`;
       const label = comment(name);

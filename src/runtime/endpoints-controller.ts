@@ -4,6 +4,15 @@ import { endpointSlices, endpointsObject, serviceEndpoints, serviceNameLabel, sl
 import type { ObjectStore } from '../store/object-store.js';
 import { PassLoop } from './pass-loop.js';
 import { servedIngress } from '../network/ingress-routes.js';
+import { describeRefusal, nodePortHolders, type NodePortHolders } from '../network/node-port-holders.js';
+import type { EventRecorder } from './event-recorder.js';
+
+export interface EndpointsControllerOptions {
+  /** Ports of the nodes' addresses Gouvernail serves itself (the Ingress's, the API server's). */
+  reservedPorts?: number[];
+  /** Where a LoadBalancer's refused port is told (kubectl describe service). */
+  events?: EventRecorder;
+}
 
 const watched = new Set(['Service', 'Pod', 'Endpoints', 'EndpointSlice', 'Node', 'Ingress', 'IngressClass']);
 
@@ -11,12 +20,16 @@ const watched = new Set(['Service', 'Pod', 'Endpoints', 'EndpointSlice', 'Node',
  * Kubernetes' endpoints and endpoint slice controllers, as one pass: each Service with a selector
  * gets an Endpoints object and EndpointSlices listing the Pods it sends to, ready or not; a
  * LoadBalancer Service gets the nodes' addresses as its external IPs (as k3s's built-in load
- * balancer gives them). A Service without a selector keeps the Endpoints written for it.
+ * balancer gives them) once it holds one of its ports there; one whose every port another Service
+ * or Gouvernail holds stays pending, as k3s's does, and each refused port is an event and a log
+ * line. A Service without a selector keeps the Endpoints written for it.
  */
 export class EndpointsController {
   private readonly loop: PassLoop;
+  /** Refused ports already told, so that each is told once while it lasts. */
+  private told = new Set<string>();
 
-  constructor(private readonly store: ObjectStore, private readonly client: Client, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}) {
+  constructor(private readonly store: ObjectStore, private readonly client: Client, private readonly log: (msg: string, f?: Record<string, unknown>) => void = () => {}, private readonly o: EndpointsControllerOptions = {}) {
     this.loop = new PassLoop({ pass: () => this.pass(), onError: (err, ms) => this.log('endpoints pass failed; retrying', { err: err.message, retryInMs: ms }), resyncMs: 30_000, debounceMs: 10 });
   }
 
@@ -50,16 +63,35 @@ export class EndpointsController {
       if (JSON.stringify(ing.status?.loadBalancer?.ingress ?? []) === JSON.stringify(ingress)) continue;
       await this.client.updateStatus({ ...ing, metadata: { ...ing.metadata, resourceVersion: undefined }, status: { loadBalancer: { ingress } } }).catch((err) => this.log('cannot write the status of an Ingress', { ingress: `${ing.metadata.namespace}/${ing.metadata.name}`, err: (err as Error).message }));
     }
+    const holders = nodePortHolders(services, this.o.reservedPorts);
+    this.tellRefused(services, holders);
     for (const service of services) {
       if (service.metadata.deletionTimestamp) continue;
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
-      await this.reconcile(service, podsByNs.get(service.metadata.namespace!) ?? [], slicesByService.get(key) ?? [], nodeAddresses).catch((err) => this.log('cannot write the endpoints of a Service', { service: key, err: (err as Error).message }));
+      await this.reconcile(service, podsByNs.get(service.metadata.namespace!) ?? [], slicesByService.get(key) ?? [], nodeAddresses, holders).catch((err) => this.log('cannot write the endpoints of a Service', { service: key, err: (err as Error).message }));
     }
   }
 
-  private async reconcile(service: KubeObject, pods: KubeObject[], slices: KubeObject[], nodeAddresses: string[]): Promise<void> {
+  /** Each refused port, once while it lasts: a Warning event on the Service and a log line. */
+  private tellRefused(services: KubeObject[], holders: NodePortHolders): void {
+    const now = new Set<string>();
+    for (const r of holders.refused) {
+      const id = `${r.service}:${r.as}:${r.protocol}/${r.port}:${r.heldBy ?? ''}`;
+      now.add(id);
+      if (this.told.has(id)) continue;
+      const message = describeRefusal(r);
+      this.log(message, { service: r.service, port: r.port, protocol: r.protocol, heldBy: r.heldBy });
+      const service = services.find((s) => `${s.metadata.namespace}/${s.metadata.name}` === r.service);
+      if (service) this.o.events?.record(service, 'Warning', 'PortInUse', message);
+    }
+    this.told = now;
+  }
+
+  private async reconcile(service: KubeObject, pods: KubeObject[], slices: KubeObject[], nodeAddresses: string[], holders: NodePortHolders): Promise<void> {
     if (service.spec?.type === 'LoadBalancer') {
-      const ingress = nodeAddresses.map((ip) => ({ ip, ipMode: 'VIP' }));
+      // Pending (no address) while it holds none of its own ports on the nodes.
+      const held = (service.spec.ports ?? []).some((p: { port: number; protocol?: string }) => holders.holds(service, p.port, p.protocol ?? 'TCP'));
+      const ingress = held ? nodeAddresses.map((ip) => ({ ip, ipMode: 'VIP' })) : [];
       if (JSON.stringify(service.status?.loadBalancer?.ingress ?? []) !== JSON.stringify(ingress)) {
         await this.client.updateStatus({ ...service, metadata: { ...service.metadata, resourceVersion: undefined }, status: { ...(service.status ?? {}), loadBalancer: { ingress } } });
       }

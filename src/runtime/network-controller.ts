@@ -43,8 +43,6 @@ export class NetworkController {
   private readonly nodeAddresses = new Map<string, string>();
   /** The Secrets Ingresses take certificates from: a change to one is a new certificate. */
   private tlsSecrets = new Set<string>();
-  /** LoadBalancer ports already said to be Gouvernail's own. */
-  private readonly warnedPorts = new Set<string>();
 
   constructor(private readonly o: NetworkControllerOptions) {
     this.loop = new PassLoop({ pass: () => this.pass(), onError: (err, ms) => o.log('network pass failed; retrying', { err: err.message, retryInMs: ms }), resyncMs: 30_000, debounceMs: 20 });
@@ -130,7 +128,6 @@ export class NetworkController {
     this.policies = policies.length;
     const pods = store.list({ kind: 'Pod' });
     const ruleInput = { installation, services, endpoints, podSubnets: subnets, local: [dnsAddress], policies, pods: policies.length ? pods : [], namespaces: store.list({ kind: 'Namespace' }), reservedPorts: this.o.reservedPorts };
-    this.warnReserved(services);
     const ingresses = store.list({ kind: 'Ingress' });
     this.tlsSecrets = new Set(ingresses.flatMap((i) => (i.spec?.tls ?? []).map((t: { secretName?: string }) => `${i.metadata.namespace}/${t.secretName}`)));
     const secrets = [...this.tlsSecrets].map((k) => store.get('Secret', k.split('/')[0], k.split('/')[1]!)).filter((x) => x !== undefined);
@@ -161,19 +158,5 @@ export class NetworkController {
     // A failed apply (an engine that did not answer, a busy iptables) is not left to the resync:
     // a NetworkPolicy or a new Service would otherwise wait up to 30 s to take effect.
     return applied.every(Boolean);
-  }
-
-  /** A LoadBalancer port that is Gouvernail's own is not published on the nodes' addresses: said once. */
-  private warnReserved(services: KubeObject[]): void {
-    const reserved = this.o.reservedPorts ?? [];
-    for (const s of services) {
-      if (s.spec?.type !== 'LoadBalancer') continue;
-      for (const p of s.spec.ports ?? []) {
-        const id = `${s.metadata.namespace}/${s.metadata.name}:${p.port}`;
-        if (!reserved.includes(p.port) || this.warnedPorts.has(id)) continue;
-        this.warnedPorts.add(id);
-        this.o.log(`LoadBalancer port ${p.port} is Gouvernail's own on every node (the Ingress's or the API server's); it is not published on the nodes' addresses: give the Service another port, or reach it through an Ingress or its nodePort`, { service: `${s.metadata.namespace}/${s.metadata.name}`, port: p.port, nodePort: p.nodePort });
-      }
-    }
   }
 }

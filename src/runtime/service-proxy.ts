@@ -4,6 +4,7 @@ import type { KubeObject } from '../manifest/types.js';
 import { matchesSelector } from '../manifest/selector.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { targetPortOn } from '../network/endpoints.js';
+import { nodePortHolders } from '../network/node-port-holders.js';
 
 interface Listener {
   server: net.Server;
@@ -13,7 +14,7 @@ interface Listener {
 
 /**
  * Publishes NodePort and LoadBalancer Services on this node, as kube-proxy does: a TCP listener on
- * each nodePort, and on each LoadBalancer port but the ones Gouvernail serves itself, that forwards
+ * each nodePort, and on each LoadBalancer port the Service holds (see node-port-holders), that forwards
  * every connection to one of the Service's ready Pods (round robin), on its targetPort: the clients
  * of this host's loopback; every node's own addresses are served by the network component's
  * iptables rules, as cluster IPs are.
@@ -54,12 +55,14 @@ export class ServiceProxy {
 
   reconcile(): void {
     const wanted = new Map<number, { service: KubeObject; port: number | string }>();
-    for (const s of this.store.list({ kind: 'Service' })) {
+    const services = this.store.list({ kind: 'Service' });
+    const holders = nodePortHolders(services, this.reservedPorts);
+    for (const s of services) {
       if (s.spec.type !== 'NodePort' && s.spec.type !== 'LoadBalancer') continue;
       for (const p of s.spec.ports ?? []) {
         if ((p.protocol ?? 'TCP') !== 'TCP') continue;
-        if (p.nodePort) wanted.set(p.nodePort, { service: s, port: p.targetPort ?? p.port });
-        if (s.spec.type === 'LoadBalancer' && !this.reservedPorts.includes(p.port)) wanted.set(p.port, { service: s, port: p.targetPort ?? p.port });
+        if (p.nodePort && holders.holds(s, p.nodePort)) wanted.set(p.nodePort, { service: s, port: p.targetPort ?? p.port });
+        if (s.spec.type === 'LoadBalancer' && holders.holds(s, p.port)) wanted.set(p.port, { service: s, port: p.targetPort ?? p.port });
       }
     }
     for (const [port, l] of this.listeners) {

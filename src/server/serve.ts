@@ -243,12 +243,15 @@ export async function serve(options: ServeOptions) {
     job: new EventRecorder(controllerManager, { component: 'job-controller' }),
     cronJob: new EventRecorder(controllerManager, { component: 'cronjob-controller' }),
     autoscaler: new EventRecorder(controllerManager, { component: 'horizontal-pod-autoscaler' }),
+    service: new EventRecorder(controllerManager, { component: 'service-controller' }),
   };
   const eventTtlMs = options.eventTtlMs ?? 3600_000;
   const expiry = setInterval(() => expireEvents(controllerManager, eventTtlMs), Math.min(60_000, eventTtlMs));
   expiry.unref();
   const controllers = new WorkloadControllers(store, controllerManager, asComponent(identities.scheduler), logFor('kube-controller-manager'), recorders, logFor('kube-scheduler'));
-  const endpoints = new EndpointsController(store, controllerManager, logFor('kube-controller-manager'));
+  // The nodes' ports Gouvernail serves itself: no LoadBalancer Service takes them.
+  const reservedPorts = [options.ingressPorts?.http ?? 80, options.ingressPorts?.https ?? 443, ...(options.port ? [options.port] : [])];
+  const endpoints = new EndpointsController(store, controllerManager, logFor('kube-controller-manager'), { reservedPorts, events: recorders.service });
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
   // One agent and one heartbeat per node; the local engine's Pods get their token files bind-mounted from the data folder.
   const podSubnets = new PodSubnets(starts, options.clusterCidr);
@@ -258,8 +261,6 @@ export async function serve(options: ServeOptions) {
   const nodes = new NodeManager({ store, asNode: (name) => asComponent(nodeIdentity(name)), installation, log: logFor('gouvernail-node-agent'), local: { name: nodeName, docker, podFilesDir: path.join(options.dataDir, 'pods'), publishAddresses: options.publishAddresses }, heartbeatMs: options.heartbeatMs, resyncMs: options.nodeResyncMs, clusterDns: { server: dnsAddress, domain: clusterDomain }, podSubnets });
   nodesRef.current = nodes;
   await nodes.start();
-  // The nodes' ports Gouvernail serves itself: no LoadBalancer Service takes them.
-  const reservedPorts = [options.ingressPorts?.http ?? 80, options.ingressPorts?.https ?? 443, ...(options.port ? [options.port] : [])];
   const network = new NetworkController({ store, installation, engines: () => nodes.engines(), dnsAddress, podSubnets, client: controllerManager, ingressPorts: options.ingressPorts, reservedPorts, publishAddresses: options.publishAddresses, log: logFor('gouvernail-service-proxy') });
   networkRef.current = network;
   const lifecycle = new NodeLifecycleController({ store, client: controllerManager, log: logFor('kube-controller-manager'), events: recorders.nodeController, monitorGraceMs: options.nodeMonitorGraceMs, evictionTimeoutMs: options.podEvictionTimeoutMs, lastError: (n) => nodes.lastError(n) });
