@@ -279,6 +279,37 @@ spec:
   t.true(waited >= 2500 && waited < 25_000, `the 3 s grace period was waited, not 30 s (${waited} ms)`);
 });
 
+test.serial("a Pod deleted while a liveness probe is stopping its container runs the container's preStop hook once", async (t) => {
+  // The hook writes to a folder of this host: the Pod and its volumes go, the count stays.
+  const out = tempDir();
+  await apply(t, `apiVersion: v1
+kind: Namespace
+metadata: { name: prestop-once, labels: { pod-security.kubernetes.io/enforce: privileged } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: flaky, namespace: prestop-once }
+spec:
+  terminationGracePeriodSeconds: 8
+  containers:
+  - name: app
+    image: "${image}"
+    command: ["sh", "-c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 3600"]
+    livenessProbe: { exec: { command: ["cat", "/tmp/healthy"] }, periodSeconds: 1, failureThreshold: 1 }
+    lifecycle: { preStop: { exec: { command: ["sh", "-c", "echo stopping >> /out/prestop; sleep 6"] } } }
+    volumeMounts: [{ name: out, mountPath: /out }]
+  volumes: [{ name: out, hostPath: { path: "${out}", type: Directory } }]
+`);
+  const hooks = () => (existsSync(path.join(out, 'prestop')) ? readFileSync(path.join(out, 'prestop'), 'utf8').split('\n').filter(Boolean).length : 0);
+  // The probe's stop began: its preStop hook runs, for 6 s.
+  await waitFor("the probe's stop running the hook", async () => hooks() === 1, 120_000, 200);
+  t.is((await k(['delete', 'pod', 'flaky', '-n', 'prestop-once', '--wait=false'])).code, 0);
+  await waitFor('the Pod gone', async () => (await server.client.get('Pod', 'prestop-once', 'flaky')) === undefined, 90_000);
+  t.is(hooks(), 1, 'the delete waited for the stop under way instead of running the hook again');
+  const reasons = (await server.client.list('Event', 'prestop-once')).map((e) => `${e.reason}: ${e.message}`);
+  t.true(reasons.includes('Killing: Container app failed liveness probe, will be restarted'), reasons.join('\n'));
+});
+
 test.serial('an HPA scales a Deployment from 1 to 3 under a CPU burn and back down after its window', async (t) => {
   await k(['create', 'namespace', 'hpa']);
   await apply(t, `apiVersion: apps/v1

@@ -41,10 +41,18 @@ interface ProbeState {
 export class ContainerProbes {
   private readonly probes = new Map<string, ProbeState>();
 
-  /** Containers a probe is stopping, to start again. */
-  private readonly stopping = new Set<string>();
+  /** Containers a probe is stopping, to start again: their stops, by container id. */
+  private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(private readonly o: ContainerProbesOptions) {}
+
+  /**
+   * The stop a probe began of this container, if one is under way: a deleted Pod's stop waits for
+   * it rather than running the container's preStop hook a second time beside it.
+   */
+  stopOf(id: string): Promise<void> | undefined {
+    return this.stopping.get(id);
+  }
 
   /** A deleted Pod's probes go with it. */
   forget(uid: string): void {
@@ -79,8 +87,7 @@ export class ContainerProbes {
       // Stopped as a deleted Pod's containers are (preStop, then the Pod's grace period), in the
       // background: a program that ignores SIGTERM holds no other Pod of the node up. The agent
       // starts it again after the back-off (or not, as the Pod's restartPolicy says).
-      this.stopping.add(id);
-      void stopGracefully(this.o.docker, id, podIP, pod.spec?.terminationGracePeriodSeconds)
+      const stop = stopGracefully(this.o.docker, id, podIP, pod.spec?.terminationGracePeriodSeconds)
         .then(({ preStopFailure }) => {
           if (preStopFailure) this.o.event(pod, 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${preStopFailure}`);
         }, () => {})
@@ -88,6 +95,7 @@ export class ContainerProbes {
           this.stopping.delete(id);
           this.o.wake(Date.now());
         });
+      this.stopping.set(id, stop);
     };
     const sp = spec.startupProbe;
     if (sp && !state.started) {

@@ -701,6 +701,8 @@ export class NodeAgent {
         try {
           this.log('stopping container of a deleted Pod', { container: name });
           this.o.event?.(podOf(c), 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
+          // A probe stopping it already ran its preStop hook: that stop is let finish, not doubled.
+          await this.probes.stopOf(c.Id);
           const { preStopFailure } = await terminate(docker, c, podIP, graceSeconds);
           // A container that outlives the agent's stop is forgotten by the next start's pass.
           if (this.stopped) return;
