@@ -175,6 +175,30 @@ test('a deleted Pod on a node stays, Terminating, for its grace period (its own 
   t.regex(bad.json().message, /gracePeriodSeconds must be a non-negative integer/);
 });
 
+test("a Pod deleted in the foreground stays, when its finalizer goes, until its node says its containers are gone; the node's word while the finalizer holds it is kept", async (t) => {
+  const { store, app } = setup();
+  store.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {} });
+  const url = '/api/v1/namespaces/default/pods';
+  for (const name of ['fg', 'fg-stopped']) {
+    t.is((await app.inject({ method: 'POST', url, headers: auth, payload: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } } })).statusCode, 201);
+    t.is((await app.inject({ method: 'DELETE', url: `${url}/${name}`, headers: auth, payload: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' } })).statusCode, 200);
+    t.deepEqual(store.get('Pod', 'default', name)?.metadata.finalizers, ['foregroundDeletion']);
+  }
+  // The garbage collector lets go of it (a Pod has no dependents): its containers may still be stopping.
+  const release = (name: string) => app.inject({ method: 'PATCH', url: `${url}/${name}`, headers: { ...auth, 'content-type': 'application/merge-patch+json' }, payload: { metadata: { finalizers: null } } });
+  t.is((await release('fg')).statusCode, 200);
+  t.is(store.get('Pod', 'default', 'fg')?.metadata.deletionGracePeriodSeconds, 30, 'still there, Terminating');
+  // Its node's delete (grace 0, once the containers have stopped) lets it go.
+  t.is((await app.inject({ method: 'DELETE', url: `${url}/fg?gracePeriodSeconds=0`, headers: auth })).statusCode, 200);
+  t.is(store.get('Pod', 'default', 'fg'), undefined);
+
+  // The other way round: the node is done first, the finalizer still holds it; it goes with the finalizer.
+  t.is((await app.inject({ method: 'DELETE', url: `${url}/fg-stopped?gracePeriodSeconds=0`, headers: auth })).statusCode, 200);
+  t.is(store.get('Pod', 'default', 'fg-stopped')?.metadata.deletionGracePeriodSeconds, 0);
+  t.is((await release('fg-stopped')).statusCode, 200);
+  t.is(store.get('Pod', 'default', 'fg-stopped'), undefined);
+});
+
 test('over HTTP, a delete carries its uid precondition: a different uid is a conflict and nothing is deleted', async (t) => {
   const { store, app } = setup();
   const address = await app.listen({ host: '127.0.0.1', port: 0 });

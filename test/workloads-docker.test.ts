@@ -310,6 +310,31 @@ spec:
   t.true(reasons.includes('Killing: Container app failed liveness probe, will be restarted'), reasons.join('\n'));
 });
 
+test.serial('kubectl delete --cascade=foreground of a Pod returns once its container is gone, as a plain delete does', async (t) => {
+  await apply(t, `apiVersion: v1
+kind: Namespace
+metadata: { name: foreground }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: slow, namespace: foreground }
+spec:
+  terminationGracePeriodSeconds: 3
+  containers:
+  - { name: app, image: "${image}", command: ["sleep", "3600"] }
+`);
+  t.is((await k(['wait', '--for=condition=Ready', 'pod/slow', '-n', 'foreground', '--timeout=120s'])).code, 0);
+  const [container] = await containersOf(server.installation, 'foreground');
+  t.truthy(container, 'its container runs');
+  // sleep as PID 1 ignores SIGTERM: the container goes when the 3 s grace period ends.
+  const asked = Date.now();
+  const r = await k(['delete', 'pod', 'slow', '-n', 'foreground', '--cascade=foreground']);
+  const took = Date.now() - asked;
+  t.is(r.code, 0, r.err);
+  t.false((await containersOf(server.installation, 'foreground')).some((c) => c.Id === container!.Id), 'the container was gone when kubectl returned');
+  t.true(took >= 2500, `the grace period was waited (${took} ms)`);
+});
+
 test.serial('an HPA scales a Deployment from 1 to 3 under a CPU burn and back down after its window', async (t) => {
   await k(['create', 'namespace', 'hpa']);
   await apply(t, `apiVersion: apps/v1

@@ -399,7 +399,9 @@ export class ApiServer {
       if (o.metadata.resourceVersion !== undefined && o.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(r.resource, current);
       return { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
     }
-    if (o.metadata.deletionTimestamp && !pendingFinalizers(o)) {
+    // A Pod whose node is still stopping its containers stays when its last finalizer goes: the
+    // node deletes it once they have stopped (as the kubelet's final delete).
+    if (o.metadata.deletionTimestamp && !pendingFinalizers(o) && !this.nodeStillStopping(o)) {
       if (o.metadata.resourceVersion !== undefined && o.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(r.resource, current);
       this.store.delete(o.kind, o.metadata.namespace, o.metadata.name);
       return o;
@@ -459,7 +461,13 @@ export class ApiServer {
     if (r.options?.dryRun) return { code: 200, body: current, warnings };
     const podGrace = current.kind === 'Pod' ? this.podGrace(current, grace) : 0;
     if (current.metadata.deletionTimestamp) {
-      // A Pod already stopping may be let go at once (kubectl delete --force --grace-period=0).
+      // A Pod already stopping may be let go at once (kubectl delete --force --grace-period=0, or
+      // its node, once its containers have stopped); while finalizers hold it, that is recorded,
+      // and it goes with the last of them.
+      if (current.kind === 'Pod' && podGrace === 0 && pendingFinalizers(current)) {
+        if (current.metadata.deletionGracePeriodSeconds === 0) return { code: 200, body: current, warnings };
+        return { code: 200, body: this.store.update({ ...current, metadata: { ...current.metadata, deletionGracePeriodSeconds: 0 } }), warnings };
+      }
       if (current.kind !== 'Pod' || podGrace > 0 || pendingFinalizers(current)) return { code: current.kind === 'Pod' ? 200 : 202, body: current, warnings };
       this.store.delete(current.kind, current.metadata.namespace, current.metadata.name);
       return { code: 200, body: current, warnings };
@@ -495,6 +503,11 @@ export class ApiServer {
     if (!pod.spec?.nodeName || !this.store.get('Node', undefined, pod.spec.nodeName)) return 0;
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 0;
     return requested ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+  }
+
+  /** A deleted Pod given time to stop, whose node has not said its containers are gone. */
+  private nodeStillStopping(o: KubeObject): boolean {
+    return o.kind === 'Pod' && Number(o.metadata.deletionGracePeriodSeconds ?? 0) > 0 && this.podGrace(o, undefined) > 0;
   }
 
   /** Orphan propagation: dependents lose their reference to the owner and stay. */
