@@ -27,14 +27,18 @@ export class DocumentCache {
 
   /** The document as parsed; not once it is kept checked (that is the defaulted object). */
   get(text: string): unknown {
-    const entry = this.use(text);
-    return entry && !entry.issues ? JSON.parse(entry.json) : undefined;
+    const entry = this.entries.get(text);
+    if (!entry || entry.issues) return undefined;
+    this.use(text, entry);
+    return JSON.parse(entry.json);
   }
 
   /** The document's object validated and defaulted before, with the warnings it had. */
   getChecked(text: string): { object: KubeObject; issues: Issue[] } | undefined {
-    const entry = this.use(text);
-    return entry?.issues ? { object: JSON.parse(entry.json) as KubeObject, issues: entry.issues } : undefined;
+    const entry = this.entries.get(text);
+    if (!entry?.issues) return undefined;
+    this.use(text, entry);
+    return { object: JSON.parse(entry.json) as KubeObject, issues: entry.issues };
   }
 
   /** Whether the document is kept (it was parsed, and passed the checks before parsing, before). */
@@ -62,13 +66,10 @@ export class DocumentCache {
     return this.entries.size;
   }
 
-  private use(text: string): Entry | undefined {
-    const entry = this.entries.get(text);
-    if (entry === undefined) return undefined;
-    // Most recently used last.
+  /** An entry handed out: most recently used last. */
+  private use(text: string, entry: Entry): void {
     this.entries.delete(text);
     this.entries.set(text, entry);
-    return entry;
   }
 
   /** Keeps the value; returns its JSON when it is kept. */
