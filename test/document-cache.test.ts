@@ -36,6 +36,17 @@ test('the cache keeps to its bound, letting the least recently used go first', (
   t.true(cache.size < 6);
 });
 
+test('asking for the parsed value of a document kept checked gives nothing and does not keep it longer', (t) => {
+  const cache = new DocumentCache(400);
+  const doc = (n: number) => `name: doc-${n}\n${'x'.repeat(40)}\n`;
+  cache.putChecked(doc(0), { name: 'doc-0' } as never, []);
+  for (let n = 1; n < 3; n++) cache.put(doc(n), { name: `doc-${n}` });
+  t.is(cache.get(doc(0)), undefined, 'kept checked: only getChecked hands it out');
+  for (let n = 3; n < 6; n++) cache.put(doc(n), { name: `doc-${n}` });
+  t.is(cache.getChecked(doc(0)), undefined, 'still the least recently used, so the first to go');
+  t.deepEqual(cache.get(doc(5)), { name: 'doc-5' });
+});
+
 test('with the cache on (as serve has it), a folder read again gives the same objects and the same problems at the same lines', (t) => {
   cacheParsedDocuments();
   const text = `apiVersion: v1
