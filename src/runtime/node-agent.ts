@@ -19,7 +19,7 @@ import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type C
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { claimFolder } from './claim-binder.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
-import { RestartBackoff } from './restart-backoff.js';
+import { Backoff } from './backoff.js';
 
 export interface NodeAgentOptions {
   store: ObjectStore;
@@ -65,9 +65,9 @@ export class NodeAgent {
   private readonly probes: ContainerProbes;
   private readonly volumes: NodeVolumes;
   /** Images that failed to pull, and when to try again. */
-  private readonly pullBackoff = new Map<string, { until: number; delay: number; message: string }>();
+  private readonly pullBackoff = new Backoff();
   /** When the containers the probes killed may start again. */
-  private readonly restartBackoff = new RestartBackoff();
+  private readonly restartBackoff = new Backoff();
   /** The restart count each crash-looping container was last reported at (one BackOff a restart). */
   private readonly backoffSeen = new Map<string, number>();
   /** Containers carrying this installation's label that it has no record of, reported once each. */
@@ -590,9 +590,9 @@ export class NodeAgent {
       // A completed init container is not started again; Docker restarts a failed one itself.
       if (!c.init && current.State !== 'running' && current.State !== 'restarting' && this.shouldRestart(pod, current)) {
         // Killed by a probe: CrashLoopBackOff until its back-off is over.
-        const backoff = this.restartBackoff.waitUntil(`${pod.metadata.uid}/${c.name}`);
+        const backoff = this.restartBackoff.waiting(`${pod.metadata.uid}/${c.name}`);
         if (backoff !== undefined) {
-          this.wake(backoff);
+          this.wake(backoff.until);
           return { changed: false, stop: false };
         }
         const joinedGone = await docker
@@ -686,7 +686,7 @@ export class NodeAgent {
     this.apiAccess.forget(uid);
     this.network.forget(uid);
     this.probes.forget(uid);
-    this.restartBackoff.forget(uid);
+    this.restartBackoff.forgetPod(uid);
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
   }
 
@@ -749,10 +749,10 @@ export class NodeAgent {
       this.o.event?.(pod, 'Warning', 'ErrImageNeverPull', `Container image "${c.options.Image}" is not present with pull policy of Never`);
       return { reason: 'ErrImageNeverPull', message };
     }
-    const backoff = this.pullBackoff.get(c.options.Image!);
-    if (backoff && Date.now() < backoff.until && !present) {
+    const backoff = this.pullBackoff.waiting(c.options.Image!);
+    if (backoff && !present) {
       this.wake(backoff.until);
-      return { reason: 'ImagePullBackOff', message: backoff.message };
+      return { reason: 'ImagePullBackOff', message: pullBackoffMessage(c.options.Image!, backoff.reason, backoff.until) };
     }
     try {
       this.log('pulling image', { image: c.options.Image, pod: pod.metadata.name });
@@ -773,17 +773,17 @@ export class NodeAgent {
           report(`pulling image ${c.options.Image}: ${e.status ?? ''} ${e.progress ?? ''}`.trim());
         }),
       );
-      this.pullBackoff.delete(c.options.Image!);
+      this.pullBackoff.clear(c.options.Image!);
       this.images.set(c.options.Image!, Promise.resolve(true));
       this.o.event?.(pod, 'Normal', 'Pulled', `Successfully pulled image "${c.options.Image}" in ${((Date.now() - pullStarted) / 1000).toFixed(3)}s`);
       return undefined;
     } catch (err) {
       if (present) return undefined;
       // As the kubelet does: wait longer before each new try, from 10 s up to 5 minutes.
-      const delay = Math.min(300_000, (backoff?.delay ?? 5_000) * 2);
-      const message = `cannot pull ${c.options.Image}: ${(err as Error).message.split('\n')[0]}; next try in ${Math.round(delay / 1000)} s`;
-      this.pullBackoff.set(c.options.Image!, { until: Date.now() + delay, delay, message });
-      this.wake(Date.now() + delay);
+      const reason = (err as Error).message.split('\n')[0];
+      const until = this.pullBackoff.failed(c.options.Image!, reason);
+      const message = pullBackoffMessage(c.options.Image!, reason, until);
+      this.wake(until);
       this.o.event?.(pod, 'Warning', 'Failed', `Failed to pull image "${c.options.Image}": ${(err as Error).message.split('\n')[0]}`);
       this.o.event?.(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.options.Image}"`);
       return { reason: 'ImagePullBackOff', message };
@@ -861,7 +861,7 @@ export class NodeAgent {
     // Under restartPolicy Never it stays stopped: no restart to count.
     if (pod.spec?.restartPolicy === 'Never') return;
     this.countRestart(id);
-    const until = this.restartBackoff.killed(`${pod.metadata.uid}/${container}`);
+    const until = this.restartBackoff.failed(`${pod.metadata.uid}/${container}`);
     this.wake(until);
   }
 
@@ -1069,3 +1069,7 @@ function stripTimes(status: Record<string, any>): unknown {
   return { ...status, conditions: (status.conditions ?? []).map((c: { type: string; status: string }) => ({ type: c.type, status: c.status })) };
 }
 
+/** What a Pod waiting to pull its image again says (its container's waiting message). */
+function pullBackoffMessage(image: string, reason: string | undefined, until: number): string {
+  return `cannot pull ${image}: ${reason}; next try in ${Math.max(1, Math.round((until - Date.now()) / 1000))} s`;
+}
