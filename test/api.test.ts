@@ -154,9 +154,16 @@ test('a deleted Pod on a node stays, Terminating, for its grace period (its own 
   const kept = store.get('Pod', 'default', 'bound')!;
   t.is(kept.metadata.deletionGracePeriodSeconds, 12, "the Pod's own terminationGracePeriodSeconds");
   t.true(Date.parse(kept.metadata.deletionTimestamp!) >= before + 11_000, 'deletionTimestamp is when the grace period ends');
-  // Deleting it again changes nothing; force (grace 0) lets it go now.
+  // Deleting it again changes nothing, nor does a longer period; a shorter one moves the deadline
+  // to the first delete's time plus the new period; force (grace 0) lets it go now.
   t.is((await del('bound')).statusCode, 200);
-  t.truthy(store.get('Pod', 'default', 'bound'));
+  t.is((await del('bound', '?gracePeriodSeconds=60')).statusCode, 200);
+  t.deepEqual(store.get('Pod', 'default', 'bound')!.metadata, kept.metadata);
+  const shorter = await del('bound', '', { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 2 });
+  t.is(shorter.statusCode, 200);
+  t.is(shorter.json().metadata.deletionGracePeriodSeconds, 2);
+  t.is(Date.parse(shorter.json().metadata.deletionTimestamp), Date.parse(kept.metadata.deletionTimestamp!) - 10_000);
+  t.is(store.get('Pod', 'default', 'bound')!.metadata.deletionGracePeriodSeconds, 2);
   t.is((await del('bound', '?gracePeriodSeconds=0')).statusCode, 200);
   t.is(store.get('Pod', 'default', 'bound'), undefined);
 

@@ -336,6 +336,36 @@ spec:
   t.true(took >= 9000, `the grace period was waited (${took} ms)`);
 });
 
+test.serial('a second kubectl delete with a shorter grace period cuts the wait of a Pod already Terminating', async (t) => {
+  await apply(t, `apiVersion: v1
+kind: Namespace
+metadata: { name: shorter }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: patient, namespace: shorter }
+spec:
+  terminationGracePeriodSeconds: 300
+  containers:
+  - { name: app, image: "${image}", command: ["sleep", "3600"] }
+`);
+  t.is((await k(['wait', '--for=condition=Ready', 'pod/patient', '-n', 'shorter', '--timeout=120s'])).code, 0);
+  const [container] = await containersOf(server.installation, 'shorter');
+  t.truthy(container, 'its container runs');
+  // sleep as PID 1 ignores SIGTERM: the first delete would wait its 300 s.
+  t.is((await k(['delete', 'pod', 'patient', '-n', 'shorter', '--wait=false'])).code, 0);
+  t.is((await server.client.get('Pod', 'shorter', 'patient'))?.metadata.deletionGracePeriodSeconds, 300);
+  // Its node has begun stopping it with that period (the Killing event), and it still runs.
+  await waitFor('the node stopping its container', async () => (await server.client.list('Event', 'shorter')).some((e) => e.reason === 'Killing'));
+  t.true((await docker.getContainer(container!.Id).inspect()).State.Running);
+  const asked = Date.now();
+  const r = await k(['delete', 'pod', 'patient', '-n', 'shorter', '--grace-period=2', '--timeout=120s']);
+  const took = Date.now() - asked;
+  t.is(r.code, 0, r.err);
+  t.false((await containersOf(server.installation, 'shorter')).some((c) => c.Id === container!.Id), 'the container was gone when kubectl returned');
+  t.true(took < 90_000, `the 2 s grace period was waited, not 300 s (${took} ms)`);
+});
+
 test.serial('an HPA scales a Deployment from 1 to 3 under a CPU burn and back down after its window', async (t) => {
   await k(['create', 'namespace', 'hpa']);
   await apply(t, `apiVersion: apps/v1

@@ -468,6 +468,14 @@ export class ApiServer {
         if (current.metadata.deletionGracePeriodSeconds === 0) return { code: 200, body: current, warnings };
         return { code: 200, body: this.store.update({ ...current, metadata: { ...current.metadata, deletionGracePeriodSeconds: 0 } }), warnings };
       }
+      // A second delete with a shorter grace period shortens the wait (kubectl delete --now on a Pod
+      // already Terminating): the deadline moves to the first delete's time plus the new period.
+      const given = Number(current.metadata.deletionGracePeriodSeconds ?? 0);
+      if (current.kind === 'Pod' && grace !== undefined && podGrace > 0 && podGrace < given) {
+        const asked = Date.parse(current.metadata.deletionTimestamp) - given * 1000;
+        const deletionTimestamp = new Date(asked + podGrace * 1000).toISOString();
+        return { code: 200, body: this.store.update({ ...current, metadata: { ...current.metadata, deletionTimestamp, deletionGracePeriodSeconds: podGrace } }), warnings };
+      }
       if (current.kind !== 'Pod' || podGrace > 0 || pendingFinalizers(current)) return { code: current.kind === 'Pod' ? 200 : 202, body: current, warnings };
       this.store.delete(current.kind, current.metadata.namespace, current.metadata.name);
       return { code: 200, body: current, warnings };

@@ -303,7 +303,11 @@ export class NodeAgent {
     // Deleted Pods stay, Terminating, until their containers are gone: then this node deletes them.
     const terminating = new Map(store.list({ kind: 'Pod' }).filter((p) => p.spec?.nodeName === this.o.nodeName && p.metadata.deletionTimestamp).map((p) => [p.metadata.uid!, p]));
     for (const [uid, list] of byUid) {
-      if (live.has(uid) || list.every((c) => this.stopping.has(dockerName(c)))) continue;
+      if (live.has(uid)) continue;
+      if (list.every((c) => this.stopping.has(dockerName(c)))) {
+        this.shortenStop(uid, list, terminating.get(uid));
+        continue;
+      }
       // Stopped in the background, each within its grace period: a pass does not wait for them.
       void this.terminatePod(uid, list, terminating.get(uid)?.metadata.deletionGracePeriodSeconds as number | undefined);
     }
@@ -690,9 +694,28 @@ export class NodeAgent {
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
   }
 
+  /** When the containers of each Pod being stopped get SIGKILL, by uid (ms since the epoch). */
+  private readonly killDue = new Map<string, number>();
+
+  /**
+   * A second delete shortened the grace period of a Pod whose containers are stopping: they are
+   * stopped again with what is left of the new period (Docker sends SIGKILL when it ends), as the
+   * kubelet does.
+   */
+  private shortenStop(uid: string, list: Docker.ContainerInfo[], pod: KubeObject | undefined): void {
+    const due = this.killDue.get(uid);
+    const wanted = Date.parse(pod?.metadata.deletionTimestamp ?? '');
+    if (due === undefined || !(wanted < due - 1000)) return;
+    this.killDue.set(uid, wanted);
+    const left = Math.max(0, Math.ceil((wanted - Date.now()) / 1000));
+    this.log('grace period shortened; stopping sooner', { pod: pod!.metadata.name, seconds: left });
+    for (const c of list) void this.o.docker.getContainer(c.Id).stop({ t: left }).catch(() => {});
+  }
+
   private async terminatePod(uid: string, list: Docker.ContainerInfo[], graceSeconds?: number): Promise<void> {
     const docker = this.o.docker;
     const podIP = list.map((c) => c.Labels[label.podIP]).find((ip) => ip);
+    if (graceSeconds !== undefined) this.killDue.set(uid, Date.now() + graceSeconds * 1000);
     await Promise.all(
       list.map(async (c) => {
         const name = dockerName(c);
@@ -715,6 +738,7 @@ export class NodeAgent {
         }
       }),
     );
+    this.killDue.delete(uid);
     if (this.stopped) return;
     await this.volumes.removeEmptyDirs(uid);
     this.forgetPod(uid);
