@@ -14,11 +14,18 @@ const neededFiles = ['apply.json', 'backend'];
  * Takes away what an installation's network component put on a node's host network (see
  * component-remove.ts), with a one-off container of the current component image: it works when the
  * component is stopped or from an older version. Reads what was applied from the component's
- * container, so it must run before that container is removed. Returns what was removed.
+ * container, so it must run before that container is removed; stops that container first. Returns
+ * what was removed.
  */
 export async function removeHostNetwork(docker: Docker, installation: string): Promise<string[]> {
   const files = await readComponentFiles(docker, installation);
   if (!files) return [];
+  // Stopped first: a running component puts its hooks back within 10 s of their going (it takes
+  // them for Docker's doing), and a chain hooked again cannot be deleted.
+  await docker
+    .getContainer(componentContainerName(installation))
+    .stop({ t: 5 })
+    .catch((err: { statusCode?: number }) => (err.statusCode === 304 || err.statusCode === 404 ? undefined : Promise.reject(err)));
   const image = await ensureComponentImage(docker);
   const name = `${componentContainerName(installation)}-remove`;
   await docker.getContainer(name).remove({ force: true }).catch(() => {});
