@@ -158,6 +158,10 @@ for (const version of ['1.27', '1.30', '1.33']) {
     t.regex(described, /Name:\s+web/);
     t.regex(described, /Replicas:\s+1 desired/);
     t.regex(described, /Labels:\s+app=web/);
+    // Its Service's port has no name: describe reads the endpoints' port names all the same.
+    const service = await ok(['describe', 'service', 'web', '-n', ns]);
+    t.regex(service, /Port:\s+<unset>\s+8080\/TCP/);
+    t.regex(service, /Endpoints:\s+\d+\.\d+\.\d+\.\d+:8080/);
 
     const pod = (await ok(['get', 'pods', '-n', ns, '-o', 'name'])).trim().split('\n')[0]!;
     t.regex(await ok(['delete', '-n', ns, pod]), /pod "web-\S+" deleted/);

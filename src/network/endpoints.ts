@@ -133,6 +133,8 @@ export function endpointSlices(service: KubeObject, endpoints: Endpoint[]): Kube
       ...(e.nodeName ? { nodeName: e.nodeName } : {}),
       targetRef: { kind: 'Pod', namespace: e.pod.namespace, name: e.pod.name, uid: e.pod.uid },
     })),
-    ports: (list[0]?.ports ?? (service.spec.ports ?? []).map((p: { name?: string; protocol?: string }) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol ?? 'TCP' }))),
+    // A port's name is always there, "" when the Service's port has none, as the EndpointSlice
+    // controller writes it: kubectl describe reads it without looking (and crashes on none).
+    ports: list[0] ? list[0].ports.map((p) => ({ ...p, name: p.name ?? '' })) : (service.spec.ports ?? []).map((p: { name?: string; protocol?: string }) => ({ name: p.name ?? '', protocol: p.protocol ?? 'TCP' })),
   }) as KubeObject);
 }
