@@ -71,6 +71,25 @@ test.serial(`kubectl ${version} imperative commands: run with its flags and dry 
   t.deepEqual(typed.spec.template.spec.containers[0].command, ['sleep', '3600']);
   t.deepEqual(typed.spec.template.spec.containers[0].ports, [{ containerPort: 8080, protocol: 'TCP' }]);
   await ok('rollout', 'status', '-n', ns, 'deployment/typed', '--timeout=120s');
+  // Undone, it goes back to the ReplicaSet of its first revision (kubectl replaces the annotations
+  // the Deployment carries, its revision among them), not to a third one.
+  await ok('set', 'image', 'deployment/typed', '-n', ns, 'busybox=gouvernail-example/busybox:2');
+  await ok('rollout', 'status', '-n', ns, 'deployment/typed', '--timeout=120s');
+  t.is((await server.client.get('Deployment', ns, 'typed'))!.metadata.annotations?.['deployment.kubernetes.io/revision'], '2');
+  t.regex(await ok('rollout', 'undo', 'deployment/typed', '-n', ns), /rolled back/);
+  await ok('rollout', 'status', '-n', ns, 'deployment/typed', '--timeout=120s');
+  const sets = (await server.client.list('ReplicaSet', ns)).filter((rs) => rs.metadata.name.startsWith('typed-'));
+  t.deepEqual(sets.map((rs) => [rs.spec.template.spec.containers[0].image, rs.metadata.annotations?.['deployment.kubernetes.io/revision']]).sort(), [['gouvernail-example/busybox:1', '3'], ['gouvernail-example/busybox:2', '2']]);
+  t.regex(await ok('rollout', 'history', 'deployment/typed', '-n', ns), /REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
+  // autoscale: an HPA, sent as autoscaling/v2 in protobuf from kubectl 1.32 (before, as
+  // autoscaling/v1, which is not served).
+  if (version === '1.33') {
+    t.regex(await ok('autoscale', 'deployment', 'typed', '-n', ns, '--min=1', '--max=3', '--cpu-percent=50'), /horizontalpodautoscaler.autoscaling\/typed autoscaled/);
+    const hpa = (await server.client.get('HorizontalPodAutoscaler', ns, 'typed'))!;
+    t.like(hpa.spec, { scaleTargetRef: { kind: 'Deployment', name: 'typed', apiVersion: 'apps/v1' }, minReplicas: 1, maxReplicas: 3 });
+    t.regex(await ok('get', 'hpa', 'typed', '-n', ns), /typed\s+Deployment\/typed\s+.*50%\s+1\s+3\s/);
+    await ok('delete', 'hpa', 'typed', '-n', ns);
+  }
   await ok('create', 'service', 'clusterip', 'typed', '-n', ns, '--tcp=80:8080');
   t.deepEqual((await server.client.get('Service', ns, 'typed'))!.spec.ports, [{ name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080 }]);
   await ok('create', 'service', 'nodeport', 'typed-np', '-n', ns, '--tcp=81:8081', `--node-port=${30181 + index}`);

@@ -2,12 +2,13 @@ import { ApiError } from './errors.js';
 
 /**
  * Request bodies in Kubernetes' protobuf (`application/vnd.kubernetes.protobuf`), which kubectl's
- * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob`. The body is
+ * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob`,
+ * `autoscale`. The body is
  * the magic `k8s\0` and a runtime.Unknown {typeMeta{apiVersion, kind}, raw}; raw is read with the
  * field numbers of the kinds below (from Kubernetes' generated.proto) into the JSON shape.
  */
 
-type Field = [name: string, type: 'string' | 'bool' | 'int' | 'strings' | 'stringMap' | 'bytesMap' | 'intOrString' | 'quantityMap' | 'positiveInt' | 'ignored' | Message | { repeated: Message }];
+type Field = [name: string, type: 'string' | 'bool' | 'int' | 'strings' | 'stringMap' | 'bytesMap' | 'intOrString' | 'quantity' | 'quantityMap' | 'positiveInt' | 'ignored' | Message | { repeated: Message }];
 interface Message {
   [field: number]: Field;
 }
@@ -28,7 +29,15 @@ const servicePort: Message = { 1: ['name', 'string'], 2: ['protocol', 'string'],
 const jobSpec: Message = { 1: ['parallelism', 'int'], 2: ['completions', 'int'], 3: ['activeDeadlineSeconds', 'int'], 4: ['selector', labelSelector], 5: ['manualSelector', 'bool'], 6: ['template', podTemplate], 7: ['backoffLimit', 'int'], 8: ['ttlSecondsAfterFinished', 'int'], 9: ['completionMode', 'string'], 10: ['suspend', 'bool'] };
 const cronJobSpec: Message = { 1: ['schedule', 'string'], 2: ['startingDeadlineSeconds', 'int'], 3: ['concurrencyPolicy', 'string'], 4: ['suspend', 'bool'], 5: ['jobTemplate', { 1: ['metadata', objectMeta], 2: ['spec', jobSpec] }], 6: ['successfulJobsHistoryLimit', 'int'], 7: ['failedJobsHistoryLimit', 'int'], 8: ['timeZone', 'string'] };
 
+// kubectl autoscale (autoscaling/v2 from 1.32, falling back to v1; autoscaling generated.proto).
+const scaleTargetRef: Message = { 1: ['kind', 'string'], 2: ['name', 'string'], 3: ['apiVersion', 'string'] };
+const metricTarget: Message = { 1: ['type', 'string'], 2: ['value', 'quantity'], 3: ['averageValue', 'quantity'], 4: ['averageUtilization', 'int'] };
+const metricSpec: Message = { 1: ['type', 'string'], 4: ['resource', { 1: ['name', 'string'], 2: ['target', metricTarget] }], 7: ['containerResource', { 1: ['name', 'string'], 2: ['target', metricTarget], 3: ['container', 'string'] }] };
+
+/** By kind, or by `apiVersion/kind` where the versions of a kind number their fields differently. */
 const kinds: Record<string, Message> = {
+  'autoscaling/v2/HorizontalPodAutoscaler': { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['scaleTargetRef', scaleTargetRef], 2: ['minReplicas', 'int'], 3: ['maxReplicas', 'int'], 4: ['metrics', { repeated: metricSpec }] }], 3: ['status', 'ignored'] },
+  'autoscaling/v1/HorizontalPodAutoscaler': { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['scaleTargetRef', scaleTargetRef], 2: ['minReplicas', 'int'], 3: ['maxReplicas', 'int'], 4: ['targetCPUUtilizationPercentage', 'int'] }], 3: ['status', 'ignored'] },
   Job: { 1: ['metadata', objectMeta], 2: ['spec', jobSpec], 3: ['status', 'ignored'] },
   CronJob: { 1: ['metadata', objectMeta], 2: ['spec', cronJobSpec], 3: ['status', 'ignored'] },
   Deployment: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', labelSelector], 3: ['template', podTemplate], 4: ['strategy', { 1: ['type', 'string'], 2: ['rollingUpdate', { 1: ['maxUnavailable', 'intOrString'], 2: ['maxSurge', 'intOrString'] }] }], 5: ['minReadySeconds', 'positiveInt'], 6: ['revisionHistoryLimit', 'int'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'int'] }], 3: ['status', 'ignored'] },
@@ -99,8 +108,9 @@ function read(buf: Buffer, message: Message): Record<string, unknown> {
     }
     const [name, type] = field;
     const bytes = Buffer.isBuffer(f.value) ? f.value : Buffer.alloc(0);
-    // Kubernetes' protobuf writes empty strings and zero ports where its JSON leaves them out.
-    if (type === 'ignored' || (type === 'string' && bytes.length === 0) || (type === 'positiveInt' && f.value === 0)) continue;
+    // Kubernetes' protobuf writes empty strings, false and zero ports where its JSON leaves them
+    // out (a template with stdin: false would not be the same template as its JSON).
+    if (type === 'ignored' || (type === 'string' && bytes.length === 0) || (type === 'positiveInt' && f.value === 0) || (type === 'bool' && f.value === 0)) continue;
     if (type === 'string') out[name] = bytes.toString('utf8');
     else if (type === 'positiveInt') out[name] = f.value;
     else if (type === 'bool') out[name] = f.value === 1;
@@ -112,6 +122,8 @@ function read(buf: Buffer, message: Message): Record<string, unknown> {
     } else if (type === 'intOrString') {
       const v = read(bytes, { 1: ['type', 'int'], 2: ['intVal', 'int'], 3: ['strVal', 'string'] });
       out[name] = v.type === 1 ? v.strVal ?? '' : v.intVal ?? 0;
+    } else if (type === 'quantity') {
+      out[name] = read(bytes, { 1: ['string', 'string'] }).string;
     } else if (type === 'quantityMap') {
       const [k, v] = pair(bytes);
       (out[name] ??= {})[k] = read(v, { 1: ['string', 'string'] }).string;
@@ -135,7 +147,7 @@ export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
       if (f.no === 2 && Buffer.isBuffer(f.value)) raw = f.value;
     }
     const kind = String(typeMeta.kind ?? '');
-    const message = kinds[kind];
+    const message = kinds[`${String(typeMeta.apiVersion ?? '')}/${kind}`] ?? kinds[kind];
     if (!message) throw new ApiError(415, 'UnsupportedMediaType', `a ${kind || 'protobuf'} body in protobuf is not read here; send JSON (kubectl create -f FILE, kubectl apply -f FILE)`);
     return { apiVersion: typeMeta.apiVersion, kind, ...read(raw, message) };
   } catch (err) {

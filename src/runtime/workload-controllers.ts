@@ -3,6 +3,7 @@ import { templateHash } from './controller-context.js';
 
 export { templateHash };
 import { cloneJson } from '../manifest/clone.js';
+import { sameTemplateIgnoringHash } from '../manifest/pod-template.js';
 
 /** What records an Event (an EventRecorder). */
 type Recorder = { record(about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void };
@@ -304,7 +305,9 @@ export class WorkloadControllers {
     const spec = d.spec;
     const hash = templateHash(spec.template);
     const all = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
-    let current = all.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    // The ReplicaSet of this template: by its hash, else by the template itself (a rollback's
+    // template, written back by kubectl, may differ from the original in what JSON leaves out).
+    let current = all.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash) ?? all.find((rs) => sameTemplateIgnoringHash(rs.spec.template, spec.template));
     const old = all.filter((rs) => rs !== current);
     const maxRevision = Math.max(0, ...all.map((rs) => Number(rs.metadata.annotations?.[revisionAnnotation] ?? 0)));
     const want: number = spec.replicas;
@@ -336,6 +339,15 @@ export class WorkloadControllers {
     } else if (Number(current.metadata.annotations?.[revisionAnnotation] ?? 0) < maxRevision && old.some((rs) => rs.spec.replicas > 0)) {
       // A rollback to an older template: it becomes the newest revision again.
       current = await this.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, [revisionAnnotation]: String(maxRevision + 1) } } });
+    }
+    // The Deployment carries its newest revision, as Kubernetes writes it: kubectl rollout undo
+    // replaces the annotations it read, and a JSON patch cannot replace what is not there.
+    const revision = current.metadata.annotations?.[revisionAnnotation];
+    if (revision !== undefined && d.metadata.annotations?.[revisionAnnotation] !== revision) {
+      const latest = this.store.get('Deployment', ns, d.metadata.name);
+      if (latest && latest.metadata.uid === d.metadata.uid) {
+        await this.update({ ...latest, metadata: { ...latest.metadata, annotations: { ...latest.metadata.annotations, [revisionAnnotation]: revision } } }).catch((err: Error) => this.log('cannot write the revision of a Deployment; trying again', { deployment: d.metadata.name, err: err.message }));
+      }
     }
 
     const setReplicas = async (rs: KubeObject, n: number) => {
