@@ -310,59 +310,54 @@ spec:
   t.true(reasons.includes('Killing: Container app failed liveness probe, will be restarted'), reasons.join('\n'));
 });
 
-test.serial('kubectl delete --cascade=foreground of a Pod returns once its container is gone, as a plain delete does', async (t) => {
+/**
+ * A Pod alone in a namespace of its name, running `sleep` as PID 1, which ignores SIGTERM: it goes
+ * when its grace period ends. Its running container.
+ */
+const sleeper = async (t: { is: (a: unknown, b: unknown, m?: string) => void; truthy: (a: unknown, m?: string) => void }, ns: string, name: string, graceSeconds: number) => {
   await apply(t, `apiVersion: v1
 kind: Namespace
-metadata: { name: foreground }
+metadata: { name: ${ns} }
 ---
 apiVersion: v1
 kind: Pod
-metadata: { name: slow, namespace: foreground }
+metadata: { name: ${name}, namespace: ${ns} }
 spec:
-  terminationGracePeriodSeconds: 10
+  terminationGracePeriodSeconds: ${graceSeconds}
   containers:
   - { name: app, image: "${image}", command: ["sleep", "3600"] }
 `);
-  t.is((await k(['wait', '--for=condition=Ready', 'pod/slow', '-n', 'foreground', '--timeout=120s'])).code, 0);
-  const [container] = await containersOf(server.installation, 'foreground');
+  t.is((await k(['wait', '--for=condition=Ready', `pod/${name}`, '-n', ns, '--timeout=120s'])).code, 0);
+  const [container] = await containersOf(server.installation, ns);
   t.truthy(container, 'its container runs');
+  return container!;
+};
+
+test.serial('kubectl delete --cascade=foreground of a Pod returns once its container is gone, as a plain delete does', async (t) => {
+  const container = await sleeper(t, 'foreground', 'slow', 10);
   // sleep as PID 1 ignores SIGTERM: the container goes when the 10 s grace period ends (longer
   // than kubectl takes to run, so that returning early shows).
   const asked = Date.now();
   const r = await k(['delete', 'pod', 'slow', '-n', 'foreground', '--cascade=foreground']);
   const took = Date.now() - asked;
   t.is(r.code, 0, r.err);
-  t.false((await containersOf(server.installation, 'foreground')).some((c) => c.Id === container!.Id), 'the container was gone when kubectl returned');
+  t.false((await containersOf(server.installation, 'foreground')).some((c) => c.Id === container.Id), 'the container was gone when kubectl returned');
   t.true(took >= 9000, `the grace period was waited (${took} ms)`);
 });
 
 test.serial('a second kubectl delete with a shorter grace period cuts the wait of a Pod already Terminating', async (t) => {
-  await apply(t, `apiVersion: v1
-kind: Namespace
-metadata: { name: shorter }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: patient, namespace: shorter }
-spec:
-  terminationGracePeriodSeconds: 300
-  containers:
-  - { name: app, image: "${image}", command: ["sleep", "3600"] }
-`);
-  t.is((await k(['wait', '--for=condition=Ready', 'pod/patient', '-n', 'shorter', '--timeout=120s'])).code, 0);
-  const [container] = await containersOf(server.installation, 'shorter');
-  t.truthy(container, 'its container runs');
-  // sleep as PID 1 ignores SIGTERM: the first delete would wait its 300 s.
+  // The first delete would wait its 300 s.
+  const container = await sleeper(t, 'shorter', 'patient', 300);
   t.is((await k(['delete', 'pod', 'patient', '-n', 'shorter', '--wait=false'])).code, 0);
   t.is((await server.client.get('Pod', 'shorter', 'patient'))?.metadata.deletionGracePeriodSeconds, 300);
   // Its node has begun stopping it with that period (the Killing event), and it still runs.
   await waitFor('the node stopping its container', async () => (await server.client.list('Event', 'shorter')).some((e) => e.reason === 'Killing'));
-  t.true((await docker.getContainer(container!.Id).inspect()).State.Running);
+  t.true((await docker.getContainer(container.Id).inspect()).State.Running);
   const asked = Date.now();
   const r = await k(['delete', 'pod', 'patient', '-n', 'shorter', '--grace-period=2', '--timeout=120s']);
   const took = Date.now() - asked;
   t.is(r.code, 0, r.err);
-  t.false((await containersOf(server.installation, 'shorter')).some((c) => c.Id === container!.Id), 'the container was gone when kubectl returned');
+  t.false((await containersOf(server.installation, 'shorter')).some((c) => c.Id === container.Id), 'the container was gone when kubectl returned');
   t.true(took < 90_000, `the 2 s grace period was waited, not 300 s (${took} ms)`);
 });
 

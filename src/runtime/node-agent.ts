@@ -694,20 +694,20 @@ export class NodeAgent {
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
   }
 
-  /** When the containers of each Pod being stopped get SIGKILL, by uid (ms since the epoch). */
-  private readonly killDue = new Map<string, number>();
+  /** The grace period each Pod being stopped was given, and when its stop began, by uid. */
+  private readonly stopGrace = new Map<string, { seconds: number; since: number }>();
 
   /**
    * A second delete shortened the grace period of a Pod whose containers are stopping: they are
-   * stopped again with what is left of the new period (Docker sends SIGKILL when it ends), as the
-   * kubelet does.
+   * stopped again with what is left of the new period (Docker sends the stop signal again, then
+   * SIGKILL when it ends), as the kubelet does. Only a shorter period does this.
    */
   private shortenStop(uid: string, list: Docker.ContainerInfo[], pod: KubeObject | undefined): void {
-    const due = this.killDue.get(uid);
-    const wanted = Date.parse(pod?.metadata.deletionTimestamp ?? '');
-    if (due === undefined || !(wanted < due - 1000)) return;
-    this.killDue.set(uid, wanted);
-    const left = Math.max(0, Math.ceil((wanted - Date.now()) / 1000));
+    const given = this.stopGrace.get(uid);
+    const seconds = pod?.metadata.deletionGracePeriodSeconds as number | undefined;
+    if (!given || seconds === undefined || seconds >= given.seconds) return;
+    given.seconds = seconds;
+    const left = Math.max(0, Math.ceil((given.since + seconds * 1000 - Date.now()) / 1000));
     this.log('grace period shortened; stopping sooner', { pod: pod!.metadata.name, seconds: left });
     for (const c of list) void this.o.docker.getContainer(c.Id).stop({ t: left }).catch(() => {});
   }
@@ -715,7 +715,7 @@ export class NodeAgent {
   private async terminatePod(uid: string, list: Docker.ContainerInfo[], graceSeconds?: number): Promise<void> {
     const docker = this.o.docker;
     const podIP = list.map((c) => c.Labels[label.podIP]).find((ip) => ip);
-    if (graceSeconds !== undefined) this.killDue.set(uid, Date.now() + graceSeconds * 1000);
+    if (graceSeconds !== undefined) this.stopGrace.set(uid, { seconds: graceSeconds, since: Date.now() });
     await Promise.all(
       list.map(async (c) => {
         const name = dockerName(c);
@@ -738,7 +738,7 @@ export class NodeAgent {
         }
       }),
     );
-    this.killDue.delete(uid);
+    this.stopGrace.delete(uid);
     if (this.stopped) return;
     await this.volumes.removeEmptyDirs(uid);
     this.forgetPod(uid);
