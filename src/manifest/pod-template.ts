@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject, PodSpec } from './types.js';
-import { deepEqual } from '../diff/deep-equal.js';
 
 /** Where each kind that runs Pods keeps its Pod template (the Pod itself for a Pod). */
 const templatePaths: Record<string, string[]> = {
@@ -46,21 +45,6 @@ export function podSpecOf(o: KubeObject): PodSpec | undefined {
 export function podTemplateOf(o: KubeObject): { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } | undefined {
   const t = templatePaths[o.kind];
   return t ? at(o, t) : undefined;
-}
-
-/**
- * Whether a ReplicaSet's Pod template is a Deployment's, as Kubernetes' EqualIgnoreHash compares
- * them: but for the pod-template-hash label, and with a null creationTimestamp (which kubectl
- * rollout undo writes back) the same as none. Pure.
- */
-export function sameTemplateIgnoringHash(a: { metadata?: Record<string, any> } | undefined, b: { metadata?: Record<string, any> } | undefined): boolean {
-  const plain = (t: { metadata?: Record<string, any> } | undefined) => {
-    if (!t) return t;
-    const { creationTimestamp, labels, ...meta } = t.metadata ?? {};
-    const { 'pod-template-hash': _hash, ...rest } = (labels ?? {}) as Record<string, string>;
-    return { ...t, metadata: { ...meta, ...(creationTimestamp != null ? { creationTimestamp } : {}), ...(Object.keys(rest).length ? { labels: rest } : {}) } };
-  };
-  return deepEqual(plain(a), plain(b));
 }
 
 /** Kubernetes' pod-template-hash: a short, stable hash of the Pod template. */

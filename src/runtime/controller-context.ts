@@ -4,6 +4,7 @@ import { templateHash } from '../manifest/pod-template.js';
 export { templateHash };
 import { cloneJson } from '../manifest/clone.js';
 import type { KubeObject } from '../manifest/types.js';
+import { deepEqual } from '../diff/deep-equal.js';
 
 /**
  * What a workload controller (StatefulSet, DaemonSet, Job, CronJob) reads and writes through: lists
@@ -26,6 +27,21 @@ export interface ControllerContext {
 
 export function controllerRef(o: KubeObject) {
   return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid!, controller: true, blockOwnerDeletion: true };
+}
+
+/**
+ * Whether a ReplicaSet's Pod template is a Deployment's, as Kubernetes' EqualIgnoreHash compares
+ * them: but for the pod-template-hash label, and with a null creationTimestamp (which kubectl
+ * rollout undo writes back) the same as none. Pure.
+ */
+export function sameTemplateIgnoringHash(a: { metadata?: Record<string, any> } | undefined, b: { metadata?: Record<string, any> } | undefined): boolean {
+  const plain = (t: { metadata?: Record<string, any> } | undefined) => {
+    if (!t) return t;
+    const { creationTimestamp, labels, ...meta } = t.metadata ?? {};
+    const { 'pod-template-hash': _hash, ...rest } = (labels ?? {}) as Record<string, string>;
+    return { ...t, metadata: { ...meta, ...(creationTimestamp != null ? { creationTimestamp } : {}), ...(Object.keys(rest).length ? { labels: rest } : {}) } };
+  };
+  return deepEqual(plain(a), plain(b));
 }
 
 export function ownedBy(o: KubeObject, parent: KubeObject): boolean {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { templateHash } from './controller-context.js';
+import { sameTemplateIgnoringHash, templateHash } from './controller-context.js';
 
 export { templateHash };
 import { cloneJson } from '../manifest/clone.js';
-import { sameTemplateIgnoringHash } from '../manifest/pod-template.js';
 
 /** What records an Event (an EventRecorder). */
 type Recorder = { record(about: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void };
