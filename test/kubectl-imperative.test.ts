@@ -11,7 +11,7 @@ test.after.always(async () => {
 });
 
 for (const [index, version] of ['1.30', '1.33'].entries()) {
-test.serial(`kubectl ${version} imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment, service and job, cordon, uncordon and drain, top`, async (t) => {
+test.serial(`kubectl ${version} imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment, service, job and job from a cronjob, cordon, uncordon and drain, top`, async (t) => {
   const k = kubectl(server.kubeconfig, version);
   const ns = `imperative-${version.replace('.', '')}`;
   const ok = async (...args: string[]) => {
@@ -98,6 +98,13 @@ test.serial(`kubectl ${version} imperative commands: run with its flags and dry 
   t.regex(await ok('create', 'job', 'once', '-n', ns, `--image=${image}`, '--', 'echo', 'job done'), /job.batch\/once created/);
   await ok('wait', '--for=condition=complete', 'job/once', '-n', ns, '--timeout=120s');
   t.is(await ok('logs', 'job/once', '-n', ns), 'job done\n');
+  // create job --from=cronjob: the CronJob's template, the CronJob named as the Job's owner.
+  await ok('create', 'cronjob', 'tick', '-n', ns, `--image=${image}`, '--schedule=0 0 1 1 *', '--', 'echo', 'ticked by hand');
+  t.regex(await ok('create', 'job', 'by-hand', '-n', ns, '--from=cronjob/tick'), /job.batch\/by-hand created/);
+  await ok('wait', '--for=condition=complete', 'job/by-hand', '-n', ns, '--timeout=120s');
+  t.is(await ok('logs', 'job/by-hand', '-n', ns), 'ticked by hand\n');
+  const cronJob = (await server.client.get('CronJob', ns, 'tick'))!;
+  t.like((await server.client.get('Job', ns, 'by-hand'))!.metadata, { annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' }, ownerReferences: [{ kind: 'CronJob', name: 'tick', uid: cronJob.metadata.uid, controller: true }] });
 
   // Cordoned, the node takes no new Pod; uncordoned, it does.
   await ok('cordon', 'test-node');

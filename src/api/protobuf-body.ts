@@ -2,7 +2,7 @@ import { ApiError } from './errors.js';
 
 /**
  * Request bodies in Kubernetes' protobuf (`application/vnd.kubernetes.protobuf`), which kubectl's
- * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob`,
+ * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob`, `create job --from=cronjob/NAME`,
  * `autoscale`. The body is
  * the magic `k8s\0` and a runtime.Unknown {typeMeta{apiVersion, kind}, raw}; raw is read with the
  * field numbers of the kinds below (from Kubernetes' generated.proto) into the JSON shape.
@@ -13,7 +13,9 @@ interface Message {
   [field: number]: Field;
 }
 
-const objectMeta: Message = { 1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 4: ['selfLink', 'ignored'], 5: ['uid', 'ignored'], 6: ['resourceVersion', 'ignored'], 7: ['generation', 'ignored'], 8: ['creationTimestamp', 'ignored'], 11: ['labels', 'stringMap'], 12: ['annotations', 'stringMap'], 14: ['finalizers', 'strings'] };
+// kubectl create job --from=cronjob/NAME names the CronJob as the Job's owner.
+const ownerReference: Message = { 1: ['kind', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'], 6: ['controller', 'bool'], 7: ['blockOwnerDeletion', 'bool'] };
+const objectMeta: Message = { 1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 4: ['selfLink', 'ignored'], 5: ['uid', 'ignored'], 6: ['resourceVersion', 'ignored'], 7: ['generation', 'ignored'], 8: ['creationTimestamp', 'ignored'], 11: ['labels', 'stringMap'], 12: ['annotations', 'stringMap'], 13: ['ownerReferences', { repeated: ownerReference }], 14: ['finalizers', 'strings'] };
 const resourceAttributes: Message = { 1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'] };
 
 // The fields kubectl create deployment|service writes (apps/v1 and core/v1 generated.proto).
