@@ -6,6 +6,7 @@ import type { ControllerContext } from '../src/runtime/controller-context.js';
 import { reconcileJob } from '../src/runtime/job-controller.js';
 import { reconcileStatefulSet } from '../src/runtime/stateful-set-controller.js';
 import { reconcileDaemonSet } from '../src/runtime/daemon-set-controller.js';
+import { recordRevision } from '../src/runtime/controller-revisions.js';
 import { lastDue } from '../src/runtime/cron-job-controller.js';
 import { cronScheduleProblem } from '../src/manifest/cron-schedule.js';
 import { validateObject } from '../src/manifest/validate.js';
@@ -26,7 +27,11 @@ function memory(now = Date.parse('2026-11-29T10:00:00Z')) {
       objects.push(made);
       return made;
     },
-    update: async (o) => o,
+    update: async (o) => {
+      const at = objects.findIndex((x) => x.metadata.uid === o.metadata.uid);
+      if (at >= 0) objects[at] = o;
+      return o;
+    },
     remove: async (o) => void objects.splice(objects.findIndex((x) => x.metadata.uid === o.metadata.uid), 1),
     writeStatus: async (o, status) => void (objects.find((x) => x.metadata.uid === o.metadata.uid)!.status = status),
     event: (about, _type, reason, message) => void events.push(`${about.metadata.name} ${reason}: ${message}`),
@@ -173,6 +178,27 @@ test('a DaemonSet puts one Pod on each node it fits, pinned there, and none on a
   await reconcileDaemonSet(m.latest(ds), m.ctx);
   t.is(m.pods().length, 2, 'no duplicates');
   t.like(m.latest(ds).status, { desiredNumberScheduled: 2, currentNumberScheduled: 2 });
+});
+
+test('ControllerRevisions: one per template, numbered as rolled out; a template that comes back is numbered last again; beyond the history limit the oldest unused go', async (t) => {
+  const m = memory();
+  const ds = m.add({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent' }, spec: { revisionHistoryLimit: 1, selector: { matchLabels: { app: 'agent' } }, template: podTemplate({ app: 'agent' }) } });
+  const history = () => m.ctx.list({ kind: 'ControllerRevision', namespace: 'default' }).map((r) => `${r.metadata.name}=${String(r.revision)}`).sort();
+  await recordRevision(ds, 'agent-aaa', new Set(), m.ctx);
+  const [made] = m.ctx.list({ kind: 'ControllerRevision', namespace: 'default' });
+  // What kubectl rollout undo sends back as a strategic merge patch.
+  t.deepEqual(made!.data, { spec: { template: { ...ds.spec.template, $patch: 'replace' } } } as unknown);
+  t.like(made!.metadata, { labels: { app: 'agent', 'controller-revision-hash': 'aaa' }, ownerReferences: [{ kind: 'DaemonSet', name: 'agent', uid: 'own-agent', controller: true }] });
+  await recordRevision(ds, 'agent-aaa', new Set(['agent-aaa']), m.ctx);
+  t.deepEqual(history(), ['agent-aaa=1'], 'the same template, the same revision');
+  await recordRevision(ds, 'agent-bbb', new Set(['agent-aaa']), m.ctx);
+  t.deepEqual(history(), ['agent-aaa=1', 'agent-bbb=2']);
+  await recordRevision(ds, 'agent-aaa', new Set(['agent-bbb']), m.ctx);
+  t.deepEqual(history(), ['agent-aaa=3', 'agent-bbb=2'], 'undone: the first template is the latest revision');
+  await recordRevision(ds, 'agent-ccc', new Set(['agent-aaa', 'agent-bbb']), m.ctx);
+  t.deepEqual(history(), ['agent-aaa=3', 'agent-bbb=2', 'agent-ccc=4'], 'revisions Pods still run are kept');
+  await recordRevision(ds, 'agent-ccc', new Set(['agent-ccc']), m.ctx);
+  t.deepEqual(history(), ['agent-aaa=3', 'agent-ccc=4'], 'one old revision kept, the newest');
 });
 
 test('CronJob schedules: Kubernetes macros and five fields, node-cron matching in the time zone', (t) => {

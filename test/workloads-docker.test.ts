@@ -95,6 +95,42 @@ spec:
   t.is((await k(['scale', 'statefulset/web', '-n', 'sts', '--replicas=1'])).code, 0);
   await waitFor('scaled to 1', async () => (await server.client.list('Pod', 'sts', 'app=web')).length === 1, 120_000);
   t.is((await server.client.list('PersistentVolumeClaim', 'sts')).length, 3);
+
+});
+
+test.serial('kubectl rollout history and undo of a StatefulSet: each template a ControllerRevision, undo back to the first one', async (t) => {
+  t.timeout(300_000);
+  await k(['create', 'namespace', 'sts-history']);
+  await apply(t, `apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: web, namespace: sts-history }
+spec:
+  serviceName: web
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{ name: web, image: "${image}", command: ["sleep", "3600"] }]
+`);
+  const ready = await k(['rollout', 'status', 'statefulset/web', '-n', 'sts-history', '--timeout=180s']);
+  t.is(ready.code, 0, ready.out + ready.err);
+  const first = (await server.client.get('StatefulSet', 'sts-history', 'web'))!.status.updateRevision as string;
+  t.is((await k(['set', 'env', 'statefulset/web', '-n', 'sts-history', 'MODE=two'])).code, 0);
+  const rolled = await k(['rollout', 'status', 'statefulset/web', '-n', 'sts-history', '--timeout=180s']);
+  t.is(rolled.code, 0, rolled.out + rolled.err);
+  t.regex((await k(['rollout', 'history', 'statefulset/web', '-n', 'sts-history'])).out, /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+  t.regex((await k(['rollout', 'history', 'statefulset/web', '-n', 'sts-history', '--revision=2'])).out, /MODE:\s+two/);
+  const undone = await k(['rollout', 'undo', 'statefulset/web', '-n', 'sts-history']);
+  t.regex(undone.out, /statefulset.apps\/web rolled back/, undone.err);
+  await waitFor('web-0 back on the first template', async () => {
+    const p = await server.client.get('Pod', 'sts-history', 'web-0');
+    return p && isReady(p) && p.metadata.labels?.['controller-revision-hash'] === first && !p.spec.containers[0].env;
+  }, 180_000);
+  t.regex((await k(['rollout', 'history', 'statefulset/web', '-n', 'sts-history'])).out, /REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
+  t.regex((await k(['get', 'controllerrevisions', '-n', 'sts-history'])).out, new RegExp(`^${first}\\s+statefulset.apps/web\\s+3\\s`, 'm'));
+  await k(['delete', 'namespace', 'sts-history', '--wait=false']);
 });
 
 test.serial('kubectl create job; a Job with completions 3 and parallelism 2 completes; a failing one stops at its backoffLimit', async (t) => {

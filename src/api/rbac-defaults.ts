@@ -48,7 +48,7 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('view', [], {}, ['view']),
     clusterRole('system:aggregate-to-view', [
       { apiGroups: [''], resources: [...coreWorkloads, 'pods/log', 'pods/status', 'services/status', 'persistentvolumeclaims/status', 'events', 'namespaces', 'namespaces/status', 'limitranges', 'resourcequotas', 'resourcequotas/status'], verbs: read },
-      { apiGroups: ['apps'], resources: [...appsWorkloads, ...workloadStatus.apps], verbs: read },
+      { apiGroups: ['apps'], resources: [...appsWorkloads, ...workloadStatus.apps, 'controllerrevisions'], verbs: read },
       { apiGroups: ['batch'], resources: [...batchWorkloads, ...workloadStatus.batch], verbs: read },
       { apiGroups: ['autoscaling'], resources: [...autoscaling, 'horizontalpodautoscalers/status'], verbs: read },
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'], verbs: read },
@@ -86,7 +86,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['create'] },
       { apiGroups: [''], resources: ['services/status'], verbs: ['update', 'patch'] },
       { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update', 'patch'] },
-      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['create', 'patch'] },
+      { apiGroups: ['apps'], resources: ['replicasets', 'controllerrevisions'], verbs: ['create', 'patch'] },
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'patch'] },
       { apiGroups: ['apps'], resources: workloadStatus.apps, verbs: ['update', 'patch'] },
       { apiGroups: ['batch'], resources: workloadStatus.batch, verbs: ['update', 'patch'] },

@@ -148,6 +148,14 @@ const columns: Record<string, Column[]> = {
     ageCol,
     ...templateColumns.slice(0, 2),
   ],
+  ControllerRevision: [
+    col('Controller', 'Controller of the object.', (r) => {
+      const ref = (r.metadata.ownerReferences ?? []).find((o) => o.controller);
+      return ref ? `${ref.kind.toLowerCase()}.${ref.apiVersion.split('/')[0]}/${ref.name}` : '<none>';
+    }),
+    col('Revision', 'Revision of the ControllerRevision.', (r) => Number(r.revision ?? 0), { type: 'integer' }),
+    ageCol,
+  ],
   DaemonSet: [
     col('Desired', 'The desired number of pods.', (d) => d.status?.desiredNumberScheduled ?? 0, { type: 'integer' }),
     col('Current', 'The current number of pods.', (d) => d.status?.currentNumberScheduled ?? 0, { type: 'integer' }),

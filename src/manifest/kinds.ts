@@ -471,6 +471,7 @@ const kindDescriptions: Record<string, string> = {
   IngressClass: 'IngressClass names the controller that serves the Ingresses of this class.',
   NetworkPolicy: "NetworkPolicy says which traffic the Pods it selects accept (ingress) and send (egress), enforced by each node's iptables.",
   Event: 'Event is a report of an event somewhere in the cluster.',
+  ControllerRevision: "ControllerRevision is one revision of a StatefulSet's or DaemonSet's Pod template, kept by its controller for kubectl rollout history and undo.",
 };
 
 function kind(apiVersion: string, kind: string, plural: string, shortNames: string[], namespaced: boolean, body: Record<string, Schema | Field>, name = dnsSubdomain, known: string[] = []): KindInfo {
@@ -532,6 +533,8 @@ export const systemKinds: KindInfo[] = [
   // The metrics API (metrics-server's), read by kubectl top: answered from Docker's stats, never stored.
   kind('metrics.k8s.io/v1beta1', 'PodMetrics', 'pods', [], true, { timestamp: any, window: any, containers: any }),
   kind('metrics.k8s.io/v1beta1', 'NodeMetrics', 'nodes', [], false, { timestamp: any, window: any, usage: any }),
+  // The history of StatefulSets and DaemonSets, written by their controllers.
+  kind('apps/v1', 'ControllerRevision', 'controllerrevisions', [], true, { data: any, revision: req(int()) }),
   kind('v1', 'Event', 'events', ['ev'], true, { involvedObject: any, reason: str(), message: str(), type: str(), source: any, count: int(), firstTimestamp: any, lastTimestamp: any, eventTime: any, reportingComponent: str(), reportingInstance: str(), action: str(), related: any, series: any }),
 ];
 

@@ -1,8 +1,7 @@
 import type { KubeObject } from '../manifest/types.js';
 import { availability, type ControllerContext, isPodReady, nameSuffix, ownedBy, podFromTemplate, templateHash } from './controller-context.js';
+import { recordRevision, revisionLabel } from './controller-revisions.js';
 import { matchesNodeAffinity, type Taint, tolerates, type Toleration } from './scheduler.js';
-
-const revisionLabel = 'controller-revision-hash';
 
 /** The tolerations Kubernetes gives every DaemonSet Pod: it stays through a node's trouble. */
 const daemonTolerations: Toleration[] = [
@@ -34,7 +33,8 @@ function targetNode(pod: KubeObject): string | undefined {
  * The DaemonSet controller, as Kubernetes': one Pod on each node the template fits (nodeSelector,
  * required node affinity, taints, with the daemon tolerations), pinned there by node affinity and
  * bound by the scheduler. A Pod on a node that no longer fits, a duplicate or a failed Pod goes.
- * A RollingUpdate replaces outdated Pods at most maxUnavailable at a time.
+ * A RollingUpdate replaces outdated Pods at most maxUnavailable at a time. Each template is kept as
+ * a ControllerRevision, for kubectl rollout history and undo.
  */
 export async function reconcileDaemonSet(ds: KubeObject, ctx: ControllerContext): Promise<void> {
   if (ds.metadata.deletionTimestamp) return;
@@ -43,6 +43,7 @@ export async function reconcileDaemonSet(ds: KubeObject, ctx: ControllerContext)
   const nodes = ctx.list({ kind: 'Node' }).filter((n) => daemonRunsOn(ds, n));
   const eligible = new Set(nodes.map((n) => n.metadata.name));
   const pods = ctx.list({ kind: 'Pod', namespace: ns }).filter((p) => ownedBy(p, ds) && !p.metadata.deletionTimestamp);
+  await recordRevision(ds, revision, new Set(pods.map((p) => p.metadata.labels?.[revisionLabel] ?? '')), ctx);
   const byNode = new Map<string, KubeObject[]>();
   for (const p of pods) {
     const node = targetNode(p) ?? '';

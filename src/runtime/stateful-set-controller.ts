@@ -1,7 +1,6 @@
 import type { KubeObject } from '../manifest/types.js';
 import { availability, type ControllerContext, isPodReady, ownedBy, podFromTemplate, templateHash } from './controller-context.js';
-
-const revisionLabel = 'controller-revision-hash';
+import { recordRevision, revisionLabel } from './controller-revisions.js';
 
 /** The claim a StatefulSet's Pod gets from a volumeClaimTemplate: TEMPLATE-STATEFULSET-ORDINAL. */
 export function claimName(template: string, sts: string, ordinal: number): string {
@@ -20,6 +19,7 @@ function ordinalOf(sts: KubeObject, pod: KubeObject): number {
  * OrderedReady makes Pods one at a time in order, each once the ones before are Running and Ready,
  * and removes them from the highest ordinal down; Parallel does all at once. A RollingUpdate replaces
  * Pods from the highest ordinal down to the partition, one at a time, each once all are Ready.
+ * Each template is kept as a ControllerRevision, for kubectl rollout history and undo.
  */
 export async function reconcileStatefulSet(sts: KubeObject, ctx: ControllerContext): Promise<void> {
   if (sts.metadata.deletionTimestamp) return;
@@ -33,6 +33,8 @@ export async function reconcileStatefulSet(sts: KubeObject, ctx: ControllerConte
   const byOrdinal = new Map(pods.map((p) => [ordinalOf(sts, p), p]));
   const wanted = (i: number) => i >= start && i < start + replicas;
   const healthy = (p: KubeObject | undefined) => !!p && isPodReady(p) && p.status?.phase === 'Running';
+  const inUse = new Set([...pods.map((p) => p.metadata.labels?.[revisionLabel] ?? ''), sts.status?.currentRevision ?? '']);
+  await recordRevision(sts, revision, inUse, ctx);
 
   // Pods that failed, or are past the replicas, go; in order, the highest ordinal first.
   let blocked = false;
