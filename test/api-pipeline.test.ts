@@ -7,6 +7,7 @@ import type { Attributes } from '../src/api/authorize.js';
 import { InProcessClient } from '../src/api/client.js';
 import { ApiError } from '../src/api/errors.js';
 import { identities } from '../src/api/identity.js';
+import { impersonationOf } from '../src/api/impersonate.js';
 import { jsonPatch, strategicMergePatch } from '../src/api/patch.js';
 import { resourceForKind } from '../src/api/resources.js';
 import { ObjectStore } from '../src/store/object-store.js';
@@ -79,6 +80,22 @@ test('every request passes the authorizer with its identity; a refusal is 403 in
   await scheduler.bind('default', 'p', 'n1');
   t.like(seen.at(-1), { verb: 'create', resource: 'pods', subresource: 'binding', name: 'p', identity: identities.scheduler });
   t.is(store.get('Pod', 'default', 'p')!.spec.nodeName, 'n1');
+});
+
+test('impersonation: each Impersonate-Group header a group; the user and each group authorized as impersonate; a service account gets its groups; a uid or groups without a user are refused', (t) => {
+  const { api, seen } = setup((a) => a.verb !== 'impersonate' || a.name !== 'root');
+  const alice = { user: 'alice', groups: ['system:authenticated'] };
+  const asked = impersonationOf(['Authorization', 'Bearer x', 'Impersonate-User', 'bob', 'Impersonate-Group', 'ops', 'Impersonate-Group', 'dev, qa'])!;
+  t.deepEqual(api.actingAs(alice, asked), { user: 'bob', groups: ['ops', 'dev, qa', 'system:authenticated'], impersonatedBy: alice });
+  t.deepEqual(seen.map((a) => [a.verb, a.resource, a.name]), [['impersonate', 'users', 'bob'], ['impersonate', 'groups', 'ops'], ['impersonate', 'groups', 'dev, qa']]);
+  t.like(api.actingAs(alice, impersonationOf(['Impersonate-User', 'system:serviceaccount:shop:ci'])!), { groups: ['system:serviceaccounts', 'system:serviceaccounts:shop', 'system:authenticated'] });
+  t.like(seen.at(-1), { verb: 'impersonate', resource: 'serviceaccounts', namespace: 'shop', name: 'ci' });
+  t.is(impersonationOf(['Authorization', 'Bearer x']), undefined);
+  const refused = (raw: string[]) => t.throws(() => api.actingAs(alice, impersonationOf(raw)), { instanceOf: ApiError })!.message;
+  t.regex(refused(['Impersonate-User', 'root']), /users "root" is forbidden: User "alice" cannot impersonate resource "users"/);
+  t.regex(refused(['Impersonate-Group', 'ops']), /Impersonate-Group was sent without Impersonate-User/);
+  t.regex(refused(['Impersonate-User', 'bob', 'Impersonate-Uid', '42']), /Impersonate-Uid \(kubectl --as-uid\) is not served/);
+  t.regex(refused(['Impersonate-User', 'bob', 'impersonate-extra-scopes', 'x']), /Impersonate-Extra-Scopes is not served/);
 });
 
 test('admission: a missing namespace is 404, a terminating one refuses new objects, a ReplicaSet is checked whoever writes it', async (t) => {

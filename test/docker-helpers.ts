@@ -13,6 +13,8 @@ import type { KubeObject } from '../src/manifest/types.js';
 import { root, tempDir } from './helpers.js';
 
 export const image = 'gouvernail-example/busybox:1';
+/** The same image under a second tag: a new image for rollouts and undos. */
+export const image2 = 'gouvernail-example/busybox:2';
 export const docker = new Docker();
 
 /** Builds the offline busybox image once (no registry is reachable). */
@@ -22,6 +24,7 @@ export async function ensureImage(): Promise<void> {
   });
   const present = await docker.getImage(image).inspect().then(() => true, () => false);
   if (!present) execFileSync('bash', [path.join(root, 'manifests-example', 'offline', 'build-image.sh'), image], { stdio: 'inherit' });
+  await docker.getImage(image).tag({ repo: 'gouvernail-example/busybox', tag: '2' });
 }
 
 export interface TestServer {

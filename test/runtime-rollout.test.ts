@@ -2,9 +2,7 @@ import test from 'ava';
 import { rolloutHistory, rolloutUndo } from '../src/apply/rollout.js';
 import type { KubeObject } from '../src/manifest/types.js';
 import { resourcePath } from '../src/api/resources.js';
-import { docker, image, isReady, startServer, waitFor } from './docker-helpers.js';
-
-const image2 = 'gouvernail-example/busybox:2';
+import { image, image2, isReady, startServer, waitFor } from './docker-helpers.js';
 
 function webDeployment(ns: string, img: string): KubeObject {
   return {
@@ -32,7 +30,6 @@ function webDeployment(ns: string, img: string): KubeObject {
 }
 
 test.serial('a rolling update keeps replicas - maxUnavailable Pods ready throughout, and rollout undo goes back', async (t) => {
-  await docker.getImage(image).tag({ repo: 'gouvernail-example/busybox', tag: '2' });
   const server = await startServer();
   t.teardown(() => server.destroy());
   const { client } = server;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { containersOf, docker, execIn, image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
+import { containersOf, docker, execIn, image, image2, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
 import { kubectl, type Kubectl } from './kubectl-helpers.js';
 import type { KubeObject } from '../src/manifest/types.js';
@@ -26,6 +26,7 @@ const apply = async (t: { is: (a: unknown, b: unknown, m?: string) => void }, ya
 const created = (p: KubeObject) => Date.parse(p.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? '');
 
 test.serial('a StatefulSet of 3 starts web-0, web-1, web-2 in order, each with its own volume that survives a Pod delete, and each answers to its DNS name', async (t) => {
+  t.timeout(300_000);
   await k(['create', 'namespace', 'sts']);
   await apply(t, `apiVersion: v1
 kind: Service
@@ -98,7 +99,7 @@ spec:
 
 });
 
-test.serial('kubectl rollout history and undo of a StatefulSet: each template a ControllerRevision, undo back to the first one', async (t) => {
+test.serial('kubectl rollout history and undo of a StatefulSet and a DaemonSet: each template a ControllerRevision, undo back to the first one', async (t) => {
   t.timeout(300_000);
   await k(['create', 'namespace', 'sts-history']);
   await apply(t, `apiVersion: apps/v1
@@ -130,6 +131,26 @@ spec:
   }, 180_000);
   t.regex((await k(['rollout', 'history', 'statefulset/web', '-n', 'sts-history'])).out, /REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
   t.regex((await k(['get', 'controllerrevisions', '-n', 'sts-history'])).out, new RegExp(`^${first}\\s+statefulset.apps/web\\s+3\\s`, 'm'));
+
+  // A DaemonSet's, the same way.
+  await apply(t, `apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: agent, namespace: sts-history }
+spec:
+  selector: { matchLabels: { app: agent } }
+  template:
+    metadata: { labels: { app: agent } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{ name: agent, image: "${image}", command: ["sleep", "3600"] }]
+`);
+  const images = async () => (await server.client.list('Pod', 'sts-history', 'app=agent')).filter((p) => !p.metadata.deletionTimestamp && isReady(p)).map((p) => p.spec.containers[0].image);
+  await waitFor('the agent running', async () => (await images()).length === 1);
+  t.is((await k(['set', 'image', 'daemonset/agent', '-n', 'sts-history', `agent=${image2}`])).code, 0);
+  await waitFor('the agent on the second image', async () => (await images()).join() === image2, 120_000);
+  t.regex((await k(['rollout', 'history', 'daemonset/agent', '-n', 'sts-history'])).out, /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+  t.regex((await k(['rollout', 'undo', 'daemonset/agent', '-n', 'sts-history'])).out, /daemonset.apps\/agent rolled back/);
+  await waitFor('the agent back on the first image', async () => (await images()).join() === image, 120_000);
   await k(['delete', 'namespace', 'sts-history', '--wait=false']);
 });
 

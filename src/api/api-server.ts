@@ -10,6 +10,7 @@ import { admit, defaultAdmission, type AdmissionPlugin, type FieldValidation } f
 import { unauthorized, type Authenticator, type Credentials } from './authenticate.js';
 import { allowAll, forbiddenMessage, type Attributes, type Authorizer } from './authorize.js';
 import { budgetRefusing } from './disruption.js';
+import { impersonate, type Impersonation } from './impersonate.js';
 import { ApiError, toApiError } from './errors.js';
 import { recordUpdate, serverSideApply } from './field-managers.js';
 import { defaultFieldManager, isSystemComponent, type Identity } from './identity.js';
@@ -63,8 +64,11 @@ export interface WatchEvent {
 /** One request as the audit log records it. */
 export interface AuditEntry {
   time: string;
+  /** Who made the request. */
   user: string;
   groups: string[];
+  /** Whom it acted as, when it impersonated someone (kubectl --as). */
+  impersonatedUser?: { user: string; groups: string[] };
   verb: string;
   resource: string;
   subresource?: string;
@@ -145,7 +149,9 @@ export class ApiServer {
   private record(r: ApiRequest, code: number, annotations: Record<string, string> = {}): void {
     if (!this.audit || (isSystemComponent(r.identity) && ['get', 'list', 'watch'].includes(r.verb))) return;
     const group = r.resource.group;
-    this.audit({ time: this.now().toISOString(), user: r.identity.user, groups: r.identity.groups, verb: r.verb, resource: group ? `${r.resource.plural}.${group}` : r.resource.plural, ...(r.subresource ? { subresource: r.subresource } : {}), ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.name ? { name: r.name } : {}), code, ...(r.options?.dryRun ? { dryRun: true } : {}), ...(Object.keys(annotations).length ? { annotations } : {}) });
+    const by = r.identity.impersonatedBy;
+    const who = by ? { user: by.user, groups: by.groups, impersonatedUser: { user: r.identity.user, groups: r.identity.groups } } : { user: r.identity.user, groups: r.identity.groups };
+    this.audit({ time: this.now().toISOString(), ...who, verb: r.verb, resource: group ? `${r.resource.plural}.${group}` : r.resource.plural, ...(r.subresource ? { subresource: r.subresource } : {}), ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.name ? { name: r.name } : {}), code, ...(r.options?.dryRun ? { dryRun: true } : {}), ...(Object.keys(annotations).length ? { annotations } : {}) });
   }
 
   /** The identity proven by the credentials; 401 when they prove none. */
@@ -153,6 +159,11 @@ export class ApiServer {
     const identity = this.authenticator.authenticate(credentials);
     if (!identity) throw unauthorized();
     return identity;
+  }
+
+  /** The identity a request acts as: the requester's own, or the one it may impersonate (kubectl --as). */
+  actingAs(requester: Identity, asked: Impersonation | undefined): Identity {
+    return asked ? impersonate(requester, asked, (a) => this.authorize(a)) : requester;
   }
 
   /** Throws 403 unless the identity may do this. */

@@ -2,6 +2,8 @@
 export interface Identity {
   user: string;
   groups: string[];
+  /** Who made the request, when it acts as this identity by impersonation (kubectl --as). */
+  impersonatedBy?: Identity;
 }
 
 /** The identities of Gouvernail's own components; each writes through the API as itself. */

@@ -4,6 +4,7 @@ import type { ApiServer, PropagationPolicy, RequestOptions, Verb, WatchEvent } f
 import { aggregatedContentType, aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, negotiateDiscovery, versionInfo } from '../api/discovery.js';
 import { ApiError, statusBody, toApiError } from '../api/errors.js';
 import type { Identity } from '../api/identity.js';
+import { impersonationOf } from '../api/impersonate.js';
 import { openApiV2, openApiV2Protobuf, openApiV3Index } from '../api/openapi.js';
 import { patchContentTypes } from '../api/patch.js';
 import { decodeProtobufBody } from '../api/protobuf-body.js';
@@ -11,6 +12,7 @@ import { findResource, type Resource } from '../api/resources.js';
 import { toTable, type IncludeObject } from '../api/tables.js';
 import type { FieldValidation } from '../api/admission.js';
 import type { Credentials } from '../api/authenticate.js';
+import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { KubeObject } from '../manifest/types.js';
 
@@ -49,6 +51,14 @@ export function parseTarget(pathname: string): Target {
 }
 
 const wantsTable = (accept: string | undefined) => /as=Table/.test(accept ?? '');
+
+/**
+ * Who a request acts as: the identity its credentials prove (401 without), or the one it
+ * impersonates (kubectl --as, --as-group) when that identity may (403 otherwise).
+ */
+export function requester(api: ApiServer, req: IncomingMessage): Identity {
+  return api.actingAs(api.authenticate(credentialsOf(req.headers.authorization, req.socket)), impersonationOf(req.rawHeaders));
+}
 
 export function credentialsOf(header: string | undefined, socket?: unknown): Credentials {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
@@ -119,7 +129,7 @@ export interface ApiRoutesOptions {
 /** The HTTP edge of the API: Kubernetes' paths, content negotiation, discovery, OpenAPI, watch streams. */
 export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOptions): void {
   const { api } = options;
-  const identify = (req: FastifyRequest) => api.authenticate(credentialsOf(req.headers.authorization, req.raw.socket));
+  const identify = (req: FastifyRequest) => requester(api, req.raw);
 
   for (const type of ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json']) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {

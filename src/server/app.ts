@@ -4,7 +4,7 @@ import { TokenAuthenticator } from '../api/authenticate.js';
 import { ApiError, statusBody, toApiError } from '../api/errors.js';
 import { identities, type Identity } from '../api/identity.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { credentialsOf, errorReply, registerApiRoutes } from './api-routes.js';
+import { errorReply, registerApiRoutes, requester } from './api-routes.js';
 import type { PodIo } from '../runtime/pod-io.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
@@ -142,7 +142,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   // Gouvernail's own endpoints beside the Kubernetes paths: the same authentication, and the verb
   // on the Application they act on goes through the authorizer.
   const caller = (req: FastifyRequest, verb: string, name?: string, namespace?: string) => {
-    const identity = api.authenticate(credentialsOf(req.headers.authorization));
+    const identity = requester(api, req.raw);
     api.authorize({ identity, verb, apiGroup: 'gouvernail.io', resource: 'applications', name, namespace });
     return identity;
   };
@@ -240,16 +240,14 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       if (!m) return fail(new ApiError(404, 'NotFound', `nothing to upgrade at ${url.pathname}`));
       if (m[3] === 'portforward') {
         if (!offersPortForward(req)) return fail(new ApiError(400, 'BadRequest', `port-forward is served as a WebSocket with the subprotocol ${portForwardProtocol} (kubectl 1.31 or later) or as an upgrade to SPDY/3.1 with portforward.k8s.io (older kubectl); offered: ${String(req.headers.upgrade)} ${String(req.headers['sec-websocket-protocol'] ?? req.headers['x-stream-protocol-version'] ?? '')}`));
-        const identity = authenticated(credentialsOf(req.headers.authorization).bearerToken);
-        if (!identity) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
+        const identity = requester(api, req);
         const [namespace, name] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
         api.authorize({ identity, verb: 'create', apiGroup: '', resource: 'pods', subresource: 'portforward', namespace, name });
         const { pod } = podFor({ ns: namespace, name });
         return servePortForward(req, socket, head, pod);
       }
       if (!offersStreamProtocol(req)) return fail(new ApiError(400, 'BadRequest', `upgrade to a WebSocket with the subprotocol ${streamProtocols.join(' or ')} (kubectl 1.30 or later does; older ones speak SPDY, which Gouvernail does not serve)`));
-      const identity = authenticated(credentialsOf(req.headers.authorization).bearerToken);
-      if (!identity) return fail(new ApiError(401, 'Unauthorized', 'Unauthorized: send a bearer token'));
+      const identity = requester(api, req);
       const [namespace, name, subresource] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3]! as 'exec' | 'attach'];
       api.authorize({ identity, verb: 'create', apiGroup: '', resource: 'pods', subresource, namespace, name });
       const { pod, io } = podFor({ ns: namespace, name });
