@@ -11,7 +11,7 @@ test.after.always(async () => {
 });
 
 for (const [index, version] of ['1.30', '1.33'].entries()) {
-test.serial(`kubectl ${version} imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment, service, job and job from a cronjob, cordon, uncordon and drain, top`, async (t) => {
+test.serial(`kubectl ${version} imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment, service, job and job from a cronjob, serviceaccount, token, role and binding, quota and pdb, cordon, uncordon and drain, top`, async (t) => {
   const k = kubectl(server.kubeconfig, version);
   const ns = `imperative-${version.replace('.', '')}`;
   const ok = async (...args: string[]) => {
@@ -105,6 +105,24 @@ test.serial(`kubectl ${version} imperative commands: run with its flags and dry 
   t.is(await ok('logs', 'job/by-hand', '-n', ns), 'ticked by hand\n');
   const cronJob = (await server.client.get('CronJob', ns, 'tick'))!;
   t.like((await server.client.get('Job', ns, 'by-hand'))!.metadata, { annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' }, ownerReferences: [{ kind: 'CronJob', name: 'tick', uid: cronJob.metadata.uid, controller: true }] });
+
+  // A ServiceAccount, its token, and what its Role lets it do; a quota and a budget.
+  await ok('create', 'serviceaccount', 'bot', '-n', ns);
+  const token = (await ok('create', 'token', 'bot', '-n', ns, '--duration=10m')).trim();
+  t.regex(await ok('auth', 'whoami', `--token=${token}`), new RegExp(`Username\\s+system:serviceaccount:${ns}:bot`));
+  await ok('create', 'role', 'reader', '-n', ns, '--verb=get,list', '--resource=pods,deployments.apps');
+  await ok('create', 'rolebinding', 'bot-reads', '-n', ns, '--role=reader', `--serviceaccount=${ns}:bot`);
+  t.like((await server.client.get('Role', ns, 'reader'))!.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }, { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list'] }]);
+  t.is((await ok('auth', 'can-i', 'list', 'deployments.apps', '-n', ns, `--token=${token}`)).trim(), 'yes');
+  t.is((await k(['auth', 'can-i', 'delete', 'pods', '-n', ns, `--token=${token}`])).out.trim(), 'no');
+  await ok('create', 'clusterrole', `node-reader-${ns}`, '--verb=get,list', '--resource=nodes');
+  await ok('create', 'clusterrolebinding', `bot-nodes-${ns}`, `--clusterrole=node-reader-${ns}`, `--serviceaccount=${ns}:bot`);
+  t.regex(await ok('get', 'nodes', `--token=${token}`), /test-node/);
+  await ok('create', 'quota', 'small', '-n', ns, '--hard=pods=50');
+  t.deepEqual((await server.client.get('ResourceQuota', ns, 'small'))!.spec, { hard: { pods: '50' } });
+  await ok('create', 'pdb', 'keep-one', '-n', ns, '--selector=app=web', '--min-available=1');
+  t.like((await server.client.get('PodDisruptionBudget', ns, 'keep-one'))!.spec, { minAvailable: 1, selector: { matchLabels: { app: 'web' } } });
+  await ok('delete', 'pdb', 'keep-one', '-n', ns);
 
   // Cordoned, the node takes no new Pod; uncordoned, it does.
   await ok('cordon', 'test-node');

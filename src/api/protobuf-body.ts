@@ -2,9 +2,9 @@ import { ApiError } from './errors.js';
 
 /**
  * Request bodies in Kubernetes' protobuf (`application/vnd.kubernetes.protobuf`), which kubectl's
- * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob`, `create job --from=cronjob/NAME`,
- * `autoscale`. The body is
- * the magic `k8s\0` and a runtime.Unknown {typeMeta{apiVersion, kind}, raw}; raw is read with the
+ * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob|
+ * serviceaccount|token|role|clusterrole|rolebinding|clusterrolebinding|quota|pdb`, `create job
+ * --from=cronjob/NAME`, `autoscale`. The body is the magic `k8s\0` and a runtime.Unknown {typeMeta{apiVersion, kind}, raw}; raw is read with the
  * field numbers of the kinds below (from Kubernetes' generated.proto) into the JSON shape.
  */
 
@@ -36,6 +36,13 @@ const scaleTargetRef: Message = { 1: ['kind', 'string'], 2: ['name', 'string'], 
 const metricTarget: Message = { 1: ['type', 'string'], 2: ['value', 'quantity'], 3: ['averageValue', 'quantity'], 4: ['averageUtilization', 'int'] };
 const metricSpec: Message = { 1: ['type', 'string'], 4: ['resource', { 1: ['name', 'string'], 2: ['target', metricTarget] }], 7: ['containerResource', { 1: ['name', 'string'], 2: ['target', metricTarget], 3: ['container', 'string'] }] };
 
+// kubectl create serviceaccount|token|role|clusterrole|rolebinding|clusterrolebinding|quota|pdb
+// (core/v1, authentication/v1, rbac/v1 and policy/v1 generated.proto).
+const policyRule: Message = { 1: ['verbs', 'strings'], 2: ['apiGroups', 'strings'], 3: ['resources', 'strings'], 4: ['resourceNames', 'strings'], 5: ['nonResourceURLs', 'strings'] };
+const subject: Message = { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] };
+const roleBinding: Message = { 1: ['metadata', objectMeta], 2: ['subjects', { repeated: subject }], 3: ['roleRef', { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] }] };
+const tokenRequestSpec: Message = { 1: ['audiences', 'strings'], 3: ['boundObjectRef', { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] }], 4: ['expirationSeconds', 'int'] };
+
 /**
  * By kind, or by `apiVersion/kind` where versions of a kind number their fields differently (an
  * autoscaling/v1 HPA, not served, is refused rather than read with v2's numbers).
@@ -49,6 +56,14 @@ const kinds: Record<string, Message> = {
   SelfSubjectAccessReview: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }] }], 3: ['status', 'ignored'] },
   SelfSubjectRulesReview: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['namespace', 'string'] }], 3: ['status', 'ignored'] },
   SelfSubjectReview: { 1: ['metadata', objectMeta], 2: ['status', 'ignored'] },
+  ServiceAccount: { 1: ['metadata', objectMeta], 3: ['imagePullSecrets', { repeated: { 1: ['name', 'string'] } }], 4: ['automountServiceAccountToken', 'bool'] },
+  TokenRequest: { 1: ['metadata', objectMeta], 2: ['spec', tokenRequestSpec], 3: ['status', 'ignored'] },
+  Role: { 1: ['metadata', objectMeta], 2: ['rules', { repeated: policyRule }] },
+  ClusterRole: { 1: ['metadata', objectMeta], 2: ['rules', { repeated: policyRule }], 3: ['aggregationRule', { 1: ['clusterRoleSelectors', { repeated: labelSelector }] }] },
+  RoleBinding: roleBinding,
+  ClusterRoleBinding: roleBinding,
+  ResourceQuota: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['hard', 'quantityMap'] }], 3: ['status', 'ignored'] },
+  PodDisruptionBudget: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['minAvailable', 'intOrString'], 2: ['selector', labelSelector], 3: ['maxUnavailable', 'intOrString'], 4: ['unhealthyPodEvictionPolicy', 'string'] }], 3: ['status', 'ignored'] },
   Namespace: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['finalizers', 'strings'] }], 3: ['status', 'ignored'] },
   ConfigMap: { 1: ['metadata', objectMeta], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool'] },
   Secret: { 1: ['metadata', objectMeta], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'stringMap'], 5: ['immutable', 'bool'] },
