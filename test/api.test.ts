@@ -83,6 +83,21 @@ test('admission refuses an invalid object with 422 naming the field, and default
   t.is(rs.json().spec.replicas, 1);
 });
 
+test("a Pod's ServiceAccount and node cannot change once it is made; its containers can", async (t) => {
+  const { app } = setup();
+  const url = '/api/v1/namespaces/default/pods';
+  const made = await app.inject({ method: 'POST', url, headers: auth, payload: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { nodeName: 'a', containers: [{ name: 'web', image: 'busybox:1' }] } } });
+  t.is(made.statusCode, 201);
+  const patch = (spec: object) => app.inject({ method: 'PATCH', url: `${url}/web`, headers: { ...auth, 'content-type': 'application/merge-patch+json' }, payload: { spec } });
+  const account = await patch({ serviceAccountName: 'bot' });
+  t.is(account.statusCode, 422);
+  t.regex(account.json().message, /Pod "web" is invalid: spec\.serviceAccountName: Forbidden: field is immutable on a Pod; delete the Pod and create it again/);
+  t.is((await patch({ nodeName: 'b' })).statusCode, 422);
+  const image = await patch({ containers: [{ name: 'web', image: 'busybox:2' }] });
+  t.is(image.statusCode, 200, image.body);
+  t.is(image.json().spec.containers[0].image, 'busybox:2');
+});
+
 test('watch streams newline-delimited events and resumes from a resourceVersion', async (t) => {
   const { app, store } = setup();
   await app.listen({ port: 0, host: '127.0.0.1' });

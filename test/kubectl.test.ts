@@ -112,6 +112,12 @@ for (const version of ['1.27', '1.30', '1.33']) {
     const all = await ok(['get', 'all', '-n', ns]);
     for (const name of [/pod\/web-/, /service\/web/, /deployment\.apps\/web/, /replicaset\.apps\/web-/]) t.regex(all, name);
 
+    // kubectl debug asks for an ephemeral container, which is not served: kubectl says so (it
+    // crashed on the 404's Status without details).
+    const debugged = await k(['debug', (await ok(['get', 'pods', '-n', ns, '-o', 'name'])).trim().split('\n')[0]!, '-n', ns, '--image=gouvernail-example/busybox:1', '--', 'true']);
+    t.is(debugged.code, 1, debugged.err);
+    t.regex(debugged.err, /ephemeral containers are disabled for this cluster[\s\S]*kubectl exec runs a command in one of the Pod's own containers/);
+
     // get -w prints the list, then each change as it happens.
     const watcher = k.spawn(['get', 'configmaps', '-n', ns, '-w']);
     t.teardown(() => watcher.proc.kill());

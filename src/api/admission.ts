@@ -335,7 +335,27 @@ export const resourceQuota: AdmissionPlugin = {
 };
 
 /** The chain every write passes, in order: mutating plugins first, then validating ones. */
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podSecurity, resourceQuota];
+/**
+ * A Pod's identity stays as it was made, as Kubernetes keeps it: an update may not change its
+ * ServiceAccount (its running containers hold that account's token) or move it to another node.
+ * Its containers may change: the node replaces those whose definition changed.
+ */
+export const podIdentity: AdmissionPlugin = {
+  name: 'PodIdentity',
+  validate(r) {
+    if (r.operation !== 'UPDATE' || r.resource.kind !== 'Pod' || r.subresource || !r.oldObject) return;
+    const before = r.oldObject.spec ?? {};
+    const after = r.object.spec ?? {};
+    const changed = (['serviceAccountName', 'automountServiceAccountToken'] as const).filter((f) => before[f] !== after[f]);
+    if (before.nodeName && before.nodeName !== after.nodeName) changed.push('nodeName' as never);
+    if (changed.length === 0) return;
+    const name = r.object.metadata.name;
+    const causes = changed.map((f) => ({ reason: 'FieldValueForbidden', field: `spec.${f}`, message: 'field is immutable' }));
+    throw new ApiError(422, 'Invalid', `Pod "${name}" is invalid: ${changed.map((f) => `spec.${f}`).join(', ')}: Forbidden: field is immutable on a Pod; delete the Pod and create it again (a Deployment's template change does this for you)`, { name, kind: 'pods', causes });
+  },
+};
+
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

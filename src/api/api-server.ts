@@ -194,7 +194,7 @@ export class ApiServer {
     const r = request;
     this.authorize({ identity: r.identity, verb: r.verb, apiGroup: r.resource.group, resource: r.resource.plural, subresource: r.subresource, namespace: r.resource.namespaced ? r.namespace : undefined, name: r.name });
     if (r.subresource && !r.resource.subresources.some((s) => s.name === r.subresource)) {
-      throw new ApiError(404, 'NotFound', `${qualifiedName(r.resource)} has no subresource ${r.subresource}`);
+      throw new ApiError(404, 'NotFound', r.subresource === 'ephemeralcontainers' ? 'ephemeral containers (kubectl debug) are not served: kubectl exec runs a command in one of the Pod\'s own containers' : `${qualifiedName(r.resource)} has no subresource ${r.subresource}`);
     }
     const warnings: string[] = [];
     if (!['get', 'list'].includes(r.verb) && this.virtualNamed(r)) {

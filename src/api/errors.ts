@@ -22,8 +22,9 @@ export class ApiError extends Error {
   }
 }
 
+/** A failure as Kubernetes answers it: `details` is always there (kubectl reads it unchecked; debug crashed on a 404 without it). */
 export function statusBody(err: ApiError): StatusBody {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: err.reason, ...(err.details ? { details: err.details } : {}), code: err.code };
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: err.reason, details: err.details ?? {}, code: err.code };
 }
 
 /** Maps store errors to the HTTP answer Kubernetes gives for them. */
