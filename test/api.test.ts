@@ -28,6 +28,15 @@ test('a request without a valid bearer token is refused with a 401 Status', asyn
   }
 });
 
+test('/healthz, /livez and /readyz answer ok to anyone, as Kubernetes does', async (t) => {
+  const { app } = setup();
+  for (const url of ['/healthz', '/livez', '/readyz']) {
+    const r = await app.inject({ method: 'GET', url });
+    t.is(r.statusCode, 200, url);
+    t.is(r.body, 'ok', url);
+  }
+});
+
 test('create, get, list, update with resourceVersion, merge patch and delete, in Kubernetes shapes', async (t) => {
   const { app } = setup();
   const url = '/api/v1/namespaces/default/configmaps';

@@ -63,7 +63,9 @@ export function buildApi(options: ApiOptions): FastifyInstance {
 
   app.setErrorHandler((err, _req, reply) => errorReply(err, reply));
 
+  // Health, as Kubernetes' API server answers it to anyone: /healthz (deprecated there), /livez, /readyz.
   app.get('/healthz', async () => 'ok');
+  app.get('/livez', async () => 'ok');
   const metrics = options.metrics ?? createServerMetrics();
   app.get('/metrics', async (_req, reply) => {
     const byStatus = new Map<string, number>();
