@@ -534,7 +534,7 @@ export const systemKinds: KindInfo[] = [
   kind('metrics.k8s.io/v1beta1', 'PodMetrics', 'pods', [], true, { timestamp: any, window: any, containers: any }),
   kind('metrics.k8s.io/v1beta1', 'NodeMetrics', 'nodes', [], false, { timestamp: any, window: any, usage: any }),
   // The history of StatefulSets and DaemonSets, written by their controllers.
-  kind('apps/v1', 'ControllerRevision', 'controllerrevisions', [], true, { data: describe(any, 'The strategic merge patch that puts this revision\'s Pod template back (what kubectl rollout undo sends).'), revision: req(describe(int(), 'The order of this revision among its owner\'s; an undone template is numbered last again.')) }),
+  kind('apps/v1', 'ControllerRevision', 'controllerrevisions', [], true, { data: describe({ t: 'any' }, 'The strategic merge patch that puts this revision\'s Pod template back (what kubectl rollout undo sends).'), revision: req(describe(int(), 'The order of this revision among its owner\'s; an undone template is numbered last again.')) }),
   kind('v1', 'Event', 'events', ['ev'], true, { involvedObject: any, reason: str(), message: str(), type: str(), source: any, count: int(), firstTimestamp: any, lastTimestamp: any, eventTime: any, reportingComponent: str(), reportingInstance: str(), action: str(), related: any, series: any }),
 ];
 
