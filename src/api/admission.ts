@@ -346,8 +346,8 @@ export const podIdentity: AdmissionPlugin = {
     if (r.operation !== 'UPDATE' || r.resource.kind !== 'Pod' || r.subresource || !r.oldObject) return;
     const before = r.oldObject.spec ?? {};
     const after = r.object.spec ?? {};
-    const changed = (['serviceAccountName', 'automountServiceAccountToken'] as const).filter((f) => before[f] !== after[f]);
-    if (before.nodeName && before.nodeName !== after.nodeName) changed.push('nodeName' as never);
+    const changed: string[] = ['serviceAccountName', 'automountServiceAccountToken'].filter((f) => before[f] !== after[f]);
+    if (before.nodeName && before.nodeName !== after.nodeName) changed.push('nodeName');
     if (changed.length === 0) return;
     const name = r.object.metadata.name;
     const causes = changed.map((f) => ({ reason: 'FieldValueForbidden', field: `spec.${f}`, message: 'field is immutable' }));

@@ -4,8 +4,9 @@ import { ApiError } from './errors.js';
  * Request bodies in Kubernetes' protobuf (`application/vnd.kubernetes.protobuf`), which kubectl's
  * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob|
  * serviceaccount|token|role|clusterrole|rolebinding|clusterrolebinding|quota|pdb`, `create job
- * --from=cronjob/NAME`, `autoscale`. The body is the magic `k8s\0` and a runtime.Unknown {typeMeta{apiVersion, kind}, raw}; raw is read with the
- * field numbers of the kinds below (from Kubernetes' generated.proto) into the JSON shape.
+ * --from=cronjob/NAME`, `autoscale`. The body is the magic `k8s\0` and a runtime.Unknown
+ * {typeMeta{apiVersion, kind}, raw}; raw is read with the field numbers of the kinds below (from
+ * Kubernetes' generated.proto) into the JSON shape.
  */
 
 type Field = [name: string, type: 'string' | 'bool' | 'int' | 'strings' | 'stringMap' | 'bytesMap' | 'intOrString' | 'quantity' | 'quantityMap' | 'positiveInt' | 'ignored' | Message | { repeated: Message }];
