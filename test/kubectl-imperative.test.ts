@@ -11,7 +11,7 @@ test.after.always(async () => {
 });
 
 for (const [index, version] of ['1.30', '1.33'].entries()) {
-test.serial(`kubectl ${version} imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment, service, job and job from a cronjob, serviceaccount, token, role and binding, quota and pdb, cordon, uncordon and drain, top`, async (t) => {
+test.serial(`kubectl ${version} imperative commands: run with its flags and dry runs, expose, set, rollout pause/resume/restart/undo, create deployment, service, job and job from a cronjob, serviceaccount, token, role and binding, quota, pdb and ingress, cordon, uncordon and drain, top`, async (t) => {
   const k = kubectl(server.kubeconfig, version);
   const ns = `imperative-${version.replace('.', '')}`;
   const ok = async (...args: string[]) => {
@@ -123,6 +123,16 @@ test.serial(`kubectl ${version} imperative commands: run with its flags and dry 
   await ok('create', 'pdb', 'keep-one', '-n', ns, '--selector=app=web', '--min-available=1');
   t.like((await server.client.get('PodDisruptionBudget', ns, 'keep-one'))!.spec, { minAvailable: 1, selector: { matchLabels: { app: 'web' } } });
   await ok('delete', 'pdb', 'keep-one', '-n', ns);
+  await ok('create', 'ingress', 'web', '-n', ns, '--class=gouvernail', '--rule=web.example/api*=web:8080', '--rule=www.example/=web:http,tls=web-cert');
+  t.deepEqual((await server.client.get('Ingress', ns, 'web'))!.spec, {
+    ingressClassName: 'gouvernail',
+    rules: [
+      { host: 'web.example', http: { paths: [{ path: '/api', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 8080 } } } }] } },
+      { host: 'www.example', http: { paths: [{ path: '/', pathType: 'Exact', backend: { service: { name: 'web', port: { name: 'http' } } } }] } },
+    ],
+    tls: [{ hosts: ['www.example'], secretName: 'web-cert' }],
+  });
+  await ok('delete', 'ingress', 'web', '-n', ns);
 
   // Cordoned, the node takes no new Pod; uncordoned, it does.
   await ok('cordon', 'test-node');

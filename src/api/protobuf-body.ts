@@ -3,13 +3,14 @@ import { ApiError } from './errors.js';
 /**
  * Request bodies in Kubernetes' protobuf (`application/vnd.kubernetes.protobuf`), which kubectl's
  * typed clients send: `auth can-i`, `auth whoami`, `create namespace|configmap|secret|job|cronjob|
- * serviceaccount|token|role|clusterrole|rolebinding|clusterrolebinding|quota|pdb`, `create job
+ * serviceaccount|token|role|clusterrole|rolebinding|clusterrolebinding|quota|pdb|ingress`, `create job
  * --from=cronjob/NAME`, `autoscale`. The body is the magic `k8s\0` and a runtime.Unknown
  * {typeMeta{apiVersion, kind}, raw}; raw is read with the field numbers of the kinds below (from
  * Kubernetes' generated.proto) into the JSON shape.
  */
 
-type Field = [name: string, type: 'string' | 'bool' | 'int' | 'strings' | 'stringMap' | 'bytesMap' | 'intOrString' | 'quantity' | 'quantityMap' | 'positiveInt' | 'ignored' | Message | { repeated: Message }];
+// `inline`: a message whose fields JSON writes into its parent's (an Ingress rule's IngressRuleValue).
+type Field = [name: string, type: 'string' | 'bool' | 'int' | 'strings' | 'stringMap' | 'bytesMap' | 'intOrString' | 'quantity' | 'quantityMap' | 'positiveInt' | 'ignored' | Message | { repeated: Message } | { inline: Message }];
 interface Message {
   [field: number]: Field;
 }
@@ -44,6 +45,12 @@ const subject: Message = { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: 
 const roleBinding: Message = { 1: ['metadata', objectMeta], 2: ['subjects', { repeated: subject }], 3: ['roleRef', { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] }] };
 const tokenRequestSpec: Message = { 1: ['audiences', 'strings'], 3: ['boundObjectRef', { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] }], 4: ['expirationSeconds', 'int'] };
 
+// kubectl create ingress (networking/v1 generated.proto).
+const ingressBackend: Message = { 3: ['resource', { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] }], 4: ['service', { 1: ['name', 'string'], 2: ['port', { 1: ['name', 'string'], 2: ['number', 'positiveInt'] }] }] };
+const httpIngressPath: Message = { 1: ['path', 'string'], 2: ['backend', ingressBackend], 3: ['pathType', 'string'] };
+const ingressRule: Message = { 1: ['host', 'string'], 2: ['ingressRuleValue', { inline: { 1: ['http', { 1: ['paths', { repeated: httpIngressPath }] }] } }] };
+const ingressSpec: Message = { 1: ['defaultBackend', ingressBackend], 2: ['tls', { repeated: { 1: ['hosts', 'strings'], 2: ['secretName', 'string'] } }], 3: ['rules', { repeated: ingressRule }], 4: ['ingressClassName', 'string'] };
+
 /**
  * By kind, or by `apiVersion/kind` where versions of a kind number their fields differently (an
  * autoscaling/v1 HPA, not served, is refused rather than read with v2's numbers).
@@ -65,6 +72,7 @@ const kinds: Record<string, Message> = {
   ClusterRoleBinding: roleBinding,
   ResourceQuota: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['hard', 'quantityMap'] }], 3: ['status', 'ignored'] },
   PodDisruptionBudget: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['minAvailable', 'intOrString'], 2: ['selector', labelSelector], 3: ['maxUnavailable', 'intOrString'], 4: ['unhealthyPodEvictionPolicy', 'string'] }], 3: ['status', 'ignored'] },
+  Ingress: { 1: ['metadata', objectMeta], 2: ['spec', ingressSpec], 3: ['status', 'ignored'] },
   Namespace: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['finalizers', 'strings'] }], 3: ['status', 'ignored'] },
   ConfigMap: { 1: ['metadata', objectMeta], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool'] },
   Secret: { 1: ['metadata', objectMeta], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'stringMap'], 5: ['immutable', 'bool'] },
@@ -151,6 +159,7 @@ function read(buf: Buffer, message: Message): Record<string, unknown> {
       const [k, v] = pair(bytes);
       (out[name] ??= {})[k] = v.toString('base64');
     } else if ('repeated' in type) (out[name] ??= []).push(read(bytes, type.repeated as Message));
+    else if ('inline' in type) Object.assign(out, read(bytes, type.inline as Message));
     else out[name] = read(bytes, type as Message);
   }
   return out;
