@@ -92,6 +92,35 @@ test('admission refuses an invalid object with 422 naming the field, and default
   t.is(rs.json().spec.replicas, 1);
 });
 
+test('an autoscaling/v1 HPA is served beside v2: written, read, patched and listed as v1, stored as v2', async (t) => {
+  const { app } = setup();
+  const v1 = '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers';
+  const v2 = '/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers';
+  const hpa = { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 4, targetCPUUtilizationPercentage: 50 } };
+  const created = await app.inject({ method: 'POST', url: v1, headers: auth, payload: hpa });
+  t.is(created.statusCode, 201);
+  t.like(created.json(), { apiVersion: 'autoscaling/v1', spec: { minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 50 } });
+  const stored = (await app.inject({ method: 'GET', url: `${v2}/web`, headers: auth })).json();
+  t.deepEqual(stored.spec.metrics, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }]);
+  // A merge patch applies to the v1 object; a v2 writer's memory metric stays, kept for v1 in an annotation.
+  const withMemory = await app.inject({ method: 'PATCH', url: `${v2}/web`, headers: { ...auth, 'content-type': 'application/merge-patch+json' }, payload: { spec: { metrics: [...stored.spec.metrics, { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '64Mi' } } }] } } });
+  t.is(withMemory.statusCode, 200);
+  const patched = await app.inject({ method: 'PATCH', url: `${v1}/web`, headers: { ...auth, 'content-type': 'application/merge-patch+json' }, payload: { spec: { targetCPUUtilizationPercentage: 70 } } });
+  t.is(patched.statusCode, 200);
+  t.is(patched.json().spec.targetCPUUtilizationPercentage, 70);
+  t.deepEqual((await app.inject({ method: 'GET', url: `${v2}/web`, headers: auth })).json().spec.metrics.map((m: any) => [m.resource.name, m.resource.target.averageUtilization ?? m.resource.target.averageValue]), [['cpu', 70], ['memory', '64Mi']]);
+  const list = (await app.inject({ method: 'GET', url: v1, headers: auth })).json();
+  t.like(list, { kind: 'HorizontalPodAutoscalerList', apiVersion: 'autoscaling/v1', items: [{ apiVersion: 'autoscaling/v1', spec: { targetCPUUtilizationPercentage: 70 } }] });
+  const table = (await app.inject({ method: 'GET', url: v1, headers: { ...auth, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } })).json();
+  t.deepEqual(table.rows[0].cells.slice(0, 3), ['web', 'Deployment/web', 'cpu: <unknown>/70%, memory: <unknown>/64Mi']);
+  // Its own fields are checked, with its own paths; the group says v2 first, as Kubernetes prefers it.
+  const bad = await app.inject({ method: 'PUT', url: `${v1}/web`, headers: auth, payload: { ...list.items[0], spec: { ...list.items[0].spec, targetCPUUtilizationPercentage: 0 } } });
+  t.is(bad.statusCode, 422);
+  t.regex(bad.json().message, /spec\.targetCPUUtilizationPercentage: must be at least 1/);
+  const groups = (await app.inject({ method: 'GET', url: '/apis', headers: auth })).json();
+  t.like(groups.groups.find((g: any) => g.name === 'autoscaling'), { versions: [{ version: 'v2' }, { version: 'v1' }], preferredVersion: { version: 'v2' } });
+});
+
 test("a Pod's ServiceAccount and node cannot change once it is made; its containers can", async (t) => {
   const { app } = setup();
   const url = '/api/v1/namespaces/default/pods';

@@ -81,15 +81,23 @@ test.serial(`kubectl ${version} imperative commands: run with its flags and dry 
   const sets = (await server.client.list('ReplicaSet', ns)).filter((rs) => rs.metadata.name.startsWith('typed-'));
   t.deepEqual(sets.map((rs) => [rs.spec.template.spec.containers[0].image, rs.metadata.annotations?.['deployment.kubernetes.io/revision']]).sort(), [['gouvernail-example/busybox:1', '3'], ['gouvernail-example/busybox:2', '2']]);
   t.regex(await ok('rollout', 'history', 'deployment/typed', '-n', ns), /REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
-  // autoscale: an HPA, sent as autoscaling/v2 in protobuf from kubectl 1.32 (before, as
-  // autoscaling/v1, which is not served).
-  if (version === '1.33') {
-    t.regex(await ok('autoscale', 'deployment', 'typed', '-n', ns, '--min=1', '--max=3', '--cpu-percent=50'), /horizontalpodautoscaler.autoscaling\/typed autoscaled/);
-    const hpa = (await server.client.get('HorizontalPodAutoscaler', ns, 'typed'))!;
-    t.like(hpa.spec, { scaleTargetRef: { kind: 'Deployment', name: 'typed', apiVersion: 'apps/v1' }, minReplicas: 1, maxReplicas: 3 });
-    t.regex(await ok('get', 'hpa', 'typed', '-n', ns), /typed\s+Deployment\/typed\s+.*50%\s+1\s+3\s/);
-    await ok('delete', 'hpa', 'typed', '-n', ns);
+  // autoscale: an HPA, sent in protobuf as autoscaling/v2 from kubectl 1.32, as autoscaling/v1
+  // before (converted to v2, and served as v1 too).
+  t.regex(await ok('autoscale', 'deployment', 'typed', '-n', ns, '--min=1', '--max=3', '--cpu-percent=50'), /horizontalpodautoscaler.autoscaling\/typed autoscaled/);
+  const hpa = (await server.client.get('HorizontalPodAutoscaler', ns, 'typed'))!;
+  t.like(hpa.spec, { scaleTargetRef: { kind: 'Deployment', name: 'typed', apiVersion: 'apps/v1' }, minReplicas: 1, maxReplicas: 3, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }] });
+  t.regex(await ok('get', 'hpa', 'typed', '-n', ns), /typed\s+Deployment\/typed\s+.*50%\s+1\s+3\s/);
+  t.is(await ok('get', 'horizontalpodautoscalers.v1.autoscaling', 'typed', '-n', ns, '-o', 'jsonpath={.apiVersion} {.spec.targetCPUUtilizationPercentage}'), 'autoscaling/v1 50');
+  await ok('delete', 'hpa', 'typed', '-n', ns);
+  // A published autoscaling/v1 manifest applies, applies again unchanged, and changes.
+  const v1Hpa = (cpu: number) => `apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: { name: typed }\nspec:\n  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: typed }\n  minReplicas: 1\n  maxReplicas: 2\n  targetCPUUtilizationPercentage: ${cpu}\n`;
+  for (const [cpu, said] of [[60, /created/], [60, /unchanged/], [65, /configured/]] as const) {
+    const r = await k(['apply', '-n', ns, '-f', '-'], { input: v1Hpa(cpu) });
+    t.is(r.code, 0, r.err);
+    t.regex(r.out, said);
   }
+  t.is((await server.client.get('HorizontalPodAutoscaler', ns, 'typed'))!.spec.metrics[0].resource.target.averageUtilization, 65);
+  await ok('delete', 'hpa', 'typed', '-n', ns);
   await ok('create', 'service', 'clusterip', 'typed', '-n', ns, '--tcp=80:8080');
   t.deepEqual((await server.client.get('Service', ns, 'typed'))!.spec.ports, [{ name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080 }]);
   await ok('create', 'service', 'nodeport', 'typed-np', '-n', ns, '--tcp=81:8081', `--node-port=${30181 + index}`);

@@ -97,7 +97,8 @@ export const schemaValidation: AdmissionPlugin = {
   validate(r) {
     // A status write changes only status, which the schema leaves open; the rest is the stored object.
     if (r.subresource === 'status') return;
-    const issues = validateObject(r.object, true);
+    // Checked as the client wrote it (an older version's fields, with their paths).
+    const issues = validateObject(r.resource.conversion ? r.resource.conversion.fromStored(r.object) : r.object, true);
     const errors = issues.filter((i) => !i.warning);
     if (errors.length > 0) {
       const message = `${r.resource.kind} "${r.object.metadata?.name ?? ''}" is invalid: ${errors.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`;

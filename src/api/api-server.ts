@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { cloneJson } from '../manifest/clone.js';
 import { matchesSelector } from '../manifest/selector.js';
-import type { KubeObject } from '../manifest/types.js';
+import { formatPath, type KubeObject } from '../manifest/types.js';
+import { ConversionError } from '../manifest/older-versions.js';
 import type { Change, ObjectStore } from '../store/object-store.js';
 import { credentialsSecretType } from '../runtime/docker-connection.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
@@ -178,6 +179,7 @@ export class ApiServer {
     try {
       const response = this.serve(request);
       code = response.code;
+      if (request.resource.conversion) return { ...response, body: presented(request.resource, response.body) };
       return request.resource.kind === 'Secret' ? { ...response, body: hideWriteOnly(response.body) } : response;
     } catch (err) {
       code = err instanceof ApiError ? err.code : toApiError(err).code;
@@ -250,11 +252,11 @@ export class ApiServer {
       if (!Number.isInteger(from) || from < 0) throw new ApiError(400, 'BadRequest', `resourceVersion ${JSON.stringify(given)} is not a number`);
     } else {
       from = this.store.resourceVersion();
-      for (const o of this.select(r)) listener({ type: 'ADDED', object: hideWriteOnly(o) });
+      for (const o of this.select(r)) listener({ type: 'ADDED', object: presented(r.resource, hideWriteOnly(o)) });
     }
     try {
       return this.store.watch(from, (c: Change) => {
-        if (inScope(c.object)) listener({ type: c.type, object: hideWriteOnly(c.object) });
+        if (inScope(c.object)) listener({ type: c.type, object: presented(r.resource, hideWriteOnly(c.object)) });
       });
     } catch (err) {
       const e = toApiError(err);
@@ -342,7 +344,7 @@ export class ApiServer {
       delete o.metadata.namespace;
     }
     if (o.metadata.creationTimestamp === null) delete o.metadata.creationTimestamp;
-    return o;
+    return res.conversion ? toStored(res, o) : o;
   }
 
   private admit(r: ApiRequest, operation: 'CREATE' | 'UPDATE', object: KubeObject, oldObject: KubeObject | undefined, warnings: string[]): void {
@@ -364,7 +366,7 @@ export class ApiServer {
     delete o.metadata.uid;
     if (!o.metadata.name && !o.metadata.generateName) throw new ApiError(422, 'Invalid', `${r.resource.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
     this.admit(r, 'CREATE', o, undefined, warnings);
-    recordUpdate(undefined, o, this.manager(r), r.resource.info.schema, this.now().toISOString());
+    recordUpdate(undefined, o, this.manager(r), storedSchema(r.resource), this.now().toISOString());
     return { code: 201, body: this.persistCreate(r, o), warnings };
   }
 
@@ -405,7 +407,7 @@ export class ApiServer {
     if (current.metadata.deletionTimestamp) o.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
     else delete o.metadata.deletionTimestamp;
     if (o.metadata.resourceVersion === '') delete o.metadata.resourceVersion;
-    recordUpdate(current, o, this.manager(r), r.resource.info.schema, now, r.subresource);
+    recordUpdate(current, o, this.manager(r), storedSchema(r.resource), now, r.subresource);
     if (r.options?.dryRun) {
       if (o.metadata.resourceVersion !== undefined && o.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(r.resource, current);
       return { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
@@ -426,7 +428,8 @@ export class ApiServer {
     if (type === 'apply') return this.apply(r, warnings);
     const current = this.current(r);
     const schema = r.subresource === 'scale' ? undefined : r.resource.info.schema;
-    const base: unknown = r.subresource === 'scale' ? toScale(current) : current;
+    // A patch applies to the object as the client sees it: the Scale, or the version it asked for.
+    const base: unknown = r.subresource === 'scale' ? toScale(current) : r.resource.conversion ? r.resource.conversion.fromStored(current) : current;
     const patched = (type === 'json' ? jsonPatch(base, r.body) : type === 'strategic' ? strategicMergePatch(base, r.body, schema) : mergePatch(base, r.body)) as KubeObject;
     const given = (r.body as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
     if (patched?.metadata && type !== 'json' && given === undefined) delete patched.metadata.resourceVersion;
@@ -440,7 +443,7 @@ export class ApiServer {
     const applied = this.decode(r, r.body);
     const current = this.store.get(r.resource.kind, applied.metadata.namespace, applied.metadata.name);
     const now = this.now().toISOString();
-    const merged = serverSideApply(current, applied, manager, r.options?.force ?? false, r.resource.info.schema, now);
+    const merged = serverSideApply(current, applied, manager, r.options?.force ?? false, storedSchema(r.resource), now);
     const managed = merged.metadata.managedFields;
     if (!current) {
       this.admit(r, 'CREATE', merged, undefined, warnings);
@@ -643,6 +646,31 @@ function disruptionBudget(store: ObjectStore, pod: KubeObject): { name: string; 
  * A node's Docker credentials (TLS keys, SSH keys) are write-only: the API answers with their keys
  * and empty values, so that no reader, whatever its rights, takes a key to an engine away.
  */
+/** The schema of the objects stored for the resource (the newer version's, for an older one). */
+function storedSchema(resource: Resource) {
+  return resource.conversion?.stored.schema ?? resource.info.schema;
+}
+
+/** A request's object in the version stored; what cannot be converted is refused as invalid. */
+function toStored(resource: Resource, o: KubeObject): KubeObject {
+  try {
+    return resource.conversion!.toStored(o);
+  } catch (err) {
+    if (!(err instanceof ConversionError)) throw err;
+    const field = formatPath(err.path);
+    throw new ApiError(422, 'Invalid', `${resource.kind} "${o.metadata.name ?? ''}" is invalid: ${field}: ${err.message}`, { name: o.metadata.name, group: resource.group || undefined, kind: resource.plural, causes: [{ reason: 'FieldValueInvalid', message: err.message, field }] });
+  }
+}
+
+/** An answer in the version asked for: objects, and the items of a list, of an older version are converted. */
+function presented(resource: Resource, body: any): any {
+  const conversion = resource.conversion;
+  if (!conversion || !body || typeof body !== 'object') return body;
+  if (body.kind === resource.kind) return conversion.fromStored(body);
+  if (Array.isArray(body.items)) return { ...body, items: body.items.map((o: KubeObject) => conversion.fromStored(o)) };
+  return body;
+}
+
 function hideWriteOnly<T>(body: T): T {
   const hide = (o: KubeObject) => (o && o.type === credentialsSecretType && o.data ? { ...o, data: Object.fromEntries(Object.keys(o.data).map((k) => [k, ''])) } : o);
   const b = body as unknown as { items?: KubeObject[] };

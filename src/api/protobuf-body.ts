@@ -33,7 +33,7 @@ const servicePort: Message = { 1: ['name', 'string'], 2: ['protocol', 'string'],
 const jobSpec: Message = { 1: ['parallelism', 'int'], 2: ['completions', 'int'], 3: ['activeDeadlineSeconds', 'int'], 4: ['selector', labelSelector], 5: ['manualSelector', 'bool'], 6: ['template', podTemplate], 7: ['backoffLimit', 'int'], 8: ['ttlSecondsAfterFinished', 'int'], 9: ['completionMode', 'string'], 10: ['suspend', 'bool'] };
 const cronJobSpec: Message = { 1: ['schedule', 'string'], 2: ['startingDeadlineSeconds', 'int'], 3: ['concurrencyPolicy', 'string'], 4: ['suspend', 'bool'], 5: ['jobTemplate', { 1: ['metadata', objectMeta], 2: ['spec', jobSpec] }], 6: ['successfulJobsHistoryLimit', 'int'], 7: ['failedJobsHistoryLimit', 'int'], 8: ['timeZone', 'string'] };
 
-// kubectl autoscale (autoscaling/v2, which kubectl sends from 1.32; autoscaling generated.proto).
+// kubectl autoscale (autoscaling/v2 from kubectl 1.32, v1 before; autoscaling generated.proto).
 const scaleTargetRef: Message = { 1: ['kind', 'string'], 2: ['name', 'string'], 3: ['apiVersion', 'string'] };
 const metricTarget: Message = { 1: ['type', 'string'], 2: ['value', 'quantity'], 3: ['averageValue', 'quantity'], 4: ['averageUtilization', 'int'] };
 const metricSpec: Message = { 1: ['type', 'string'], 4: ['resource', { 1: ['name', 'string'], 2: ['target', metricTarget] }], 7: ['containerResource', { 1: ['name', 'string'], 2: ['target', metricTarget], 3: ['container', 'string'] }] };
@@ -51,12 +51,10 @@ const httpIngressPath: Message = { 1: ['path', 'string'], 2: ['backend', ingress
 const ingressRule: Message = { 1: ['host', 'string'], 2: ['ingressRuleValue', { inline: { 1: ['http', { 1: ['paths', { repeated: httpIngressPath }] }] } }] };
 const ingressSpec: Message = { 1: ['defaultBackend', ingressBackend], 2: ['tls', { repeated: { 1: ['hosts', 'strings'], 2: ['secretName', 'string'] } }], 3: ['rules', { repeated: ingressRule }], 4: ['ingressClassName', 'string'] };
 
-/**
- * By kind, or by `apiVersion/kind` where versions of a kind number their fields differently (an
- * autoscaling/v1 HPA, not served, is refused rather than read with v2's numbers).
- */
+/** By kind, or by `apiVersion/kind` where versions of a kind number their fields differently (HPAs). */
 const kinds: Record<string, Message> = {
   'autoscaling/v2/HorizontalPodAutoscaler': { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['scaleTargetRef', scaleTargetRef], 2: ['minReplicas', 'int'], 3: ['maxReplicas', 'int'], 4: ['metrics', { repeated: metricSpec }] }], 3: ['status', 'ignored'] },
+  'autoscaling/v1/HorizontalPodAutoscaler': { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['scaleTargetRef', scaleTargetRef], 2: ['minReplicas', 'int'], 3: ['maxReplicas', 'int'], 4: ['targetCPUUtilizationPercentage', 'int'] }], 3: ['status', 'ignored'] },
   Job: { 1: ['metadata', objectMeta], 2: ['spec', jobSpec], 3: ['status', 'ignored'] },
   CronJob: { 1: ['metadata', objectMeta], 2: ['spec', cronJobSpec], 3: ['status', 'ignored'] },
   Deployment: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', labelSelector], 3: ['template', podTemplate], 4: ['strategy', { 1: ['type', 'string'], 2: ['rollingUpdate', { 1: ['maxUnavailable', 'intOrString'], 2: ['maxSurge', 'intOrString'] }] }], 5: ['minReadySeconds', 'positiveInt'], 6: ['revisionHistoryLimit', 'int'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'int'] }], 3: ['status', 'ignored'] },

@@ -1,4 +1,5 @@
 import { manifestKinds, systemKinds, type KindInfo } from '../manifest/kinds.js';
+import { olderVersions, type OlderVersion } from '../manifest/older-versions.js';
 
 export interface Subresource {
   name: string;
@@ -22,6 +23,8 @@ export interface Resource {
   /** Created and answered, never stored (SelfSubjectReview, SelfSubjectAccessReview...). */
   virtual: boolean;
   info: KindInfo;
+  /** For an older version of a kind: how its objects convert to and from the version stored. */
+  conversion?: OlderVersion;
 }
 
 const virtualKinds = new Set(['SelfSubjectReview', 'SelfSubjectAccessReview', 'SelfSubjectRulesReview']);
@@ -74,10 +77,13 @@ function toResource(k: KindInfo, userWritable: boolean): Resource {
 
 const served: Resource[] = [...manifestKinds.map((k) => toResource(k, true)), ...systemKinds.map((k) => toResource(k, k.kind === 'Event' || virtualKinds.has(k.kind)))];
 /** Older versions kubectl still asks for: `auth whoami` of kubectl 1.27 and 1.28 speaks v1alpha1 and v1beta1. */
-const olderVersions = served.filter((r) => r.kind === 'SelfSubjectReview').flatMap((r) => ['v1beta1', 'v1alpha1'].map((version) => ({ ...r, version })));
+const olderReviewVersions = served.filter((r) => r.kind === 'SelfSubjectReview').flatMap((r) => ['v1beta1', 'v1alpha1'].map((version) => ({ ...r, version })));
+
+/** Older versions of stored kinds (autoscaling/v1 HPAs), converted on the way in and out. */
+const converted = olderVersions.map((v) => ({ ...toResource(v.info, true), conversion: v }));
 
 /** Every kind the API serves: the manifest kinds plus those Gouvernail's components make. */
-export const resources: Resource[] = [...served, ...olderVersions];
+export const resources: Resource[] = [...served, ...olderReviewVersions, ...converted];
 
 export function apiVersionOf(r: Pick<Resource, 'group' | 'version'>): string {
   return r.group ? `${r.group}/${r.version}` : r.version;

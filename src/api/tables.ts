@@ -1,4 +1,5 @@
 import type { KubeObject } from '../manifest/types.js';
+import { toStoredVersion } from '../manifest/older-versions.js';
 import { podSpecOf } from '../manifest/pod-template.js';
 
 /**
@@ -291,10 +292,14 @@ export function toTable(kind: string, objects: KubeObject[], options: { includeO
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion: options.resourceVersion ?? '', ...(options.continue ? { continue: options.continue } : {}) },
     columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type ?? 'string', format: c === nameColumn ? 'name' : '', description: c.description, priority: c.wide ? 1 : 0 })),
-    rows: objects.map((o) => ({
-      cells: cols.map((c) => c.cell(o)),
-      ...(include === 'None' ? {} : { object: include === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata } }),
-    })),
+    rows: objects.map((o) => {
+      // The cells read the version stored (an object of an older version, as a v1 HPA, is converted).
+      const stored = toStoredVersion(o);
+      return {
+        cells: cols.map((c) => c.cell(stored)),
+        ...(include === 'None' ? {} : { object: include === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata } }),
+      };
+    }),
   };
 }
 

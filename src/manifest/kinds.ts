@@ -276,8 +276,9 @@ const scalingRules = obj({
   selectPolicy: oneOf('Max', 'Min', 'Disabled'),
   policies: arr(obj({ type: req(oneOf('Pods', 'Percent')), value: req(int(1)), periodSeconds: req(int(1, 1800)) })),
 }, false, ['tolerance']);
+const scaleTargetRef = req(obj({ apiVersion: str(), kind: req(oneOf('Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController')), name: req(str()) }));
 const hpaSpec = obj({
-  scaleTargetRef: req(obj({ apiVersion: str(), kind: req(oneOf('Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController')), name: req(str()) })),
+  scaleTargetRef,
   minReplicas: int(1),
   maxReplicas: req(int(1)),
   metrics: describe(arr(obj({
@@ -286,6 +287,14 @@ const hpaSpec = obj({
     containerResource: obj({ name: req(oneOf('cpu', 'memory')), container: req(str()), target: req(metricTarget) }),
   })), 'The metrics to scale on; the largest recommendation wins. Default: 80% average CPU utilization.'),
   behavior: obj({ scaleUp: scalingRules, scaleDown: scalingRules }),
+});
+// autoscaling/v1: CPU utilization only; other metrics and the behavior ride in annotations
+// (src/manifest/hpa-v1.ts converts it to and from v2, the version stored).
+const hpaV1Spec = obj({
+  scaleTargetRef,
+  minReplicas: int(1),
+  maxReplicas: req(int(1)),
+  targetCPUUtilizationPercentage: describe(int(1), 'The average CPU utilization of the Pods to aim for, in percent of what they request. Default: 80.'),
 });
 
 const accessModes = arr(oneOf('ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'));
@@ -523,6 +532,14 @@ export const manifestKinds: KindInfo[] = [
   kind('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'clusterrolebindings', [], false, { roleRef: req(roleRef), subjects: arr(subject) }, pathSegmentName),
 ];
 
+
+/**
+ * Older versions Kubernetes still serves of a kind stored in a newer one: a manifest or a request
+ * may use them, and each is converted to the stored version (src/manifest/older-versions.ts).
+ */
+export const olderKindVersions: KindInfo[] = [
+  kind('autoscaling/v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', ['hpa'], true, { spec: req(hpaV1Spec) }),
+];
 
 /** Kinds the API serves that Gouvernail's own components write; a manifest cannot hold them yet. */
 export const systemKinds: KindInfo[] = [

@@ -5,6 +5,7 @@ import type { Problem } from './problems.js';
 import { readManifestFolder, type SourceFile } from './read-folder.js';
 import { formatPath, type Manifest } from './types.js';
 import { validateObject } from './validate.js';
+import { toStoredVersion } from './older-versions.js';
 import { findKustomization, kustomize } from './kustomize.js';
 import { issuesCheckedBefore, keepChecked } from './document-cache.js';
 
@@ -109,7 +110,7 @@ export function checkManifests(parsed: Manifest[]): ManifestSet {
     // The object was just parsed and is this function's: defaulted where it is, not copied.
     let defaulted = m;
     if (!before) {
-      const kept = keepChecked(m, defaultInPlace(o), issues);
+      const kept = keepChecked(m, defaultInPlace(toStoredVersion(o)), issues);
       if (kept !== o) defaulted = { ...m, object: kept };
     }
     const key = keyOf(defaulted.object);

@@ -1,6 +1,7 @@
 import { check, type Issue } from './schema.js';
 import { unknownKindMessage } from './unknown-kinds.js';
 import { isManifestKind, kindInfo, manifestKinds } from './kinds.js';
+import { ConversionError, olderVersion, olderVersions } from './older-versions.js';
 import { matchesSelector, type LabelSelector } from './selector.js';
 import { parseQuantity } from './quantity.js';
 import { cronScheduleProblem, isTimeZone } from './cron-schedule.js';
@@ -28,12 +29,29 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
     issues.push({ path: ['kind'], message: unknownKindMessage(o.apiVersion, o.kind, known) });
     return issues;
   }
-  if (o.apiVersion !== info.apiVersion) {
-    issues.push({ path: ['apiVersion'], message: `${info.kind} is served as ${info.apiVersion}, not ${JSON.stringify(o.apiVersion)}` });
+  const older = o.apiVersion !== info.apiVersion ? olderVersion(o.apiVersion, info.kind) : undefined;
+  if (o.apiVersion !== info.apiVersion && !older) {
+    const served = [info.apiVersion, ...olderVersions.filter((v) => v.info.kind === info.kind).map((v) => v.info.apiVersion)];
+    issues.push({ path: ['apiVersion'], message: `${info.kind} is served as ${served.join(' and ')}, not ${JSON.stringify(o.apiVersion)}` });
     return issues;
   }
   const reveal = info.kind !== 'Secret';
-  check(info.schema, o, [], issues, reveal);
+  check(older?.info.schema ?? info.schema, o, [], issues, reveal);
+  if (older) {
+    for (let i = 0; i < issues.length; i++) if (!issues[i]!.warning) return issues;
+    // The checks below read the stored version; what the older one's annotations held is
+    // checked there too (with the stored version's paths: those fields exist only there).
+    try {
+      o = older.toStored(o);
+    } catch (err) {
+      if (!(err instanceof ConversionError)) throw err;
+      issues.push({ path: err.path, message: err.message });
+      return issues;
+    }
+    const stored: Issue[] = [];
+    check(info.schema, o, [], stored, reveal);
+    for (const issue of stored) if (!issue.warning) issues.push(issue);
+  }
   // A hook may be named by generateName alone: each sync makes a new one, as Argo CD does.
   if (o.metadata?.generateName && !o.metadata.name && isHook(o)) {
     const i = issues.findIndex((x) => x.path.join('.') === 'metadata.name' && x.message === 'is required');
