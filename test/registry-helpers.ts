@@ -10,9 +10,10 @@ const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex'
 
 /**
  * A minimal Docker Registry (v2 API, read-only) on 127.0.0.1 serving one busybox image under any
- * name listed in `images`; Docker pulls from 127.0.0.1 without TLS. Counts manifest requests.
+ * name listed in `images`; Docker pulls from 127.0.0.1 without TLS. Counts manifest requests. With
+ * `credentials`, every request needs them (HTTP Basic).
  */
-export async function startRegistry(images: string[]): Promise<{ host: string; pulls: Map<string, number>; close(): Promise<void> }> {
+export async function startRegistry(images: string[], credentials?: { username: string; password: string }): Promise<{ host: string; pulls: Map<string, number>; close(): Promise<void> }> {
   const root = tempDir('gouvernail-registry-');
   const rootfs = path.join(root, 'rootfs');
   mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
@@ -33,6 +34,10 @@ export async function startRegistry(images: string[]): Promise<{ host: string; p
   writeFileSync(path.join(root, 'ready'), '');
   const server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
+    // A private registry: Basic credentials on every request, as registry:2 with htpasswd asks.
+    if (credentials && req.headers.authorization !== `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`) {
+      return res.writeHead(401, { 'Content-Type': 'application/json', 'Docker-Distribution-API-Version': 'registry/2.0', 'WWW-Authenticate': 'Basic realm="test"' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
+    }
     if (url.pathname === '/v2/' || url.pathname === '/v2') return res.writeHead(200, { 'Content-Type': 'application/json', 'Docker-Distribution-API-Version': 'registry/2.0' }).end('{}');
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     if (!m) return res.writeHead(404).end();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
+import { registryAuthFor, type RegistryAuth } from './registry-auth.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
@@ -756,7 +757,7 @@ export class NodeAgent {
 
   /** Returns a waiting reason when the image is not there and cannot be pulled. */
   private async ensureImage(pod: KubeObject, c: ContainerPlan): Promise<{ reason: string; message: string } | undefined> {
-    const spec = pod.spec.containers.find((x: { name: string }) => x.name === c.name);
+    const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((x: { name: string }) => x.name === c.name);
     const policy = spec?.imagePullPolicy ?? 'IfNotPresent';
     let known = this.images.get(c.options.Image!);
     if (!known) {
@@ -773,7 +774,10 @@ export class NodeAgent {
       this.o.event?.(pod, 'Warning', 'ErrImageNeverPull', `Container image "${c.options.Image}" is not present with pull policy of Never`);
       return { reason: 'ErrImageNeverPull', message };
     }
-    const backoff = this.pullBackoff.waiting(c.options.Image!);
+    const auth = this.pullCredentials(pod, c.options.Image!);
+    // Pulls back off per image and credentials: a Pod with the right Secret does not wait for one without.
+    const pullKey = auth ? `${c.options.Image} as ${auth.username ?? 'a token'}` : c.options.Image!;
+    const backoff = this.pullBackoff.waiting(pullKey);
     if (backoff && !present) {
       this.wake(backoff.until);
       return { reason: 'ImagePullBackOff', message: pullBackoffMessage(c.options.Image!, backoff.reason, backoff.until) };
@@ -790,14 +794,14 @@ export class NodeAgent {
       report(`pulling image ${c.options.Image}`);
       this.o.event?.(pod, 'Normal', 'Pulling', `Pulling image "${c.options.Image}"`);
       const pullStarted = Date.now();
-      const stream = await this.o.docker.pull(c.options.Image!);
+      const stream = await this.o.docker.pull(c.options.Image!, auth ? { authconfig: auth } : {});
       await new Promise((resolve, reject) =>
         this.o.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(null)), (e: { status?: string; progress?: string }) => {
           this.log('pull', { image: c.options.Image, status: e.status, progress: e.progress });
           report(`pulling image ${c.options.Image}: ${e.status ?? ''} ${e.progress ?? ''}`.trim());
         }),
       );
-      this.pullBackoff.clear(c.options.Image!);
+      this.pullBackoff.clear(pullKey);
       this.images.set(c.options.Image!, Promise.resolve(true));
       this.o.event?.(pod, 'Normal', 'Pulled', `Successfully pulled image "${c.options.Image}" in ${((Date.now() - pullStarted) / 1000).toFixed(3)}s`);
       return undefined;
@@ -805,13 +809,33 @@ export class NodeAgent {
       if (present) return undefined;
       // As the kubelet does: wait longer before each new try, from 10 s up to 5 minutes.
       const reason = (err as Error).message.split('\n')[0];
-      const until = this.pullBackoff.failed(c.options.Image!, reason);
+      const until = this.pullBackoff.failed(pullKey, reason);
       const message = pullBackoffMessage(c.options.Image!, reason, until);
       this.wake(until);
       this.o.event?.(pod, 'Warning', 'Failed', `Failed to pull image "${c.options.Image}": ${(err as Error).message.split('\n')[0]}`);
       this.o.event?.(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.options.Image}"`);
       return { reason: 'ImagePullBackOff', message };
     }
+  }
+
+  /**
+   * The registry credentials for an image, from the Pod's imagePullSecrets or, when it names none,
+   * its ServiceAccount's (as Kubernetes adds them to the Pod). A Secret that is missing is said in
+   * an Event, and the pull goes on without it, as the kubelet's does.
+   */
+  private pullCredentials(pod: KubeObject, image: string): RegistryAuth | undefined {
+    const ns = pod.metadata.namespace!;
+    let refs: { name?: string }[] = pod.spec.imagePullSecrets ?? [];
+    if (refs.length === 0) refs = (this.o.store.get('ServiceAccount', ns, pod.spec.serviceAccountName ?? 'default')?.imagePullSecrets as { name?: string }[] | undefined) ?? [];
+    const secrets: KubeObject[] = [];
+    const missing: string[] = [];
+    for (const ref of refs) {
+      const secret = ref.name ? this.o.store.get('Secret', ns, ref.name) : undefined;
+      if (secret) secrets.push(secret);
+      else if (ref.name) missing.push(ref.name);
+    }
+    if (missing.length) this.o.event?.(pod, 'Warning', 'FailedToRetrieveImagePullSecret', `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.`);
+    return registryAuthFor(image, secrets);
   }
 
   private async createAndStart(c: ContainerPlan, pod: KubeObject): Promise<string> {
