@@ -4,7 +4,7 @@ import { containersOf, docker, execIn, freePort, isReady, runCli, startServer, w
 import { tempDir } from './helpers.js';
 import { image } from './docker-helpers.js';
 
-test.serial('a two-container Pod shares localhost and an emptyDir; a ConfigMap is a file and a Secret an env var', async (t) => {
+test.serial('a two-container Pod shares localhost and an emptyDir; a memory emptyDir is a tmpfs of its sizeLimit; a ConfigMap is a file and a Secret an env var', async (t) => {
   const server = await startServer();
   t.teardown(() => server.destroy());
   const { client } = server;
@@ -18,7 +18,7 @@ test.serial('a two-container Pod shares localhost and an emptyDir; a ConfigMap i
     metadata: { name: 'pair', namespace: ns },
     spec: {
       containers: [
-        { name: 'server', image, command: ['sh', '-c', 'mkdir -p /www && echo served-on-localhost > /www/index.html && exec httpd -f -p 8080 -h /www'], volumeMounts: [{ name: 'shared', mountPath: '/shared' }, { name: 'config', mountPath: '/etc/app' }] },
+        { name: 'server', image, command: ['sh', '-c', 'mkdir -p /www && echo served-on-localhost > /www/index.html && exec httpd -f -p 8080 -h /www'], volumeMounts: [{ name: 'shared', mountPath: '/shared' }, { name: 'config', mountPath: '/etc/app' }, { name: 'scratch', mountPath: '/scratch' }] },
         {
           name: 'sidecar',
           image,
@@ -27,7 +27,7 @@ test.serial('a two-container Pod shares localhost and an emptyDir; a ConfigMap i
           volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
         },
       ],
-      volumes: [{ name: 'shared', emptyDir: {} }, { name: 'config', configMap: { name: 'settings' } }],
+      volumes: [{ name: 'shared', emptyDir: {} }, { name: 'config', configMap: { name: 'settings' } }, { name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '8Mi' } }],
     },
   });
   const pod = await waitFor('the Pod to be ready', async () => {
@@ -43,6 +43,8 @@ test.serial('a two-container Pod shares localhost and an emptyDir; a ConfigMap i
   await waitFor('the sidecar note', async () => (await execIn(server_.Id, ['cat', '/shared/note'])).out === 'from-sidecar\n');
   t.is((await execIn(server_.Id, ['cat', '/etc/app/app.conf'])).out, 'mode=test\n');
   t.is((await execIn(sidecar.Id, ['sh', '-c', 'echo "$PASSWORD"'])).out, 'p4ss-from-secret\n');
+  t.regex((await execIn(server_.Id, ['grep', ' /scratch ', '/proc/mounts'])).out, /^\S+ \/scratch tmpfs \S*size=8192k/);
+  t.notRegex((await execIn(server_.Id, ['grep', ' /shared ', '/proc/mounts'])).out, /tmpfs/);
 });
 
 test.serial('a Deployment scales 1 -> 3 -> 1', async (t) => {

@@ -179,3 +179,11 @@ test('initContainers and a sidecar are taken as they are; restartPolicy on an ap
   t.true(lines.some((l) => /^error inline\.yaml:6:\d+: Pod\/p: spec\.containers\[0\]\.restartPolicy: may only be set on an init container/.test(l)), lines.join('\n'));
   t.false(lines.some((l) => l.includes('lifecycle')), lines.join('\n'));
 });
+
+test("an emptyDir's sizeLimit is its tmpfs's size under medium Memory, and warned about on disk, where nothing enforces it", (t) => {
+  const pod = (emptyDir: string) => `apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c, image: busybox }]\n  volumes:\n  - name: scratch\n    emptyDir: ${emptyDir}\n`;
+  t.deepEqual(parseOne(pod('{ medium: Memory, sizeLimit: 8Mi }')).problems, []);
+  const onDisk = parseOne(pod('{ sizeLimit: 1Gi }')).problems;
+  t.like(onDisk[0], { severity: 'warning', line: 8, field: 'spec.volumes[0].emptyDir.sizeLimit' });
+  t.regex(onDisk[0]!.message, /not enforced on a disk emptyDir/);
+});

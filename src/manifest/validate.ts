@@ -153,6 +153,10 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
       // Docker's bind mount creates a missing path as a folder and checks nothing else.
       issues.push({ path: [...at, 'volumes', i, 'hostPath', 'type'], message: `${hostPathType} is not checked on Docker: the path is bind-mounted as it is, and created as a folder when missing (as DirectoryOrCreate)`, warning: true });
     }
+    const emptyDir = v.emptyDir;
+    if (emptyDir?.sizeLimit !== undefined && emptyDir.medium !== 'Memory') {
+      issues.push({ path: [...at, 'volumes', i, 'emptyDir', 'sizeLimit'], message: 'is not enforced on a disk emptyDir (a Docker volume has no size); with medium: Memory, it is the size of its tmpfs', warning: true });
+    }
     const sources: string[] = [];
     for (let s = 0; s < volumeSources.length; s++) if ((v as unknown as Record<string, unknown>)[volumeSources[s]!] !== undefined) sources.push(volumeSources[s]!);
     if (sources.length !== 1) {

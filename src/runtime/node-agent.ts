@@ -447,7 +447,7 @@ export class NodeAgent {
       await this.writeStatus(pod, existing, waiting);
       return;
     }
-    for (const v of plan.volumes) await this.volumes.ensure(v.name, v.labels);
+    for (const v of plan.volumes) await this.volumes.ensure(v.name, v.labels, v.driverOpts);
     const ids: Record<string, string> = {};
     let changed = false;
     const find = (name: string) => existing.find((e) => e.Labels[label.container] === name);

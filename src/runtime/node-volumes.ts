@@ -137,7 +137,7 @@ export class NodeVolumes {
    * A volume the Pod needs. Gouvernail records it before creating it; one that exists without a
    * record (made by hand, say to import data) is used and never removed.
    */
-  async ensure(name: string, labels: Record<string, string>): Promise<void> {
+  async ensure(name: string, labels: Record<string, string>, driverOpts?: Record<string, string>): Promise<void> {
     const { docker, records } = this.o;
     const owner = labels[label.claim] ? `${labels[label.namespace]}/${labels[label.claim]}` : labels[label.uid] ?? '';
     if (!records.owns('volume', name)) {
@@ -148,6 +148,6 @@ export class NodeVolumes {
       records.put('volume', name, 'ready', owner);
       if (found) return;
     }
-    await docker.createVolume({ Name: name, Labels: labels }).catch(ignore409);
+    await docker.createVolume({ Name: name, Labels: labels, ...(driverOpts ? { DriverOpts: driverOpts } : {}) }).catch(ignore409);
   }
 }

@@ -87,7 +87,8 @@ export interface ContainerPlan {
 }
 
 export interface PodPlan {
-  volumes: { name: string; labels: Record<string, string> }[];
+  /** Docker volumes to make: claims' and emptyDirs' (a tmpfs for `medium: Memory`). */
+  volumes: { name: string; labels: Record<string, string>; driverOpts?: Record<string, string> }[];
   containers: ContainerPlan[];
   /** A reason a container cannot be created yet (CreateContainerConfigError). */
   configError?: { container: string; message: string };
@@ -111,7 +112,10 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
   for (const v of spec.volumes ?? []) {
     if (v.emptyDir) {
       const name = emptyDirVolumeName(uid, v.name);
-      plan.volumes.push({ name, labels: base });
+      // medium Memory: a tmpfs, of sizeLimit when given (else the kernel's default, half the memory).
+      const memory = v.emptyDir.medium === 'Memory';
+      const size = memory && v.emptyDir.sizeLimit !== undefined ? Math.floor(parseQuantity(v.emptyDir.sizeLimit)) : undefined;
+      plan.volumes.push({ name, labels: base, ...(memory ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', ...(size ? { o: `size=${size}` } : {}) } } : {}) });
       binds.set(v.name, { source: name, kind: 'volume' });
     } else if (v.persistentVolumeClaim && lookups.claimFolder?.(v.persistentVolumeClaim.claimName)) {
       binds.set(v.name, { source: lookups.claimFolder(v.persistentVolumeClaim.claimName)!, kind: 'bind' });
