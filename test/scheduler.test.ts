@@ -106,3 +106,8 @@ test('finished Pods free what they requested; deleting ones are not scheduled', 
   const decisions = schedule({ nodes: [node('a')], pods: [done, going, pod('next', { requests: { memory: '8Gi' } })] });
   t.deepEqual(decisions.map((d) => [d.pod.metadata.name, d.node]), [['next', 'a']]);
 });
+
+test('a Pod that names another scheduler is left to it, as kube-scheduler leaves it; default-scheduler is this one', (t) => {
+  const decisions = schedule({ nodes: [node('a')], pods: [pod('mine', { spec: { schedulerName: 'default-scheduler' } }), pod('theirs', { spec: { schedulerName: 'my-scheduler' } }), pod('unnamed')] });
+  t.deepEqual(decisions.map((d) => d.pod.metadata.name).sort(), ['mine', 'unnamed']);
+});

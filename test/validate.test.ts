@@ -187,3 +187,9 @@ test("an emptyDir's sizeLimit is its tmpfs's size under medium Memory, and warne
   t.like(onDisk[0], { severity: 'warning', line: 8, field: 'spec.volumes[0].emptyDir.sizeLimit' });
   t.regex(onDisk[0]!.message, /not enforced on a disk emptyDir/);
 });
+
+test('a Pod that names another scheduler is warned about where it says so: it stays Pending until that scheduler binds it', (t) => {
+  const pod = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  schedulerName: ${name}\n  containers: [{ name: c, image: busybox }]\n`;
+  t.deepEqual(parseOne(pod('default-scheduler')).problems, []);
+  t.like(parseOne(pod('my-scheduler')).problems[0], { severity: 'warning', line: 5, field: 'spec.schedulerName' });
+});

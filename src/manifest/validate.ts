@@ -131,6 +131,10 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
   for (let i = 0; i < containers.length; i++) {
     if ((containers[i] as { restartPolicy?: string }).restartPolicy !== undefined) issues.push({ path: [...at, 'containers', i, 'restartPolicy'], message: 'may only be set on an init container (Always makes it a sidecar); the Pod\'s restartPolicy applies to its containers' });
   }
+  const scheduler = (spec as { schedulerName?: string }).schedulerName;
+  if (scheduler !== undefined && scheduler !== 'default-scheduler') {
+    issues.push({ path: [...at, 'schedulerName'], message: `names a scheduler other than Gouvernail's (default-scheduler): the Pod stays Pending until ${JSON.stringify(scheduler)} binds it through the API`, warning: true });
+  }
   // The parts of securityContext Docker does only in part are said where they are written.
   const sc = spec.securityContext as { fsGroup?: number; seccompProfile?: { type?: string } } | undefined;
   if (sc?.fsGroup !== undefined) issues.push({ path: [...at, 'securityContext', 'fsGroup'], message: "is added to the containers' groups, but volumes are not given to the group on Docker", warning: true });

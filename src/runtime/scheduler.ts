@@ -29,6 +29,9 @@ interface Requests {
 /** The annotation that pins a claim's local volume to the node it was first used on. */
 export const selectedNodeAnnotation = 'volume.kubernetes.io/selected-node';
 
+/** The scheduler's name, as Pods name it in spec.schedulerName (the default). */
+export const defaultSchedulerName = 'default-scheduler';
+
 /** What the Pod asks for: its containers' requests summed (a limit stands for a missing request), or its largest init container's. */
 export function podRequests(pod: KubeObject): Requests {
   const of = (c: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }, name: 'cpu' | 'memory') => {
@@ -176,7 +179,8 @@ export function schedule(input: ScheduleInput): Decision[] {
     const u = holdsResources(p) ? usage.get(p.spec.nodeName) : undefined;
     if (u) charge(u, p);
   }
-  const pending = input.pods.filter((p) => !p.spec?.nodeName && !p.metadata.deletionTimestamp).sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+  // A Pod that names another scheduler is that scheduler's to bind (through pods/binding), as in Kubernetes.
+  const pending = input.pods.filter((p) => !p.spec?.nodeName && !p.metadata.deletionTimestamp && (p.spec?.schedulerName ?? defaultSchedulerName) === defaultSchedulerName).sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
   const decisions: Decision[] = [];
   for (const pod of pending) {
     const reasons = new Map<string, number>();
