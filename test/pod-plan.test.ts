@@ -28,6 +28,31 @@ test("a Pod's first container owns its network namespace, with no Docker network
   t.true(side!.Env!.includes('MY_IP=10.244.0.7'), 'the downward API has the address from the first start');
 });
 
+test("each Service of the namespace with a cluster IP is in the containers' env, as Docker links named it, unless enableServiceLinks is false; a new Service replaces no container", (t) => {
+  const svc = (name: string, spec: object) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec });
+  const services = [
+    svc('redis-master', { clusterIP: '10.96.0.11', ports: [{ port: 6379, protocol: 'TCP' }] }),
+    svc('web', { clusterIP: '10.96.0.12', ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'dns-udp', port: 53, protocol: 'UDP' }] }),
+    svc('headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
+    svc('outside', { type: 'ExternalName', externalName: 'example.com' }),
+  ];
+  const p = pod([]);
+  p.spec.containers[0].env = [{ name: 'WEB_SERVICE_PORT', value: 'mine' }];
+  const env = planPod(p, { ...none, services: () => services }, 'i').containers[0]!.options.Env!;
+  t.deepEqual(env.filter((e) => /^(REDIS_MASTER|WEB|HEADLESS|OUTSIDE)_/.test(e)), [
+    'REDIS_MASTER_SERVICE_HOST=10.96.0.11', 'REDIS_MASTER_SERVICE_PORT=6379', 'REDIS_MASTER_PORT=tcp://10.96.0.11:6379',
+    'REDIS_MASTER_PORT_6379_TCP=tcp://10.96.0.11:6379', 'REDIS_MASTER_PORT_6379_TCP_PROTO=tcp', 'REDIS_MASTER_PORT_6379_TCP_PORT=6379', 'REDIS_MASTER_PORT_6379_TCP_ADDR=10.96.0.11',
+    'WEB_SERVICE_HOST=10.96.0.12', 'WEB_SERVICE_PORT=80', 'WEB_SERVICE_PORT_HTTP=80', 'WEB_SERVICE_PORT_DNS_UDP=53', 'WEB_PORT=tcp://10.96.0.12:80',
+    'WEB_PORT_80_TCP=tcp://10.96.0.12:80', 'WEB_PORT_80_TCP_PROTO=tcp', 'WEB_PORT_80_TCP_PORT=80', 'WEB_PORT_80_TCP_ADDR=10.96.0.12',
+    'WEB_PORT_53_UDP=udp://10.96.0.12:53', 'WEB_PORT_53_UDP_PROTO=udp', 'WEB_PORT_53_UDP_PORT=53', 'WEB_PORT_53_UDP_ADDR=10.96.0.12',
+    // The container's own variable comes last: Docker keeps the last of a name.
+    'WEB_SERVICE_PORT=mine',
+  ]);
+  t.is(planPod(p, { ...none, services: () => services }, 'i').containers[0]!.hash, planPod(p, none, 'i').containers[0]!.hash);
+  const off = { ...p, spec: { ...p.spec, enableServiceLinks: false } };
+  t.false(planPod(off, { ...none, services: () => services }, 'i').containers[0]!.options.Env!.some((e) => e.startsWith('REDIS_MASTER_')));
+});
+
 test('hostPorts: on the hostIP, else each address the node publishes on, else all; loopback is answered by a proxy, the rest translated', (t) => {
   const running = (ports: object[], ip = '10.244.0.7') => ({ ...pod(ports), spec: { ...pod(ports).spec, nodeName: 'n1' }, status: { podIP: ip } }) as KubeObject;
   const all = hostPortsOf([running([{ containerPort: 8080, hostPort: 18080 }]), running([{ containerPort: 53, hostPort: 1053, protocol: 'UDP' }], '10.244.0.8')], 'n1');

@@ -129,7 +129,7 @@ test.serial('a container killed by hand is restarted, one removed is recreated, 
   t.true((await squatter.inspect()).State.Running, 'deleting the Pod leaves the container that is not ours');
 });
 
-test.serial('a Service name resolves only to ready Pods', async (t) => {
+test.serial("a Service name resolves only to ready Pods; a Pod made after the Service has its variables (enableServiceLinks)", async (t) => {
   const server = await startServer();
   t.teardown(() => server.destroy());
   const { client } = server;
@@ -146,6 +146,8 @@ test.serial('a Service name resolves only to ready Pods', async (t) => {
   const id = async (pod: string) => (await containersOf(server.installation, ns)).find((c) => c.Labels['gouvernail.io/pod'] === pod && c.State === 'running')?.Id;
   const clientId = await waitFor('the client', () => id('client'));
   const backendId = await waitFor('the backend', () => id('backend-0'));
+  const clusterIP = (await client.get('Service', ns, 'backend'))!.spec.clusterIP;
+  t.is((await execIn(clientId, ['sh', '-c', 'echo $BACKEND_SERVICE_HOST $BACKEND_SERVICE_PORT $BACKEND_PORT'])).out, `${clusterIP} 8080 tcp://${clusterIP}:8080\n`);
   const ask = async () => (await execIn(clientId, ['sh', '-c', 'timeout 3 wget -q -O - http://backend:8080/ 2>/dev/null'])).out;
   await new Promise((r) => setTimeout(r, 2000));
   t.is(await ask(), '', 'not ready: the name does not resolve');

@@ -436,6 +436,7 @@ export class NodeAgent {
     const plan = planPod(pod, {
       configMap: (name) => store.get('ConfigMap', ns, name),
       secret: (name) => store.get('Secret', ns, name),
+      services: () => store.list({ kind: 'Service', namespace: ns }),
       claimFolder: (name) => claimFolder(store.get('PersistentVolumeClaim', ns, name), (pv) => store.get('PersistentVolume', undefined, pv)),
       apiAccess,
       publishAddresses: this.o.publishAddresses,

@@ -20,6 +20,34 @@ export interface Lookups {
   clusterDns?: { server: string; domain: string };
   /** The Pod's address on the node's Pod network (not for a Pod on the host's network). */
   podAddress?: string;
+  /** The Services of the Pod's namespace, for the variables of enableServiceLinks. */
+  services?(): KubeObject[];
+}
+
+/**
+ * The variables the kubelet gives a container for each Service of its namespace that has a cluster
+ * IP (enableServiceLinks, on unless the Pod turns it off), as Docker links named them:
+ * REDIS_MASTER_SERVICE_HOST, REDIS_MASTER_SERVICE_PORT, REDIS_MASTER_PORT_6379_TCP_ADDR...
+ */
+export function serviceLinks(services: KubeObject[]): string[] {
+  const out: string[] = [];
+  for (const svc of [...services].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    const ip = svc.spec?.clusterIP;
+    const ports = (svc.spec?.ports ?? []) as { name?: string; port: number; protocol?: string }[];
+    if (!ip || ip === 'None' || svc.spec?.type === 'ExternalName' || ports.length === 0) continue;
+    const name = svc.metadata.name.toUpperCase().replace(/-/g, '_');
+    const first = ports[0]!;
+    const url = (p: typeof first) => `${(p.protocol ?? 'TCP').toLowerCase()}://${ip}:${p.port}`;
+    out.push(`${name}_SERVICE_HOST=${ip}`, `${name}_SERVICE_PORT=${first.port}`);
+    for (const p of ports) if (p.name) out.push(`${name}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}=${p.port}`);
+    out.push(`${name}_PORT=${url(first)}`);
+    for (const p of ports) {
+      const proto = (p.protocol ?? 'TCP').toUpperCase();
+      const prefix = `${name}_PORT_${p.port}_${proto}`;
+      out.push(`${prefix}=${url(p)}`, `${prefix}_PROTO=${proto.toLowerCase()}`, `${prefix}_PORT=${p.port}`, `${prefix}_ADDR=${ip}`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -149,6 +177,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
   }
 
   const containers = spec.containers;
+  const links = (spec as { enableServiceLinks?: boolean }).enableServiceLinks === false ? [] : serviceLinks(lookups.services?.() ?? []);
   const owner = networkOwner(spec);
   const ownerIndex = (spec.initContainers ?? []).findIndex((c) => c.name === owner);
   const all = [...(spec.initContainers ?? []).map((c, i) => ({ c, init: true, sidecar: isSidecar(c), before: ownerIndex < 0 || i < ownerIndex })), ...containers.map((c) => ({ c, init: false, sidecar: false, before: false }))];
@@ -259,6 +288,9 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const located = access?.hostDir ? { ...options, HostConfig: { ...hostConfig, Binds: mounts.map((m) => (m.startsWith(`${access.hostDir}:`) ? `<pod files>${m.slice(access.hostDir!.length)}` : m)) } } : options;
     const placed = { ...located, Env: env.hashed.length === env.env.length && env.hashed.every((h, i) => h === env.env[i]) ? located.Env : [...env.hashed, ...(located.Env ?? []).slice(env.env.length)] };
     const hash = createHash('sha256').update(JSON.stringify({ options: placed, copies: hashed })).digest('hex').slice(0, 16);
+    // The Services' variables come first (the container's own env wins), and out of the hash: a
+    // Service made later changes the next container, never replaces a running one.
+    if (links.length > 0) options.Env = [...links, ...(options.Env ?? [])];
     const { Memory, NanoCpus, CpuShares, MemoryReservation, ...unsized } = placed.HostConfig ?? {};
     const shapeHash = createHash('sha256').update(JSON.stringify({ options: { ...placed, HostConfig: unsized }, copies: hashed })).digest('hex').slice(0, 16);
     const restartOn = ((c as { resizePolicy?: { resourceName: 'cpu' | 'memory'; restartPolicy: string }[] }).resizePolicy ?? []).filter((p) => p.restartPolicy === 'RestartContainer').map((p) => p.resourceName);
