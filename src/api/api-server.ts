@@ -642,10 +642,6 @@ function disruptionBudget(store: ObjectStore, pod: KubeObject): { name: string; 
   return { name: `of Deployment ${deployment.metadata.name} (maxUnavailable ${value})`, needed: Math.max(0, replicas - maxUnavailable), healthy };
 }
 
-/**
- * A node's Docker credentials (TLS keys, SSH keys) are write-only: the API answers with their keys
- * and empty values, so that no reader, whatever its rights, takes a key to an engine away.
- */
 /** The schema of the objects stored for the resource (the newer version's, for an older one). */
 function storedSchema(resource: Resource) {
   return resource.conversion?.stored.schema ?? resource.info.schema;
@@ -671,6 +667,10 @@ function presented(resource: Resource, body: any): any {
   return body;
 }
 
+/**
+ * A node's Docker credentials (TLS keys, SSH keys) are write-only: the API answers with their keys
+ * and empty values, so that no reader, whatever its rights, takes a key to an engine away.
+ */
 function hideWriteOnly<T>(body: T): T {
   const hide = (o: KubeObject) => (o && o.type === credentialsSecretType && o.data ? { ...o, data: Object.fromEntries(Object.keys(o.data).map((k) => [k, ''])) } : o);
   const b = body as unknown as { items?: KubeObject[] };
