@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { applyDefaults } from '../src/manifest/defaults.js';
 import type { KubeObject } from '../src/manifest/types.js';
-import { planPod } from '../src/runtime/pod-containers.js';
+import { planPod, withServiceLinks } from '../src/runtime/pod-containers.js';
 import { PodAddresses } from '../src/runtime/pod-addresses.js';
 import { networkWaitScript, withNetworkWait } from '../src/runtime/network-wait.js';
 import { hostPortRules, hostPortsOf, loopbackPorts } from '../src/network/host-ports.js';
@@ -28,7 +28,7 @@ test("a Pod's first container owns its network namespace, with no Docker network
   t.true(side!.Env!.includes('MY_IP=10.244.0.7'), 'the downward API has the address from the first start');
 });
 
-test("each Service of the namespace with a cluster IP is in the containers' env, as Docker links named it, unless enableServiceLinks is false; a new Service replaces no container", (t) => {
+test("each Service of the namespace with a cluster IP is in a new container's env, as Docker links named it, unless enableServiceLinks is false; the spec hash does not see them", (t) => {
   const svc = (name: string, spec: object) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec });
   const services = [
     svc('redis-master', { clusterIP: '10.96.0.11', ports: [{ port: 6379, protocol: 'TCP' }] }),
@@ -38,7 +38,8 @@ test("each Service of the namespace with a cluster IP is in the containers' env,
   ];
   const p = pod([]);
   p.spec.containers[0].env = [{ name: 'WEB_SERVICE_PORT', value: 'mine' }];
-  const env = planPod(p, { ...none, services: () => services }, 'i').containers[0]!.options.Env!;
+  const planned = planPod(p, none, 'i').containers[0]!;
+  const env = withServiceLinks(planned.options, p, () => services).Env!;
   t.deepEqual(env.filter((e) => /^(REDIS_MASTER|WEB|HEADLESS|OUTSIDE)_/.test(e)), [
     'REDIS_MASTER_SERVICE_HOST=10.96.0.11', 'REDIS_MASTER_SERVICE_PORT=6379', 'REDIS_MASTER_PORT=tcp://10.96.0.11:6379',
     'REDIS_MASTER_PORT_6379_TCP=tcp://10.96.0.11:6379', 'REDIS_MASTER_PORT_6379_TCP_PROTO=tcp', 'REDIS_MASTER_PORT_6379_TCP_PORT=6379', 'REDIS_MASTER_PORT_6379_TCP_ADDR=10.96.0.11',
@@ -48,9 +49,9 @@ test("each Service of the namespace with a cluster IP is in the containers' env,
     // The container's own variable comes last: Docker keeps the last of a name.
     'WEB_SERVICE_PORT=mine',
   ]);
-  t.is(planPod(p, { ...none, services: () => services }, 'i').containers[0]!.hash, planPod(p, none, 'i').containers[0]!.hash);
+  t.false(planned.options.Env!.some((e) => e.startsWith('REDIS_MASTER_')), 'the plan (and its hash) has none of them');
   const off = { ...p, spec: { ...p.spec, enableServiceLinks: false } };
-  t.false(planPod(off, { ...none, services: () => services }, 'i').containers[0]!.options.Env!.some((e) => e.startsWith('REDIS_MASTER_')));
+  t.false(withServiceLinks(planned.options, off, () => services).Env!.some((e) => e.startsWith('REDIS_MASTER_')));
 });
 
 test('hostPorts: on the hostIP, else each address the node publishes on, else all; loopback is answered by a proxy, the rest translated', (t) => {

@@ -16,7 +16,7 @@ import { ContainerProbes, type ContainerSpec } from './container-probes.js';
 import { NodeVolumes } from './node-volumes.js';
 import { ignore304, ignore404 } from './docker-status.js';
 import type { DockerRecords } from '../store/docker-records.js';
-import { isSidecar, networkOwner, planPod, subPathMarker, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
+import { isSidecar, networkOwner, planPod, subPathMarker, withServiceLinks, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { claimFolder } from './claim-binder.js';
 import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
@@ -436,7 +436,6 @@ export class NodeAgent {
     const plan = planPod(pod, {
       configMap: (name) => store.get('ConfigMap', ns, name),
       secret: (name) => store.get('Secret', ns, name),
-      services: () => store.list({ kind: 'Service', namespace: ns }),
       claimFolder: (name) => claimFolder(store.get('PersistentVolumeClaim', ns, name), (pv) => store.get('PersistentVolume', undefined, pv)),
       apiAccess,
       publishAddresses: this.o.publishAddresses,
@@ -847,7 +846,7 @@ export class NodeAgent {
     if (before?.owner !== uid || before.state !== 'creating') await records.putSoon('container', c.dockerName, 'creating', uid);
     let container: Docker.Container;
     try {
-      const options = await this.withSubPaths(c.options);
+      const options = withServiceLinks(await this.withSubPaths(c.options), pod, () => this.o.store.list({ kind: 'Service', namespace: pod.metadata.namespace }));
       container = c.ownsNetwork ? await this.network.createOwner(options) : await this.o.docker.createContainer(options);
     } catch (err) {
       // A name taken: the record was only an intent. What it said before comes back (the container

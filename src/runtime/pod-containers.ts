@@ -20,15 +20,21 @@ export interface Lookups {
   clusterDns?: { server: string; domain: string };
   /** The Pod's address on the node's Pod network (not for a Pod on the host's network). */
   podAddress?: string;
-  /** The Services of the Pod's namespace, for the variables of enableServiceLinks. */
-  services?(): KubeObject[];
 }
 
 /**
- * The variables the kubelet gives a container for each Service of its namespace that has a cluster
- * IP (enableServiceLinks, on unless the Pod turns it off), as Docker links named them:
- * REDIS_MASTER_SERVICE_HOST, REDIS_MASTER_SERVICE_PORT, REDIS_MASTER_PORT_6379_TCP_ADDR...
+ * A container's options as it is created: the variables the kubelet gives it for each Service of
+ * its namespace that has a cluster IP (enableServiceLinks, on unless the Pod turns it off), as
+ * Docker links named them (REDIS_MASTER_SERVICE_HOST, REDIS_MASTER_PORT_6379_TCP_ADDR...), first:
+ * the container's own env wins. They are read when the container is made and are not in its spec
+ * hash, so a Service made later changes the next container and replaces no running one.
  */
+export function withServiceLinks(options: Docker.ContainerCreateOptions, pod: KubeObject, services: () => KubeObject[]): Docker.ContainerCreateOptions {
+  if ((pod.spec as { enableServiceLinks?: boolean }).enableServiceLinks === false) return options;
+  const links = serviceLinks(services());
+  return links.length > 0 ? { ...options, Env: [...links, ...(options.Env ?? [])] } : options;
+}
+
 export function serviceLinks(services: KubeObject[]): string[] {
   const out: string[] = [];
   for (const svc of [...services].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
@@ -177,7 +183,6 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
   }
 
   const containers = spec.containers;
-  const links = (spec as { enableServiceLinks?: boolean }).enableServiceLinks === false ? [] : serviceLinks(lookups.services?.() ?? []);
   const owner = networkOwner(spec);
   const ownerIndex = (spec.initContainers ?? []).findIndex((c) => c.name === owner);
   const all = [...(spec.initContainers ?? []).map((c, i) => ({ c, init: true, sidecar: isSidecar(c), before: ownerIndex < 0 || i < ownerIndex })), ...containers.map((c) => ({ c, init: false, sidecar: false, before: false }))];
@@ -288,9 +293,6 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const located = access?.hostDir ? { ...options, HostConfig: { ...hostConfig, Binds: mounts.map((m) => (m.startsWith(`${access.hostDir}:`) ? `<pod files>${m.slice(access.hostDir!.length)}` : m)) } } : options;
     const placed = { ...located, Env: env.hashed.length === env.env.length && env.hashed.every((h, i) => h === env.env[i]) ? located.Env : [...env.hashed, ...(located.Env ?? []).slice(env.env.length)] };
     const hash = createHash('sha256').update(JSON.stringify({ options: placed, copies: hashed })).digest('hex').slice(0, 16);
-    // The Services' variables come first (the container's own env wins), and out of the hash: a
-    // Service made later changes the next container, never replaces a running one.
-    if (links.length > 0) options.Env = [...links, ...(options.Env ?? [])];
     const { Memory, NanoCpus, CpuShares, MemoryReservation, ...unsized } = placed.HostConfig ?? {};
     const shapeHash = createHash('sha256').update(JSON.stringify({ options: { ...placed, HostConfig: unsized }, copies: hashed })).digest('hex').slice(0, 16);
     const restartOn = ((c as { resizePolicy?: { resourceName: 'cpu' | 'memory'; restartPolicy: string }[] }).resizePolicy ?? []).filter((p) => p.restartPolicy === 'RestartContainer').map((p) => p.resourceName);
