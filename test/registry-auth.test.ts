@@ -1,5 +1,5 @@
 import test from 'ava';
-import { registryAuthFor, registryOf, repositoryOf } from '../src/runtime/registry-auth.js';
+import { pullSecretProblem, registryAuthFor, registryOf, repositoryOf } from '../src/runtime/registry-auth.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const configJson = (auths: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'reg' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64(JSON.stringify({ auths })) } });
@@ -31,4 +31,12 @@ test('pull credentials come from the entry for the image\'s registry, the longes
   const dockercfg = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'old' }, type: 'kubernetes.io/dockercfg', data: { '.dockercfg': b64(JSON.stringify({ 'quay.io': { auth: b64('q:qp') } })) } };
   t.deepEqual(registryAuthFor('quay.io/x/y', [secret, dockercfg]), { serveraddress: 'quay.io', username: 'q', password: 'qp' });
   t.is(registryAuthFor('quay.io/x/y', [{ ...dockercfg, data: { '.dockercfg': b64('{') } }]), undefined);
+});
+
+test('a pull Secret that gives no credentials says why, without a word of its content', (t) => {
+  t.is(pullSecretProblem(configJson({ 'ghcr.io': { auth: b64('u:p') } })), undefined);
+  t.regex(pullSecretProblem({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' }, data: { password: b64('hunter2') } })!, /is of type Opaque, not kubernetes\.io\/dockerconfigjson \(kubectl create secret docker-registry/);
+  const broken = pullSecretProblem({ ...configJson({}), data: { '.dockerconfigjson': b64('{"auths": hunter2') } })!;
+  t.regex(broken, /no \.dockerconfigjson that reads as JSON/);
+  t.false(broken.includes('hunter2'));
 });

@@ -74,10 +74,14 @@ test.serial("a private registry's image is pulled with the Pod's imagePullSecret
   // Without credentials, and with a Secret that does not exist: refused by the registry.
   await pod('anonymous');
   await pod('missing-secret', ['nowhere']);
+  await client.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'opaque', namespace: ns }, stringData: { password } });
+  await pod('opaque-secret', ['opaque']);
   t.regex((await waiting('anonymous', 'ImagePullBackOff')).status.containerStatuses[0].state.waiting.message, /cannot pull .*team\/private:1/);
   await waiting('missing-secret', 'ImagePullBackOff');
   const warned = await waitFor('the missing Secret said', async () => (await client.list('Event', ns)).find((e) => e.reason === 'FailedToRetrieveImagePullSecret' && (e.involvedObject as { name: string }).name === 'missing-secret'), 60_000);
   t.regex(String(warned.message), /Unable to retrieve some image pull secrets \(nowhere\)/);
+  const opaque = await waitFor('the Opaque Secret said', async () => (await client.list('Event', ns)).find((e) => e.reason === 'FailedToRetrieveImagePullSecret' && (e.involvedObject as { name: string }).name === 'opaque-secret'), 60_000);
+  t.regex(String(opaque.message), /Secret opaque is of type Opaque, not kubernetes\.io\/dockerconfigjson/);
   t.is(registry.pulls.get('team/private:1') ?? 0, 0);
 
   // A docker-registry Secret, as kubectl create secret docker-registry makes it.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
-import { registryAuthFor, type RegistryAuth } from './registry-auth.js';
+import { pullSecretProblem, registryAuthFor, type RegistryAuth } from './registry-auth.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
@@ -829,12 +829,16 @@ export class NodeAgent {
     if (refs.length === 0) refs = (this.o.store.get('ServiceAccount', ns, pod.spec.serviceAccountName ?? 'default')?.imagePullSecrets as { name?: string }[] | undefined) ?? [];
     const secrets: KubeObject[] = [];
     const missing: string[] = [];
+    const unreadable: string[] = [];
     for (const ref of refs) {
       const secret = ref.name ? this.o.store.get('Secret', ns, ref.name) : undefined;
-      if (secret) secrets.push(secret);
+      const problem = secret && pullSecretProblem(secret);
+      if (problem) unreadable.push(`Secret ${ref.name} ${problem}`);
+      else if (secret) secrets.push(secret);
       else if (ref.name) missing.push(ref.name);
     }
     if (missing.length) this.o.event?.(pod, 'Warning', 'FailedToRetrieveImagePullSecret', `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.`);
+    if (unreadable.length) this.o.event?.(pod, 'Warning', 'FailedToRetrieveImagePullSecret', `${unreadable.join('; ')}: its credentials are not used for pulls.`);
     return registryAuthFor(image, secrets);
   }
 

@@ -25,10 +25,12 @@ export function repositoryOf(image: string): string {
   let ref = image.split('@')[0]!;
   const colon = ref.lastIndexOf(':');
   if (colon > ref.lastIndexOf('/')) ref = ref.slice(0, colon);
+  const registry = registryOf(ref);
   const slash = ref.indexOf('/');
-  const hosted = slash >= 0 && (registryOf(ref) !== dockerHub || dockerHubNames.has(ref.slice(0, slash).toLowerCase()));
-  const path = hosted ? ref.slice(slash + 1) : ref;
-  return registryOf(ref) === dockerHub && !path.includes('/') ? `library/${path}` : path;
+  // The first part is the registry's name when it names a host, Docker Hub's own names included.
+  const named = slash >= 0 && (registry !== dockerHub || dockerHubNames.has(ref.slice(0, slash).toLowerCase()));
+  const path = named ? ref.slice(slash + 1) : ref;
+  return registry === dockerHub && !path.includes('/') ? `library/${path}` : path;
 }
 
 /** A credentials key of a docker config (`https://index.docker.io/v1/`, `ghcr.io/org`) as host and path. */
@@ -41,18 +43,28 @@ function keyOf(key: string): { host: string; path: string } {
   return { host, path };
 }
 
-/** The entries of a kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg Secret, by key. */
-function entriesOf(secret: KubeObject): Record<string, any> {
+/** The entries of a kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg Secret, by key; undefined when it is neither, or unreadable. */
+function entriesOf(secret: KubeObject): Record<string, unknown> | undefined {
   const data = (secret.data ?? {}) as Record<string, string>;
-  const raw = secret.type === 'kubernetes.io/dockercfg' ? data['.dockercfg'] : data['.dockerconfigjson'];
-  if (!raw) return {};
+  const raw = secret.type === 'kubernetes.io/dockercfg' ? data['.dockercfg'] : secret.type === 'kubernetes.io/dockerconfigjson' ? data['.dockerconfigjson'] : undefined;
+  if (!raw) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(raw, 'base64').toString('utf8'));
     const entries = secret.type === 'kubernetes.io/dockercfg' ? parsed : parsed?.auths;
-    return entries && typeof entries === 'object' ? entries : {};
+    return entries && typeof entries === 'object' ? entries : undefined;
   } catch {
-    return {};
+    return undefined;
   }
+}
+
+/**
+ * Why a Secret named in imagePullSecrets gives no credentials at all, for the Pod's Event; never
+ * a word of its content (a JSON parser's message would quote it).
+ */
+export function pullSecretProblem(secret: KubeObject): string | undefined {
+  if (entriesOf(secret)) return undefined;
+  if (secret.type !== 'kubernetes.io/dockerconfigjson' && secret.type !== 'kubernetes.io/dockercfg') return `is of type ${secret.type ?? 'Opaque'}, not kubernetes.io/dockerconfigjson (kubectl create secret docker-registry makes one)`;
+  return secret.type === 'kubernetes.io/dockercfg' ? 'has no .dockercfg that reads as JSON' : 'has no .dockerconfigjson that reads as JSON with "auths"';
 }
 
 /**
@@ -65,7 +77,8 @@ export function registryAuthFor(image: string, secrets: KubeObject[]): RegistryA
   const repository = repositoryOf(image);
   let best: { auth: RegistryAuth; length: number } | undefined;
   for (const secret of secrets) {
-    for (const [key, entry] of Object.entries(entriesOf(secret))) {
+    for (const [key, value] of Object.entries(entriesOf(secret) ?? {})) {
+      const entry = value as Record<string, unknown> | null;
       const k = keyOf(key);
       if (k.host !== registry || !entry || typeof entry !== 'object') continue;
       if (k.path && repository !== k.path && !repository.startsWith(`${k.path}/`)) continue;
