@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { removeHostNetwork } from '../src/runtime/host-network-removal.js';
@@ -11,6 +10,7 @@ import { serve } from '../src/server/serve.js';
 import { label } from '../src/runtime/labels.js';
 import type { KubeObject } from '../src/manifest/types.js';
 import { root, tempDir } from './helpers.js';
+import { rangesFor } from './network-ranges.js';
 
 export const image = 'gouvernail-example/busybox:1';
 /** The same image under a second tag: a new image for rollouts and undos. */
@@ -61,20 +61,14 @@ export async function startServer(dataDir = tempDir(), extra: { webhookSecret?: 
   };
 }
 
-/**
- * A service range of its own for each data folder: installations that run at once on this host's
- * engine would otherwise share cluster IPs and the cluster DNS address. The same folder keeps its
- * range across restarts.
- */
+/** The data folder's own service range (see network-ranges.ts). */
 export function serviceRangeFor(dataDir: string): string {
-  const h = createHash('sha256').update(path.resolve(dataDir)).digest();
-  return `10.${96 + (h[0]! % 16)}.${h[1]}.0/24`;
+  return rangesFor(dataDir).serviceRange;
 }
 
-/** A Pod range of its own for each data folder, for the same reason (a subnet one holds is refused to the other). */
+/** The data folder's own Pod range. */
 export function clusterCidrFor(dataDir: string): string {
-  const h = createHash('sha256').update(path.resolve(dataDir)).digest();
-  return `10.${32 + (h[2]! % 32)}.${h[3]! & 0xc0}.0/18`;
+  return rangesFor(dataDir).clusterCidr;
 }
 
 /** serve's flags every test's serve takes (its own service and Pod ranges). */
