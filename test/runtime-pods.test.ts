@@ -258,3 +258,40 @@ test.serial('a failing liveness probe restarts the container in place after a ba
   t.true(lowest >= before, `RESTARTS went back from ${before} to ${lowest}`);
   t.is((await containersOf(server.installation, `${ns}-never`))[0]!.State, 'exited', 'the Never Pod\'s container was not started again');
 });
+
+test.serial('a container that ends leaves its termination message: the file it wrote (at /dev/termination-log, or its own path as another user), else with FallbackToLogsOnError the end of its log when it failed', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'term-msg';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const pod = (name: string, command: string, extra: Record<string, unknown> = {}, podExtra: Record<string, unknown> = {}) =>
+    client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec: { restartPolicy: 'Never', ...podExtra, containers: [{ name: 'c', image, command: ['sh', '-c', command], ...extra }] } });
+  await pod('written', 'echo "disk full on /data" > /dev/termination-log; exit 2');
+  await pod('own-path', 'echo done as $(id -u) > /tmp/result; exit 0', { terminationMessagePath: '/tmp/result' }, { securityContext: { runAsUser: 1000 } });
+  await pod('from-log', 'echo starting; echo "cannot open /data/db: permission denied" >&2; exit 1', { terminationMessagePolicy: 'FallbackToLogsOnError' });
+  await pod('log-on-success', 'echo all good', { terminationMessagePolicy: 'FallbackToLogsOnError' });
+  await pod('silent', 'echo only a log line; exit 3');
+  const ended = async (name: string) =>
+    waitFor(`${name} to end`, async () => {
+      const p = await client.get('Pod', ns, name);
+      return p?.status?.containerStatuses?.[0]?.state?.terminated;
+    }, 90_000);
+  const written = await ended('written');
+  t.is(written.exitCode, 2);
+  t.is(written.message, 'disk full on /data\n');
+  t.is((await ended('own-path')).message, 'done as 1000\n');
+  t.is((await ended('from-log')).message, 'starting\ncannot open /data/db: permission denied\n');
+  t.is((await ended('log-on-success')).message, undefined, 'the log is the message only when the container failed');
+  t.is((await ended('silent')).message, undefined, 'a container that wrote no file has no message');
+  // kubectl describe reads it from the status; so does gouvernail describe.
+  t.regex((await runCli('describe', 'pod', 'written', '-n', ns, '--kubeconfig', server.kubeconfig)).out, /message: \|\n\s+disk full on \/data\n/);
+
+  // A crash-looping container: the message of the run that ended, while it waits for its restart.
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'looping', namespace: ns }, spec: { containers: [{ name: 'c', image, command: ['sh', '-c', 'echo "crashed at $(date +%s)" > /dev/termination-log; exit 1'] }] } });
+  const last = await waitFor('the crash in lastState', async () => {
+    const s = (await client.get('Pod', ns, 'looping'))?.status?.containerStatuses?.[0];
+    return s?.state?.waiting?.reason === 'CrashLoopBackOff' && s.lastState?.terminated?.message ? s.lastState.terminated : undefined;
+  }, 90_000);
+  t.regex(last.message, /^crashed at \d+\n$/);
+});

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { pullSecretProblem, registryAuthFor, type RegistryAuth } from './registry-auth.js';
+import { messageFile, terminationMessage, withMessageFile, type MessageSpec } from './termination-message.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
@@ -757,7 +758,7 @@ export class NodeAgent {
 
   /** Returns a waiting reason when the image is not there and cannot be pulled. */
   private async ensureImage(pod: KubeObject, c: ContainerPlan): Promise<{ reason: string; message: string } | undefined> {
-    const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((x: { name: string }) => x.name === c.name);
+    const spec = specOf(pod, c.name);
     const policy = spec?.imagePullPolicy ?? 'IfNotPresent';
     let known = this.images.get(c.options.Image!);
     if (!known) {
@@ -850,7 +851,9 @@ export class NodeAgent {
     if (before?.owner !== uid || before.state !== 'creating') await records.putSoon('container', c.dockerName, 'creating', uid);
     let container: Docker.Container;
     try {
-      const options = withServiceLinks(await this.withSubPaths(c.options), pod, () => this.o.store.list({ kind: 'Service', namespace: pod.metadata.namespace }));
+      let options = withServiceLinks(await this.withSubPaths(c.options), pod, () => this.o.store.list({ kind: 'Service', namespace: pod.metadata.namespace }));
+      const spec = specOf(pod, c.name);
+      if (this.o.podFilesDir && spec) options = withMessageFile(options, spec, messageFile(this.o.podFilesDir, uid, c.name));
       container = c.ownsNetwork ? await this.network.createOwner(options) : await this.o.docker.createContainer(options);
     } catch (err) {
       // A name taken: the record was only an intent. What it said before comes back (the container
@@ -877,7 +880,7 @@ export class NodeAgent {
       const info = await container.inspect().catch(() => undefined);
       if (info) await this.network.wire(pod, info, ip);
     }
-    const postStart = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((x: { name: string }) => x.name === c.name)?.lifecycle?.postStart;
+    const postStart = specOf(pod, c.name)?.lifecycle?.postStart;
     if (postStart) {
       // As the kubelet: the hook runs right after the start; a failure kills the container (its restart policy applies).
       const failure = await runHandler(this.o.docker, container.id, postStart, ip ?? (pod.status?.podIP as string | undefined), (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000, namedPorts(pod));
@@ -957,6 +960,21 @@ export class NodeAgent {
     return { Id: id, Names: [info.Name], Image: info.Config.Image, ImageID: info.Image, Labels: info.Config.Labels ?? {}, State: info.State.Status, Status: '', Command: '', Created: 0, Ports: [], HostConfig: { NetworkMode: info.HostConfig.NetworkMode ?? '' }, NetworkSettings: { Networks: {} }, Mounts: [] } as unknown as Docker.ContainerInfo;
   }
 
+  /** Termination messages read, by container and the end of its run: each is read once. */
+  private readonly messages = new Map<string, string | undefined>();
+
+  /** The message a container that ended left (its host file when it has one bound, else its own file system or log). */
+  private async messageOf(pod: KubeObject, spec: MessageSpec, info: Docker.ContainerInspectInfo, exitCode: number): Promise<string | undefined> {
+    const key = `${info.Id}/${info.State.FinishedAt}`;
+    if (this.messages.has(key)) return this.messages.get(key);
+    const file = this.o.podFilesDir ? messageFile(this.o.podFilesDir, pod.metadata.uid!, spec.name) : undefined;
+    const bound = file && (info.HostConfig.Binds ?? []).includes(`${file}:${spec.terminationMessagePath}`) ? file : undefined;
+    const message = await terminationMessage(this.o.docker.getContainer(info.Id), spec, { startedAt: info.State.StartedAt, exitCode, tty: !!info.Config.Tty, file: bound });
+    this.messages.set(key, message);
+    if (this.messages.size > 5000) this.messages.delete(this.messages.keys().next().value!);
+    return message;
+  }
+
   /** Marks one container of a Pod as waiting, with a reason, before its status is known. */
   private async setWaiting(pod: KubeObject, container: string, waiting: { reason: string; message: string }): Promise<void> {
     const current = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
@@ -1020,7 +1038,8 @@ export class NodeAgent {
           }
         } else {
           exitCode = s?.ExitCode ?? 0;
-          const terminated = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: s?.StartedAt, finishedAt: s?.FinishedAt };
+          const message = inspect && (await this.messageOf(pod, spec, inspect, exitCode));
+          const terminated = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', ...(message ? { message } : {}), startedAt: s?.StartedAt, finishedAt: s?.FinishedAt };
           if (kind === 'init' && exitCode === 0 && !s?.Restarting) {
             state = { terminated };
             ready = true;
@@ -1124,4 +1143,9 @@ function stripTimes(status: Record<string, any>): unknown {
 /** What a Pod waiting to pull its image again says (its container's waiting message). */
 function pullBackoffMessage(image: string, reason: string | undefined, until: number): string {
   return `cannot pull ${image}: ${reason}; next try in ${Math.max(1, Math.round((until - Date.now()) / 1000))} s`;
+}
+
+/** A container's spec in its Pod, app or init. */
+function specOf(pod: KubeObject, name: string) {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((x: { name: string }) => x.name === name);
 }
