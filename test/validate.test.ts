@@ -193,3 +193,12 @@ test('a Pod that names another scheduler is warned about where it says so: it st
   t.deepEqual(parseOne(pod('default-scheduler')).problems, []);
   t.like(parseOne(pod('my-scheduler')).problems[0], { severity: 'warning', line: 5, field: 'spec.schedulerName' });
 });
+
+test('SCTP on a Service port or a hostPort is warned about where it is written: only TCP and UDP are carried', (t) => {
+  const svc = (protocol: string) => `apiVersion: v1\nkind: Service\nmetadata: { name: s }\nspec:\n  selector: { app: a }\n  ports:\n    - port: 9\n      protocol: ${protocol}\n`;
+  t.deepEqual(parseOne(svc('UDP')).problems, []);
+  t.like(parseOne(svc('SCTP')).problems[0], { severity: 'warning', line: 8, field: 'spec.ports[0].protocol' });
+  const pod = (hostPort: string) => `apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n    - name: c\n      image: busybox\n      ports:\n        - containerPort: 9\n          protocol: SCTP${hostPort}\n`;
+  t.deepEqual(parseOne(pod('')).problems, [], 'a containerPort alone publishes nothing: nothing to warn about');
+  t.like(parseOne(pod('\n          hostPort: 9')).problems[0], { severity: 'warning', line: 10, field: 'spec.containers[0].ports[0].protocol' });
+});

@@ -191,6 +191,7 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
       const name = ports[j]!.name;
       if (name && portNames.has(name)) issues.push({ path: [...cat, 'ports', j, 'name'], message: `duplicate port name ${JSON.stringify(name)}` });
       if (name) portNames.add(name);
+      if (ports[j]!.hostPort !== undefined && ports[j]!.protocol === 'SCTP') issues.push({ path: [...cat, 'ports', j, 'protocol'], message: 'an SCTP hostPort is not published: only TCP and UDP hostPorts are', warning: true });
     }
     const env = c.env ?? [];
     for (let j = 0; j < env.length; j++) {
@@ -336,6 +337,7 @@ function checkService(o: KubeObject, issues: Issue[]): void {
     if (ports.length > 1 && !p.name) issues.push({ path: ['spec', 'ports', i, 'name'], message: 'is required when a Service has more than one port' });
     if (p.name && names.has(p.name)) issues.push({ path: ['spec', 'ports', i, 'name'], message: `duplicate port name ${JSON.stringify(p.name)}` });
     if (p.name) names.add(p.name);
+    if (p.protocol === 'SCTP') issues.push({ path: ['spec', 'ports', i, 'protocol'], message: "SCTP is not forwarded: Gouvernail's Service proxy carries TCP and UDP, so this port reaches no Pod (its DNS records are kept)", warning: true });
     if (p.nodePort !== undefined && (spec.type ?? 'ClusterIP') === 'ClusterIP') {
       issues.push({ path: ['spec', 'ports', i, 'nodePort'], message: 'is only allowed when type is NodePort or LoadBalancer' });
     }
