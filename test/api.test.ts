@@ -37,6 +37,23 @@ test('/healthz, /livez and /readyz answer ok to anyone, as Kubernetes does', asy
   }
 });
 
+test('health checks are named as Kubernetes names them: ?verbose lists them, one can be asked for or excluded, and a store that fails makes them 500 without its reason', async (t) => {
+  const { app, store } = setup();
+  const verbose = await app.inject({ method: 'GET', url: '/readyz?verbose' });
+  t.is(verbose.statusCode, 200);
+  t.is(verbose.body, '[+]ping ok\n[+]store ok\nreadyz check passed\n');
+  t.is((await app.inject({ method: 'GET', url: '/livez/store' })).body, 'ok');
+  t.is((await app.inject({ method: 'GET', url: '/livez/nothing' })).statusCode, 404);
+  store.close();
+  const failed = await app.inject({ method: 'GET', url: '/readyz' });
+  t.is(failed.statusCode, 500);
+  t.is(failed.body, '[+]ping ok\n[-]store failed: reason withheld\nreadyz check failed\n');
+  t.is((await app.inject({ method: 'GET', url: '/healthz/store' })).statusCode, 500);
+  const excluded = await app.inject({ method: 'GET', url: '/livez?verbose&exclude=store' });
+  t.is(excluded.statusCode, 200);
+  t.is(excluded.body, '[+]ping ok\n[+]store excluded: ok\nlivez check passed\n');
+});
+
 test('create, get, list, update with resourceVersion, merge patch and delete, in Kubernetes shapes', async (t) => {
   const { app } = setup();
   const url = '/api/v1/namespaces/default/configmaps';

@@ -18,6 +18,7 @@ import { PreviewError, type Preview } from '../sync/application-controller.js';
 import { gitHttpBackend } from '../sync/git-http-backend.js';
 import type { HostedRepos } from '../sync/hosted-repos.js';
 import { ControllerState } from '../store/controller-state.js';
+import { healthChecks, registerHealth } from './health.js';
 import { DeliveryLog, matchApplications, readDelivery, verifySignature, type Delivery, type Provider } from '../sync/webhooks.js';
 
 export interface ApiOptions {
@@ -44,6 +45,8 @@ export interface ApiOptions {
   /** The log of one of serve's own components (a Pod of kube-system), or undefined for any other Pod. */
   componentLogs?: (namespace: string, name: string, options: { follow?: boolean; tailLines?: number; sinceSeconds?: number; timestamps?: boolean; limitBytes?: number }) => Readable | undefined;
   applications?: { rollback(namespace: string, name: string, revision?: string): string; resume(namespace: string, name: string): void; drift(namespace: string, name: string): DiffResult | undefined; graph?(namespace: string, name: string): PlanGraph | undefined; preview?(namespace: string, name: string, revision: string | undefined): Promise<Preview> };
+  /** The API server's log (a failed health check's reason, which the caller is not told). */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Logs and exec of Pod containers; without it those subresources answer 503. */
   podIo?: PodIo;
 }
@@ -64,8 +67,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.setErrorHandler((err, _req, reply) => errorReply(err, reply));
 
   // Health, as Kubernetes' API server answers it to anyone: /healthz (deprecated there), /livez, /readyz.
-  app.get('/healthz', async () => 'ok');
-  app.get('/livez', async () => 'ok');
+  registerHealth(app, healthChecks(store), options.log);
   const metrics = options.metrics ?? createServerMetrics();
   app.get('/metrics', async (_req, reply) => {
     const byStatus = new Map<string, number>();
@@ -80,7 +82,6 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     ];
     return reply.type('text/plain; version=0.0.4').send(metrics.registry.render(gauges));
   });
-  app.get('/readyz', async () => 'ok');
 
   const podFor = (params: unknown) => {
     const { ns, name } = params as { ns: string; name: string };
