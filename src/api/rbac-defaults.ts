@@ -119,6 +119,8 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: read },
       { apiGroups: [''], resources: ['nodes'], verbs: ['create', 'update'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
+      // Its heartbeat, as the kubelet renews it in kube-node-lease.
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: [...read, 'create', 'update', 'patch'] },
     ]),
     clusterBinding('system:basic-user', 'system:basic-user', [{ kind: 'Group', name: 'system:authenticated' }]),
     clusterBinding('system:kube-controller-manager', 'system:kube-controller-manager', [{ kind: 'User', name: identities.controllerManager.user }]),

@@ -149,6 +149,7 @@ const columns: Record<string, Column[]> = {
     ageCol,
     ...templateColumns.slice(0, 2),
   ],
+  Lease: [col('Holder', 'Holder of the lease.', (l) => l.spec?.holderIdentity ?? '<none>'), ageCol],
   ControllerRevision: [
     col('Controller', 'Controller of the object.', (r) => {
       const ref = (r.metadata.ownerReferences ?? []).find((o) => o.controller);

@@ -523,6 +523,8 @@ export const manifestKinds: KindInfo[] = [
   kind('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', ['netpol'], true, { spec: req(networkPolicySpec) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
+  // Leases: the nodes' heartbeats (kube-node-lease) and the leader election of programs in Pods (client-go's).
+  kind('coordination.k8s.io/v1', 'Lease', 'leases', [], true, { spec: obj({ holderIdentity: str(), leaseDurationSeconds: int(1), acquireTime: str(), renewTime: str(), leaseTransitions: int(0), strategy: str(), preferredHolder: str() }) }),
   kind('v1', 'LimitRange', 'limitranges', ['limits'], true, { spec: req(obj({ limits: req(arr(obj({ type: req(oneOf('Container', 'Pod')), default: resourceList, defaultRequest: resourceList, max: resourceList, min: resourceList }, false, ['maxLimitRequestRatio']))) })) }),
   kind('v1', 'ResourceQuota', 'resourcequotas', ['quota'], true, { spec: req(obj({ hard: req(map(quantity)) }, false, ['scopes', 'scopeSelector'])) }),
   kind('v1', 'ServiceAccount', 'serviceaccounts', ['sa'], true, { secrets: any, imagePullSecrets: arr(obj({ name: req(str()) })), automountServiceAccountToken: bool }),

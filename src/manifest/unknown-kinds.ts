@@ -10,7 +10,7 @@ const notYet: Record<string, string> = {
 };
 
 /** Kinds that extend or configure a Kubernetes API server, which Gouvernail's is not built to take. */
-const apiServerKinds = new Set(['CustomResourceDefinition', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'FlowSchema', 'PriorityLevelConfiguration', 'RuntimeClass', 'CSIDriver', 'CSINode', 'VolumeAttachment', 'CertificateSigningRequest', 'Lease']);
+const apiServerKinds = new Set(['CustomResourceDefinition', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'FlowSchema', 'PriorityLevelConfiguration', 'RuntimeClass', 'CSIDriver', 'CSINode', 'VolumeAttachment', 'CertificateSigningRequest']);
 
 /** API groups of Kubernetes itself: a kind in one of them is not a custom resource. */
 const kubernetesGroups = /^(|apps|batch|autoscaling|policy|networking\.k8s\.io|storage\.k8s\.io|discovery\.k8s\.io|scheduling\.k8s\.io|rbac\.authorization\.k8s\.io|apiextensions\.k8s\.io|apiregistration\.k8s\.io|admissionregistration\.k8s\.io|flowcontrol\.apiserver\.k8s\.io|node\.k8s\.io|certificates\.k8s\.io|coordination\.k8s\.io|events\.k8s\.io|metrics\.k8s\.io)$/;

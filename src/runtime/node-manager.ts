@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { renewNodeLease } from './node-lease.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { InProcessClient } from '../api/client.js';
@@ -272,6 +273,8 @@ export class NodeManager {
       daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
     };
     await client.updateStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status });
+    // The Lease is the lighter heartbeat; one not renewed now is renewed at the next beat.
+    await renewNodeLease(client, current).catch((err: Error) => this.o.log('cannot renew the node\'s Lease', { node: rt.name, err: err.message }));
   }
 
   async stop(): Promise<void> {

@@ -37,6 +37,7 @@ import { ApiServer } from '../api/api-server.js';
 import { AuthenticatorChain, certificateAuthenticator, TokenAuthenticator } from '../api/authenticate.js';
 import { RbacAuthorizer } from '../api/rbac.js';
 import { defaultRbacObjects } from '../api/rbac-defaults.js';
+import { nodeLeaseNamespace } from '../runtime/node-lease.js';
 import { defaultStorageClass } from '../runtime/claim-binder.js';
 import { UserTokenAuthenticator } from '../api/tokens.js';
 import { ServiceAccountTokens } from '../api/service-account-tokens.js';
@@ -227,7 +228,7 @@ export async function serve(options: ServeOptions) {
   if (!store.list({ kind: 'IngressClass' }).length) {
     await system.create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'gouvernail', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }, spec: { controller: ingressController } });
   }
-  for (const ns of ['default', 'kube-system']) {
+  for (const ns of ['default', 'kube-system', 'kube-public', nodeLeaseNamespace]) {
     if (!store.get('Namespace', undefined, ns)) await system.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: {}, status: { phase: 'Active' } });
   }
 
