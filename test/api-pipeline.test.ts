@@ -220,3 +220,25 @@ test('LimitRange defaults and bounds containers; ResourceQuota refuses what woul
   t.is(third!.code, 403);
   t.is(third!.message, 'pods "c" is forbidden: exceeded quota: small, requested: pods=1, used: pods=2, limited: pods=2');
 });
+
+test('Priority admission: a Pod gets its class\'s value and preemption policy, or the global default\'s, or 0; an unknown class or a hand-written priority is refused; classes keep their values and the system\'s names', async (t) => {
+  const { admin } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, spec: {} });
+  const cls = (name: string, value: number, extra: Record<string, unknown> = {}) => ({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value, ...extra });
+  const p = (name: string, spec: Record<string, unknown> = {}) => admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }], ...spec } });
+  t.like((await p('plain')).spec, { priority: 0, preemptionPolicy: 'PreemptLowerPriority' });
+  await admin.create(cls('high', 1000, { preemptionPolicy: 'Never' }));
+  t.like((await p('high', { priorityClassName: 'high' })).spec, { priority: 1000, preemptionPolicy: 'Never' });
+  const unknown = await p('lost', { priorityClassName: 'nope' }).catch((e: ApiError) => e);
+  t.is((unknown as ApiError).code, 403);
+  t.regex((unknown as ApiError).message, /no PriorityClass with name nope was found/);
+  const forged = await p('forged', { priorityClassName: 'high', priority: 5 }).catch((e: ApiError) => e);
+  t.regex((forged as ApiError).message, /the integer value of priority \(5\) must not be provided in pod spec; priority admission controller computed 1000/);
+  await admin.create(cls('normal', 10, { globalDefault: true }));
+  t.like((await p('defaulted')).spec, { priority: 10, priorityClassName: 'normal' });
+  t.regex(((await admin.create(cls('another', 20, { globalDefault: true })).catch((e: ApiError) => e)) as ApiError).message, /PriorityClass normal is already marked as default/);
+  t.regex(((await admin.create(cls('huge', 2_000_000_000)).catch((e: ApiError) => e)) as ApiError).message, /value: must be no greater than 1000000000/);
+  t.regex(((await admin.create(cls('system-mine', 5)).catch((e: ApiError) => e)) as ApiError).message, /'system-' prefix are reserved/);
+  const high = (await admin.get('PriorityClass', undefined, 'high'))!;
+  t.regex(((await admin.update({ ...high, value: 5 }).catch((e: ApiError) => e)) as ApiError).message, /value: field is immutable/);
+});

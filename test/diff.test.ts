@@ -121,3 +121,12 @@ spec:
   delete bare.spec.sessionAffinity;
   t.is(diff([explicit], [bare]).counts.unchanged, 1);
 });
+
+test('what the server writes into a Pod its manifest leaves out (its node, its priority) is not drift; a priority written in the manifest is compared', (t) => {
+  const text = 'apiVersion: v1\nkind: Pod\nmetadata: { name: p, namespace: default }\nspec:\n  containers: [{ name: c, image: "busybox:1" }]\n';
+  const live = asLive(objects(text)[0]!);
+  live.spec = { ...live.spec, nodeName: 'node-1', priority: 0, preemptionPolicy: 'PreemptLowerPriority' };
+  t.deepEqual(diff(objects(text), [live]).counts, { create: 0, update: 0, unchanged: 1, prune: 0 });
+  const named = diff(objects(text.replace('spec:\n', 'spec:\n  priorityClassName: batch\n')), [live]);
+  t.deepEqual(named.changes[0]!.fields.map((f) => f.path), ['spec.priorityClassName']);
+});

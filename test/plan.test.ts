@@ -125,3 +125,26 @@ test('prune order is the reverse of apply order', (t) => {
   const set = parseOne(`${deployment('web', { 'gouvernail.io/depends-on': 'Deployment/db' })}---\n${deployment('db')}---\napiVersion: v1\nkind: Namespace\nmetadata: { name: default }\n`);
   t.deepEqual(pruneOrder(set.manifests.map((m) => m.object)).map((o) => o.metadata.name), ['web', 'db', 'default']);
 });
+
+test('a Pod template naming a PriorityClass waits for it; a class in no manifest is a warning, the system\'s classes are not', (t) => {
+  const cls = 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: { name: batch }\nvalue: 100\n';
+  const withClass = (name: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      priorityClassName: ${name}
+      containers: [{ name: c, image: "busybox:1" }]
+`;
+  const p = waves(`${withClass('batch')}---\n${cls}`);
+  t.deepEqual(p.names, [['PriorityClass/batch'], ['Deployment/web']]);
+  t.deepEqual(p.waves[1]!.steps[0]!.waitsFor.map(describeWait), ['after PriorityClass/batch exists (spec.template.spec.priorityClassName)']);
+  const missing = waves(withClass('batch'));
+  t.is(missing.problems.length, 1);
+  t.like(missing.problems[0], { severity: 'warning', code: 'PlanMissingDependency' });
+  t.regex(missing.problems[0]!.message, /spec\.template\.spec\.priorityClassName refers to PriorityClass\/batch, which is in no manifest and does not exist yet; its Pods are refused until it does/);
+  t.deepEqual(waves(withClass('system-cluster-critical')).problems, []);
+});

@@ -111,3 +111,37 @@ test('a Pod that names another scheduler is left to it, as kube-scheduler leaves
   const decisions = schedule({ nodes: [node('a')], pods: [pod('mine', { spec: { schedulerName: 'default-scheduler' } }), pod('theirs', { spec: { schedulerName: 'my-scheduler' } }), pod('unnamed')] });
   t.deepEqual(decisions.map((d) => d.pod.metadata.name).sort(), ['mine', 'unnamed']);
 });
+
+test('the highest priority is placed first; a Pod that fits nowhere preempts the fewest, lowest-priority Pods, sparing what it can', (t) => {
+  const n1 = node('n1', { cpu: '2' });
+  const n2 = node('n2', { cpu: '2' });
+  const low = (name: string, on: string, cpu: string, priority = 0) => pod(name, { node: on, requests: { cpu }, spec: { priority } });
+  const bound = [low('a1', 'n1', '1', 100), low('a2', 'n1', '1', 10), low('b1', 'n2', '1', 500), low('b2', 'n2', '1', 500)];
+  // Two pending Pods want the last free core... there is none: the later, higher one goes first.
+  const first = pod('first', { requests: { cpu: '1' }, spec: { priority: 1000 } });
+  const second = pod('second', { requests: { cpu: '1' }, spec: { priority: 2000 } });
+  const decisions = schedule({ nodes: [n1, n2], pods: [...bound, first, second] });
+  t.deepEqual(decisions.map((d) => d.pod.metadata.name), ['second', 'first'], 'higher priority decided first');
+  const d = decisions[0]!;
+  t.is(d.node, undefined);
+  t.regex(d.message!, /0\/2 nodes are available: 2 Insufficient cpu/);
+  // n1's victims top out at 10 (a2 alone frees a core); n2's would be 500.
+  t.is(d.preempt?.node, 'n1');
+  t.deepEqual(d.preempt?.victims.map((v) => v.metadata.name), ['a2']);
+});
+
+test('while preempted Pods stop, the Pod waits on their node and nothing more is preempted; preemptionPolicy Never and equal priorities preempt nothing', (t) => {
+  const n1 = node('n1', { cpu: '1' });
+  const stopping = pod('old', { node: 'n1', requests: { cpu: '1' }, spec: { priority: 0 } });
+  stopping.metadata.deletionTimestamp = '2026-01-01T00:01:00Z';
+  const waiting = schedule({ nodes: [n1], pods: [stopping, pod('new', { requests: { cpu: '1' }, spec: { priority: 100 } })] })[0]!;
+  t.is(waiting.nominated, 'n1');
+  t.is(waiting.preempt, undefined);
+  const running = pod('running', { node: 'n1', requests: { cpu: '1' }, spec: { priority: 0 } });
+  t.is(schedule({ nodes: [n1], pods: [running, pod('polite', { requests: { cpu: '1' }, spec: { priority: 100, preemptionPolicy: 'Never' } })] })[0]!.preempt, undefined);
+  t.is(schedule({ nodes: [n1], pods: [running, pod('peer', { requests: { cpu: '1' }, spec: { priority: 0 } })] })[0]!.preempt, undefined);
+  // A node that fails for another reason than room is no candidate.
+  const tainted = node('t', { cpu: '1', taints: [{ key: 'k', effect: 'NoSchedule' }] });
+  const onTainted = pod('x', { node: 't', requests: { cpu: '1' }, spec: { priority: 0 } });
+  t.is(schedule({ nodes: [tainted], pods: [onTainted, pod('y', { requests: { cpu: '1' }, spec: { priority: 100 } })] })[0]!.preempt, undefined);
+});

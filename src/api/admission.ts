@@ -1,4 +1,5 @@
 import { connectionProblem, credentialsNamespace, credentialsOf, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, parseDockerHost } from '../runtime/docker-connection.js';
+import { priorityAdmission } from './priority.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { applyDefaults } from '../manifest/defaults.js';
 import { formatPath, type KubeObject } from '../manifest/types.js';
@@ -356,7 +357,7 @@ export const podIdentity: AdmissionPlugin = {
   },
 };
 
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

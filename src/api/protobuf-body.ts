@@ -71,6 +71,7 @@ const kinds: Record<string, Message> = {
   ResourceQuota: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['hard', 'quantityMap'] }], 3: ['status', 'ignored'] },
   PodDisruptionBudget: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['minAvailable', 'intOrString'], 2: ['selector', labelSelector], 3: ['maxUnavailable', 'intOrString'], 4: ['unhealthyPodEvictionPolicy', 'string'] }], 3: ['status', 'ignored'] },
   Ingress: { 1: ['metadata', objectMeta], 2: ['spec', ingressSpec], 3: ['status', 'ignored'] },
+  PriorityClass: { 1: ['metadata', objectMeta], 2: ['value', 'int'], 3: ['globalDefault', 'bool'], 4: ['description', 'string'], 5: ['preemptionPolicy', 'string'] },
   Namespace: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['finalizers', 'strings'] }], 3: ['status', 'ignored'] },
   ConfigMap: { 1: ['metadata', objectMeta], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool'] },
   Secret: { 1: ['metadata', objectMeta], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'stringMap'], 5: ['immutable', 'bool'] },

@@ -101,6 +101,9 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('system:kube-scheduler', [
       { apiGroups: [''], resources: ['pods', 'nodes'], verbs: read },
       { apiGroups: [''], resources: ['pods/binding'], verbs: ['create'] },
+      // Preemption: a lower-priority Pod is deleted, and the preemptor's nominated node written.
+      { apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
+      { apiGroups: [''], resources: ['pods/status'], verbs: ['patch', 'update'] },
       { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['patch', 'update'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     ]),

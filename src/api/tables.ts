@@ -48,10 +48,10 @@ export function podStatus(p: KubeObject): string {
   return p.status.phase === 'Succeeded' ? 'Completed' : p.status.phase;
 }
 
-type Cell = string | number;
+type Cell = string | number | boolean;
 interface Column {
   name: string;
-  type?: 'string' | 'integer' | 'date';
+  type?: 'string' | 'integer' | 'date' | 'boolean';
   wide?: boolean;
   description: string;
   cell: (o: KubeObject) => Cell;
@@ -120,7 +120,7 @@ const columns: Record<string, Column[]> = {
     ageCol,
     col('IP', 'IP address allocated to the pod.', (p) => p.status?.podIP ?? '<none>', { wide: true }),
     col('Node', 'Name of the Node the Pod is bound to.', (p) => p.spec?.nodeName ?? '<none>', { wide: true }),
-    col('Nominated Node', 'Name of the node the pod is nominated for.', () => '<none>', { wide: true }),
+    col('Nominated Node', 'Name of the node the pod is nominated for.', (p) => p.status?.nominatedNodeName ?? '<none>', { wide: true }),
     col('Readiness Gates', 'Readiness gates of the pod.', () => '<none>', { wide: true }),
   ],
   Deployment: [
@@ -148,6 +148,12 @@ const columns: Record<string, Column[]> = {
     col('Ready', 'Number of the pod with ready state.', (s) => `${s.status?.readyReplicas ?? 0}/${s.spec?.replicas ?? 0}`),
     ageCol,
     ...templateColumns.slice(0, 2),
+  ],
+  PriorityClass: [
+    col('Value', 'Value of the priority class.', (c) => Number(c.value ?? 0), { type: 'integer' }),
+    col('Global-Default', 'Whether this is the default priority class.', (c) => c.globalDefault === true, { type: 'boolean' }),
+    ageCol,
+    col('PreemptionPolicy', 'The preemption policy of the priority class.', (c) => String(c.preemptionPolicy ?? 'PreemptLowerPriority')),
   ],
   Lease: [col('Holder', 'Holder of the lease.', (l) => l.spec?.holderIdentity ?? '<none>'), ageCol],
   ControllerRevision: [

@@ -11,7 +11,7 @@ export const syncWaveAnnotation = 'gouvernail.io/sync-wave';
 export const argoSyncWaveAnnotation = 'argocd.argoproj.io/sync-wave';
 
 /** Written in this order inside a wave; objects are not gated on each other by kind alone. */
-export const kindOrder = ['Namespace', 'StorageClass', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'StatefulSet', 'Deployment', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Pod', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Application'];
+export const kindOrder = ['Namespace', 'PriorityClass', 'StorageClass', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'StatefulSet', 'Deployment', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Pod', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Application'];
 
 export type EdgeReason = 'depends-on' | 'sync-wave' | 'namespace' | 'reference' | 'inferred';
 
@@ -135,9 +135,10 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     const refs = referencesOf(o);
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
-      const key = makeKey(ref.kind, ns, ref.name);
-      if (!addEdgeTo(node, key, 'reference', ref.field, ns, byKey, existing, ns !== undefined ? `${ref.kind}/${ref.name}` : undefined) && !ref.optional) {
-        problemAt(m, [], `${ref.field} refers to ${ref.kind}/${ref.name}, which is in no manifest and does not exist yet; its Pods will wait for it`, 'PlanMissingDependency', 'warning');
+      const cluster = ref.kind === 'PriorityClass';
+      const key = makeKey(ref.kind, cluster ? undefined : ns, ref.name);
+      if (!addEdgeTo(node, key, 'reference', ref.field, ns, byKey, existing, ns !== undefined || cluster ? `${ref.kind}/${ref.name}` : undefined) && !ref.optional) {
+        problemAt(m, [], `${ref.field} refers to ${ref.kind}/${ref.name}, which is in no manifest and does not exist yet; ${cluster ? 'its Pods are refused until it does' : 'its Pods will wait for it'}`, 'PlanMissingDependency', 'warning');
       }
     }
     const needs = inferredNeeds(o, index);

@@ -4,7 +4,8 @@ import { podSpecField, podSpecOf } from '../manifest/pod-template.js';
 export { podSpecOf };
 
 export interface Reference {
-  kind: 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim';
+  /** A PriorityClass is the cluster's; the others are of the object's namespace. */
+  kind: 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim' | 'PriorityClass';
   name: string;
   /** Where the reference is written, for messages. */
   field: string;
@@ -12,7 +13,10 @@ export interface Reference {
 }
 
 
-/** The ConfigMaps, Secrets and PVCs an object's Pods read: env, envFrom, volumes, imagePullSecrets. */
+/**
+ * The ConfigMaps, Secrets and PVCs an object's Pods read (env, envFrom, volumes, imagePullSecrets),
+ * and the PriorityClass they name (the system's classes always exist).
+ */
 export function referencesOf(o: KubeObject): Reference[] {
   const spec = podSpecOf(o);
   if (!spec) return [];
@@ -29,6 +33,8 @@ export function referencesOf(o: KubeObject): Reference[] {
   }
   const pullSecrets = spec.imagePullSecrets ?? [];
   for (let i = 0; i < pullSecrets.length; i++) refs.push({ kind: 'Secret', name: pullSecrets[i]!.name, field: `${base}.imagePullSecrets`, optional: true });
+  const priorityClass = spec.priorityClassName;
+  if (priorityClass && !priorityClass.startsWith('system-')) refs.push({ kind: 'PriorityClass', name: priorityClass, field: `${base}.priorityClassName`, optional: false });
   return refs;
 }
 

@@ -65,12 +65,20 @@ export function diff(desired: KubeObject[], live: KubeObject[], prunable: Readon
   return { changes, counts };
 }
 
+/** What the server writes into a Pod that its manifest leaves out: the scheduler's node, admission's priority. */
+const assignedToPods = ['nodeName', 'priority', 'priorityClassName', 'preemptionPolicy'];
+
 /**
  * What the server assigns when a manifest leaves it out is not drift: a Service's cluster IP and
- * node ports are taken from the live object where the manifest names none.
+ * node ports, a Pod's node and priority, are taken from the live object where the manifest names none.
  */
 function withAssigned(desired: KubeObject, live: KubeObject): KubeObject {
-  if (desired.kind !== 'Service' || !desired.spec || !live.spec) return desired;
+  if (!desired.spec || !live.spec) return desired;
+  if (desired.kind === 'Pod') {
+    for (const f of assignedToPods) if (desired.spec[f] === undefined && live.spec[f] !== undefined) desired.spec[f] = live.spec[f];
+    return desired;
+  }
+  if (desired.kind !== 'Service') return desired;
   const spec = desired.spec;
   if (spec.clusterIP === undefined && live.spec.clusterIP !== undefined) spec.clusterIP = live.spec.clusterIP;
   if (spec.clusterIPs === undefined && live.spec.clusterIPs !== undefined) spec.clusterIPs = live.spec.clusterIPs;

@@ -173,7 +173,10 @@ export const podSpec = obj({
   hostPID: bool,
   hostIPC: bool,
   hostNetwork: bool,
-}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'priorityClassName', 'priority', 'readinessGates', 'runtimeClassName', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+  priorityClassName: describe(str(), "The PriorityClass whose value becomes the Pod's priority: the scheduler places higher priorities first and, when a Pod fits nowhere, stops lower-priority Pods to make room (unless its preemptionPolicy is Never)."),
+  priority: int(),
+  preemptionPolicy: oneOf('PreemptLowerPriority', 'Never'),
+}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'readinessGates', 'runtimeClassName', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 export const labelSelector = obj({
   matchLabels: labels,
@@ -523,6 +526,7 @@ export const manifestKinds: KindInfo[] = [
   kind('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', ['netpol'], true, { spec: req(networkPolicySpec) }),
   kind('v1', 'Pod', 'pods', ['po'], true, { spec: req(podSpec) }),
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
+  kind('scheduling.k8s.io/v1', 'PriorityClass', 'priorityclasses', ['pc'], false, { value: req(int()), globalDefault: bool, description: str(), preemptionPolicy: oneOf('PreemptLowerPriority', 'Never') }),
   // Leases: the nodes' heartbeats (kube-node-lease) and the leader election of programs in Pods (client-go's).
   kind('coordination.k8s.io/v1', 'Lease', 'leases', [], true, { spec: obj({ holderIdentity: str(), leaseDurationSeconds: int(1), acquireTime: str(), renewTime: str(), leaseTransitions: int(0), strategy: str(), preferredHolder: str() }) }),
   kind('v1', 'LimitRange', 'limitranges', ['limits'], true, { spec: req(obj({ limits: req(arr(obj({ type: req(oneOf('Container', 'Pod')), default: resourceList, defaultRequest: resourceList, max: resourceList, min: resourceList }, false, ['maxLimitRequestRatio']))) })) }),

@@ -99,6 +99,8 @@ export interface PodSpec {
   imagePullSecrets?: { name: string }[];
   terminationGracePeriodSeconds?: number;
   hostname?: string;
+  priorityClassName?: string;
+  priority?: number;
   [field: string]: unknown;
 }
 

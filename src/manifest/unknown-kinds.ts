@@ -1,13 +1,8 @@
 /**
- * What to tell someone whose manifest holds a kind Gouvernail does not serve: whether it is a
- * Kubernetes kind Gouvernail means to run on Docker and does not yet, or one it will never run
- * (a custom resource for another controller, an extension of the API server, a cloud's resource).
+ * What to tell someone whose manifest holds a kind Gouvernail does not serve: one it will never run
+ * (a custom resource for another controller, an extension of the API server, a cloud's resource),
+ * or one it does not know at all.
  */
-
-/** Kubernetes kinds of workloads, scaling, networking and storage that have a Docker meaning. */
-const notYet: Record<string, string> = {
-  PriorityClass: 'scheduling.k8s.io/v1',
-};
 
 /** Kinds that extend or configure a Kubernetes API server, which Gouvernail's is not built to take. */
 const apiServerKinds = new Set(['CustomResourceDefinition', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'FlowSchema', 'PriorityLevelConfiguration', 'RuntimeClass', 'CSIDriver', 'CSINode', 'VolumeAttachment', 'CertificateSigningRequest']);
@@ -36,9 +31,6 @@ function groupOf(apiVersion: string): string {
 /** The message for an unknown kind, saying which of the two it is and what to do. */
 export function unknownKindMessage(apiVersion: string, kind: string, known: string): string {
   const group = groupOf(apiVersion);
-  if (notYet[kind] && kubernetesGroups.test(group)) {
-    return `unknown kind ${JSON.stringify(kind)} (${apiVersion}): a Kubernetes kind Gouvernail does not run on Docker yet; leave it out of the source for now, or keep it in a path the Application does not read`;
-  }
   if (apiServerKinds.has(kind) && kubernetesGroups.test(group)) {
     return `unknown kind ${JSON.stringify(kind)} (${apiVersion}): it extends or configures a Kubernetes API server, which Gouvernail will never apply; drop it from the source (a kustomize patch with $patch: delete does)`;
   }

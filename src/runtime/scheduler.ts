@@ -1,5 +1,7 @@
 import type { KubeObject } from '../manifest/types.js';
 import { parseQuantity } from '../manifest/quantity.js';
+import { priorityOf } from '../api/priority.js';
+import { preemptionFor, type PreemptionPlan } from './preemption.js';
 
 /**
  * The scheduler's decision, as kube-scheduler makes it: filter the nodes a Pod may run on, score
@@ -140,7 +142,7 @@ interface NodeUsage {
   owners: Map<string, number>;
 }
 
-export interface Decision {
+export interface Decision extends PreemptionPlan {
   pod: KubeObject;
   node?: string;
   /** Why no node fits, in kube-scheduler's words. */
@@ -163,7 +165,10 @@ export interface ScheduleInput {
   claimNode?: (namespace: string, claim: string) => string | undefined;
 }
 
-/** Decides a node for each unscheduled Pod in turn, oldest first; each choice counts for the next. */
+/**
+ * Decides a node for each unscheduled Pod in turn, the highest priority first, then the oldest;
+ * each choice counts for the next. A Pod that fits nowhere may preempt Pods of lower priority.
+ */
 export function schedule(input: ScheduleInput): Decision[] {
   const usage = new Map<string, NodeUsage>(input.nodes.map((n) => [n.metadata.name, { node: n, cpu: 0, memory: 0, pods: 0, ports: [], owners: new Map() }]));
   const charge = (u: NodeUsage, pod: KubeObject) => {
@@ -175,12 +180,15 @@ export function schedule(input: ScheduleInput): Decision[] {
     const owner = ownerUid(pod);
     if (owner) u.owners.set(owner, (u.owners.get(owner) ?? 0) + 1);
   };
+  const podsOn = new Map<string, KubeObject[]>();
   for (const p of input.pods) {
     const u = holdsResources(p) ? usage.get(p.spec.nodeName) : undefined;
-    if (u) charge(u, p);
+    if (!u) continue;
+    charge(u, p);
+    (podsOn.get(p.spec.nodeName) ?? podsOn.set(p.spec.nodeName, []).get(p.spec.nodeName)!).push(p);
   }
   // A Pod that names another scheduler is that scheduler's to bind (through pods/binding), as in Kubernetes.
-  const pending = input.pods.filter((p) => !p.spec?.nodeName && !p.metadata.deletionTimestamp && (p.spec?.schedulerName ?? defaultSchedulerName) === defaultSchedulerName).sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+  const pending = input.pods.filter((p) => !p.spec?.nodeName && !p.metadata.deletionTimestamp && (p.spec?.schedulerName ?? defaultSchedulerName) === defaultSchedulerName).sort((a, b) => priorityOf(b) - priorityOf(a) || (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
   const decisions: Decision[] = [];
   for (const pod of pending) {
     const reasons = new Map<string, number>();
@@ -192,7 +200,9 @@ export function schedule(input: ScheduleInput): Decision[] {
     }
     if (fits.length === 0) {
       const listed = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
-      decisions.push({ pod, message: `0/${usage.size} nodes are available${listed.length ? `: ${listed.join(', ')}` : ''}.` });
+      const candidates = [...usage.values()].map((u) => ({ node: u.node.metadata.name, usage: u, pods: podsOn.get(u.node.metadata.name) ?? [] }));
+      const plan = preemptionFor(pod, candidates, (u, gone) => filter(pod, without(u, gone), input.claimNode).length === 0);
+      decisions.push({ pod, message: `0/${usage.size} nodes are available${listed.length ? `: ${listed.join(', ')}` : ''}.`, ...plan });
       continue;
     }
     const best = fits.map((u) => ({ u, score: score(pod, u) })).sort((a, b) => b.score - a.score || a.u.node.metadata.name.localeCompare(b.u.node.metadata.name))[0]!.u;
@@ -200,6 +210,22 @@ export function schedule(input: ScheduleInput): Decision[] {
     decisions.push({ pod, node: best.node.metadata.name });
   }
   return decisions;
+}
+
+/** A node's usage once some of its Pods have gone (a copy). */
+function without(u: NodeUsage, gone: KubeObject[]): NodeUsage {
+  const out = { ...u, ports: [...u.ports] };
+  for (const p of gone) {
+    const r = podRequests(p);
+    out.cpu -= r.cpu;
+    out.memory -= r.memory;
+    out.pods -= 1;
+    for (const port of hostPorts(p)) {
+      const i = out.ports.indexOf(port);
+      if (i >= 0) out.ports.splice(i, 1);
+    }
+  }
+  return out;
 }
 
 /** The filters, in kube-scheduler's order; a node fails at the first, some (resources) give several reasons. */

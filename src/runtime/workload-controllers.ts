@@ -11,7 +11,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 import { quotaUsage } from '../api/resource-limits.js';
-import { schedule, selectedNodeAnnotation } from './scheduler.js';
+import { schedule, selectedNodeAnnotation, type Decision } from './scheduler.js';
 import { availability, type ControllerContext } from './controller-context.js';
 import { budgetStatus } from '../api/disruption.js';
 import { reconcileStatefulSet } from './stateful-set-controller.js';
@@ -483,6 +483,24 @@ export class WorkloadControllers {
     }
   }
 
+  /**
+   * A Pod that fits nowhere: the Pods of lower priority chosen for it are deleted (gracefully, each
+   * told why in a Preempted event), and the node it waits on is its status.nominatedNodeName
+   * (kubectl get pods -o wide shows it) until it is bound there.
+   */
+  private async preempt(d: Decision): Promise<void> {
+    const p = d.pod;
+    const node = d.preempt?.node ?? d.nominated;
+    if (!node) return;
+    for (const v of d.preempt?.victims ?? []) {
+      this.events?.scheduler.record(v, 'Normal', 'Preempted', `Preempted by pod ${p.metadata.uid} on node ${node}`);
+      this.schedulerLog('preempting a Pod of lower priority', { victim: `${v.metadata.namespace}/${v.metadata.name}`, for: `${p.metadata.namespace}/${p.metadata.name}`, node });
+      await this.scheduler.delete('Pod', v.metadata.namespace, v.metadata.name).catch((err: Error) => this.schedulerLog('cannot preempt a Pod', { pod: v.metadata.name, err: err.message }));
+    }
+    if (p.status?.nominatedNodeName === node) return;
+    await this.scheduler.patch('Pod', p.metadata.namespace!, p.metadata.name, 'merge', { status: { nominatedNodeName: node } }, { subresource: 'status' }).catch((err: Error) => this.schedulerLog('cannot nominate a node', { pod: p.metadata.name, node, err: err.message }));
+  }
+
   /** Binds each unscheduled Pod to a node, as kube-scheduler filters and scores (see scheduler.ts). */
   private async schedule(): Promise<void> {
     const pods = this.list({ kind: 'Pod' });
@@ -494,6 +512,7 @@ export class WorkloadControllers {
       const node = d.node;
       if (!node) {
         this.events?.scheduler.record(p, 'Warning', 'FailedScheduling', d.message!);
+        await this.preempt(d);
         continue;
       }
       await this.scheduler.bind(p.metadata.namespace!, p.metadata.name, node).then(

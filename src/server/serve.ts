@@ -38,6 +38,7 @@ import { AuthenticatorChain, certificateAuthenticator, TokenAuthenticator } from
 import { RbacAuthorizer } from '../api/rbac.js';
 import { defaultRbacObjects } from '../api/rbac-defaults.js';
 import { nodeLeaseNamespace } from '../runtime/node-lease.js';
+import { systemPriorityClasses } from '../api/priority.js';
 import { defaultStorageClass } from '../runtime/claim-binder.js';
 import { UserTokenAuthenticator } from '../api/tokens.js';
 import { ServiceAccountTokens } from '../api/service-account-tokens.js';
@@ -221,6 +222,9 @@ export async function serve(options: ServeOptions) {
     if (!live) await system.create(o);
     else if (JSON.stringify([live.rules, live.roleRef, live.subjects, live.aggregationRule]) !== JSON.stringify([o.rules, o.roleRef, o.subjects, o.aggregationRule])) await system.update({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
   }
+
+  // The system's PriorityClasses, as Kubernetes makes them at start.
+  for (const o of systemPriorityClasses) if (!store.get('PriorityClass', undefined, o.metadata.name)) await system.create(o);
 
   // The default StorageClass, as k3s ships local-path: made once, then the operator's to change.
   if (!store.list({ kind: 'StorageClass' }).length) await system.create(defaultStorageClass());
