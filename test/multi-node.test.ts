@@ -265,6 +265,42 @@ test.serial('a Pod whose requests fit nowhere stays Pending with the scheduler\'
   t.is((await k(['delete', 'pod', 'small', '-n', ns])).code, 0);
 });
 
+test.serial('required pod anti-affinity on the hostname puts one replica on each node, and the fourth stays Pending with the scheduler\'s reason', async (t) => {
+  const k = kubectl(server.kubeconfig);
+  const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: solo, namespace: ${ns} }
+spec:
+  replicas: 4
+  selector: { matchLabels: { app: solo } }
+  template:
+    metadata: { labels: { app: solo } }
+    spec:
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            - labelSelector: { matchLabels: { app: solo } }
+              topologyKey: kubernetes.io/hostname
+      containers: [{ name: c, image: ${image}, command: [sleep, "3600"] }]
+`;
+  const applied = await k(['apply', '-f', '-'], { input: manifest });
+  t.is(applied.code, 0, applied.err);
+  t.notRegex(applied.err, /podAntiAffinity/, 'no warning: the field is acted on');
+  const ready = await waitFor('three ready, one per node', async () => {
+    const pods = await readyPods('app=solo');
+    return pods.length === 3 && new Set(pods.map((p) => p.spec.nodeName)).size === 3 ? pods : undefined;
+  }, 180_000);
+  t.deepEqual(Object.values(spread(ready)), [1, 1, 1]);
+  const pending = (await server.client.list('Pod', ns, 'app=solo')).find((p) => !p.spec.nodeName)!;
+  t.truthy(pending);
+  const event = await waitFor('FailedScheduling', async () => {
+    const r = await k(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${pending.metadata.name}`, '-o', 'custom-columns=REASON:.reason,MESSAGE:.message', '--no-headers']);
+    return /FailedScheduling/.test(r.out) && r.out;
+  });
+  t.regex(event, /0\/3 nodes are available: 3 node\(s\) didn't match pod anti-affinity rules\./);
+  t.is((await k(['delete', 'deployment', 'solo', '-n', ns])).code, 0);
+});
+
 test.serial('drain moves Pods off a node and the ready count never drops below replicas - maxUnavailable', async (t) => {
   const k = kubectl(server.kubeconfig);
   let stop = sampleReadyCount();

@@ -145,3 +145,63 @@ test('while preempted Pods stop, the Pod waits on their node and nothing more is
   const onTainted = pod('x', { node: 't', requests: { cpu: '1' }, spec: { priority: 0 } });
   t.is(schedule({ nodes: [tainted], pods: [onTainted, pod('y', { requests: { cpu: '1' }, spec: { priority: 100 } })] })[0]!.preempt, undefined);
 });
+
+test('required pod anti-affinity on the hostname puts one per node and leaves the rest Pending; required affinity follows its target; the anti-affinity of Pods already there holds', (t) => {
+  const nodes = [node('n1'), node('n2'), node('n3')];
+  const anti = { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }] } } };
+  const db = (name: string) => {
+    const p = pod(name, { spec: anti });
+    p.metadata.labels = { app: 'db' };
+    return p;
+  };
+  const decisions = schedule({ nodes, pods: [db('db-0'), db('db-1'), db('db-2'), db('db-3')] });
+  t.deepEqual(decisions.slice(0, 3).map((d) => d.node).sort(), ['n1', 'n2', 'n3']);
+  t.is(decisions[3]!.node, undefined);
+  t.is(decisions[3]!.message, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
+
+  const cache = pod('cache', { node: 'n2' });
+  cache.metadata.labels = { app: 'cache' };
+  const near = pod('web', { spec: { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'kubernetes.io/hostname' }] } } } });
+  t.is(schedule({ nodes, pods: [cache, near] })[0]!.node, 'n2');
+  t.regex(schedule({ nodes, pods: [near] })[0]!.message!, /3 node\(s\) didn't match pod affinity rules/);
+  // The first of a group that wants to be near its own kind goes anywhere.
+  const self = pod('first', { spec: { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'first' } }, topologyKey: 'kubernetes.io/hostname' }] } } } });
+  self.metadata.labels = { app: 'first' };
+  t.truthy(schedule({ nodes, pods: [self] })[0]!.node);
+
+  const loner = pod('loner', { node: 'n1', spec: { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { noisy: 'yes' } }, topologyKey: 'kubernetes.io/hostname' }] } } } });
+  const noisy = pod('noisy', { spec: { nodeSelector: { 'kubernetes.io/hostname': 'n1' } } });
+  noisy.metadata.labels = { noisy: 'yes' };
+  t.regex(schedule({ nodes, pods: [loner, noisy] })[0]!.message!, /node\(s\) didn't satisfy existing pods anti-affinity rules/);
+});
+
+test('topology spread: DoNotSchedule keeps the skew within maxSkew over zones, ScheduleAnyway prefers the emptiest; preferred anti-affinity leans away from a matching Pod', (t) => {
+  const zone = (name: string, z: string) => node(name, { labels: { 'topology.kubernetes.io/zone': z } });
+  const nodes = [zone('a1', 'a'), zone('a2', 'a'), zone('b1', 'b')];
+  const spread = (name: string, when: string) => {
+    const p = pod(name, { requests: { cpu: '100m' }, spec: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: when, labelSelector: { matchLabels: { app: 'web' } } }] } });
+    p.metadata.labels = { app: 'web' };
+    return p;
+  };
+  const zoneOf = (n?: string) => (n === 'b1' ? 'b' : n ? 'a' : undefined);
+  const strict = schedule({ nodes, pods: [1, 2, 3, 4].map((i) => spread(`web-${i}`, 'DoNotSchedule')) });
+  const counts = { a: 0, b: 0 };
+  for (const d of strict) counts[zoneOf(d.node) as 'a' | 'b']++;
+  t.deepEqual(counts, { a: 2, b: 2 }, 'two zones, two each, although zone a has two nodes');
+  // Zone b full of CPU: DoNotSchedule then refuses zone a past the skew.
+  const busy = pod('busy', { node: 'b1', requests: { cpu: '2' } });
+  const refused = schedule({ nodes, pods: [busy, ...[1, 2, 3].map((i) => spread(`w-${i}`, 'DoNotSchedule'))] });
+  t.deepEqual(refused.map((d) => zoneOf(d.node)), ['a', undefined, undefined]);
+  t.regex(refused[1]!.message!, /0\/3 nodes are available: 1 Insufficient cpu, 2 node\(s\) didn't match pod topology spread constraints\./);
+  // ScheduleAnyway places them all, zone b's first.
+  const anyway = schedule({ nodes, pods: [busy, ...[1, 2].map((i) => spread(`s-${i}`, 'ScheduleAnyway'))] });
+  t.true(anyway.every((d) => d.node !== undefined));
+  const earlier = spread('earlier', 'ScheduleAnyway');
+  earlier.spec.nodeName = 'a1';
+  t.is(zoneOf(schedule({ nodes, pods: [earlier, spread('later', 'ScheduleAnyway')] })[0]!.node), 'b', 'the emptier zone');
+
+  const other = pod('other', { node: 'a1' });
+  other.metadata.labels = { team: 'x' };
+  const shy = pod('shy', { spec: { nodeSelector: { 'topology.kubernetes.io/zone': 'a' }, affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { team: 'x' } }, topologyKey: 'kubernetes.io/hostname' } }] } } } });
+  t.is(schedule({ nodes, pods: [other, shy] })[0]!.node, 'a2');
+});

@@ -138,20 +138,40 @@ const volume = obj({
 }, false, ['gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image']);
 
 const nodeSelectorRequirement = obj({ key: req(str()), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt')), values: arr(str()) });
+export const labelSelector = obj({
+  matchLabels: labels,
+  matchExpressions: arr(obj({ key: req(str(labelKey)), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist')), values: arr(str()) })),
+});
+
 const nodeSelectorTerm = obj({ matchExpressions: arr(nodeSelectorRequirement), matchFields: arr(nodeSelectorRequirement) });
-/** Node affinity, which the scheduler acts on; Pod (anti-)affinity is known and not acted on yet. */
+/** Pod (anti-)affinity terms: Pods matching the selector, in the namespaces named (or picked), on nodes of the same topology domain. */
+const podAffinityTerm = obj({ labelSelector, namespaces: arr(str()), namespaceSelector: labelSelector, topologyKey: req(str()) }, false, ['matchLabelKeys', 'mismatchLabelKeys']);
+const podAffinityRules = obj({
+  requiredDuringSchedulingIgnoredDuringExecution: arr(podAffinityTerm),
+  preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: req(int(1, 100)), podAffinityTerm: req(podAffinityTerm) })),
+});
+/** Node affinity and Pod (anti-)affinity, which the scheduler acts on. */
 const affinity = obj({
   nodeAffinity: obj({
     requiredDuringSchedulingIgnoredDuringExecution: obj({ nodeSelectorTerms: req(arr(nodeSelectorTerm)) }),
     preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: req(int(1, 100)), preference: req(nodeSelectorTerm) })),
   }),
-}, false, ['podAffinity', 'podAntiAffinity']);
+  podAffinity: podAffinityRules,
+  podAntiAffinity: podAffinityRules,
+});
+const topologySpreadConstraint = obj({
+  maxSkew: req(int(1)),
+  topologyKey: req(str()),
+  whenUnsatisfiable: req(oneOf('DoNotSchedule', 'ScheduleAnyway')),
+  labelSelector,
+}, false, ['minDomains', 'nodeAffinityPolicy', 'nodeTaintsPolicy', 'matchLabelKeys']);
 /** tolerationSeconds is kept and warned about: the eviction timeout (serve --pod-eviction-timeout) applies to every Pod. */
 const toleration = obj({ key: str(), operator: oneOf('Exists', 'Equal'), value: str(), effect: oneOf('', 'NoSchedule', 'PreferNoSchedule', 'NoExecute') }, false, ['tolerationSeconds']);
 
 export const podSpec = obj({
   nodeSelector: map(str(labelValue), labelKey),
   affinity,
+  topologySpreadConstraints: describe(arr(topologySpreadConstraint), 'How evenly Pods matching the selector spread over the values of a node label (kubernetes.io/hostname: the nodes): DoNotSchedule refuses a node that would make the skew exceed maxSkew, ScheduleAnyway prefers the emptiest domains.'),
   tolerations: arr(toleration),
   containers: req(describe(arr(container, 'name'), 'The containers of the Pod; they share its network namespace (localhost) and its volumes.')),
   initContainers: arr(container, 'name'),
@@ -176,12 +196,7 @@ export const podSpec = obj({
   priorityClassName: describe(str(), "The PriorityClass whose value becomes the Pod's priority: the scheduler places higher priorities first and, when a Pod fits nowhere, stops lower-priority Pods to make room (unless its preemptionPolicy is Never)."),
   priority: int(),
   preemptionPolicy: oneOf('PreemptLowerPriority', 'Never'),
-}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'readinessGates', 'runtimeClassName', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
-
-export const labelSelector = obj({
-  matchLabels: labels,
-  matchExpressions: arr(obj({ key: req(str(labelKey)), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist')), values: arr(str()) })),
-});
+}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'readinessGates', 'runtimeClassName', 'overhead', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 const percentOrInt = intOrString((v) =>
   typeof v === 'number' ? (v < 0 ? 'must not be negative' : undefined) : /^\d+%$/.test(v) ? undefined : 'must be an integer or a percentage such as 25%',

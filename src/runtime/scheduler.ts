@@ -2,6 +2,7 @@ import type { KubeObject } from '../manifest/types.js';
 import { parseQuantity } from '../manifest/quantity.js';
 import { priorityOf } from '../api/priority.js';
 import { preemptionFor, type PreemptionPlan } from './preemption.js';
+import { interPodPreference, interPodRefusal, normalised, spreadPreference, spreadRefusal, type NamespaceLabels, type PlacedPod } from './pod-affinity.js';
 
 /**
  * The scheduler's decision, as kube-scheduler makes it: filter the nodes a Pod may run on, score
@@ -163,6 +164,8 @@ export interface ScheduleInput {
   pods: KubeObject[];
   /** A claim's node, when its local volume already lives on one. */
   claimNode?: (namespace: string, claim: string) => string | undefined;
+  /** The namespaces, for the namespaceSelector of an inter-pod affinity term. */
+  namespaces?: KubeObject[];
 }
 
 /**
@@ -181,10 +184,15 @@ export function schedule(input: ScheduleInput): Decision[] {
     if (owner) u.owners.set(owner, (u.owners.get(owner) ?? 0) + 1);
   };
   const podsOn = new Map<string, KubeObject[]>();
+  // Every Pod that holds a node, and each one placed in this pass, for inter-pod affinity and spread.
+  const placed: PlacedPod[] = [];
+  const nsLabels = new Map((input.namespaces ?? []).map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+  const context: FilterContext = { claimNode: input.claimNode, placed, nodes: input.nodes, nsLabels: (ns) => nsLabels.get(ns) ?? { 'kubernetes.io/metadata.name': ns } };
   for (const p of input.pods) {
     const u = holdsResources(p) ? usage.get(p.spec.nodeName) : undefined;
     if (!u) continue;
     charge(u, p);
+    placed.push({ pod: p, node: u.node });
     (podsOn.get(p.spec.nodeName) ?? podsOn.set(p.spec.nodeName, []).get(p.spec.nodeName)!).push(p);
   }
   // A Pod that names another scheduler is that scheduler's to bind (through pods/binding), as in Kubernetes.
@@ -194,19 +202,24 @@ export function schedule(input: ScheduleInput): Decision[] {
     const reasons = new Map<string, number>();
     const fits: NodeUsage[] = [];
     for (const u of usage.values()) {
-      const why = filter(pod, u, input.claimNode);
+      const why = filter(pod, u, context);
       if (why.length === 0) fits.push(u);
       for (const r of why) reasons.set(r, (reasons.get(r) ?? 0) + 1);
     }
     if (fits.length === 0) {
       const listed = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
       const candidates = [...usage.values()].map((u) => ({ node: u.node.metadata.name, usage: u, pods: podsOn.get(u.node.metadata.name) ?? [] }));
-      const plan = preemptionFor(pod, candidates, (u, gone) => filter(pod, without(u, gone), input.claimNode).length === 0);
+      const plan = preemptionFor(pod, candidates, (u, gone) => filter(pod, without(u, gone), context).length === 0);
       decisions.push({ pod, message: `0/${usage.size} nodes are available${listed.length ? `: ${listed.join(', ')}` : ''}.`, ...plan });
       continue;
     }
-    const best = fits.map((u) => ({ u, score: score(pod, u) })).sort((a, b) => b.score - a.score || a.u.node.metadata.name.localeCompare(b.u.node.metadata.name))[0]!.u;
+    // Preferred inter-pod affinity, and ScheduleAnyway spread (weighed twice, as kube-scheduler's default profile does), each 0..100 over the nodes that fit.
+    const eligible = input.nodes.filter((n) => matchesNodeAffinity(pod, n));
+    const inter = normalised(fits.map((u) => interPodPreference(pod, u.node, placed, context.nsLabels)));
+    const spread = normalised(fits.map((u) => spreadPreference(pod, u.node, eligible, placed)));
+    const best = fits.map((u, i) => ({ u, score: score(pod, u) + inter[i]! + 2 * spread[i]! })).sort((a, b) => b.score - a.score || a.u.node.metadata.name.localeCompare(b.u.node.metadata.name))[0]!.u;
     charge(best, pod);
+    placed.push({ pod, node: best.node });
     decisions.push({ pod, node: best.node.metadata.name });
   }
   return decisions;
@@ -228,8 +241,16 @@ function without(u: NodeUsage, gone: KubeObject[]): NodeUsage {
   return out;
 }
 
+interface FilterContext {
+  claimNode: ScheduleInput['claimNode'];
+  placed: PlacedPod[];
+  nodes: KubeObject[];
+  nsLabels: NamespaceLabels;
+}
+
 /** The filters, in kube-scheduler's order; a node fails at the first, some (resources) give several reasons. */
-function filter(pod: KubeObject, u: NodeUsage, claimNode: ScheduleInput['claimNode']): string[] {
+function filter(pod: KubeObject, u: NodeUsage, context: FilterContext): string[] {
+  const { claimNode } = context;
   const node = u.node;
   const tolerations: Toleration[] = pod.spec?.tolerations ?? [];
   if (node.spec?.unschedulable && !tolerates(tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) return ['node(s) were unschedulable'];
@@ -251,7 +272,10 @@ function filter(pod: KubeObject, u: NodeUsage, claimNode: ScheduleInput['claimNo
     const pinned = claim ? claimNode?.(pod.metadata.namespace!, claim) : undefined;
     if (pinned && pinned !== node.metadata.name) return ["node(s) didn't match PersistentVolume's node affinity"];
   }
-  return [];
+  const interPod = interPodRefusal(pod, node, context.placed, context.nsLabels);
+  if (interPod) return [interPod];
+  const spread = spreadRefusal(pod, node, context.nodes.filter((n) => matchesNodeAffinity(pod, n)), context.placed);
+  return spread ? [spread] : [];
 }
 
 /**
