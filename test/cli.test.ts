@@ -28,6 +28,11 @@ test('validate: exit 0 for a valid folder, 2 with every located error for an inv
   const json = JSON.parse(run('validate', '-f', fixture('invalid'), '-o', 'json').out);
   t.is(json.valid, false);
   t.is(json.problems.length, 5);
+  // The folder as an argument, as other validators take it; one folder only.
+  t.regex(run('validate', wordpress).out, /valid: 8 objects, 0 errors, 0 warnings/);
+  const two = run('validate', wordpress, fixture('invalid'));
+  t.is(two.code, 2);
+  t.regex(two.err, /give one folder, as -f DIR or as DIR/);
 });
 
 test('plan: the WordPress example puts MySQL in earlier waves than WordPress, with reasons', (t) => {

@@ -12,6 +12,13 @@ export function outputFormat(values: Record<string, unknown>): 'text' | 'json' {
   return o;
 }
 
+/** `validate DIR` as `validate -f DIR` (one folder, given one way). */
+export function withFolderArgument<V extends Record<string, unknown>>(values: V, positionals: string[]): V {
+  if (positionals.length === 0) return values;
+  if (positionals.length > 1 || values.filename !== undefined) usageError(`give one folder, as -f DIR or as DIR (got ${[...(values.filename !== undefined ? [`-f ${String(values.filename)}`] : []), ...positionals].join(', ')})`);
+  return { ...values, filename: positionals[0] };
+}
+
 /** Loads the manifests of -f and, in text mode, prints their problems to stderr. */
 export async function loadForCommand(values: Record<string, unknown>, io: Io, json: boolean): Promise<ManifestSet> {
   const dir = values.filename as string | undefined;

@@ -4,13 +4,14 @@ import { planGraph, toDot, toMermaid } from '../../apply/plan-graph.js';
 import { displayKey } from '../../manifest/keys.js';
 import { formatProblem } from '../../manifest/problems.js';
 import { exit, type Command } from '../command.js';
-import { fileOption, hasErrors, loadForCommand, outputFormat, outputOption } from '../shared.js';
+import { fileOption, withFolderArgument, hasErrors, loadForCommand, outputFormat, outputOption } from '../shared.js';
 
 export const planCommand: Command = {
   name: 'plan',
-  usage: 'plan -f DIR [-o json|dot|mermaid]',
+  usage: 'plan -f DIR | DIR [-o json|dot|mermaid]',
   options: { filename: fileOption, output: { ...outputOption, description: 'output format: text (default), json, dot (Graphviz) or mermaid: the graph, waves as ranks, edges with their reason' } },
-  async run(values, _positionals, io) {
+  async run(values, positionals, io) {
+    values = withFolderArgument(values, positionals);
     const format = (values.output as string | undefined) ?? 'text';
     if (format === 'dot' || format === 'mermaid') values = { ...values, output: 'text' };
     const json = outputFormat(values) === 'json';

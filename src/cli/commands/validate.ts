@@ -1,11 +1,12 @@
 import { exit, type Command } from '../command.js';
-import { countProblems, fileOption, hasErrors, loadForCommand, outputFormat, outputOption } from '../shared.js';
+import { countProblems, fileOption, withFolderArgument, hasErrors, loadForCommand, outputFormat, outputOption } from '../shared.js';
 
 export const validateCommand: Command = {
   name: 'validate',
-  usage: 'validate -f DIR [-o json]',
+  usage: 'validate -f DIR | DIR [-o json]',
   options: { filename: fileOption, output: outputOption },
-  async run(values, _positionals, io) {
+  async run(values, positionals, io) {
+    values = withFolderArgument(values, positionals);
     const json = outputFormat(values) === 'json';
     const set = await loadForCommand(values, io, json);
     const failed = hasErrors(set.problems);
