@@ -48,13 +48,14 @@ test('a node joined by ssh:// runs Pods, and exec and logs reach them', async (t
   const added = await runCli('node', 'add', 'over-ssh', '--docker', `ssh://root@127.0.0.1:${sshPort}`, '--ssh-key', key, '--kubeconfig', server.kubeconfig);
   t.is(added.code, 0, added.err);
   const k = kubectl(server.kubeconfig);
-  await waitFor('the ssh node Ready', async () => (await server.client.get('Node', undefined, 'over-ssh'))?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), 60_000);
+  await waitFor('the ssh node Ready', async () => (await server.client.get('Node', undefined, 'over-ssh'))?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), 180_000);
   const node = (await server.client.get('Node', undefined, 'over-ssh'))!;
   t.regex(node.status.nodeInfo.containerRuntimeVersion, /^docker:\/\//);
   t.deepEqual(node.status.addresses[0], { type: 'InternalIP', address: '127.0.0.1' });
   const run = await k(['run', 'far', `--image=${image}`, '--overrides={"spec":{"nodeSelector":{"kubernetes.io/hostname":"over-ssh"}}}', '--command', '--', 'sh', '-c', 'echo over ssh; sleep 3600']);
   t.is(run.code, 0, run.err);
-  await waitFor('the Pod running on the ssh node', async () => isReady((await server.client.get('Pod', 'default', 'far'))!), 60_000).catch(async (err) => {
+  // Each call to an engine over ssh opens a connection (ssh, then docker system dial-stdio): on a busy machine the first Pod takes tens of seconds.
+  await waitFor('the Pod running on the ssh node', async () => isReady((await server.client.get('Pod', 'default', 'far'))!), 180_000).catch(async (err) => {
     t.log((await k(['describe', 'pod', 'far'])).out);
     t.log((await k(['logs', '-n', 'kube-system', 'gouvernail-node-agent-test-node', '--tail=30'])).out);
     throw err;
