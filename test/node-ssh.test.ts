@@ -54,7 +54,7 @@ test('a node joined by ssh:// runs Pods, and exec and logs reach them', async (t
   t.deepEqual(node.status.addresses[0], { type: 'InternalIP', address: '127.0.0.1' });
   const run = await k(['run', 'far', `--image=${image}`, '--overrides={"spec":{"nodeSelector":{"kubernetes.io/hostname":"over-ssh"}}}', '--command', '--', 'sh', '-c', 'echo over ssh; sleep 3600']);
   t.is(run.code, 0, run.err);
-  // Each call to an engine over ssh opens a connection (ssh, then docker system dial-stdio): on a busy machine the first Pod takes tens of seconds.
+  // Calls to the engine go through sshd and docker system dial-stdio: on a busy machine the first Pod took over a minute.
   await waitFor('the Pod running on the ssh node', async () => isReady((await server.client.get('Pod', 'default', 'far'))!), 180_000).catch(async (err) => {
     t.log((await k(['describe', 'pod', 'far'])).out);
     t.log((await k(['logs', '-n', 'kube-system', 'gouvernail-node-agent-test-node', '--tail=30'])).out);
