@@ -205,3 +205,22 @@ test('topology spread: DoNotSchedule keeps the skew within maxSkew over zones, S
   const shy = pod('shy', { spec: { nodeSelector: { 'topology.kubernetes.io/zone': 'a' }, affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { team: 'x' } }, topologyKey: 'kubernetes.io/hostname' } }] } } } });
   t.is(schedule({ nodes, pods: [other, shy] })[0]!.node, 'a2');
 });
+
+test('preemption breaks a PodDisruptionBudget only when it must: of two equal nodes it picks the one whose victim no budget protects', (t) => {
+  const nodes = [node('n1', { cpu: '1' }), node('n2', { cpu: '1' })];
+  const readyPod = (name: string, on: string, labels: Record<string, string>) => {
+    const p = pod(name, { node: on, requests: { cpu: '1' }, spec: { priority: 0 } });
+    p.metadata.labels = labels;
+    p.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+    return p;
+  };
+  const guarded = readyPod('guarded', 'n1', { app: 'db' });
+  const free = readyPod('free', 'n2', { app: 'batch' });
+  const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'db', namespace: 'default' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'db' } } } };
+  const urgent = pod('urgent', { requests: { cpu: '1' }, spec: { priority: 100 } });
+  // n1 sorts first by name: without the budget it would be chosen.
+  t.is(schedule({ nodes, pods: [guarded, free, urgent] })[0]!.preempt?.node, 'n1');
+  t.deepEqual(schedule({ nodes, pods: [guarded, free, urgent], budgets: [pdb] })[0]!.preempt?.victims.map((v) => v.metadata.name), ['free']);
+  // With no other way, the budget is broken, as kube-scheduler breaks it.
+  t.deepEqual(schedule({ nodes: [nodes[0]!], pods: [guarded, urgent], budgets: [pdb] })[0]!.preempt?.victims.map((v) => v.metadata.name), ['guarded']);
+});

@@ -43,3 +43,13 @@ export function budgetRefusing(pod: KubeObject, budgets: KubeObject[], pods: Kub
   }
   return undefined;
 }
+
+/** How many budgets stopping these Pods at once would break: more of their ready Pods than a budget allows to go. Pure. */
+export function budgetsBroken(budgets: KubeObject[], pods: KubeObject[], victims: KubeObject[]): number {
+  let broken = 0;
+  for (const pdb of budgets) {
+    const taken = victims.filter((v) => v.metadata.namespace === pdb.metadata.namespace && ready(v) && matchesSelector(pdb.spec.selector as LabelSelector, v.metadata.labels ?? {})).length;
+    if (taken > 0 && taken > budgetStatus(pdb, pods).disruptionsAllowed) broken++;
+  }
+  return broken;
+}

@@ -19,30 +19,35 @@ export interface PreemptionPlan {
  * kube-scheduler's preemption, for a Pod that fits on no node. Where Pods already stopping would
  * make room, it waits for them (nothing more is stopped). Otherwise, on each node where stopping
  * every Pod of lower priority would make it fit, as many as still leave room are spared, the
- * highest priorities first; the node chosen is the one whose highest victim priority is lowest,
- * then with the fewest victims. `fitsWithout` says whether the Pod fits on a node once some of its
- * Pods are gone. Pure.
+ * highest priorities first (those a PodDisruptionBudget protects before the others); the node
+ * chosen is the one whose victims break the fewest budgets, then whose highest victim priority is
+ * lowest, then with the fewest victims. `fitsWithout` says whether the Pod fits on a node once
+ * some of its Pods are gone; `breaks` how many budgets stopping these Pods would break. Pure.
  */
-export function preemptionFor<U>(pod: KubeObject, candidates: PreemptionCandidate<U>[], fitsWithout: (usage: U, gone: KubeObject[]) => boolean): PreemptionPlan | undefined {
+export function preemptionFor<U>(pod: KubeObject, candidates: PreemptionCandidate<U>[], fitsWithout: (usage: U, gone: KubeObject[]) => boolean, breaks: (victims: KubeObject[]) => number = () => 0): PreemptionPlan | undefined {
   for (const c of candidates) {
     const stopping = c.pods.filter((p) => p.metadata.deletionTimestamp);
     if (stopping.length > 0 && fitsWithout(c.usage, stopping)) return { nominated: c.node };
   }
   if (pod.spec?.preemptionPolicy === 'Never') return undefined;
   const priority = priorityOf(pod);
-  let best: { node: string; victims: KubeObject[]; top: number } | undefined;
+  let best: { node: string; victims: KubeObject[]; top: number; broken: number } | undefined;
   for (const c of candidates) {
     const lower = c.pods.filter((p) => !p.metadata.deletionTimestamp && priorityOf(p) < priority);
     if (lower.length === 0 || !fitsWithout(c.usage, lower)) continue;
-    // The oldest of a priority is spared before a newer one, as kube-scheduler orders them.
-    const spareFirst = [...lower].sort((a, b) => priorityOf(b) - priorityOf(a) || (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
+    // Pods a budget protects are spared first, then the highest priorities, the oldest of a priority
+    // before a newer one, as kube-scheduler orders them.
+    const guarded = new Set(lower.filter((p) => breaks([p]) > 0));
+    const spareFirst = [...lower].sort((a, b) => Number(guarded.has(b)) - Number(guarded.has(a)) || priorityOf(b) - priorityOf(a) || (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
     let victims = spareFirst;
     for (const p of spareFirst) {
       const spared = victims.filter((v) => v !== p);
       if (fitsWithout(c.usage, spared)) victims = spared;
     }
     const top = Math.max(...victims.map(priorityOf));
-    if (!best || top < best.top || (top === best.top && victims.length < best.victims.length)) best = { node: c.node, victims, top };
+    const broken = breaks(victims);
+    const better = !best || broken < best.broken || (broken === best.broken && (top < best.top || (top === best.top && victims.length < best.victims.length)));
+    if (better) best = { node: c.node, victims, top, broken };
   }
   return best ? { preempt: { node: best.node, victims: best.victims } } : undefined;
 }

@@ -2,6 +2,7 @@ import type { KubeObject } from '../manifest/types.js';
 import { parseQuantity } from '../manifest/quantity.js';
 import { priorityOf } from '../api/priority.js';
 import { preemptionFor, type PreemptionPlan } from './preemption.js';
+import { budgetsBroken } from '../api/disruption.js';
 import { interPodPreference, interPodRefusal, normalised, spreadPreference, spreadRefusal, type NamespaceLabels, type PlacedPod } from './pod-affinity.js';
 
 /**
@@ -166,6 +167,8 @@ export interface ScheduleInput {
   claimNode?: (namespace: string, claim: string) => string | undefined;
   /** The namespaces, for the namespaceSelector of an inter-pod affinity term. */
   namespaces?: KubeObject[];
+  /** PodDisruptionBudgets, which preemption breaks only when it must. */
+  budgets?: KubeObject[];
 }
 
 /**
@@ -209,7 +212,7 @@ export function schedule(input: ScheduleInput): Decision[] {
     if (fits.length === 0) {
       const listed = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
       const candidates = [...usage.values()].map((u) => ({ node: u.node.metadata.name, usage: u, pods: podsOn.get(u.node.metadata.name) ?? [] }));
-      const plan = preemptionFor(pod, candidates, (u, gone) => filter(pod, without(u, gone), context).length === 0);
+      const plan = preemptionFor(pod, candidates, (u, gone) => filter(pod, without(u, gone), context).length === 0, (victims) => budgetsBroken(input.budgets ?? [], input.pods, victims));
       decisions.push({ pod, message: `0/${usage.size} nodes are available${listed.length ? `: ${listed.join(', ')}` : ''}.`, ...plan });
       continue;
     }

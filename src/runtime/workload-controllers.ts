@@ -506,7 +506,7 @@ export class WorkloadControllers {
     const pods = this.list({ kind: 'Pod' });
     if (!pods.some((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp)) return;
     const claims = new Map(this.store.list({ kind: 'PersistentVolumeClaim' }).map((c) => [`${c.metadata.namespace}/${c.metadata.name}`, c]));
-    const decisions = schedule({ nodes: this.store.list({ kind: 'Node' }), pods, namespaces: this.store.list({ kind: 'Namespace' }), claimNode: (ns, name) => claims.get(`${ns}/${name}`)?.metadata.annotations?.[selectedNodeAnnotation] });
+    const decisions = schedule({ nodes: this.store.list({ kind: 'Node' }), pods, namespaces: this.store.list({ kind: 'Namespace' }), budgets: this.store.list({ kind: 'PodDisruptionBudget' }), claimNode: (ns, name) => claims.get(`${ns}/${name}`)?.metadata.annotations?.[selectedNodeAnnotation] });
     for (const d of decisions) {
       const p = d.pod;
       const node = d.node;
