@@ -21,6 +21,8 @@ test('Pod: an image that cannot be had is Degraded with the reason', (t) => {
 
 test('Pod: not scheduled or not ready yet is Progressing, saying what it waits for', (t) => {
   t.deepEqual(assessHealth(pod({}, '')), { status: 'Progressing', message: 'waiting to be scheduled to a node' });
+  const unschedulable = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }] };
+  t.deepEqual(assessHealth(pod(unschedulable, '')), { status: 'Progressing', message: 'waiting to be scheduled to a node: 0/1 nodes are available: 1 Insufficient cpu.' });
   t.deepEqual(assessHealth(pod({ phase: 'Running', containerStatuses: [{ name: 'web', ready: false, state: { running: {} } }] })), { status: 'Progressing', message: 'waiting for containers web to be ready' });
   t.is(assessHealth(pod({ phase: 'Succeeded' })).status, 'Healthy');
   t.is(assessHealth(pod({ phase: 'Failed', message: 'OOMKilled' })).status, 'Degraded');

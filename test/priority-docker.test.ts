@@ -74,4 +74,7 @@ spec:
   t.regex(described.out, /Priority:\s+10\n/);
   t.regex(described.out, /Priority Class Name:\s+low\n/);
   t.regex(described.out, /FailedScheduling.*0\/1 nodes are available: 1 Insufficient cpu/);
+  // Its PodScheduled condition says why, as kube-scheduler writes it.
+  t.regex(described.out, /PodScheduled\s+False/);
+  t.like((await server.client.get('Pod', 'default', pending.metadata.name))!.status.conditions.find((c: { type: string }) => c.type === 'PodScheduled'), { status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' });
 });

@@ -28,7 +28,10 @@ function pod(o: KubeObject): Health {
   if (s.phase === 'Succeeded') return healthy('completed');
   const ready = (s.conditions ?? []).find((c: any) => c.type === 'Ready');
   if (s.phase === 'Running' && ready?.status === 'True') return healthy();
-  if (!o.spec?.nodeName) return progressing('waiting to be scheduled to a node');
+  if (!o.spec?.nodeName) {
+    const unschedulable = (s.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+    return progressing(unschedulable?.message ? `waiting to be scheduled to a node: ${unschedulable.message}` : 'waiting to be scheduled to a node');
+  }
   const notReady = statuses.filter((c) => !c.ready).map((c) => c.name);
   return progressing(notReady.length ? `waiting for containers ${notReady.join(', ')} to be ready` : `phase ${s.phase ?? 'Pending'}`);
 }

@@ -483,6 +483,15 @@ export class WorkloadControllers {
     }
   }
 
+  /** A Pod that fits nowhere says why in its PodScheduled condition, as kube-scheduler writes it (kubectl describe, kubectl wait). */
+  private async markUnschedulable(p: KubeObject, message: string): Promise<void> {
+    const before = (p.status?.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled');
+    if (before?.status === 'False' && before.message === message) return;
+    const condition = { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: before?.status === 'False' ? before.lastTransitionTime : new Date().toISOString(), reason: 'Unschedulable', message };
+    const conditions = [...(p.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled'), condition];
+    await this.scheduler.patch('Pod', p.metadata.namespace!, p.metadata.name, 'merge', { status: { phase: p.status?.phase ?? 'Pending', conditions } }, { subresource: 'status' }).catch((err: Error) => this.schedulerLog('cannot write why a Pod is not scheduled', { pod: p.metadata.name, err: err.message }));
+  }
+
   /**
    * A Pod that fits nowhere: the Pods of lower priority chosen for it are deleted (gracefully, each
    * told why in a Preempted event), and the node it waits on is its status.nominatedNodeName
@@ -512,6 +521,7 @@ export class WorkloadControllers {
       const node = d.node;
       if (!node) {
         this.events?.scheduler.record(p, 'Warning', 'FailedScheduling', d.message!);
+        await this.markUnschedulable(p, d.message!);
         await this.preempt(d);
         continue;
       }
