@@ -277,6 +277,7 @@ function filter(pod: KubeObject, u: NodeUsage, context: FilterContext): string[]
   }
   const interPod = interPodRefusal(pod, node, context.placed, context.nsLabels);
   if (interPod) return [interPod];
+  if (!pod.spec?.topologySpreadConstraints?.length) return [];
   const spread = spreadRefusal(pod, node, context.nodes.filter((n) => matchesNodeAffinity(pod, n)), context.placed);
   return spread ? [spread] : [];
 }
