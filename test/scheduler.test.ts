@@ -224,3 +224,17 @@ test('preemption breaks a PodDisruptionBudget only when it must: of two equal no
   // With no other way, the budget is broken, as kube-scheduler breaks it.
   t.deepEqual(schedule({ nodes: [nodes[0]!], pods: [guarded, urgent], budgets: [pdb] })[0]!.preempt?.victims.map((v) => v.metadata.name), ['guarded']);
 });
+
+test('a spread constraint with matchLabelKeys counts only the Pods sharing the incoming Pod\'s values (a rollout\'s new revision spreads on its own)', (t) => {
+  const nodes = [node('n1'), node('n2')];
+  const web = (name: string, hash: string, on?: string) => {
+    const p = pod(name, { ...(on ? { node: on } : {}), spec: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } }, matchLabelKeys: ['pod-template-hash'] }] } });
+    p.metadata.labels = { app: 'web', 'pod-template-hash': hash };
+    return p;
+  };
+  // Two old Pods on n1: counted without matchLabelKeys, the new Pod could only go to n2.
+  const old = [web('old-1', 'aaa', 'n1'), web('old-2', 'aaa', 'n1')];
+  const fresh = [web('new-1', 'bbb'), web('new-2', 'bbb')];
+  const nodesOf = schedule({ nodes, pods: [...old, ...fresh] }).map((d) => d.node).sort();
+  t.deepEqual(nodesOf, ['n1', 'n2'], 'the new revision spreads over both nodes, whatever the old one holds');
+});

@@ -164,7 +164,8 @@ const topologySpreadConstraint = obj({
   topologyKey: req(str()),
   whenUnsatisfiable: req(oneOf('DoNotSchedule', 'ScheduleAnyway')),
   labelSelector,
-}, false, ['minDomains', 'nodeAffinityPolicy', 'nodeTaintsPolicy', 'matchLabelKeys']);
+  matchLabelKeys: describe(arr(str()), "Labels of the incoming Pod whose values the Pods counted must share (pod-template-hash: only the same revision's)."),
+}, false, ['minDomains', 'nodeAffinityPolicy', 'nodeTaintsPolicy']);
 /** tolerationSeconds is kept and warned about: the eviction timeout (serve --pod-eviction-timeout) applies to every Pod. */
 const toleration = obj({ key: str(), operator: oneOf('Exists', 'Equal'), value: str(), effect: oneOf('', 'NoSchedule', 'PreferNoSchedule', 'NoExecute') }, false, ['tolerationSeconds']);
 

@@ -30,6 +30,8 @@ interface SpreadConstraint {
   topologyKey: string;
   whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
   labelSelector?: LabelSelector;
+  /** Labels of the Pod whose values the Pods counted must share (pod-template-hash: the same revision). */
+  matchLabelKeys?: string[];
 }
 
 /** The labels of each namespace, for a term's namespaceSelector. */
@@ -86,8 +88,14 @@ export function interPodPreference(pod: KubeObject, node: KubeObject, placed: Pl
   return sum;
 }
 
+/** The Pod's constraints, each selector narrowed by its matchLabelKeys to the Pod's own values of them. */
 function spreadConstraints(pod: KubeObject): SpreadConstraint[] {
-  return pod.spec?.topologySpreadConstraints ?? [];
+  const labels: Record<string, string> = pod.metadata.labels ?? {};
+  return ((pod.spec?.topologySpreadConstraints ?? []) as SpreadConstraint[]).map((c) => {
+    const keys = (c.matchLabelKeys ?? []).filter((k) => labels[k] !== undefined);
+    if (!c.labelSelector || keys.length === 0) return c;
+    return { ...c, labelSelector: { ...c.labelSelector, matchExpressions: [...(c.labelSelector.matchExpressions ?? []), ...keys.map((key) => ({ key, operator: 'In' as const, values: [labels[key]!] }))] } };
+  });
 }
 
 /** Matching Pods per domain of the constraint, over the nodes the Pod could go to that have the key. */
