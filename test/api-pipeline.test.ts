@@ -242,3 +242,30 @@ test('Priority admission: a Pod gets its class\'s value and preemption policy, o
   const high = (await admin.get('PriorityClass', undefined, 'high'))!;
   t.regex(((await admin.update({ ...high, value: 5 }).catch((e: ApiError) => e)) as ApiError).message, /value: field is immutable/);
 });
+
+test('ephemeral containers come only through pods/NAME/ephemeralcontainers, only added, without ports, probes or resources, each naming a container of the Pod; an update that leaves them out keeps them', async (t) => {
+  const { admin } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, spec: {} });
+  const refused = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: ApiError) => e)) as ApiError | undefined)?.message ?? 'accepted';
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'x' }] } };
+  t.regex(await refused(admin.create({ ...pod, spec: { ...pod.spec, ephemeralContainers: [{ name: 'd', image: 'x' }] } })), /spec\.ephemeralContainers: Forbidden: cannot be set on create/);
+  await admin.create(pod);
+  const add = (containers: object[]) => admin.patch('Pod', 'default', 'p', 'strategic', { spec: { ephemeralContainers: containers } }, { subresource: 'ephemeralcontainers' });
+  await add([{ name: 'debugger', image: 'x', targetContainerName: 'app', resources: {} }]);
+  t.deepEqual((await admin.get('Pod', 'default', 'p'))!.spec.ephemeralContainers.map((c: { name: string }) => c.name), ['debugger']);
+  t.regex(await refused(add([{ name: 'debugger', image: 'y' }])), /existing ephemeral containers "debugger" may not be changed or removed/);
+  t.regex(await refused(add([{ name: 'web', image: 'x', ports: [{ containerPort: 80 }] }])), /spec\.ephemeralContainers\[1\]\.ports: Forbidden: cannot be set for an Ephemeral Container/);
+  t.regex(await refused(add([{ name: 'big', image: 'x', resources: { limits: { cpu: '1' } } }])), /resources: Forbidden/);
+  t.regex(await refused(add([{ name: 'app', image: 'x' }])), /name: Duplicate value: "app"/);
+  t.regex(await refused(add([{ name: 'lost', image: 'x', targetContainerName: 'nope' }])), /targetContainerName: Not found: "nope"/);
+  t.regex(await refused(add([{ name: 'another', image: 'x' }]).then(() => admin.patch('Pod', 'default', 'p', 'merge', { spec: { containers: [{ name: 'app', image: 'y' }] } }, { subresource: 'ephemeralcontainers' }))), /may only add ephemeral containers/);
+  // As the subresource of Kubernetes: the rest of the object is left as it was.
+  await admin.patch('Pod', 'default', 'p', 'merge', { metadata: { labels: { a: 'b' } } }, { subresource: 'ephemeralcontainers' });
+  t.is((await admin.get('Pod', 'default', 'p'))!.metadata.labels?.a, undefined);
+  // The Pod's own update path: what leaves them out keeps them, what changes them is refused.
+  const live = (await admin.get('Pod', 'default', 'p'))!;
+  const { ephemeralContainers: _dropped, ...rest } = live.spec;
+  const updated = await admin.update({ ...live, metadata: { ...live.metadata, labels: { tier: 'web' } }, spec: rest });
+  t.deepEqual(updated.spec.ephemeralContainers.map((c: { name: string }) => c.name), ['debugger', 'another']);
+  t.regex(await refused(admin.update({ ...updated, spec: { ...updated.spec, ephemeralContainers: [] } })), /may only be changed through the ephemeralcontainers subresource/);
+});

@@ -112,11 +112,17 @@ for (const version of ['1.27', '1.30', '1.33']) {
     const all = await ok(['get', 'all', '-n', ns]);
     for (const name of [/pod\/web-/, /service\/web/, /deployment\.apps\/web/, /replicaset\.apps\/web-/]) t.regex(all, name);
 
-    // kubectl debug asks for an ephemeral container, which is not served: kubectl says so (it
-    // crashed on the 404's Status without details).
-    const debugged = await k(['debug', (await ok(['get', 'pods', '-n', ns, '-o', 'name'])).trim().split('\n')[0]!, '-n', ns, '--image=gouvernail-example/busybox:1', '--', 'true']);
-    t.is(debugged.code, 1, debugged.err);
-    t.regex(debugged.err, /ephemeral containers are disabled for this cluster[\s\S]*kubectl exec runs a command in one of the Pod's own containers/);
+    // kubectl debug without -i (a PATCH of pods/NAME/ephemeralcontainers, which kubectl 1.27 sends
+    // too) adds a container that runs once beside the Pod's.
+    const debugTarget = (await ok(['get', 'pods', '-n', ns, '-o', 'name'])).trim().split('\n')[0]!;
+    const debugged = await k(['debug', debugTarget, '-n', ns, '--image=gouvernail-example/busybox:1', '--container=once', '--', 'sh', '-c', 'echo debugged']);
+    t.is(debugged.code, 0, debugged.err);
+    const debugDeadline = Date.now() + 120_000;
+    while (!/"exitCode":0/.test(await ok(['get', debugTarget, '-n', ns, '-o', 'jsonpath={.status.ephemeralContainerStatuses[0].state.terminated}']))) {
+      if (Date.now() > debugDeadline) throw new Error('timed out waiting for the ephemeral container to end');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    t.is(await ok(['logs', debugTarget, '-n', ns, '-c', 'once']), 'debugged\n');
 
     // get -w prints the list, then each change as it happens.
     const watcher = k.spawn(['get', 'configmaps', '-n', ns, '-w']);

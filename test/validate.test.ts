@@ -201,3 +201,11 @@ test('SCTP on a Service port or a hostPort is warned about where it is written: 
   t.deepEqual(parseOne(pod('')).problems, [], 'a containerPort alone publishes nothing: nothing to warn about');
   t.like(parseOne(pod('\n          hostPort: 9')).problems[0], { severity: 'warning', line: 10, field: 'spec.containers[0].ports[0].protocol' });
 });
+
+test('ephemeralContainers are refused in a manifest and in a Pod template, where they are written: kubectl debug adds them to a running Pod', (t) => {
+  const pod = 'apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c, image: busybox }]\n  ephemeralContainers: [{ name: d, image: busybox }]\n';
+  t.like(errorsOf(parseOne(pod))[0], { line: 6, field: 'spec.ephemeralContainers' });
+  t.regex(errorsOf(parseOne(pod))[0]!.message, /cannot be set in a manifest: kubectl debug adds an ephemeral container to a running Pod/);
+  const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec:\n  selector: { matchLabels: { a: b } }\n  template:\n    metadata: { labels: { a: b } }\n    spec:\n      containers: [{ name: c, image: busybox }]\n      ephemeralContainers: [{ name: d, image: busybox }]\n';
+  t.like(errorsOf(parseOne(deployment))[0], { line: 10, field: 'spec.template.spec.ephemeralContainers' });
+});

@@ -1,3 +1,4 @@
+import { cloneJson } from '../manifest/clone.js';
 import { connectionProblem, credentialsNamespace, credentialsOf, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, parseDockerHost } from '../runtime/docker-connection.js';
 import { priorityAdmission } from './priority.js';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -236,7 +237,8 @@ const levelLabel = (mode: string) => `pod-security.kubernetes.io/${mode}`;
 export const podSecurity: AdmissionPlugin = {
   name: 'PodSecurity',
   validate(r) {
-    if (r.subresource) return;
+    // kubectl debug's containers are held to the namespace's level too.
+    if (r.subresource && r.subresource !== 'ephemeralcontainers') return;
     const specOf = (o: KubeObject | undefined) => (o ? podSpecOf(o) : undefined);
     const spec = specOf(r.object);
     if (!spec) return;
@@ -344,14 +346,26 @@ export const resourceQuota: AdmissionPlugin = {
  */
 export const podIdentity: AdmissionPlugin = {
   name: 'PodIdentity',
+  // An update that does not mention the ephemeral containers (an apply of the Pod's manifest) keeps them.
+  mutate(r) {
+    if (r.operation !== 'UPDATE' || r.resource.kind !== 'Pod' || r.subresource || !r.oldObject?.spec?.ephemeralContainers || !r.object.spec) return;
+    r.object.spec.ephemeralContainers ??= cloneJson(r.oldObject.spec.ephemeralContainers);
+  },
   validate(r) {
-    if (r.operation !== 'UPDATE' || r.resource.kind !== 'Pod' || r.subresource || !r.oldObject) return;
+    if (r.resource.kind !== 'Pod' || r.subresource) return;
+    const name = r.object.metadata.name;
+    const ephemeral = (o: KubeObject | undefined) => JSON.stringify(o?.spec?.ephemeralContainers ?? []);
+    // Ephemeral containers come only through pods/NAME/ephemeralcontainers (kubectl debug).
+    if (ephemeral(r.object) !== ephemeral(r.oldObject)) {
+      const message = r.operation === 'CREATE' ? 'Forbidden: cannot be set on create' : 'Forbidden: may only be changed through the ephemeralcontainers subresource (kubectl debug)';
+      throw new ApiError(422, 'Invalid', `Pod "${name}" is invalid: spec.ephemeralContainers: ${message}`, { name, kind: 'pods', causes: [{ reason: 'FieldValueForbidden', field: 'spec.ephemeralContainers', message }] });
+    }
+    if (r.operation !== 'UPDATE' || !r.oldObject) return;
     const before = r.oldObject.spec ?? {};
     const after = r.object.spec ?? {};
     const changed: string[] = ['serviceAccountName', 'automountServiceAccountToken'].filter((f) => before[f] !== after[f]);
     if (before.nodeName && before.nodeName !== after.nodeName) changed.push('nodeName');
     if (changed.length === 0) return;
-    const name = r.object.metadata.name;
     const causes = changed.map((f) => ({ reason: 'FieldValueForbidden', field: `spec.${f}`, message: 'field is immutable' }));
     throw new ApiError(422, 'Invalid', `Pod "${name}" is invalid: ${changed.map((f) => `spec.${f}`).join(', ')}: Forbidden: field is immutable on a Pod; delete the Pod and create it again (a Deployment's template change does this for you)`, { name, kind: 'pods', causes });
   },

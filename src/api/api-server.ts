@@ -196,7 +196,7 @@ export class ApiServer {
     const r = request;
     this.authorize({ identity: r.identity, verb: r.verb, apiGroup: r.resource.group, resource: r.resource.plural, subresource: r.subresource, namespace: r.resource.namespaced ? r.namespace : undefined, name: r.name });
     if (r.subresource && !r.resource.subresources.some((s) => s.name === r.subresource)) {
-      throw new ApiError(404, 'NotFound', r.subresource === 'ephemeralcontainers' ? 'ephemeral containers (kubectl debug) are not served: kubectl exec runs a command in one of the Pod\'s own containers' : `${qualifiedName(r.resource)} has no subresource ${r.subresource}`);
+      throw new ApiError(404, 'NotFound', `${qualifiedName(r.resource)} has no subresource ${r.subresource}`);
     }
     const warnings: string[] = [];
     if (!['get', 'list'].includes(r.verb) && this.virtualNamed(r)) {
@@ -390,6 +390,8 @@ export class ApiServer {
       o = fromScale(current, body);
     } else if (r.subresource === 'resize') {
       o = fromResize(current, this.decode(r, body));
+    } else if (r.subresource === 'ephemeralcontainers') {
+      o = fromEphemeral(current, this.decode(r, body));
     } else {
       o = this.decode(r, body);
       if (r.resource.subresources.some((s) => s.name === 'status')) o.status = cloneJson(current.status);
@@ -700,6 +702,43 @@ function fromResize(current: KubeObject, given: KubeObject): KubeObject {
     c.resources = g?.resources ?? {};
     if (g?.resizePolicy) c.resizePolicy = g.resizePolicy;
   }
+  o.metadata.resourceVersion = given.metadata?.resourceVersion;
+  return o;
+}
+
+/** Fields the API refuses on an ephemeral container, as Kubernetes does. */
+const notForEphemeral = ['ports', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'resizePolicy', 'restartPolicy'];
+
+/**
+ * pods/NAME/ephemeralcontainers (kubectl debug): only spec.ephemeralContainers may change, and only
+ * by adding containers; each new one has a name of its own, targets a container of the Pod, and
+ * has none of the fields an ephemeral container may not have.
+ */
+function fromEphemeral(current: KubeObject, given: KubeObject): KubeObject {
+  const name = current.metadata.name;
+  const invalid = (field: string, message: string) => new ApiError(422, 'Invalid', `Pod "${name}" is invalid: ${field}: ${message}`, { name, kind: 'pods', causes: [{ reason: 'FieldValueInvalid', field, message }] });
+  const { ephemeralContainers: _given, ...givenRest } = (given.spec ?? {}) as Record<string, unknown>;
+  const { ephemeralContainers: _current, ...currentRest } = current.spec ?? {};
+  if (JSON.stringify(givenRest) !== JSON.stringify(currentRest)) throw invalid('spec', 'Forbidden: pod updates through ephemeralcontainers may only add ephemeral containers');
+  const before: { name: string }[] = current.spec.ephemeralContainers ?? [];
+  const after: Record<string, any>[] = (given.spec?.ephemeralContainers as Record<string, any>[] | undefined) ?? [];
+  for (const b of before) {
+    const still = after.find((a) => a.name === b.name);
+    if (!still || JSON.stringify(still) !== JSON.stringify(b)) throw invalid('spec.ephemeralContainers', `Forbidden: existing ephemeral containers "${b.name}" may not be changed or removed`);
+  }
+  const taken = new Set([...current.spec.containers, ...(current.spec.initContainers ?? [])].map((c: { name: string }) => c.name));
+  const apps = new Set(current.spec.containers.map((c: { name: string }) => c.name));
+  after.forEach((c, i) => {
+    if (before.some((b) => b.name === c.name)) return;
+    const at = `spec.ephemeralContainers[${i}]`;
+    if (taken.has(c.name)) throw invalid(`${at}.name`, `Duplicate value: "${c.name}"`);
+    taken.add(c.name);
+    for (const f of notForEphemeral) if (c[f] !== undefined) throw invalid(`${at}.${f}`, 'Forbidden: cannot be set for an Ephemeral Container');
+    if (c.resources && Object.keys(c.resources).some((k) => Object.keys(c.resources[k] ?? {}).length > 0)) throw invalid(`${at}.resources`, 'Forbidden: cannot be set for an Ephemeral Container');
+    if (c.targetContainerName !== undefined && !apps.has(c.targetContainerName)) throw invalid(`${at}.targetContainerName`, `Not found: "${c.targetContainerName}"`);
+  });
+  const o = cloneJson(current);
+  o.spec.ephemeralContainers = after;
   o.metadata.resourceVersion = given.metadata?.resourceVersion;
   return o;
 }

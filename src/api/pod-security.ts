@@ -32,7 +32,7 @@ export function checkPodSecurity(spec: any, level: Level, options: Options = {})
   if (level === 'privileged' || !spec) return [];
   const out: Violation[] = [];
   const add = (control: string, detail: string) => out.push({ control, detail });
-  const containers: { kind: string; c: any }[] = [...(spec.initContainers ?? []).map((c: any) => ({ kind: 'initContainer', c })), ...(spec.containers ?? []).map((c: any) => ({ kind: 'container', c }))];
+  const containers: { kind: string; c: any }[] = [...(spec.initContainers ?? []).map((c: any) => ({ kind: 'initContainer', c })), ...(spec.containers ?? []).map((c: any) => ({ kind: 'container', c })), ...(spec.ephemeralContainers ?? []).map((c: any) => ({ kind: 'ephemeralContainer', c }))];
   const podSc = spec.securityContext ?? {};
 
   const hostNs = ['hostNetwork', 'hostPID', 'hostIPC'].filter((f) => spec[f] === true);

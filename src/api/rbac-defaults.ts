@@ -61,6 +61,7 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: [...coreWorkloads, 'secrets'], verbs: write },
       { apiGroups: [''], resources: ['secrets'], verbs: read },
       { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
+      { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] },
       { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       { apiGroups: [''], resources: ['pods/resize'], verbs: ['get', 'patch', 'update'] },
       { apiGroups: ['apps'], resources: appsWorkloads, verbs: write },

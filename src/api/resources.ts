@@ -34,7 +34,7 @@ const scaleSub: Subresource = { name: 'scale', kind: { group: 'autoscaling', ver
 
 /** Subresources by kind; those served over streams (log, exec, attach, portforward) are the HTTP edge's. */
 const subresourcesOf: Record<string, Subresource[]> = {
-  Pod: [statusSub, { name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] }, { name: 'log', verbs: ['get'] }, { name: 'exec', kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, verbs: ['create', 'get'] }, { name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] }, { name: 'resize', verbs: ['get', 'patch', 'update'] }],
+  Pod: [statusSub, { name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] }, { name: 'log', verbs: ['get'] }, { name: 'exec', kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, verbs: ['create', 'get'] }, { name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] }, { name: 'resize', verbs: ['get', 'patch', 'update'] }, { name: 'ephemeralcontainers', verbs: ['get', 'patch', 'update'] }],
   Deployment: [statusSub, scaleSub],
   ReplicaSet: [statusSub, scaleSub],
   ReplicationController: [statusSub, scaleSub],

@@ -65,8 +65,8 @@ export function diff(desired: KubeObject[], live: KubeObject[], prunable: Readon
   return { changes, counts };
 }
 
-/** What the server writes into a Pod that its manifest leaves out: the scheduler's node, admission's priority. */
-const assignedToPods = ['nodeName', 'priority', 'priorityClassName', 'preemptionPolicy'];
+/** What the server writes into a Pod that its manifest leaves out: the scheduler's node, admission's priority, kubectl debug's containers. */
+const assignedToPods = ['nodeName', 'priority', 'priorityClassName', 'preemptionPolicy', 'ephemeralContainers'];
 
 /**
  * What the server assigns when a manifest leaves it out is not drift: a Service's cluster IP and

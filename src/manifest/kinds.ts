@@ -70,7 +70,7 @@ const podSecurityContext = obj(
   ['seLinuxOptions', 'windowsOptions', 'fsGroupChangePolicy', 'sysctls', 'appArmorProfile', 'supplementalGroupsPolicy', 'seLinuxChangePolicy'],
 );
 
-const container = obj({
+const containerFields = {
   name: req(str(dnsLabel)),
   image: req(str((v) => (v.trim() === '' || /\s/.test(v) ? 'must be an image reference without spaces' : undefined))),
   command: arr(str()),
@@ -107,7 +107,10 @@ const container = obj({
   restartPolicy: describe(oneOf('Always'), 'Only for an init container: Always makes it a sidecar, started before the app containers and kept running beside them.'),
   lifecycle: obj({ postStart: lifecycleHandler, preStop: lifecycleHandler }, false, ['stopSignal']),
   resizePolicy: describe(arr(obj({ resourceName: req(oneOf('cpu', 'memory')), restartPolicy: req(oneOf('NotRequired', 'RestartContainer')) }), 'resourceName'), 'How a change of this resource is applied to the running container: NotRequired (the default) updates it in place with Docker; RestartContainer also restarts it.'),
-}, false, ['volumeDevices']);
+};
+const container = obj(containerFields, false, ['volumeDevices']);
+/** A container kubectl debug adds to a running Pod: the fields the API refuses for it (ports, probes, lifecycle, resources) are refused there. */
+const ephemeralContainer = obj({ ...containerFields, targetContainerName: describe(str(), "The app container whose processes it sees (its process namespace).") }, false, ['volumeDevices']);
 
 /** A file's path inside a volume: relative, and never climbing out of it. */
 const relativeFilePath = (v: string) => (v === '' || v.startsWith('/') ? 'must be a relative path inside the volume' : v.split('/').includes('..') ? 'must not contain ".." (the file would land outside the volume)' : undefined);
@@ -197,7 +200,8 @@ export const podSpec = obj({
   priorityClassName: describe(str(), "The PriorityClass whose value becomes the Pod's priority: the scheduler places higher priorities first and, when a Pod fits nowhere, stops lower-priority Pods to make room (unless its preemptionPolicy is Never)."),
   priority: int(),
   preemptionPolicy: oneOf('PreemptLowerPriority', 'Never'),
-}, false, ['ephemeralContainers', 'activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'readinessGates', 'runtimeClassName', 'overhead', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+  ephemeralContainers: describe(arr(ephemeralContainer, 'name'), 'Containers kubectl debug adds to a running Pod (pods/NAME/ephemeralcontainers): never in a manifest.'),
+}, false, ['activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'readinessGates', 'runtimeClassName', 'overhead', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 const percentOrInt = intOrString((v) =>
   typeof v === 'number' ? (v < 0 ? 'must not be negative' : undefined) : /^\d+%$/.test(v) ? undefined : 'must be an integer or a percentage such as 25%',

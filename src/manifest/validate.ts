@@ -65,6 +65,8 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
   switch (info.kind) {
     case 'Pod':
       checkPodSpec(o.spec as PodSpec, ['spec'], issues);
+      // Made by kubectl debug on a running Pod (through its ephemeralcontainers subresource), never written.
+      if (!systemKinds && (o.spec as { ephemeralContainers?: unknown[] }).ephemeralContainers?.length) issues.push({ path: ['spec', 'ephemeralContainers'], message: 'cannot be set in a manifest: kubectl debug adds an ephemeral container to a running Pod' });
       break;
     case 'Deployment':
       checkDeployment(o, issues);
@@ -122,6 +124,7 @@ export function validateObject(o: KubeObject, systemKinds = false): Issue[] {
 }
 
 function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTemplates: string[] = []): void {
+  if (at.length > 1 && (spec as { ephemeralContainers?: unknown[] }).ephemeralContainers?.length) issues.push({ path: [...at, 'ephemeralContainers'], message: 'is not allowed in a Pod template: kubectl debug adds an ephemeral container to a running Pod' });
   // Loops rather than callbacks: this runs for every Pod template of a folder, and one function
   // is compiled (and optimised) sooner than a dozen small ones.
   const containers = spec.containers;

@@ -578,6 +578,15 @@ export class NodeAgent {
   private async ensureContainer(pod: KubeObject, c: ContainerPlan, found: Docker.ContainerInfo | undefined, ids: Record<string, string>, waiting: Record<string, { reason: string; message: string }>): Promise<{ changed: boolean; stop: boolean }> {
     const { docker } = this.o;
     let current = found;
+    if (c.ephemeral) {
+      // Made once, as Kubernetes makes it: never restarted or replaced, and not made again once it ran.
+      if (current) {
+        ids[c.name] = current.Id;
+        return { changed: false, stop: false };
+      }
+      const ran = (pod.status?.ephemeralContainerStatuses ?? []).some((s: { name: string; containerID?: string }) => s.name === c.name && s.containerID);
+      if (ran) return { changed: false, stop: false };
+    }
     if (current && this.o.records.get('container', c.dockerName)?.state !== 'ready') {
       // Created but its files were never all copied in (a crash in between): made again.
       this.log('replacing a container that was never made ready', { container: c.dockerName });
@@ -999,7 +1008,7 @@ export class NodeAgent {
     const owner = networkOwner(pod.spec);
     const initSpecs = (pod.spec.initContainers ?? []) as ContainerSpec[];
     const initialized = pod.spec.containers.some((c: { name: string }) => containers.some((x) => x.Labels[label.container] === c.name)) || initSpecs.length === 0;
-    const statusOf = async (spec: ContainerSpec, kind: 'app' | 'init' | 'sidecar') => {
+    const statusOf = async (spec: ContainerSpec, kind: 'app' | 'init' | 'sidecar' | 'ephemeral') => {
       const info = containers.find((c) => c.Labels[label.container] === spec.name);
       let state: Record<string, unknown>;
       let ready = false;
@@ -1008,8 +1017,8 @@ export class NodeAgent {
       let running = false;
       let exitCode: number | undefined;
       if (!info) {
-        state = { waiting: waiting[spec.name] ?? { reason: kind !== 'app' || !initialized ? 'PodInitializing' : 'ContainerCreating' } };
-        if (kind !== 'app' && !waiting[spec.name]) state = { waiting: { reason: 'PodInitializing' } };
+        state = { waiting: waiting[spec.name] ?? { reason: (kind !== 'app' && kind !== 'ephemeral') || !initialized ? 'PodInitializing' : 'ContainerCreating' } };
+        if (kind !== 'app' && kind !== 'ephemeral' && !waiting[spec.name]) state = { waiting: { reason: 'PodInitializing' } };
       } else {
         const inspect = await this.inspect(info);
         restartCount = this.restartsOf(info.Id, inspect?.RestartCount ?? 0, pod, spec.name);
@@ -1029,7 +1038,7 @@ export class NodeAgent {
         } else if (s?.Running && !s.Restarting) {
           running = true;
           state = { running: { startedAt: s.StartedAt } };
-          ready = kind === 'init' ? false : await this.probes.run(pod, spec, info.Id, spec.name === owner ? podIP : podIP ?? (pod.status?.podIP as string | undefined), s.StartedAt);
+          ready = kind === 'init' || kind === 'ephemeral' ? false : await this.probes.run(pod, spec, info.Id, spec.name === owner ? podIP : podIP ?? (pod.status?.podIP as string | undefined), s.StartedAt);
           // Its program started within the last moment (after the wait for the address): not ready
           // before it has had a chance to fail, as a program that exits at once does.
           if (wired && Date.now() - wired.at < programStartMs) {
@@ -1073,11 +1082,18 @@ export class NodeAgent {
       if (!r.ready) allReady = false;
       statuses.push(r.status);
     }
+    // kubectl debug's containers: their state, never their readiness; one that ran and is gone keeps its last word.
+    const ephemeralStatuses = [];
+    for (const spec of (pod.spec.ephemeralContainers ?? []) as ContainerSpec[]) {
+      const before = (pod.status?.ephemeralContainerStatuses ?? []).find((s: { name: string; containerID?: string }) => s.name === spec.name && s.containerID);
+      ephemeralStatuses.push(before && !containers.some((c) => c.Labels[label.container] === spec.name) ? before : (await statusOf(spec, 'ephemeral')).status);
+    }
+    const appContainers = containers.filter((c) => pod.spec.containers.some((s: { name: string }) => s.name === c.Labels[label.container])).length;
     const policy = pod.spec.restartPolicy ?? 'Always';
     let phase = 'Pending';
     if (initFailed) phase = 'Failed';
     else if (allRunning) phase = 'Running';
-    else if (policy !== 'Always' && containers.length === pod.spec.containers.length && statuses.every((s) => 'terminated' in s.state)) phase = failed ? 'Failed' : succeeded ? 'Succeeded' : 'Running';
+    else if (policy !== 'Always' && appContainers === pod.spec.containers.length && statuses.every((s) => 'terminated' in s.state)) phase = failed ? 'Failed' : succeeded ? 'Succeeded' : 'Running';
     else if (containers.length > 0 && statuses.some((s) => 'running' in s.state || (s.state as { waiting?: { reason: string } }).waiting?.reason === 'CrashLoopBackOff')) phase = 'Running';
     const now = new Date().toISOString();
     const previous = pod.status?.conditions ?? [];
@@ -1095,6 +1111,7 @@ export class NodeAgent {
       startTime: pod.status?.startTime ?? now,
       containerStatuses: statuses,
       ...(initStatuses.length ? { initContainerStatuses: initStatuses } : {}),
+      ...(ephemeralStatuses.length ? { ephemeralContainerStatuses: ephemeralStatuses } : {}),
     };
     const ready = allReady && allRunning;
     if (pod.spec.hostNetwork) {

@@ -117,6 +117,8 @@ export interface ContainerPlan {
   checkImageUser?: boolean;
   /** It owns the Pod's network namespace: its program waits for the Pod's address (see network-wait). */
   ownsNetwork?: boolean;
+  /** Added by kubectl debug: made once, never restarted, never replaced. */
+  ephemeral?: boolean;
   copies: FileToCopy[];
 }
 
@@ -185,8 +187,13 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
   const containers = spec.containers;
   const owner = networkOwner(spec);
   const ownerIndex = (spec.initContainers ?? []).findIndex((c) => c.name === owner);
-  const all = [...(spec.initContainers ?? []).map((c, i) => ({ c, init: true, sidecar: isSidecar(c), before: ownerIndex < 0 || i < ownerIndex })), ...containers.map((c) => ({ c, init: false, sidecar: false, before: false }))];
-  all.forEach(({ c, init, sidecar, before }) => {
+  const ephemeralContainers = ((spec as { ephemeralContainers?: (Container & { targetContainerName?: string })[] }).ephemeralContainers ?? []);
+  const all = [
+    ...(spec.initContainers ?? []).map((c, i) => ({ c, init: true, sidecar: isSidecar(c), before: ownerIndex < 0 || i < ownerIndex, ephemeral: false })),
+    ...containers.map((c) => ({ c, init: false, sidecar: false, before: false, ephemeral: false })),
+    ...ephemeralContainers.map((c) => ({ c, init: false, sidecar: false, before: false, ephemeral: true })),
+  ];
+  all.forEach(({ c, init, sidecar, before, ephemeral }) => {
     const index = c.name === owner ? 0 : 1;
     const env = resolveEnv(pod, c, lookups);
     if ('error' in env) {
@@ -228,7 +235,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const hostConfig: Docker.HostConfig = {
       Binds: mounts,
       // Docker restarts a failed init container (unless the Pod's policy is Never) and keeps a sidecar running.
-      RestartPolicy: { Name: sidecar ? 'always' : init ? (spec.restartPolicy === 'Never' ? 'no' : 'on-failure') : restartPolicy(spec.restartPolicy) },
+      RestartPolicy: { Name: ephemeral ? 'no' : sidecar ? 'always' : init ? (spec.restartPolicy === 'Never' ? 'no' : 'on-failure') : restartPolicy(spec.restartPolicy) },
       ...(limits.memory !== undefined ? { Memory: Math.floor(parseQuantity(limits.memory)) } : {}),
       ...(limits.cpu !== undefined ? { NanoCpus: Math.floor(parseQuantity(limits.cpu) * 1e9) } : {}),
       // Requests, as kubelet sets them: CPU shares (1024 a core, at least 2) and a memory reservation.
@@ -240,6 +247,9 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     Object.assign(hostConfig, security.hostConfig);
     // The host's process and IPC namespaces, which Pod Security allows only under privileged.
     if (spec.hostPID) hostConfig.PidMode = 'host';
+    // An ephemeral container sees its target's processes (kubectl debug --target).
+    const target = ephemeral ? (c as { targetContainerName?: string }).targetContainerName : undefined;
+    if (!spec.hostPID && target) hostConfig.PidMode = `container:${containerName(ns, pod.metadata.name, target)}`;
     if (spec.hostIPC) hostConfig.IpcMode = 'host';
     const preStop = (c as { lifecycle?: { preStop?: unknown } }).lifecycle?.preStop;
     const grace = spec.terminationGracePeriodSeconds ?? defaultGraceSeconds;
@@ -300,7 +310,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     options.Labels![label.specHash] = hash;
     options.Labels![label.shapeHash] = shapeHash;
     const ownsNetwork = !!options.Labels![label.podIP];
-    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, checkImageUser: security.checkImageUser, ...(ownsNetwork ? { ownsNetwork } : {}), ...(init ? { init, sidecar } : {}) });
+    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, checkImageUser: security.checkImageUser, ...(ownsNetwork ? { ownsNetwork } : {}), ...(init ? { init, sidecar } : {}), ...(ephemeral ? { ephemeral } : {}) });
   });
   return plan;
 }

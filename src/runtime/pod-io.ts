@@ -11,8 +11,10 @@ export class PodIo {
     const docker = this.dockerFor(pod.spec?.nodeName ?? '');
     if (!docker) throw new Error(`pod ${pod.metadata.name} is not running on a node yet`);
     const containerName = name ?? pod.spec.containers[0].name;
-    if (!pod.spec.containers.some((c: { name: string }) => c.name === containerName)) {
-      throw new Error(`container ${containerName} is not valid for pod ${pod.metadata.name}; it has ${pod.spec.containers.map((c: { name: string }) => c.name).join(', ')}`);
+    // Its app containers, init containers and ephemeral ones (kubectl debug) alike, as the kubelet serves them.
+    const names = [...pod.spec.containers, ...(pod.spec.initContainers ?? []), ...(pod.spec.ephemeralContainers ?? [])].map((c: { name: string }) => c.name);
+    if (!names.includes(containerName)) {
+      throw new Error(`container ${containerName} is not valid for pod ${pod.metadata.name}; it has ${names.join(', ')}`);
     }
     const list = await docker.listContainers({ all: true, filters: { label: [`${label.managedBy}=${this.installation}`, `${label.uid}=${pod.metadata.uid}`, `${label.container}=${containerName}`] } });
     if (list.length === 0) throw new Error(`container ${containerName} of pod ${pod.metadata.name} has not been created yet`);
