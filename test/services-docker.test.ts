@@ -194,7 +194,8 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
   // The network component runs on the node, and the cluster DNS shows as kube-dns.
   t.true((await docker.getContainer(componentContainerName(server.installation)).inspect()).State.Running);
   t.regex((await k(['get', 'pods', '-n', 'kube-system'])).out, /gouvernail-network-test-node\s+1\/1\s+Running/);
-  t.regex((await k(['logs', '-n', 'kube-system', 'gouvernail-network-test-node'])).out, /serving the cluster DNS/);
+  // Read until it says so: the component may have been made again since (its first apply puts the address on loopback).
+  await waitFor('the component serving the cluster DNS', async () => /serving the cluster DNS/.test((await k(['logs', '-n', 'kube-system', 'gouvernail-network-test-node'])).out), 60_000, 1000);
   t.regex((await k(['get', 'svc', 'kube-dns', '-n', 'kube-system'])).out, new RegExp(`kube-dns\\s+ClusterIP\\s+${range.replace(/\./g, '\\.')}10\\s`));
 });
 

@@ -117,13 +117,14 @@ reloadIngress();
 reloadHostPorts();
 
 // The address is put on the host's loopback by the first apply; until then, binding is retried.
-let warned = false;
+// Each new reason is logged once (the address not there yet, then perhaps another program on it).
+let warned = '';
 const bind = (): void => {
   server.listen(address, 53).then(
     () => log('serving the cluster DNS', { address }),
     (err: Error) => {
-      if (!warned) log('cannot serve DNS yet; retrying each second', { address, err: err.message });
-      warned = true;
+      if (warned !== err.message) log('cannot serve DNS yet; retrying each second', { address, err: err.message });
+      warned = err.message;
       setTimeout(bind, 1000);
     },
   );
