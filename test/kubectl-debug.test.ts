@@ -26,8 +26,9 @@ test('kubectl debug adds an ephemeral container to a running Pod: it sees its ta
   t.regex(described.out, /Ephemeral Containers:\n\s+probe:\n\s+Container ID:\s+docker:\/\//);
 
   t.log('ran a probe');
-  // -i: kubectl waits for it to run, then attaches to its stdin and output.
-  const interactive = await k(['debug', '-i', 'debugged', `--image=${image}`, '--container=shell', '--', 'sh'], { input: 'echo interactive-$((6*7))\n' });
+  // -i: kubectl waits for it to run, then attaches to it and prints what it writes.
+  const interactive = await k(['debug', '-i', 'debugged', `--image=${image}`, '--container=shell', '--', 'sh', '-c', 'sleep 2; echo interactive-$((6*7))']);
+  t.is(interactive.code, 0, interactive.err);
   t.regex(interactive.out, /interactive-42/, interactive.err);
 
   // Ended, they stay ended: nothing restarts or remakes them.

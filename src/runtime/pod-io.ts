@@ -62,6 +62,9 @@ export class PodIo {
   async attachStream(pod: KubeObject, options: { container?: string; stdin: boolean; tty: boolean }) {
     const c = await this.container(pod, options.container);
     const info = await c.inspect();
+    // As the kubelet: a container that has ended has no process to attach to (kubectl debug then
+    // reads its log instead).
+    if (!info.State.Running) throw new Error(`container ${options.container ?? pod.spec.containers[0].name} in pod ${pod.metadata.name} is not running (${info.State.Status}); its output is in kubectl logs`);
     const stream = await c.attach({ stream: true, stdin: options.stdin && info.Config.OpenStdin, stdout: true, stderr: true, hijack: true });
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -71,7 +74,11 @@ export class PodIo {
       stdout,
       stderr,
       write: (data: Buffer) => stream.write(data),
-      closeStdin: () => (stream as unknown as { end(): void }).end(),
+      // The container's stdin closes with the client's only under stdinOnce, as in Kubernetes; ending
+      // the attach then would end its output too (kubectl debug -i closes its stdin at once when it has none).
+      closeStdin: () => {
+        if (info.Config.StdinOnce) (stream as unknown as { end(): void }).end();
+      },
       resize: (cols: number, rows: number) => c.resize({ w: cols, h: rows }).catch(() => {}),
       // Ends when the process has exited and its last output has come through, with its code.
       done: Promise.all([c.wait().then((r: { StatusCode?: number }) => r.StatusCode ?? -1, () => -1), new Promise((r) => stream.on('end', r).on('close', r))]).then(([code]) => code),
@@ -88,7 +95,8 @@ export class PodIo {
     // As the kubelet: only into a running container. Docker calls a Pod's container running while
     // its program still waits for the Pod's network; the Pod's status says so only once it runs.
     const name = options.container ?? pod.spec.containers[0].name;
-    const state = (pod.status?.containerStatuses ?? []).find((s: { name: string }) => s.name === name)?.state;
+    const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])];
+    const state = statuses.find((s: { name: string }) => s.name === name)?.state;
     if (!state?.running) {
       const why = state?.waiting?.reason ?? (state?.terminated ? `terminated: ${state.terminated.reason ?? 'exited'}` : 'ContainerCreating');
       throw new Error(`container ${name} in pod ${pod.metadata.name} is not running (${why}); exec works once it runs (kubectl wait --for=condition=Ready pod/${pod.metadata.name})`);
