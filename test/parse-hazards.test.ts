@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { writeFile, symlink, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadManifests } from '../src/manifest/load.js';
-import { couldNestDeeper, findDeepNesting } from '../src/manifest/parse.js';
+import { couldNestDeeper, findDeepNesting, parseManifestText } from '../src/manifest/parse.js';
 import { errorsOf, parseOne, tempDir } from './helpers.js';
 
 const billionLaughs = `apiVersion: v1
@@ -66,6 +66,20 @@ test('a 5,000-deep block nesting is refused too', (t) => {
   const errors = errorsOf(parseOne(text, 'deep.yaml'));
   t.is(errors.length, 1);
   t.is(errors[0]!.code, 'ManifestUnsafe');
+});
+
+test('block mappings nested deeper than the limit, written as the fast reader reads them, are refused with their line', (t) => {
+  const nested = (levels: number) => Array.from({ length: levels }, (_, i) => `${' '.repeat(i + 2)}k${i}:`).join('\n') + ' leaf\n';
+  const deep = errorsOf(parseOne(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n${nested(101)}`, 'deep.yaml'));
+  t.is(deep.length, 1);
+  t.like(deep[0], { code: 'ManifestUnsafe', file: 'deep.yaml' });
+  t.true(deep[0]!.line! > 5, `line ${deep[0]!.line}`);
+  // 98 levels under data: 100 with the document's mapping and data's: read as written.
+  const read = parseManifestText(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n${nested(98)}`, 'ok.yaml');
+  t.deepEqual(read.problems, []);
+  let value: unknown = read.manifests[0]!.object.data;
+  for (let i = 0; i < 98; i++) value = (value as Record<string, unknown>)[`k${i}`];
+  t.is(value, 'leaf');
 });
 
 test('ordinary manifests, block scalars and quoted brackets included, are not mistaken for deep nesting', (t) => {

@@ -39,8 +39,10 @@ export interface ParsedFile {
 }
 
 /**
- * Parse one file's text into manifests. Every hazard is checked before the YAML parser runs:
- * document count and nesting depth by a linear scan; aliases are capped while converting.
+ * Parse one file's text into manifests. Every hazard is checked before a parser it could harm
+ * runs: the document count by a bounded split; nesting depth by the simple reader itself, which
+ * stops at the limit, and by a linear scan of what it gives up on; aliases are capped while
+ * converting.
  * With `reuseChecks` (a plain folder's files, whose objects are checked as they are), a document
  * serve's cache holds already validated comes back defaulted, marked so it is not checked again.
  */
@@ -56,24 +58,14 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
   if (bytes > limits.maxFileBytes) {
     return fail('ManifestTooLarge', `file is ${bytes} bytes, over the limit of ${limits.maxFileBytes}; split it into several files`);
   }
-  const docCount = countDocuments(text);
-  if (docCount > limits.maxDocuments) {
-    return fail('ManifestUnsafe', `file has ${docCount} YAML documents, over the limit of ${limits.maxDocuments}; split it into several files`);
+  // Split with a bound: a file of millions of tiny documents is refused without making them all.
+  const chunks = splitDocuments(text, limits.maxDocuments);
+  if (chunks.length > limits.maxDocuments) {
+    return fail('ManifestUnsafe', `file has ${countDocuments(text)} YAML documents, over the limit of ${limits.maxDocuments}; split it into several files`);
   }
-  const chunks = splitDocuments(text);
-  // A document parsed before (serve's cache) passed this check then.
   const cache = parsedDocuments();
-  for (let i = 0; i < chunks.length; i++) {
-    const chunk = chunks[i]!;
-    if (cache?.has(chunk.text) || !couldNestDeeper(chunk.text, limits.maxDepth)) continue;
-    const deep = findDeepNesting(chunk.text, limits.maxDepth);
-    if (deep) {
-      return fail('ManifestUnsafe', `nesting is deeper than ${limits.maxDepth} levels; no Kubernetes manifest needs that`, chunk.firstLine + deep.line - 1, deep.column);
-    }
-  }
-
   const reuse = reuseChecks ? cache : undefined;
-  const simple = simpleDocumentReader(text);
+  const simple = simpleDocumentReader(text, limits.maxDepth);
   // Indexed loops: this runs for every document, mostly in a fresh process (see apply/references.ts).
   for (let i = 0; i < chunks.length; i++) {
     const chunk = chunks[i]!;
@@ -86,7 +78,10 @@ export function parseManifestText(text: string, file: string, limits: ParseLimit
       continue;
     }
     // Kept once checked, when reused; as parsed otherwise.
-    const parsed = parseChunk(chunk, limits, !reuse, simple ? (c) => simple(c.start, c.start + c.text.length) : (c) => parseSimpleYaml(c.text));
+    const parsed = parseChunk(chunk, limits, !reuse, simple ? (c) => simple(c.start, c.start + c.text.length) : (c) => parseSimpleYaml(c.text, limits.maxDepth));
+    if ('deep' in parsed) {
+      return fail('ManifestUnsafe', `nesting is deeper than ${limits.maxDepth} levels; no Kubernetes manifest needs that`, parsed.deep.line, parsed.deep.column);
+    }
     if ('problems' in parsed) {
       for (let p = 0; p < parsed.problems.length; p++) problems.push({ severity: 'error', file, ...parsed.problems[p]! });
       continue;
@@ -132,7 +127,7 @@ interface Chunk {
  */
 const documentMarker = /^---(?=[ \t\r\n]|$)/gm;
 
-export function splitDocuments(text: string): Chunk[] {
+export function splitDocuments(text: string, max = Infinity): Chunk[] {
   const chunks: Chunk[] = [];
   const marker = new RegExp(documentMarker);
   let from = 0;
@@ -146,6 +141,8 @@ export function splitDocuments(text: string): Chunk[] {
     chunks.push({ index: chunks.length, text: text.slice(from, m.index), start: from, firstLine });
     from = m.index;
     firstLine = line;
+    // One more than the bound is enough to refuse the file.
+    if (chunks.length > max) return chunks;
   }
   chunks.push({ index: chunks.length, text: text.slice(from), start: from, firstLine });
   return chunks;
@@ -160,24 +157,38 @@ function countNewlines(text: string, from: number, to: number): number {
 /** The most YAML errors reported for one document. */
 const maxParseErrors = 5;
 
-type ChunkResult = { value: unknown } | { problems: Omit<Problem, 'severity' | 'file'>[] };
+type ChunkResult = { value: unknown } | { problems: Omit<Problem, 'severity' | 'file'>[] } | { deep: { line: number; column: number } };
 
 /**
- * Documents without anchors, aliases or tags go through the simple reader when they are written
- * the way nearly all manifests are, and through js-yaml otherwise (the simple reader is several
- * times faster than js-yaml, and js-yaml four times faster than the yaml package on manifests);
- * the others through the yaml package, whose alias expansion is capped and whose tags are checked.
- * Both use the YAML 1.2 core schema and refuse duplicate keys. Neither message quotes the source,
- * so no secret value can leak through a parse error.
+ * Nearly every manifest goes through the simple reader alone: it gives up on anchors, aliases and
+ * tags, and on nesting deeper than the limit. Only what it gives up on is scanned for deep nesting,
+ * refused when too deep ("every hazard is checked before a YAML parser runs"), and then read by
+ * js-yaml when it has no anchor, alias or tag (js-yaml is four times faster than the yaml package
+ * on manifests), and by the yaml package otherwise, whose alias expansion is capped and whose tags
+ * are checked. Both use the YAML 1.2 core schema and refuse duplicate keys. Neither message quotes
+ * the source, so no secret value can leak through a parse error.
  */
 function parseChunk(chunk: Chunk, limits: ParseLimits, keep: boolean, readSimple: (chunk: Chunk) => unknown): ChunkResult {
+  const cache = parsedDocuments();
+  const cached = cache?.get(chunk.text);
+  if (cached !== undefined) return { value: cached };
+  let simple: unknown;
+  try {
+    simple = readSimple(chunk);
+  } catch {
+    simple = notSimple; // js-yaml below says what is wrong
+  }
+  if (simple !== notSimple) {
+    if (keep) cache?.put(chunk.text, simple);
+    return { value: simple };
+  }
+  if (couldNestDeeper(chunk.text, limits.maxDepth)) {
+    const deep = findDeepNesting(chunk.text, limits.maxDepth);
+    if (deep) return { deep: { line: chunk.firstLine + deep.line - 1, column: deep.column } };
+  }
   if (!/(^|[\s[{,:-])[&*!]/.test(chunk.text)) {
-    const cache = parsedDocuments();
-    const cached = cache?.get(chunk.text);
-    if (cached !== undefined) return { value: cached };
     try {
-      const simple = readSimple(chunk);
-      const value = simple !== notSimple ? simple : jsYaml.load(chunk.text, { schema: jsYaml.CORE_SCHEMA });
+      const value = jsYaml.load(chunk.text, { schema: jsYaml.CORE_SCHEMA });
       if (keep) cache?.put(chunk.text, value);
       return { value };
     } catch (err) {
@@ -280,8 +291,12 @@ function nodeOffset(doc: Document, path: FieldPath): number | undefined {
   return undefined;
 }
 
+/** How many documents a file holds, counted without making them. */
 function countDocuments(text: string): number {
-  return 1 + (text.slice(1).match(documentMarker) ?? []).length;
+  const marker = new RegExp(documentMarker);
+  let n = 1;
+  for (let m = marker.exec(text); m; m = marker.exec(text)) if (m.index > 0) n++;
+  return n;
 }
 
 /**

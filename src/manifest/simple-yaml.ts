@@ -44,9 +44,12 @@ const BACKSLASH = 92;
 /** The longest implicit key YAML allows. */
 const maxKeyLength = 1024;
 
-/** Reads one YAML document. */
-export function parseSimpleYaml(text: string): unknown {
-  return outsideSubset.test(text) || /^\.\.\.|\n(?:\.\.\.|---)/.test(text) ? notSimple : read(text, 0, text.length);
+/**
+ * Reads one YAML document. Mappings and sequences nested deeper than `maxDepth` are given up on
+ * too: the caller's scan then says where.
+ */
+export function parseSimpleYaml(text: string, maxDepth = 100): unknown {
+  return outsideSubset.test(text) || /^\.\.\.|\n(?:\.\.\.|---)/.test(text) ? notSimple : read(text, 0, text.length, maxDepth);
 }
 
 /**
@@ -55,14 +58,14 @@ export function parseSimpleYaml(text: string): unknown {
  * file has anything in it the simple reader gives up on. Reading in the file's own text rather
  * than in a slice of it is a third faster.
  */
-export function simpleDocumentReader(file: string): ((start: number, end: number) => unknown) | undefined {
+export function simpleDocumentReader(file: string, maxDepth = 100): ((start: number, end: number) => unknown) | undefined {
   if (outsideSubset.test(file) || /^\.\.\.|\n(?:\.\.\.|---(?![ \n]|$))/.test(file)) return undefined;
-  return (start, end) => read(file, start, end);
+  return (start, end) => read(file, start, end, maxDepth);
 }
 
-function read(text: string, start: number, end: number): unknown {
+function read(text: string, start: number, end: number, maxDepth: number): unknown {
   try {
-    return new Reader(text, start, end).document();
+    return new Reader(text, start, end, maxDepth).document();
   } catch (err) {
     if (err === giveUp) return notSimple;
     throw err;
@@ -140,8 +143,10 @@ class Reader {
   private lineStart = 0;
   /** Whether the value just read was nothing at all (an empty `-` entry, a bare `key:`). */
   private empty = false;
+  /** How many mappings and sequences the node being read is inside. */
+  private depth = 0;
 
-  constructor(private readonly s: string, start: number, end: number) {
+  constructor(private readonly s: string, start: number, end: number, private readonly maxDepth: number) {
     this.i = start;
     this.n = end;
   }
@@ -273,6 +278,7 @@ class Reader {
   /** A block mapping whose first key starts at `first` and ends at `firstColon`. */
   private blockMapping(first: number, col: number, firstColon: number): Record<string, unknown> {
     const s = this.s;
+    if (++this.depth > this.maxDepth) throw giveUp;
     const out: Record<string, unknown> = {};
     let p = first;
     let colon = firstColon;
@@ -294,11 +300,13 @@ class Reader {
       const next = this.nextContent(this.i);
       if (next < 0) {
         this.i = this.n;
+        this.depth--;
         return out;
       }
       const nextCol = this.column(next);
       if (nextCol < col) {
         this.i = next - nextCol;
+        this.depth--;
         return out;
       }
       if (nextCol > col) throw giveUp;
@@ -309,6 +317,7 @@ class Reader {
   }
 
   private blockSequence(first: number, col: number): unknown[] {
+    if (++this.depth > this.maxDepth) throw giveUp;
     const out: unknown[] = [];
     let p = first;
     for (;;) {
@@ -319,6 +328,7 @@ class Reader {
       const next = this.nextContent(this.i);
       if (next < 0) {
         this.i = this.n;
+        this.depth--;
         return out;
       }
       const nextCol = this.column(next);
@@ -327,6 +337,7 @@ class Reader {
       if (empty && nextCol < col && this.isDash(next)) throw giveUp;
       if (nextCol < col || !this.isDash(next)) {
         this.i = next - nextCol;
+        this.depth--;
         return out;
       }
       p = next;
@@ -452,6 +463,7 @@ class Reader {
   private flow(col: number): unknown {
     const s = this.s;
     const open = s.charCodeAt(this.i);
+    if (++this.depth > this.maxDepth) throw giveUp;
     this.i++;
     const close = open === LBRACKET ? RBRACKET : RBRACE;
     const items: unknown[] = [];
@@ -459,6 +471,7 @@ class Reader {
     this.flowSpace(col);
     if (s.charCodeAt(this.i) === close) {
       this.i++;
+      this.depth--;
       return open === LBRACKET ? items : map;
     }
     for (;;) {
@@ -481,6 +494,7 @@ class Reader {
       const c = s.charCodeAt(this.i);
       if (c === close) {
         this.i++;
+        this.depth--;
         return open === LBRACKET ? items : map;
       }
       if (c !== COMMA) throw giveUp;
