@@ -37,14 +37,15 @@ test('the cache keeps to its bound, letting the least recently used go first', (
 });
 
 test('asking for the parsed value of a document kept checked gives nothing and does not keep it longer', (t) => {
-  const cache = new DocumentCache(400);
+  const cache = new DocumentCache(1000);
   const doc = (n: number) => `name: doc-${n}\n${'x'.repeat(40)}\n`;
   cache.putChecked(doc(0), { name: 'doc-0' } as never, []);
+  t.deepEqual(cache.getChecked(doc(0))?.object, { name: 'doc-0' } as never);
   for (let n = 1; n < 3; n++) cache.put(doc(n), { name: `doc-${n}` });
   t.is(cache.get(doc(0)), undefined, 'kept checked: only getChecked hands it out');
-  for (let n = 3; n < 6; n++) cache.put(doc(n), { name: `doc-${n}` });
+  for (let n = 3; n < 13; n++) cache.put(doc(n), { name: `doc-${n}` });
   t.is(cache.getChecked(doc(0)), undefined, 'still the least recently used, so the first to go');
-  t.deepEqual(cache.get(doc(5)), { name: 'doc-5' });
+  t.deepEqual(cache.get(doc(12)), { name: 'doc-12' });
 });
 
 test('with the cache on (as serve has it), a folder read again gives the same objects and the same problems at the same lines', (t) => {
@@ -68,10 +69,14 @@ spec:
   const first = parseOne(text);
   // The ConfigMap is kept, validated and defaulted; the Deployment, invalid, is checked each time.
   t.is(parsedDocuments()!.size, before + 1);
-  // What reads the first result changes it in place (defaults, server-assigned fields).
-  first.manifests[0]!.object.data!.mode = 'changed';
+  // A checked object is handed out itself, frozen: a reader that wrote into it would change
+  // every later read, so the write throws.
+  t.throws(() => {
+    first.manifests[0]!.object.data!.mode = 'changed';
+  }, { instanceOf: TypeError });
   const again = parseOne(text);
   t.is(parsedDocuments()!.size, before + 1, 'nothing more kept');
+  t.is(again.manifests[0]!.object, first.manifests[0]!.object, 'the same object, not parsed nor copied again');
   t.is(again.manifests[0]!.object.data!.mode, 'fast');
   t.deepEqual(again.problems, parseOne(text).problems);
   const [problem] = errorsOf(again);

@@ -3,9 +3,11 @@ import type { KubeObject, Manifest } from './types.js';
 
 /** What the cache keeps for one document's text. */
 interface Entry {
-  /** The parsed value, or, once checked, the defaulted object; as JSON. */
-  json: string;
-  /** Set once the object was validated without errors and defaulted: its issues (warnings). */
+  /** The parsed value as JSON (handed out as a fresh copy), until the document is checked. */
+  json?: string;
+  /** Once the document was validated without errors and defaulted: the object, frozen. */
+  object?: KubeObject;
+  /** Set with `object`: its issues (warnings). */
   issues?: Issue[];
   /** What it counts against the bound. */
   size: number;
@@ -15,9 +17,12 @@ interface Entry {
  * Parsed YAML documents by their text, for a process that reads the same files again and again
  * (serve: a folder on each save, a Git source on each revision). A document whose text is
  * unchanged is not parsed again, and, once it passed validation, not validated nor defaulted
- * again either (both depend on the document alone): its value is kept as JSON and read back as a
- * fresh copy, since what reads it defaults and edits objects in place. Bounded; the least recently
- * used go first. Off unless turned on: a one-shot command would pay for copies it never reads.
+ * again either (both depend on the document alone). A checked document's object is handed out
+ * itself, deeply frozen, every time: what reads a folder's objects (plan, diff, apply, the status
+ * page) only reads them, copying what it changes, and a write into one throws rather than changing
+ * what the next read gets. A document not yet checked (kustomize's, whose objects are then
+ * patched) is kept as JSON and read back as a fresh copy. Bounded; the least recently used go
+ * first. Off unless turned on: a one-shot command would pay for copies it never reads.
  */
 export class DocumentCache {
   private readonly entries = new Map<string, Entry>();
@@ -28,17 +33,17 @@ export class DocumentCache {
   /** The document as parsed; not once it is kept checked (that is the defaulted object). */
   get(text: string): unknown {
     const entry = this.entries.get(text);
-    if (!entry || entry.issues) return undefined;
+    if (!entry || entry.json === undefined) return undefined;
     this.use(text, entry);
     return JSON.parse(entry.json);
   }
 
-  /** The document's object validated and defaulted before, with the warnings it had. */
+  /** The document's object validated and defaulted before (frozen), with the warnings it had. */
   getChecked(text: string): { object: KubeObject; issues: Issue[] } | undefined {
     const entry = this.entries.get(text);
-    if (!entry?.issues) return undefined;
+    if (!entry?.object) return undefined;
     this.use(text, entry);
-    return { object: JSON.parse(entry.json) as KubeObject, issues: entry.issues };
+    return { object: entry.object, issues: entry.issues! };
   }
 
   /** Whether the document is kept (it was parsed, and passed the checks before parsing, before). */
@@ -47,19 +52,27 @@ export class DocumentCache {
   }
 
   put(text: string, value: unknown): void {
-    if (!this.entries.has(text)) this.keep(text, value);
+    if (this.entries.has(text)) return;
+    const json = exactJson(value);
+    if (json !== undefined) this.keep(text, { json, size: text.length + json.length });
   }
 
   /**
    * Keeps the document as validated (no errors, these warnings) and defaulted. Returns the object
-   * read back as the cache will hand it out, so that every read of a document, the first one too,
-   * gives objects of one shape (what plans and compares them is compiled for that one shape).
+   * as the cache will hand it out from now on: frozen, and the one object for that text.
    */
   putChecked(text: string, object: KubeObject, issues: Issue[]): KubeObject {
     const had = this.entries.get(text);
-    if (had?.issues) return JSON.parse(had.json) as KubeObject;
-    const json = this.keep(text, object, issues);
-    return json === undefined ? object : (JSON.parse(json) as KubeObject);
+    if (had?.object) return had.object;
+    // Read back from JSON, every object handed out has the shape JSON.parse gives, the first one
+    // too: what plans and compares them is compiled for that one shape (unless JSON cannot give
+    // the value back as it is: .inf, .nan, -0).
+    const json = exactJson(object);
+    const kept = json === undefined ? object : (JSON.parse(json) as KubeObject);
+    deepFreeze(kept);
+    // A parsed object takes a few times its text's length in memory.
+    this.keep(text, { object: kept, issues, size: text.length * 4 + (issues.length > 0 ? JSON.stringify(issues).length : 0) });
+    return kept;
   }
 
   get size(): number {
@@ -72,20 +85,15 @@ export class DocumentCache {
     this.entries.set(text, entry);
   }
 
-  /** Keeps the value; returns its JSON when it is kept. */
-  private keep(text: string, value: unknown, issues?: Issue[]): string | undefined {
-    const json = exactJson(value);
-    if (json === undefined) return undefined;
-    const size = text.length + json.length + (issues ? JSON.stringify(issues).length : 0);
-    if (size > this.maxBytes / 4) return undefined;
+  private keep(text: string, entry: Entry): void {
+    if (entry.size > this.maxBytes / 4) return;
     this.forget(text);
-    this.entries.set(text, { json, issues, size });
-    this.bytes += size;
+    this.entries.set(text, entry);
+    this.bytes += entry.size;
     for (const k of this.entries.keys()) {
       if (this.bytes <= this.maxBytes) break;
       this.forget(k);
     }
-    return json;
   }
 
   private forget(text: string): void {
@@ -94,6 +102,17 @@ export class DocumentCache {
     this.entries.delete(text);
     this.bytes -= entry.size;
   }
+}
+
+/** Freezes a parsed value and everything in it. */
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+    return;
+  }
+  for (const k in value) deepFreeze((value as Record<string, unknown>)[k]);
 }
 
 class NotExact extends Error {}
