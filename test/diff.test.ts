@@ -32,6 +32,24 @@ test('no-op: the same objects, as stored by a server, are unchanged', (t) => {
   t.deepEqual(result.counts, { create: 0, update: 0, unchanged: 1, prune: 0 });
 });
 
+test('a frozen desired object found unchanged is compared again once the live object is written again', (t) => {
+  // serve hands out the same frozen object for an unchanged file on every read.
+  const desired = objects(web('busybox:1')).map((o) => Object.freeze(o));
+  const live = asLive(objects(web('busybox:1'))[0]!);
+  t.is(diff(desired, [live]).changes[0]!.action, 'unchanged');
+  t.is(diff(desired, [structuredClone(live)]).changes[0]!.action, 'unchanged', 'the same resourceVersion: the same object');
+  // kubectl set image: a new resourceVersion, a new image.
+  const edited = structuredClone(live);
+  edited.metadata.resourceVersion = '43';
+  edited.spec.template.spec.containers[0].image = 'busybox:9';
+  const result = diff(desired, [edited]);
+  t.is(result.changes[0]!.action, 'update');
+  t.deepEqual(result.changes[0]!.fields.map((f) => [f.path, f.before, f.after]), [['spec.template.spec.containers[web].image', 'busybox:9', 'busybox:1']]);
+  // Another object of the same name (deleted and made again): another uid.
+  const remade = { ...structuredClone(edited), metadata: { ...edited.metadata, uid: 'u2', resourceVersion: '42' } };
+  t.is(diff(desired, [remade]).changes[0]!.action, 'update');
+});
+
 test('an image change is an update with a field-level diff, by container name', (t) => {
   const result = diff(objects(web('busybox:2')), objects(web('busybox:1')).map(asLive));
   t.is(result.changes[0]!.action, 'update');

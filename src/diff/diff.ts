@@ -46,7 +46,7 @@ export function diff(desired: KubeObject[], live: KubeObject[], prunable: Readon
     const l = liveByKey.get(key);
     const { kind, metadata } = d;
     if (!l) changes.push({ key, kind, namespace: metadata.namespace, name: metadata.name, action: 'create', fields: [] });
-    else if (plainlySame(l, d)) changes.push({ key, kind, namespace: metadata.namespace, name: metadata.name, action: 'unchanged', fields: [] });
+    else if (knownSame(l, d)) changes.push({ key, kind, namespace: metadata.namespace, name: metadata.name, action: 'unchanged', fields: [] });
     else {
       const fields = compareObjects(normalize(l), withAssigned(normalize(d), l));
       changes.push({ key, kind, namespace: metadata.namespace, name: metadata.name, action: fields.length > 0 ? 'update' : 'unchanged', fields: kind === 'Secret' ? fields.map(maskSecret) : fields });
@@ -63,6 +63,23 @@ export function diff(desired: KubeObject[], live: KubeObject[], prunable: Readon
   const counts: Record<Action, number> = { create: 0, update: 0, unchanged: 0, prune: 0 };
   for (let i = 0; i < changes.length; i++) counts[changes[i]!.action]++;
   return { changes, counts };
+}
+
+/**
+ * A frozen desired object (serve's cached documents, the same object on every read of an
+ * unchanged file) found the same as a live object, by that object's uid and resourceVersion: a
+ * live object whose resourceVersion has not moved has not changed, so the next diff of the two
+ * needs no walk.
+ */
+const sameAsLive = new WeakMap<KubeObject, { uid: string; resourceVersion: string }>();
+
+function knownSame(live: KubeObject, desired: KubeObject): boolean {
+  const { uid, resourceVersion } = live.metadata;
+  const known = sameAsLive.get(desired);
+  if (known && uid !== undefined && known.uid === uid && known.resourceVersion === resourceVersion) return true;
+  if (!plainlySame(live, desired)) return false;
+  if (uid !== undefined && resourceVersion !== undefined && Object.isFrozen(desired)) sameAsLive.set(desired, { uid, resourceVersion });
+  return true;
 }
 
 /** What the server writes into a Pod that its manifest leaves out: the scheduler's node, admission's priority, kubectl debug's containers. */
