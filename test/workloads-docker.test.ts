@@ -185,6 +185,28 @@ spec:
   t.is((await server.client.list('Pod', 'jobs', 'job-name=three')).filter((p) => p.status?.phase === 'Succeeded').length, 3);
   t.regex((await k(['get', 'job', 'three', '-n', 'jobs'])).out, /three\s+Complete\s+3\/3/);
 
+  // An init container prepares what the work reads; a sidecar (an init container that keeps
+  // running) never exits: the Pod succeeds when its app container does, and the sidecar is stopped.
+  await apply(t, `apiVersion: batch/v1
+kind: Job
+metadata: { name: staged, namespace: jobs }
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      initContainers:
+      - { name: prepare, image: "${image}", command: ["sh", "-c", "echo prepared > /work/input"], volumeMounts: [{ name: work, mountPath: /work }] }
+      - { name: logger, image: "${image}", restartPolicy: Always, command: ["sh", "-c", "exec sleep 3600"] }
+      containers: [{ name: work, image: "${image}", command: ["sh", "-c", "cat /work/input; sleep 1"], volumeMounts: [{ name: work, mountPath: /work }] }]
+      volumes: [{ name: work, emptyDir: {} }]
+`);
+  const staged = await k(['wait', '--for=condition=complete', 'job/staged', '-n', 'jobs', '--timeout=180s']);
+  t.is(staged.code, 0, staged.out + staged.err);
+  t.is((await k(['logs', 'job/staged', '-n', 'jobs', '-c', 'work'])).out, 'prepared\n');
+  const [stagedPod] = await server.client.list('Pod', 'jobs', 'job-name=staged');
+  t.is(stagedPod?.status?.phase, 'Succeeded');
+  await waitFor('the sidecar stopped', async () => !(await containersOf(server.installation, 'jobs')).some((c) => c.Labels['gouvernail.io/pod'] === stagedPod!.metadata.name && c.Labels['gouvernail.io/container'] === 'logger' && c.State === 'running'), 60_000);
+
   await apply(t, `apiVersion: batch/v1
 kind: Job
 metadata: { name: broken, namespace: jobs }

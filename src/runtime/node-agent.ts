@@ -20,7 +20,7 @@ import type { DockerRecords } from '../store/docker-records.js';
 import { isSidecar, networkOwner, planPod, subPathMarker, withServiceLinks, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
 import { claimFolder } from './claim-binder.js';
-import { namedPorts, runHandler, terminate } from './container-lifecycle.js';
+import { namedPorts, runHandler, stopGracefully, terminate } from './container-lifecycle.js';
 import { Backoff } from './backoff.js';
 
 export interface NodeAgentOptions {
@@ -409,6 +409,8 @@ export class NodeAgent {
 
   private async reconcilePod(pod: KubeObject, existing: Docker.ContainerInfo[]): Promise<void> {
     const { store, installation } = this.o;
+    const phase = pod.status?.phase;
+    if ((phase === 'Succeeded' || phase === 'Failed') && this.stopSidecars(pod, existing)) return;
     const ns = pod.metadata.namespace!;
     const waiting: Record<string, { reason: string; message: string }> = {};
     let podAddress: string | undefined;
@@ -487,6 +489,34 @@ export class NodeAgent {
     // containers it touched are inspected (which the status needs anyway), not listed again.
     const fresh = !changed ? existing.filter((e) => Object.values(ids).includes(e.Id)) : (await Promise.all(Object.values(ids).map((id) => this.inspectById(id)))).filter((c): c is Docker.ContainerInfo => !!c);
     await this.writeStatus(pod, fresh, waiting);
+  }
+
+  /**
+   * A Pod whose app containers have run to completion (a Job's): its sidecars, which would run on,
+   * are stopped in the background, the last one first, each with its preStop hook and the Pod's
+   * grace period, as the kubelet stops them; their containers are kept, with their logs. Docker
+   * is told not to start them again. True when some were still running.
+   */
+  private stopSidecars(pod: KubeObject, existing: Docker.ContainerInfo[]): boolean {
+    const names = ((pod.spec.initContainers ?? []) as ContainerSpec[]).filter(isSidecar).map((c) => c.name).reverse();
+    const running = names.map((n) => existing.find((c) => c.Labels[label.container] === n && c.State === 'running')).filter((c): c is Docker.ContainerInfo => !!c && !this.stopping.has(dockerName(c)));
+    if (running.length === 0) return false;
+    for (const c of running) this.stopping.add(dockerName(c));
+    void (async () => {
+      for (const c of running) {
+        try {
+          this.o.event?.(pod, 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
+          await this.o.docker.getContainer(c.Id).update({ RestartPolicy: { Name: 'no' } }).catch(() => {});
+          await stopGracefully(this.o.docker, c.Id, c.Labels[label.podIP], pod.spec.terminationGracePeriodSeconds);
+        } catch (err) {
+          this.log('cannot stop the sidecar of a finished Pod; trying again', { pod: pod.metadata.name, container: c.Labels[label.container], err: (err as Error).message });
+        } finally {
+          this.stopping.delete(dockerName(c));
+        }
+      }
+      this.wake(Date.now());
+    })();
+    return true;
   }
 
   /**
