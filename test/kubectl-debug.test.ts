@@ -1,4 +1,5 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { containersOf, docker, image, isReady, startServer, waitFor } from './docker-helpers.js';
 import { kubectl } from './kubectl-helpers.js';
 
@@ -44,4 +45,63 @@ test('kubectl debug adds an ephemeral container to a running Pod: it sees its ta
   const general = await k(['debug', 'debugged', `--image=${image}`, '--profile=general', '--', 'true']);
   t.not(general.code, 0);
   t.regex(general.err, /violates PodSecurity "baseline:latest": non-default capabilities \(ephemeralContainer "debugger-\w+" must not include "SYS_PTRACE"/);
+});
+
+test('kubectl debug --copy-to makes a copy of a Pod with a debugging container beside its own, and kubectl debug node/NAME runs a Pod on the node\'s namespaces with its root at /host (in a privileged namespace only)', async (t) => {
+  t.timeout(600_000);
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const k = kubectl(server.kubeconfig, '1.33');
+  // The Pod as a manifest gives it what a copy has to carry over: env from a ConfigMap, a probe, a volume.
+  t.is((await k(['create', 'configmap', 'settings', '--from-literal=MODE=copied'])).code, 0);
+  const applied = await k(['apply', '-f', '-'], { input: `apiVersion: v1
+kind: Pod
+metadata: { name: original, labels: { app: original } }
+spec:
+  containers:
+  - name: app
+    image: ${image}
+    command: [sh, -c, 'echo mode=$MODE; exec sleep 3600']
+    envFrom: [{ configMapRef: { name: settings } }]
+    readinessProbe: { exec: { command: ['true'] }, periodSeconds: 2 }
+    volumeMounts: [{ name: scratch, mountPath: /scratch }]
+    securityContext: { allowPrivilegeEscalation: false }
+  volumes: [{ name: scratch, emptyDir: {} }]
+` });
+  t.is(applied.code, 0, applied.err);
+  await waitFor('the original ready', async () => isReady((await server.client.get('Pod', 'default', 'original'))!), 180_000);
+
+  const copied = await k(['debug', 'original', '--copy-to=original-debug', `--image=${image}`, '--container=dbg', '--', 'sh', '-c', 'echo debugging; exec sleep 600']);
+  t.is(copied.code, 0, copied.err);
+  const copy = await waitFor('the copy ready', async () => {
+    const p = await server.client.get('Pod', 'default', 'original-debug');
+    return p && isReady(p) ? p : undefined;
+  }, 180_000);
+  t.deepEqual(copy.spec.containers.map((c: { name: string }) => c.name), ['app', 'dbg']);
+  const app = copy.spec.containers[0];
+  t.deepEqual(app.envFrom, [{ configMapRef: { name: 'settings' } }]);
+  t.like(app.readinessProbe, { exec: { command: ['true'] }, periodSeconds: 2 });
+  t.is(app.securityContext.allowPrivilegeEscalation, false, 'a false that protobuf carries stays false');
+  t.deepEqual(copy.spec.volumes, [{ name: 'scratch', emptyDir: {} }]);
+  t.is(copy.metadata.labels?.app, undefined, 'the copy leaves the labels behind, so no Service sends it traffic');
+  t.is((await k(['logs', 'original-debug', '-c', 'app'])).out, 'mode=copied\n');
+  t.is((await k(['logs', 'original-debug', '-c', 'dbg'])).out, 'debugging\n');
+
+  // A node debugging Pod shares the host's namespaces and mounts its root: baseline refuses it.
+  const node = (await server.client.list('Node'))[0]!.metadata.name;
+  const refused = await k(['debug', `node/${node}`, `--image=${image}`, '--', 'true']);
+  t.not(refused.code, 0);
+  t.regex(refused.err, /violates PodSecurity "baseline:latest": host namespaces \(hostNetwork=true, hostPID=true, hostIPC=true\), hostPath volumes/);
+  t.is((await k(['create', 'namespace', 'node-debug'])).code, 0);
+  t.is((await k(['label', 'namespace', 'node-debug', 'pod-security.kubernetes.io/enforce=privileged'])).code, 0);
+  const debugged = await k(['debug', `node/${node}`, '-n', 'node-debug', `--image=${image}`, '--', 'sh', '-c', 'cat /host/etc/hostname; ls /proc | grep -c "^[0-9]"']);
+  t.is(debugged.code, 0, debugged.err);
+  const [pod] = await waitFor('the node debugger', async () => {
+    const pods = await server.client.list('Pod', 'node-debug');
+    return pods.length && pods[0]!.status?.phase === 'Succeeded' ? pods : undefined;
+  }, 180_000);
+  t.like(pod!.spec, { hostNetwork: true, hostPID: true, hostIPC: true, nodeName: node, restartPolicy: 'Never' });
+  const [hostname, processes] = (await k(['logs', pod!.metadata.name, '-n', 'node-debug'])).out.trim().split('\n');
+  t.is(hostname, readFileSync('/etc/hostname', 'utf8').trim(), 'the host\'s own /etc/hostname, under /host');
+  t.true(Number(processes) > 10, `the host's processes are seen (${processes})`);
 });

@@ -6,11 +6,14 @@ import { ApiError } from './errors.js';
  * serviceaccount|token|role|clusterrole|rolebinding|clusterrolebinding|quota|pdb|ingress`, `create job
  * --from=cronjob/NAME`, `autoscale`. The body is the magic `k8s\0` and a runtime.Unknown
  * {typeMeta{apiVersion, kind}, raw}; raw is read with the field numbers of the kinds below (from
- * Kubernetes' generated.proto) into the JSON shape.
+ * Kubernetes' generated.proto) into the JSON shape. `kubectl debug --copy-to` and `kubectl debug
+ * node/NAME` send a whole Pod: its spec is read with the fields Gouvernail serves.
  */
 
 // `inline`: a message whose fields JSON writes into its parent's (an Ingress rule's IngressRuleValue).
-type Field = [name: string, type: 'string' | 'bool' | 'int' | 'strings' | 'stringMap' | 'bytesMap' | 'intOrString' | 'quantity' | 'quantityMap' | 'positiveInt' | 'ignored' | Message | { repeated: Message } | { inline: Message }];
+// `bool` and `positiveInt` are Go fields that protobuf always writes (false and 0 say nothing);
+// `optBool` and `int` are pointers, written only when set, so false and 0 are kept.
+type Field = [name: string, type: 'string' | 'bool' | 'optBool' | 'int' | 'ints' | 'strings' | 'stringMap' | 'bytesMap' | 'intOrString' | 'quantity' | 'quantityMap' | 'positiveInt' | 'ignored' | Message | { repeated: Message } | { inline: Message }];
 interface Message {
   [field: number]: Field;
 }
@@ -51,11 +54,80 @@ const httpIngressPath: Message = { 1: ['path', 'string'], 2: ['backend', ingress
 const ingressRule: Message = { 1: ['host', 'string'], 2: ['ingressRuleValue', { inline: { 1: ['http', { 1: ['paths', { repeated: httpIngressPath }] }] } }] };
 const ingressSpec: Message = { 1: ['defaultBackend', ingressBackend], 2: ['tls', { repeated: { 1: ['hosts', 'strings'], 2: ['secretName', 'string'] } }], 3: ['rules', { repeated: ingressRule }], 4: ['ingressClassName', 'string'] };
 
+// A whole Pod, as kubectl debug --copy-to and kubectl debug node/NAME send it (core/v1 generated.proto).
+const localObjectReference: Message = { 1: ['name', 'string'] };
+const keyToPath: Message = { 1: ['key', 'string'], 2: ['path', 'string'], 3: ['mode', 'int'] };
+const objectFieldSelector: Message = { 1: ['apiVersion', 'string'], 2: ['fieldPath', 'string'] };
+const resourceFieldSelector: Message = { 1: ['containerName', 'string'], 2: ['resource', 'string'], 3: ['divisor', 'quantity'] };
+const keySelector: Message = { 1: ['', { inline: localObjectReference }], 2: ['key', 'string'], 3: ['optional', 'optBool'] };
+const fullEnvVar: Message = { 1: ['name', 'string'], 2: ['value', 'string'], 3: ['valueFrom', { 1: ['fieldRef', objectFieldSelector], 2: ['resourceFieldRef', resourceFieldSelector], 3: ['configMapKeyRef', keySelector], 4: ['secretKeyRef', keySelector] }] };
+const envSource: Message = { 1: ['', { inline: localObjectReference }], 2: ['optional', 'optBool'] };
+const envFromSource: Message = { 1: ['prefix', 'string'], 2: ['configMapRef', envSource], 3: ['secretRef', envSource] };
+const volumeMount: Message = { 1: ['name', 'string'], 2: ['readOnly', 'bool'], 3: ['mountPath', 'string'], 4: ['subPath', 'string'], 5: ['mountPropagation', 'string'], 6: ['subPathExpr', 'string'] };
+const handler: Message = {
+  1: ['exec', { 1: ['command', 'strings'] }],
+  2: ['httpGet', { 1: ['path', 'string'], 2: ['port', 'intOrString'], 3: ['host', 'string'], 4: ['scheme', 'string'], 5: ['httpHeaders', { repeated: { 1: ['name', 'string'], 2: ['value', 'string'] } }] }],
+  3: ['tcpSocket', { 1: ['port', 'intOrString'], 2: ['host', 'string'] }],
+};
+// Go ints that protobuf always writes: 0 is "not set", and the defaults apply.
+const probe: Message = { 1: ['', { inline: handler }], 2: ['initialDelaySeconds', 'positiveInt'], 3: ['timeoutSeconds', 'positiveInt'], 4: ['periodSeconds', 'positiveInt'], 5: ['successThreshold', 'positiveInt'], 6: ['failureThreshold', 'positiveInt'], 7: ['terminationGracePeriodSeconds', 'int'] };
+const seLinuxOptions: Message = { 1: ['user', 'string'], 2: ['role', 'string'], 3: ['type', 'string'], 4: ['level', 'string'] };
+const seccompProfile: Message = { 1: ['type', 'string'], 2: ['localhostProfile', 'string'] };
+const securityContext: Message = { 1: ['capabilities', { 1: ['add', 'strings'], 2: ['drop', 'strings'] }], 2: ['privileged', 'optBool'], 3: ['seLinuxOptions', seLinuxOptions], 4: ['runAsUser', 'int'], 5: ['runAsNonRoot', 'optBool'], 6: ['readOnlyRootFilesystem', 'optBool'], 7: ['allowPrivilegeEscalation', 'optBool'], 8: ['runAsGroup', 'int'], 9: ['procMount', 'string'], 11: ['seccompProfile', seccompProfile] };
+const fullContainer: Message = {
+  1: ['name', 'string'], 2: ['image', 'string'], 3: ['command', 'strings'], 4: ['args', 'strings'], 5: ['workingDir', 'string'], 6: ['ports', { repeated: containerPort }],
+  7: ['env', { repeated: fullEnvVar }], 8: ['resources', { 1: ['limits', 'quantityMap'], 2: ['requests', 'quantityMap'] }], 9: ['volumeMounts', { repeated: volumeMount }],
+  10: ['livenessProbe', probe], 11: ['readinessProbe', probe], 12: ['lifecycle', { 1: ['postStart', handler], 2: ['preStop', handler] }],
+  13: ['terminationMessagePath', 'string'], 14: ['imagePullPolicy', 'string'], 15: ['securityContext', securityContext], 16: ['stdin', 'bool'], 17: ['stdinOnce', 'bool'], 18: ['tty', 'bool'],
+  19: ['envFrom', { repeated: envFromSource }], 20: ['terminationMessagePolicy', 'string'], 22: ['startupProbe', probe], 24: ['restartPolicy', 'string'],
+};
+const nodeSelectorTerm: Message = { 1: ['matchExpressions', { repeated: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'strings'] } }], 2: ['matchFields', { repeated: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'strings'] } }] };
+const podAffinityTerm: Message = { 1: ['labelSelector', labelSelector], 2: ['namespaces', 'strings'], 3: ['topologyKey', 'string'], 4: ['namespaceSelector', labelSelector] };
+const podAffinity: Message = { 1: ['requiredDuringSchedulingIgnoredDuringExecution', { repeated: podAffinityTerm }], 2: ['preferredDuringSchedulingIgnoredDuringExecution', { repeated: { 1: ['weight', 'int'], 2: ['podAffinityTerm', podAffinityTerm] } }] };
+const affinity: Message = {
+  1: ['nodeAffinity', { 1: ['requiredDuringSchedulingIgnoredDuringExecution', { 1: ['nodeSelectorTerms', { repeated: nodeSelectorTerm }] }], 2: ['preferredDuringSchedulingIgnoredDuringExecution', { repeated: { 1: ['weight', 'int'], 2: ['preference', nodeSelectorTerm] } }] }],
+  2: ['podAffinity', podAffinity],
+  3: ['podAntiAffinity', podAffinity],
+};
+const downwardApiFile: Message = { 1: ['path', 'string'], 2: ['fieldRef', objectFieldSelector], 3: ['resourceFieldRef', resourceFieldSelector], 4: ['mode', 'int'] };
+const volumeSource: Message = {
+  1: ['hostPath', { 1: ['path', 'string'], 2: ['type', 'string'] }],
+  2: ['emptyDir', { 1: ['medium', 'string'], 2: ['sizeLimit', 'quantity'] }],
+  6: ['secret', { 1: ['secretName', 'string'], 2: ['items', { repeated: keyToPath }], 3: ['defaultMode', 'int'], 4: ['optional', 'optBool'] }],
+  10: ['persistentVolumeClaim', { 1: ['claimName', 'string'], 2: ['readOnly', 'bool'] }],
+  16: ['downwardAPI', { 1: ['items', { repeated: downwardApiFile }], 2: ['defaultMode', 'int'] }],
+  19: ['configMap', { 1: ['', { inline: localObjectReference }], 2: ['items', { repeated: keyToPath }], 3: ['defaultMode', 'int'], 4: ['optional', 'optBool'] }],
+  26: ['projected', {
+    1: ['sources', { repeated: {
+      1: ['secret', { 1: ['', { inline: localObjectReference }], 2: ['items', { repeated: keyToPath }], 4: ['optional', 'optBool'] }],
+      2: ['downwardAPI', { 1: ['items', { repeated: downwardApiFile }] }],
+      3: ['configMap', { 1: ['', { inline: localObjectReference }], 2: ['items', { repeated: keyToPath }], 4: ['optional', 'optBool'] }],
+      4: ['serviceAccountToken', { 1: ['audience', 'string'], 2: ['expirationSeconds', 'int'], 3: ['path', 'string'] }],
+    } }],
+    2: ['defaultMode', 'int'],
+  }],
+};
+const podSecurityContext: Message = { 1: ['seLinuxOptions', seLinuxOptions], 2: ['runAsUser', 'int'], 3: ['runAsNonRoot', 'optBool'], 4: ['supplementalGroups', 'ints'], 5: ['fsGroup', 'int'], 6: ['runAsGroup', 'int'], 7: ['sysctls', { repeated: { 1: ['name', 'string'], 2: ['value', 'string'] } }], 9: ['fsGroupChangePolicy', 'string'], 10: ['seccompProfile', seccompProfile] };
+const fullPodSpec: Message = {
+  1: ['volumes', { repeated: { 1: ['name', 'string'], 2: ['', { inline: volumeSource }] } }],
+  2: ['containers', { repeated: fullContainer }], 3: ['restartPolicy', 'string'], 4: ['terminationGracePeriodSeconds', 'int'], 5: ['activeDeadlineSeconds', 'int'], 6: ['dnsPolicy', 'string'],
+  7: ['nodeSelector', 'stringMap'], 8: ['serviceAccountName', 'string'], 9: ['serviceAccount', 'string'], 10: ['nodeName', 'string'], 11: ['hostNetwork', 'bool'], 12: ['hostPID', 'bool'], 13: ['hostIPC', 'bool'],
+  14: ['securityContext', podSecurityContext], 15: ['imagePullSecrets', { repeated: localObjectReference }], 16: ['hostname', 'string'], 17: ['subdomain', 'string'], 18: ['affinity', affinity], 19: ['schedulerName', 'string'],
+  20: ['initContainers', { repeated: fullContainer }], 21: ['automountServiceAccountToken', 'optBool'],
+  22: ['tolerations', { repeated: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['value', 'string'], 4: ['effect', 'string'], 5: ['tolerationSeconds', 'int'] } }],
+  23: ['hostAliases', { repeated: { 1: ['ip', 'string'], 2: ['hostnames', 'strings'] } }], 24: ['priorityClassName', 'string'], 25: ['priority', 'int'],
+  26: ['dnsConfig', { 1: ['nameservers', 'strings'], 2: ['searches', 'strings'], 3: ['options', { repeated: { 1: ['name', 'string'], 2: ['value', 'string'] } }] }],
+  27: ['shareProcessNamespace', 'optBool'], 28: ['readinessGates', { repeated: { 1: ['conditionType', 'string'] } }], 29: ['runtimeClassName', 'string'], 30: ['enableServiceLinks', 'optBool'], 31: ['preemptionPolicy', 'string'],
+  33: ['topologySpreadConstraints', { repeated: { 1: ['maxSkew', 'int'], 2: ['topologyKey', 'string'], 3: ['whenUnsatisfiable', 'string'], 4: ['labelSelector', labelSelector] } }],
+  35: ['setHostnameAsFQDN', 'optBool'],
+};
+
 /** By kind, or by `apiVersion/kind` where versions of a kind number their fields differently (HPAs). */
 const kinds: Record<string, Message> = {
   'autoscaling/v2/HorizontalPodAutoscaler': { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['scaleTargetRef', scaleTargetRef], 2: ['minReplicas', 'int'], 3: ['maxReplicas', 'int'], 4: ['metrics', { repeated: metricSpec }] }], 3: ['status', 'ignored'] },
   'autoscaling/v1/HorizontalPodAutoscaler': { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['scaleTargetRef', scaleTargetRef], 2: ['minReplicas', 'int'], 3: ['maxReplicas', 'int'], 4: ['targetCPUUtilizationPercentage', 'int'] }], 3: ['status', 'ignored'] },
   Job: { 1: ['metadata', objectMeta], 2: ['spec', jobSpec], 3: ['status', 'ignored'] },
+  Pod: { 1: ['metadata', objectMeta], 2: ['spec', fullPodSpec], 3: ['status', 'ignored'] },
   CronJob: { 1: ['metadata', objectMeta], 2: ['spec', cronJobSpec], 3: ['status', 'ignored'] },
   Deployment: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', labelSelector], 3: ['template', podTemplate], 4: ['strategy', { 1: ['type', 'string'], 2: ['rollingUpdate', { 1: ['maxUnavailable', 'intOrString'], 2: ['maxSurge', 'intOrString'] }] }], 5: ['minReadySeconds', 'positiveInt'], 6: ['revisionHistoryLimit', 'int'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'int'] }], 3: ['status', 'ignored'] },
   Service: { 1: ['metadata', objectMeta], 2: ['spec', { 1: ['ports', { repeated: servicePort }], 2: ['selector', 'stringMap'], 3: ['clusterIP', 'string'], 4: ['type', 'string'], 7: ['sessionAffinity', 'string'], 10: ['externalName', 'string'] }], 3: ['status', 'ignored'] },
@@ -112,6 +184,22 @@ function* fields(buf: Buffer): Generator<RawField> {
   }
 }
 
+/** A packed repeated varint field's values. */
+function packedVarints(b: Buffer): number[] {
+  const out: number[] = [];
+  let result = 0;
+  let shift = 1;
+  for (const byte of b) {
+    result += (byte & 0x7f) * shift;
+    if (byte < 0x80) {
+      out.push(result);
+      result = 0;
+      shift = 1;
+    } else shift *= 128;
+  }
+  return out;
+}
+
 function pair(b: Buffer): [string, Buffer] {
   let key = '';
   let value: Buffer = Buffer.alloc(0);
@@ -140,8 +228,9 @@ function read(buf: Buffer, message: Message): Record<string, unknown> {
     if (type === 'ignored' || (type === 'string' && bytes.length === 0) || (type === 'positiveInt' && f.value === 0) || (type === 'bool' && f.value === 0)) continue;
     if (type === 'string') out[name] = bytes.toString('utf8');
     else if (type === 'positiveInt') out[name] = f.value;
-    else if (type === 'bool') out[name] = f.value === 1;
+    else if (type === 'bool' || type === 'optBool') out[name] = f.value === 1;
     else if (type === 'int') out[name] = f.value;
+    else if (type === 'ints') (out[name] ??= []).push(...(Buffer.isBuffer(f.value) ? packedVarints(f.value) : [f.value]));
     else if (type === 'strings') (out[name] ??= []).push(bytes.toString('utf8'));
     else if (type === 'stringMap') {
       const [k, v] = pair(bytes);
