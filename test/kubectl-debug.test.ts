@@ -71,7 +71,8 @@ spec:
   t.is(applied.code, 0, applied.err);
   await waitFor('the original ready', async () => isReady((await server.client.get('Pod', 'default', 'original'))!), 180_000);
 
-  const copied = await k(['debug', 'original', '--copy-to=original-debug', `--image=${image}`, '--container=dbg', '--', 'sh', '-c', 'echo debugging; exec sleep 600']);
+  // --share-processes: the debugging container sees the app's processes.
+  const copied = await k(['debug', 'original', '--copy-to=original-debug', '--share-processes', `--image=${image}`, '--container=dbg', '--', 'sh', '-c', 'echo debugging; for i in $(seq 60); do ps -o args | grep -q "^sleep 3600" && break; sleep 1; done; echo "app processes seen: $(ps -o args | grep -c "^sleep 3600")"; exec sleep 600']);
   t.is(copied.code, 0, copied.err);
   const copy = await waitFor('the copy ready', async () => {
     const p = await server.client.get('Pod', 'default', 'original-debug');
@@ -85,7 +86,11 @@ spec:
   t.deepEqual(copy.spec.volumes, [{ name: 'scratch', emptyDir: {} }]);
   t.is(copy.metadata.labels?.app, undefined, 'the copy leaves the labels behind, so no Service sends it traffic');
   t.is((await k(['logs', 'original-debug', '-c', 'app'])).out, 'mode=copied\n');
-  t.is((await k(['logs', 'original-debug', '-c', 'dbg'])).out, 'debugging\n');
+  t.true(copy.spec.shareProcessNamespace);
+  t.is(await waitFor('the debugging container\'s report', async () => {
+    const out = (await k(['logs', 'original-debug', '-c', 'dbg'])).out;
+    return out.includes('seen') ? out : undefined;
+  }, 120_000), 'debugging\napp processes seen: 1\n');
 
   // A node debugging Pod shares the host's namespaces and mounts its root: baseline refuses it.
   const node = (await server.client.list('Node'))[0]!.metadata.name;

@@ -129,16 +129,16 @@ kind: Pod
 metadata:
   name: ${name}
 spec:
-  shareProcessNamespace: true
+  setHostnameAsFQDN: true
   containers: [{ name: a, image: "busybox:1" }]
 `;
   const set = parseOne(`${doc('one')}---\n${doc('two')}`);
   t.deepEqual(errorsOf(set), []);
   const warnings = set.problems.filter((p) => p.severity === 'warning');
   t.is(warnings.length, 1);
-  t.is(warnings[0]!.field, 'spec.shareProcessNamespace');
+  t.is(warnings[0]!.field, 'spec.setHostnameAsFQDN');
   t.regex(warnings[0]!.message, /not acted on.*also in 1 more place/);
-  t.is(set.manifests[1]!.object.spec.shareProcessNamespace, true);
+  t.is(set.manifests[1]!.object.spec.setHostnameAsFQDN, true);
 });
 
 test('a field named like a property every JavaScript object has (constructor, toString) is reported, not taken for a known one', (t) => {

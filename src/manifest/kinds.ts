@@ -195,13 +195,14 @@ export const podSpec = obj({
   serviceAccountName: str(dnsSubdomain),
   automountServiceAccountToken: bool,
   hostPID: bool,
+  shareProcessNamespace: describe(bool, "The Pod's containers share one process namespace: each sees and can signal the others' processes (PID 1 is the first container's program)."),
   hostIPC: bool,
   hostNetwork: bool,
   priorityClassName: describe(str(), "The PriorityClass whose value becomes the Pod's priority: the scheduler places higher priorities first and, when a Pod fits nowhere, stops lower-priority Pods to make room (unless its preemptionPolicy is Never)."),
   priority: int(),
   preemptionPolicy: oneOf('PreemptLowerPriority', 'Never'),
   ephemeralContainers: describe(arr(ephemeralContainer, 'name'), 'Containers kubectl debug adds to a running Pod (pods/NAME/ephemeralcontainers): never in a manifest.'),
-}, false, ['activeDeadlineSeconds', 'serviceAccount', 'shareProcessNamespace', 'readinessGates', 'runtimeClassName', 'overhead', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+}, false, ['activeDeadlineSeconds', 'serviceAccount', 'readinessGates', 'runtimeClassName', 'overhead', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 const percentOrInt = intOrString((v) =>
   typeof v === 'number' ? (v < 0 ? 'must not be negative' : undefined) : /^\d+%$/.test(v) ? undefined : 'must be an integer or a percentage such as 25%',

@@ -250,6 +250,9 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     // An ephemeral container sees its target's processes (kubectl debug --target).
     const target = ephemeral ? (c as { targetContainerName?: string }).targetContainerName : undefined;
     if (!spec.hostPID && target) hostConfig.PidMode = `container:${containerName(ns, pod.metadata.name, target)}`;
+    // shareProcessNamespace: the containers join the process namespace of the one that owns the
+    // Pod's network (init containers that run before it have their own, as it does not exist yet).
+    else if (!spec.hostPID && (spec as { shareProcessNamespace?: boolean }).shareProcessNamespace && c.name !== owner && !before) hostConfig.PidMode = `container:${containerName(ns, pod.metadata.name, owner)}`;
     if (spec.hostIPC) hostConfig.IpcMode = 'host';
     const preStop = (c as { lifecycle?: { preStop?: unknown } }).lifecycle?.preStop;
     const grace = spec.terminationGracePeriodSeconds ?? defaultGraceSeconds;
