@@ -175,6 +175,9 @@ spec:
   const [rangeB, rangeC] = [await podCIDR('host-b'), await podCIDR('host-c')];
   t.regex(rangeB, /^\d+\.\d+\.\d+\.0\/20$/);
   t.regex(sh('ip', '-n', 'gvn-a', 'route', 'show', rangeC), /via 10\.198\.0\.2 dev gv\.vxlan onlink/);
+  // The tunnel's MTU leaves room for the 50 bytes VXLAN adds, under the link it is carried on.
+  const mtu = (dev: string) => Number(/ mtu (\d+) /.exec(sh('ip', '-n', 'gvn-a', '-o', 'link', 'show', 'dev', dev))?.[1]);
+  t.is(mtu('gv.vxlan'), mtu('eth0') - 50);
   t.regex(sh('ip', '-n', 'gvn-a', 'route', 'show', rangeB), /via 10\.199\.0\.3 dev eth0/);
 
   // The NodePort on host A, from this machine: served by the Pod on host B.

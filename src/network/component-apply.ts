@@ -51,6 +51,17 @@ function vxlanMac(address: string): string {
   return ['0e', '76', ...address.split('.').map((x) => Number(x).toString(16).padStart(2, '0'))].join(':');
 }
 
+/** What VXLAN adds to each packet: outer IPv4, UDP, VXLAN and Ethernet headers. */
+const vxlanOverhead = 50;
+
+/** The MTU of the link that holds this address, or undefined. */
+function underlayMtu(address: string): number | undefined {
+  const link = /^\d+:\s+(\S+)\s/.exec(run('ip', ['-o', '-4', 'addr', 'show', 'to', `${address}/32`]).out)?.[1];
+  if (!link) return undefined;
+  const mtu = / mtu (\d+) /.exec(run('ip', ['-o', 'link', 'show', 'dev', link.split('@')[0]!]).out)?.[1];
+  return mtu ? Number(mtu) : undefined;
+}
+
 const plan = JSON.parse(readFileSync(`${configDir}/apply.json`, 'utf8')) as Plan;
 const iptables = `iptables-${backend()}`;
 const failures: string[] = [];
@@ -78,6 +89,10 @@ if (plan.routes) {
       if (!add.ok) failures.push(`ip link add ${dev} type vxlan: ${add.out}`);
     }
     run('ip', ['link', 'set', dev, 'address', vxlanMac(plan.self)]);
+    // Encapsulation adds 50 bytes: the tunnel's MTU is that much under the link the node's own
+    // address is on, so a full-size packet is not fragmented on the wire (TCP learns the smaller size).
+    const underlay = underlayMtu(plan.self);
+    if (underlay) run('ip', ['link', 'set', dev, 'mtu', String(underlay - vxlanOverhead)]);
     run('ip', ['link', 'set', dev, 'up']);
     for (const via of new Set(tunnelled.map((r) => r.via))) {
       const mac = vxlanMac(via);
