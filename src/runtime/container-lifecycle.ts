@@ -32,7 +32,12 @@ export async function runHandler(docker: Docker, containerId: string, h: Lifecyc
       const stream = await exec.start({});
       let output = '';
       stream.on('data', (b: Buffer) => (output = (output + b.toString('latin1')).slice(-512)));
-      await new Promise((r) => stream.on('end', r));
+      // Closed once the handler's time is up too (the caller stops waiting then).
+      const timer = setTimeout(() => (stream as { destroy?: () => void }).destroy?.(), timeoutMs).unref();
+      await new Promise((r) => {
+        stream.on('end', r);
+        stream.on('close', r);
+      }).finally(() => clearTimeout(timer));
       const info = await exec.inspect();
       // eslint-disable-next-line no-control-regex
       return info.ExitCode === 0 ? undefined : `command ${JSON.stringify(h.exec.command)} exited with ${info.ExitCode}: ${output.replace(/[\x00-\x08]/g, '').trim()}`;

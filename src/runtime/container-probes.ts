@@ -163,9 +163,14 @@ async function runProbe(docker: Docker, p: Probe, id: string, podIP: string | un
       const exec = await docker.getContainer(id).exec({ Cmd: p.exec.command, AttachStdout: true, AttachStderr: true });
       const stream = await exec.start({});
       stream.resume();
-      await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => setTimeout(r, timeout))]);
-      const info = await exec.inspect();
-      return info.ExitCode === 0;
+      try {
+        await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => setTimeout(r, timeout))]);
+        const info = await exec.inspect();
+        return info.ExitCode === 0;
+      } finally {
+        // A command past its timeout keeps its stream open: closed here, not left for each probe.
+        (stream as { destroy?: () => void }).destroy?.();
+      }
     }
     if (!podIP) return false;
     if (p.httpGet) {

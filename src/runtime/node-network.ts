@@ -173,12 +173,18 @@ export async function execIn(docker: Docker, id: string, cmd: string[]): Promise
   // The output stream does not always end with the process: its state is asked too, for 30 s.
   const ended = new Promise((resolve) => stream.on('end', resolve));
   const deadline = Date.now() + 30_000;
-  let info = await exec.inspect();
-  while (info.Running && Date.now() < deadline) {
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 100))]);
+  let info: Awaited<ReturnType<typeof exec.inspect>>;
+  try {
     info = await exec.inspect();
+    while (info.Running && Date.now() < deadline) {
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 100))]);
+      info = await exec.inspect();
+    }
+  } finally {
+    // Closed whatever happened: a stream left open (its container removed meanwhile, and Docker
+    // keeps the connection) keeps the process from exiting.
+    (stream as { destroy?: () => void }).destroy?.();
   }
-  (stream as { destroy?: () => void }).destroy?.();
   if (info.Running) throw new Error(`${cmd.join(' ')} did not finish within 30 s`);
   if (info.ExitCode !== 0) throw Object.assign(new Error(text.trim() || `${cmd.join(' ')} exited with ${info.ExitCode}`), { output: text });
   return text;
