@@ -28,6 +28,26 @@ test("a Pod's first container owns its network namespace, with no Docker network
   t.true(side!.Env!.includes('MY_IP=10.244.0.7'), 'the downward API has the address from the first start');
 });
 
+test("a Pod with a subdomain has its fully qualified name first on its /etc/hosts line (hostname -f); setHostnameAsFQDN makes it the hostname; shareProcessNamespace joins the owner's processes", (t) => {
+  const p = pod([]);
+  p.spec.hostname = 'db-0';
+  p.spec.subdomain = 'db';
+  p.spec.containers.push({ name: 'agent', image: 'busybox:1' });
+  const plain = planPod(p, { ...none, podAddress: '10.244.0.7' }, 'i').containers.map((c) => c.options);
+  t.is(plain[0]!.Hostname, 'db-0');
+  t.deepEqual(plain[0]!.HostConfig!.ExtraHosts, ['db-0.db.shop.svc.cluster.local db-0:10.244.0.7']);
+  t.is(plain[1]!.HostConfig!.PidMode, undefined, 'each container its own processes by default');
+  p.spec.setHostnameAsFQDN = true;
+  p.spec.shareProcessNamespace = true;
+  const [first, agent] = planPod(p, { ...none, podAddress: '10.244.0.7' }, 'i').containers.map((c) => c.options);
+  t.is(first!.Hostname, 'db-0.db.shop.svc.cluster.local');
+  t.is(first!.HostConfig!.PidMode, undefined);
+  t.is(agent!.HostConfig!.PidMode, 'container:gv_shop_web_web');
+  // Kubernetes refuses a hostname over 64 characters: the Pod waits, saying why.
+  p.spec.subdomain = 'a-very-long-subdomain-name-that-makes-the-fqdn-too-long';
+  t.regex(planPod(p, { ...none, podAddress: '10.244.0.7' }, 'i').configError?.message ?? '', /longer than 64 characters/);
+});
+
 test("each Service of the namespace with a cluster IP is in a new container's env, as Docker links named it, unless enableServiceLinks is false; the spec hash does not see them", (t) => {
   const svc = (name: string, spec: object) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec });
   const services = [

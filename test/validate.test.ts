@@ -129,16 +129,16 @@ kind: Pod
 metadata:
   name: ${name}
 spec:
-  setHostnameAsFQDN: true
+  runtimeClassName: gvisor
   containers: [{ name: a, image: "busybox:1" }]
 `;
   const set = parseOne(`${doc('one')}---\n${doc('two')}`);
   t.deepEqual(errorsOf(set), []);
   const warnings = set.problems.filter((p) => p.severity === 'warning');
   t.is(warnings.length, 1);
-  t.is(warnings[0]!.field, 'spec.setHostnameAsFQDN');
+  t.is(warnings[0]!.field, 'spec.runtimeClassName');
   t.regex(warnings[0]!.message, /not acted on.*also in 1 more place/);
-  t.is(set.manifests[1]!.object.spec.setHostnameAsFQDN, true);
+  t.is(set.manifests[1]!.object.spec.runtimeClassName, 'gvisor');
 });
 
 test('a field named like a property every JavaScript object has (constructor, toString) is reported, not taken for a known one', (t) => {

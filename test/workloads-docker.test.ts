@@ -91,6 +91,9 @@ spec:
   const ping = await execIn(c2!.Id, ['ping', '-c', '1', '-W', '2', 'web-0.nginx']);
   t.is(ping.code, 0, ping.out);
   t.is((await execIn(c2!.Id, ['ping', '-c', '1', '-W', '2', 'web-0.nginx.sts.svc.cluster.local'])).code, 0);
+  // Its own fully qualified name, as `hostname -f` gives it (what clustered databases configure themselves with).
+  t.is((await execIn(c2!.Id, ['hostname', '-f'])).out.trim(), 'web-2.nginx.sts.svc.cluster.local');
+  t.is((await execIn(c2!.Id, ['hostname'])).out.trim(), 'web-2');
 
   // Scaled to 1: web-2 then web-1 go; their claims stay.
   t.is((await k(['scale', 'statefulset/web', '-n', 'sts', '--replicas=1'])).code, 0);

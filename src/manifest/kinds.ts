@@ -195,6 +195,7 @@ export const podSpec = obj({
   serviceAccountName: str(dnsSubdomain),
   automountServiceAccountToken: bool,
   hostPID: bool,
+  setHostnameAsFQDN: describe(bool, "With a subdomain, the Pod's hostname is its fully qualified name (HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local) rather than HOSTNAME."),
   shareProcessNamespace: describe(bool, "The Pod's containers share one process namespace: each sees and can signal the others' processes (PID 1 is the first container's program)."),
   hostIPC: bool,
   hostNetwork: bool,
@@ -202,7 +203,7 @@ export const podSpec = obj({
   priority: int(),
   preemptionPolicy: oneOf('PreemptLowerPriority', 'Never'),
   ephemeralContainers: describe(arr(ephemeralContainer, 'name'), 'Containers kubectl debug adds to a running Pod (pods/NAME/ephemeralcontainers): never in a manifest.'),
-}, false, ['activeDeadlineSeconds', 'serviceAccount', 'readinessGates', 'runtimeClassName', 'overhead', 'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+}, false, ['activeDeadlineSeconds', 'serviceAccount', 'readinessGates', 'runtimeClassName', 'overhead', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 const percentOrInt = intOrString((v) =>
   typeof v === 'number' ? (v < 0 ? 'must not be negative' : undefined) : /^\d+%$/.test(v) ? undefined : 'must be an integer or a percentage such as 25%',

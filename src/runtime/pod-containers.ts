@@ -6,6 +6,7 @@ import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
 import { claimVolumeName, containerName, emptyDirVolumeName, label } from './labels.js';
 import { parseQuantity } from '../manifest/quantity.js';
 import { defaultGraceSeconds, preStopLabel } from './container-lifecycle.js';
+import { clusterDomain } from '../network/dns-records.js';
 
 export interface Lookups {
   configMap(name: string): KubeObject | undefined;
@@ -281,6 +282,14 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       // The container that owns the Pod's network namespace (and an init container that runs
       // before it): no Docker network; the node's network component gives it the Pod's address.
       options.Hostname = spec.hostname ?? pod.metadata.name.slice(0, 63);
+      // With a subdomain (a StatefulSet's Pods), the Pod has a fully qualified name, which
+      // `hostname -f` gives; setHostnameAsFQDN makes it the hostname itself, as in Kubernetes.
+      const short = options.Hostname;
+      const fqdn = spec.subdomain ? `${short}.${spec.subdomain}.${ns}.svc.${clusterDomain}` : undefined;
+      if (fqdn && (spec as { setHostnameAsFQDN?: boolean }).setHostnameAsFQDN) {
+        if (fqdn.length > 64) plan.configError ??= { container: c.name, message: `the Pod's fully qualified name ${fqdn} is longer than 64 characters, which setHostnameAsFQDN cannot make a hostname` };
+        else options.Hostname = fqdn;
+      }
       if (index === 0) {
         const ports = [...containers, ...(spec.initContainers ?? []).filter(isSidecar)].flatMap((x) => x.ports ?? []).filter((p) => p.hostPort);
         const allowed = lookups.publishAddresses;
@@ -293,7 +302,9 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       Object.assign(hostConfig, dnsSettings(pod, lookups.clusterDns));
       // The Pod's own name resolves to its address, as in Kubernetes; the API's names (its
       // certificate has them) to the API's address.
-      hostConfig.ExtraHosts = [...(lookups.podAddress ? [`${options.Hostname}:${lookups.podAddress}`] : []), ...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
+      // (One line of /etc/hosts for both names, the full one first: it is what `hostname -f` reads.)
+      const ownNames = fqdn ? `${fqdn} ${short}` : short;
+      hostConfig.ExtraHosts = [...(lookups.podAddress ? [`${ownNames}:${lookups.podAddress}`] : []), ...(access ? apiNames.map((n) => `${n}:${access.host}`) : []), ...hostAliases(spec)];
       if (hostConfig.ExtraHosts.length === 0) delete hostConfig.ExtraHosts;
     } else if (init && before) {
       hostConfig.NetworkMode = 'host';
