@@ -3,6 +3,8 @@ import { resourcePath } from '../src/api/resources.js';
 import { containersOf, docker, execIn, freePort, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
 import { image } from './docker-helpers.js';
+import { kubectl } from './kubectl-helpers.js';
+import type { KubeObject } from '../src/manifest/types.js';
 
 test.serial('a two-container Pod shares localhost and an emptyDir; a memory emptyDir is a tmpfs of its sizeLimit; a ConfigMap is a file and a Secret an env var', async (t) => {
   const server = await startServer();
@@ -294,4 +296,27 @@ test.serial('a container that ends leaves its termination message: the file it w
     return s?.state?.waiting?.reason === 'CrashLoopBackOff' && s.lastState?.terminated?.message ? s.lastState.terminated : undefined;
   }, 90_000);
   t.regex(last.message, /^crashed at \d+\n$/);
+});
+
+test.serial("a readiness gate holds a Pod back from Ready until its condition is True, and the condition its controller wrote stays", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const k = kubectl(server.kubeconfig, '1.33');
+  const applied = await k(['apply', '-f', '-'], { input: `apiVersion: v1
+kind: Pod
+metadata: { name: gated }
+spec:
+  readinessGates: [{ conditionType: example.com/load-balancer-ready }]
+  containers: [{ name: app, image: "${image}", command: [sleep, "3600"] }]
+` });
+  t.is(applied.code, 0, applied.err);
+  const condition = (p: KubeObject | undefined, type: string) => p?.status?.conditions?.find((c: { type: string }) => c.type === type)?.status;
+  await waitFor('its container ready', async () => condition(await server.client.get('Pod', 'default', 'gated'), 'ContainersReady') === 'True', 180_000);
+  t.is(condition(await server.client.get('Pod', 'default', 'gated'), 'Ready'), 'False', 'the gate is not passed yet');
+  t.regex((await k(['get', 'pod', 'gated', '-o', 'wide'])).out, /gated\s+1\/1\s+Running.*\s0\/1\s*$/m);
+  const patched = await k(['patch', 'pod', 'gated', '--subresource=status', '--type=json', '-p', '[{"op":"add","path":"/status/conditions/-","value":{"type":"example.com/load-balancer-ready","status":"True"}}]']);
+  t.is(patched.code, 0, patched.err);
+  await waitFor('Ready once the gate is passed', async () => condition(await server.client.get('Pod', 'default', 'gated'), 'Ready') === 'True', 120_000);
+  t.regex((await k(['get', 'pod', 'gated', '-o', 'wide'])).out, /gated\s+1\/1\s+Running.*\s1\/1\s*$/m);
+  t.is(condition(await server.client.get('Pod', 'default', 'gated'), 'example.com/load-balancer-ready'), 'True', 'the node keeps the condition it did not write');
 });

@@ -72,6 +72,14 @@ const templateColumns: Column[] = [
 ];
 
 /** kubectl's duration format for a Job: 45s, 3m20s, 2h5m. */
+/** kubectl's READINESS GATES: how many of the Pod's gates have their condition True, of how many. */
+function readinessGates(p: KubeObject): string {
+  const gates = (p.spec?.readinessGates ?? []) as { conditionType: string }[];
+  if (gates.length === 0) return '<none>';
+  const passed = gates.filter((g) => (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === g.conditionType && c.status === 'True')).length;
+  return `${passed}/${gates.length}`;
+}
+
 function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
@@ -121,7 +129,7 @@ const columns: Record<string, Column[]> = {
     col('IP', 'IP address allocated to the pod.', (p) => p.status?.podIP ?? '<none>', { wide: true }),
     col('Node', 'Name of the Node the Pod is bound to.', (p) => p.spec?.nodeName ?? '<none>', { wide: true }),
     col('Nominated Node', 'Name of the node the pod is nominated for.', (p) => p.status?.nominatedNodeName ?? '<none>', { wide: true }),
-    col('Readiness Gates', 'Readiness gates of the pod.', () => '<none>', { wide: true }),
+    col('Readiness Gates', 'Readiness gates of the pod.', (p) => readinessGates(p), { wide: true }),
   ],
   Deployment: [
     col('Ready', 'Number of the pod with ready state.', (d) => `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}`),

@@ -168,7 +168,9 @@ export class NodeAgent {
       return true;
     }
     // The binding sets spec.nodeName without a new generation: it is part of what is looked at.
-    const mark = `${pod.metadata.generation}/${pod.spec?.nodeName ?? ''}/${pod.metadata.deletionTimestamp ?? ''}`;
+    // So are the conditions of its readiness gates, which another component writes into its status.
+    const gates = ((pod.spec?.readinessGates ?? []) as { conditionType: string }[]).map((g) => (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === g.conditionType)?.status ?? '-');
+    const mark = `${pod.metadata.generation}/${pod.spec?.nodeName ?? ''}/${pod.metadata.deletionTimestamp ?? ''}/${gates.join(',')}`;
     if (this.podsSeen.get(uid) === mark) return false;
     this.podsSeen.set(uid, mark);
     this.podsArrived = true;
@@ -1127,6 +1129,12 @@ export class NodeAgent {
     else if (containers.length > 0 && statuses.some((s) => 'running' in s.state || (s.state as { waiting?: { reason: string } }).waiting?.reason === 'CrashLoopBackOff')) phase = 'Running';
     const now = new Date().toISOString();
     const previous = pod.status?.conditions ?? [];
+    // Conditions other components write (a readiness gate's, by its controller or kubectl patch
+    // --subresource status) are kept as they are now in the store; a readiness gate holds the Pod
+    // back from Ready until its condition is True, as in Kubernetes.
+    const stored = this.o.store.get('Pod', pod.metadata.namespace, pod.metadata.name);
+    const others = ((stored?.metadata.uid === pod.metadata.uid ? stored : pod)?.status?.conditions ?? []).filter((c: { type: string }) => !nodeConditions.has(c.type));
+    const gates = ((pod.spec.readinessGates ?? []) as { conditionType: string }[]).every((g) => others.some((c: { type: string; status: string }) => c.type === g.conditionType && c.status === 'True'));
     const condition = (type: string, ok: boolean) => {
       const before = previous.find((c: { type: string }) => c.type === type);
       const status = ok ? 'True' : 'False';
@@ -1134,7 +1142,7 @@ export class NodeAgent {
     };
     const status = {
       phase,
-      conditions: [condition('PodScheduled', true), condition('Initialized', initialized), condition('ContainersReady', allReady && allRunning), condition('Ready', allReady && allRunning)],
+      conditions: [condition('PodScheduled', true), condition('Initialized', initialized), condition('ContainersReady', allReady && allRunning), condition('Ready', allReady && allRunning && gates), ...others],
       hostIP: this.o.hostIP ?? '127.0.0.1',
       podIP: podIP as string | undefined,
       podIPs: podIP ? [{ ip: podIP }] : [],
@@ -1143,7 +1151,7 @@ export class NodeAgent {
       ...(initStatuses.length ? { initContainerStatuses: initStatuses } : {}),
       ...(ephemeralStatuses.length ? { ephemeralContainerStatuses: ephemeralStatuses } : {}),
     };
-    const ready = allReady && allRunning;
+    const ready = allReady && allRunning && gates;
     if (pod.spec.hostNetwork) {
       // A Pod on the host's network has the node's address.
       status.podIP = status.hostIP;
@@ -1157,6 +1165,9 @@ export class NodeAgent {
   }
 
 }
+
+/** The Pod conditions the node writes; the others are kept as whoever wrote them left them. */
+const nodeConditions = new Set(['PodScheduled', 'Initialized', 'ContainersReady', 'Ready']);
 
 function filesDigest(copies: FileToCopy[]): string {
   return createHash('sha256').update(JSON.stringify(copies.map((x) => [x.mountPath, x.files.map((f) => [f.path, f.mode, f.content.toString('base64')])]))).digest('hex');
