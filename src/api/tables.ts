@@ -71,7 +71,6 @@ const templateColumns: Column[] = [
   col('Selector', 'Label selector for pods.', (o) => (o.kind === 'ReplicationController' ? joinLabels(o.spec?.selector) || '<none>' : selectorText(o.spec?.selector ?? (o.kind === 'Job' ? { matchLabels: { 'batch.kubernetes.io/controller-uid': o.metadata.uid! } } : undefined))), { wide: true }),
 ];
 
-/** kubectl's duration format for a Job: 45s, 3m20s, 2h5m. */
 /** kubectl's READINESS GATES: how many of the Pod's gates have their condition True, of how many. */
 function readinessGates(p: KubeObject): string {
   const gates = (p.spec?.readinessGates ?? []) as { conditionType: string }[];
@@ -80,6 +79,7 @@ function readinessGates(p: KubeObject): string {
   return `${passed}/${gates.length}`;
 }
 
+/** kubectl's duration format for a Job: 45s, 3m20s, 2h5m. */
 function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
