@@ -298,7 +298,7 @@ test.serial('a container that ends leaves its termination message: the file it w
   t.regex(last.message, /^crashed at \d+\n$/);
 });
 
-test.serial("a readiness gate holds a Pod back from Ready until its condition is True, and the condition its controller wrote stays", async (t) => {
+test.serial("a readiness gate holds a Pod back from Ready until its condition is True, and the condition its controller wrote stays; a Pod past its activeDeadlineSeconds fails (DeadlineExceeded) and its container stops", async (t) => {
   const server = await startServer();
   t.teardown(() => server.destroy());
   const k = kubectl(server.kubeconfig, '1.33');
@@ -319,4 +319,25 @@ spec:
   await waitFor('Ready once the gate is passed', async () => condition(await server.client.get('Pod', 'default', 'gated'), 'Ready') === 'True', 120_000);
   t.regex((await k(['get', 'pod', 'gated', '-o', 'wide'])).out, /gated\s+1\/1\s+Running.*\s1\/1\s*$/m);
   t.is(condition(await server.client.get('Pod', 'default', 'gated'), 'example.com/load-balancer-ready'), 'True', 'the node keeps the condition it did not write');
+
+  const bounded = await k(['apply', '-f', '-'], { input: `apiVersion: v1
+kind: Pod
+metadata: { name: bounded }
+spec:
+  activeDeadlineSeconds: 5
+  containers: [{ name: app, image: "${image}", command: [sleep, "3600"] }]
+` });
+  t.is(bounded.code, 0, bounded.err);
+  const failed = await waitFor('the Pod failed at its deadline', async () => {
+    const p = await server.client.get('Pod', 'default', 'bounded');
+    return p?.status?.phase === 'Failed' ? p : undefined;
+  }, 120_000);
+  t.like(failed.status, { reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' });
+  t.true(Date.now() - Date.parse(failed.status.startTime) >= 5000, 'not before its deadline');
+  await waitFor('its container stopped', async () => !(await containersOf(server.installation, 'default')).some((c) => c.Labels['gouvernail.io/pod'] === 'bounded' && c.State === 'running'), 60_000);
+  t.regex((await k(['get', 'pod', 'bounded'])).out, /bounded\s+0\/1\s+DeadlineExceeded\s+0/);
+  t.regex((await k(['get', 'events', '--field-selector', 'involvedObject.name=bounded'])).out, /DeadlineExceeded\s+pod\/bounded\s+Pod was active on the node longer than the specified deadline/);
+  // Nothing starts it again.
+  const [stopped] = (await containersOf(server.installation, 'default')).filter((c) => c.Labels['gouvernail.io/pod'] === 'bounded');
+  t.is((await docker.getContainer(stopped!.Id).inspect()).HostConfig.RestartPolicy?.Name, 'no');
 });

@@ -196,6 +196,7 @@ export const podSpec = obj({
   automountServiceAccountToken: bool,
   hostPID: bool,
   setHostnameAsFQDN: describe(bool, "With a subdomain, the Pod's hostname is its fully qualified name (HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local) rather than HOSTNAME."),
+  activeDeadlineSeconds: describe(int(1), 'Seconds the Pod may be active after it started: past them it fails (DeadlineExceeded) and its containers are stopped.'),
   readinessGates: describe(arr(obj({ conditionType: req(str()) })), 'Pod conditions that must be True, besides its containers being ready, for the Pod to be Ready (written by their controller, or kubectl patch --subresource status).'),
   shareProcessNamespace: describe(bool, "The Pod's containers share one process namespace: each sees and can signal the others' processes (PID 1 is the first container's program)."),
   hostIPC: bool,
@@ -204,7 +205,7 @@ export const podSpec = obj({
   priority: int(),
   preemptionPolicy: oneOf('PreemptLowerPriority', 'Never'),
   ephemeralContainers: describe(arr(ephemeralContainer, 'name'), 'Containers kubectl debug adds to a running Pod (pods/NAME/ephemeralcontainers): never in a manifest.'),
-}, false, ['activeDeadlineSeconds', 'serviceAccount', 'runtimeClassName', 'overhead', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+}, false, ['serviceAccount', 'runtimeClassName', 'overhead', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 const percentOrInt = intOrString((v) =>
   typeof v === 'number' ? (v < 0 ? 'must not be negative' : undefined) : /^\d+%$/.test(v) ? undefined : 'must be an integer or a percentage such as 25%',

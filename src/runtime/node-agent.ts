@@ -413,6 +413,10 @@ export class NodeAgent {
     const { store, installation } = this.o;
     const phase = pod.status?.phase;
     if ((phase === 'Succeeded' || phase === 'Failed') && this.stopSidecars(pod, existing)) return;
+    if (this.pastDeadline(pod, existing)) {
+      await this.writeStatus(pod, existing, {});
+      return;
+    }
     const ns = pod.metadata.namespace!;
     const waiting: Record<string, { reason: string; message: string }> = {};
     let podAddress: string | undefined;
@@ -518,6 +522,43 @@ export class NodeAgent {
       }
       this.wake(Date.now());
     })();
+    return true;
+  }
+
+  /**
+   * activeDeadlineSeconds: a Pod active longer than that since it started has failed, as the
+   * kubelet fails it: its running containers are stopped in the background, each with its preStop
+   * hook and the Pod's grace period (kept, with their logs, and not started again), and its status
+   * says Failed, DeadlineExceeded. True when the Pod is past its deadline: nothing is started for it.
+   */
+  private pastDeadline(pod: KubeObject, existing: Docker.ContainerInfo[]): boolean {
+    const seconds = pod.spec.activeDeadlineSeconds as number | undefined;
+    const started = pod.status?.startTime as string | undefined;
+    if (seconds === undefined || !started || pod.status?.phase === 'Succeeded') return false;
+    if (pod.status?.reason !== deadlineExceeded) {
+      if (pod.status?.phase === 'Failed') return false;
+      const due = Date.parse(started) + seconds * 1000;
+      if (Date.now() < due) {
+        this.wake(due);
+        return false;
+      }
+      this.o.event?.(pod, 'Warning', deadlineExceeded, deadlineMessage);
+    }
+    const running = existing.filter((c) => c.State === 'running' && !this.stopping.has(dockerName(c)));
+    for (const c of running) this.stopping.add(dockerName(c));
+    void Promise.all(
+      running.map(async (c) => {
+        try {
+          this.o.event?.(pod, 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
+          await this.o.docker.getContainer(c.Id).update({ RestartPolicy: { Name: 'no' } }).catch(() => {});
+          await stopGracefully(this.o.docker, c.Id, c.Labels[label.podIP], pod.spec.terminationGracePeriodSeconds);
+        } catch (err) {
+          this.log('cannot stop a container of a Pod past its deadline; trying again', { pod: pod.metadata.name, container: c.Labels[label.container], err: (err as Error).message });
+        } finally {
+          this.stopping.delete(dockerName(c));
+        }
+      }),
+    ).then(() => this.wake(Date.now()));
     return true;
   }
 
@@ -1123,7 +1164,9 @@ export class NodeAgent {
     const appContainers = containers.filter((c) => pod.spec.containers.some((s: { name: string }) => s.name === c.Labels[label.container])).length;
     const policy = pod.spec.restartPolicy ?? 'Always';
     let phase = 'Pending';
-    if (initFailed) phase = 'Failed';
+    // Past its activeDeadlineSeconds (pastDeadline), the Pod has failed whatever its containers do.
+    const expired = pod.spec.activeDeadlineSeconds !== undefined && pod.status?.startTime && (pod.status?.reason === deadlineExceeded || Date.now() >= Date.parse(pod.status.startTime) + pod.spec.activeDeadlineSeconds * 1000) && pod.status?.phase !== 'Succeeded';
+    if (expired || initFailed) phase = 'Failed';
     else if (allRunning) phase = 'Running';
     else if (policy !== 'Always' && appContainers === pod.spec.containers.length && statuses.every((s) => 'terminated' in s.state)) phase = failed ? 'Failed' : succeeded ? 'Succeeded' : 'Running';
     else if (containers.length > 0 && statuses.some((s) => 'running' in s.state || (s.state as { waiting?: { reason: string } }).waiting?.reason === 'CrashLoopBackOff')) phase = 'Running';
@@ -1142,7 +1185,8 @@ export class NodeAgent {
     };
     const status = {
       phase,
-      conditions: [condition('PodScheduled', true), condition('Initialized', initialized), condition('ContainersReady', allReady && allRunning), condition('Ready', allReady && allRunning && gates), ...others],
+      conditions: [condition('PodScheduled', true), condition('Initialized', initialized), condition('ContainersReady', allReady && allRunning && !expired), condition('Ready', allReady && allRunning && gates && !expired), ...others],
+      ...(expired ? { reason: deadlineExceeded, message: deadlineMessage } : {}),
       hostIP: this.o.hostIP ?? '127.0.0.1',
       podIP: podIP as string | undefined,
       podIPs: podIP ? [{ ip: podIP }] : [],
@@ -1151,7 +1195,7 @@ export class NodeAgent {
       ...(initStatuses.length ? { initContainerStatuses: initStatuses } : {}),
       ...(ephemeralStatuses.length ? { ephemeralContainerStatuses: ephemeralStatuses } : {}),
     };
-    const ready = allReady && allRunning && gates;
+    const ready = allReady && allRunning && gates && !expired;
     if (pod.spec.hostNetwork) {
       // A Pod on the host's network has the node's address.
       status.podIP = status.hostIP;
@@ -1165,6 +1209,9 @@ export class NodeAgent {
   }
 
 }
+
+const deadlineExceeded = 'DeadlineExceeded';
+const deadlineMessage = 'Pod was active on the node longer than the specified deadline';
 
 /** The Pod conditions the node writes; the others are kept as whoever wrote them left them. */
 const nodeConditions = new Set(['PodScheduled', 'Initialized', 'ContainersReady', 'Ready']);
