@@ -509,17 +509,7 @@ export class NodeAgent {
     if (running.length === 0) return false;
     for (const c of running) this.stopping.add(dockerName(c));
     void (async () => {
-      for (const c of running) {
-        try {
-          this.o.event?.(pod, 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
-          await this.o.docker.getContainer(c.Id).update({ RestartPolicy: { Name: 'no' } }).catch(() => {});
-          await stopGracefully(this.o.docker, c.Id, c.Labels[label.podIP], pod.spec.terminationGracePeriodSeconds);
-        } catch (err) {
-          this.log('cannot stop the sidecar of a finished Pod; trying again', { pod: pod.metadata.name, container: c.Labels[label.container], err: (err as Error).message });
-        } finally {
-          this.stopping.delete(dockerName(c));
-        }
-      }
+      for (const c of running) await this.stopKeeping(pod, c, 'the sidecar of a finished Pod');
       this.wake(Date.now());
     })();
     return true;
@@ -532,12 +522,9 @@ export class NodeAgent {
    * says Failed, DeadlineExceeded. True when the Pod is past its deadline: nothing is started for it.
    */
   private pastDeadline(pod: KubeObject, existing: Docker.ContainerInfo[]): boolean {
-    const seconds = pod.spec.activeDeadlineSeconds as number | undefined;
-    const started = pod.status?.startTime as string | undefined;
-    if (seconds === undefined || !started || pod.status?.phase === 'Succeeded') return false;
+    const due = deadlineOf(pod);
+    if (due === undefined) return false;
     if (pod.status?.reason !== deadlineExceeded) {
-      if (pod.status?.phase === 'Failed') return false;
-      const due = Date.parse(started) + seconds * 1000;
       if (Date.now() < due) {
         this.wake(due);
         return false;
@@ -546,20 +533,25 @@ export class NodeAgent {
     }
     const running = existing.filter((c) => c.State === 'running' && !this.stopping.has(dockerName(c)));
     for (const c of running) this.stopping.add(dockerName(c));
-    void Promise.all(
-      running.map(async (c) => {
-        try {
-          this.o.event?.(pod, 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
-          await this.o.docker.getContainer(c.Id).update({ RestartPolicy: { Name: 'no' } }).catch(() => {});
-          await stopGracefully(this.o.docker, c.Id, c.Labels[label.podIP], pod.spec.terminationGracePeriodSeconds);
-        } catch (err) {
-          this.log('cannot stop a container of a Pod past its deadline; trying again', { pod: pod.metadata.name, container: c.Labels[label.container], err: (err as Error).message });
-        } finally {
-          this.stopping.delete(dockerName(c));
-        }
-      }),
-    ).then(() => this.wake(Date.now()));
+    void Promise.all(running.map((c) => this.stopKeeping(pod, c, 'a container of a Pod past its deadline'))).then(() => this.wake(Date.now()));
     return true;
+  }
+
+  /**
+   * Stops a container the caller marked stopping, as the kubelet stops one (preStop, the Pod's
+   * grace period), keeping it with its logs, and tells Docker not to start it again; a failure is
+   * logged and the next pass tries again.
+   */
+  private async stopKeeping(pod: KubeObject, c: Docker.ContainerInfo, what: string): Promise<void> {
+    try {
+      this.o.event?.(pod, 'Normal', 'Killing', `Stopping container ${c.Labels[label.container]}`);
+      await this.o.docker.getContainer(c.Id).update({ RestartPolicy: { Name: 'no' } }).catch(() => {});
+      await stopGracefully(this.o.docker, c.Id, c.Labels[label.podIP], pod.spec.terminationGracePeriodSeconds);
+    } catch (err) {
+      this.log(`cannot stop ${what}; trying again`, { pod: pod.metadata.name, container: c.Labels[label.container], err: (err as Error).message });
+    } finally {
+      this.stopping.delete(dockerName(c));
+    }
   }
 
   /**
@@ -1165,7 +1157,8 @@ export class NodeAgent {
     const policy = pod.spec.restartPolicy ?? 'Always';
     let phase = 'Pending';
     // Past its activeDeadlineSeconds (pastDeadline), the Pod has failed whatever its containers do.
-    const expired = pod.spec.activeDeadlineSeconds !== undefined && pod.status?.startTime && (pod.status?.reason === deadlineExceeded || Date.now() >= Date.parse(pod.status.startTime) + pod.spec.activeDeadlineSeconds * 1000) && pod.status?.phase !== 'Succeeded';
+    const due = deadlineOf(pod);
+    const expired = due !== undefined && (pod.status?.reason === deadlineExceeded || Date.now() >= due);
     if (expired || initFailed) phase = 'Failed';
     else if (allRunning) phase = 'Running';
     else if (policy !== 'Always' && appContainers === pod.spec.containers.length && statuses.every((s) => 'terminated' in s.state)) phase = failed ? 'Failed' : succeeded ? 'Succeeded' : 'Running';
@@ -1212,6 +1205,18 @@ export class NodeAgent {
 
 const deadlineExceeded = 'DeadlineExceeded';
 const deadlineMessage = 'Pod was active on the node longer than the specified deadline';
+
+/**
+ * When a Pod's activeDeadlineSeconds runs out, or undefined: none, not started yet, or it has
+ * ended otherwise (Succeeded, or Failed for another reason).
+ */
+function deadlineOf(pod: KubeObject): number | undefined {
+  const seconds = pod.spec?.activeDeadlineSeconds as number | undefined;
+  const started = pod.status?.startTime as string | undefined;
+  const phase = pod.status?.phase;
+  if (seconds === undefined || !started || phase === 'Succeeded' || (phase === 'Failed' && pod.status?.reason !== deadlineExceeded)) return undefined;
+  return Date.parse(started) + seconds * 1000;
+}
 
 /** The Pod conditions the node writes; the others are kept as whoever wrote them left them. */
 const nodeConditions = new Set(['PodScheduled', 'Initialized', 'ContainersReady', 'Ready']);
