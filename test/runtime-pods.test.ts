@@ -271,7 +271,9 @@ test.serial('a container that ends leaves its termination message: the file it w
     client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec: { restartPolicy: 'Never', ...podExtra, containers: [{ name: 'c', image, command: ['sh', '-c', command], ...extra }] } });
   await pod('written', 'echo "disk full on /data" > /dev/termination-log; exit 2');
   await pod('own-path', 'echo done as $(id -u) > /tmp/result; exit 0', { terminationMessagePath: '/tmp/result' }, { securityContext: { runAsUser: 1000 } });
-  await pod('from-log', 'echo starting; echo "cannot open /data/db: permission denied" >&2; exit 1', { terminationMessagePolicy: 'FallbackToLogsOnError' });
+  // Both lines on stderr: Docker reads a container's two streams apart, so lines on both come out
+  // of its log in either order when written at once.
+  await pod('from-log', 'echo starting >&2; echo "cannot open /data/db: permission denied" >&2; exit 1', { terminationMessagePolicy: 'FallbackToLogsOnError' });
   await pod('log-on-success', 'echo all good', { terminationMessagePolicy: 'FallbackToLogsOnError' });
   await pod('silent', 'echo only a log line; exit 3');
   const ended = async (name: string) =>
