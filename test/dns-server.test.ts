@@ -64,3 +64,22 @@ test('the cluster DNS server answers the cluster zone, follows an ExternalName, 
   t.deepEqual(outside.answers.map((a) => a.data), ['192.0.2.80']);
   t.deepEqual(forwarded, ['db.example.org', 'example.com']);
 });
+
+test('a listen that cannot take the TCP port lets go of the UDP one, so the next try binds both', async (t) => {
+  const holder = (await import('node:net')).createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as { port: number }).port;
+  const server = new DnsServer({ table: () => buildDnsTable([], []), upstream: () => [] });
+  await t.throwsAsync(server.listen('127.0.0.1', port), { code: 'EADDRINUSE' });
+  // Bound without reuseAddr: it fails while the first try still holds the UDP port.
+  const plain = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    plain.once('error', reject);
+    plain.bind(port, '127.0.0.1', resolve);
+  });
+  plain.close();
+  await new Promise((r) => holder.close(r));
+  await server.listen('127.0.0.1', port);
+  t.teardown(() => server.close());
+  t.is((await ask(port, 'nothing.default.svc.cluster.local')).rcode, 'NXDOMAIN');
+});

@@ -28,8 +28,10 @@ export function rangesFor(dataDir: string): NetworkRanges {
     return JSON.parse(readFileSync(file, 'utf8')) as NetworkRanges;
   } catch {
     const n = leasedBlock() * perProcess + (next++ % perProcess);
-    // 128 ranges: a /24 of 10.96.0.0/17 for Services, a /18 of 10.32.0.0/11 for Pods.
-    const ranges = { serviceRange: `10.96.${n}.0/24`, clusterCidr: `10.${32 + (n >> 2)}.${(n & 3) * 64}.0/18` };
+    // 128 ranges: a /24 of 10.97.0.0/17 for Services, a /18 of 10.32.0.0/11 for Pods. Both are
+    // outside serve's defaults (10.96.0.0/16, 10.244.0.0/16): a test's serve on the defaults, run
+    // beside, took 10.96.0.10 for its cluster DNS before the first block's component could.
+    const ranges = { serviceRange: `10.97.${n}.0/24`, clusterCidr: `10.${32 + (n >> 2)}.${(n & 3) * 64}.0/18` };
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, JSON.stringify(ranges));
     return ranges;

@@ -123,7 +123,10 @@ const bind = (): void => {
   server.listen(address, 53).then(
     () => log('serving the cluster DNS', { address }),
     (err: Error) => {
-      if (warned !== err.message) log('cannot serve DNS yet; retrying each second', { address, err: err.message });
+      const held = (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? '; another program holds the address (another installation on this host with the same --service-cluster-ip-range? give each its own range)'
+        : '';
+      if (warned !== err.message) log(`cannot serve DNS yet${held}; retrying each second`, { address, err: err.message });
       warned = err.message;
       setTimeout(bind, 1000);
     },

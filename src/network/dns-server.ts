@@ -52,6 +52,11 @@ export class DnsServer {
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
       tcp.listen(port, host, () => resolve());
+    }).catch((err) => {
+      // Not kept half-bound: a retry binds UDP afresh (reuseAddr would let it, beside this one).
+      udp.close();
+      this.udp = undefined;
+      throw err;
     });
     this.tcp = tcp;
   }
