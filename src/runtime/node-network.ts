@@ -119,6 +119,7 @@ export class NodeNetwork {
       await docker.getContainer(info.Id).start().catch((err) => (err.statusCode === 304 ? undefined : Promise.reject(err)));
       return { id: info.Id, startedAt: (await docker.getContainer(info.Id).inspect()).State.StartedAt };
     }
+    await this.warnOfSameAddress(dnsAddress);
     const created = await docker.createContainer({
       name,
       Image: image,
@@ -141,6 +142,20 @@ export class NodeNetwork {
     await created.start();
     this.o.log('started the network component', { node: this.o.node, container: name });
     return { id: created.id, startedAt: (await created.inspect()).State.StartedAt };
+  }
+
+  /**
+   * Another installation's component on this engine (a second serve, or one left running by a data
+   * folder since deleted) with the same cluster DNS address holds it: this one could not serve DNS.
+   */
+  private async warnOfSameAddress(dnsAddress: string): Promise<void> {
+    const { docker, installation } = this.o;
+    const others = (await docker.listContainers({ all: true, filters: { label: [`${label.component}=network`] } })).filter((c) => c.Labels[label.managedBy] !== installation);
+    for (const other of others) {
+      const env = (await docker.getContainer(other.Id).inspect().catch(() => undefined))?.Config.Env ?? [];
+      if (!env.includes(`GV_DNS_ADDRESS=${dnsAddress}`)) continue;
+      this.o.log('another installation on this engine has the same cluster DNS address, which it holds: this one\'s Pods cannot resolve names. Give one of them another --service-cluster-ip-range, or remove the other with `gouvernail down --data-dir DIR` (or `docker rm -f` its containers if its folder is gone)', { node: this.o.node, address: dnsAddress, container: other.Names[0]?.replace(/^\//, ''), installation: other.Labels[label.managedBy] });
+    }
   }
 
   private async copyIn(id: string, config: NodeNetworkConfig): Promise<void> {
