@@ -269,3 +269,21 @@ test('ephemeral containers come only through pods/NAME/ephemeralcontainers, only
   t.deepEqual(updated.spec.ephemeralContainers.map((c: { name: string }) => c.name), ['debugger', 'another']);
   t.regex(await refused(admin.update({ ...updated, spec: { ...updated.spec, ephemeralContainers: [] } })), /may only be changed through the ephemeralcontainers subresource/);
 });
+
+test('apply over an object someone wrote since it was read reads it again and writes over it, as kubectl apply; other failures are not retried', async (t) => {
+  const { admin } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: { v: '1' } };
+  await admin.create(cm);
+  const read = (await admin.get('ConfigMap', 'default', 'c'))!;
+  // A controller's write in between: what was read is stale.
+  await admin.update({ ...read, metadata: { ...read.metadata, labels: { by: 'controller' } } });
+  t.is(await admin.applyKnown({ ...cm, data: { v: '2' } }, read), 'configured');
+  t.deepEqual((await admin.get('ConfigMap', 'default', 'c'))!.data, { v: '2' });
+  // Created by someone else since it was found missing.
+  await admin.create({ ...cm, metadata: { name: 'd', namespace: 'default' } });
+  t.is(await admin.applyKnown({ ...cm, metadata: { name: 'd', namespace: 'default' }, data: { v: '3' } }, undefined), 'configured');
+  t.deepEqual((await admin.get('ConfigMap', 'default', 'd'))!.data, { v: '3' });
+  const refused = await t.throwsAsync(admin.applyKnown({ ...cm, metadata: { name: 'e', namespace: 'nowhere' } }, undefined));
+  t.is((refused as ApiError).code, 404);
+});

@@ -116,15 +116,27 @@ export abstract class BaseClient implements Client {
     return this.applyKnown(o, await this.get(o.kind, o.metadata.namespace, o.metadata.name));
   }
 
+  /**
+   * Writes `o` over `current` (what was read of it). Someone writing in between (a controller's
+   * status, a scale, a create) is met as kubectl apply meets it: the object is read again and the
+   * write tried again, up to five times, rather than the apply failing on a write it did not make.
+   */
   async applyKnown(o: KubeObject, current: KubeObject | undefined): Promise<ApplyResult> {
-    if (!current) {
-      await this.create(o);
-      return 'created';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!current) {
+          await this.create(o);
+          return 'created';
+        }
+        const next = { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
+        const updated = await this.update(next);
+        return updated.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured';
+      } catch (err) {
+        const reason = (err as { reason?: string }).reason;
+        if (attempt >= 5 || (reason !== 'Conflict' && reason !== 'AlreadyExists')) throw err;
+        current = await this.get(o.kind, o.metadata.namespace, o.metadata.name);
+      }
     }
-    // A conflict means someone wrote in between, and the apply fails.
-    const next = { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
-    const updated = await this.update(next);
-    return updated.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured';
   }
 }
 
