@@ -1,4 +1,5 @@
 import test from 'ava';
+import { existsSync } from 'node:fs';
 import type { KubeObject } from '../src/manifest/types.js';
 import { docker, image, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
 import { startEngine, type Engine } from './engines.js';
@@ -265,6 +266,34 @@ test.serial('a Pod whose requests fit nowhere stays Pending with the scheduler\'
   t.is((await k(['delete', 'pod', 'small', '-n', ns])).code, 0);
 });
 
+test.serial('a container on another node leaves its termination message, at the default /dev/termination-log, in its status', async (t) => {
+  const k = kubectl(server.kubeconfig);
+  const r = await k(['apply', '-f', '-'], { input: `apiVersion: v1
+kind: Pod
+metadata: { name: says-bye, namespace: ${ns} }
+spec:
+  nodeSelector: { disk: ssd }
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: "${image}"
+    command: ["sh", "-c", "echo bye from mn2 > /dev/termination-log; exit 3"]
+` });
+  t.is(r.code, 0, r.err);
+  const pod = await waitFor('the container terminated', async () => {
+    const p = await server.client.get('Pod', ns, 'says-bye');
+    return p?.status?.containerStatuses?.[0]?.state?.terminated ? p : undefined;
+  }, 120_000);
+  t.is(pod.spec.nodeName, 'mn2');
+  t.like(pod.status.containerStatuses[0].state.terminated, { exitCode: 3, reason: 'Error', message: 'bye from mn2\n' });
+  t.regex((await k(['describe', 'pod', 'says-bye', '-n', ns])).out, /Message:\s+bye from mn2/);
+  // Its file is on mn2's host (this host here) until the Pod goes.
+  const dir = `/run/gouvernail/${server.installation}/termination/${pod.metadata.uid}`;
+  t.true(existsSync(`${dir}/c`));
+  t.is((await k(['delete', 'pod', 'says-bye', '-n', ns])).code, 0);
+  await waitFor('its file removed with it', async () => !existsSync(dir), 60_000, 500);
+});
+
 test.serial('required pod anti-affinity on the hostname puts one replica on each node, and the fourth stays Pending with the scheduler\'s reason', async (t) => {
   const k = kubectl(server.kubeconfig);
   const manifest = `apiVersion: apps/v1
@@ -373,4 +402,5 @@ test.serial('gouvernail down removes the installation from every node, each thro
   t.deepEqual(await left(two.docker), []);
   t.deepEqual(await left(three.docker), []);
   t.deepEqual(await left(docker), []);
+  t.false(existsSync(`/run/gouvernail/${server.installation}`), "the remote Pods' termination message files");
 });

@@ -7,7 +7,7 @@
  * put from the configuration it last applied (the installation's id is its argument). Prints what
  * it removed; exits non-zero with what it could not.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 const configDir = process.env.GV_CONFIG_DIR ?? '/var/lib/gouvernail';
@@ -24,6 +24,13 @@ interface Plan {
   routes?: { subnet: string; via: string }[];
   own?: string[];
   gateways?: string[];
+}
+
+// The termination message files of the Pods of another node (see termination-message.ts).
+const installationArg = process.argv[2] ?? '';
+if (/^[0-9a-f]+$/.test(installationArg) && existsSync(`/run/gouvernail/${installationArg}`)) {
+  rmSync(`/run/gouvernail/${installationArg}`, { recursive: true, force: true });
+  process.stdout.write(`the Pods' termination message files under /run/gouvernail/${installationArg}\n`);
 }
 
 const planFile = `${configDir}/apply.json`;

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { pullSecretProblem, registryAuthFor, type RegistryAuth } from './registry-auth.js';
-import { messageFile, terminationMessage, withMessageFile, type MessageSpec } from './termination-message.js';
+import { componentMessageDir, componentMessageFile, messageFile, terminationMessage, withComponentMessageFile, withMessageFile, type MessageSpec } from './termination-message.js';
+import { componentContainerName, execIn } from './node-network.js';
 import type { KubeObject } from '../manifest/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { Client } from '../api/client.js';
@@ -764,6 +765,11 @@ export class NodeAgent {
 
   private forgetPod(uid: string): void {
     this.apiAccess.forget(uid);
+    if (!this.o.podFilesDir) {
+      // The Pod's message files on the node's host (see componentMessageFile).
+      const dir = componentMessageDir(this.o.installation, uid);
+      void execIn(this.o.docker, componentContainerName(this.o.installation), ['/usr/bin/node', '-e', 'require("fs").rmSync(process.argv[1], { recursive: true, force: true })', dir]).catch(() => {});
+    }
     this.network.forget(uid);
     this.probes.forget(uid);
     this.restartBackoff.forgetPod(uid);
@@ -927,7 +933,11 @@ export class NodeAgent {
     try {
       let options = withServiceLinks(await this.withSubPaths(c.options), pod, () => this.o.store.list({ kind: 'Service', namespace: pod.metadata.namespace }));
       const spec = specOf(pod, c.name);
-      if (this.o.podFilesDir && spec) options = withMessageFile(options, spec, messageFile(this.o.podFilesDir, uid, c.name));
+      if (spec) {
+        options = this.o.podFilesDir
+          ? withMessageFile(options, spec, messageFile(this.o.podFilesDir, uid, c.name))
+          : await withComponentMessageFile(this.o.docker.getContainer(componentContainerName(this.o.installation)), options, spec, componentMessageFile(this.o.installation, uid, c.name));
+      }
       container = c.ownsNetwork ? await this.network.createOwner(options) : await this.o.docker.createContainer(options);
     } catch (err) {
       // A name taken: the record was only an intent. What it said before comes back (the container
@@ -1041,9 +1051,11 @@ export class NodeAgent {
   private async messageOf(pod: KubeObject, spec: MessageSpec, info: Docker.ContainerInspectInfo, exitCode: number): Promise<string | undefined> {
     const key = `${info.Id}/${info.State.FinishedAt}`;
     if (this.messages.has(key)) return this.messages.get(key);
-    const file = this.o.podFilesDir ? messageFile(this.o.podFilesDir, pod.metadata.uid!, spec.name) : undefined;
-    const bound = file && (info.HostConfig.Binds ?? []).includes(`${file}:${spec.terminationMessagePath}`) ? file : undefined;
-    const message = await terminationMessage(this.o.docker.getContainer(info.Id), spec, { startedAt: info.State.StartedAt, exitCode, tty: !!info.Config.Tty, file: bound });
+    const file = this.o.podFilesDir ? messageFile(this.o.podFilesDir, pod.metadata.uid!, spec.name) : componentMessageFile(this.o.installation, pod.metadata.uid!, spec.name);
+    const bound = (info.HostConfig.Binds ?? []).includes(`${file}:${spec.terminationMessagePath}`);
+    const run = { startedAt: info.State.StartedAt, exitCode, tty: !!info.Config.Tty };
+    const where = !bound ? {} : this.o.podFilesDir ? { file } : { componentFile: { component: this.o.docker.getContainer(componentContainerName(this.o.installation)), file } };
+    const message = await terminationMessage(this.o.docker.getContainer(info.Id), spec, { ...run, ...where });
     this.messages.set(key, message);
     if (this.messages.size > 5000) this.messages.delete(this.messages.keys().next().value!);
     return message;

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, readSync, statSync, writeFil
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { extract } from 'tar-stream';
+import { extract, pack } from 'tar-stream';
 import { demux } from './pod-io.js';
 
 /** What the kubelet keeps of a message file, and of the log it falls back to. */
@@ -31,7 +31,45 @@ export function withMessageFile(options: Docker.ContainerCreateOptions, spec: Me
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
   writeFileSync(file, '');
   chmodSync(file, 0o666);
-  return { ...options, HostConfig: { ...options.HostConfig, Binds: [...(options.HostConfig?.Binds ?? []), `${file}:${spec.terminationMessagePath}`] } };
+  return bound(options, file, spec.terminationMessagePath);
+}
+
+function bound(options: Docker.ContainerCreateOptions, file: string, at: string): Docker.ContainerCreateOptions {
+  return { ...options, HostConfig: { ...options.HostConfig, Binds: [...(options.HostConfig?.Binds ?? []), `${file}:${at}`] } };
+}
+
+/**
+ * The file a container of another node's engine writes its termination message into: on that
+ * node's host, under /run, made through the node's network component (which has the host's /run)
+ * and bound as on a local node. /dev, where the message goes by default, is a tmpfs the stopped
+ * container does not keep.
+ */
+export function componentMessageFile(installation: string, uid: string, container: string): string {
+  return `${componentMessageDir(installation, uid)}/${container}`;
+}
+
+/** The folder of a Pod's message files on another node's host, removed with the Pod. */
+export function componentMessageDir(installation: string, uid: string): string {
+  return `/run/gouvernail/${installation}/termination/${uid}`;
+}
+
+/**
+ * As withMessageFile, the file made on the node's host by way of its network component. Without
+ * the component (not running yet), the container gets no file: a message at a path of its own
+ * file system is still read, one in /dev is not.
+ */
+export async function withComponentMessageFile(component: Docker.Container, options: Docker.ContainerCreateOptions, spec: MessageSpec, file: string): Promise<Docker.ContainerCreateOptions> {
+  if (!spec.terminationMessagePath) return options;
+  const tar = pack();
+  const parts = file.split('/').filter(Boolean);
+  // The folders under /run/gouvernail made 0755, as the kubelet makes a Pod's.
+  for (let i = 2; i < parts.length; i++) tar.entry({ name: `${parts.slice(0, i).join('/')}/`, type: 'directory', mode: 0o755 });
+  tar.entry({ name: parts.join('/'), mode: 0o666 }, '');
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of tar) chunks.push(c as Buffer);
+  const made = await component.putArchive(Buffer.concat(chunks), { path: '/' }).then(() => true, () => false);
+  return made ? bound(options, file, spec.terminationMessagePath) : options;
 }
 
 export interface Run {
@@ -40,6 +78,8 @@ export interface Run {
   tty: boolean;
   /** The container's bind of its message file, when it has one. */
   file?: string;
+  /** Its bind of a file made through the node's network component, read through that container. */
+  componentFile?: { component: Docker.Container; file: string };
 }
 
 /**
@@ -50,7 +90,12 @@ export interface Run {
  */
 export async function terminationMessage(container: Docker.Container, spec: MessageSpec, run: Run): Promise<string | undefined> {
   const since = Date.parse(run.startedAt);
-  let message = spec.terminationMessagePath ? (run.file ? fromHost(run.file, since) : await fromContainer(container, spec.terminationMessagePath, since)) : undefined;
+  let message: string | undefined;
+  if (spec.terminationMessagePath) {
+    if (run.file) message = fromHost(run.file, since);
+    else if (run.componentFile) message = await fromContainer(run.componentFile.component, run.componentFile.file, since);
+    else message = await fromContainer(container, spec.terminationMessagePath, since);
+  }
   if (!message && spec.terminationMessagePolicy === 'FallbackToLogsOnError' && run.exitCode !== 0) message = await fromLog(container, since, run.tty);
   return message || undefined;
 }
