@@ -97,6 +97,19 @@ export function spawnServe(dataDir: string, options: { port?: number; args?: str
   return spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--node-name', 'test-node', ...serveFlags(dataDir), ...(options.args ?? [])], { stdio: ['ignore', log, log] });
 }
 
+/**
+ * Stops a serve process and waits for it to exit (SIGKILL after 30 s): what a teardown removes
+ * next is not made again by a serve still shutting down (its network component was, once).
+ */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  const late = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(late);
+}
+
 /** serve as a process of its own on a new data folder, for tests that kill it with SIGKILL. */
 export interface KillableServe {
   dataDir: string;
@@ -116,7 +129,7 @@ export async function startKillableServe(t: ExecutionContext): Promise<KillableS
   const port = await freePort();
   let child: ChildProcess | undefined;
   t.teardown(async () => {
-    child?.kill('SIGKILL');
+    if (child) await stopProcess(child, 'SIGKILL');
     if (existsSync(path.join(dataDir, 'installation-id'))) await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
   });
   const s = {
@@ -124,10 +137,7 @@ export async function startKillableServe(t: ExecutionContext): Promise<KillableS
     kubeconfig,
     installation: '',
     async kill() {
-      if (child!.exitCode !== null || child!.signalCode !== null) return;
-      const exited = new Promise((r) => child!.once('exit', r));
-      child!.kill('SIGKILL');
-      await exited;
+      await stopProcess(child!, 'SIGKILL');
     },
     async start() {
       child = spawnServe(dataDir, { port });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { clusterDnsAddress } from '../src/api/cluster-ip.js';
 import { label } from '../src/runtime/labels.js';
-import { docker, ensureImage, image, removeDockerObjects, serviceRangeFor, spawnServe, waitFor } from './docker-helpers.js';
+import { docker, ensureImage, image, removeDockerObjects, serviceRangeFor, spawnServe, waitFor, stopProcess } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
 
 test('serve says so when another installation on the engine has its cluster DNS address', async (t) => {
@@ -21,7 +21,7 @@ test('serve says so when another installation on the engine has its cluster DNS 
   });
   const serve = spawnServe(dataDir);
   t.teardown(async () => {
-    serve.kill('SIGKILL');
+    await stopProcess(serve, 'SIGKILL');
     await other.remove({ force: true });
     if (existsSync(path.join(dataDir, 'installation-id'))) await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
   });

@@ -5,7 +5,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { resources, resourcePath } from '../src/api/resources.js';
 import { clientFromKubeconfig } from '../src/cli/client.js';
-import { containersOf, ensureImage, image, removeDockerObjects, startServer, waitFor, serveFlags } from './docker-helpers.js';
+import { containersOf, ensureImage, image, removeDockerObjects, startServer, waitFor, serveFlags, stopProcess } from './docker-helpers.js';
 import { root, tempDir } from './helpers.js';
 
 const value = 'sw0rdfish-7f3a9c';
@@ -52,7 +52,7 @@ test("a Secret value is in none of serve's log lines, even when its Pod and a ba
   serve.stdout!.on('data', (b) => (log += b));
   serve.stderr!.on('data', (b) => (log += b));
   t.teardown(async () => {
-    serve.kill('SIGTERM');
+    await stopProcess(serve);
     await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim()).catch(() => {});
   });
   const kubeconfig = path.join(dataDir, 'kubeconfig');

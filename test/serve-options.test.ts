@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
-import { ensureImage, removeDockerObjects, runCli, serveFlags, waitFor } from './docker-helpers.js';
+import { ensureImage, removeDockerObjects, runCli, serveFlags, waitFor, stopProcess } from './docker-helpers.js';
 import { makeRepo, startGitServer } from './git-helpers.js';
 import { root, tempDir } from './helpers.js';
 
@@ -20,7 +20,7 @@ test.serial('serve --repo URL --branch --path --interval follows a repository; -
   const dataDir = tempDir();
   const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--repo', git.url('ops.git'), '--branch', 'main', '--path', 'deploy', '--interval', '30s', '--config', config, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node', ...serveFlags(dataDir), '--insecure-http'], { stdio: 'ignore' });
   t.teardown(async () => {
-    serve.kill('SIGTERM');
+    await stopProcess(serve);
     await git.close();
     await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
   });

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import path from 'node:path';
-import { containersOf, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor, serveFlags } from './docker-helpers.js';
+import { containersOf, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor, serveFlags, stopProcess } from './docker-helpers.js';
 import { root, tempDir } from './helpers.js';
 
 const configMap = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings, namespace: folder-app }\ndata: { mode: "${value}" }\n`;
@@ -90,7 +90,7 @@ test.serial('gouvernail serve --watch DIR applies the folder as you save it; app
   await writeFile(path.join(dir, 'config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: watched }\ndata: { v: "1" }\n');
   const serve = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'main.js'), 'serve', '--watch', dir, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node', ...serveFlags(dataDir)], { stdio: 'ignore' });
   t.teardown(async () => {
-    serve.kill('SIGTERM');
+    await stopProcess(serve);
     await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
   });
   const kubeconfig = path.join(dataDir, 'kubeconfig');

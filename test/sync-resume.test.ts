@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clientFromKubeconfig } from '../src/cli/client.js';
 import { label } from '../src/runtime/labels.js';
-import { containersOf, ensureImage, execIn, freePort, image, removeDockerObjects, spawnServe, waitFor } from './docker-helpers.js';
+import { containersOf, ensureImage, execIn, freePort, image, removeDockerObjects, spawnServe, waitFor, stopProcess } from './docker-helpers.js';
 import { tempDir } from './helpers.js';
 
 const ns = 'resume-test';
@@ -47,7 +47,7 @@ data: { v: "after the gate" }
   const port = await freePort();
   let serve = spawnServe(dataDir, { port, args: ['--watch', folder] });
   t.teardown(async () => {
-    serve.kill('SIGKILL');
+    await stopProcess(serve, 'SIGKILL');
     if (existsSync(path.join(dataDir, 'installation-id'))) await removeDockerObjects(readFileSync(path.join(dataDir, 'installation-id'), 'utf8').trim());
   });
   const kubeconfig = path.join(dataDir, 'kubeconfig');
