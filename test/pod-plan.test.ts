@@ -84,7 +84,10 @@ test('hostPorts: on the hostIP, else each address the node publishes on, else al
     '-A GV-SVC-X ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -p udp -m udp --dport 1053 -m comment --comment "shop/web hostPort" -j DNAT --to-destination 10.244.0.8:53',
     '-A GV-SVC-X ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 18080 -m comment --comment "shop/web hostPort" -j DNAT --to-destination 10.244.0.7:8080',
   ]);
-  t.deepEqual(loopbackPorts(all), [{ address: '127.0.0.1', port: 18080, to: { host: '10.244.0.7', port: 8080 } }], 'TCP only on loopback');
+  t.deepEqual(loopbackPorts(all), [
+    { protocol: 'UDP', address: '127.0.0.1', port: 1053, to: { host: '10.244.0.8', port: 53 } },
+    { protocol: 'TCP', address: '127.0.0.1', port: 18080, to: { host: '10.244.0.7', port: 8080 } },
+  ], 'TCP and UDP on loopback');
   const limited = hostPortsOf([running([{ containerPort: 8080, hostPort: 18080 }])], 'n1', ['127.0.0.1', '10.1.2.3']);
   t.deepEqual(hostPortRules('C', limited), ['-A C -d 10.1.2.3/32 -p tcp -m tcp --dport 18080 -m comment --comment "shop/web hostPort" -j DNAT --to-destination 10.244.0.7:8080']);
   t.deepEqual(loopbackPorts(limited).map((l) => `${l.address}:${l.port}`), ['127.0.0.1:18080']);

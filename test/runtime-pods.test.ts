@@ -1,10 +1,16 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import path from 'node:path';
 import { resourcePath } from '../src/api/resources.js';
 import { containersOf, docker, execIn, freePort, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
-import { tempDir } from './helpers.js';
+import { root, tempDir } from './helpers.js';
 import { image } from './docker-helpers.js';
 import { kubectl } from './kubectl-helpers.js';
 import type { KubeObject } from '../src/manifest/types.js';
+
+/** A test image with Node.js (test/build-node-image.sh), for a UDP server. */
+const nodeImage = 'gouvernail-test/node:1';
 
 test.serial('a two-container Pod shares localhost and an emptyDir; a memory emptyDir is a tmpfs of its sizeLimit; a ConfigMap is a file and a Secret an env var', async (t) => {
   const server = await startServer();
@@ -160,13 +166,17 @@ test.serial("a Service name resolves only to ready Pods; a Pod made after the Se
   t.pass();
 });
 
-test.serial('limits become Docker limits, a hostPort is published, and a crashing container is CrashLoopBackOff', async (t) => {
+test.serial('limits become Docker limits, a hostPort is published (TCP and UDP, on loopback too), and a crashing container is CrashLoopBackOff', async (t) => {
+  execFileSync('bash', [path.join(root, 'test', 'build-node-image.sh'), nodeImage], { stdio: 'inherit' });
   const server = await startServer();
   t.teardown(() => server.destroy());
   const { client } = server;
   const ns = 'limits';
   // Pod Security's baseline allows only the hostPorts the namespace lists.
-  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, annotations: { 'gouvernail.io/allowed-host-ports': '18089' } } });
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, annotations: { 'gouvernail.io/allowed-host-ports': '18089,18053' } } });
+  // A UDP server (a DNS server's kind of port): each datagram answered with "pong" and its text.
+  const pong = "const s = require('dgram').createSocket('udp4'); s.on('message', (m, r) => s.send('pong ' + m, r.port, r.address)); s.bind(5353);";
+  await client.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'udp', namespace: ns }, spec: { containers: [{ name: 'c', image: nodeImage, command: ['node', '-e', pong], ports: [{ containerPort: 5353, hostPort: 18053, protocol: 'UDP' }] }] } });
   await client.apply({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -179,6 +189,15 @@ test.serial('limits become Docker limits, a hostPort is published, and a crashin
   t.is(info.HostConfig.Memory, 64 * 1024 * 1024);
   t.is(info.HostConfig.NanoCpus, 250_000_000);
   await waitFor('the hostPort answering', async () => (await fetch('http://127.0.0.1:18089/').then((r) => r.text(), () => '')) === 'published\n');
+  const udp = dgram.createSocket('udp4');
+  t.teardown(() => udp.close());
+  let answer = '';
+  udp.on('message', (m) => (answer = m.toString()));
+  await waitFor('the UDP hostPort answering on loopback', async () => {
+    udp.send('ping', 18053, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 300));
+    return answer === 'pong ping';
+  }, 120_000, 200);
   const crashing = await waitFor('CrashLoopBackOff', async () => {
     const p = await client.get('Pod', ns, 'crasher');
     return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? p : undefined;

@@ -12,7 +12,7 @@ import { DnsServer, resolversIn } from './dns-server.js';
 import { clusterDomain, type DnsTable } from './dns-records.js';
 import { IngressProxy } from './ingress-proxy.js';
 import type { IngressTable } from './ingress-routes.js';
-import { LoopbackProxies, type loopbackPorts } from './host-ports.js';
+import { LoopbackProxies, type LoopbackPort } from './host-ports.js';
 
 const configDir = process.env.GV_CONFIG_DIR ?? '/var/lib/gouvernail';
 const address = process.env.GV_DNS_ADDRESS ?? '10.96.0.10';
@@ -56,9 +56,9 @@ function reloadHostPorts(): void {
     const text = readFileSync(`${configDir}/hostports.json`, 'utf8');
     if (text === hostPortsLoaded) return;
     hostPortsLoaded = text;
-    const ports = JSON.parse(text) as ReturnType<typeof loopbackPorts>;
+    const ports = JSON.parse(text) as LoopbackPort[];
     loopbacks.update(ports);
-    log('answering hostPorts on loopback', { ports: ports.map((p) => `${p.address}:${p.port}`) });
+    log('answering hostPorts on loopback', { ports: ports.map((p) => `${p.address}:${p.port}/${p.protocol ?? 'TCP'}`) });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log('cannot read the hostPorts; keeping the last ones', { err: (err as Error).message });
   }

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import type { KubeObject } from '../manifest/types.js';
 import { pipeSockets } from './tcp-forward.js';
@@ -56,42 +57,111 @@ export function hostPortRules(chain: string, ports: HostPort[]): string[] {
   return rules;
 }
 
-/** The hostPorts answered on the node's loopback (TCP, as Docker's userland proxy answers them). */
-export function loopbackPorts(ports: HostPort[]): { address: string; port: number; to: { host: string; port: number } }[] {
-  return ports.filter((p) => p.protocol === 'TCP' && (!p.hostIP || loopback(p.hostIP))).map((p) => ({ address: p.hostIP ?? '127.0.0.1', port: p.hostPort, to: { host: p.podIP, port: p.containerPort } }));
+/** A hostPort answered on the node's loopback. */
+export interface LoopbackPort {
+  /** TCP or UDP; TCP when unset (what components of an earlier version were given). */
+  protocol?: 'TCP' | 'UDP';
+  address: string;
+  port: number;
+  to: { host: string; port: number };
+}
+
+/** The hostPorts answered on the node's loopback, TCP and UDP, as Docker's userland proxy answers them. */
+export function loopbackPorts(ports: HostPort[]): LoopbackPort[] {
+  return ports
+    .filter((p) => (p.protocol === 'TCP' || p.protocol === 'UDP') && (!p.hostIP || loopback(p.hostIP)))
+    .map((p) => ({ protocol: p.protocol as 'TCP' | 'UDP', address: p.hostIP ?? '127.0.0.1', port: p.hostPort, to: { host: p.podIP, port: p.containerPort } }));
+}
+
+/** How long a UDP client's flow to the Pod is kept without a datagram either way (Docker's userland proxy's). */
+export const udpFlowIdleMs = 90_000;
+
+interface Proxy {
+  to: { host: string; port: number };
+  close(): void;
 }
 
 /**
- * The component's TCP proxies of hostPorts on the node's loopback: listening while a Pod has the
- * port, each connection joined to the Pod's address.
+ * The component's proxies of hostPorts on the node's loopback, listening while a Pod has the port:
+ * each TCP connection joined to the Pod's address; each UDP client (address and port) given a
+ * socket of its own towards the Pod, whose answers go back to it, until idle for 90 s.
  */
 export class LoopbackProxies {
-  private readonly open = new Map<string, { server: net.Server; to: { host: string; port: number } }>();
+  private readonly open = new Map<string, Proxy>();
 
   constructor(private readonly log: (msg: string, f?: Record<string, unknown>) => void) {}
 
-  update(wanted: ReturnType<typeof loopbackPorts>): void {
+  update(wanted: LoopbackPort[]): void {
     const keys = new Set<string>();
     for (const w of wanted) {
-      const key = `${w.address}:${w.port}`;
+      const protocol = w.protocol ?? 'TCP';
+      const key = `${protocol}/${w.address}:${w.port}`;
       keys.add(key);
       const have = this.open.get(key);
       if (have) {
         have.to = w.to;
         continue;
       }
-      const entry = { server: net.createServer((socket) => pipeSockets(socket, net.connect(entry.to))), to: w.to };
-      entry.server.on('error', (err) => {
-        this.log('cannot answer a hostPort on loopback; is another program using it?', { address: w.address, port: w.port, err: err.message });
+      const failed = (err: Error) => {
+        this.log('cannot answer a hostPort on loopback; is another program using it?', { protocol, address: w.address, port: w.port, err: err.message });
         this.open.delete(key);
-      });
-      entry.server.listen(w.port, w.address);
-      this.open.set(key, entry);
+      };
+      this.open.set(key, protocol === 'UDP' ? udpProxy(w, failed) : tcpProxy(w, failed));
     }
-    for (const [key, { server }] of this.open) {
+    for (const [key, proxy] of this.open) {
       if (keys.has(key)) continue;
-      server.close();
+      proxy.close();
       this.open.delete(key);
     }
   }
+}
+
+function tcpProxy(w: LoopbackPort, failed: (err: Error) => void): Proxy {
+  const proxy: Proxy = { to: w.to, close: () => server.close() };
+  const server = net.createServer((socket) => pipeSockets(socket, net.connect(proxy.to)));
+  server.on('error', failed);
+  server.listen(w.port, w.address);
+  return proxy;
+}
+
+function udpProxy(w: LoopbackPort, failed: (err: Error) => void): Proxy {
+  const flows = new Map<string, { socket: dgram.Socket; idle: NodeJS.Timeout }>();
+  const listener = dgram.createSocket('udp4');
+  const proxy: Proxy = {
+    to: w.to,
+    close: () => {
+      for (const flow of flows.values()) {
+        clearTimeout(flow.idle);
+        flow.socket.close();
+      }
+      flows.clear();
+      listener.close();
+    },
+  };
+  const flowOf = (client: dgram.RemoteInfo) => {
+    const key = `${client.address}:${client.port}`;
+    let flow = flows.get(key);
+    if (!flow) {
+      const socket = dgram.createSocket('udp4');
+      socket.on('message', (answer, from) => {
+        if (from.address !== proxy.to.host || from.port !== proxy.to.port) return;
+        renew();
+        listener.send(answer, client.port, client.address);
+      });
+      socket.on('error', () => end());
+      const end = () => {
+        clearTimeout(flows.get(key)?.idle);
+        flows.delete(key);
+        socket.close();
+      };
+      const renew = () => flow!.idle.refresh();
+      flow = { socket, idle: setTimeout(end, udpFlowIdleMs) };
+      flows.set(key, flow);
+    } else flow.idle.refresh();
+    return flow;
+  };
+  listener.on('message', (datagram, client) => flowOf(client).socket.send(datagram, proxy.to.port, proxy.to.host));
+  listener.on('error', failed);
+  listener.bind(w.port, w.address);
+  return proxy;
 }
