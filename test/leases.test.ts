@@ -15,6 +15,8 @@ test('each node renews its Lease in kube-node-lease, as kubectl describe node sh
   await waitFor('a renewal', async () => (await lease())!.spec.renewTime > first.spec.renewTime);
   const described = await k(['describe', 'node', 'test-node']);
   t.regex(described.out, /Lease:\s+HolderIdentity:\s+test-node\s+AcquireTime:\s+<unset>\s+RenewTime:\s+\w{3}, \d+ \w{3} \d{4}/, described.err);
+  // The node's agent said when it started, as a kubelet does.
+  t.regex(described.out, /Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message\n[\s\S]*Normal\s+Starting\s+\S+\s+kubelet\s+Starting kubelet\./);
   t.regex((await k(['get', 'leases', '-n', 'kube-node-lease'])).out, /^NAME\s+HOLDER\s+AGE\ntest-node\s+test-node\s+\d+s\n$/);
 
   // Leader election as client-go does it: create the Lease to take it; the other candidate's create

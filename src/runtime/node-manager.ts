@@ -208,6 +208,9 @@ export class NodeManager {
     const rt: NodeRuntime = { name, key: c.key, endpoint: c.endpoint, docker: c.docker, streams: c.streams, agent: new NodeAgent(agentOptions), agentOptions, recorder, infoAt: 0, address: c.address };
     this.runtimes.set(name, rt);
     if (c.endpoint) this.o.log('driving a node\'s Docker engine', { node: name, docker: describeEndpoint(c.endpoint) });
+    // As a kubelet says when it starts (kubectl describe node lists it).
+    const node = this.o.store.get('Node', undefined, name);
+    if (node) recorder.record(node, 'Normal', 'Starting', 'Starting kubelet.');
     rt.agent.start();
     const tick = () => {
       rt.beating = this.heartbeat(rt).finally(() => {
