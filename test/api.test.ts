@@ -190,6 +190,30 @@ test('watch streams newline-delimited events and resumes from a resourceVersion'
   t.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED two', 'DELETED one', 'ADDED three']);
 });
 
+test('a watch answers at once, before any event: a client waiting for its answer is not held until one comes', async (t) => {
+  t.timeout(40_000);
+  const { app, store } = setup();
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => app.close());
+  const port = (app.server.address() as { port: number }).port;
+  const rv = store.resourceVersion();
+  const answered = await new Promise<{ status?: number; first: Promise<string> }>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}`, headers: auth }, (res) => {
+      // Only once the answer has begun is there an event to send.
+      const first = new Promise<string>((done) => res.once('data', (chunk) => done(String(chunk))));
+      resolve({ status: res.statusCode, first });
+      store.create({ ...cm('after'), metadata: { name: 'after', namespace: 'default' } } as never);
+    });
+    // Before the server is closed (teardowns run last first): an open watch would hold it.
+    t.teardown(() => req.destroy());
+    req.on('error', reject);
+    // Far below the stream's 30 s keep-alive write, which would otherwise be its first byte.
+    setTimeout(() => reject(new Error('the watch sent no answer within 15 s of being asked, while no event was due')), 15_000).unref();
+  });
+  t.is(answered.status, 200);
+  t.like(JSON.parse(await answered.first), { type: 'ADDED', object: { metadata: { name: 'after' } } });
+});
+
 test('a NodePort Service without a nodePort gets a free one, passing over LoadBalancer ports; a taken one is refused', async (t) => {
   const { app } = setup();
   const svc = (name: string, nodePort?: number) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { type: 'NodePort', selector: { app: name }, ports: [{ port: 80, ...(nodePort ? { nodePort } : {}) }] } });

@@ -237,6 +237,9 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOption
     reply.hijack();
     res = reply.raw;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    // Sent now, not with the first event: client-go cannot cancel a watch whose answer has not begun
+    // (kubectl run --rm waited for the 30 s heartbeat after its Pod had completed).
+    res.flushHeaders();
     for (const e of events.splice(0)) send(e);
     const timeout = Number(query.timeoutSeconds ?? 0);
     const timer = timeout > 0 ? setTimeout(() => res!.end(), timeout * 1000) : undefined;
