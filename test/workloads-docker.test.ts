@@ -627,6 +627,17 @@ spec:
   const readyAt = Date.now();
   await waitFor('available', async () => (await server.client.get('Deployment', 'progress', 'slow'))?.status?.availableReplicas === 1, 60_000, 200);
   t.true(Date.now() - readyAt >= 3000, 'available only after minReadySeconds');
+  // A rollout begun longer than progressDeadlineSeconds after the last one completed has its own
+  // deadline, counted from its start.
+  t.is((await k(['patch', 'deployment/slow', '-n', 'progress', '-p', '{"spec":{"minReadySeconds":0,"progressDeadlineSeconds":12}}'])).code, 0);
+  await waitFor('the last rollout complete for longer than the deadline', async () => {
+    const c = (await server.client.get('Deployment', 'progress', 'slow'))?.status?.conditions?.find((x: { type: string }) => x.type === 'Progressing');
+    return c?.reason === 'NewReplicaSetAvailable' && Date.now() - Date.parse(c.lastUpdateTime) > 13_000;
+  }, 60_000, 500);
+  t.is((await k(['set', 'env', 'deployment/slow', '-n', 'progress', 'ROUND=2'])).code, 0);
+  const again = await k(['rollout', 'status', 'deployment/slow', '-n', 'progress', '--timeout=90s']);
+  t.is(again.code, 0, again.err);
+  t.regex(again.out, /successfully rolled out/);
 
   await apply(t, `apiVersion: apps/v1
 kind: Deployment

@@ -438,7 +438,10 @@ export class WorkloadControllers {
       const since = before?.reason === 'NewReplicaSetAvailable' ? before.lastUpdateTime : at;
       return { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rs}" has successfully progressed.`, lastUpdateTime: since, lastTransitionTime: before?.status === 'True' ? (before.lastTransitionTime ?? since) : since };
     }
-    const seen = this.progressSeen.get(d.metadata.uid!) ?? { signature: '', at: Date.parse(before?.lastUpdateTime ?? '') || p.now };
+    // A rollout under way when serve restarted goes on from when it last moved; a new one (after a
+    // complete one, or of another ReplicaSet) starts its clock now.
+    const resumes = before !== undefined && before.reason !== 'NewReplicaSetAvailable' && String(before.message).includes(`"${rs}"`);
+    const seen = this.progressSeen.get(d.metadata.uid!) ?? { signature: '', at: (resumes && Date.parse(before.lastUpdateTime ?? '')) || p.now };
     if (seen.signature !== p.signature) {
       if (seen.signature !== '') seen.at = p.now;
       seen.signature = p.signature;
