@@ -133,6 +133,79 @@ spec:
   });
 }
 
+test.serial('kubectl get --raw and kubectl proxy reach a Pod and a Service through their proxy subresource: method, query and body go on, the answer comes back; a user without pods/proxy is refused', async (t) => {
+  const k = kubectl(server.kubeconfig, '1.33');
+  const ns = 'proxies';
+  const ok = async (args: string[]) => {
+    const r = await k(args);
+    t.is(r.code, 0, `kubectl ${args.join(' ')}: ${r.out}${r.err}`);
+    return r.out;
+  };
+  await ok(['create', 'namespace', ns]);
+  const dir = tempDir();
+  // busybox httpd: a page, and a CGI script that answers with the method, the query and the body.
+  writeFileSync(path.join(dir, 'echo.yaml'), `apiVersion: v1
+kind: Pod
+metadata: { name: echo, namespace: ${ns}, labels: { app: echo } }
+spec:
+  containers:
+    - name: web
+      image: "${image}"
+      command: ["sh", "-c", "mkdir -p /www/cgi-bin; echo served through the API > /www/index.html; printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REQUEST_METHOD $QUERY_STRING\\ncat\\n' > /www/cgi-bin/echo; chmod +x /www/cgi-bin/echo; exec httpd -f -p 8080 -h /www"]
+      ports: [{ name: http, containerPort: 8080 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: echo, namespace: ${ns} }
+spec:
+  selector: { app: echo }
+  ports: [{ name: web, port: 80, targetPort: http }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: nobody, namespace: ${ns} }
+spec:
+  selector: { app: nobody }
+  ports: [{ port: 80 }]
+`);
+  await ok(['apply', '-f', path.join(dir, 'echo.yaml')]);
+  await ok(['wait', '-n', ns, '--for=condition=Ready', 'pod/echo', '--timeout=120s']);
+  await waitFor('the Service\'s endpoint', async () => (await k(['get', 'endpoints', 'echo', '-n', ns, '-o', 'jsonpath={.subsets[0].addresses[0].ip}'])).out !== '');
+
+  const api = `/api/v1/namespaces/${ns}`;
+  t.is(await ok(['get', '--raw', `${api}/pods/echo:http/proxy/`]), 'served through the API\n', 'a Pod by its port\'s name');
+  t.is(await ok(['get', '--raw', `${api}/pods/http:echo:8080/proxy/index.html`]), 'served through the API\n', 'a Pod by scheme, name and port number');
+  t.is(await ok(['get', '--raw', `${api}/services/echo:web/proxy/cgi-bin/echo?a=1`]), 'GET a=1\n', 'a Service by its port\'s name, with the query');
+  t.is(await ok(['get', '--raw', `${api}/services/echo:80/proxy/index.html`]), 'served through the API\n', 'a Service by its port number');
+  const none = await k(['get', '--raw', `${api}/services/nobody/proxy/`]);
+  t.not(none.code, 0);
+  t.regex(none.err, /no endpoints available for service "nobody"/);
+
+  // kubectl proxy: the API on a local port, without credentials; the Pod's own statuses come back.
+  const port = await freePort();
+  const proxy = k.spawn(['proxy', `--port=${port}`]);
+  t.teardown(() => proxy.proc.kill());
+  await waitFor('kubectl proxy listening', async () => proxy.output().includes(`127.0.0.1:${port}`));
+  const posted = await fetch(`http://127.0.0.1:${port}${api}/services/echo:web/proxy/cgi-bin/echo?b=2`, { method: 'POST', body: 'a posted body' });
+  t.is(posted.status, 200);
+  t.is(await posted.text(), 'POST b=2\na posted body');
+  const put = await fetch(`http://127.0.0.1:${port}${api}/pods/echo:8080/proxy/cgi-bin/echo`, { method: 'PUT', body: 'put' });
+  t.is(await put.text(), 'PUT\nput');
+  t.is((await fetch(`http://127.0.0.1:${port}${api}/pods/echo:8080/proxy/missing`)).status, 404, 'the Pod\'s 404, passed on');
+
+  // Authorised as pods/proxy: reading Pods is not enough.
+  await ok(['create', 'serviceaccount', 'viewer', '-n', ns]);
+  await ok(['create', 'role', 'pod-reader', '--verb=get', '--resource=pods', '-n', ns]);
+  await ok(['create', 'rolebinding', 'viewer-reads', '--role=pod-reader', `--serviceaccount=${ns}:viewer`, '-n', ns]);
+  const viewer = `--as=system:serviceaccount:${ns}:viewer`;
+  await ok(['get', 'pod', 'echo', '-n', ns, viewer]);
+  const refused = await k(['get', '--raw', `${api}/pods/echo:http/proxy/`, viewer]);
+  t.not(refused.code, 0);
+  t.regex(refused.err, /forbidden/i);
+  t.regex(refused.err, /pods\/proxy/);
+  await ok(['delete', 'namespace', ns, '--wait=false']);
+});
+
 test.serial("gouvernail exec speaks the same WebSocket protocol: stdin, the exit code, a terminal", async (t) => {
   const ns = 'streams-own';
   await server.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });

@@ -32,9 +32,12 @@ const virtualKinds = new Set(['SelfSubjectReview', 'SelfSubjectAccessReview', 'S
 const statusSub: Subresource = { name: 'status', verbs: ['get', 'patch', 'update'] };
 const scaleSub: Subresource = { name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] };
 
-/** Subresources by kind; those served over streams (log, exec, attach, portforward) are the HTTP edge's. */
+/** HTTP to a Pod or a Service, through the API (the HTTP edge's proxy.ts). */
+const proxySub = (kind: string): Subresource => ({ name: 'proxy', kind: { group: '', version: 'v1', kind }, verbs: ['create', 'delete', 'get', 'patch', 'update'] });
+
+/** Subresources by kind; those served over streams (log, exec, attach, portforward) and proxy are the HTTP edge's. */
 const subresourcesOf: Record<string, Subresource[]> = {
-  Pod: [statusSub, { name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] }, { name: 'log', verbs: ['get'] }, { name: 'exec', kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, verbs: ['create', 'get'] }, { name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] }, { name: 'resize', verbs: ['get', 'patch', 'update'] }, { name: 'ephemeralcontainers', verbs: ['get', 'patch', 'update'] }],
+  Pod: [statusSub, { name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] }, { name: 'log', verbs: ['get'] }, { name: 'exec', kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, verbs: ['create', 'get'] }, { name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] }, { name: 'resize', verbs: ['get', 'patch', 'update'] }, { name: 'ephemeralcontainers', verbs: ['get', 'patch', 'update'] }, proxySub('PodProxyOptions')],
   Deployment: [statusSub, scaleSub],
   ReplicaSet: [statusSub, scaleSub],
   ReplicationController: [statusSub, scaleSub],
@@ -45,7 +48,7 @@ const subresourcesOf: Record<string, Subresource[]> = {
   HorizontalPodAutoscaler: [statusSub],
   PodDisruptionBudget: [statusSub],
   PersistentVolume: [statusSub],
-  Service: [statusSub],
+  Service: [statusSub, proxySub('ServiceProxyOptions')],
   Ingress: [statusSub],
   PersistentVolumeClaim: [statusSub],
   Namespace: [statusSub],

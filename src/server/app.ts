@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { acceptWebSocket, offersStreamProtocol, serveAttach, serveExec, streamProtocols } from './pod-streams.js';
 import { offersPortForward, portForwardProtocol, servePortForward } from './port-forward.js';
+import { registerProxyRoutes } from './proxy.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { registerStatusPage } from './status-page.js';
 import type { DiffResult } from '../diff/diff.js';
@@ -259,6 +260,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       fail(toApiError(err));
     }
   });
+  registerProxyRoutes(app, { api, store });
   registerApiRoutes(app, {
     api,
     version: options.version ?? '0.1.0',
