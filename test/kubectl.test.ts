@@ -166,6 +166,15 @@ for (const version of ['1.27', '1.30', '1.33']) {
     await ok(['edit', 'deployment', 'web', '-n', ns], { env: { KUBE_EDITOR: 'sed -i s/owner:\\ team-a/owner:\\ team-b/' } });
     t.is(JSON.parse(await ok(['get', 'deployment', 'web', '-n', ns, '-o', 'json'])).metadata.annotations.owner, 'team-b');
 
+    // An object made by kubectl create and unchanged since diffs as nothing: the dry run's
+    // `annotations: {}` is no annotation, as Kubernetes stores it.
+    const made = path.join(tempDir(), 'made.yaml');
+    writeFileSync(made, `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: made, namespace: ${ns} }\ndata: { a: "1" }\n`);
+    await ok(['create', '-f', made]);
+    const same = await k(['diff', '-f', made]);
+    t.is(same.code, 0, same.out + same.err);
+    t.is(same.out, '');
+
     const described = await ok(['describe', 'deployment', 'web', '-n', ns]);
     t.regex(described, /Name:\s+web/);
     t.regex(described, /Replicas:\s+1 desired/);

@@ -105,6 +105,9 @@ export interface ApiServerOptions {
  * and validating admission, field management and the store, in this one place. Synchronous, so a
  * write and what it read happen in one SQLite transaction.
  */
+/** Fields of ObjectMeta Kubernetes leaves out when empty. */
+const emptiedMetadata = ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
+
 export class ApiServer {
   readonly store: ObjectStore;
   private readonly authenticator: Authenticator;
@@ -344,6 +347,12 @@ export class ApiServer {
       delete o.metadata.namespace;
     }
     if (o.metadata.creationTimestamp === null) delete o.metadata.creationTimestamp;
+    // An empty map or list of metadata is no field at all, as Kubernetes writes it (omitempty):
+    // kubectl diff's dry run sends `annotations: {}`, which must not read as a change.
+    for (const f of emptiedMetadata) {
+      const v = o.metadata[f];
+      if (v !== null && typeof v === 'object' && Object.keys(v).length === 0) delete o.metadata[f];
+    }
     return res.conversion ? toStored(res, o) : o;
   }
 
