@@ -208,8 +208,8 @@ spec:
   containers:
   - name: c
     image: "${image}"
-    # The Pod's name at /, /b/ and /bee/.
-    command: ["sh", "-c", "mkdir -p /www/b /www/bee && echo ${name} > /www/index.html && cp /www/index.html /www/b/ && cp /www/index.html /www/bee/ && exec httpd -f -p 8080 -h /www"]
+    # The Pod's name at /, /b/ and /bee/; a CGI script whose header lines end in a bare line feed.
+    command: ["sh", "-c", "mkdir -p /www/b /www/bee /www/cgi-bin && echo ${name} > /www/index.html && cp /www/index.html /www/b/ && cp /www/index.html /www/bee/ && (echo '#!/bin/sh'; echo 'echo Content-Type: text/plain'; echo echo; echo 'echo cgi of ${name}') > /www/cgi-bin/who && chmod +x /www/cgi-bin/who && exec httpd -f -p 8080 -h /www"]
     ports: [{ name: http, containerPort: 8080 }]
 `;
 
@@ -348,6 +348,8 @@ spec:
   t.is((await get('b.test', '/')).body, 'site-b');
   t.is((await get('a.test', '/bee/')).body, 'site-a', 'a prefix matches whole path elements');
   t.is((await get('c.test', '/')).status, 404, 'no rule for this host');
+  // Header lines ended by a bare line feed (a shell CGI's) are read, as nginx and traefik read them.
+  t.deepEqual(await get('a.test', '/cgi-bin/who'), { status: 200, body: 'cgi of site-a' });
   // HTTPS: the Secret's certificate, checked against its CA, for the name asked.
   const secure = await get('a.test', '/', true);
   t.deepEqual(secure, { status: 200, body: 'site-a' });

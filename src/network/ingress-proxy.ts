@@ -75,7 +75,8 @@ export class IngressProxy {
     headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${client}` : client;
     headers['x-forwarded-proto'] = proto;
     headers['x-forwarded-host'] = req.headers.host ?? '';
-    const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers }, (r) => {
+    // insecureHTTPParser: header lines ended by a bare line feed (a shell CGI's) are read, as nginx reads them.
+    const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers, insecureHTTPParser: true }, (r) => {
       const out = { ...r.headers };
       for (const h of hopHeaders) delete out[h];
       res.writeHead(r.statusCode ?? 502, out);

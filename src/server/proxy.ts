@@ -121,7 +121,7 @@ function proxy(resource: 'pods' | 'services', req: FastifyRequest, reply: Fastif
     port: target.port,
     method: req.method,
     path: `${rest === '' ? '/' : rest}${url.search}`,
-    headers: { ...passedOn(req.headers), host: `${target.address}:${target.port}`, 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+    headers: { ...passedOn(req.headers), host: `${target.address}:${target.port}`, 'x-forwarded-for': [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ') },
     // Lines ended by a bare line feed (a shell CGI's headers) are read, as Go's client reads them.
     insecureHTTPParser: true,
     // As Kubernetes' proxy does: a Pod's certificate names no one the cluster knows.
