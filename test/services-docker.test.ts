@@ -192,8 +192,13 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
   await waitFor('the external IP', async () => (await get(`http://${nodeIP}:8082/`)) === ready, 60_000, 500);
 
   // The network component runs on the node, and the cluster DNS shows as kube-dns.
-  t.true((await docker.getContainer(componentContainerName(server.installation)).inspect()).State.Running);
+  const component = await docker.getContainer(componentContainerName(server.installation)).inspect();
+  t.true(component.State.Running);
   t.regex((await k(['get', 'pods', '-n', 'kube-system'])).out, /gouvernail-network-test-node\s+1\/1\s+Running/);
+  // Its Pod is as old as its container's run, however many configurations it applied since.
+  const componentPod = JSON.parse((await k(['get', 'pod', '-n', 'kube-system', 'gouvernail-network-test-node', '-o', 'json'])).out);
+  t.is(componentPod.metadata.creationTimestamp, new Date(component.State.StartedAt).toISOString());
+  t.is(componentPod.status.containerStatuses[0].state.running.startedAt, new Date(component.State.StartedAt).toISOString());
   // Read until it says so: the component may have been made again since (its first apply puts the address on loopback).
   // A loaded machine (CI runs test files side by side) can take longer than a minute.
   await waitFor('the component serving the cluster DNS', async () => /serving the cluster DNS/.test((await k(['logs', '-n', 'kube-system', 'gouvernail-network-test-node'])).out), 180_000, 1000);

@@ -86,8 +86,10 @@ export class NetworkController {
       const s = network.state();
       // On the host's network: the node's address is the Pod's, as kubectl shows a hostNetwork Pod.
       const ip = addressOf.get(node);
-      const since = new Date(s.appliedAt ?? Date.now()).toISOString();
-      const ready = !!s.appliedAt && !s.problem;
+      // The Pod is as old as its container's run; Ready since its rules were last applied after a start or a failure.
+      const since = s.startedAt && Date.parse(s.startedAt) > 0 ? new Date(s.startedAt).toISOString() : new Date().toISOString();
+      const ready = !!s.readySince && !s.problem;
+      const readyAt = new Date(s.readySince ?? Date.now()).toISOString();
       const image = s.image ?? 'gouvernail/node-network';
       return {
         apiVersion: 'v1',
@@ -95,9 +97,9 @@ export class NetworkController {
         metadata: { name: `gouvernail-network-${node}`, namespace: 'kube-system', uid: `network-${this.o.installation}-${node}`, resourceVersion: '1', creationTimestamp: since, labels: { component: 'gouvernail-network', 'k8s-app': 'kube-dns', 'app.kubernetes.io/part-of': 'gouvernail' }, annotations: { 'gouvernail.io/component': 'true', 'kubernetes.io/config.mirror': `network-${node}`, 'kubernetes.io/description': `the network component of node ${node} (cluster DNS, cluster IPs, NetworkPolicy, Ingress); container ${componentContainerName(this.o.installation)} on its engine` } },
         spec: { nodeName: node, hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name: 'network', image }] },
         status: {
-          phase: s.appliedAt || !s.problem ? 'Running' : 'Pending',
+          phase: s.startedAt || !s.problem ? 'Running' : 'Pending',
           ...(ip ? { hostIP: ip, podIP: ip, podIPs: [{ ip }] } : {}),
-          conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: since, ...(s.problem ? { reason: 'NetworkSetupFailed', message: s.problem } : {}) }],
+          conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: readyAt, ...(s.problem ? { reason: 'NetworkSetupFailed', message: s.problem } : {}) }],
           containerStatuses: [{ name: 'network', image, imageID: '', ready, started: ready, restartCount: 0, state: ready ? { running: { startedAt: since } } : { waiting: { reason: s.problem ? 'NetworkSetupFailed' : 'ContainerCreating', ...(s.problem ? { message: s.problem } : {}) } } }],
         },
       } as KubeObject;

@@ -40,7 +40,6 @@ export function componentContainerName(installation: string): string {
  */
 export class NodeNetwork {
   private applied?: string;
-  private appliedAt = 0;
   private lastError?: string;
   private ensured?: string;
 
@@ -51,10 +50,16 @@ export class NodeNetwork {
     return this.lastError;
   }
 
-  /** When the component last applied its configuration, and with which image. */
-  state(): { appliedAt?: number; image?: string; problem?: string } {
-    return { ...(this.appliedAt ? { appliedAt: this.appliedAt } : {}), ...(this.image ? { image: this.image } : {}), ...(this.lastError ? { problem: this.lastError } : {}) };
+  /**
+   * When the component's container started, since when it has had its configuration applied
+   * without a failure since (readySince), and with which image.
+   */
+  state(): { startedAt?: string; readySince?: number; image?: string; problem?: string } {
+    return { ...(this.startedAt ? { startedAt: this.startedAt } : {}), ...(this.readySince ? { readySince: this.readySince } : {}), ...(this.image ? { image: this.image } : {}), ...(this.lastError ? { problem: this.lastError } : {}) };
   }
+
+  private startedAt?: string;
+  private readySince = 0;
 
   private image?: string;
 
@@ -82,12 +87,14 @@ export class NodeNetwork {
   async apply(config: NodeNetworkConfig): Promise<boolean> {
     try {
       const { id, startedAt } = await this.ensureContainer(config.dnsAddress);
+      if (startedAt !== this.startedAt) this.readySince = 0;
+      this.startedAt = startedAt;
       const text = `${JSON.stringify(config)}|${this.networksSeen}|${startedAt}`;
       if (text === this.applied && id === this.ensured) return true;
       await this.copyIn(id, config);
       await execIn(this.o.docker, id, ['/usr/bin/node', '/app/dist/src/network/component-apply.js']);
       this.applied = text;
-      this.appliedAt = Date.now();
+      this.readySince ||= Date.now();
       this.ensured = id;
       if (this.lastError) this.o.log('the network component applies its rules again', { node: this.o.node });
       this.lastError = undefined;
@@ -96,6 +103,7 @@ export class NodeNetwork {
       const message = (err as Error).message;
       if (message !== this.lastError) this.o.log('cannot set up the node\'s cluster network (cluster IPs, cluster DNS); retrying', { node: this.o.node, err: message });
       this.lastError = message;
+      this.readySince = 0;
       this.applied = undefined;
       return false;
     }
