@@ -203,6 +203,10 @@ spec:
   t.not(refused.code, 0);
   t.regex(refused.err, /forbidden/i);
   t.regex(refused.err, /pods\/proxy/);
+  // Kubernetes' edit role allows it.
+  await ok(['create', 'serviceaccount', 'editor', '-n', ns]);
+  await ok(['create', 'rolebinding', 'editor-edits', '--clusterrole=edit', `--serviceaccount=${ns}:editor`, '-n', ns]);
+  t.is(await ok(['get', '--raw', `${api}/services/echo:web/proxy/`, `--as=system:serviceaccount:${ns}:editor`]), 'served through the API\n');
   await ok(['delete', 'namespace', ns, '--wait=false']);
 });
 

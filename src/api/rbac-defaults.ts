@@ -61,6 +61,8 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: [''], resources: [...coreWorkloads, 'secrets'], verbs: write },
       { apiGroups: [''], resources: ['secrets'], verbs: read },
       { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
+      // HTTP to a Pod or a Service through the API (kubectl proxy), as Kubernetes' edit allows it.
+      { apiGroups: [''], resources: ['pods/proxy', 'services/proxy'], verbs: [...read, ...write] },
       { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] },
       { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       { apiGroups: [''], resources: ['pods/resize'], verbs: ['get', 'patch', 'update'] },
