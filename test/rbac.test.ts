@@ -51,6 +51,9 @@ spec:
   t.is((await k(['get', 'secret', 'card', '-n', 'billing', '-o', 'json'])).out, '', 'nothing of the Secret is shown');
 
   t.is((await k(['auth', 'can-i', 'create', 'deployments', '-n', 'shop'])).out.trim(), 'yes');
+  // kubectl top of the namespace's Pods, as metrics-server's aggregated reader role allows it.
+  t.is((await k(['auth', 'can-i', 'list', 'pods.metrics.k8s.io', '-n', 'shop'])).out.trim(), 'yes');
+  t.is((await k(['auth', 'can-i', 'list', 'pods.metrics.k8s.io', '-n', 'billing'])).out.trim(), 'no');
   const no = await k(['auth', 'can-i', 'get', 'secrets', '-n', 'billing']);
   t.is(no.out.trim(), 'no');
   t.is(no.code, 1);

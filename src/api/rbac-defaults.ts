@@ -74,6 +74,10 @@ export function defaultRbacObjects(): KubeObject[] {
       { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses'], verbs: write },
       { apiGroups: ['gouvernail.io'], resources: ['applications'], verbs: write },
     ], { [aggregate('edit')]: 'true' }),
+    // As metrics-server installs it: whoever may view a namespace may kubectl top its Pods.
+    clusterRole('system:aggregated-metrics-reader', [
+      { apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: read },
+    ], { [aggregate('view')]: 'true', [aggregate('edit')]: 'true', [aggregate('admin')]: 'true' }),
     clusterRole('system:aggregate-to-admin', [
       { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...read, ...write] },
     ], { [aggregate('admin')]: 'true' }),
