@@ -100,14 +100,14 @@ export interface ApiServerOptions {
   virtualObjects?: (kind: string, namespace: string | undefined) => KubeObject[];
 }
 
+/** Fields of ObjectMeta Kubernetes leaves out when empty. */
+const emptiedMetadata = ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
+
 /**
  * The API server as a library: every request, from any client, passes authorization, mutating
  * and validating admission, field management and the store, in this one place. Synchronous, so a
  * write and what it read happen in one SQLite transaction.
  */
-/** Fields of ObjectMeta Kubernetes leaves out when empty. */
-const emptiedMetadata = ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
-
 export class ApiServer {
   readonly store: ObjectStore;
   private readonly authenticator: Authenticator;

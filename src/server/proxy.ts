@@ -29,7 +29,7 @@ export function registerProxyRoutes(app: FastifyInstance, options: { api: ApiSer
 }
 
 /** The verb a proxied request is authorised as, by its method (Kubernetes' request info). */
-export function proxyVerb(method: string): Verb {
+function proxyVerb(method: string): Verb {
   switch (method) {
     case 'POST':
       return 'create';
@@ -45,7 +45,7 @@ export function proxyVerb(method: string): Verb {
 }
 
 /** `NAME`, `NAME:PORT` or `SCHEME:NAME:PORT` (`https:web:8443`, `web:`): Kubernetes' form. */
-export function splitSchemeNamePort(id: string): { scheme: 'http' | 'https'; name: string; port: string } {
+function splitSchemeNamePort(id: string): { scheme: 'http' | 'https'; name: string; port: string } {
   const parts = id.split(':');
   const [scheme, name, port] = parts.length === 1 ? ['', parts[0]!, ''] : parts.length === 2 ? ['', parts[0]!, parts[1]!] : parts.length === 3 ? [parts[0]!, parts[1]!, parts[2]!] : ['', '', ''];
   if (name === '' || (scheme !== '' && scheme !== 'http' && scheme !== 'https')) throw new ApiError(400, 'BadRequest', `invalid request ${JSON.stringify(id)}: write NAME, NAME:PORT or SCHEME:NAME:PORT, SCHEME being http or https`);
