@@ -763,12 +763,17 @@ export class NodeAgent {
     await this.o.client.delete('Pod', pod.metadata.namespace, pod.metadata.name, { gracePeriodSeconds: 0, preconditions: { uid } }).catch((err: Error) => this.log('cannot delete a Pod whose containers have stopped; trying again', { pod: pod.metadata.name, err: err.message }));
   }
 
+  /** The node's network component, which holds the message files of an added node's Pods. */
+  private get componentName(): string {
+    return componentContainerName(this.o.installation);
+  }
+
   private forgetPod(uid: string): void {
     this.apiAccess.forget(uid);
     if (!this.o.podFilesDir) {
       // The Pod's message files on the node's host (see componentMessageFile).
       const dir = componentMessageDir(this.o.installation, uid);
-      void execIn(this.o.docker, componentContainerName(this.o.installation), ['/usr/bin/node', '-e', 'require("fs").rmSync(process.argv[1], { recursive: true, force: true })', dir]).catch(() => {});
+      void execIn(this.o.docker, this.componentName, ['/usr/bin/node', '-e', 'require("fs").rmSync(process.argv[1], { recursive: true, force: true })', dir]).catch(() => {});
     }
     this.network.forget(uid);
     this.probes.forget(uid);
@@ -936,7 +941,7 @@ export class NodeAgent {
       if (spec) {
         options = this.o.podFilesDir
           ? withMessageFile(options, spec, messageFile(this.o.podFilesDir, uid, c.name))
-          : await withComponentMessageFile(this.o.docker.getContainer(componentContainerName(this.o.installation)), options, spec, componentMessageFile(this.o.installation, uid, c.name));
+          : await withComponentMessageFile(this.o.docker.getContainer(this.componentName), options, spec, componentMessageFile(this.o.installation, uid, c.name));
       }
       container = c.ownsNetwork ? await this.network.createOwner(options) : await this.o.docker.createContainer(options);
     } catch (err) {
@@ -1054,7 +1059,7 @@ export class NodeAgent {
     const file = this.o.podFilesDir ? messageFile(this.o.podFilesDir, pod.metadata.uid!, spec.name) : componentMessageFile(this.o.installation, pod.metadata.uid!, spec.name);
     const bound = (info.HostConfig.Binds ?? []).includes(`${file}:${spec.terminationMessagePath}`);
     const run = { startedAt: info.State.StartedAt, exitCode, tty: !!info.Config.Tty };
-    const where = !bound ? {} : this.o.podFilesDir ? { file } : { componentFile: { component: this.o.docker.getContainer(componentContainerName(this.o.installation)), file } };
+    const where = !bound ? {} : this.o.podFilesDir ? { file } : { componentFile: { component: this.o.docker.getContainer(this.componentName), file } };
     const message = await terminationMessage(this.o.docker.getContainer(info.Id), spec, { ...run, ...where });
     this.messages.set(key, message);
     if (this.messages.size > 5000) this.messages.delete(this.messages.keys().next().value!);
