@@ -166,6 +166,14 @@ for (const version of ['1.27', '1.30', '1.33']) {
     await ok(['edit', 'deployment', 'web', '-n', ns], { env: { KUBE_EDITOR: 'sed -i s/owner:\\ team-a/owner:\\ team-b/' } });
     t.is(JSON.parse(await ok(['get', 'deployment', 'web', '-n', ns, '-o', 'json'])).metadata.annotations.owner, 'team-b');
 
+    // A misspelt field, however deep, is refused, as kubectl's strict field validation asks; nothing is made.
+    const typo = path.join(tempDir(), 'typo.yaml');
+    writeFileSync(typo, `apiVersion: v1\nkind: Pod\nmetadata: { name: typo, namespace: ${ns} }\nspec:\n  containers: [{ name: c, image: "x:1", ports: [{ containerPort: 80, protocl: TCP }] }]\n`);
+    const misspelt = await k(['apply', '-f', typo]);
+    t.not(misspelt.code, 0);
+    t.regex(misspelt.err, /unknown field "spec\.containers\[0\]\.ports\[0\]\.protocl"/);
+    t.not((await k(['get', 'pod', 'typo', '-n', ns])).code, 0);
+
     // An object made by kubectl create and unchanged since diffs as nothing: the dry run's
     // `annotations: {}` is no annotation, as Kubernetes stores it.
     const made = path.join(tempDir(), 'made.yaml');

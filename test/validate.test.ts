@@ -141,6 +141,39 @@ spec:
   t.is(set.manifests[1]!.object.spec.runtimeClassName, 'gvisor');
 });
 
+test('a misspelt field inside a container, a probe, a selector or a Service port is named as a field Kubernetes does not define; one Kubernetes defines and Gouvernail does not act on is said so', (t) => {
+  const set = parseOne(`apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  selector: { matchLabel: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - name: web
+          image: "busybox:1"
+          ports: [{ containerPort: 80, protocl: TCP }]
+          env: [{ name: A, valu: x }]
+          readinessProbe: { httpGet: { port: 80, paht: /healthz } }
+          resources: { limits: { cpu: 100m }, claims: [{ name: gpu }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec:
+  ports: [{ port: 80, targetport: 8080 }]
+`);
+  const warnings = new Map(set.problems.filter((p) => p.severity === 'warning').map((p) => [p.field, p.message]));
+  const typo = 'is not a field Kubernetes defines here (kept as written, not acted on)';
+  t.is(warnings.get('spec.selector.matchLabel'), typo);
+  t.is(warnings.get('spec.template.spec.containers[0].ports[0].protocl'), typo);
+  t.is(warnings.get('spec.template.spec.containers[0].env[0].valu'), typo);
+  t.is(warnings.get('spec.template.spec.containers[0].readinessProbe.httpGet.paht'), typo);
+  t.is(warnings.get('spec.ports[0].targetport'), typo);
+  t.is(warnings.get('spec.template.spec.containers[0].resources.claims'), 'is not acted on by Gouvernail yet (kept as written)');
+});
+
 test('a field named like a property every JavaScript object has (constructor, toString) is reported, not taken for a known one', (t) => {
   const set = parseOne('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  constructor: x\n  toString: y\n');
   const fields = set.problems.filter((p) => p.severity === 'warning').map((p) => p.field);

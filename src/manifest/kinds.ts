@@ -1,4 +1,4 @@
-import { type Field, any, arr, bool, describe, int, intOrString, map, obj, oneOf, quantity, quietStr, req, str, type Schema } from './schema.js';
+import { type Field, any, arr, bool, closed, describe, int, intOrString, map, obj, oneOf, quantity, quietStr, req, str, type Schema } from './schema.js';
 import { configMapKey, dns1035Label, dnsLabel, dnsSubdomain, labelKey, labelValue, parseDuration, pathSegmentName, portName } from './names.js';
 
 const port = int(1, 65535);
@@ -29,10 +29,10 @@ const metadata = (name: (v: string) => string | undefined, namespaced: boolean):
   }, false, ['selfLink']);
 
 const probe = obj({
-  exec: obj({ command: req(arr(str())) }),
-  httpGet: obj({ path: str(), port: req(namedOrNumberedPort), scheme: oneOf('HTTP', 'HTTPS'), host: str(), httpHeaders: arr(obj({ name: req(str()), value: req(str()) })) }),
-  tcpSocket: obj({ port: req(namedOrNumberedPort), host: str() }),
-  grpc: describe(obj({ port: req(port), service: str() }), "gRPC's standard health check (grpc.health.v1.Health/Check) on the Pod's port: SERVING is a success."),
+  exec: closed({ command: req(arr(str())) }),
+  httpGet: closed({ path: str(), port: req(namedOrNumberedPort), scheme: oneOf('HTTP', 'HTTPS'), host: str(), httpHeaders: arr(closed({ name: req(str()), value: req(str()) })) }),
+  tcpSocket: closed({ port: req(namedOrNumberedPort), host: str() }),
+  grpc: describe(closed({ port: req(port), service: str() }), "gRPC's standard health check (grpc.health.v1.Health/Check) on the Pod's port: SERVING is a success."),
   initialDelaySeconds: int(0),
   periodSeconds: int(1),
   timeoutSeconds: int(1),
@@ -41,15 +41,15 @@ const probe = obj({
 }, false, ['terminationGracePeriodSeconds']);
 
 const lifecycleHandler = obj({
-  exec: obj({ command: req(arr(str())) }),
+  exec: closed({ command: req(arr(str())) }),
   httpGet: obj({ path: str(), port: req(namedOrNumberedPort), scheme: oneOf('HTTP'), host: str() }, false, ['httpHeaders']),
-  sleep: obj({ seconds: req(int(0)) }),
+  sleep: closed({ seconds: req(int(0)) }),
 }, false, ['tcpSocket']);
 
-const keyRef = obj({ name: req(str(dnsSubdomain)), key: req(str(configMapKey)), optional: bool });
+const keyRef = closed({ name: req(str(dnsSubdomain)), key: req(str(configMapKey)), optional: bool });
 
 const capabilityList = arr(str((v) => (/^(CAP_)?[A-Z_]+$/.test(v) || v === 'ALL' ? undefined : 'must be a capability name such as NET_BIND_SERVICE or ALL')));
-const seccompProfile = obj({ type: req(oneOf('RuntimeDefault', 'Unconfined', 'Localhost')), localhostProfile: str() });
+const seccompProfile = closed({ type: req(oneOf('RuntimeDefault', 'Unconfined', 'Localhost')), localhostProfile: str() });
 const containerSecurityContext = obj(
   {
     runAsUser: int(0),
@@ -58,7 +58,7 @@ const containerSecurityContext = obj(
     readOnlyRootFilesystem: bool,
     privileged: bool,
     allowPrivilegeEscalation: bool,
-    capabilities: obj({ add: capabilityList, drop: capabilityList }),
+    capabilities: closed({ add: capabilityList, drop: capabilityList }),
     seccompProfile,
   },
   false,
@@ -76,24 +76,24 @@ const containerFields = {
   command: arr(str()),
   args: arr(str()),
   workingDir: str(),
-  ports: arr(obj({ containerPort: req(port), name: str(portName), hostPort: port, hostIP: str(), protocol: oneOf('TCP', 'UDP', 'SCTP') }), 'containerPort'),
+  ports: arr(closed({ containerPort: req(port), name: str(portName), hostPort: port, hostIP: str(), protocol: oneOf('TCP', 'UDP', 'SCTP') }), 'containerPort'),
   env: arr(
-    obj({
+    closed({
       name: req(str((v) => (v === '' || v.includes('=') ? 'must be a non-empty name without "="' : undefined))),
       value: str(),
-      valueFrom: obj({ secretKeyRef: keyRef, configMapKeyRef: keyRef, fieldRef: obj({ fieldPath: req(str()), apiVersion: str() }) }),
+      valueFrom: obj({ secretKeyRef: keyRef, configMapKeyRef: keyRef, fieldRef: closed({ fieldPath: req(str()), apiVersion: str() }) }, false, ['resourceFieldRef', 'fileKeyRef']),
     }),
     'name',
   ),
   envFrom: arr(
-    obj({
+    closed({
       prefix: str(),
-      configMapRef: obj({ name: req(str(dnsSubdomain)), optional: bool }),
-      secretRef: obj({ name: req(str(dnsSubdomain)), optional: bool }),
+      configMapRef: closed({ name: req(str(dnsSubdomain)), optional: bool }),
+      secretRef: closed({ name: req(str(dnsSubdomain)), optional: bool }),
     }),
   ),
   volumeMounts: arr(obj({ name: req(str()), mountPath: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path'))), readOnly: bool, subPath: str((v) => (v.startsWith('/') || v.split('/').includes('..') ? 'must be a relative path inside the volume' : undefined)) }, false, ['recursiveReadOnly', 'mountPropagation', 'subPathExpr']), 'mountPath'),
-  resources: obj({ limits: resourceList, requests: resourceList }),
+  resources: obj({ limits: resourceList, requests: resourceList }, false, ['claims']),
   imagePullPolicy: oneOf('Always', 'IfNotPresent', 'Never'),
   readinessProbe: probe,
   livenessProbe: probe,
@@ -106,7 +106,7 @@ const containerFields = {
   securityContext: containerSecurityContext,
   restartPolicy: describe(oneOf('Always'), 'Only for an init container: Always makes it a sidecar, started before the app containers and kept running beside them.'),
   lifecycle: obj({ postStart: lifecycleHandler, preStop: lifecycleHandler }, false, ['stopSignal']),
-  resizePolicy: describe(arr(obj({ resourceName: req(oneOf('cpu', 'memory')), restartPolicy: req(oneOf('NotRequired', 'RestartContainer')) }), 'resourceName'), 'How a change of this resource is applied to the running container: NotRequired (the default) updates it in place with Docker; RestartContainer also restarts it.'),
+  resizePolicy: describe(arr(closed({ resourceName: req(oneOf('cpu', 'memory')), restartPolicy: req(oneOf('NotRequired', 'RestartContainer')) }), 'resourceName'), 'How a change of this resource is applied to the running container: NotRequired (the default) updates it in place with Docker; RestartContainer also restarts it.'),
 };
 const container = obj(containerFields, false, ['volumeDevices']);
 /** A container kubectl debug adds to a running Pod: the fields the API refuses for it (ports, probes, lifecycle, resources) are refused there. */
@@ -114,50 +114,50 @@ const ephemeralContainer = obj({ ...containerFields, targetContainerName: descri
 
 /** A file's path inside a volume: relative, and never climbing out of it. */
 const relativeFilePath = (v: string) => (v === '' || v.startsWith('/') ? 'must be a relative path inside the volume' : v.split('/').includes('..') ? 'must not contain ".." (the file would land outside the volume)' : undefined);
-const items = arr(obj({ key: req(str(configMapKey)), path: req(str(relativeFilePath)), mode: int(0, 0o777) }));
-const downwardItems = arr(obj({
+const items = arr(closed({ key: req(str(configMapKey)), path: req(str(relativeFilePath)), mode: int(0, 0o777) }));
+const downwardItems = arr(closed({
   path: req(str(relativeFilePath)),
-  fieldRef: obj({ fieldPath: req(str()), apiVersion: str() }),
-  resourceFieldRef: obj({ containerName: str(), resource: req(oneOf('limits.cpu', 'limits.memory', 'requests.cpu', 'requests.memory')), divisor: quantity }),
+  fieldRef: closed({ fieldPath: req(str()), apiVersion: str() }),
+  resourceFieldRef: closed({ containerName: str(), resource: req(oneOf('limits.cpu', 'limits.memory', 'requests.cpu', 'requests.memory')), divisor: quantity }),
   mode: int(0, 0o777),
 }));
 const volume = obj({
   name: req(str(dnsLabel)),
-  emptyDir: obj({ medium: oneOf('', 'Memory'), sizeLimit: quantity }),
-  persistentVolumeClaim: obj({ claimName: req(str(dnsSubdomain)), readOnly: bool }),
-  configMap: obj({ name: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
-  secret: obj({ secretName: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
-  hostPath: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), type: oneOf('', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice') }),
-  downwardAPI: obj({ items: downwardItems, defaultMode: int(0, 0o777) }),
-  projected: obj({
+  emptyDir: closed({ medium: oneOf('', 'Memory'), sizeLimit: quantity }),
+  persistentVolumeClaim: closed({ claimName: req(str(dnsSubdomain)), readOnly: bool }),
+  configMap: closed({ name: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
+  secret: closed({ secretName: req(str(dnsSubdomain)), items, optional: bool, defaultMode: int(0, 0o777) }),
+  hostPath: closed({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), type: oneOf('', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice') }),
+  downwardAPI: closed({ items: downwardItems, defaultMode: int(0, 0o777) }),
+  projected: closed({
     defaultMode: int(0, 0o777),
     sources: arr(obj({
-      configMap: obj({ name: req(str(dnsSubdomain)), items, optional: bool }),
-      secret: obj({ name: req(str(dnsSubdomain)), items, optional: bool }),
-      downwardAPI: obj({ items: downwardItems }),
-      serviceAccountToken: obj({ path: req(str(relativeFilePath)), expirationSeconds: int(600), audience: str() }),
+      configMap: closed({ name: req(str(dnsSubdomain)), items, optional: bool }),
+      secret: closed({ name: req(str(dnsSubdomain)), items, optional: bool }),
+      downwardAPI: closed({ items: downwardItems }),
+      serviceAccountToken: closed({ path: req(str(relativeFilePath)), expirationSeconds: int(600), audience: str() }),
     }, false, ['clusterTrustBundle', 'podCertificate'])),
   }),
 }, false, ['gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image']);
 
-const nodeSelectorRequirement = obj({ key: req(str()), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt')), values: arr(str()) });
-export const labelSelector = obj({
+const nodeSelectorRequirement = closed({ key: req(str()), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt')), values: arr(str()) });
+export const labelSelector = closed({
   matchLabels: labels,
-  matchExpressions: arr(obj({ key: req(str(labelKey)), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist')), values: arr(str()) })),
+  matchExpressions: arr(closed({ key: req(str(labelKey)), operator: req(oneOf('In', 'NotIn', 'Exists', 'DoesNotExist')), values: arr(str()) })),
 });
 
-const nodeSelectorTerm = obj({ matchExpressions: arr(nodeSelectorRequirement), matchFields: arr(nodeSelectorRequirement) });
+const nodeSelectorTerm = closed({ matchExpressions: arr(nodeSelectorRequirement), matchFields: arr(nodeSelectorRequirement) });
 /** Pod (anti-)affinity terms: Pods matching the selector, in the namespaces named (or picked), on nodes of the same topology domain. */
 const podAffinityTerm = obj({ labelSelector, namespaces: arr(str()), namespaceSelector: labelSelector, topologyKey: req(str()) }, false, ['matchLabelKeys', 'mismatchLabelKeys']);
-const podAffinityRules = obj({
+const podAffinityRules = closed({
   requiredDuringSchedulingIgnoredDuringExecution: arr(podAffinityTerm),
-  preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: req(int(1, 100)), podAffinityTerm: req(podAffinityTerm) })),
+  preferredDuringSchedulingIgnoredDuringExecution: arr(closed({ weight: req(int(1, 100)), podAffinityTerm: req(podAffinityTerm) })),
 });
 /** Node affinity and Pod (anti-)affinity, which the scheduler acts on. */
-const affinity = obj({
-  nodeAffinity: obj({
-    requiredDuringSchedulingIgnoredDuringExecution: obj({ nodeSelectorTerms: req(arr(nodeSelectorTerm)) }),
-    preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: req(int(1, 100)), preference: req(nodeSelectorTerm) })),
+const affinity = closed({
+  nodeAffinity: closed({
+    requiredDuringSchedulingIgnoredDuringExecution: closed({ nodeSelectorTerms: req(arr(nodeSelectorTerm)) }),
+    preferredDuringSchedulingIgnoredDuringExecution: arr(closed({ weight: req(int(1, 100)), preference: req(nodeSelectorTerm) })),
   }),
   podAffinity: podAffinityRules,
   podAntiAffinity: podAffinityRules,
@@ -185,10 +185,10 @@ export const podSpec = obj({
   nodeName: str(),
   hostname: str(dnsLabel),
   subdomain: describe(str(dnsLabel), 'With hostname, the Pod answers to HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local: set by a StatefulSet to its serviceName.'),
-  imagePullSecrets: arr(obj({ name: req(str()) }), 'name'),
+  imagePullSecrets: arr(closed({ name: req(str()) }), 'name'),
   dnsPolicy: describe(oneOf('ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'), "ClusterFirst (the default): the cluster DNS server, with the namespace's search domains; Default: the node's resolvers; None: only dnsConfig."),
-  dnsConfig: describe(obj({ nameservers: arr(str()), searches: arr(str()), options: arr(obj({ name: req(str()), value: str() })) }), 'Nameservers, search domains and resolver options added to those of dnsPolicy.'),
-  hostAliases: describe(arr(obj({ ip: req(str()), hostnames: arr(str()) })), "Lines added to the Pod's /etc/hosts."),
+  dnsConfig: describe(closed({ nameservers: arr(str()), searches: arr(str()), options: arr(closed({ name: req(str()), value: str() })) }), 'Nameservers, search domains and resolver options added to those of dnsPolicy.'),
+  hostAliases: describe(arr(closed({ ip: req(str()), hostnames: arr(str()) })), "Lines added to the Pod's /etc/hosts."),
   schedulerName: str(),
   securityContext: podSecurityContext,
   enableServiceLinks: bool,
@@ -197,7 +197,7 @@ export const podSpec = obj({
   hostPID: bool,
   setHostnameAsFQDN: describe(bool, "With a subdomain, the Pod's hostname is its fully qualified name (HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local) rather than HOSTNAME."),
   activeDeadlineSeconds: describe(int(1), 'Seconds the Pod may be active after it started: past them it fails (DeadlineExceeded) and its containers are stopped.'),
-  readinessGates: describe(arr(obj({ conditionType: req(str()) })), 'Pod conditions that must be True, besides its containers being ready, for the Pod to be Ready (written by their controller, or kubectl patch --subresource status).'),
+  readinessGates: describe(arr(closed({ conditionType: req(str()) })), 'Pod conditions that must be True, besides its containers being ready, for the Pod to be Ready (written by their controller, or kubectl patch --subresource status).'),
   shareProcessNamespace: describe(bool, "The Pod's containers share one process namespace: each sees and can signal the others' processes (PID 1 is the first container's program)."),
   hostIPC: bool,
   hostNetwork: bool,
@@ -216,10 +216,10 @@ const deploymentSpec = obj({
   selector: req(labelSelector),
   template: req(obj({ metadata: obj({ labels, annotations, name: str(), creationTimestamp: any }), spec: req(podSpec) })),
   strategy: describe(
-    obj({
+    closed({
       type: describe(oneOf('RollingUpdate', 'Recreate'), 'Type of deployment. Can be "Recreate" or "RollingUpdate". Default is RollingUpdate.'),
       rollingUpdate: describe(
-        obj({
+        closed({
           maxSurge: describe(percentOrInt, 'The maximum number of Pods that can be scheduled above the desired number of Pods (a number or a percentage). Default 25%.'),
           maxUnavailable: describe(percentOrInt, 'The maximum number of Pods that can be unavailable during the update (a number or a percentage). Default 25%.'),
         }),
@@ -252,17 +252,17 @@ const statefulSetSpec = obj({
   template: template(true),
   serviceName: describe(str(dns1035Label), 'The headless Service that gives each Pod its DNS name, POD.SERVICE.NAMESPACE.svc.cluster.local.'),
   podManagementPolicy: describe(oneOf('OrderedReady', 'Parallel'), 'OrderedReady starts Pods one by one in ordinal order, each once the previous is Ready, and removes them in reverse; Parallel starts and removes them all at once.'),
-  updateStrategy: obj({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: obj({ partition: int(0) }, false, ['maxUnavailable']) }),
+  updateStrategy: closed({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: obj({ partition: int(0) }, false, ['maxUnavailable']) }),
   volumeClaimTemplates: describe(arr(claimTemplate), 'One PersistentVolumeClaim per Pod and template, named TEMPLATE-STATEFULSET-ORDINAL; it stays when the StatefulSet scales down.'),
   minReadySeconds: int(0),
-  persistentVolumeClaimRetentionPolicy: obj({ whenDeleted: retention, whenScaled: retention }),
-  ordinals: obj({ start: int(0) }),
+  persistentVolumeClaimRetentionPolicy: closed({ whenDeleted: retention, whenScaled: retention }),
+  ordinals: closed({ start: int(0) }),
 }, false, ['revisionHistoryLimit']);
 
 const daemonSetSpec = obj({
   selector: req(labelSelector),
   template: template(true),
-  updateStrategy: obj({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: obj({ maxUnavailable: percentOrInt }, false, ['maxSurge']) }),
+  updateStrategy: closed({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: obj({ maxUnavailable: percentOrInt }, false, ['maxSurge']) }),
   minReadySeconds: int(0),
 }, false, ['revisionHistoryLimit']);
 
@@ -290,7 +290,7 @@ const cronJobSpec = obj({
   startingDeadlineSeconds: int(0),
 }, false, []);
 
-const replicaSetSpec = obj({
+const replicaSetSpec = closed({
   replicas: int(0),
   minReadySeconds: int(0),
   selector: req(labelSelector),
@@ -301,23 +301,23 @@ const metricTarget = obj({ type: req(oneOf('Utilization', 'AverageValue')), aver
 const scalingRules = obj({
   stabilizationWindowSeconds: int(0, 3600),
   selectPolicy: oneOf('Max', 'Min', 'Disabled'),
-  policies: arr(obj({ type: req(oneOf('Pods', 'Percent')), value: req(int(1)), periodSeconds: req(int(1, 1800)) })),
+  policies: arr(closed({ type: req(oneOf('Pods', 'Percent')), value: req(int(1)), periodSeconds: req(int(1, 1800)) })),
 }, false, ['tolerance']);
-const scaleTargetRef = req(obj({ apiVersion: str(), kind: req(oneOf('Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController')), name: req(str()) }));
-const hpaSpec = obj({
+const scaleTargetRef = req(closed({ apiVersion: str(), kind: req(oneOf('Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController')), name: req(str()) }));
+const hpaSpec = closed({
   scaleTargetRef,
   minReplicas: int(1),
   maxReplicas: req(int(1)),
   metrics: describe(arr(obj({
     type: req(describe(oneOf('Resource', 'ContainerResource'), 'Resource and ContainerResource metrics (cpu, memory) come from Docker stats; Pods, Object and External metrics need a custom metrics API, which Gouvernail does not serve.')),
-    resource: obj({ name: req(oneOf('cpu', 'memory')), target: req(metricTarget) }),
-    containerResource: obj({ name: req(oneOf('cpu', 'memory')), container: req(str()), target: req(metricTarget) }),
+    resource: closed({ name: req(oneOf('cpu', 'memory')), target: req(metricTarget) }),
+    containerResource: closed({ name: req(oneOf('cpu', 'memory')), container: req(str()), target: req(metricTarget) }),
   })), 'The metrics to scale on; the largest recommendation wins. Default: 80% average CPU utilization.'),
-  behavior: obj({ scaleUp: scalingRules, scaleDown: scalingRules }),
+  behavior: closed({ scaleUp: scalingRules, scaleDown: scalingRules }),
 });
 // autoscaling/v1: CPU utilization only; other metrics and the behavior ride in annotations
 // (src/manifest/hpa-v1.ts converts it to and from v2, the version stored).
-const hpaV1Spec = obj({
+const hpaV1Spec = closed({
   scaleTargetRef,
   minReplicas: int(1),
   maxReplicas: req(int(1)),
@@ -331,13 +331,13 @@ const persistentVolumeSpec = obj({
   persistentVolumeReclaimPolicy: describe(oneOf('Retain', 'Delete'), 'What happens to the volume when its claim is deleted: Retain keeps it (Released), Delete removes it.'),
   storageClassName: str(),
   volumeMode: oneOf('Filesystem'),
-  claimRef: obj({ namespace: str(), name: str(), uid: str(), apiVersion: str(), kind: str(), resourceVersion: str() }),
+  claimRef: obj({ namespace: str(), name: str(), uid: str(), apiVersion: str(), kind: str(), resourceVersion: str() }, false, ['fieldPath']),
   hostPath: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))), type: oneOf('', 'DirectoryOrCreate', 'Directory') }),
   local: obj({ path: req(str((v) => (v.startsWith('/') ? undefined : 'must be an absolute path on the node'))) }, false, ['fsType']),
-  nodeAffinity: obj({ required: obj({ nodeSelectorTerms: req(arr(nodeSelectorTerm)) }) }),
+  nodeAffinity: closed({ required: closed({ nodeSelectorTerms: req(arr(nodeSelectorTerm)) }) }),
 }, false, ['mountOptions', 'nfs', 'csi', 'iscsi', 'awsElasticBlockStore', 'gcePersistentDisk', 'azureDisk', 'azureFile', 'cephfs', 'rbd', 'fc', 'glusterfs', 'cinder', 'vsphereVolume', 'flexVolume', 'volumeAttributesClassName']);
 
-const replicationControllerSpec = obj({
+const replicationControllerSpec = closed({
   replicas: int(0),
   minReadySeconds: int(0),
   selector: map(str(labelValue), labelKey),
@@ -356,7 +356,7 @@ const serviceSpec = obj({
   clusterIP: str(),
   clusterIPs: arr(str()),
   ports: arr(
-    obj({
+    closed({
       name: str(dnsLabel),
       port: req(port),
       targetPort: namedOrNumberedPort,
@@ -367,44 +367,44 @@ const serviceSpec = obj({
     'port',
   ),
   sessionAffinity: oneOf('None', 'ClientIP'),
-  sessionAffinityConfig: obj({ clientIP: obj({ timeoutSeconds: int(1, 86400) }) }),
+  sessionAffinityConfig: closed({ clientIP: closed({ timeoutSeconds: int(1, 86400) }) }),
   publishNotReadyAddresses: bool,
   externalIPs: describe(arr(str(ipv4Address)), 'Addresses, routed to a node by the network around it, whose traffic to a port of the Service goes to its Pods.'),
   externalTrafficPolicy: describe(oneOf('Cluster', 'Local'), 'Local: traffic from outside the cluster (a nodePort, a LoadBalancer port, an external IP) goes only to Pods on the node it reached, keeping its source address, and is dropped where the node has none.'),
   internalTrafficPolicy: describe(oneOf('Cluster', 'Local'), "Local: a cluster IP's traffic goes only to Pods on the sender's node, and is dropped where it has none."),
 }, false, ['loadBalancerIP', 'loadBalancerSourceRanges', 'healthCheckNodePort', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'trafficDistribution']);
 
-const endpointAddress = obj({ ip: req(str()), hostname: str(), nodeName: str(), targetRef: any });
-const endpointSubset = obj({
+const endpointAddress = closed({ ip: req(str()), hostname: str(), nodeName: str(), targetRef: any });
+const endpointSubset = closed({
   addresses: arr(endpointAddress),
   notReadyAddresses: arr(endpointAddress),
-  ports: arr(obj({ name: str(), port: req(int(1, 65535)), protocol: oneOf('TCP', 'UDP', 'SCTP'), appProtocol: str() })),
+  ports: arr(closed({ name: str(), port: req(int(1, 65535)), protocol: oneOf('TCP', 'UDP', 'SCTP'), appProtocol: str() })),
 });
 const sliceEndpoint = obj({
   addresses: req(arr(str())),
-  conditions: obj({ ready: bool, serving: bool, terminating: bool }),
+  conditions: closed({ ready: bool, serving: bool, terminating: bool }),
   hostname: str(),
   nodeName: str(),
   targetRef: any,
 }, false, ['zone', 'hints', 'deprecatedTopology']);
 
-const ingressBackend = obj({ service: obj({ name: req(str()), port: req(obj({ number: int(1, 65535), name: str() })) }) }, false, ['resource']);
-const ingressSpec = obj({
+const ingressBackend = obj({ service: closed({ name: req(str()), port: req(closed({ number: int(1, 65535), name: str() })) }) }, false, ['resource']);
+const ingressSpec = closed({
   ingressClassName: describe(str(), "The IngressClass: Gouvernail's, none (the default), or one no IngressClass defines, which Gouvernail serves too."),
   defaultBackend: ingressBackend,
-  tls: arr(obj({ hosts: arr(str()), secretName: str() })),
-  rules: arr(obj({
+  tls: arr(closed({ hosts: arr(str()), secretName: str() })),
+  rules: arr(closed({
     host: str(),
-    http: obj({ paths: req(arr(obj({ path: str(), pathType: req(oneOf('Exact', 'Prefix', 'ImplementationSpecific')), backend: req(ingressBackend) }))) }),
+    http: closed({ paths: req(arr(closed({ path: str(), pathType: req(oneOf('Exact', 'Prefix', 'ImplementationSpecific')), backend: req(ingressBackend) }))) }),
   })),
 });
-const policyPeer = obj({ podSelector: labelSelector, namespaceSelector: labelSelector, ipBlock: obj({ cidr: req(str()), except: arr(str()) }) });
-const policyPort = obj({ port: namedOrNumberedPort, endPort: int(1, 65535), protocol: oneOf('TCP', 'UDP', 'SCTP') });
-const networkPolicySpec = obj({
+const policyPeer = closed({ podSelector: labelSelector, namespaceSelector: labelSelector, ipBlock: closed({ cidr: req(str()), except: arr(str()) }) });
+const policyPort = closed({ port: namedOrNumberedPort, endPort: int(1, 65535), protocol: oneOf('TCP', 'UDP', 'SCTP') });
+const networkPolicySpec = closed({
   podSelector: req(describe(labelSelector, 'The Pods of the namespace the policy isolates; {} selects them all.')),
   policyTypes: arr(oneOf('Ingress', 'Egress')),
-  ingress: arr(obj({ from: arr(policyPeer), ports: arr(policyPort) })),
-  egress: arr(obj({ to: arr(policyPeer), ports: arr(policyPort) })),
+  ingress: arr(closed({ from: arr(policyPeer), ports: arr(policyPort) })),
+  egress: arr(closed({ to: arr(policyPeer), ports: arr(policyPort) })),
 });
 
 const pvcSpec = obj({
@@ -450,16 +450,16 @@ const applicationSpec = obj({
   }),
 });
 
-const policyRule = obj({
+const policyRule = closed({
   apiGroups: arr(str()),
   resources: arr(str()),
   verbs: req(arr(str())),
   resourceNames: arr(str()),
   nonResourceURLs: arr(str()),
 });
-const roleRef = obj({ apiGroup: req(oneOf('rbac.authorization.k8s.io')), kind: req(oneOf('Role', 'ClusterRole')), name: req(str()) });
-const subject = obj({ kind: req(oneOf('User', 'Group', 'ServiceAccount')), name: req(str()), namespace: str(), apiGroup: str() });
-const aggregationRule = obj({ clusterRoleSelectors: arr(labelSelector) });
+const roleRef = closed({ apiGroup: req(oneOf('rbac.authorization.k8s.io')), kind: req(oneOf('Role', 'ClusterRole')), name: req(str()) });
+const subject = closed({ kind: req(oneOf('User', 'Group', 'ServiceAccount')), name: req(str()), namespace: str(), apiGroup: str() });
+const aggregationRule = closed({ clusterRoleSelectors: arr(labelSelector) });
 
 export interface KindInfo {
   apiVersion: string;
@@ -541,10 +541,10 @@ export const manifestKinds: KindInfo[] = [
     // unused, by the control plane's node; local volumes take no parameters, options or expansion.
   }, dnsSubdomain, ['volumeBindingMode', 'parameters', 'mountOptions', 'allowVolumeExpansion', 'allowedTopologies']),
   kind('v1', 'PersistentVolume', 'persistentvolumes', ['pv'], false, { spec: req(persistentVolumeSpec) }),
-  kind('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', ['pdb'], true, { spec: req(obj({ selector: req(labelSelector), minAvailable: percentOrInt, maxUnavailable: percentOrInt, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') })) }),
+  kind('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', ['pdb'], true, { spec: req(closed({ selector: req(labelSelector), minAvailable: percentOrInt, maxUnavailable: percentOrInt, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') })) }),
   kind('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', ['hpa'], true, { spec: req(hpaSpec) }),
   kind('v1', 'Endpoints', 'endpoints', ['ep'], true, { subsets: arr(endpointSubset) }),
-  kind('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', [], true, { addressType: req(oneOf('IPv4', 'IPv6', 'FQDN')), endpoints: req(arr(sliceEndpoint)), ports: arr(obj({ name: str(), port: int(1, 65535), protocol: oneOf('TCP', 'UDP', 'SCTP'), appProtocol: str() })) }),
+  kind('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', [], true, { addressType: req(oneOf('IPv4', 'IPv6', 'FQDN')), endpoints: req(arr(sliceEndpoint)), ports: arr(closed({ name: str(), port: int(1, 65535), protocol: oneOf('TCP', 'UDP', 'SCTP'), appProtocol: str() })) }),
   kind('networking.k8s.io/v1', 'Ingress', 'ingresses', ['ing'], true, { spec: req(ingressSpec) }),
   kind('networking.k8s.io/v1', 'IngressClass', 'ingressclasses', [], false, { spec: req(obj({ controller: req(describe(str(), 'gouvernail.io/ingress: served by the Ingress proxy of every node.')) }, false, ['parameters'])) }),
   kind('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', ['netpol'], true, { spec: req(networkPolicySpec) }),
@@ -552,10 +552,10 @@ export const manifestKinds: KindInfo[] = [
   kind('gouvernail.io/v1', 'Application', 'applications', ['app'], true, { spec: req(applicationSpec) }),
   kind('scheduling.k8s.io/v1', 'PriorityClass', 'priorityclasses', ['pc'], false, { value: req(int()), globalDefault: bool, description: str(), preemptionPolicy: oneOf('PreemptLowerPriority', 'Never') }),
   // Leases: the nodes' heartbeats (kube-node-lease) and the leader election of programs in Pods (client-go's).
-  kind('coordination.k8s.io/v1', 'Lease', 'leases', [], true, { spec: obj({ holderIdentity: str(), leaseDurationSeconds: int(1), acquireTime: str(), renewTime: str(), leaseTransitions: int(0), strategy: str(), preferredHolder: str() }) }),
-  kind('v1', 'LimitRange', 'limitranges', ['limits'], true, { spec: req(obj({ limits: req(arr(obj({ type: req(oneOf('Container', 'Pod')), default: resourceList, defaultRequest: resourceList, max: resourceList, min: resourceList }, false, ['maxLimitRequestRatio']))) })) }),
+  kind('coordination.k8s.io/v1', 'Lease', 'leases', [], true, { spec: closed({ holderIdentity: str(), leaseDurationSeconds: int(1), acquireTime: str(), renewTime: str(), leaseTransitions: int(0), strategy: str(), preferredHolder: str() }) }),
+  kind('v1', 'LimitRange', 'limitranges', ['limits'], true, { spec: req(closed({ limits: req(arr(obj({ type: req(oneOf('Container', 'Pod')), default: resourceList, defaultRequest: resourceList, max: resourceList, min: resourceList }, false, ['maxLimitRequestRatio']))) })) }),
   kind('v1', 'ResourceQuota', 'resourcequotas', ['quota'], true, { spec: req(obj({ hard: req(map(quantity)) }, false, ['scopes', 'scopeSelector'])) }),
-  kind('v1', 'ServiceAccount', 'serviceaccounts', ['sa'], true, { secrets: any, imagePullSecrets: arr(obj({ name: req(str()) })), automountServiceAccountToken: bool }),
+  kind('v1', 'ServiceAccount', 'serviceaccounts', ['sa'], true, { secrets: any, imagePullSecrets: arr(closed({ name: req(str()) })), automountServiceAccountToken: bool }),
   kind('rbac.authorization.k8s.io/v1', 'Role', 'roles', [], true, { rules: arr(policyRule) }, pathSegmentName),
   kind('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', [], false, { rules: arr(policyRule), aggregationRule }, pathSegmentName),
   kind('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings', [], true, { roleRef: req(roleRef), subjects: arr(subject) }, pathSegmentName),

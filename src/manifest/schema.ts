@@ -62,6 +62,14 @@ export function obj(fields: Record<string, Schema | Field>, open = false, known?
   return { t: 'object', fields: out, open, ...(known ? { known } : {}) };
 }
 
+/**
+ * An object schema that names every field Kubernetes defines there: any other field is a typo
+ * (an unknown field, which kubectl's strict field validation refuses).
+ */
+export function closed(fields: Record<string, Schema | Field>): Schema {
+  return obj(fields, false, []);
+}
+
 const quantityPattern = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
 export function isQuantity(v: unknown): boolean {
