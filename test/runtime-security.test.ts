@@ -40,6 +40,42 @@ test('a container with runAsUser 1000, a read-only root and every capability dro
   t.falsy((await containersOf(server.installation, ns)).find((x) => x.Labels['gouvernail.io/pod'] === 'rootimage'));
 });
 
+test('an emptyDir is writable by a Pod that runs as another user than root, as the kubelet makes it: open to all, and with fsGroup owned by that group', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'nonroot';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'writer', namespace: ns },
+    spec: {
+      securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000 },
+      // The init container writes, as user 1000; the app container reads it and writes beside it.
+      initContainers: [{ name: 'init', image, command: ['sh', '-c', 'echo from init > /work/a'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+      containers: [{ name: 'app', image, command: ['sh', '-c', 'cat /work/a > /work/b; echo plain > /scratch/c; exec sleep 3600'], volumeMounts: [{ name: 'work', mountPath: '/work' }, { name: 'scratch', mountPath: '/scratch' }] }],
+      volumes: [{ name: 'work', emptyDir: {} }, { name: 'scratch', emptyDir: { medium: 'Memory' } }],
+    },
+  });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'plain', namespace: ns },
+    spec: { containers: [{ name: 'app', image, command: ['sh', '-c', 'echo x > /data/x; exec sleep 3600'], securityContext: { runAsUser: 1000 }, volumeMounts: [{ name: 'data', mountPath: '/data' }] }], volumes: [{ name: 'data', emptyDir: {} }] },
+  });
+  const running = (pod: string) => waitFor(`${pod} running`, async () => (await containersOf(server.installation, ns)).find((x) => x.Labels['gouvernail.io/pod'] === pod && x.Labels['gouvernail.io/container'] === 'app' && x.State === 'running'));
+  const writer = await running('writer');
+  await waitFor('the app container wrote its files', async () => (await execIn(writer.Id, ['cat', '/work/b', '/scratch/c'])).code === 0);
+  t.is((await execIn(writer.Id, ['cat', '/work/b'])).out, 'from init\n');
+  t.regex((await execIn(writer.Id, ['ls', '-ldn', '/work'])).out, /^drwxrwsrwx\s+\d+\s+0\s+2000\s/);
+  // medium Memory: a tmpfs, open to all as Kubernetes' is (1777).
+  t.regex((await execIn(writer.Id, ['ls', '-ldn', '/scratch'])).out, /^drwxrwxrwt\s/);
+  const plain = await running('plain');
+  await waitFor('the plain Pod wrote its file', async () => (await execIn(plain.Id, ['cat', '/data/x'])).code === 0);
+  t.regex((await execIn(plain.Id, ['ls', '-ldn', '/data'])).out, /^drwxrwxrwx\s+\d+\s+0\s+0\s/);
+});
+
 test('securityContext fields Docker does only in part are warned about where they are written; a bad capability is an error', (t) => {
   const pod = (containerContext: string) => `apiVersion: v1
 kind: Pod

@@ -957,6 +957,7 @@ export class NodeAgent {
       throw err;
     }
     for (const copy of c.copies) await copyFiles(container, copy);
+    if (c.openDirs) await openDirs(container, c.openDirs);
     this.filesWritten.set(container.id, filesDigest(c.copies.filter((x) => x.refresh)));
     // Ready only with its files in place; a container never made ready is never started.
     await records.putSoon('container', c.dockerName, 'ready', uid);
@@ -1247,6 +1248,21 @@ async function copyFiles(container: Docker.Container, copy: FileToCopy): Promise
   const dir = copy.mountPath.replace(/^\/+/, '');
   tar.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
   for (const f of copy.files) tar.entry({ name: `${dir}/${f.path}`, mode: f.mode }, f.content);
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar) chunks.push(chunk as Buffer);
+  await container.putArchive(Buffer.concat(chunks), { path: '/' });
+}
+
+/**
+ * Opens a container's emptyDir mount points to every user, as the kubelet makes an emptyDir: a
+ * directory entry for each, put into the container (whose volumes Docker mounts for the copy), sets
+ * the mode and owner of the volume's root.
+ */
+async function openDirs(container: Docker.Container, dirs: { paths: string[]; gid?: number }): Promise<void> {
+  const tar = pack();
+  const mode = dirs.gid !== undefined ? 0o2777 : 0o777;
+  for (const p of dirs.paths) tar.entry({ name: `${p.replace(/^\/+/, '')}/`, type: 'directory', mode, uid: 0, gid: dirs.gid ?? 0 });
   tar.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of tar) chunks.push(chunk as Buffer);

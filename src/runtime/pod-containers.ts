@@ -121,6 +121,12 @@ export interface ContainerPlan {
   /** Added by kubectl debug: made once, never restarted, never replaced. */
   ephemeral?: boolean;
   copies: FileToCopy[];
+  /**
+   * Where the container mounts an emptyDir (writable, whole): opened to every user when the
+   * container is made, as the kubelet makes an emptyDir (0777; with the Pod's fsGroup, that group's
+   * with setgid). Not in the hash: it changes no running container.
+   */
+  openDirs?: { paths: string[]; gid?: number };
 }
 
 export interface PodPlan {
@@ -144,7 +150,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
   const uid = pod.metadata.uid!;
   const base = { [label.managedBy]: installation, [label.namespace]: ns, [label.pod]: pod.metadata.name, [label.uid]: uid };
   const plan: PodPlan = { volumes: [], containers: [] };
-  const binds = new Map<string, { source: string; kind: 'volume' | 'bind' | 'files'; files?: FileToCopy['files']; refreshed?: string }>();
+  const binds = new Map<string, { source: string; kind: 'volume' | 'bind' | 'files'; files?: FileToCopy['files']; refreshed?: string; emptyDir?: boolean }>();
 
   for (const v of spec.volumes ?? []) {
     if (v.emptyDir) {
@@ -153,7 +159,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       const memory = v.emptyDir.medium === 'Memory';
       const size = memory && v.emptyDir.sizeLimit !== undefined ? Math.floor(parseQuantity(v.emptyDir.sizeLimit)) : undefined;
       plan.volumes.push({ name, labels: base, ...(memory ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', ...(size ? { o: `size=${size}` } : {}) } } : {}) });
-      binds.set(v.name, { source: name, kind: 'volume' });
+      // A tmpfs is open to all already (1777), and made anew at each mount: only a disk's is opened.
+      binds.set(v.name, { source: name, kind: 'volume', emptyDir: !memory });
     } else if (v.persistentVolumeClaim && lookups.claimFolder?.(v.persistentVolumeClaim.claimName)) {
       binds.set(v.name, { source: lookups.claimFolder(v.persistentVolumeClaim.claimName)!, kind: 'bind' });
     } else if (v.persistentVolumeClaim) {
@@ -205,6 +212,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     if (access) env.env.push('KUBERNETES_SERVICE_HOST=kubernetes.default.svc', `KUBERNETES_SERVICE_PORT=${access.port}`, `KUBERNETES_SERVICE_PORT_HTTPS=${access.port}`);
     const mounts: string[] = [];
     const copies: FileToCopy[] = [];
+    const openDirs: string[] = [];
     for (const m of c.volumeMounts ?? []) {
       const b = binds.get(m.name);
       if (!b) continue;
@@ -217,7 +225,10 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       else if (subPath && b.kind === 'bind') mounts.push(`${path.posix.join(b.source, subPath)}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
       // A named volume's sub-folder: the node agent binds it from the volume's mount point.
       else if (subPath) mounts.push(`${subPathMarker}${b.source}/${subPath}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
-      else mounts.push(`${b.source}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+      else {
+        mounts.push(`${b.source}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+        if (b.emptyDir && !m.readOnly) openDirs.push(m.mountPath);
+      }
     }
     if (access?.hostDir) mounts.push(`${access.hostDir}:${serviceAccountMountPath}:ro`);
     else if (access) {
@@ -324,7 +335,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     options.Labels![label.specHash] = hash;
     options.Labels![label.shapeHash] = shapeHash;
     const ownsNetwork = !!options.Labels![label.podIP];
-    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, checkImageUser: security.checkImageUser, ...(ownsNetwork ? { ownsNetwork } : {}), ...(init ? { init, sidecar } : {}), ...(ephemeral ? { ephemeral } : {}) });
+    const fsGroup = (spec.securityContext as PodSecurityContext | undefined)?.fsGroup;
+    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, ...(openDirs.length ? { openDirs: { paths: openDirs, ...(fsGroup !== undefined ? { gid: fsGroup } : {}) } } : {}), checkImageUser: security.checkImageUser, ...(ownsNetwork ? { ownsNetwork } : {}), ...(init ? { init, sidecar } : {}), ...(ephemeral ? { ephemeral } : {}) });
   });
   return plan;
 }
