@@ -40,7 +40,7 @@ test('a container with runAsUser 1000, a read-only root and every capability dro
   t.falsy((await containersOf(server.installation, ns)).find((x) => x.Labels['gouvernail.io/pod'] === 'rootimage'));
 });
 
-test('an emptyDir is writable by a Pod that runs as another user than root, as the kubelet makes it: open to all, and with fsGroup owned by that group', async (t) => {
+test('an emptyDir and a claim are writable by a Pod that runs as another user than root, as the kubelet and local-path make them: open to all, and with fsGroup owned by that group', async (t) => {
   const server = await startServer();
   t.teardown(() => server.destroy());
   const { client } = server;
@@ -58,11 +58,13 @@ test('an emptyDir is writable by a Pod that runs as another user than root, as t
       volumes: [{ name: 'work', emptyDir: {} }, { name: 'scratch', emptyDir: { medium: 'Memory' } }],
     },
   });
+  // A claim of the default class, as k3s's local-path makes its volumes: open to all too.
+  await client.apply({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'kept', namespace: ns }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
   await client.apply({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'plain', namespace: ns },
-    spec: { containers: [{ name: 'app', image, command: ['sh', '-c', 'echo x > /data/x; exec sleep 3600'], securityContext: { runAsUser: 1000 }, volumeMounts: [{ name: 'data', mountPath: '/data' }] }], volumes: [{ name: 'data', emptyDir: {} }] },
+    spec: { containers: [{ name: 'app', image, command: ['sh', '-c', 'echo x > /data/x; echo y > /kept/y; exec sleep 3600'], securityContext: { runAsUser: 1000 }, volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'kept', mountPath: '/kept' }] }], volumes: [{ name: 'data', emptyDir: {} }, { name: 'kept', persistentVolumeClaim: { claimName: 'kept' } }] },
   });
   const running = (pod: string) => waitFor(`${pod} running`, async () => (await containersOf(server.installation, ns)).find((x) => x.Labels['gouvernail.io/pod'] === pod && x.Labels['gouvernail.io/container'] === 'app' && x.State === 'running'));
   const writer = await running('writer');
@@ -72,8 +74,9 @@ test('an emptyDir is writable by a Pod that runs as another user than root, as t
   // medium Memory: a tmpfs, open to all as Kubernetes' is (1777).
   t.regex((await execIn(writer.Id, ['ls', '-ldn', '/scratch'])).out, /^drwxrwxrwt\s/);
   const plain = await running('plain');
-  await waitFor('the plain Pod wrote its file', async () => (await execIn(plain.Id, ['cat', '/data/x'])).code === 0);
+  await waitFor('the plain Pod wrote its files', async () => (await execIn(plain.Id, ['cat', '/data/x', '/kept/y'])).code === 0);
   t.regex((await execIn(plain.Id, ['ls', '-ldn', '/data'])).out, /^drwxrwxrwx\s+\d+\s+0\s+0\s/);
+  t.regex((await execIn(plain.Id, ['ls', '-ldn', '/kept'])).out, /^drwxrwxrwx\s+\d+\s+0\s+0\s/);
 });
 
 test('securityContext fields Docker does only in part are warned about where they are written; a bad capability is an error', (t) => {

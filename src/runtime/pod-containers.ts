@@ -122,9 +122,10 @@ export interface ContainerPlan {
   ephemeral?: boolean;
   copies: FileToCopy[];
   /**
-   * Where the container mounts an emptyDir (writable, whole): opened to every user when the
-   * container is made, as the kubelet makes an emptyDir (0777; with the Pod's fsGroup, that group's
-   * with setgid). Not in the hash: it changes no running container.
+   * Where the container mounts an emptyDir or a claim's Docker volume (writable, whole): opened to
+   * every user when the container is made, as the kubelet makes an emptyDir and k3s's local-path
+   * provisioner a volume (0777; with the Pod's fsGroup, that group's with setgid). Not in the hash:
+   * it changes no running container.
    */
   openDirs?: { paths: string[]; gid?: number };
 }
@@ -150,7 +151,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
   const uid = pod.metadata.uid!;
   const base = { [label.managedBy]: installation, [label.namespace]: ns, [label.pod]: pod.metadata.name, [label.uid]: uid };
   const plan: PodPlan = { volumes: [], containers: [] };
-  const binds = new Map<string, { source: string; kind: 'volume' | 'bind' | 'files'; files?: FileToCopy['files']; refreshed?: string; emptyDir?: boolean }>();
+  const binds = new Map<string, { source: string; kind: 'volume' | 'bind' | 'files'; files?: FileToCopy['files']; refreshed?: string; open?: boolean }>();
 
   for (const v of spec.volumes ?? []) {
     if (v.emptyDir) {
@@ -160,13 +161,14 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       const size = memory && v.emptyDir.sizeLimit !== undefined ? Math.floor(parseQuantity(v.emptyDir.sizeLimit)) : undefined;
       plan.volumes.push({ name, labels: base, ...(memory ? { driverOpts: { type: 'tmpfs', device: 'tmpfs', ...(size ? { o: `size=${size}` } : {}) } } : {}) });
       // A tmpfs is open to all already (1777), and made anew at each mount: only a disk's is opened.
-      binds.set(v.name, { source: name, kind: 'volume', emptyDir: !memory });
+      binds.set(v.name, { source: name, kind: 'volume', open: !memory });
     } else if (v.persistentVolumeClaim && lookups.claimFolder?.(v.persistentVolumeClaim.claimName)) {
       binds.set(v.name, { source: lookups.claimFolder(v.persistentVolumeClaim.claimName)!, kind: 'bind' });
     } else if (v.persistentVolumeClaim) {
       const name = claimVolumeName(ns, v.persistentVolumeClaim.claimName);
       plan.volumes.push({ name, labels: { [label.managedBy]: installation, [label.namespace]: ns, [label.claim]: v.persistentVolumeClaim.claimName } });
-      binds.set(v.name, { source: name, kind: 'volume' });
+      // Open to all, as k3s's local-path provisioner makes its volumes (a hostPath volume written by hand is left as it is).
+      binds.set(v.name, { source: name, kind: 'volume', open: true });
     } else if (v.hostPath) {
       binds.set(v.name, { source: v.hostPath.path, kind: 'bind' });
     } else if (v.configMap || v.secret) {
@@ -227,7 +229,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       else if (subPath) mounts.push(`${subPathMarker}${b.source}/${subPath}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
       else {
         mounts.push(`${b.source}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
-        if (b.emptyDir && !m.readOnly) openDirs.push(m.mountPath);
+        if (b.open && !m.readOnly) openDirs.push(m.mountPath);
       }
     }
     if (access?.hostDir) mounts.push(`${access.hostDir}:${serviceAccountMountPath}:ro`);
