@@ -1244,10 +1244,17 @@ function filesDigest(copies: FileToCopy[]): string {
 }
 
 async function copyFiles(container: Docker.Container, copy: FileToCopy): Promise<void> {
-  const tar = pack();
   const dir = copy.mountPath.replace(/^\/+/, '');
-  tar.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
-  for (const f of copy.files) tar.entry({ name: `${dir}/${f.path}`, mode: f.mode }, f.content);
+  await putEntries(container, (tar) => {
+    tar.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
+    for (const f of copy.files) tar.entry({ name: `${dir}/${f.path}`, mode: f.mode }, f.content);
+  });
+}
+
+/** Puts a tar of the entries `add` writes into a container, from its root (its volumes mounted). */
+async function putEntries(container: Docker.Container, add: (tar: ReturnType<typeof pack>) => void): Promise<void> {
+  const tar = pack();
+  add(tar);
   tar.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of tar) chunks.push(chunk as Buffer);
@@ -1260,13 +1267,10 @@ async function copyFiles(container: Docker.Container, copy: FileToCopy): Promise
  * the mode and owner of the volume's root.
  */
 async function openDirs(container: Docker.Container, dirs: { paths: string[]; gid?: number }): Promise<void> {
-  const tar = pack();
   const mode = dirs.gid !== undefined ? 0o2777 : 0o777;
-  for (const p of dirs.paths) tar.entry({ name: `${p.replace(/^\/+/, '')}/`, type: 'directory', mode, uid: 0, gid: dirs.gid ?? 0 });
-  tar.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of tar) chunks.push(chunk as Buffer);
-  await container.putArchive(Buffer.concat(chunks), { path: '/' });
+  await putEntries(container, (tar) => {
+    for (const p of dirs.paths) tar.entry({ name: `${p.replace(/^\/+/, '')}/`, type: 'directory', mode, uid: 0, gid: dirs.gid ?? 0 });
+  });
 }
 
 /** The Pod a container was made for, from its labels (the Pod may be gone from the store). */
