@@ -66,6 +66,17 @@ test('an emptyDir and a claim are writable by a Pod that runs as another user th
     metadata: { name: 'plain', namespace: ns },
     spec: { containers: [{ name: 'app', image, command: ['sh', '-c', 'echo x > /data/x; echo y > /kept/y; exec sleep 3600'], securityContext: { runAsUser: 1000 }, volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'kept', mountPath: '/kept' }] }], volumes: [{ name: 'data', emptyDir: {} }, { name: 'kept', persistentVolumeClaim: { claimName: 'kept' } }] },
   });
+  // Opened once, when made: what an init container (as root) made of it stays for the app container.
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'owned', namespace: ns },
+    spec: {
+      initContainers: [{ name: 'init', image, command: ['sh', '-c', 'chown 1000 /own && chmod 700 /own'], volumeMounts: [{ name: 'own', mountPath: '/own' }] }],
+      containers: [{ name: 'app', image, command: ['sh', '-c', 'echo mine > /own/m; exec sleep 3600'], securityContext: { runAsUser: 1000 }, volumeMounts: [{ name: 'own', mountPath: '/own' }] }],
+      volumes: [{ name: 'own', emptyDir: {} }],
+    },
+  });
   const running = (pod: string) => waitFor(`${pod} running`, async () => (await containersOf(server.installation, ns)).find((x) => x.Labels['gouvernail.io/pod'] === pod && x.Labels['gouvernail.io/container'] === 'app' && x.State === 'running'));
   const writer = await running('writer');
   await waitFor('the app container wrote its files', async () => (await execIn(writer.Id, ['cat', '/work/b', '/scratch/c'])).code === 0);
@@ -77,6 +88,9 @@ test('an emptyDir and a claim are writable by a Pod that runs as another user th
   await waitFor('the plain Pod wrote its files', async () => (await execIn(plain.Id, ['cat', '/data/x', '/kept/y'])).code === 0);
   t.regex((await execIn(plain.Id, ['ls', '-ldn', '/data'])).out, /^drwxrwxrwx\s+\d+\s+0\s+0\s/);
   t.regex((await execIn(plain.Id, ['ls', '-ldn', '/kept'])).out, /^drwxrwxrwx\s+\d+\s+0\s+0\s/);
+  const owned = await running('owned');
+  await waitFor('the owned Pod wrote its file', async () => (await execIn(owned.Id, ['cat', '/own/m'])).code === 0);
+  t.regex((await execIn(owned.Id, ['ls', '-ldn', '/own'])).out, /^drwx------\s+\d+\s+1000\s+0\s/);
 });
 
 test('securityContext fields Docker does only in part are warned about where they are written; a bad capability is an error', (t) => {

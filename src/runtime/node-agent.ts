@@ -11,7 +11,7 @@ import { PassLoop } from './pass-loop.js';
 import { StatusWriter } from './status-writer.js';
 import { PodApiAccess } from './pod-api-access.js';
 import { imageUserIsRoot } from './security-context.js';
-import { claimVolumeName, containerName, label } from './labels.js';
+import { claimVolumeName, containerName, emptyDirVolumeName, label } from './labels.js';
 import { PodAddresses } from './pod-addresses.js';
 import { PodNetwork } from './pod-network.js';
 import { ContainerProbes, type ContainerSpec } from './container-probes.js';
@@ -71,6 +71,8 @@ export class NodeAgent {
   private readonly pullBackoff = new Backoff();
   /** When the containers the probes killed may start again. */
   private readonly restartBackoff = new Backoff();
+  /** Volumes made for a Pod whose root no container has opened yet (see ContainerPlan.openDirs). */
+  private readonly unopenedVolumes = new Set<string>();
   /** The restart count each crash-looping container was last reported at (one BackOff a restart). */
   private readonly backoffSeen = new Map<string, number>();
   /** Containers carrying this installation's label that it has no record of, reported once each. */
@@ -457,7 +459,7 @@ export class NodeAgent {
       await this.writeStatus(pod, existing, waiting);
       return;
     }
-    for (const v of plan.volumes) await this.volumes.ensure(v.name, v.labels, v.driverOpts);
+    for (const v of plan.volumes) if (await this.volumes.ensure(v.name, v.labels, v.driverOpts)) this.unopenedVolumes.add(v.name);
     const ids: Record<string, string> = {};
     let changed = false;
     const find = (name: string) => existing.find((e) => e.Labels[label.container] === name);
@@ -770,6 +772,7 @@ export class NodeAgent {
 
   private forgetPod(uid: string): void {
     this.apiAccess.forget(uid);
+    for (const v of this.unopenedVolumes) if (v.startsWith(emptyDirVolumeName(uid, ''))) this.unopenedVolumes.delete(v);
     if (!this.o.podFilesDir) {
       // The Pod's message files on the node's host (see componentMessageFile).
       const dir = componentMessageDir(this.o.installation, uid);
@@ -957,7 +960,11 @@ export class NodeAgent {
       throw err;
     }
     for (const copy of c.copies) await copyFiles(container, copy);
-    if (c.openDirs) await openDirs(container, c.openDirs);
+    const fresh = c.openDirs?.mounts.filter((m) => this.unopenedVolumes.has(m.volume)) ?? [];
+    if (fresh.length > 0) {
+      await openDirs(container, fresh.map((m) => m.path), c.openDirs!.gid);
+      for (const m of fresh) this.unopenedVolumes.delete(m.volume);
+    }
     this.filesWritten.set(container.id, filesDigest(c.copies.filter((x) => x.refresh)));
     // Ready only with its files in place; a container never made ready is never started.
     await records.putSoon('container', c.dockerName, 'ready', uid);
@@ -1262,14 +1269,14 @@ async function putEntries(container: Docker.Container, add: (tar: ReturnType<typ
 }
 
 /**
- * Opens a container's emptyDir mount points to every user, as the kubelet makes an emptyDir: a
- * directory entry for each, put into the container (whose volumes Docker mounts for the copy), sets
- * the mode and owner of the volume's root.
+ * Opens the roots of volumes just made to every user, where a container mounts them: a directory
+ * entry for each mount point, put into the container (whose volumes Docker mounts for the copy),
+ * sets the mode and owner of the volume's root.
  */
-async function openDirs(container: Docker.Container, dirs: { paths: string[]; gid?: number }): Promise<void> {
-  const mode = dirs.gid !== undefined ? 0o2777 : 0o777;
+async function openDirs(container: Docker.Container, paths: string[], gid: number | undefined): Promise<void> {
+  const mode = gid !== undefined ? 0o2777 : 0o777;
   await putEntries(container, (tar) => {
-    for (const p of dirs.paths) tar.entry({ name: `${p.replace(/^\/+/, '')}/`, type: 'directory', mode, uid: 0, gid: dirs.gid ?? 0 });
+    for (const p of paths) tar.entry({ name: `${p.replace(/^\/+/, '')}/`, type: 'directory', mode, uid: 0, gid: gid ?? 0 });
   });
 }
 

@@ -135,19 +135,21 @@ export class NodeVolumes {
 
   /**
    * A volume the Pod needs. Gouvernail records it before creating it; one that exists without a
-   * record (made by hand, say to import data) is used and never removed.
+   * record (made by hand, say to import data) is used and never removed. True when it was made
+   * now (its root is then opened by the first container made to mount it).
    */
-  async ensure(name: string, labels: Record<string, string>, driverOpts?: Record<string, string>): Promise<void> {
+  async ensure(name: string, labels: Record<string, string>, driverOpts?: Record<string, string>): Promise<boolean> {
     const { docker, records } = this.o;
     const owner = labels[label.claim] ? `${labels[label.namespace]}/${labels[label.claim]}` : labels[label.uid] ?? '';
+    const found = await docker.getVolume(name).inspect().catch(() => undefined);
     if (!records.owns('volume', name)) {
-      const found = await docker.getVolume(name).inspect().catch(() => undefined);
       // Adopted only when it is exactly what Gouvernail makes (an earlier version made it).
       const ours = found && Object.entries(labels).every(([k, v]) => found.Labels?.[k] === v);
-      if (found && !ours) return;
+      if (found && !ours) return false;
       records.put('volume', name, 'ready', owner);
-      if (found) return;
     }
+    if (found) return false;
     await docker.createVolume({ Name: name, Labels: labels, ...(driverOpts ? { DriverOpts: driverOpts } : {}) }).catch(ignore409);
+    return true;
   }
 }

@@ -122,12 +122,13 @@ export interface ContainerPlan {
   ephemeral?: boolean;
   copies: FileToCopy[];
   /**
-   * Where the container mounts an emptyDir or a claim's Docker volume (writable, whole): opened to
-   * every user when the container is made, as the kubelet makes an emptyDir and k3s's local-path
-   * provisioner a volume (0777; with the Pod's fsGroup, that group's with setgid). Not in the hash:
-   * it changes no running container.
+   * Where the container mounts an emptyDir or a claim's Docker volume (writable, whole): a volume
+   * made for this Pod is opened to every user by the first container made to mount it, as the
+   * kubelet makes an emptyDir and k3s's local-path provisioner a volume (0777; with the Pod's
+   * fsGroup, that group's with setgid); never again after, so what an init container or the
+   * program made of it stays. Not in the hash: it changes no running container.
    */
-  openDirs?: { paths: string[]; gid?: number };
+  openDirs?: { mounts: { path: string; volume: string }[]; gid?: number };
 }
 
 export interface PodPlan {
@@ -214,7 +215,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     if (access) env.env.push('KUBERNETES_SERVICE_HOST=kubernetes.default.svc', `KUBERNETES_SERVICE_PORT=${access.port}`, `KUBERNETES_SERVICE_PORT_HTTPS=${access.port}`);
     const mounts: string[] = [];
     const copies: FileToCopy[] = [];
-    const openDirs: string[] = [];
+    const openDirs: { path: string; volume: string }[] = [];
     for (const m of c.volumeMounts ?? []) {
       const b = binds.get(m.name);
       if (!b) continue;
@@ -229,7 +230,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       else if (subPath) mounts.push(`${subPathMarker}${b.source}/${subPath}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
       else {
         mounts.push(`${b.source}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
-        if (b.open && !m.readOnly) openDirs.push(m.mountPath);
+        if (b.open && !m.readOnly) openDirs.push({ path: m.mountPath, volume: b.source });
       }
     }
     if (access?.hostDir) mounts.push(`${access.hostDir}:${serviceAccountMountPath}:ro`);
@@ -338,7 +339,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     options.Labels![label.shapeHash] = shapeHash;
     const ownsNetwork = !!options.Labels![label.podIP];
     const fsGroup = (spec.securityContext as PodSecurityContext | undefined)?.fsGroup;
-    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, ...(openDirs.length ? { openDirs: { paths: openDirs, ...(fsGroup !== undefined ? { gid: fsGroup } : {}) } } : {}), checkImageUser: security.checkImageUser, ...(ownsNetwork ? { ownsNetwork } : {}), ...(init ? { init, sidecar } : {}), ...(ephemeral ? { ephemeral } : {}) });
+    plan.containers.push({ name: c.name, dockerName, hash, shapeHash, resources, options, copies, ...(openDirs.length ? { openDirs: { mounts: openDirs, ...(fsGroup !== undefined ? { gid: fsGroup } : {}) } } : {}), checkImageUser: security.checkImageUser, ...(ownsNetwork ? { ownsNetwork } : {}), ...(init ? { init, sidecar } : {}), ...(ephemeral ? { ephemeral } : {}) });
   });
   return plan;
 }
