@@ -118,6 +118,10 @@ spec:
     // --previous: what the container wrote before its last restart.
     await waitFor('the crasher restarted', async () => /"restartCount":\s*[1-9]/.test((await k(['get', 'pod', 'crasher', '-n', ns, '-o', 'json'])).out), 120_000);
     t.regex(await ok(['logs', '-n', ns, 'crasher', '--previous']), /^(run at \d+\n)+$/);
+    // Without it, the log of the last run only, as the kubelet keeps one log per run (Docker keeps one for all).
+    let current = '';
+    await waitFor('the crasher\'s last run logged', async () => (current = await ok(['logs', '-n', ns, 'crasher'])) !== '');
+    t.regex(current, /^run at \d+\n$/);
     const noPrevious = await k(['logs', '-n', ns, 'shell', '-c', 'main', '--previous']);
     t.not(noPrevious.code, 0);
     t.regex(noPrevious.err, /previous terminated container "main" in pod "shell" not found/);

@@ -93,6 +93,74 @@ test('an emptyDir and a claim are writable by a Pod that runs as another user th
   t.regex((await execIn(owned.Id, ['ls', '-ldn', '/own'])).out, /^drwx------\s+\d+\s+1000\s+0\s/);
 });
 
+test('a container with a read-only root gets its ConfigMap and Secret files (a whole volume and a subPath file), kept current, and a writable emptyDir', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'readonly';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conf', namespace: ns }, data: { 'app.conf': 'level=1\n', 'other.conf': 'other\n' } });
+  await client.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'auth', namespace: ns }, stringData: { password: 'pw-1' } });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'hardened', namespace: ns },
+    spec: {
+      securityContext: { runAsUser: 1001, runAsNonRoot: true, fsGroup: 1001 },
+      containers: [{
+        name: 'app', image, command: ['sh', '-c', 'echo ok > /tmp/written && exec sleep 3600'],
+        securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        volumeMounts: [{ name: 'conf', mountPath: '/etc/app' }, { name: 'auth', mountPath: '/run/password', subPath: 'password' }, { name: 'tmp', mountPath: '/tmp' }],
+      }],
+      volumes: [{ name: 'conf', configMap: { name: 'conf' } }, { name: 'auth', secret: { secretName: 'auth' } }, { name: 'tmp', emptyDir: {} }],
+    },
+  });
+  const c = await waitFor('the read-only container running', async () => (await containersOf(server.installation, ns)).find((x) => x.Labels['gouvernail.io/pod'] === 'hardened' && x.State === 'running'), 120_000);
+  t.is((await execIn(c.Id, ['cat', '/etc/app/app.conf', '/etc/app/other.conf', '/run/password'])).out, 'level=1\nother\npw-1');
+  // Only the ConfigMap's files where it is mounted, as a Kubernetes volume shows them.
+  t.is((await execIn(c.Id, ['ls', '/etc/app'])).out.trim().split(/\s+/).join(' '), 'app.conf other.conf');
+  t.is((await execIn(c.Id, ['cat', '/tmp/written'])).out, 'ok\n');
+  const write = await execIn(c.Id, ['sh', '-c', 'echo x > /etc/passwd-new']);
+  t.regex(write.out, /Read-only file system/);
+  // A change of the ConfigMap reaches the running container, as the kubelet refreshes the volume.
+  await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conf', namespace: ns }, data: { 'app.conf': 'level=2\n', 'other.conf': 'other\n' } });
+  await waitFor('the new ConfigMap in the container', async () => (await execIn(c.Id, ['cat', '/etc/app/app.conf'])).out === 'level=2\n', 120_000);
+  const pod = await client.get('Pod', ns, 'hardened');
+  t.is(pod!.status.containerStatuses[0].restartCount, 0);
+});
+
+test('a container Docker refuses to create says why in its status and a Warning event, is tried again after a back-off, and its Pod is Initialized once its init containers ran', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const ns = 'refused';
+  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  // Docker refuses a memory limit under 6 MB when it creates the container; Kubernetes takes it.
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'tiny', namespace: ns },
+    spec: {
+      initContainers: [{ name: 'prepare', image, command: ['true'] }],
+      containers: [{ name: 'app', image, command: ['sleep', '3600'], resources: { limits: { memory: '1Mi' } } }],
+    },
+  });
+  const pod = await waitFor('the app container refused', async () => {
+    const p = await client.get('Pod', ns, 'tiny');
+    return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerError' ? p : undefined;
+  }, 120_000);
+  t.regex(pod.status.containerStatuses[0].state.waiting.message, /memory/i);
+  t.is(pod.status.conditions.find((c: { type: string }) => c.type === 'Initialized')?.status, 'True');
+  // One Warning event, counted again at each try: the second comes after the kubelet's first back-off (10 s), not at once.
+  const failed = await waitFor('the event of a second try', async () => {
+    const e = (await client.list('Event', ns)).find((x) => x.reason === 'Failed' && (x.involvedObject as { name: string }).name === 'tiny') as { count: number; message: string; type: string; firstTimestamp: string; lastTimestamp: string } | undefined;
+    return e && e.count >= 2 ? e : undefined;
+  }, 120_000);
+  t.regex(failed.message, /^Error: .*memory/i);
+  t.is(failed.type, 'Warning');
+  t.true(Date.parse(failed.lastTimestamp) - Date.parse(failed.firstTimestamp) >= 9_000, `${failed.firstTimestamp} to ${failed.lastTimestamp}, count ${failed.count}`);
+});
+
 test('securityContext fields Docker does only in part are warned about where they are written; a bad capability is an error', (t) => {
   const pod = (containerContext: string) => `apiVersion: v1
 kind: Pod
@@ -106,7 +174,7 @@ spec:
 `;
   const warned = parseOne(pod('{ seLinuxOptions: { level: s0 } }')).problems.map((p) => `${p.severity} ${formatProblem(p)}`);
   t.false(warned.some((l) => l.startsWith('error')), warned.join('\n'));
-  t.true(warned.some((l) => /^warning inline\.yaml:5:\d+: Pod\/p: spec\.securityContext\.fsGroup: is added to the containers' groups, but volumes are not given to the group on Docker/.test(l)), warned.join('\n'));
+  t.true(warned.some((l) => /^warning inline\.yaml:5:\d+: Pod\/p: spec\.securityContext\.fsGroup: is added to the containers' groups, and a volume Gouvernail makes for the Pod \(an emptyDir, a claim's\) is given to the group; files already in a volume are not/.test(l)), warned.join('\n'));
   t.true(warned.some((l) => /^warning .*spec\.securityContext\.seccompProfile\.type: Localhost profiles are not loaded on Docker/.test(l)), warned.join('\n'));
   t.true(warned.some((l) => /^warning .*spec\.containers\[0\]\.securityContext\.seLinuxOptions: is not acted on by Gouvernail yet/.test(l)), warned.join('\n'));
   const refused = parseOne(pod('{ capabilities: { add: ["net admin"] } }')).problems.map((p) => `${p.severity} ${formatProblem(p)}`);

@@ -140,7 +140,7 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
   }
   // The parts of securityContext Docker does only in part are said where they are written.
   const sc = spec.securityContext as { fsGroup?: number; seccompProfile?: { type?: string } } | undefined;
-  if (sc?.fsGroup !== undefined) issues.push({ path: [...at, 'securityContext', 'fsGroup'], message: "is added to the containers' groups, but volumes are not given to the group on Docker", warning: true });
+  if (sc?.fsGroup !== undefined) issues.push({ path: [...at, 'securityContext', 'fsGroup'], message: "is added to the containers' groups, and a volume Gouvernail makes for the Pod (an emptyDir, a claim's) is given to the group; files already in a volume are not", warning: true });
   const localhostProfile = (where: FieldPath) => issues.push({ path: [...at, ...where, 'securityContext', 'seccompProfile', 'type'], message: 'Localhost profiles are not loaded on Docker; the runtime default profile applies', warning: true });
   if (sc?.seccompProfile?.type === 'Localhost') localhostProfile([]);
   for (let i = 0; i < containers.length + initContainers.length; i++) {

@@ -30,3 +30,8 @@ export function claimVolumeName(namespace: string, claim: string): string {
 export function emptyDirVolumeName(podUid: string, volume: string): string {
   return `gv-emptydir-${podUid}-${volume}`;
 }
+
+/** The Docker volume that holds a Pod's ConfigMap, Secret or projected files for a read-only root. */
+export function podFilesVolumeName(podUid: string, volume: string): string {
+  return `gv-files-${podUid}-${volume}`;
+}

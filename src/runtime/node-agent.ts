@@ -71,6 +71,8 @@ export class NodeAgent {
   private readonly pullBackoff = new Backoff();
   /** When the containers the probes killed may start again. */
   private readonly restartBackoff = new Backoff();
+  /** Containers whose creation failed (CreateContainerError), by `uid/name`. */
+  private readonly createBackoff = new Backoff();
   /** Volumes made for a Pod whose root no container has opened yet (see ContainerPlan.openDirs). */
   private readonly unopenedVolumes = new Set<string>();
   /** The restart count each crash-looping container was last reported at (one BackOff a restart). */
@@ -655,6 +657,13 @@ export class NodeAgent {
       const ran = (pod.status?.ephemeralContainerStatuses ?? []).some((s: { name: string; containerID?: string }) => s.name === c.name && s.containerID);
       if (ran) return { changed: false, stop: false };
     }
+    // A creation that failed is tried again after the kubelet's back-off, not at each pass.
+    const failedCreate = this.createBackoff.waiting(`${pod.metadata.uid}/${c.name}`);
+    if (failedCreate && (!current || this.o.records.get('container', c.dockerName)?.state !== 'ready')) {
+      waiting[c.name] = { reason: 'CreateContainerError', message: failedCreate.reason ?? 'the container could not be created' };
+      this.wake(failedCreate.until);
+      return { changed: false, stop: true };
+    }
     if (current && this.o.records.get('container', c.dockerName)?.state !== 'ready') {
       // Created but its files were never all copied in (a crash in between): made again.
       this.log('replacing a container that was never made ready', { container: c.dockerName });
@@ -728,6 +737,7 @@ export class NodeAgent {
     }
     try {
       ids[c.name] = await this.createAndStart(c, pod);
+      this.createBackoff.clear(`${pod.metadata.uid}/${c.name}`);
       return { changed: true, stop: false };
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
@@ -743,8 +753,10 @@ export class NodeAgent {
         // No event of ours says when that container goes: look again in a few seconds.
         this.wake(Date.now() + 3000);
       } else {
-        waiting[c.name] = { reason: 'CreateContainerError', message: (err as Error).message };
-        this.wake(Date.now() + 5000);
+        const message = (err as Error).message.trim();
+        waiting[c.name] = { reason: 'CreateContainerError', message };
+        this.o.event?.(pod, 'Warning', 'Failed', `Error: ${message}`);
+        this.wake(this.createBackoff.failed(`${pod.metadata.uid}/${c.name}`, message));
       }
       return { changed: false, stop: true };
     }
@@ -781,6 +793,7 @@ export class NodeAgent {
     this.network.forget(uid);
     this.probes.forget(uid);
     this.restartBackoff.forgetPod(uid);
+    this.createBackoff.forgetPod(uid);
     for (const key of this.backoffSeen.keys()) if (key.startsWith(`${uid}/`)) this.backoffSeen.delete(key);
   }
 
@@ -1164,6 +1177,9 @@ export class NodeAgent {
       if (!isSidecar(spec) && r.exitCode !== undefined && r.exitCode !== 0 && pod.spec.restartPolicy === 'Never') initFailed = true;
       initStatuses.push(r.status);
     }
+    // Initialized too once every init container has completed (a sidecar: started), even when an
+    // app container could not be made yet, as in Kubernetes.
+    const initDone = initialized || initStatuses.every((st, i) => (isSidecar(initSpecs[i]!) ? st.started : (st.state as { terminated?: { exitCode: number } }).terminated?.exitCode === 0));
     for (const spec of pod.spec.containers as ContainerSpec[]) {
       const r = await statusOf(spec, 'app');
       if (!r.running) allRunning = false;
@@ -1203,7 +1219,7 @@ export class NodeAgent {
     };
     const status = {
       phase,
-      conditions: [condition('PodScheduled', true), condition('Initialized', initialized), condition('ContainersReady', allReady && allRunning && !expired), condition('Ready', allReady && allRunning && gates && !expired), ...others],
+      conditions: [condition('PodScheduled', true), condition('Initialized', initDone), condition('ContainersReady', allReady && allRunning && !expired), condition('Ready', allReady && allRunning && gates && !expired), ...others],
       ...(expired ? { reason: deadlineExceeded, message: deadlineMessage } : {}),
       hostIP: this.o.hostIP ?? '127.0.0.1',
       podIP: podIP as string | undefined,
@@ -1251,33 +1267,38 @@ function filesDigest(copies: FileToCopy[]): string {
 }
 
 async function copyFiles(container: Docker.Container, copy: FileToCopy): Promise<void> {
+  // Into the volume mounted there (a read-only root, which Docker lets take nothing): from its root.
+  if (copy.inVolume) {
+    await putEntries(container, copy.mountPath, (tar) => {
+      for (const f of copy.files) tar.entry({ name: f.path, mode: f.mode }, f.content);
+    });
+    return;
+  }
   const dir = copy.mountPath.replace(/^\/+/, '');
-  await putEntries(container, (tar) => {
+  await putEntries(container, '/', (tar) => {
     tar.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
     for (const f of copy.files) tar.entry({ name: `${dir}/${f.path}`, mode: f.mode }, f.content);
   });
 }
 
-/** Puts a tar of the entries `add` writes into a container, from its root (its volumes mounted). */
-async function putEntries(container: Docker.Container, add: (tar: ReturnType<typeof pack>) => void): Promise<void> {
+/** Puts a tar of the entries `add` writes into a container at `at` (its volumes mounted). */
+async function putEntries(container: Docker.Container, at: string, add: (tar: ReturnType<typeof pack>) => void): Promise<void> {
   const tar = pack();
   add(tar);
   tar.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of tar) chunks.push(chunk as Buffer);
-  await container.putArchive(Buffer.concat(chunks), { path: '/' });
+  await container.putArchive(Buffer.concat(chunks), { path: at });
 }
 
 /**
- * Opens the roots of volumes just made to every user, where a container mounts them: a directory
- * entry for each mount point, put into the container (whose volumes Docker mounts for the copy),
- * sets the mode and owner of the volume's root.
+ * Opens the roots of volumes just made to every user, where a container mounts them: a tar whose
+ * one entry is its root ("/"), put at each mount point (where Docker mounts the volume for the
+ * copy, even in a container whose root is read-only), sets the mode and owner of the volume's root.
  */
 async function openDirs(container: Docker.Container, paths: string[], gid: number | undefined): Promise<void> {
   const mode = gid !== undefined ? 0o2777 : 0o777;
-  await putEntries(container, (tar) => {
-    for (const p of paths) tar.entry({ name: `${p.replace(/^\/+/, '')}/`, type: 'directory', mode, uid: 0, gid: gid ?? 0 });
-  });
+  for (const p of paths) await putEntries(container, p, (tar) => tar.entry({ name: '/', type: 'directory', mode, uid: 0, gid: gid ?? 0 }));
 }
 
 /** The Pod a container was made for, from its labels (the Pod may be gone from the store). */

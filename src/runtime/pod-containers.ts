@@ -3,7 +3,7 @@ import path from 'node:path';
 import { containerSecurity, type PodSecurityContext, type SecurityContext } from './security-context.js';
 import type Docker from 'dockerode';
 import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
-import { claimVolumeName, containerName, emptyDirVolumeName, label } from './labels.js';
+import { claimVolumeName, containerName, emptyDirVolumeName, label, podFilesVolumeName } from './labels.js';
 import { parseQuantity } from '../manifest/quantity.js';
 import { defaultGraceSeconds, preStopLabel } from './container-lifecycle.js';
 import { clusterDomain } from '../network/dns-records.js';
@@ -99,6 +99,11 @@ export interface FileToCopy {
   source?: string;
   /** Kept current in the running container when its source changes (not for a subPath file). */
   refresh?: boolean;
+  /**
+   * Put into the Docker volume mounted at mountPath (a container with a read-only root, whose
+   * layer takes no files), rather than into the container's layer.
+   */
+  inVolume?: boolean;
 }
 
 export interface ContainerPlan {
@@ -216,11 +221,28 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const mounts: string[] = [];
     const copies: FileToCopy[] = [];
     const openDirs: { path: string; volume: string }[] = [];
+    const security = containerSecurity(spec.securityContext as PodSecurityContext | undefined, (c as { securityContext?: SecurityContext }).securityContext);
+    // A read-only root takes no files into its layer: they go into a Docker volume of the Pod's.
+    const filesVolume = security.hostConfig.ReadonlyRootfs ? (volume: string) => podFilesVolume(plan, uid, volume, base) : undefined;
     for (const m of c.volumeMounts ?? []) {
       const b = binds.get(m.name);
       if (!b) continue;
       const subPath = (m as { subPath?: string }).subPath;
-      if (b.kind === 'files' && subPath) {
+      if (b.kind === 'files' && filesVolume) {
+        const volume = filesVolume(m.name);
+        if (!subPath) {
+          mounts.push(`${volume}:${m.mountPath}:nocopy`);
+          copies.push({ mountPath: m.mountPath, files: b.files!, source: b.refreshed, refresh: !!b.refreshed, inVolume: true });
+          continue;
+        }
+        // A subPath file: written through a mount of the volume of its own, bound from the volume's folder.
+        const file = b.files!.find((f) => f.path === subPath);
+        if (!file) continue;
+        const written = `${podFilesMountDir}/${m.name}`;
+        if (!mounts.includes(`${volume}:${written}:nocopy`)) mounts.push(`${volume}:${written}:nocopy`);
+        copies.push({ mountPath: written, files: [file], source: `${b.refreshed} ${subPath}`, inVolume: true });
+        mounts.push(`${subPathMarker}${volume}/${subPath}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+      } else if (b.kind === 'files' && subPath) {
         // One file of the volume at the mount path, as a subPath mount gives it (never refreshed, as in Kubernetes).
         const file = b.files!.find((f) => f.path === subPath);
         if (file) copies.push({ mountPath: path.posix.dirname(m.mountPath), files: [{ ...file, path: path.posix.basename(m.mountPath) }], source: `${b.refreshed} ${subPath}` });
@@ -235,6 +257,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     }
     if (access?.hostDir) mounts.push(`${access.hostDir}:${serviceAccountMountPath}:ro`);
     else if (access) {
+      // (A name with a dot, which no Pod volume has.)
+      if (filesVolume) mounts.push(`${filesVolume('serviceaccount.token')}:${serviceAccountMountPath}:nocopy`);
       copies.push({
         mountPath: serviceAccountMountPath,
         files: [
@@ -242,6 +266,7 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
           { path: 'ca.crt', content: Buffer.from(access.ca), mode: 0o644 },
           { path: 'namespace', content: Buffer.from(ns), mode: 0o644 },
         ],
+        ...(filesVolume ? { inVolume: true } : {}),
       });
     }
     const dockerName = containerName(ns, pod.metadata.name, c.name);
@@ -257,7 +282,6 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       ...(requests.cpu !== undefined ? { CpuShares: Math.max(2, Math.round(parseQuantity(requests.cpu) * 1024)) } : {}),
       ...(requests.memory !== undefined ? { MemoryReservation: Math.floor(parseQuantity(requests.memory)) } : {}),
     };
-    const security = containerSecurity(spec.securityContext as PodSecurityContext | undefined, (c as { securityContext?: SecurityContext }).securityContext);
     if (security.refusal) plan.configError ??= { container: c.name, message: security.refusal };
     Object.assign(hostConfig, security.hostConfig);
     // The host's process and IPC namespaces, which Pod Security allows only under privileged.
@@ -453,6 +477,16 @@ function fieldValue(pod: KubeObject, path: string): string {
 
 /** The marker of a bind from a named volume's sub-folder: `MARKER<volume>/<subPath>:<target>`. */
 export const subPathMarker = '<volume-subpath>';
+
+/** Where a read-only root container mounts the volume its subPath files are written into. */
+export const podFilesMountDir = '/.gouvernail-files';
+
+/** The Docker volume of a Pod that holds one volume's files for containers with a read-only root. */
+function podFilesVolume(plan: PodPlan, uid: string, volume: string, labels: Record<string, string>): string {
+  const name = podFilesVolumeName(uid, volume);
+  if (!plan.volumes.some((v) => v.name === name)) plan.volumes.push({ name, labels });
+  return name;
+}
 
 /**
  * The files of a downwardAPI or projected volume: the Pod's own fields (name, namespace, uid,

@@ -30,15 +30,18 @@ export class PodIo {
     const c = await this.container(pod, options.container);
     const info = await c.inspect();
     const out = new PassThrough();
-    const since = options.sinceSeconds !== undefined ? Math.floor(Date.now() / 1000) - options.sinceSeconds : options.sinceTime ? Math.floor(Date.parse(options.sinceTime) / 1000) : undefined;
-    let until: number | undefined;
+    const asked = options.sinceSeconds !== undefined ? Math.floor(Date.now() / 1000) - options.sinceSeconds : options.sinceTime ? Math.floor(Date.parse(options.sinceTime) / 1000) : undefined;
+    let since: string | number | undefined = asked !== undefined && !Number.isNaN(asked) ? asked : undefined;
+    let until: string | undefined;
+    // Docker keeps one container, and one log, across restarts: the log of this run is what it
+    // wrote since this start, as the kubelet's; "previous" is what it wrote before (every earlier
+    // run, where the kubelet keeps only the last one).
+    const started = info.RestartCount > 0 ? dockerTimestamp(info.State.StartedAt) : undefined;
     if (options.previous) {
-      // Docker keeps one container, and one log, across restarts: "previous" is what it wrote
-      // before this start (every earlier run, where the kubelet keeps only the last one).
-      if (!info.RestartCount) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
-      until = Math.floor(Date.parse(info.State.StartedAt) / 1000);
-    }
-    const common = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines !== undefined ? { tail: options.tailLines } : {}), ...(since !== undefined && !Number.isNaN(since) ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+      if (!started) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
+      until = started;
+    } else if (started && (since === undefined || since < Number(started))) since = started;
+    const common = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines !== undefined ? { tail: options.tailLines } : {}), ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
     if (options.follow && !options.previous) {
       const stream = await c.logs({ ...common, follow: true });
       if (info.Config.Tty) stream.pipe(out);
@@ -134,4 +137,15 @@ export function demux(raw: Buffer): Buffer {
     i += 8 + size;
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * A time as Docker's log API takes it to the nanosecond ("seconds.nanoseconds"): a restarted
+ * container's runs can be less than a second apart.
+ */
+export function dockerTimestamp(iso: string): string | undefined {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return undefined;
+  const fraction = /\.(\d{1,9})/.exec(iso)?.[1] ?? '';
+  return `${Math.floor(ms / 1000)}.${fraction.padEnd(9, '0')}`;
 }
