@@ -25,6 +25,11 @@ export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 export interface RequestOptions {
   dryRun?: boolean;
   fieldManager?: string;
+  /**
+   * The manager of a write that names none, from its client's User-Agent as Kubernetes derives it
+   * (`kubectl/v1.32.0 (linux/amd64) ...` is "kubectl"); else the writer's identity names it.
+   */
+  userAgentManager?: string;
   fieldValidation?: FieldValidation;
   force?: boolean;
   patchType?: PatchType;
@@ -361,7 +366,7 @@ export class ApiServer {
   }
 
   private manager(r: ApiRequest): string {
-    return r.options?.fieldManager ?? defaultFieldManager(r.identity);
+    return r.options?.fieldManager ?? (r.options?.userAgentManager || defaultFieldManager(r.identity));
   }
 
   private create(r: ApiRequest, warnings: string[]): ApiResponse {

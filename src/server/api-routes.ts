@@ -74,7 +74,7 @@ export function credentialsOf(header: string | undefined, socket?: unknown): Cre
   return {};
 }
 
-function optionsOf(query: Record<string, string | undefined>, contentType: string | undefined): RequestOptions {
+function optionsOf(query: Record<string, string | undefined>, contentType: string | undefined, userAgent: string | undefined): RequestOptions {
   const fv = query.fieldValidation;
   if (fv !== undefined && !['Strict', 'Warn', 'Ignore'].includes(fv)) throw new ApiError(400, 'BadRequest', `fieldValidation must be Strict, Warn or Ignore, not ${JSON.stringify(fv)}`);
   if (query.dryRun !== undefined && query.dryRun !== 'All') throw new ApiError(400, 'BadRequest', `dryRun must be All, not ${JSON.stringify(query.dryRun)}`);
@@ -86,6 +86,7 @@ function optionsOf(query: Record<string, string | undefined>, contentType: strin
   return {
     dryRun: query.dryRun === 'All',
     fieldManager: query.fieldManager,
+    userAgentManager: userAgent?.split('/')[0]!.trim().slice(0, 128),
     fieldValidation: fv as FieldValidation | undefined,
     force: query.force === 'true',
     labelSelector: query.labelSelector,
@@ -206,7 +207,7 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOption
       return stream(identity, target, req, reply);
     }
     const verb = verbOf(req.method, target, query);
-    const opts = optionsOf(query, req.headers['content-type']);
+    const opts = optionsOf(query, req.headers['content-type'], req.headers['user-agent']);
     if (verb === 'patch' && !opts.patchType) throw new ApiError(415, 'UnsupportedMediaType', `the body of a PATCH must be one of ${Object.keys(patchContentTypes).join(', ')}`);
     const request = { identity, verb, resource: target.resource, namespace: target.namespace, name: target.name, subresource: target.subresource, body: req.body ?? undefined, options: opts };
     if (verb === 'watch') return watch(request, query, req, reply);
