@@ -294,6 +294,37 @@ spec:
   await waitFor('its file removed with it', async () => !existsSync(dir), 60_000, 500);
 });
 
+test.serial('a container with a read-only root on another node gets its ServiceAccount token and ConfigMap files (copied in, into volumes of the Pod)', async (t) => {
+  const k = kubectl(server.kubeconfig);
+  const r = await k(['apply', '-f', '-'], { input: `apiVersion: v1
+kind: ConfigMap
+metadata: { name: ro-conf, namespace: ${ns} }
+data: { app.conf: "from the configmap" }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: ro-remote, namespace: ${ns} }
+spec:
+  nodeSelector: { disk: ssd }
+  containers:
+  - name: c
+    image: "${image}"
+    command: ["sleep", "3600"]
+    securityContext: { readOnlyRootFilesystem: true }
+    volumeMounts: [{ name: conf, mountPath: /etc/app }]
+  volumes: [{ name: conf, configMap: { name: ro-conf } }]
+` });
+  t.is(r.code, 0, r.err);
+  await waitFor('the read-only Pod ready', async () => { const p = await server.client.get('Pod', ns, 'ro-remote'); return p && isReady(p); }, 120_000);
+  t.is((await server.client.get('Pod', ns, 'ro-remote'))!.spec.nodeName, 'mn2');
+  const read = await k(['exec', '-n', ns, 'ro-remote', '--', 'cat', '/etc/app/app.conf', '/var/run/secrets/kubernetes.io/serviceaccount/namespace']);
+  t.is(read.out, `from the configmap${ns}`, read.err);
+  t.regex((await k(['exec', '-n', ns, 'ro-remote', '--', 'touch', '/x'])).err, /Read-only file system/);
+  t.is((await k(['delete', 'pod', 'ro-remote', '-n', ns, '--grace-period=1'])).code, 0);
+  // The Pod's volumes go with it, on its node's engine.
+  await waitFor('its volumes removed', async () => ((await two.docker.listVolumes()).Volumes ?? []).every((v) => !v.Name.startsWith('gv-files-')), 60_000, 500);
+});
+
 test.serial('required pod anti-affinity on the hostname puts one replica on each node, and the fourth stays Pending with the scheduler\'s reason', async (t) => {
   const k = kubectl(server.kubeconfig);
   const manifest = `apiVersion: apps/v1

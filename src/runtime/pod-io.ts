@@ -33,12 +33,15 @@ export class PodIo {
     const asked = options.sinceSeconds !== undefined ? Math.floor(Date.now() / 1000) - options.sinceSeconds : options.sinceTime ? Math.floor(Date.parse(options.sinceTime) / 1000) : undefined;
     let since: string | number | undefined = asked !== undefined && !Number.isNaN(asked) ? asked : undefined;
     let until: string | undefined;
-    // Docker keeps one container, and one log, across restarts: the log of this run is what it
-    // wrote since this start, as the kubelet's; "previous" is what it wrote before (every earlier
-    // run, where the kubelet keeps only the last one).
-    const started = info.RestartCount > 0 ? dockerTimestamp(info.State.StartedAt) : undefined;
+    // Docker keeps one container, and one log, across restarts (its restart policy's, the node's
+    // after a probe, the engine's): the log of this run is what it wrote since this start, as the
+    // kubelet's; "previous" is what it wrote before (every earlier run, where the kubelet keeps only
+    // the last one).
+    const started = dockerTimestamp(info.State.StartedAt);
+    const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s: { name: string }) => s.name === name);
+    const restarted = info.RestartCount > 0 || (status?.restartCount ?? 0) > 0;
     if (options.previous) {
-      if (!started) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
+      if (!started || !restarted) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
       until = started;
     } else if (started && (since === undefined || since < Number(started))) since = started;
     const common = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines !== undefined ? { tail: options.tailLines } : {}), ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
@@ -145,7 +148,8 @@ export function demux(raw: Buffer): Buffer {
  */
 export function dockerTimestamp(iso: string): string | undefined {
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return undefined;
+  // (Docker's time of a container never started is year 1.)
+  if (Number.isNaN(ms) || ms <= 0) return undefined;
   const fraction = /\.(\d{1,9})/.exec(iso)?.[1] ?? '';
   return `${Math.floor(ms / 1000)}.${fraction.padEnd(9, '0')}`;
 }
