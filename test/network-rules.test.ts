@@ -195,6 +195,8 @@ test("a Pod's resolver: ClusterFirst, Default and None, with dnsConfig added", (
   t.deepEqual(dnsSettings(p({}), cluster), { Dns: ['10.96.0.10'], DnsSearch: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], DnsOptions: ['ndots:5'] });
   t.deepEqual(dnsSettings(p({ dnsPolicy: 'Default' }), cluster), {});
   t.deepEqual(dnsSettings(p({ dnsPolicy: 'None', dnsConfig: { nameservers: ['1.2.3.4'], searches: ['corp'], options: [{ name: 'ndots', value: '2' }, { name: 'edns0' }] } }), cluster), { Dns: ['1.2.3.4'], DnsSearch: ['corp'], DnsOptions: ['ndots:2', 'edns0'] });
+  // ClusterFirst with dnsConfig: its searches are added, its options merged, the Pod's value winning.
+  t.deepEqual(dnsSettings(p({ dnsConfig: { searches: ['corp'], options: [{ name: 'ndots', value: '2' }, { name: 'single-request' }] } }), cluster), { Dns: ['10.96.0.10'], DnsSearch: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'corp'], DnsOptions: ['ndots:2', 'single-request'] });
 });
 
 test('Ingress: a host over any host, Exact over Prefix, the longest prefix, element-wise; classes it serves', (t) => {

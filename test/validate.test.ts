@@ -97,6 +97,22 @@ spec:
   ]);
 });
 
+test("an env var takes one source: a container's resources through resourceFieldRef, of a container the Pod has", (t) => {
+  const pod = (valueFrom: string) => parseOne(`apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  containers:
+    - name: a
+      image: busybox
+      env: [{ name: X, valueFrom: ${valueFrom} }]
+`);
+  t.deepEqual(errorsOf(pod('{ resourceFieldRef: { resource: limits.memory, divisor: 1Mi } }')), []);
+  t.deepEqual(errorsOf(pod('{ resourceFieldRef: { containerName: b, resource: limits.cpu } }')).map((e) => [e.field, e.message]), [['spec.containers[0].env[0].valueFrom.resourceFieldRef.containerName', 'names no container of the Pod ("b")']]);
+  t.deepEqual(errorsOf(pod('{ resourceFieldRef: { resource: limits.gpu } }')).map((e) => e.field), ['spec.containers[0].env[0].valueFrom.resourceFieldRef.resource']);
+  t.deepEqual(errorsOf(pod('{ resourceFieldRef: { resource: limits.cpu }, fieldRef: { fieldPath: metadata.name } }')).map((e) => e.message), ['needs exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef']);
+});
+
 test('a cluster-scoped kind with a namespace and a bad apiVersion are errors', (t) => {
   const errors = errorsOf(parseOne('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  namespace: b\n---\napiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: d\n'));
   t.deepEqual(errors.map((e) => `${e.line} ${e.field}`), ['5 metadata.namespace', '7 apiVersion']);

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { parseQuantity } from '../src/manifest/quantity.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { containersOf, docker, execIn, image, image2, isReady, runCli, startServer, waitFor, type TestServer } from './docker-helpers.js';
@@ -678,7 +679,11 @@ spec:
   - name: c
     image: "${image}"
     command: ["sleep", "3600"]
-    env: [{ name: MODE, valueFrom: { configMapKeyRef: { name: conf, key: mode } } }]
+    resources: { limits: { cpu: 250m } }
+    env:
+    - { name: MODE, valueFrom: { configMapKeyRef: { name: conf, key: mode } } }
+    - { name: CPU_MILLIS, valueFrom: { resourceFieldRef: { resource: limits.cpu, divisor: 1m } } }
+    - { name: MEMORY_LIMIT, valueFrom: { resourceFieldRef: { containerName: c, resource: limits.memory } } }
     volumeMounts:
     - { name: conf, mountPath: /conf }
     - { name: conf, mountPath: /etc/app/greeting.txt, subPath: greeting }
@@ -693,6 +698,7 @@ spec:
       items:
       - { path: labels, fieldRef: { fieldPath: metadata.labels } }
       - { path: name, fieldRef: { fieldPath: metadata.name } }
+      - { path: cpu, resourceFieldRef: { containerName: c, resource: limits.cpu, divisor: 1m } }
   - name: all
     projected:
       sources:
@@ -706,6 +712,11 @@ spec:
   t.is(await cat('/etc/app/greeting.txt'), 'hello', 'one key at the subPath');
   t.is(await cat('/info/labels'), 'team="blue"');
   t.is(await cat('/info/name'), 'reader');
+  // A limit through the downward API, in a file and in env; a limit not set is the node's allocatable, as the kubelet gives it.
+  t.is(await cat('/info/cpu'), '250');
+  t.is((await execIn(c!.Id, ['sh', '-c', 'echo $CPU_MILLIS'])).out, '250\n');
+  const node = JSON.parse((await k(['get', 'node', '-o', 'json'])).out).items[0];
+  t.is((await execIn(c!.Id, ['sh', '-c', 'echo $MEMORY_LIMIT'])).out, `${Math.ceil(parseQuantity(node.status.allocatable.memory))}\n`);
   t.is(await cat('/all/mode.txt'), 'one');
   t.is(await cat('/all/namespace'), 'vols');
   t.is((await execIn(c!.Id, ['sh', '-c', 'echo kept > /logs/x && ls /logs'])).code, 0);

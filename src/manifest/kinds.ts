@@ -70,6 +70,8 @@ const podSecurityContext = obj(
   ['seLinuxOptions', 'windowsOptions', 'fsGroupChangePolicy', 'sysctls', 'appArmorProfile', 'supplementalGroupsPolicy', 'seLinuxChangePolicy'],
 );
 
+/** A container's limit or request, through the downward API (an env var, a file). */
+const resourceFieldRef = closed({ containerName: str(), resource: req(oneOf('limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage')), divisor: quantity });
 const containerFields = {
   name: req(str(dnsLabel)),
   image: req(str((v) => (v.trim() === '' || /\s/.test(v) ? 'must be an image reference without spaces' : undefined))),
@@ -81,7 +83,7 @@ const containerFields = {
     closed({
       name: req(str((v) => (v === '' || v.includes('=') ? 'must be a non-empty name without "="' : undefined))),
       value: str(),
-      valueFrom: obj({ secretKeyRef: keyRef, configMapKeyRef: keyRef, fieldRef: closed({ fieldPath: req(str()), apiVersion: str() }) }, false, ['resourceFieldRef', 'fileKeyRef']),
+      valueFrom: obj({ secretKeyRef: keyRef, configMapKeyRef: keyRef, fieldRef: closed({ fieldPath: req(str()), apiVersion: str() }), resourceFieldRef }, false, ['fileKeyRef']),
     }),
     'name',
   ),
@@ -118,7 +120,7 @@ const items = arr(closed({ key: req(str(configMapKey)), path: req(str(relativeFi
 const downwardItems = arr(closed({
   path: req(str(relativeFilePath)),
   fieldRef: closed({ fieldPath: req(str()), apiVersion: str() }),
-  resourceFieldRef: closed({ containerName: str(), resource: req(oneOf('limits.cpu', 'limits.memory', 'requests.cpu', 'requests.memory')), divisor: quantity }),
+  resourceFieldRef,
   mode: int(0, 0o777),
 }));
 const volume = obj({

@@ -45,6 +45,8 @@ export interface EnvVar {
     secretKeyRef?: { name: string; key: string; optional?: boolean };
     configMapKeyRef?: { name: string; key: string; optional?: boolean };
     fieldRef?: { fieldPath: string };
+    /** A container's limit or request (this container's when containerName is not given). */
+    resourceFieldRef?: { containerName?: string; resource: string; divisor?: string | number };
   };
 }
 export interface EnvFromSource {

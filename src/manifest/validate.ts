@@ -201,8 +201,10 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
       const e = env[j]!;
       const vf = e.valueFrom as Record<string, unknown> | undefined;
       if (!vf) continue;
-      const n = (vf.secretKeyRef !== undefined ? 1 : 0) + (vf.configMapKeyRef !== undefined ? 1 : 0) + (vf.fieldRef !== undefined ? 1 : 0);
-      if (n !== 1) issues.push({ path: [...cat, 'env', j, 'valueFrom'], message: 'needs exactly one of secretKeyRef, configMapKeyRef, fieldRef' });
+      const n = (vf.secretKeyRef !== undefined ? 1 : 0) + (vf.configMapKeyRef !== undefined ? 1 : 0) + (vf.fieldRef !== undefined ? 1 : 0) + (vf.resourceFieldRef !== undefined ? 1 : 0);
+      if (n !== 1) issues.push({ path: [...cat, 'env', j, 'valueFrom'], message: 'needs exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef' });
+      const named = (vf.resourceFieldRef as { containerName?: string } | undefined)?.containerName;
+      if (named !== undefined && !containers.some((x) => x.name === named) && !initContainers.some((x) => x.name === named)) issues.push({ path: [...cat, 'env', j, 'valueFrom', 'resourceFieldRef', 'containerName'], message: `names no container of the Pod (${JSON.stringify(named)})` });
       if (e.value !== undefined) issues.push({ path: [...cat, 'env', j], message: 'takes value or valueFrom, not both' });
     }
     const resources = (c as { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }).resources;

@@ -455,6 +455,7 @@ export class NodeAgent {
       publishAddresses: this.o.publishAddresses,
       clusterDns: this.o.clusterDns,
       podAddress,
+      allocatable: store.get('Node', undefined, this.o.nodeName)?.status?.allocatable,
     }, installation);
     if (plan.configError) {
       waiting[plan.configError.container] = { reason: 'CreateContainerConfigError', message: plan.configError.message };

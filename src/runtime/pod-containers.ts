@@ -21,6 +21,8 @@ export interface Lookups {
   clusterDns?: { server: string; domain: string };
   /** The Pod's address on the node's Pod network (not for a Pod on the host's network). */
   podAddress?: string;
+  /** The node's allocatable resources: the downward API's value of a limit the container does not set. */
+  allocatable?: Record<string, string>;
 }
 
 /**
@@ -70,7 +72,10 @@ export function dnsSettings(pod: KubeObject, clusterDns: Lookups['clusterDns']):
   const ns = pod.metadata.namespace;
   const servers = [...(cluster ? [clusterDns!.server] : []), ...(extra.nameservers ?? [])];
   const search = [...(cluster ? [`${ns}.svc.${clusterDns!.domain}`, `svc.${clusterDns!.domain}`, clusterDns!.domain] : []), ...(extra.searches ?? [])];
-  const options = [...(cluster ? ['ndots:5'] : []), ...(extra.options ?? []).map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name))];
+  // dnsConfig's options are merged into the policy's, the Pod's value winning (ndots: 2 over ndots:5).
+  const byName = new Map<string, string>(cluster ? [['ndots', 'ndots:5']] : []);
+  for (const o of extra.options ?? []) byName.set(o.name, o.value !== undefined ? `${o.name}:${o.value}` : o.name);
+  const options = [...byName.values()];
   return { ...(servers.length ? { Dns: servers } : {}), ...(search.length ? { DnsSearch: search } : {}), ...(options.length ? { DnsOptions: options } : {}) };
 }
 
@@ -437,6 +442,14 @@ function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: str
       hashed.set(e.name, value);
       continue;
     }
+    if (vf.resourceFieldRef) {
+      // Read when the container is made, as the kubelet's; the hash sees the reference, so that a
+      // resize in place does not replace the container (its env stays, as in Kubernetes).
+      const ref = { ...vf.resourceFieldRef, containerName: vf.resourceFieldRef.containerName ?? c.name };
+      env.set(e.name, resourceValue(pod, { ...ref, divisor: ref.divisor === undefined ? undefined : String(ref.divisor) }, lookups.allocatable));
+      hashed.set(e.name, `<resource ${ref.containerName} ${ref.resource} ${ref.divisor ?? 1}>`);
+      continue;
+    }
     const ref = (vf.secretKeyRef ?? vf.configMapKeyRef)!;
     const source = vf.secretKeyRef ? lookups.secret(ref.name) : lookups.configMap(ref.name);
     const value = dataOf(source)[ref.key];
@@ -501,7 +514,7 @@ function projectedFiles(pod: KubeObject, v: { downwardAPI?: { items?: DownwardIt
       if (i.fieldRef) {
         const m = /^metadata\.(labels|annotations)$/.exec(i.fieldRef.fieldPath);
         value = m ? Object.entries((pod.metadata[m[1] as 'labels'] ?? {}) as Record<string, string>).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join('\n') : fieldValue(pod, i.fieldRef.fieldPath);
-      } else if (i.resourceFieldRef) value = resourceValue(pod, i.resourceFieldRef);
+      } else if (i.resourceFieldRef) value = resourceValue(pod, i.resourceFieldRef, lookups.allocatable);
       files.push({ path: i.path, content: Buffer.from(value), mode: i.mode ?? mode });
     }
   };
@@ -544,10 +557,11 @@ interface ProjectedSource {
 }
 
 /** A container's resource for the downward API: limits.cpu in cores (rounded up by the divisor), memory in bytes. */
-function resourceValue(pod: KubeObject, ref: { containerName?: string; resource: string; divisor?: string }): string {
-  const c = (pod.spec?.containers ?? []).find((x: { name: string }) => x.name === ref.containerName) ?? pod.spec?.containers?.[0];
+function resourceValue(pod: KubeObject, ref: { containerName?: string; resource: string; divisor?: string }, allocatable: Record<string, string> | undefined): string {
+  const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x: { name: string }) => x.name === ref.containerName) ?? pod.spec?.containers?.[0];
   const [kind, name] = ref.resource.split('.') as ['limits' | 'requests', string];
-  const raw = c?.resources?.[kind]?.[name] ?? (kind === 'requests' ? c?.resources?.limits?.[name] : undefined);
+  // A limit not set is the node's allocatable, as the kubelet gives it; a request not set, its limit or 0.
+  const raw = c?.resources?.[kind]?.[name] ?? (kind === 'requests' ? c?.resources?.limits?.[name] : allocatable?.[name]);
   if (raw === undefined) return '0';
   const divisor = parseQuantity(ref.divisor ?? '1');
   return String(Math.ceil(parseQuantity(String(raw)) / (divisor || 1)));

@@ -34,16 +34,18 @@ export class PodIo {
     let since: string | number | undefined = asked !== undefined && !Number.isNaN(asked) ? asked : undefined;
     let until: string | undefined;
     // Docker keeps one container, and one log, across restarts (its restart policy's, the node's
-    // after a probe, the engine's): the log of this run is what it wrote since this start, as the
-    // kubelet's; "previous" is what it wrote before (every earlier run, where the kubelet keeps only
-    // the last one).
-    const started = dockerTimestamp(info.State.StartedAt);
+    // after a probe): this run's log, as the kubelet's, begins where the run before it ended; that
+    // is FinishedAt while it runs again (Docker sets it once the run's output is all written), and
+    // shortly before StartedAt once it has ended too (a program writes before Docker records its
+    // start; a restart comes 100 ms or more after the run before it). "previous" is what it wrote
+    // before (every earlier run, where the kubelet keeps only the last one).
     const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s: { name: string }) => s.name === name);
     const restarted = info.RestartCount > 0 || (status?.restartCount ?? 0) > 0;
+    const begins = !restarted ? undefined : info.State.Running ? dockerTimestamp(info.State.FinishedAt) : dockerTimestamp(info.State.StartedAt, -50);
     if (options.previous) {
-      if (!started || !restarted) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
-      until = started;
-    } else if (started && (since === undefined || since < Number(started))) since = started;
+      if (!begins) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
+      until = begins;
+    } else if (begins && (since === undefined || since < Number(begins))) since = begins;
     const common = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines !== undefined ? { tail: options.tailLines } : {}), ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
     if (options.follow && !options.previous) {
       const stream = await c.logs({ ...common, follow: true });
@@ -143,13 +145,14 @@ export function demux(raw: Buffer): Buffer {
 }
 
 /**
- * A time as Docker's log API takes it to the nanosecond ("seconds.nanoseconds"): a restarted
- * container's runs can be less than a second apart.
+ * A time as Docker's log API takes it, to the nanosecond ("seconds.nanoseconds"), moved by
+ * `offsetMs`: a restarted container's runs can be less than a second apart.
  */
-export function dockerTimestamp(iso: string): string | undefined {
+export function dockerTimestamp(iso: string, offsetMs = 0): string | undefined {
   const ms = Date.parse(iso);
-  // (Docker's time of a container never started is year 1.)
+  // (Docker's time of a container never started, or never finished, is year 1.)
   if (Number.isNaN(ms) || ms <= 0) return undefined;
-  const fraction = /\.(\d{1,9})/.exec(iso)?.[1] ?? '';
-  return `${Math.floor(ms / 1000)}.${fraction.padEnd(9, '0')}`;
+  const fraction = (/\.(\d{1,9})/.exec(iso)?.[1] ?? '').padEnd(9, '0');
+  const ns = BigInt(Math.floor(ms / 1000)) * 1_000_000_000n + BigInt(fraction) + BigInt(offsetMs) * 1_000_000n;
+  return `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
 }
