@@ -41,7 +41,8 @@ export class PodIo {
     // before (every earlier run, where the kubelet keeps only the last one).
     const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s: { name: string }) => s.name === name);
     const restarted = info.RestartCount > 0 || (status?.restartCount ?? 0) > 0;
-    const begins = !restarted ? undefined : info.State.Running ? dockerTimestamp(info.State.FinishedAt) : dockerTimestamp(info.State.StartedAt, -50);
+    // (Docker calls a container waiting to be restarted running too: its last run has ended.)
+    const begins = !restarted ? undefined : info.State.Running && !info.State.Restarting ? dockerTimestamp(info.State.FinishedAt) : dockerTimestamp(info.State.StartedAt, -50);
     if (options.previous) {
       if (!begins) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
       until = begins;
