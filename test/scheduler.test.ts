@@ -89,6 +89,13 @@ test('nodeSelector, required and preferred node affinity', (t) => {
   t.is(schedule({ nodes, pods: [byName] })[0]!.node, 'c');
 });
 
+test("spec.os places a Pod only on a node of that system (its kubernetes.io/os label)", (t) => {
+  const nodes = [node('l1', { labels: { 'kubernetes.io/os': 'linux' } }), node('w1', { labels: { 'kubernetes.io/os': 'windows' } })];
+  t.is(schedule({ nodes, pods: [pod('lin', { spec: { os: { name: 'linux' } } })] })[0]!.node, 'l1');
+  t.is(schedule({ nodes, pods: [pod('win', { spec: { os: { name: 'windows' } } })] })[0]!.node, 'w1');
+  t.is(schedule({ nodes: [nodes[0]!], pods: [pod('win2', { spec: { os: { name: 'windows' } } })] })[0]!.message, "0/1 nodes are available: 1 node(s) didn't run the Pod's os (windows).");
+});
+
 test('host ports are free or the node is skipped; a claim\'s volume pins its Pods', (t) => {
   const nodes = [node('a'), node('b')];
   const decisions = schedule({ nodes, pods: [pod('one', { hostPort: 8080 }), pod('two', { hostPort: 8080 }), pod('three', { hostPort: 8080 })] });

@@ -207,7 +207,8 @@ export const podSpec = obj({
   priority: int(),
   preemptionPolicy: oneOf('PreemptLowerPriority', 'Never'),
   ephemeralContainers: describe(arr(ephemeralContainer, 'name'), 'Containers kubectl debug adds to a running Pod (pods/NAME/ephemeralcontainers): never in a manifest.'),
-}, false, ['serviceAccount', 'runtimeClassName', 'overhead', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+  os: describe(closed({ name: req(oneOf('linux', 'windows')) }), "The operating system the Pod's containers need: the scheduler places it only on a node whose kubernetes.io/os label (its engine's OSType) says so."),
+}, false, ['serviceAccount', 'runtimeClassName', 'overhead', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
 
 const percentOrInt = intOrString((v) =>
   typeof v === 'number' ? (v < 0 ? 'must not be negative' : undefined) : /^\d+%$/.test(v) ? undefined : 'must be an integer or a percentage such as 25%',

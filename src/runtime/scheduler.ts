@@ -261,6 +261,9 @@ function filter(pod: KubeObject, u: NodeUsage, context: FilterContext): string[]
   if (taint) return [`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`];
   if (!nodeReady(node)) return ['node(s) were not ready'];
   if (!matchesNodeAffinity(pod, node)) return ["node(s) didn't match Pod's node affinity/selector"];
+  // spec.os: the kubelet of another system refuses such a Pod; here it is not placed there.
+  const os = (pod.spec?.os as { name?: string } | undefined)?.name;
+  if (os && (node.metadata.labels?.['kubernetes.io/os'] ?? 'linux') !== os) return [`node(s) didn't run the Pod's os (${os})`];
   const ports = hostPorts(pod);
   if (ports.some((p) => u.ports.some((q) => portsClash(p, q)))) return ["node(s) didn't have free ports for the requested pod ports"];
   const want = podRequests(pod);
