@@ -243,6 +243,19 @@ test('Priority admission: a Pod gets its class\'s value and preemption policy, o
   t.regex(((await admin.update({ ...high, value: 5 }).catch((e: ApiError) => e)) as ApiError).message, /value: field is immutable/);
 });
 
+test('scheduling gates may only be removed once the Pod exists, and none is left on a Pod bound to a node', async (t) => {
+  const { admin } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, spec: {} });
+  const refused = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: ApiError) => e)) as ApiError | undefined)?.message ?? 'accepted';
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'g', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'x' }], schedulingGates: [{ name: 'a' }, { name: 'b' }] } };
+  t.regex(await refused(admin.create({ ...pod, metadata: { ...pod.metadata, name: 'bound' }, spec: { ...pod.spec, nodeName: 'n1' } })), /spec\.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared/);
+  await admin.create(pod);
+  t.regex(await refused(admin.patch('Pod', 'default', 'g', 'merge', { spec: { schedulingGates: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] } })), /spec\.schedulingGates: Forbidden: only deletion is allowed, but found new scheduling gate 'c'/);
+  await admin.patch('Pod', 'default', 'g', 'merge', { spec: { schedulingGates: [{ name: 'b' }] } });
+  await admin.patch('Pod', 'default', 'g', 'json', [{ op: 'remove', path: '/spec/schedulingGates' }]);
+  t.deepEqual((await admin.get('Pod', 'default', 'g'))!.spec.schedulingGates ?? [], []);
+});
+
 test('ephemeral containers come only through pods/NAME/ephemeralcontainers, only added, without ports, probes or resources, each naming a container of the Pod; an update that leaves them out keeps them', async (t) => {
   const { admin } = setup();
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, spec: {} });

@@ -96,6 +96,16 @@ test("spec.os places a Pod only on a node of that system (its kubernetes.io/os l
   t.is(schedule({ nodes: [nodes[0]!], pods: [pod('win2', { spec: { os: { name: 'windows' } } })] })[0]!.message, "0/1 nodes are available: 1 node(s) didn't run the Pod's os (windows).");
 });
 
+test('a Pod with scheduling gates is held back, not placed and preempting nothing; the others are placed', (t) => {
+  const nodes = [node('a', { cpu: '1' })];
+  const gated = pod('gated', { requests: { cpu: '2' }, spec: { schedulingGates: [{ name: 'example.com/quota' }], priority: 1000 } });
+  const [held, placed] = schedule({ nodes, pods: [gated, pod('free')] });
+  t.like(held, { gated: true, message: 'Scheduling is blocked due to non-empty scheduling gates' });
+  t.is(held!.node, undefined);
+  t.falsy(held!.preempt);
+  t.is(placed!.node, 'a');
+});
+
 test('host ports are free or the node is skipped; a claim\'s volume pins its Pods', (t) => {
   const nodes = [node('a'), node('b')];
   const decisions = schedule({ nodes, pods: [pod('one', { hostPort: 8080 }), pod('two', { hostPort: 8080 }), pod('three', { hostPort: 8080 })] });

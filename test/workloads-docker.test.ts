@@ -257,6 +257,25 @@ spec:
   t.regex((await k(['get', 'cronjob', 'tick', '-n', 'cron'])).out, /tick\s+\* \* \* \* \*\s+<none>\s+True/);
 });
 
+test.serial('a Pod with a scheduling gate waits as SchedulingGated until the gate is removed, then runs', async (t) => {
+  await k(['create', 'namespace', 'gates']);
+  await apply(t, `apiVersion: v1
+kind: Pod
+metadata: { name: held, namespace: gates }
+spec:
+  schedulingGates: [{ name: example.com/approval }]
+  terminationGracePeriodSeconds: 1
+  containers: [{ name: c, image: "${image}", command: ["sleep", "3600"] }]
+`);
+  await waitFor('the Pod shown SchedulingGated', async () => /held\s+0\/1\s+SchedulingGated/.test((await k(['get', 'pod', 'held', '-n', 'gates'])).out), 60_000);
+  t.falsy((await server.client.get('Pod', 'gates', 'held'))!.spec.nodeName);
+  t.deepEqual(await containersOf(server.installation, 'gates'), []);
+  const added = await k(['patch', 'pod', 'held', '-n', 'gates', '--type=json', '-p', '[{"op":"add","path":"/spec/schedulingGates/-","value":{"name":"more"}}]']);
+  t.regex(added.err, /only deletion is allowed, but found new scheduling gate 'more'/);
+  t.is((await k(['patch', 'pod', 'held', '-n', 'gates', '--type=json', '-p', '[{"op":"remove","path":"/spec/schedulingGates"}]'])).code, 0);
+  t.is((await k(['wait', '--for=condition=Ready', 'pod/held', '-n', 'gates', '--timeout=120s'])).code, 0);
+});
+
 test.serial('a crash-looping stack makes apply fail with the Pod\'s reason, not report it healthy', async (t) => {
   const dir = tempDir();
   writeFileSync(path.join(dir, 'stack.yaml'), `apiVersion: v1

@@ -360,6 +360,14 @@ export const podIdentity: AdmissionPlugin = {
       const message = r.operation === 'CREATE' ? 'Forbidden: cannot be set on create' : 'Forbidden: may only be changed through the ephemeralcontainers subresource (kubectl debug)';
       throw new ApiError(422, 'Invalid', `Pod "${name}" is invalid: spec.ephemeralContainers: ${message}`, { name, kind: 'pods', causes: [{ reason: 'FieldValueForbidden', field: 'spec.ephemeralContainers', message }] });
     }
+    // Scheduling gates: none on a Pod bound to a node, and once it exists they may only be removed.
+    const gates = (o: KubeObject | undefined): string[] => (o?.spec?.schedulingGates ?? []).map((g: { name: string }) => g.name);
+    const forbid = (field: string, message: string) => {
+      throw new ApiError(422, 'Invalid', `Pod "${name}" is invalid: ${field}: Forbidden: ${message}`, { name, kind: 'pods', causes: [{ reason: 'FieldValueForbidden', field, message }] });
+    };
+    if (gates(r.object).length > 0 && r.object.spec?.nodeName) forbid('spec.nodeName', 'cannot be set until all schedulingGates have been cleared');
+    const added = r.operation === 'UPDATE' ? gates(r.object).find((g) => !gates(r.oldObject).includes(g)) : undefined;
+    if (added !== undefined) forbid('spec.schedulingGates', `only deletion is allowed, but found new scheduling gate '${added}'`);
     if (r.operation !== 'UPDATE' || !r.oldObject) return;
     const before = r.oldObject.spec ?? {};
     const after = r.object.spec ?? {};

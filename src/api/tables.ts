@@ -45,7 +45,7 @@ export function podStatus(p: KubeObject): string {
   if ((p.status?.containerStatuses ?? []).some((c: any) => c.state?.waiting?.reason === 'PodInitializing')) return 'PodInitializing';
   for (const c of p.status?.containerStatuses ?? []) if (c.state?.waiting?.reason && c.state.waiting.reason !== 'ContainerCreating') return c.state.waiting.reason;
   for (const c of p.status?.containerStatuses ?? []) if (c.state?.terminated && p.status?.phase !== 'Succeeded') return c.state.terminated.reason ?? 'Error';
-  if (!p.spec?.nodeName) return 'Pending';
+  if (!p.spec?.nodeName) return (p.status?.conditions ?? []).some((c: { type: string; reason?: string }) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated') ? 'SchedulingGated' : 'Pending';
   if ((p.status?.containerStatuses ?? []).some((c: any) => c.state?.waiting?.reason === 'ContainerCreating') || !p.status?.phase) return 'ContainerCreating';
   return p.status.phase === 'Succeeded' ? 'Completed' : p.status.phase;
 }

@@ -208,7 +208,8 @@ export const podSpec = obj({
   preemptionPolicy: oneOf('PreemptLowerPriority', 'Never'),
   ephemeralContainers: describe(arr(ephemeralContainer, 'name'), 'Containers kubectl debug adds to a running Pod (pods/NAME/ephemeralcontainers): never in a manifest.'),
   os: describe(closed({ name: req(oneOf('linux', 'windows')) }), "The operating system the Pod's containers need: the scheduler places it only on a node whose kubernetes.io/os label (its engine's OSType) says so."),
-}, false, ['serviceAccount', 'runtimeClassName', 'overhead', 'hostUsers', 'schedulingGates', 'resourceClaims', 'resources']);
+  schedulingGates: describe(arr(closed({ name: req(str()) }), 'name'), 'Gates that hold the Pod back from scheduling (SchedulingGated) until each is removed, by whatever set it; gates may only be removed, never added, once the Pod exists.'),
+}, false, ['serviceAccount', 'runtimeClassName', 'overhead', 'hostUsers', 'resourceClaims', 'resources']);
 
 const percentOrInt = intOrString((v) =>
   typeof v === 'number' ? (v < 0 ? 'must not be negative' : undefined) : /^\d+%$/.test(v) ? undefined : 'must be an integer or a percentage such as 25%',

@@ -149,6 +149,8 @@ export interface Decision extends PreemptionPlan {
   node?: string;
   /** Why no node fits, in kube-scheduler's words. */
   message?: string;
+  /** Held back by its spec.schedulingGates, until they are all removed: not placed, nothing preempted. */
+  gated?: boolean;
 }
 
 function ownerUid(pod: KubeObject): string | undefined {
@@ -202,6 +204,10 @@ export function schedule(input: ScheduleInput): Decision[] {
   const pending = input.pods.filter((p) => !p.spec?.nodeName && !p.metadata.deletionTimestamp && (p.spec?.schedulerName ?? defaultSchedulerName) === defaultSchedulerName).sort((a, b) => priorityOf(b) - priorityOf(a) || (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
   const decisions: Decision[] = [];
   for (const pod of pending) {
+    if ((pod.spec?.schedulingGates ?? []).length > 0) {
+      decisions.push({ pod, gated: true, message: 'Scheduling is blocked due to non-empty scheduling gates' });
+      continue;
+    }
     const reasons = new Map<string, number>();
     const fits: NodeUsage[] = [];
     for (const u of usage.values()) {

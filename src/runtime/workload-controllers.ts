@@ -487,10 +487,10 @@ export class WorkloadControllers {
   }
 
   /** A Pod that fits nowhere says why in its PodScheduled condition, as kube-scheduler writes it (kubectl describe, kubectl wait). */
-  private async markUnschedulable(p: KubeObject, message: string): Promise<void> {
+  private async markUnschedulable(p: KubeObject, message: string, reason = 'Unschedulable'): Promise<void> {
     const before = (p.status?.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled');
-    if (before?.status === 'False' && before.message === message) return;
-    const condition = { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: before?.status === 'False' ? before.lastTransitionTime : new Date().toISOString(), reason: 'Unschedulable', message };
+    if (before?.status === 'False' && before.message === message && before.reason === reason) return;
+    const condition = { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: before?.status === 'False' ? before.lastTransitionTime : new Date().toISOString(), reason, message };
     const conditions = [...(p.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled'), condition];
     await this.scheduler.patch('Pod', p.metadata.namespace!, p.metadata.name, 'merge', { status: { phase: p.status?.phase ?? 'Pending', conditions } }, { subresource: 'status' }).catch((err: Error) => this.schedulerLog('cannot write why a Pod is not scheduled', { pod: p.metadata.name, err: err.message }));
   }
@@ -522,6 +522,11 @@ export class WorkloadControllers {
     for (const d of decisions) {
       const p = d.pod;
       const node = d.node;
+      if (d.gated) {
+        // As kube-scheduler: no event, the condition says it (kubectl get pods: SchedulingGated).
+        await this.markUnschedulable(p, d.message!, 'SchedulingGated');
+        continue;
+      }
       if (!node) {
         this.events?.scheduler.record(p, 'Warning', 'FailedScheduling', d.message!);
         await this.markUnschedulable(p, d.message!);
