@@ -119,7 +119,8 @@ test('a container with a read-only root gets its ConfigMap and Secret files (a w
   t.is((await execIn(c.Id, ['cat', '/etc/app/app.conf', '/etc/app/other.conf', '/run/password'])).out, 'level=1\nother\npw-1');
   // Only the ConfigMap's files where it is mounted, as a Kubernetes volume shows them.
   t.is((await execIn(c.Id, ['ls', '/etc/app'])).out.trim().split(/\s+/).join(' '), 'app.conf other.conf');
-  t.is((await execIn(c.Id, ['cat', '/tmp/written'])).out, 'ok\n');
+  // (Running in Docker's words is not yet its program: that waits for the Pod's network.)
+  await waitFor('the program writing into its emptyDir', async () => (await execIn(c.Id, ['cat', '/tmp/written'])).out === 'ok\n', 60_000);
   const write = await execIn(c.Id, ['sh', '-c', 'echo x > /etc/passwd-new']);
   t.regex(write.out, /Read-only file system/);
   // A change of the ConfigMap reaches the running container, as the kubelet refreshes the volume.
