@@ -39,6 +39,9 @@ test.serial(`kubectl ${version} imperative commands: run with its flags and dry 
   await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
   t.regex(await ok('expose', 'deployment', 'web', '-n', ns, '--port=8080', '--type=NodePort'), /service\/web exposed/);
   t.regex(await ok('get', 'svc', 'web', '-n', ns), /NodePort\s+\S+\s+<none>\s+8080:3\d{4}\/TCP/);
+  // Back to a ClusterIP: the nodePort the server gave it goes with the type.
+  await ok('patch', 'svc', 'web', '-n', ns, '-p', '{"spec":{"type":"ClusterIP"}}');
+  t.regex(await ok('get', 'svc', 'web', '-n', ns), /ClusterIP\s+\S+\s+<none>\s+8080\/TCP/);
   await ok('set', 'env', 'deployment/web', '-n', ns, 'MODE=test');
   await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
   await ok('set', 'resources', 'deployment/web', '-n', ns, '-c', 'c', '--limits=memory=64Mi');

@@ -187,6 +187,10 @@ test.serial('from a Pod of another namespace, svc.ns:80 (targetPort 8080), its f
   // Once the holder goes, the port is the waiting Service's: it gets the node's address.
   t.is((await k(['delete', 'svc', 'web-lb', '-n', 'svc-other'])).code, 0);
   await waitFor('a-lb holding the port', async () => new RegExp(`a-lb\\s+LoadBalancer\\s+\\S+\\s+${nodeIP.replace(/\./g, '\\.')}\\s`).test((await k(['get', 'svc', 'a-lb', '-n', 'svc-other'])).out));
+  // Made a ClusterIP, it loses its node port and the address it was reached on.
+  t.is((await k(['patch', 'svc', 'a-lb', '-n', 'svc-other', '-p', '{"spec":{"type":"ClusterIP"}}'])).code, 0);
+  await waitFor('a-lb without its load balancer address', async () => /a-lb\s+ClusterIP\s+\S+\s+<none>\s+8081\/TCP\s/.test((await k(['get', 'svc', 'a-lb', '-n', 'svc-other'])).out));
+  t.deepEqual((await server.client.get('Service', 'svc-other', 'a-lb'))!.status, { loadBalancer: {} });
   const ext = await k(['apply', '-f', '-'], { input: `apiVersion: v1\nkind: Service\nmetadata: { name: web-ext, namespace: svc-other }\nspec:\n  selector: { app: web }\n  externalIPs: [${nodeIP}]\n  ports: [{ port: 8082, targetPort: 8080 }]\n` });
   t.is(ext.code, 0, ext.err);
   await waitFor('the external IP', async () => (await get(`http://${nodeIP}:8082/`)) === ready, 60_000, 500);

@@ -55,6 +55,41 @@ test('a cluster IP or node port the server assigned is not drift', async (t) => 
   t.is(diff([service('web', { type: 'NodePort', ports: [{ port: 80, targetPort: 9090 }] })], [live]).changes[0]!.action, 'update');
 });
 
+test('a Service is given the defaults Kubernetes gives it; a changed type drops what the server set for the old one', async (t) => {
+  const { admin } = await setup('10.100.0.0/24');
+  const lb = await admin.create(service('lb', { type: 'LoadBalancer' }));
+  t.like(lb.spec, { internalTrafficPolicy: 'Cluster', externalTrafficPolicy: 'Cluster', ipFamilyPolicy: 'SingleStack', allocateLoadBalancerNodePorts: true });
+  t.deepEqual(lb.spec.ipFamilies, ['IPv4']);
+  t.is(lb.spec.ports[0].nodePort, 30000);
+  // kubectl patch -p '{"spec":{"type":"ClusterIP"}}': the nodePort and external policy the server set go.
+  const cip = await admin.patch('Service', 'default', 'lb', 'merge', { spec: { type: 'ClusterIP' } });
+  t.is(cip.spec.type, 'ClusterIP');
+  t.is(cip.spec.ports[0].nodePort, undefined);
+  t.is(cip.spec.externalTrafficPolicy, undefined);
+  t.is(cip.spec.allocateLoadBalancerNodePorts, undefined);
+  t.is(cip.spec.clusterIP, lb.spec.clusterIP);
+  // A nodePort the write itself names on a ClusterIP Service is still refused.
+  await admin.patch('Service', 'default', 'lb', 'merge', { spec: { type: 'NodePort' } });
+  const named = await t.throwsAsync(admin.patch('Service', 'default', 'lb', 'json', [{ op: 'replace', path: '/spec/type', value: 'ClusterIP' }, { op: 'replace', path: '/spec/ports/0/nodePort', value: 31111 }]));
+  t.regex(named!.message, /spec\.ports\[0\]\.nodePort: is only allowed when type is NodePort or LoadBalancer/);
+  // To ExternalName: the cluster IPs and families go too.
+  const ext = await admin.patch('Service', 'default', 'lb', 'merge', { spec: { type: 'ExternalName', externalName: 'db.example.com', selector: null } });
+  t.is(ext.spec.clusterIP, undefined);
+  t.is(ext.spec.ipFamilies, undefined);
+  t.is(ext.spec.ipFamilyPolicy, undefined);
+  t.is(ext.spec.ports[0].nodePort, undefined);
+  // No node ports for a LoadBalancer that asks for none, but those it names.
+  const bare = await admin.create(service('bare', { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ports: [{ name: 'a', port: 80 }, { name: 'b', port: 81, nodePort: 31000 }] }));
+  t.deepEqual(bare.spec.ports.map((p: { nodePort?: number }) => p.nodePort), [undefined, 31000]);
+  // A headless Service without a selector may require two stacks, as in Kubernetes; one with a cluster IP may not.
+  t.is((await admin.create(service('hl', { clusterIP: 'None', selector: undefined }))).spec.ipFamilyPolicy, 'RequireDualStack');
+  const dual = await t.throwsAsync(admin.create(service('dual', { ipFamilyPolicy: 'RequireDualStack' })));
+  t.regex(dual!.message, /spec\.ipFamilyPolicy: RequireDualStack needs an IPv6 cluster IP/);
+  const six = await t.throwsAsync(admin.create(service('six', { ipFamilies: ['IPv6'] })));
+  t.regex(six!.message, /spec\.ipFamilies\[0\]: IPv6 is not available/);
+  t.is((await admin.create(service('prefer', { ipFamilyPolicy: 'PreferDualStack' }))).spec.clusterIPs.length, 1);
+});
+
 const pod = (name: string, o: { ip?: string; ready?: boolean; labels?: Record<string, string>; ports?: object[]; node?: string; deleting?: boolean; hostname?: string; subdomain?: string } = {}): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',

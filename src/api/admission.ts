@@ -9,6 +9,7 @@ import { jobLabels, podSpecOf } from '../manifest/pod-template.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ApiError } from './errors.js';
 import { clusterIPAllocation } from './cluster-ip.js';
+import { serviceTypeChange } from './service-type-change.js';
 import { isSystemComponent, type Identity } from './identity.js';
 import { checkPodSecurity, describeViolations, type Level } from './pod-security.js';
 import { applyLimitRanges, exceeds, quotaUsage, usageOf } from './resource-limits.js';
@@ -215,6 +216,7 @@ export const nodePortAllocation: AdmissionPlugin = {
         return;
       }
       const kept = r.oldObject?.spec?.ports?.find((c: { port: number; nodePort?: number }) => c.port === p.port)?.nodePort;
+      if (kept === undefined && service.spec.type === 'LoadBalancer' && service.spec.allocateLoadBalancerNodePorts === false) return;
       let port = kept ?? 30000;
       while (taken.has(port) || (port !== kept && loadBalancerPorts.has(port))) port++;
       if (port > 32767) throw new ApiError(422, 'Invalid', 'no NodePort is free in 30000-32767');
@@ -379,7 +381,7 @@ export const podIdentity: AdmissionPlugin = {
   },
 };
 
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, serviceTypeChange, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

@@ -100,6 +100,16 @@ export function defaultInPlace(o: KubeObject): KubeObject {
       const spec = o.spec;
       spec.type ??= 'ClusterIP';
       spec.sessionAffinity ??= 'None';
+      // As Kubernetes' API server on a single-stack IPv4 cluster: what every Service with cluster
+      // addresses, and every one reached from outside, is given when it names none.
+      if (spec.type !== 'ExternalName') {
+        spec.internalTrafficPolicy ??= 'Cluster';
+        spec.ipFamilies ??= ['IPv4'];
+        const selects = spec.selector && Object.keys(spec.selector).length > 0;
+        spec.ipFamilyPolicy ??= spec.clusterIP === 'None' && !selects ? 'RequireDualStack' : 'SingleStack';
+      }
+      if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
+      if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
       spec.ports ??= [];
       for (let i = 0; i < spec.ports.length; i++) {
         const p = spec.ports[i];

@@ -376,7 +376,10 @@ const serviceSpec = obj({
   externalIPs: describe(arr(str(ipv4Address)), 'Addresses, routed to a node by the network around it, whose traffic to a port of the Service goes to its Pods.'),
   externalTrafficPolicy: describe(oneOf('Cluster', 'Local'), 'Local: traffic from outside the cluster (a nodePort, a LoadBalancer port, an external IP) goes only to Pods on the node it reached, keeping its source address, and is dropped where the node has none.'),
   internalTrafficPolicy: describe(oneOf('Cluster', 'Local'), "Local: a cluster IP's traffic goes only to Pods on the sender's node, and is dropped where it has none."),
-}, false, ['loadBalancerIP', 'loadBalancerSourceRanges', 'healthCheckNodePort', 'ipFamilies', 'ipFamilyPolicy', 'allocateLoadBalancerNodePorts', 'loadBalancerClass', 'trafficDistribution']);
+  ipFamilies: describe(arr(oneOf('IPv4', 'IPv6')), "The address families of the Service's cluster IPs: IPv4, the only one Gouvernail's Service network has."),
+  ipFamilyPolicy: describe(oneOf('SingleStack', 'PreferDualStack', 'RequireDualStack'), 'SingleStack or PreferDualStack give one IPv4 cluster IP; RequireDualStack is only for a headless Service (Gouvernail has no IPv6).'),
+  allocateLoadBalancerNodePorts: describe(bool, 'false: a LoadBalancer Service gets no nodePort but those its ports name; it is reached on its own port of the nodes.'),
+}, false, ['loadBalancerIP', 'loadBalancerSourceRanges', 'healthCheckNodePort', 'loadBalancerClass', 'trafficDistribution']);
 
 const endpointAddress = closed({ ip: req(str()), hostname: str(), nodeName: str(), targetRef: any });
 const endpointSubset = closed({

@@ -333,6 +333,14 @@ function checkService(o: KubeObject, issues: Issue[]): void {
   // As Kubernetes: only traffic from outside the cluster has an external policy to follow.
   const externallyReached = spec.type === 'NodePort' || spec.type === 'LoadBalancer' || ((spec.type ?? 'ClusterIP') === 'ClusterIP' && (spec.externalIPs ?? []).length > 0);
   if (spec.externalTrafficPolicy !== undefined && !externallyReached) issues.push({ path: ['spec', 'externalTrafficPolicy'], message: 'is only used by a Service reached from outside the cluster (type NodePort or LoadBalancer, or with externalIPs); remove it' });
+  if (spec.type === 'ExternalName') {
+    for (const f of ['ipFamilies', 'ipFamilyPolicy'] as const) if (spec[f] !== undefined) issues.push({ path: ['spec', f], message: 'may not be set for an ExternalName Service (it has no cluster IP)' });
+  }
+  (spec.ipFamilies ?? []).forEach((f: unknown, i: number) => {
+    if (f === 'IPv6') issues.push({ path: ['spec', 'ipFamilies', i], message: "IPv6 is not available: Gouvernail's Service network is IPv4 only; list IPv4, or leave the field out" });
+  });
+  if (spec.ipFamilyPolicy === 'RequireDualStack' && !headless && spec.type !== 'ExternalName') issues.push({ path: ['spec', 'ipFamilyPolicy'], message: "RequireDualStack needs an IPv6 cluster IP, and Gouvernail's Service network is IPv4 only; use SingleStack or PreferDualStack" });
+  if (spec.allocateLoadBalancerNodePorts !== undefined && spec.type !== 'LoadBalancer') issues.push({ path: ['spec', 'allocateLoadBalancerNodePorts'], message: 'is only used by a Service of type LoadBalancer; remove it' });
   const names = new Set<string>();
   const numbers = new Map<string, number>();
   ports.forEach((p, i) => {

@@ -95,6 +95,9 @@ export class EndpointsController {
       if (JSON.stringify(service.status?.loadBalancer?.ingress ?? []) !== JSON.stringify(ingress)) {
         await this.client.updateStatus({ ...service, metadata: { ...service.metadata, resourceVersion: undefined }, status: { ...(service.status ?? {}), loadBalancer: { ingress } } });
       }
+    } else if (service.status?.loadBalancer?.ingress?.length) {
+      // No longer a LoadBalancer: the addresses it was reached on are no longer its.
+      await this.client.updateStatus({ ...service, metadata: { ...service.metadata, resourceVersion: undefined }, status: { ...service.status, loadBalancer: {} } });
     }
     const selector = service.spec?.selector;
     if (!selector || Object.keys(selector).length === 0 || service.spec?.type === 'ExternalName') {
