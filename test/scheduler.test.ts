@@ -255,3 +255,16 @@ test('a spread constraint with matchLabelKeys counts only the Pods sharing the i
   const nodesOf = schedule({ nodes, pods: [...old, ...fresh] }).map((d) => d.node).sort();
   t.deepEqual(nodesOf, ['n1', 'n2'], 'the new revision spreads over both nodes, whatever the old one holds');
 });
+
+test('a Pod whose claim is missing, being deleted or unbound is placed nowhere, with the claim\'s reason, and preempts nothing', (t) => {
+  const volumes = (claim: string) => ({ spec: { priority: 1000, volumes: [{ name: 'd', persistentVolumeClaim: { claimName: claim } }] } });
+  const problems: Record<string, string> = { gone: 'persistentvolumeclaim "gone" not found', going: 'persistentvolumeclaim "going" is being deleted' };
+  const low = pod('low', { node: 'a' });
+  const decisions = schedule({ nodes: [node('a'), node('b')], pods: [low, pod('p1', volumes('gone')), pod('p2', volumes('going')), pod('p3', volumes('fine'))], claimProblem: (ns, name) => (ns === 'default' ? problems[name] : undefined) });
+  const by = new Map(decisions.map((d) => [d.pod.metadata.name, d]));
+  t.is(by.get('p1')!.node, undefined);
+  t.is(by.get('p1')!.message, '0/2 nodes are available: persistentvolumeclaim "gone" not found.');
+  t.is(by.get('p2')!.message, '0/2 nodes are available: persistentvolumeclaim "going" is being deleted.');
+  t.is(by.get('p2')!.preempt, undefined);
+  t.truthy(by.get('p3')!.node);
+});

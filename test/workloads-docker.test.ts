@@ -802,9 +802,36 @@ spec:
   t.regex(pvs, new RegExp(`pvc-${scratch.metadata.uid}\\s+1Gi\\s+RWO\\s+Retain\\s+Bound\\s+storage/scratch\\s+local-path`));
   t.regex(pvs, /shelf\s+1Gi\s+RWO\s+Retain\s+Bound\s+storage\/books\s+manual/);
   t.regex((await k(['get', 'pvc', '-n', 'storage'])).out, /books\s+Bound\s+shelf/);
-  // The claims go: the volumes are kept, Released.
-  t.is((await k(['delete', 'pod', 'writer', '-n', 'storage', '--wait=false'])).code, 0);
+  // The claims go, but not while their Pod runs (kubernetes.io/pvc-protection); then the volumes are kept, Released.
+  t.deepEqual(scratch.metadata.finalizers, ['kubernetes.io/pvc-protection']);
   t.is((await k(['delete', 'pvc', 'books', 'scratch', '-n', 'storage', '--wait=false'])).code, 0);
+  t.regex((await k(['get', 'pvc', '-n', 'storage'])).out, /books\s+Terminating\s+shelf/);
+  t.is((await server.client.get('Pod', 'storage', 'writer'))!.status.phase, 'Running');
+  t.is((await k(['delete', 'pod', 'writer', '-n', 'storage', '--wait=false'])).code, 0);
   await waitFor('both volumes Released', async () => (await server.client.list('PersistentVolume')).filter((pv) => pv.status?.phase === 'Released').length === 2, 60_000);
+  t.is(await server.client.get('PersistentVolumeClaim', 'storage', 'books'), undefined);
   t.is(readFileSync(path.join(folder, 'note'), 'utf8'), 'on the shelf\n', 'nothing deleted');
+
+  // A Pod whose claim does not exist waits unscheduled, then while its claim has no volume; once a
+  // volume is written, it runs on that volume's folder (not on a Docker volume of its own).
+  const later = tempDir();
+  const unscheduled = async () => ((await server.client.get('Pod', 'storage', 'reader'))?.status?.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled')?.message ?? '';
+  await apply(t, `apiVersion: v1
+kind: Pod
+metadata: { name: reader, namespace: storage }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - { name: c, image: "${image}", command: ["sh", "-c", "echo found > /late/note; sleep 3600"], volumeMounts: [{ name: late, mountPath: /late }] }
+  volumes: [{ name: late, persistentVolumeClaim: { claimName: late } }]
+`);
+  await waitFor('the Pod unscheduled for its missing claim', async () => (await unscheduled()).includes('persistentvolumeclaim "late" not found'));
+  await apply(t, 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: { name: late, namespace: storage }\nspec: { storageClassName: manual, accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }\n');
+  await waitFor('the Pod unscheduled for its unbound claim', async () => (await unscheduled()).includes('persistentvolumeclaim "late" is not bound'));
+  t.is((await server.client.get('Pod', 'storage', 'reader'))!.spec.nodeName, undefined);
+  await apply(t, `apiVersion: v1\nkind: PersistentVolume\nmetadata: { name: late-shelf }\nspec: { capacity: { storage: 1Gi }, accessModes: [ReadWriteOnce], storageClassName: manual, hostPath: { path: "${later}" } }\n`);
+  t.is((await k(['wait', '--for=condition=Ready', 'pod/reader', '-n', 'storage', '--timeout=120s'])).code, 0);
+  await waitFor('the note in the written volume', async () => existsSync(path.join(later, 'note')));
+  t.is(readFileSync(path.join(later, 'note'), 'utf8'), 'found\n');
+  t.is((await k(['delete', 'pod', 'reader', '-n', 'storage', '--wait=false'])).code, 0);
 });

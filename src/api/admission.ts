@@ -189,6 +189,22 @@ function onlyMetadataChanged(a: KubeObject, b: KubeObject): boolean {
 }
 
 /**
+ * StorageObjectInUseProtection: a claim and a volume are made with the finalizer that keeps them
+ * while in use (see runtime/storage-protection.ts).
+ */
+export const claimProtection = 'kubernetes.io/pvc-protection';
+export const volumeProtection = 'kubernetes.io/pv-protection';
+export const storageProtection: AdmissionPlugin = {
+  name: 'StorageObjectInUseProtection',
+  mutate(r) {
+    if (r.operation !== 'CREATE' || r.subresource) return;
+    const finalizer = r.object.kind === 'PersistentVolumeClaim' ? claimProtection : r.object.kind === 'PersistentVolume' ? volumeProtection : undefined;
+    if (!finalizer || r.object.metadata.finalizers?.includes(finalizer)) return;
+    r.object.metadata.finalizers = [...(r.object.metadata.finalizers ?? []), finalizer];
+  },
+};
+
+/**
  * NodePort Services get a free port of 30000-32767 where they name none, keeping the one they had
  * (and passing over another LoadBalancer's own ports, which are on the nodes' addresses too);
  * a port another Service holds is refused.
@@ -381,7 +397,7 @@ export const podIdentity: AdmissionPlugin = {
   },
 };
 
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, serviceTypeChange, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, serviceTypeChange, storageProtection, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

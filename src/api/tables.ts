@@ -205,7 +205,7 @@ const columns: Record<string, Column[]> = {
     col('Capacity', 'The capacity of the volume.', (p) => p.spec?.capacity?.storage ?? ''),
     col('Access Modes', 'The access modes of the volume.', (p) => (p.spec?.accessModes ?? []).map((m: string) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[m] ?? m).join(',')),
     col('Reclaim Policy', 'What happens to the volume when its claim goes.', (p) => p.spec?.persistentVolumeReclaimPolicy ?? 'Retain'),
-    col('Status', 'The phase of the volume.', (p) => p.status?.phase ?? 'Available'),
+    col('Status', 'The phase of the volume.', (p) => (p.metadata.deletionTimestamp ? 'Terminating' : (p.status?.phase ?? 'Available'))),
     col('Claim', 'The claim bound to the volume.', (p) => (p.spec?.claimRef?.name ? `${p.spec.claimRef.namespace}/${p.spec.claimRef.name}` : '')),
     col('StorageClass', 'The storage class of the volume.', (p) => p.spec?.storageClassName ?? ''),
     col('VolumeAttributesClass', 'The volume attributes class.', () => '<unset>'),
@@ -260,7 +260,7 @@ const columns: Record<string, Column[]> = {
   ConfigMap: [col('Data', 'Number of data entries.', (c) => Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length, { type: 'integer' }), ageCol],
   Secret: [col('Type', 'The type of the secret.', (s) => s.type ?? 'Opaque'), col('Data', 'Number of data entries.', (s) => Object.keys(s.data ?? {}).length, { type: 'integer' }), ageCol],
   PersistentVolumeClaim: [
-    col('Status', 'The phase of the claim.', (p) => p.status?.phase ?? 'Pending'),
+    col('Status', 'The phase of the claim.', (p) => (p.metadata.deletionTimestamp ? 'Terminating' : (p.status?.phase ?? 'Pending'))),
     col('Volume', 'The PersistentVolume the claim is bound to.', (p) => p.spec?.volumeName ?? ''),
     col('Capacity', 'The capacity of the claim.', (p) => p.status?.capacity?.storage ?? ''),
     col('Access Modes', 'The access modes of the claim.', (p) => (p.spec?.accessModes ?? []).map((m: string) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[m] ?? m).join(',')),

@@ -20,7 +20,7 @@ import { ignore304, ignore404 } from './docker-status.js';
 import type { DockerRecords } from '../store/docker-records.js';
 import { isSidecar, networkOwner, planPod, subPathMarker, withServiceLinks, type ApiAccess, type ContainerPlan, type FileToCopy, type PodPlan } from './pod-containers.js';
 import { nextInitStep, type InitState, type InitStep } from './init-containers.js';
-import { claimFolder } from './claim-binder.js';
+import { bindingFor, claimFolder } from './claim-binder.js';
 import { namedPorts, runHandler, stopGracefully, terminate } from './container-lifecycle.js';
 import { Backoff } from './backoff.js';
 
@@ -157,7 +157,7 @@ export class NodeAgent {
       }
       if (o.kind === 'Namespace' && c.type === 'DELETED') return true;
       if (o.kind === 'Pod') return this.podChanged(c.type, o);
-      return ['ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim', 'ServiceAccount'].includes(o.kind);
+      return ['ConfigMap', 'Secret', 'Service', 'PersistentVolumeClaim', 'PersistentVolume', 'ServiceAccount'].includes(o.kind);
     }
   }
 
@@ -444,6 +444,15 @@ export class NodeAgent {
       apiAccess = await this.apiAccess.forPod(pod);
     } catch (err) {
       waiting[pod.spec.containers[0].name] = { reason: 'CreateContainerConfigError', message: `no ServiceAccount token: ${(err as Error).message}` };
+      await this.writeStatus(pod, existing, waiting);
+      return;
+    }
+    // As the kubelet, a Pod's first containers wait for its claims: one that is missing, or bound to
+    // no volume yet (but one Gouvernail provisions on this node), would otherwise get a Docker volume
+    // of its own in place of the volume the claim will have.
+    const unmounted = existing.length === 0 ? this.unmountableClaim(pod) : undefined;
+    if (unmounted) {
+      waiting[pod.spec.containers[0].name] = { reason: 'ContainerCreating', message: unmounted };
       await this.writeStatus(pod, existing, waiting);
       return;
     }
@@ -1100,6 +1109,20 @@ export class NodeAgent {
   }
 
   /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
+  /** Why a Pod's claims cannot be mounted yet, if one cannot. */
+  private unmountableClaim(pod: KubeObject): string | undefined {
+    const { store } = this.o;
+    for (const v of pod.spec.volumes ?? []) {
+      const name: string | undefined = v.persistentVolumeClaim?.claimName;
+      if (!name) continue;
+      const claim = store.get('PersistentVolumeClaim', pod.metadata.namespace, name);
+      if (!claim) return `persistentvolumeclaim "${name}" not found`;
+      if (claim.status?.phase === 'Bound' && claim.spec?.volumeName) continue;
+      if (bindingFor(claim, store.list({ kind: 'PersistentVolume' }), store.list({ kind: 'StorageClass' })).kind !== 'dynamic') return `waiting for persistentvolumeclaim "${name}" to be bound`;
+    }
+    return undefined;
+  }
+
   private async writeStatus(pod: KubeObject, containers: Docker.ContainerInfo[], waiting: Record<string, { reason: string; message: string }>): Promise<boolean> {
     const statuses = [];
     // A Pod has an address only while the container that owns its network runs: a stopped or

@@ -167,6 +167,8 @@ export interface ScheduleInput {
   pods: KubeObject[];
   /** A claim's node, when its local volume already lives on one. */
   claimNode?: (namespace: string, claim: string) => string | undefined;
+  /** Why a claim keeps every Pod that mounts it from any node (missing, being deleted, unbound), if it does. */
+  claimProblem?: (namespace: string, claim: string) => string | undefined;
   /** The namespaces, for the namespaceSelector of an inter-pod affinity term. */
   namespaces?: KubeObject[];
   /** PodDisruptionBudgets, which preemption breaks only when it must. */
@@ -206,6 +208,12 @@ export function schedule(input: ScheduleInput): Decision[] {
   for (const pod of pending) {
     if ((pod.spec?.schedulingGates ?? []).length > 0) {
       decisions.push({ pod, gated: true, message: 'Scheduling is blocked due to non-empty scheduling gates' });
+      continue;
+    }
+    // As kube-scheduler's volume plugins before any node is tried: a claim the Pod cannot have.
+    const claimProblem = (pod.spec?.volumes ?? []).map((v: { persistentVolumeClaim?: { claimName?: string } }) => v.persistentVolumeClaim?.claimName && input.claimProblem?.(pod.metadata.namespace!, v.persistentVolumeClaim.claimName)).find(Boolean);
+    if (claimProblem) {
+      decisions.push({ pod, message: `0/${usage.size} nodes are available: ${claimProblem}.` });
       continue;
     }
     const reasons = new Map<string, number>();

@@ -12,6 +12,7 @@ import type { Client } from '../api/client.js';
 import { PassLoop } from './pass-loop.js';
 import { quotaUsage } from '../api/resource-limits.js';
 import { schedule, selectedNodeAnnotation, type Decision } from './scheduler.js';
+import { bindingFor } from './claim-binder.js';
 import { availability, type ControllerContext } from './controller-context.js';
 import { budgetStatus } from '../api/disruption.js';
 import { reconcileStatefulSet } from './stateful-set-controller.js';
@@ -170,7 +171,8 @@ export class WorkloadControllers {
       case 'Node':
         return schedulingChanged(this.nodeSeen, type, o);
       default:
-        return ['Namespace', 'ServiceAccount', 'ResourceQuota'].includes(o.kind);
+        // A claim made, bound or let go may let a waiting Pod be scheduled.
+        return ['Namespace', 'ServiceAccount', 'ResourceQuota', 'PersistentVolumeClaim'].includes(o.kind);
     }
   }
 
@@ -518,7 +520,17 @@ export class WorkloadControllers {
     const pods = this.list({ kind: 'Pod' });
     if (!pods.some((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp)) return;
     const claims = new Map(this.store.list({ kind: 'PersistentVolumeClaim' }).map((c) => [`${c.metadata.namespace}/${c.metadata.name}`, c]));
-    const decisions = schedule({ nodes: this.store.list({ kind: 'Node' }), pods, namespaces: this.store.list({ kind: 'Namespace' }), budgets: this.store.list({ kind: 'PodDisruptionBudget' }), claimNode: (ns, name) => claims.get(`${ns}/${name}`)?.metadata.annotations?.[selectedNodeAnnotation] });
+    const claimProblem = (ns: string, name: string): string | undefined => {
+      const claim = claims.get(`${ns}/${name}`);
+      if (!claim) return `persistentvolumeclaim "${name}" not found`;
+      if (claim.metadata.deletionTimestamp) return `persistentvolumeclaim "${name}" is being deleted`;
+      if (claim.status?.phase === 'Bound') return undefined;
+      // Unbound: a claim of Gouvernail's provisioner is bound on its first Pod's node (WaitForFirstConsumer); any other waits for its volume.
+      const binding = bindingFor(claim, this.store.list({ kind: 'PersistentVolume' }), this.store.list({ kind: 'StorageClass' }));
+      if (binding.kind === 'dynamic') return undefined;
+      return binding.kind === 'static' ? 'pod has unbound immediate PersistentVolumeClaims' : `persistentvolumeclaim "${name}" is not bound: ${binding.message}`;
+    };
+    const decisions = schedule({ nodes: this.store.list({ kind: 'Node' }), pods, namespaces: this.store.list({ kind: 'Namespace' }), budgets: this.store.list({ kind: 'PodDisruptionBudget' }), claimNode: (ns, name) => claims.get(`${ns}/${name}`)?.metadata.annotations?.[selectedNodeAnnotation], claimProblem });
     for (const d of decisions) {
       const p = d.pod;
       const node = d.node;

@@ -29,6 +29,7 @@ import { ingressController } from '../network/ingress-routes.js';
 import { PodSubnets } from '../network/pod-subnets.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { GarbageCollector } from '../runtime/garbage-collector.js';
+import { StorageProtection } from '../runtime/storage-protection.js';
 import { HorizontalPodAutoscalerController } from '../runtime/hpa-controller.js';
 import { buildApi } from './app.js';
 import { createServerMetrics } from './server-metrics.js';
@@ -258,6 +259,7 @@ export async function serve(options: ServeOptions) {
   const reservedPorts = [options.ingressPorts?.http ?? 80, options.ingressPorts?.https ?? 443, ...(options.port ? [options.port] : [])];
   const endpoints = new EndpointsController(store, controllerManager, logFor('kube-controller-manager'), { reservedPorts, events: recorders.service });
   const collector = new GarbageCollector(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
+  const storageProtection = new StorageProtection(store, asComponent(identities.controllerManager), logFor('kube-controller-manager'));
   // One agent and one heartbeat per node; the local engine's Pods get their token files bind-mounted from the data folder.
   const podSubnets = new PodSubnets(starts, options.clusterCidr);
   const serviceRange = options.serviceClusterIPRange ?? defaultServiceRange;
@@ -306,6 +308,7 @@ export async function serve(options: ServeOptions) {
   for (const app of [...(options.watch ?? []).map((dir) => watchedFolderApplication(dir) as never), ...(options.applications ?? [])]) await admin.apply(app);
   controllers.start();
   collector.start();
+  storageProtection.start();
   endpoints.start();
   network.start();
   // The autoscaler reads the metrics kubectl top reads; while an HPA exists, they are kept current.
@@ -326,6 +329,7 @@ export async function serve(options: ServeOptions) {
       await applications.stop();
       await controllers.stop();
       await collector.stop();
+      await storageProtection.stop();
       await endpoints.stop();
       await network.stop();
       await autoscaler.stop();
