@@ -101,6 +101,19 @@ spec:
   await waitFor('scaled to 1', async () => (await server.client.list('Pod', 'sts', 'app=web')).length === 1, 120_000);
   t.is((await server.client.list('PersistentVolumeClaim', 'sts')).length, 3);
 
+  // A claim deleted under its running Pod waits for it; the Pod deleted too, the claim goes and the
+  // StatefulSet makes it again for the new web-0, which then runs.
+  const claim0 = (await server.client.get('PersistentVolumeClaim', 'sts', 'data-web-0'))!;
+  t.is((await k(['delete', 'pvc', 'data-web-0', '-n', 'sts', '--wait=false'])).code, 0);
+  t.regex((await k(['get', 'pvc', 'data-web-0', '-n', 'sts'])).out, /data-web-0\s+Terminating/);
+  const pod0 = (await server.client.get('Pod', 'sts', 'web-0'))!;
+  t.true(isReady(pod0), 'web-0 keeps running on its claim');
+  t.is((await k(['delete', 'pod', 'web-0', '-n', 'sts'])).code, 0);
+  await waitFor('web-0 back and ready on a new claim', async () => {
+    const p = await server.client.get('Pod', 'sts', 'web-0');
+    const c = await server.client.get('PersistentVolumeClaim', 'sts', 'data-web-0');
+    return p && p.metadata.uid !== pod0.metadata.uid && isReady(p) && c && c.metadata.uid !== claim0.metadata.uid && !c.metadata.deletionTimestamp;
+  }, 120_000);
 });
 
 test.serial('kubectl rollout history and undo of a StatefulSet and a DaemonSet: each template a ControllerRevision, undo back to the first one', async (t) => {

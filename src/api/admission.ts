@@ -188,12 +188,13 @@ function onlyMetadataChanged(a: KubeObject, b: KubeObject): boolean {
   return strip(a) === strip(b);
 }
 
+export const claimProtection = 'kubernetes.io/pvc-protection';
+export const volumeProtection = 'kubernetes.io/pv-protection';
+
 /**
  * StorageObjectInUseProtection: a claim and a volume are made with the finalizer that keeps them
  * while in use (see runtime/storage-protection.ts).
  */
-export const claimProtection = 'kubernetes.io/pvc-protection';
-export const volumeProtection = 'kubernetes.io/pv-protection';
 export const storageProtection: AdmissionPlugin = {
   name: 'StorageObjectInUseProtection',
   mutate(r) {

@@ -1108,7 +1108,6 @@ export class NodeAgent {
     await this.statuses.write({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...current.status, phase: current.status?.phase ?? 'Pending', containerStatuses: statuses } });
   }
 
-  /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
   /** Why a Pod's claims cannot be mounted yet, if one cannot. */
   private unmountableClaim(pod: KubeObject): string | undefined {
     const { store } = this.o;
@@ -1123,6 +1122,7 @@ export class NodeAgent {
     return undefined;
   }
 
+  /** Writes the Pod's status from its containers; returns whether the Pod is Ready. */
   private async writeStatus(pod: KubeObject, containers: Docker.ContainerInfo[], waiting: Record<string, { reason: string; message: string }>): Promise<boolean> {
     const statuses = [];
     // A Pod has an address only while the container that owns its network runs: a stopped or

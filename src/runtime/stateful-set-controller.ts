@@ -53,6 +53,8 @@ export async function reconcileStatefulSet(sts: KubeObject, ctx: ControllerConte
   for (let i = start; i < start + replicas && !blocked; i++) {
     const p = byOrdinal.get(i);
     if (p) {
+      // As Kubernetes' controller: a Pending Pod gets back a claim that went (deleted while it waited).
+      if ((p.status?.phase ?? 'Pending') === 'Pending' && !p.metadata.deletionTimestamp) await ensureClaims(sts, i, ctx);
       if (ordered && !healthy(p)) blocked = true;
       continue;
     }

@@ -170,9 +170,12 @@ export class WorkloadControllers {
         return true;
       case 'Node':
         return schedulingChanged(this.nodeSeen, type, o);
+      case 'PersistentVolumeClaim':
+        // A claim made, bound or gone may let a waiting Pod be scheduled, or a StatefulSet make it again.
+        this.queue.others = true;
+        return true;
       default:
-        // A claim made, bound or let go may let a waiting Pod be scheduled.
-        return ['Namespace', 'ServiceAccount', 'ResourceQuota', 'PersistentVolumeClaim'].includes(o.kind);
+        return ['Namespace', 'ServiceAccount', 'ResourceQuota'].includes(o.kind);
     }
   }
 
