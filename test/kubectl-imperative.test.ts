@@ -63,7 +63,9 @@ test.serial(`kubectl ${version} imperative commands: run with its flags and dry 
   });
   await ok('rollout', 'restart', 'deployment/web', '-n', ns);
   await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
-  t.regex(await ok('rollout', 'history', 'deployment/web', '-n', ns), /REVISION/);
+  // A change cause written after the change is the newest revision's, as its ReplicaSet takes it.
+  await ok('annotate', 'deployment/web', '-n', ns, 'kubernetes.io/change-cause=restarted by hand');
+  await waitFor('the change cause in the history', async () => /\n\d+\s+restarted by hand\s*$/.test(await ok('rollout', 'history', 'deployment/web', '-n', ns)));
   await ok('rollout', 'undo', 'deployment/web', '-n', ns);
   await ok('rollout', 'status', '-n', ns, 'deployment/web', '--timeout=120s');
 

@@ -22,6 +22,20 @@ import { CronTimers, reconcileCronJob } from './cron-job-controller.js';
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
+/**
+ * The annotations a Deployment passes to its newest ReplicaSet, as Kubernetes' controller copies
+ * them: all but kubectl's last applied configuration and the controller's own. kubectl rollout
+ * undo writes a ReplicaSet's back into the Deployment, so what is not copied would be lost there.
+ */
+function copiedAnnotations(d: KubeObject): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
+    if (k === 'kubectl.kubernetes.io/last-applied-configuration' || k.startsWith('deployment.kubernetes.io/') || k === 'deprecated.deployment.rollback.to') continue;
+    out[k] = v;
+  }
+  return out;
+}
+
 /** Whether a Node change matters to scheduling (not a heartbeat): its spec, labels, allocatable or Ready status. */
 export function schedulingChanged(seen: Map<string, string>, type: string, node: KubeObject): boolean {
   const name = node.metadata.name;
@@ -331,18 +345,23 @@ export class WorkloadControllers {
       return;
     }
 
+    const copied = copiedAnnotations(d);
     if (!current) {
       const template = cloneJson(spec.template);
       template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } };
       current = await this.create({
         apiVersion: 'apps/v1',
         kind: 'ReplicaSet',
-        metadata: { name: `${d.metadata.name}-${hash}`, namespace: ns, labels: { ...spec.template.metadata?.labels, 'pod-template-hash': hash }, annotations: { [revisionAnnotation]: String(maxRevision + 1) }, ownerReferences: [owner(d)] },
+        metadata: { name: `${d.metadata.name}-${hash}`, namespace: ns, labels: { ...spec.template.metadata?.labels, 'pod-template-hash': hash }, annotations: { ...copied, [revisionAnnotation]: String(maxRevision + 1) }, ownerReferences: [owner(d)] },
         spec: { replicas: 0, selector: { matchLabels: { ...spec.selector.matchLabels, 'pod-template-hash': hash } }, template },
       });
     } else if (Number(current.metadata.annotations?.[revisionAnnotation] ?? 0) < maxRevision && old.some((rs) => rs.spec.replicas > 0)) {
       // A rollback to an older template: it becomes the newest revision again.
-      current = await this.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, [revisionAnnotation]: String(maxRevision + 1) } } });
+      current = await this.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, ...copied, [revisionAnnotation]: String(maxRevision + 1) } } });
+    } else if (Object.entries(copied).some(([k, v]) => current!.metadata.annotations?.[k] !== v)) {
+      // As Kubernetes: the newest ReplicaSet takes the Deployment's annotations as they change
+      // (kubectl annotate ... kubernetes.io/change-cause after a kubectl set: rollout history shows it).
+      current = await this.update({ ...current, metadata: { ...current.metadata, resourceVersion: undefined, annotations: { ...current.metadata.annotations, ...copied } } });
     }
     // The Deployment carries its newest revision, as Kubernetes writes it: kubectl rollout undo
     // replaces the annotations it read, and a JSON patch cannot replace what is not there.
