@@ -74,6 +74,30 @@ test("each Service of the namespace with a cluster IP is in a new container's en
   t.false(withServiceLinks(planned.options, off, () => services).Env!.some((e) => e.startsWith('REDIS_MASTER_')));
 });
 
+test('$(VAR) in env values, command and args expands as the kubelet does: earlier variables, then the Services\' links; $$ escapes; an unknown name stays; the spec hash sees what is written', (t) => {
+  const services = [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'shop' }, spec: { clusterIP: '10.96.0.20', ports: [{ port: 5432, protocol: 'TCP' }] } }];
+  const p = pod([]);
+  const c = p.spec.containers[0];
+  c.env = [
+    { name: 'A', value: 'hello' },
+    { name: 'B', value: '$(A) world $$(A) $(MISSING) $(LATER) pa$$word $x $' },
+    { name: 'DB', value: '$(DB_SERVICE_HOST):$(DB_SERVICE_PORT)' },
+    { name: 'LATER', value: 'late' },
+  ];
+  c.command = ['sh', '-c', 'echo $(A) $(LATER) $(DB_SERVICE_HOST)'];
+  c.args = ['$$(A)', '$(A'];
+  const planned = planPod(p, { ...none, services: () => services }, 'i').containers[0]!;
+  const env = planned.options.Env!;
+  t.true(env.includes('B=hello world $(A) $(MISSING) $(LATER) pa$word $x $'), env.join('\n'));
+  t.true(env.includes('DB=10.96.0.20:5432'));
+  t.deepEqual(planned.options.Entrypoint, ['sh', '-c', 'echo hello late 10.96.0.20']);
+  t.deepEqual(planned.options.Cmd, ['$(A)', '$(A']);
+  // Services link variables are off: their names stay as written.
+  const off = planPod({ ...p, spec: { ...p.spec, enableServiceLinks: false } }, { ...none, services: () => services }, 'i').containers[0]!;
+  t.true(off.options.Env!.includes('DB=$(DB_SERVICE_HOST):$(DB_SERVICE_PORT)'));
+  t.is(off.hash, planned.hash, 'a Service made later replaces no container');
+});
+
 test('hostPorts: on the hostIP, else each address the node publishes on, else all; loopback is answered by a proxy, the rest translated', (t) => {
   const running = (ports: object[], ip = '10.244.0.7') => ({ ...pod(ports), spec: { ...pod(ports).spec, nodeName: 'n1' }, status: { podIP: ip } }) as KubeObject;
   const all = hostPortsOf([running([{ containerPort: 8080, hostPort: 18080 }]), running([{ containerPort: 53, hostPort: 1053, protocol: 'UDP' }], '10.244.0.8')], 'n1');

@@ -465,6 +465,7 @@ export class NodeAgent {
       clusterDns: this.o.clusterDns,
       podAddress,
       allocatable: store.get('Node', undefined, this.o.nodeName)?.status?.allocatable,
+      services: () => store.list({ kind: 'Service', namespace: ns }),
     }, installation);
     if (plan.configError) {
       waiting[plan.configError.container] = { reason: 'CreateContainerConfigError', message: plan.configError.message };

@@ -4,6 +4,7 @@ import { containerSecurity, type PodSecurityContext, type SecurityContext } from
 import type Docker from 'dockerode';
 import type { Container, KubeObject, PodSpec } from '../manifest/types.js';
 import { claimVolumeName, containerName, emptyDirVolumeName, label, podFilesVolumeName } from './labels.js';
+import { envLookup, expandVariables } from './env-expansion.js';
 import { parseQuantity } from '../manifest/quantity.js';
 import { defaultGraceSeconds, preStopLabel } from './container-lifecycle.js';
 import { clusterDomain } from '../network/dns-records.js';
@@ -23,6 +24,8 @@ export interface Lookups {
   podAddress?: string;
   /** The node's allocatable resources: the downward API's value of a limit the container does not set. */
   allocatable?: Record<string, string>;
+  /** The Services of the Pod's namespace, whose link variables $(VAR) in env, command and args may name. */
+  services?: () => KubeObject[];
 }
 
 /**
@@ -214,15 +217,22 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     ...containers.map((c) => ({ c, init: false, sidecar: false, before: false, ephemeral: false })),
     ...ephemeralContainers.map((c) => ({ c, init: false, sidecar: false, before: false, ephemeral: true })),
   ];
+  // The Services' link variables, read once and only when a $(VAR) is to be expanded.
+  let links: string[] | undefined;
+  const linkVariables = () => (links ??= (spec as { enableServiceLinks?: boolean }).enableServiceLinks === false || !lookups.services ? [] : serviceLinks(lookups.services()));
   all.forEach(({ c, init, sidecar, before, ephemeral }) => {
     const index = c.name === owner ? 0 : 1;
-    const env = resolveEnv(pod, c, lookups);
+    const env = resolveEnv(pod, c, lookups, linkVariables);
     if ('error' in env) {
       plan.configError ??= { container: c.name, message: env.error };
       return;
     }
     const access = lookups.apiAccess;
     if (access) env.env.push('KUBERNETES_SERVICE_HOST=kubernetes.default.svc', `KUBERNETES_SERVICE_PORT=${access.port}`, `KUBERNETES_SERVICE_PORT_HTTPS=${access.port}`);
+    // command and args see the container's whole environment, its own variables over the links'.
+    const own = envLookup(env.env);
+    let linked: ((name: string) => string | undefined) | undefined;
+    const variable = (name: string) => own(name) ?? (linked ??= envLookup(linkVariables()))(name);
     const mounts: string[] = [];
     const copies: FileToCopy[] = [];
     const openDirs: { path: string; volume: string }[] = [];
@@ -314,8 +324,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
       Labels: { ...base, [label.container]: c.name, ...(preStop ? { [preStopLabel]: JSON.stringify(preStop) } : {}) },
       HostConfig: hostConfig,
     };
-    if (c.command) options.Entrypoint = c.command;
-    if (c.args) options.Cmd = c.args;
+    if (c.command) options.Entrypoint = c.command.map((x) => expandVariables(x, variable));
+    if (c.args) options.Cmd = c.args.map((x) => expandVariables(x, variable));
     if (index === 0 && spec.hostNetwork) {
       // The host's network: its addresses and ports are the Pod's (a hostPort is its own port).
       hostConfig.NetworkMode = 'host';
@@ -358,7 +368,8 @@ export function planPod(pod: KubeObject, lookups: Lookups, installation: string)
     const hashed = copies.map((c) => (c.source ? { mountPath: c.mountPath, source: c.source } : { ...c, files: c.files.map((f) => ({ ...f, content: c.mountPath === serviceAccountMountPath && f.path === 'token' ? 'token' : f.content.toString('base64') })) }));
     // Nor is where the data folder is: a store restored into a new folder keeps its containers.
     const located = access?.hostDir ? { ...options, HostConfig: { ...hostConfig, Binds: mounts.map((m) => (m.startsWith(`${access.hostDir}:`) ? `<pod files>${m.slice(access.hostDir!.length)}` : m)) } } : options;
-    const placed = { ...located, Env: env.hashed.length === env.env.length && env.hashed.every((h, i) => h === env.env[i]) ? located.Env : [...env.hashed, ...(located.Env ?? []).slice(env.env.length)] };
+    // command and args as written: what their variables expand to is read when the container is made.
+    const placed = { ...located, Env: env.hashed.length === env.env.length && env.hashed.every((h, i) => h === env.env[i]) ? located.Env : [...env.hashed, ...(located.Env ?? []).slice(env.env.length)], ...(c.command ? { Entrypoint: c.command } : {}), ...(c.args ? { Cmd: c.args } : {}) };
     const hash = createHash('sha256').update(JSON.stringify({ options: placed, copies: hashed })).digest('hex').slice(0, 16);
     const { Memory, NanoCpus, CpuShares, MemoryReservation, ...unsized } = placed.HostConfig ?? {};
     const shapeHash = createHash('sha256').update(JSON.stringify({ options: { ...placed, HostConfig: unsized }, copies: hashed })).digest('hex').slice(0, 16);
@@ -407,11 +418,13 @@ function dataOf(o: KubeObject | undefined): Record<string, Buffer> {
   return out;
 }
 
-function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: string[]; hashed: string[] } | { error: string } {
+function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups, linkVariables: () => string[]): { env: string[]; hashed: string[] } | { error: string } {
   const env = new Map<string, string>();
   // What the spec hash sees: a value read from a ConfigMap or Secret as its reference, so that a
   // change of the object leaves the running container (its env stays until the Pod is replaced).
   const hashed = new Map<string, string>();
+  let links: ((name: string) => string | undefined) | undefined;
+  const linkLookup = (name: string) => (links ??= envLookup(linkVariables()))(name);
   for (const from of c.envFrom ?? []) {
     const ref = from.configMapRef ?? from.secretRef!;
     const source = from.configMapRef ? lookups.configMap(ref.name) : lookups.secret(ref.name);
@@ -426,8 +439,9 @@ function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: str
   }
   for (const e of c.env ?? []) {
     if (e.value !== undefined) {
-      env.set(e.name, expand(e.value, env));
-      hashed.set(e.name, env.get(e.name)!);
+      // Over the variables before it, then the Services' link variables, as the kubelet expands.
+      env.set(e.name, expandVariables(e.value, (name) => env.get(name) ?? linkLookup(name)));
+      hashed.set(e.name, e.value);
       continue;
     }
     const vf = e.valueFrom;
@@ -461,11 +475,6 @@ function resolveEnv(pod: KubeObject, c: Container, lookups: Lookups): { env: str
     hashed.set(e.name, `<${vf.secretKeyRef ? 'secret' : 'configmap'} ${ref.name} ${ref.key}>`);
   }
   return { env: [...env].map(([k, v]) => `${k}=${v}`), hashed: [...hashed].map(([k, v]) => `${k}=${v}`) };
-}
-
-/** Kubernetes' $(VAR) expansion in env values. */
-function expand(value: string, env: Map<string, string>): string {
-  return value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, name: string) => env.get(name) ?? all);
 }
 
 function fieldValue(pod: KubeObject, path: string): string {
