@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Backoff } from '../src/runtime/backoff.js';
 
-test('a killed container waits 10 s, then twice as long each time, at most 5 minutes; 10 minutes of running start it over', (t) => {
+test('a failure waits 10 s, then twice as long each time, at most 5 minutes; 10 minutes without one start it over', (t) => {
   let now = 1_000_000;
   const backoff = new Backoff(() => now);
   const waits: number[] = [];
@@ -31,4 +31,19 @@ test('an image that fails to pull waits the same way, says why, and starts over 
   pulls.clear('registry.example/app:1');
   t.is(pulls.waiting('registry.example/app:1'), undefined);
   t.is(pulls.failed('registry.example/app:1', 'timeout') - now, 10_000);
+});
+
+test('a container a probe kills starts again at once the first time, as the kubelet\'s, then after 10 s, 20 s...; 10 minutes without a kill start it over', (t) => {
+  let now = 1_000_000;
+  const backoff = new Backoff(() => now);
+  const waits: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const until = backoff.restarting('uid-1/web');
+    waits.push((until - now) / 1000);
+    now = until + 5_000; // it runs a while, then is killed again
+  }
+  t.deepEqual(waits, [0, 10, 20, 40]);
+  now += 700_000;
+  t.is(backoff.restarting('uid-1/web'), now);
+  t.is(backoff.waiting('uid-1/web'), undefined);
 });

@@ -26,6 +26,20 @@ export class Backoff {
     return until;
   }
 
+  /**
+   * A container the node restarts (killed by a probe), as the kubelet's back-off goes: the first
+   * restart at once, each later one after the doubling delay (10 s, 20 s...). When it may start.
+   */
+  restarting(key: string): number {
+    const now = this.now();
+    const before = this.entries.get(key);
+    if (before && now - before.until < resetAfterMs) return this.failed(key);
+    this.entries.delete(key);
+    // Half the first delay: the next failure doubles it to the first.
+    this.entries.set(key, { delay: initialMs / 2, until: now });
+    return now;
+  }
+
   /** While it must still wait: until when, and why; undefined once it may be tried. */
   waiting(key: string): { until: number; reason?: string } | undefined {
     const entry = this.entries.get(key);

@@ -1032,12 +1032,12 @@ export class NodeAgent {
 
   private readonly inspections = new Map<string, { state: string; at: number; info: Docker.ContainerInspectInfo }>();
 
-  /** A container the probes kill to restart: counted, and started again after its back-off. */
+  /** A container the probes kill to restart: started again after its back-off. */
   private killing(pod: KubeObject, container: string, id: string): void {
     // Under restartPolicy Never it stays stopped: no restart to count.
     if (pod.spec?.restartPolicy === 'Never') return;
-    this.countRestart(id);
-    const until = this.restartBackoff.failed(`${pod.metadata.uid}/${container}`);
+    // Counted when it starts again (as RESTARTS counts starts), not here as well.
+    const until = this.restartBackoff.restarting(`${pod.metadata.uid}/${container}`);
     this.wake(until);
   }
 
