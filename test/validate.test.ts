@@ -258,3 +258,25 @@ test('ephemeralContainers are refused in a manifest and in a Pod template, where
   const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec:\n  selector: { matchLabels: { a: b } }\n  template:\n    metadata: { labels: { a: b } }\n    spec:\n      containers: [{ name: c, image: busybox }]\n      ephemeralContainers: [{ name: d, image: busybox }]\n';
   t.like(errorsOf(parseOne(deployment))[0], { line: 10, field: 'spec.template.spec.ephemeralContainers' });
 });
+
+test("a Job's podFailurePolicy is checked where it is written: restartPolicy Never, one matcher per rule, no FailIndex (no backoffLimitPerIndex), no 0 under In", (t) => {
+  const job = (restart: string, rules: string) => parseOne(`apiVersion: batch/v1
+kind: Job
+metadata: { name: j }
+spec:
+  podFailurePolicy:
+    rules: ${rules}
+  template:
+    spec:
+      restartPolicy: ${restart}
+      containers: [{ name: c, image: busybox }]
+`);
+  t.deepEqual(errorsOf(job('Never', '[{ action: FailJob, onExitCodes: { operator: In, values: [42] } }, { action: Ignore, onPodConditions: [{ type: DisruptionTarget }] }]')), []);
+  const bad = errorsOf(job('OnFailure', '[{ action: FailIndex, onExitCodes: { operator: In, values: [0, 1] }, onPodConditions: [{ type: DisruptionTarget }] }]')).map((e) => [e.field, e.message]);
+  t.deepEqual(bad, [
+    ['spec.podFailurePolicy.rules[0]', 'must have exactly one of onExitCodes and onPodConditions'],
+    ['spec.podFailurePolicy.rules[0].action', 'FailIndex needs backoffLimitPerIndex, which Gouvernail does not act on; use FailJob, Ignore or Count'],
+    ['spec.podFailurePolicy.rules[0].onExitCodes.values', 'may not contain 0 with the In operator (a container that exits 0 has not failed)'],
+    ['spec.template.spec.restartPolicy', 'must be Never when podFailurePolicy is set (its rules read the exit codes of Pods that ended)'],
+  ]);
+});

@@ -93,6 +93,35 @@ test('a Job fails past its backoffLimit, after a backoff between tries, and its 
   t.false(m.objects.some((o) => o.kind === 'Job'), 'deleted after ttlSecondsAfterFinished');
 });
 
+test('podFailurePolicy: an ignored failure is replaced at once and not counted; a FailJob exit code fails the Job at once, saying which container and rule', async (t) => {
+  const m = memory();
+  const rules = [{ action: 'Ignore', onExitCodes: { operator: 'In', values: [3] } }, { action: 'FailJob', onExitCodes: { containerName: 'c', operator: 'In', values: [42] } }, { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] }];
+  const job = m.add({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'picky' }, spec: { backoffLimit: 0, podFailurePolicy: { rules }, template: podTemplate({}, 'Never') } });
+  const fail = (pod: KubeObject, exitCode: number, conditions: object[] = []) => {
+    m.finish(pod, 'Failed');
+    pod.status.containerStatuses[0].state.terminated.exitCode = exitCode;
+    pod.status.conditions.push(...conditions);
+  };
+  await reconcileJob(m.latest(job), m.ctx);
+  fail(m.pods()[0]!, 3);
+  await reconcileJob(m.latest(job), m.ctx);
+  t.is(m.pods().length, 2, 'replaced at once, past a backoffLimit of 0');
+  t.is(m.latest(job).status.failed, undefined);
+  fail(m.pods()[1]!, 1, [{ type: 'DisruptionTarget', status: 'True' }]);
+  await reconcileJob(m.latest(job), m.ctx);
+  t.is(m.pods().length, 3, 'a disruption ignored too');
+  fail(m.pods()[2]!, 42);
+  await reconcileJob(m.latest(job), m.ctx);
+  const failed = m.latest(job).status.conditions.find((c: { type: string }) => c.type === 'Failed');
+  t.like(failed, { status: 'True', reason: 'PodFailurePolicy', message: `Container c for pod default/${m.pods()[2]!.metadata.name} failed with exit code 42 matching FailJob rule at index 1` });
+  // Without a rule that matches, the failure counts: past a backoffLimit of 0, BackoffLimitExceeded.
+  const plain = m.add({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'plain' }, spec: { backoffLimit: 0, podFailurePolicy: { rules }, template: podTemplate({}, 'Never') } });
+  await reconcileJob(m.latest(plain), m.ctx);
+  fail(m.pods().find((p) => p.metadata.name.startsWith('plain'))!, 7);
+  await reconcileJob(m.latest(plain), m.ctx);
+  t.like(m.latest(plain).status.conditions.find((c: { type: string }) => c.type === 'Failed'), { reason: 'BackoffLimitExceeded' });
+});
+
 test('a Job past activeDeadlineSeconds fails with DeadlineExceeded and its running Pods go', async (t) => {
   const m = memory();
   const job = m.add({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'slow' }, spec: { activeDeadlineSeconds: 60, template: podTemplate({}, 'OnFailure') } });

@@ -238,6 +238,44 @@ spec:
   t.is(failed.code, 0, failed.out + failed.err);
   t.is((await server.client.list('Pod', 'jobs', 'job-name=broken')).length, 2, 'one try and one retry');
   t.regex((await k(['describe', 'job', 'broken', '-n', 'jobs'])).out, /BackoffLimitExceeded/);
+
+  // podFailurePolicy: exit 42 fails the Job at its first Pod, backoffLimit or not; an exit 3 the
+  // policy ignores is tried again, past a backoffLimit of 0.
+  await apply(t, `apiVersion: batch/v1
+kind: Job
+metadata: { name: policed, namespace: jobs }
+spec:
+  backoffLimit: 6
+  podFailurePolicy:
+    rules:
+    - { action: FailJob, onExitCodes: { containerName: work, operator: In, values: [42] } }
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{ name: work, image: "${image}", command: ["sh", "-c", "exit 42"] }]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: { name: forgiven, namespace: jobs }
+spec:
+  backoffLimit: 0
+  podFailurePolicy:
+    rules:
+    - { action: Ignore, onExitCodes: { operator: In, values: [3] } }
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers: [{ name: work, image: "${image}", command: ["sh", "-c", "exit 3"] }]
+`);
+  const policed = await k(['wait', '--for=condition=failed', 'job/policed', '-n', 'jobs', '--timeout=180s']);
+  t.is(policed.code, 0, policed.out + policed.err);
+  t.is((await server.client.list('Pod', 'jobs', 'job-name=policed')).length, 1, 'no retry');
+  t.regex((await k(['describe', 'job', 'policed', '-n', 'jobs'])).out, /PodFailurePolicy\s+\S+\s+job-controller\s+Container work for pod jobs\/policed-\S+ failed with exit code 42 matching FailJob rule at index 0/);
+  await waitFor('the ignored failure tried again', async () => (await server.client.list('Pod', 'jobs', 'job-name=forgiven')).filter((p) => p.status?.phase === 'Failed').length >= 2, 120_000);
+  const forgiven = (await server.client.get('Job', 'jobs', 'forgiven'))!;
+  t.falsy(forgiven.status?.conditions?.some((c: { type: string }) => c.type === 'Failed'), 'not failed past its backoffLimit of 0');
+  t.is((await k(['delete', 'job', 'forgiven', '-n', 'jobs'])).code, 0);
 });
 
 test.serial('a CronJob every minute creates Jobs named for their minute and keeps its history limit', async (t) => {

@@ -281,7 +281,14 @@ const jobSpec = obj({
   suspend: bool,
   selector: labelSelector,
   manualSelector: bool,
-}, false, ['podFailurePolicy', 'backoffLimitPerIndex', 'maxFailedIndexes', 'podReplacementPolicy', 'successPolicy', 'managedBy']);
+  podFailurePolicy: describe(closed({
+    rules: req(arr(closed({
+      action: req(oneOf('FailJob', 'Ignore', 'Count', 'FailIndex')),
+      onExitCodes: closed({ containerName: str(), operator: req(oneOf('In', 'NotIn')), values: req(arr(int(0, 255))) }),
+      onPodConditions: arr(closed({ type: req(str()), status: oneOf('True', 'False', 'Unknown') })),
+    }))),
+  }), "What a failed Pod does to its Job, by the first rule that matches its containers' exit codes or its conditions: FailJob fails the Job at once, Ignore leaves it out of backoffLimit, Count counts it."),
+}, false, ['backoffLimitPerIndex', 'maxFailedIndexes', 'podReplacementPolicy', 'successPolicy', 'managedBy']);
 
 const cronJobSpec = obj({
   schedule: req(describe(str(), 'The schedule in Cron format (minute hour day-of-month month day-of-week, or @hourly, @daily...).')),

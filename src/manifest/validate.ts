@@ -285,6 +285,17 @@ function checkJobSpec(spec: any, at: FieldPath, issues: Issue[]): void {
     issues.push({ path: [...at, 'template', 'spec', 'restartPolicy'], message: `must be Never or OnFailure in a Job (got ${restart === undefined ? 'nothing, which means Always' : restart}): a Job's Pods end` });
   }
   if (spec.completionMode === 'Indexed' && spec.completions === undefined) issues.push({ path: [...at, 'completions'], message: 'is required when completionMode is Indexed' });
+  if (spec.podFailurePolicy) {
+    if (restart !== 'Never') issues.push({ path: [...at, 'template', 'spec', 'restartPolicy'], message: 'must be Never when podFailurePolicy is set (its rules read the exit codes of Pods that ended)' });
+    (spec.podFailurePolicy.rules ?? []).forEach((r: { action?: string; onExitCodes?: { operator?: string; values?: number[] }; onPodConditions?: unknown[] }, i: number) => {
+      const rule = [...at, 'podFailurePolicy', 'rules', i];
+      if ((r.onExitCodes === undefined) === (r.onPodConditions === undefined)) issues.push({ path: rule, message: 'must have exactly one of onExitCodes and onPodConditions' });
+      if (r.action === 'FailIndex') issues.push({ path: [...rule, 'action'], message: 'FailIndex needs backoffLimitPerIndex, which Gouvernail does not act on; use FailJob, Ignore or Count' });
+      const values = r.onExitCodes?.values ?? [];
+      if (r.onExitCodes?.operator === 'In' && values.includes(0)) issues.push({ path: [...rule, 'onExitCodes', 'values'], message: 'may not contain 0 with the In operator (a container that exits 0 has not failed)' });
+      if (new Set(values).size !== values.length) issues.push({ path: [...rule, 'onExitCodes', 'values'], message: 'must not repeat a value' });
+    });
+  }
   checkPodSpec(spec.template.spec, [...at, 'template', 'spec'], issues);
 }
 

@@ -27,7 +27,8 @@ function finishedAt(pod: KubeObject): number {
  * `completions` of them succeed (or, with no completions, until one succeeds and none runs).
  * Failures (failed Pods, and restarts under OnFailure) past `backoffLimit`, or a run longer than
  * `activeDeadlineSeconds`, fail the Job; a failed Pod is replaced after a backoff of 10 s doubling
- * to 6 min. `ttlSecondsAfterFinished` deletes a finished Job with its Pods. Indexed Jobs give each
+ * to 6 min. A `podFailurePolicy` rule a failed Pod matches fails the Job at once (FailJob) or
+ * leaves the failure out of the count (Ignore). `ttlSecondsAfterFinished` deletes a finished Job with its Pods. Indexed Jobs give each
  * Pod its index (JOB_COMPLETION_INDEX), and complete when every index has succeeded once.
  */
 export async function reconcileJob(job: KubeObject, ctx: ControllerContext): Promise<void> {
@@ -44,12 +45,18 @@ export async function reconcileJob(job: KubeObject, ctx: ControllerContext): Pro
   const indexed = spec.completionMode === 'Indexed';
   const indexOf = (p: KubeObject) => Number(p.metadata.annotations?.[indexAnnotation]);
   const succeeded = indexed ? new Set(succeededPods.map(indexOf)).size : succeededPods.length;
-  const failures = failedPods.length + (spec.template.spec.restartPolicy === 'OnFailure' ? active.reduce((n, p) => n + restarts(p), 0) : 0);
+  // podFailurePolicy: the first rule that matches a failed Pod says what its failure does.
+  const rules: PodFailureRule[] = spec.podFailurePolicy?.rules ?? [];
+  const judged = failedPods.map((p) => ({ pod: p, rule: rules.length ? matchingRule(p, rules) : undefined }));
+  const counted = judged.filter((j) => j.rule?.action !== 'Ignore').map((j) => j.pod);
+  const failJob = judged.find((j) => j.rule?.action === 'FailJob');
+  const failures = counted.length + (spec.template.spec.restartPolicy === 'OnFailure' ? active.reduce((n, p) => n + restarts(p), 0) : 0);
   const startTime = job.status?.startTime ?? (spec.suspend ? undefined : new Date(now).toISOString());
   const completions: number | undefined = spec.completions;
 
   let finished: { type: 'Complete' | 'Failed'; reason: string; message: string } | undefined;
-  if (failures > spec.backoffLimit) finished = { type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
+  if (failJob) finished = { type: 'Failed', reason: 'PodFailurePolicy', message: failJob.rule!.message };
+  else if (failures > spec.backoffLimit) finished = { type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
   else if (spec.activeDeadlineSeconds !== undefined && startTime && now - Date.parse(startTime) >= spec.activeDeadlineSeconds * 1000) finished = { type: 'Failed', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
   else if (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0) finished = { type: 'Complete', reason: 'Completed', message: 'Reached expected number of succeeded pods' };
 
@@ -62,8 +69,9 @@ export async function reconcileJob(job: KubeObject, ctx: ControllerContext): Pro
     const wanted = completions === undefined ? (succeeded > 0 ? 0 : spec.parallelism) : Math.min(spec.parallelism, completions - succeeded);
     const missing = wanted - active.length;
     // A failed Pod is replaced after a backoff: 10 s, doubling with each failure, at most 6 minutes.
-    const lastFailure = Math.max(0, ...failedPods.map(finishedAt));
-    const backoffUntil = failedPods.length > 0 ? lastFailure + Math.min(360_000, 10_000 * 2 ** (failedPods.length - 1)) : 0;
+    // (An ignored failure is replaced at once, as it counts for nothing.)
+    const lastFailure = Math.max(0, ...counted.map(finishedAt));
+    const backoffUntil = counted.length > 0 ? lastFailure + Math.min(360_000, 10_000 * 2 ** (counted.length - 1)) : 0;
     if (missing > 0 && now < backoffUntil) ctx.wakeAt(backoffUntil);
     else if (missing > 0) {
       const taken = new Set([...active, ...succeededPods].map(indexOf));
@@ -103,6 +111,38 @@ export async function reconcileJob(job: KubeObject, ctx: ControllerContext): Pro
   };
   await ctx.writeStatus(job, status);
   if (finished) await expire({ ...job, status }, ctx, now);
+}
+
+interface PodFailureRule {
+  action: 'FailJob' | 'Ignore' | 'Count' | 'FailIndex';
+  onExitCodes?: { containerName?: string; operator: 'In' | 'NotIn'; values: number[] };
+  onPodConditions?: { type: string; status?: string }[];
+}
+
+/**
+ * The first podFailurePolicy rule a failed Pod matches, with Kubernetes' words for it: by the exit
+ * code of a container (or the one it names) that ended other than 0, or by a condition of the Pod.
+ * Pure.
+ */
+export function matchingRule(pod: KubeObject, rules: PodFailureRule[]): { action: PodFailureRule['action']; message: string } | undefined {
+  const ended = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])] as { name: string; state?: { terminated?: { exitCode?: number } } }[];
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    const codes = rule.onExitCodes;
+    if (codes) {
+      const hit = ended.find((c) => {
+        const code = c.state?.terminated?.exitCode;
+        if (code === undefined || code === 0 || (codes.containerName !== undefined && codes.containerName !== c.name)) return false;
+        return codes.values.includes(code) === (codes.operator === 'In');
+      });
+      if (hit) return { action: rule.action, message: `Container ${hit.name} for pod ${pod.metadata.namespace}/${pod.metadata.name} failed with exit code ${hit.state!.terminated!.exitCode} matching ${rule.action} rule at index ${i}` };
+    }
+    for (const want of rule.onPodConditions ?? []) {
+      const has = (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === want.type && c.status === (want.status ?? 'True'));
+      if (has) return { action: rule.action, message: `Pod ${pod.metadata.namespace}/${pod.metadata.name} has condition ${want.type} matching ${rule.action} rule at index ${i}` };
+    }
+  }
+  return undefined;
 }
 
 /** ttlSecondsAfterFinished: the finished Job goes, and its Pods with it. */
