@@ -37,4 +37,17 @@ test.serial('serve --repo URL --branch --path --interval follows a repository; -
   t.is(hooks.out.trim(), 'No webhook deliveries yet.');
   await fetch(`${client.server}/api/webhooks/github`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-github-event': 'push' } });
   t.regex((await runCli('webhooks', '--kubeconfig', kubeconfig)).out, /github\s+-\s+403\s+.*refused: no webhook secret is configured/);
+
+  // A second serve from the same folder is refused before it touches anything; one on the first's
+  // port, from another folder, stops what it started and ends with the reason.
+  const twice = await runCli('serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--node-name', 'test-node', ...serveFlags(dataDir), '--insecure-http');
+  t.is(twice.code, 2, twice.err);
+  t.regex(twice.err, new RegExp(`another gouvernail serve \\(pid ${serve.pid}\\) is serving from ${dataDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}; stop it first`));
+  const port = new URL(client.server).port;
+  const otherDir = tempDir();
+  t.teardown(async () => removeDockerObjects(readFileSync(path.join(otherDir, 'installation-id'), 'utf8').trim()));
+  const taken = await runCli('serve', '--data-dir', otherDir, '--listen', `127.0.0.1:${port}`, '--node-name', 'test-node', ...serveFlags(otherDir), '--insecure-http');
+  t.is(taken.code, 2, taken.err);
+  t.regex(taken.err, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: another program \\(another gouvernail serve\\?\\) listens there`));
+  t.is((await client.get('Application', 'default', 'ops'))?.status?.lastAppliedRevision, sha, 'the first serve still serves');
 });

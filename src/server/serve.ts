@@ -29,6 +29,7 @@ import { ingressController } from '../network/ingress-routes.js';
 import { PodSubnets } from '../network/pod-subnets.js';
 import { WorkloadControllers } from '../runtime/workload-controllers.js';
 import { GarbageCollector } from '../runtime/garbage-collector.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { StorageProtection } from '../runtime/storage-protection.js';
 import { HorizontalPodAutoscalerController } from '../runtime/hpa-controller.js';
 import { buildApi } from './app.js';
@@ -185,6 +186,17 @@ async function ensureClusterDnsService(system: InProcessClient, address: string)
 /** Starts the whole control plane in this process: store, API, controllers, the local node. */
 export async function serve(options: ServeOptions) {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // One serve per data folder: a second would run the same Pods' containers and fight the first.
+  const unlock = lockDataDir(options.dataDir);
+  try {
+    return await serveLocked(options, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+async function serveLocked(options: ServeOptions, unlock: () => void) {
   // Folders and Git revisions are read again and again: unchanged documents are not parsed again.
   cacheParsedDocuments();
   // Every log line also goes to its component's log, which `kubectl logs -n kube-system` reads.
@@ -280,7 +292,19 @@ export async function serve(options: ServeOptions) {
     const component = ns === 'kube-system' ? componentOf(name, nodeName) : undefined;
     return component ? componentLogs.read(component, o) : undefined;
   } });
-  await http.listen({ host: options.host, port: options.port });
+  try {
+    await http.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    // What started already stops, so that the process ends with the error rather than half-serving.
+    clearInterval(expiry);
+    await nodes.stop();
+    authorizer.close();
+    for (const r of Object.values(recorders)) r.close();
+    store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new GouvernailError('UsageError', `cannot listen on ${options.host}:${options.port}: another program (another gouvernail serve?) listens there; stop it, or serve with --listen ${options.host}:PORT`);
+    throw err;
+  }
   const address = http.server.address() as { port: number };
   // Pods call the API as their ServiceAccount over HTTPS; plain HTTP would send their token in clear.
   if (tls) nodes.setApi({ host: options.host, port: address.port, ca: tls.ca });
@@ -342,6 +366,7 @@ export async function serve(options: ServeOptions) {
       await http.close();
       for (const r of Object.values(recorders)) r.close();
       store.close();
+      unlock();
     })());
   return { server, token, ca: tls?.ca, store, api, installation, close, kubeconfig: path.join(options.dataDir, 'kubeconfig') };
 }
