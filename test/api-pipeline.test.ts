@@ -283,6 +283,23 @@ test('ephemeral containers come only through pods/NAME/ephemeralcontainers, only
   t.regex(await refused(admin.update({ ...updated, spec: { ...updated.spec, ephemeralContainers: [] } })), /may only be changed through the ephemeralcontainers subresource/);
 });
 
+test('a manifest applied again keeps what the server and controllers wrote on the live object: a claim\'s volume, its node and finalizer; the manifest\'s own fields win', async (t) => {
+  const { admin } = setup();
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default', annotations: { team: 'a' } }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
+  const made = await admin.create(structuredClone(claim));
+  t.deepEqual(made.metadata.finalizers, ['kubernetes.io/pvc-protection']);
+  // What the binder and scheduler write.
+  const bound = await admin.update({ ...made, spec: { ...made.spec, volumeName: 'shelf' }, metadata: { ...made.metadata, annotations: { ...made.metadata.annotations, 'volume.kubernetes.io/selected-node': 'n1' } } });
+  // The manifest changed in Git (a label added, its own annotation changed): applied over the live claim.
+  t.is(await admin.applyKnown({ ...claim, metadata: { ...claim.metadata, labels: { tier: 'db' }, annotations: { team: 'b' } } }, bound), 'configured');
+  const after = (await admin.get('PersistentVolumeClaim', 'default', 'data'))!;
+  t.is(after.spec.volumeName, 'shelf');
+  t.deepEqual(after.metadata.annotations, { team: 'b', 'volume.kubernetes.io/selected-node': 'n1' });
+  t.deepEqual(after.metadata.labels, { tier: 'db' });
+  t.deepEqual(after.metadata.finalizers, ['kubernetes.io/pvc-protection']);
+});
+
 test('apply over an object someone wrote since it was read reads it again and writes over it, as kubectl apply; other failures are not retried', async (t) => {
   const { admin } = setup();
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });

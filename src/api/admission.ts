@@ -206,6 +206,19 @@ export const storageProtection: AdmissionPlugin = {
 };
 
 /**
+ * A claim keeps the volume it is bound to when a write leaves spec.volumeName out (a manifest
+ * applied again: the binder chose it), as Kubernetes keeps a bound claim's spec.
+ */
+export const claimVolumeKept: AdmissionPlugin = {
+  name: 'ClaimVolumeKept',
+  mutate(r) {
+    if (r.operation !== 'UPDATE' || r.subresource || r.object.kind !== 'PersistentVolumeClaim' || !r.object.spec) return;
+    const had = r.oldObject?.spec?.volumeName;
+    if (had && r.object.spec.volumeName === undefined) r.object.spec.volumeName = had;
+  },
+};
+
+/**
  * NodePort Services get a free port of 30000-32767 where they name none, keeping the one they had
  * (and passing over another LoadBalancer's own ports, which are on the nodes' addresses too);
  * a port another Service holds is refused.
@@ -398,7 +411,7 @@ export const podIdentity: AdmissionPlugin = {
   },
 };
 
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, serviceTypeChange, storageProtection, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, serviceTypeChange, storageProtection, claimVolumeKept, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

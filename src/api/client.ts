@@ -1,4 +1,5 @@
 import type { KubeObject } from '../manifest/types.js';
+import { keepServerMetadata } from '../manifest/server-metadata.js';
 import type { ApiServer, PropagationPolicy, RequestOptions, Verb, WatchEvent } from './api-server.js';
 import { ApiError } from './errors.js';
 import type { Identity } from './identity.js';
@@ -128,7 +129,8 @@ export abstract class BaseClient implements Client {
           await this.create(o);
           return 'created';
         }
-        const next = { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
+        const written = keepServerMetadata(o, current);
+        const next = { ...written, metadata: { ...written.metadata, resourceVersion: current.metadata.resourceVersion } };
         const updated = await this.update(next);
         return updated.metadata.resourceVersion === current.metadata.resourceVersion ? 'unchanged' : 'configured';
       } catch (err) {

@@ -2,13 +2,14 @@ import { cloneJson } from '../manifest/clone.js';
 import { deepEqual } from './deep-equal.js';
 import { applyDefaults } from '../manifest/defaults.js';
 import { kindInfo } from '../manifest/kinds.js';
+import { serverAnnotation, serverLabel } from '../manifest/server-metadata.js';
 import { jobLabels } from '../manifest/pod-template.js';
 import type { KubeObject } from '../manifest/types.js';
 
 /** Metadata a server or Gouvernail writes; never drift. */
 const volatileMetadata = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'managedFields', 'selfLink', 'ownerReferences', 'finalizers'];
-const volatileAnnotation = /^(volume\.kubernetes\.io\/selected-node$|kubectl\.kubernetes\.io\/last-applied-configuration|deployment\.kubernetes\.io\/|gouvernail\.io\/(inventory|applied-by|revision))/;
-const volatileLabel = /^(app\.gouvernail\.io\/instance)$/;
+const volatileAnnotation = serverAnnotation;
+const volatileLabel = serverLabel;
 
 /**
  * Brings an object to the form both sides of a diff are compared in: Kubernetes defaults applied,

@@ -28,8 +28,9 @@ function finishedAt(pod: KubeObject): number {
  * Failures (failed Pods, and restarts under OnFailure) past `backoffLimit`, or a run longer than
  * `activeDeadlineSeconds`, fail the Job; a failed Pod is replaced after a backoff of 10 s doubling
  * to 6 min. A `podFailurePolicy` rule a failed Pod matches fails the Job at once (FailJob) or
- * leaves the failure out of the count (Ignore). `ttlSecondsAfterFinished` deletes a finished Job with its Pods. Indexed Jobs give each
- * Pod its index (JOB_COMPLETION_INDEX), and complete when every index has succeeded once.
+ * leaves the failure out of the count (Ignore). `ttlSecondsAfterFinished` deletes a finished Job
+ * with its Pods. Indexed Jobs give each Pod its index (JOB_COMPLETION_INDEX), and complete when
+ * every index has succeeded once.
  */
 export async function reconcileJob(job: KubeObject, ctx: ControllerContext): Promise<void> {
   if (job.metadata.deletionTimestamp) return;
