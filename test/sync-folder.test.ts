@@ -82,6 +82,38 @@ test.serial('a folder Application applies on save, refuses a broken revision, pr
   t.deepEqual(Object.keys(history[0]).sort(), ['durationMs', 'finishedAt', 'message', 'result', 'revision', 'startedAt']);
 });
 
+test.serial("a Deployment an autoscaler scales keeps the autoscaler's replicas: its scaling is no drift, even with selfHeal, and a later sync does not scale it back", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.destroy());
+  const { client } = server;
+  const dir = tempDir();
+  await writeFile(path.join(dir, 'ns.yaml'), namespace);
+  await writeFile(path.join(dir, 'config.yaml'), configMap('one'));
+  await writeFile(path.join(dir, 'web.yaml'), `${deployment}---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: web, namespace: folder-app }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: web }
+  minReplicas: 1
+  maxReplicas: 5
+  metrics: [{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 50 } } }]
+`);
+  await client.apply({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'scaled', namespace: 'default' }, spec: { source: { path: dir }, syncPolicy: { automated: true, selfHeal: true } } });
+  const app = () => client.get('Application', 'default', 'scaled');
+  await waitFor('the first sync', async () => (await app())?.status?.sync?.status === 'Synced');
+  // Scaled as the autoscaler scales it, through the scale subresource.
+  await client.patch('Deployment', 'folder-app', 'web', 'merge', { spec: { replicas: 3 } }, { subresource: 'scale' });
+  await waitFor('three Pods', async () => (await client.list('Pod', 'folder-app')).filter((p) => !p.metadata.deletionTimestamp).length === 3, 120_000);
+  // A change of the folder syncs again: the Deployment keeps 3.
+  await writeFile(path.join(dir, 'config.yaml'), configMap('two'));
+  await waitFor('the saved change', async () => (await client.get('ConfigMap', 'folder-app', 'settings'))?.data?.mode === 'two');
+  await waitFor('synced', async () => (await app())?.status?.sync?.status === 'Synced');
+  t.is((await client.get('Deployment', 'folder-app', 'web'))!.spec.replicas, 3);
+  const drift = (await client.list('Event', 'default')).filter((e) => e.reason === 'Drift');
+  t.deepEqual(drift.map((e) => e.message), [], 'the scaling is not drift');
+});
+
 test.serial('gouvernail serve --watch DIR applies the folder as you save it; app list, sync and history show it', async (t) => {
   await ensureImage();
   const dataDir = tempDir();

@@ -6,6 +6,7 @@ import { displayKey, keyOf, parseKey, type ObjectKey } from '../manifest/keys.js
 import { formatProblem } from '../manifest/problems.js';
 import type { KubeObject, Manifest } from '../manifest/types.js';
 import { describeWait, plan, pruneOrder, type Wait } from './plan.js';
+import { autoscaledKeys, withAutoscaledReplicas } from './autoscaled.js';
 import { diff } from '../diff/diff.js';
 import { inventoryKeys, inventoryNamespace, inventoryObject, inventoryObjectName } from './inventory.js';
 import { runHooks, splitHooks, type HookPhase } from './hooks.js';
@@ -118,11 +119,14 @@ async function applyObjects(client: Client, manifests: Manifest[], options: Appl
       await bookkeeper.apply(inventoryObject(options.inventory, [...recorded]));
     }
     const live = await fetchLive(client, wave.steps.map((s) => s.key));
-    const changes = new Map(diff(wave.steps.map((s) => s.object), [...live.values()]).changes.map((c) => [c.key, c.action]));
+    // An object an autoscaler scales keeps the autoscaler's replicas.
+    const autoscaled = autoscaledKeys([...manifests.map((m) => m.object), ...(await listAutoscalers(client, wave.steps))]);
+    const objects = new Map(wave.steps.map((s) => [s.key, withAutoscaledReplicas(s.object, live.get(s.key), autoscaled)]));
+    const changes = new Map(diff([...objects.values()], [...live.values()]).changes.map((c) => [c.key, c.action]));
     // Objects of one wave do not wait for each other: write them a few at a time.
     for (let i = 0; i < wave.steps.length; i += 16) {
       const batch = wave.steps.slice(i, i + 16);
-      const results = await Promise.allSettled(batch.map((step) => (changes.get(step.key) === 'unchanged' ? Promise.resolve('unchanged') : client.applyKnown(step.object, live.get(step.key)))));
+      const results = await Promise.allSettled(batch.map((step) => (changes.get(step.key) === 'unchanged' ? Promise.resolve('unchanged') : client.applyKnown(objects.get(step.key)!, live.get(step.key)))));
       results.forEach((r, j) => {
         const key = displayKey(batch[j]!.key, 'default');
         if (r.status === 'rejected') {
@@ -203,6 +207,13 @@ function ofCurrentTemplate(o: KubeObject, pod: KubeObject): boolean {
 const workloadKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController']);
 
 /** The live objects for some keys, with one list request per kind and namespace. */
+/** The live autoscalers of the namespaces of a wave's scalable objects. */
+async function listAutoscalers(client: Client, steps: { object: KubeObject }[]): Promise<KubeObject[]> {
+  const namespaces = new Set(steps.filter((s) => ['Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController'].includes(s.object.kind)).map((s) => s.object.metadata.namespace ?? 'default'));
+  const lists = await Promise.all([...namespaces].map((ns) => client.list('HorizontalPodAutoscaler', ns).catch(() => [])));
+  return lists.flat();
+}
+
 async function fetchLive(client: Client, keys: ObjectKey[]): Promise<Map<ObjectKey, KubeObject>> {
   const groups = new Map<string, { kind: string; namespace?: string }>();
   for (const key of keys) {

@@ -13,6 +13,7 @@ import { keyOf, parseKey } from '../manifest/keys.js';
 import type { KubeObject, Manifest } from '../manifest/types.js';
 import { plan } from '../apply/plan.js';
 import { planGraph, type PlanGraph } from '../apply/plan-graph.js';
+import { autoscaledKeys, specBesideReplicas, withAutoscaledReplicas } from '../apply/autoscaled.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readFolderSnapshot, watchFolder, type Snapshot } from './folder-source.js';
 import { defaultSourceLimits, type SourceLimits } from '../manifest/read-folder.js';
@@ -51,8 +52,12 @@ export class ApplicationController {
   private readonly state: ControllerState;
   /** Syncs interrupted by a restart, resumed after the last wave they wrote: key -> revision and wave. */
   private readonly resumes = new Map<string, { revision: string; wave: number }>();
-  /** The generation of each object of an Application seen last, to tell spec changes from status. */
-  private readonly generations = new Map<string, number>();
+  /**
+   * What each object of an Application was seen as last, to tell spec changes from status: its
+   * generation, or for an object an autoscaler scales its spec beside the replicas (the
+   * autoscaler's, not drift).
+   */
+  private readonly generations = new Map<string, string>();
   /** The branch tip each Git Application saw last, to tell when a new commit arrives. */
   private readonly tips = new Map<string, string>();
   private readonly queue: SyncQueue;
@@ -300,10 +305,11 @@ export class ApplicationController {
     const instance = o.metadata.labels?.[instanceLabel];
     if (!instance) return;
     const objectKey = keyOf(o);
-    const generation = o.metadata.generation ?? 0;
+    const autoscaled = type !== 'DELETED' && o.spec?.replicas !== undefined && autoscaledKeys(this.store.list({ kind: 'HorizontalPodAutoscaler', namespace: o.metadata.namespace })).has(objectKey);
+    const seen = autoscaled ? specBesideReplicas(o) : String(o.metadata.generation ?? 0);
     const before = this.generations.get(objectKey);
-    this.generations.set(objectKey, generation);
-    if (type !== 'DELETED' && (before === undefined || before === generation)) return;
+    this.generations.set(objectKey, seen);
+    if (type !== 'DELETED' && (before === undefined || before === seen)) return;
     const app = this.store.list({ kind: 'Application' }).find((a) => a.metadata.name === instance);
     if (!app) return;
     const key = `${app.metadata.namespace}/${app.metadata.name}`;
@@ -346,9 +352,10 @@ export class ApplicationController {
   drift(namespace: string, name: string): DiffResult | undefined {
     const desired = this.desiredOf(`${namespace}/${name}`);
     if (!desired) return undefined;
-    const live = desired.map((o) => this.store.get(o.kind, o.metadata.namespace, o.metadata.name)).filter((o): o is KubeObject => !!o).map(maskSecret);
-    const result = diff(desired, live);
-    return result;
+    const found = desired.map((o) => this.store.get(o.kind, o.metadata.namespace, o.metadata.name));
+    const autoscaled = autoscaledKeys([...desired, ...this.store.list({ kind: 'HorizontalPodAutoscaler' })]);
+    const compared = desired.map((o, i) => withAutoscaledReplicas(o, found[i], autoscaled));
+    return diff(compared, found.filter((o): o is KubeObject => !!o).map(maskSecret));
   }
 
   /**
@@ -385,7 +392,9 @@ export class ApplicationController {
       const o = this.store.get(kind, ns || undefined, n);
       if (o) live.push(o);
     }
-    return { revision: snapshot.revision, commit, problems: [], diff: diff(desired, live, prunable) };
+    const autoscaled = autoscaledKeys([...desired, ...this.store.list({ kind: 'HorizontalPodAutoscaler' })]);
+    const compared = desired.map((o) => withAutoscaledReplicas(o, this.store.get(o.kind, o.metadata.namespace, o.metadata.name), autoscaled));
+    return { revision: snapshot.revision, commit, problems: [], diff: diff(compared, live, prunable) };
   }
 
   /** The plan of what the Application applied last, as a graph (the status page draws it). */
