@@ -280,3 +280,21 @@ spec:
     ['spec.template.spec.restartPolicy', 'must be Never when podFailurePolicy is set (its rules read the exit codes of Pods that ended)'],
   ]);
 });
+
+test("a downward API file of a container's resources names that container, in a downwardAPI or projected volume", (t) => {
+  const pod = (items: string) => parseOne(`apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  containers: [{ name: a, image: busybox }]
+  volumes:
+  - { name: d, downwardAPI: { items: ${items} } }
+  - { name: p, projected: { sources: [{ downwardAPI: { items: ${items} } }] } }
+`);
+  t.deepEqual(errorsOf(pod('[{ path: mem, resourceFieldRef: { containerName: a, resource: limits.memory } }]')), []);
+  t.deepEqual(errorsOf(pod('[{ path: mem, resourceFieldRef: { resource: limits.memory } }]')).map((e) => [e.field, e.message]), [
+    ['spec.volumes[0].downwardAPI.items[0].resourceFieldRef.containerName', 'is required in a volume: name the container whose resources the file holds'],
+    ['spec.volumes[1].projected.sources[0].downwardAPI.items[0].resourceFieldRef.containerName', 'is required in a volume: name the container whose resources the file holds'],
+  ]);
+  t.deepEqual(errorsOf(pod('[{ path: mem, resourceFieldRef: { containerName: b, resource: limits.memory } }]')).map((e) => e.message), ['names no container of the Pod ("b")', 'names no container of the Pod ("b")']);
+});

@@ -169,6 +169,21 @@ function checkPodSpec(spec: PodSpec, at: FieldPath, issues: Issue[], claimTempla
     if (sources.length !== 1) {
       issues.push({ path: [...at, 'volumes', i], message: sources.length === 0 ? 'needs one source: emptyDir, persistentVolumeClaim, configMap, secret, hostPath, downwardAPI or projected' : `has several sources (${sources.join(', ')}); give one` });
     }
+    // A file of a container's resources names the container, as Kubernetes requires in a volume.
+    const downward: [FieldPath, { resourceFieldRef?: { containerName?: string } }[]][] = [];
+    const dv = (v as { downwardAPI?: { items?: [] } }).downwardAPI;
+    if (dv?.items) downward.push([[...at, 'volumes', i, 'downwardAPI', 'items'], dv.items]);
+    ((v as { projected?: { sources?: { downwardAPI?: { items?: [] } }[] } }).projected?.sources ?? []).forEach((src, j) => {
+      if (src.downwardAPI?.items) downward.push([[...at, 'volumes', i, 'projected', 'sources', j, 'downwardAPI', 'items'], src.downwardAPI.items]);
+    });
+    for (const [where, items] of downward) {
+      items.forEach((item, k) => {
+        const ref = item.resourceFieldRef;
+        if (!ref) return;
+        if (ref.containerName === undefined) issues.push({ path: [...where, k, 'resourceFieldRef', 'containerName'], message: 'is required in a volume: name the container whose resources the file holds' });
+        else if (!containers.some((x) => x.name === ref.containerName) && !initContainers.some((x) => x.name === ref.containerName)) issues.push({ path: [...where, k, 'resourceFieldRef', 'containerName'], message: `names no container of the Pod (${JSON.stringify(ref.containerName)})` });
+      });
+    }
   }
   const names = new Map<string, string>();
   for (let k = 0; k < containers.length + initContainers.length; k++) {
