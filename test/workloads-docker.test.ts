@@ -113,7 +113,7 @@ spec:
     const p = await server.client.get('Pod', 'sts', 'web-0');
     const c = await server.client.get('PersistentVolumeClaim', 'sts', 'data-web-0');
     return p && p.metadata.uid !== pod0.metadata.uid && isReady(p) && c && c.metadata.uid !== claim0.metadata.uid && !c.metadata.deletionTimestamp;
-  }, 120_000);
+  }, 240_000);
 });
 
 test.serial('kubectl rollout history and undo of a StatefulSet and a DaemonSet: each template a ControllerRevision, undo back to the first one', async (t) => {
@@ -859,7 +859,7 @@ spec:
   t.regex((await k(['get', 'pvc', '-n', 'storage'])).out, /books\s+Terminating\s+shelf/);
   t.is((await server.client.get('Pod', 'storage', 'writer'))!.status.phase, 'Running');
   t.is((await k(['delete', 'pod', 'writer', '-n', 'storage', '--wait=false'])).code, 0);
-  await waitFor('both volumes Released', async () => (await server.client.list('PersistentVolume')).filter((pv) => pv.status?.phase === 'Released').length === 2, 60_000);
+  await waitFor('both volumes Released', async () => (await server.client.list('PersistentVolume')).filter((pv) => pv.status?.phase === 'Released').length === 2, 180_000);
   t.is(await server.client.get('PersistentVolumeClaim', 'storage', 'books'), undefined);
   t.is(readFileSync(path.join(folder, 'note'), 'utf8'), 'on the shelf\n', 'nothing deleted');
 
@@ -876,13 +876,13 @@ spec:
   - { name: c, image: "${image}", command: ["sh", "-c", "echo found > /late/note; sleep 3600"], volumeMounts: [{ name: late, mountPath: /late }] }
   volumes: [{ name: late, persistentVolumeClaim: { claimName: late } }]
 `);
-  await waitFor('the Pod unscheduled for its missing claim', async () => (await unscheduled()).includes('persistentvolumeclaim "late" not found'));
+  await waitFor('the Pod unscheduled for its missing claim', async () => (await unscheduled()).includes('persistentvolumeclaim "late" not found'), 120_000);
   await apply(t, 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: { name: late, namespace: storage }\nspec: { storageClassName: manual, accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }\n');
-  await waitFor('the Pod unscheduled for its unbound claim', async () => (await unscheduled()).includes('persistentvolumeclaim "late" is not bound'));
+  await waitFor('the Pod unscheduled for its unbound claim', async () => (await unscheduled()).includes('persistentvolumeclaim "late" is not bound'), 120_000);
   t.is((await server.client.get('Pod', 'storage', 'reader'))!.spec.nodeName, undefined);
   await apply(t, `apiVersion: v1\nkind: PersistentVolume\nmetadata: { name: late-shelf }\nspec: { capacity: { storage: 1Gi }, accessModes: [ReadWriteOnce], storageClassName: manual, hostPath: { path: "${later}" } }\n`);
   t.is((await k(['wait', '--for=condition=Ready', 'pod/reader', '-n', 'storage', '--timeout=120s'])).code, 0);
-  await waitFor('the note in the written volume', async () => existsSync(path.join(later, 'note')));
+  await waitFor('the note in the written volume', async () => existsSync(path.join(later, 'note')), 120_000);
   t.is(readFileSync(path.join(later, 'note'), 'utf8'), 'found\n');
   t.is((await k(['delete', 'pod', 'reader', '-n', 'storage', '--wait=false'])).code, 0);
 });

@@ -72,8 +72,7 @@ export class StorageProtection {
     const latest = this.store.get(o.kind, o.metadata.namespace, o.metadata.name);
     if (!latest) return;
     const others = (latest.metadata.finalizers ?? []).filter((f) => f !== finalizer);
-    await this.client
-      .update({ ...latest, metadata: { ...latest.metadata, finalizers: on ? [...others, finalizer] : others } })
-      .catch((err) => this.log('cannot update a finalizer', { kind: o.kind, name: o.metadata.name, finalizer, err: (err as Error).message }));
+    // A write that fails (another writer in between) fails the pass, which is tried again soon.
+    await this.client.update({ ...latest, metadata: { ...latest.metadata, finalizers: on ? [...others, finalizer] : others } });
   }
 }
