@@ -110,7 +110,12 @@ for (const version of ['1.27', '1.30', '1.33']) {
     t.is(asJson.status.availableReplicas, 1);
     t.regex(await ok(['get', 'deploy,svc,cm,secret,pvc,ns', '-n', ns, '-o', 'name']), /^deployment\.apps\/web\nservice\/web\nconfigmap\/settings\nsecret\/creds\npersistentvolumeclaim\/data\nnamespace\/default/m);
     const all = await ok(['get', 'all', '-n', ns]);
-    for (const name of [/pod\/web-/, /service\/web/, /deployment\.apps\/web/, /replicaset\.apps\/web-/]) t.regex(all, name);
+    // In Kubernetes' order: Pods, Services, Deployments, ReplicaSets (each group's resources listed by name).
+    const at = [/pod\/web-/, /service\/web/, /deployment\.apps\/web/, /replicaset\.apps\/web-/].map((name) => all.search(name));
+    t.false(at.includes(-1), all);
+    t.deepEqual([...at].sort((a, b) => a - b), at, all);
+    // Named as Kubernetes names them: the template's hash and a suffix in its name alphabet, never hex.
+    t.regex(all, /pod\/web-[456789bcdf]{1,10}-[bcdfghjklmnpqrstvwxz2456789]{5}\s/);
 
     // kubectl debug without -i (a PATCH of pods/NAME/ephemeralcontainers, which kubectl 1.27 sends
     // too) adds a container that runs once beside the Pod's.

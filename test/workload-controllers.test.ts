@@ -10,6 +10,7 @@ import { recordRevision } from '../src/runtime/controller-revisions.js';
 import { lastDue } from '../src/runtime/cron-job-controller.js';
 import { cronScheduleProblem } from '../src/manifest/cron-schedule.js';
 import { validateObject } from '../src/manifest/validate.js';
+import { nameSuffix, podTemplateHash } from '../src/manifest/pod-template.js';
 
 // The controllers' logic, from fixtures, against an in-memory context (the evidence on Docker is
 // test/workloads-docker.test.ts).
@@ -265,4 +266,17 @@ test('a Pod is available once ready for minReadySeconds and not restarted in the
   t.deepEqual(availability(pod(1), 5, now), { available: false, at: now + 4000 });
   t.deepEqual(availability(pod(30, 3), 0, now), { available: false, at: now + 7000 }, 'restarted 3 s ago: not counted for 7 s more');
   t.deepEqual(availability(pod(30, 20), 0, now), { available: true });
+});
+
+test("a Deployment's pod-template-hash and a generated name's suffix are made of Kubernetes' name alphabet, the hash stable for a template", (t) => {
+  const template = podTemplate({ app: 'web' });
+  const hash = podTemplateHash(template);
+  t.regex(hash, /^[bcdfghjklmnpqrstvwxz2456789]{1,10}$/);
+  t.is(podTemplateHash(JSON.parse(JSON.stringify(template))), hash);
+  t.not(podTemplateHash(podTemplate({ app: 'other' })), hash);
+  // The decimal digits of a 32-bit hash, mapped: only 4 to 9 and b, c, d, f appear.
+  t.regex(hash, /^[456789bcdf]+$/);
+  const suffixes = Array.from({ length: 50 }, () => nameSuffix());
+  t.true(suffixes.every((s) => /^[bcdfghjklmnpqrstvwxz2456789]{5}$/.test(s)), suffixes.join(' '));
+  t.true(new Set(suffixes).size > 45);
 });

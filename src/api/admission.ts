@@ -1,11 +1,11 @@
 import { cloneJson } from '../manifest/clone.js';
 import { connectionProblem, credentialsNamespace, credentialsOf, dockerCredentialsAnnotation, dockerHostAnnotation, dockerInsecureAnnotation, parseDockerHost } from '../runtime/docker-connection.js';
 import { priorityAdmission } from './priority.js';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { applyDefaults } from '../manifest/defaults.js';
 import { formatPath, type KubeObject } from '../manifest/types.js';
 import { validateObject } from '../manifest/validate.js';
-import { jobLabels, podSpecOf } from '../manifest/pod-template.js';
+import { jobLabels, nameSuffix, podSpecOf } from '../manifest/pod-template.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ApiError } from './errors.js';
 import { clusterIPAllocation } from './cluster-ip.js';
@@ -48,9 +48,7 @@ export const generateName: AdmissionPlugin = {
   mutate(r) {
     const m = r.object.metadata;
     if (r.operation !== 'CREATE' || m.name || !m.generateName) return;
-    const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-    const bytes = randomBytes(5);
-    m.name = `${m.generateName}${[...bytes].map((b) => alphabet[b % alphabet.length]).join('')}`.slice(0, 253);
+    m.name = `${m.generateName}${nameSuffix()}`.slice(0, 253);
   },
 };
 

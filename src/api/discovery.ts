@@ -5,6 +5,9 @@ export function versionInfo(gouvernailVersion: string) {
   return { major: '1', minor: '32', gitVersion: `v1.32.0-gouvernail.${gouvernailVersion}`, gitCommit: '0', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'node', compiler: 'gc', platform: 'linux/amd64' };
 }
 
+/** Resources as the API server lists them within a group version: by name (so `kubectl get all` shows Pods before Services). */
+const byName = [...resources].sort((a, b) => (a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0));
+
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const verbsOf = (r: Resource) => (r.virtual ? ['create'] : allVerbs);
 
@@ -36,7 +39,7 @@ export function apiGroupList() {
 
 /** `GET /api/v1`, `GET /apis/GROUP/VERSION`: resources and their subresources, as an APIResourceList. */
 export function apiResourceList(group: string, version: string) {
-  const list = resources.filter((r) => r.group === group && r.version === version);
+  const list = byName.filter((r) => r.group === group && r.version === version);
   if (list.length === 0) return undefined;
   return {
     kind: 'APIResourceList',
@@ -63,7 +66,7 @@ export function aggregatedDiscovery(core: boolean, apiVersion: 'v2' | 'v2beta1')
       versions: versions.map((version) => ({
         version,
         freshness: 'Current',
-        resources: resources
+        resources: byName
           .filter((r) => r.group === group && r.version === version)
           .map((r) => ({
             resource: r.plural,

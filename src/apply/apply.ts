@@ -1,4 +1,4 @@
-import { templateHash } from '../manifest/pod-template.js';
+import { podTemplateHash, templateHash } from '../manifest/pod-template.js';
 import { restartWindowMs } from '../runtime/controller-context.js';
 import type { Client } from '../api/client.js';
 import { assessHealth } from '../health/health.js';
@@ -199,7 +199,8 @@ async function podTrouble(client: Client, o: KubeObject): Promise<{ fatal?: stri
 
 function ofCurrentTemplate(o: KubeObject, pod: KubeObject): boolean {
   const labels = pod.metadata.labels ?? {};
-  if (o.kind === 'Deployment') return labels['pod-template-hash'] === templateHash(o.spec.template);
+  // (A ReplicaSet made before Gouvernail wrote Kubernetes' encoding keeps its hex hash.)
+  if (o.kind === 'Deployment') return labels['pod-template-hash'] === podTemplateHash(o.spec.template) || labels['pod-template-hash'] === templateHash(o.spec.template);
   if (o.kind === 'StatefulSet' || o.kind === 'DaemonSet') return labels['controller-revision-hash'] === `${o.metadata.name}-${templateHash(o.spec.template)}`;
   return true;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { KubeObject, PodSpec } from './types.js';
 
 /** Where each kind that runs Pods keeps its Pod template (the Pod itself for a Pod). */
@@ -47,9 +47,30 @@ export function podTemplateOf(o: KubeObject): { metadata?: { labels?: Record<str
   return t ? at(o, t) : undefined;
 }
 
-/** Kubernetes' pod-template-hash: a short, stable hash of the Pod template. */
+/** A short, stable hash of a Pod template (a StatefulSet's or DaemonSet's revision). */
 export function templateHash(template: unknown): string {
   return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
+}
+
+/** The characters Kubernetes makes names of: no vowels, no 0, 1 or 3 (no words, nothing to misread). */
+const nameAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** Kubernetes' generated-name suffix: five characters of the name alphabet (generateName, a ReplicaSet's Pods). */
+export function nameSuffix(): string {
+  let out = '';
+  for (const b of randomBytes(5)) out += nameAlphabet[b % nameAlphabet.length];
+  return out;
+}
+
+/**
+ * A Deployment's pod-template-hash as Kubernetes writes it: a 32-bit hash of the template, its
+ * decimal digits each mapped into the name alphabet (so `web-7c5ddbdf54`, never hex).
+ */
+export function podTemplateHash(template: unknown): string {
+  const digits = String(createHash('sha256').update(JSON.stringify(template)).digest().readUInt32BE(0));
+  let out = '';
+  for (let i = 0; i < digits.length; i++) out += nameAlphabet[digits.charCodeAt(i) % nameAlphabet.length];
+  return out;
 }
 
 /** The labels a Job's Pods carry, as Kubernetes writes them (the new names and the legacy ones). */

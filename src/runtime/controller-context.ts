@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { templateHash } from '../manifest/pod-template.js';
+import { nameSuffix, podTemplateHash, templateHash } from '../manifest/pod-template.js';
 
-export { templateHash };
+export { nameSuffix, podTemplateHash, templateHash };
 import { cloneJson } from '../manifest/clone.js';
 import type { KubeObject } from '../manifest/types.js';
 import { deepEqual } from '../diff/deep-equal.js';
@@ -75,11 +74,6 @@ export function isPodFinished(pod: KubeObject): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
-/** Kubernetes' generated-name suffix: five characters. */
-export function nameSuffix(): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
-}
 
 /** A Pod made from an owner's template, with extra labels and spec fields. */
 export function podFromTemplate(owner: KubeObject, template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: unknown }, name: string, extra: { labels?: Record<string, string>; spec?: Record<string, unknown> } = {}): KubeObject {

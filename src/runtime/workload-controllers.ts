@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { sameTemplateIgnoringHash, templateHash } from './controller-context.js';
+import { nameSuffix, podTemplateHash, sameTemplateIgnoringHash, templateHash } from './controller-context.js';
 
 export { templateHash };
 import { cloneJson } from '../manifest/clone.js';
@@ -321,7 +320,7 @@ export class WorkloadControllers {
   private async reconcileDeployment(d: KubeObject): Promise<void> {
     const ns = d.metadata.namespace!;
     const spec = d.spec;
-    const hash = templateHash(spec.template);
+    const hash = podTemplateHash(spec.template);
     const all = this.list({ kind: 'ReplicaSet', namespace: ns }).filter((rs) => ownedBy(rs, d));
     // The ReplicaSet of this template: by its hash, else by the template itself (a rollback's
     // template, written back by kubectl, may differ from the original in what JSON leaves out).
@@ -487,7 +486,7 @@ export class WorkloadControllers {
     const want: number = rs.spec.replicas;
     for (let i = pods.length; i < want; i++) {
       const template = rs.spec.template;
-      const name = `${rs.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`;
+      const name = `${rs.metadata.name}-${nameSuffix()}`;
       await this.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels: template.metadata?.labels, annotations: template.metadata?.annotations, ownerReferences: [owner(rs)] }, spec: cloneJson(template.spec) });
       this.events?.replicaSet.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`);
     }
