@@ -11,6 +11,7 @@ import { impersonationOf } from '../src/api/impersonate.js';
 import { jsonPatch, strategicMergePatch } from '../src/api/patch.js';
 import { resourceForKind } from '../src/api/resources.js';
 import { ObjectStore } from '../src/store/object-store.js';
+import { diff } from '../src/diff/diff.js';
 import { root, tempDir } from './helpers.js';
 
 function setup(authorize?: (a: Attributes) => boolean) {
@@ -283,18 +284,25 @@ test('ephemeral containers come only through pods/NAME/ephemeralcontainers, only
   t.regex(await refused(admin.update({ ...updated, spec: { ...updated.spec, ephemeralContainers: [] } })), /may only be changed through the ephemeralcontainers subresource/);
 });
 
-test('a manifest applied again keeps what the server and controllers wrote on the live object: a claim\'s volume, its node and finalizer; the manifest\'s own fields win', async (t) => {
+test('a manifest applied again keeps what the server and controllers wrote on the live object: a claim\'s volume, its default class, its node and finalizer; the manifest\'s own fields win', async (t) => {
   const { admin } = setup();
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  await admin.create({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'fast', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'gouvernail.io/local-volume' } as never);
   const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default', annotations: { team: 'a' } }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
   const made = await admin.create(structuredClone(claim));
   t.deepEqual(made.metadata.finalizers, ['kubernetes.io/pvc-protection']);
+  // A claim that names no class gets the default one's name (DefaultStorageClass); an empty name asks for none and is kept.
+  t.is(made.spec.storageClassName, 'fast');
+  const classless = await admin.create({ ...structuredClone(claim), metadata: { name: 'classless', namespace: 'default' }, spec: { ...claim.spec, storageClassName: '' } });
+  t.is(classless.spec.storageClassName, '');
+  t.deepEqual(diff([claim as never], [made], new Set()).counts.update, 0, 'the class admission named is no drift');
   // What the binder and scheduler write.
   const bound = await admin.update({ ...made, spec: { ...made.spec, volumeName: 'shelf' }, metadata: { ...made.metadata, annotations: { ...made.metadata.annotations, 'volume.kubernetes.io/selected-node': 'n1' } } });
   // The manifest changed in Git (a label added, its own annotation changed): applied over the live claim.
   t.is(await admin.applyKnown({ ...claim, metadata: { ...claim.metadata, labels: { tier: 'db' }, annotations: { team: 'b' } } }, bound), 'configured');
   const after = (await admin.get('PersistentVolumeClaim', 'default', 'data'))!;
   t.is(after.spec.volumeName, 'shelf');
+  t.is(after.spec.storageClassName, 'fast');
   t.deepEqual(after.metadata.annotations, { team: 'b', 'volume.kubernetes.io/selected-node': 'n1' });
   t.deepEqual(after.metadata.labels, { tier: 'db' });
   t.deepEqual(after.metadata.finalizers, ['kubernetes.io/pvc-protection']);

@@ -800,7 +800,7 @@ spec:
 });
 
 test.serial('storage: a claim without a class gets a Docker volume and its PersistentVolume from the default local-path class; a claim binds to a hostPath volume written by hand; a released volume is kept', async (t) => {
-  t.regex((await k(['get', 'storageclass'])).out, /local-path\s+gouvernail\.io\/local-volume\s+Retain\s+WaitForFirstConsumer/);
+  t.regex((await k(['get', 'storageclass'])).out, /local-path \(default\)\s+gouvernail\.io\/local-volume\s+Retain\s+WaitForFirstConsumer/);
   const folder = tempDir();
   await apply(t, `apiVersion: v1
 kind: Namespace
@@ -852,7 +852,10 @@ spec:
   const pvs = (await k(['get', 'pv'])).out;
   t.regex(pvs, new RegExp(`pvc-${scratch.metadata.uid}\\s+1Gi\\s+RWO\\s+Retain\\s+Bound\\s+storage/scratch\\s+local-path`));
   t.regex(pvs, /shelf\s+1Gi\s+RWO\s+Retain\s+Bound\s+storage\/books\s+manual/);
-  t.regex((await k(['get', 'pvc', '-n', 'storage'])).out, /books\s+Bound\s+shelf/);
+  const pvcs = (await k(['get', 'pvc', '-n', 'storage'])).out;
+  t.regex(pvcs, /books\s+Bound\s+shelf/);
+  // The claim that named no class was given the default one's name when it was made (DefaultStorageClass).
+  t.regex(pvcs, new RegExp(`scratch\\s+Bound\\s+pvc-${scratch.metadata.uid}\\s+1Gi\\s+RWO\\s+local-path`));
   // The claims go, but not while their Pod runs (kubernetes.io/pvc-protection); then the volumes are kept, Released.
   t.deepEqual(scratch.metadata.finalizers, ['kubernetes.io/pvc-protection']);
   t.is((await k(['delete', 'pvc', 'books', 'scratch', '-n', 'storage', '--wait=false'])).code, 0);

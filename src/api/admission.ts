@@ -10,6 +10,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { ApiError } from './errors.js';
 import { clusterIPAllocation } from './cluster-ip.js';
 import { serviceTypeChange } from './service-type-change.js';
+import { defaultStorageClass } from './default-storage-class.js';
 import { isSystemComponent, type Identity } from './identity.js';
 import { checkPodSecurity, describeViolations, type Level } from './pod-security.js';
 import { applyLimitRanges, exceeds, quotaUsage, usageOf } from './resource-limits.js';
@@ -409,7 +410,7 @@ export const podIdentity: AdmissionPlugin = {
   },
 };
 
-export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, serviceTypeChange, storageProtection, claimVolumeKept, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
+export const defaultAdmission: AdmissionPlugin[] = [generateName, repoCredentials, defaults, serviceTypeChange, storageProtection, claimVolumeKept, defaultStorageClass, priorityAdmission, jobSelector, limitRanger, nodePortAllocation, clusterIPAllocation(), componentKinds, nodeRegistration, namespaceLifecycle, schemaValidation, podIdentity, podSecurity, resourceQuota];
 
 export function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): void {
   for (const p of plugins) p.mutate?.(request);

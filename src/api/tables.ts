@@ -213,7 +213,7 @@ const columns: Record<string, Column[]> = {
     ageCol,
   ],
   StorageClass: [
-    col('Provisioner', 'The provisioner of the class.', (c) => `${c.provisioner ?? ''}${c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true' ? '' : ''}`),
+    col('Provisioner', 'The provisioner of the class.', (c) => String(c.provisioner ?? '')),
     col('ReclaimPolicy', 'What happens to a volume when its claim goes.', (c) => (c.reclaimPolicy as string) ?? 'Delete'),
     col('VolumeBindingMode', 'When a claim is bound: when a Pod first uses it.', (c) => (c.volumeBindingMode as string) ?? 'WaitForFirstConsumer'),
     col('AllowVolumeExpansion', 'Whether a claim may grow.', (c) => String(c.allowVolumeExpansion ?? false)),
@@ -296,7 +296,12 @@ const columns: Record<string, Column[]> = {
   ],
 };
 
-const nameColumn: Column = col('Name', 'Name must be unique within a namespace.', (o) => o.metadata.name);
+// A default class or ingress class is named with "(default)" after it, as kubectl shows it.
+const defaultMarks: Record<string, string> = { StorageClass: 'storageclass.kubernetes.io/is-default-class', IngressClass: 'ingressclass.kubernetes.io/is-default-class' };
+const nameColumn: Column = col('Name', 'Name must be unique within a namespace.', (o) => {
+  const mark = defaultMarks[o.kind];
+  return mark && o.metadata.annotations?.[mark] === 'true' ? `${o.metadata.name} (default)` : o.metadata.name;
+});
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 

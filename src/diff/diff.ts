@@ -87,12 +87,18 @@ const assignedToPods = ['nodeName', 'priority', 'priorityClassName', 'preemption
 
 /**
  * What the server assigns when a manifest leaves it out is not drift: a Service's cluster IP and
- * node ports, a Pod's node and priority, are taken from the live object where the manifest names none.
+ * node ports, a Pod's node and priority, a claim's default class, are taken from the live object
+ * where the manifest names none.
  */
 function withAssigned(desired: KubeObject, live: KubeObject): KubeObject {
   if (!desired.spec || !live.spec) return desired;
   if (desired.kind === 'Pod') {
     for (const f of assignedToPods) if (desired.spec[f] === undefined && live.spec[f] !== undefined) desired.spec[f] = live.spec[f];
+    return desired;
+  }
+  // The default class admission named for a claim that names none.
+  if (desired.kind === 'PersistentVolumeClaim') {
+    if (desired.spec.storageClassName === undefined && live.spec.storageClassName !== undefined) desired.spec.storageClassName = live.spec.storageClassName;
     return desired;
   }
   if (desired.kind !== 'Service') return desired;
