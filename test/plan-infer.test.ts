@@ -78,6 +78,32 @@ test('a bare word outside a host variable, the command or the args is not a host
   t.deepEqual(p.names, [['Service/db', 'Deployment/api', 'Deployment/db']]);
 });
 
+test("a host named by a workload's name, with no Service of that name, is warned about where it is written, as kompose's output of a compose service without ports has it", (t) => {
+  const p = planOf(`${service('web')}---\n${deployment('db', {})}---\n${deployment('web', { env: [{ name: 'WORDPRESS_DB_HOST', value: 'db:3306' }] })}`);
+  t.deepEqual(p.problems.filter((x) => x.severity === 'error'), []);
+  const warnings = p.problems.filter((x) => x.severity === 'warning').map(formatProblem);
+  t.deepEqual(warnings, [
+    'inline.yaml:24:87: Deployment/web: spec.template.spec.containers[0].env[0].value: env WORDPRESS_DB_HOST names db, and no Service is named so: a Pod reaches another by a Service\'s name, not by its workload\'s (Deployment/db) as in Docker Compose; add a Service db that selects its Pods (kubectl expose deployment db --port=3306)',
+  ]);
+  // No edge is made of it: the plan is as without the variable.
+  t.false(p.waitsOf('Deployment/default/web').some((w) => w.includes('inferred')));
+  // A StatefulSet's name, in a host variable without a port, in a folder with no Service at all.
+  const sts = planOf(`apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: cache }\nspec: { serviceName: cache, selector: { matchLabels: { app: cache } }, template: { metadata: { labels: { app: cache } }, spec: { containers: [{ name: c, image: busybox:1 }] } } }\n---\n${deployment('api', { env: [{ name: 'REDIS_HOST', value: 'cache' }] })}`);
+  t.deepEqual(sts.problems.map((x) => x.message), ["env REDIS_HOST names cache, and no Service is named so: a Pod reaches another by a Service's name, not by its workload's (StatefulSet/cache) as in Docker Compose; add a Service cache that selects its Pods"]);
+});
+
+test('no warning where the name resolves or is not surely a host: a Service of that name, one that exists already, a bare word outside a host variable, its own name, inference off', (t) => {
+  const quiet = (text: string, existing?: Set<string>) => {
+    const set = parseOne(text);
+    return plan(set.manifests, { existing }).problems.map(formatProblem);
+  };
+  t.deepEqual(quiet(`${service('db')}---\n${deployment('db', {})}---\n${deployment('web', { env: [{ name: 'DB_HOST', value: 'db:3306' }] })}`), []);
+  t.deepEqual(quiet(`${deployment('db', {})}---\n${deployment('web', { env: [{ name: 'DB_HOST', value: 'db' }] })}`, new Set(['Service/default/db'])), []);
+  t.deepEqual(quiet(`${deployment('db', {})}---\n${deployment('web', { env: [{ name: 'DB_NAME', value: 'db' }, { name: 'OTEL_SERVICE_NAME', value: 'db' }] })}`), []);
+  t.deepEqual(quiet(deployment('web', { env: [{ name: 'HOSTNAME', value: 'web' }] })), []);
+  t.deepEqual(quiet(`${deployment('db', {})}---\n${deployment('web', { env: [{ name: 'DB_HOST', value: 'db:3306' }] }, 'default', { 'gouvernail.io/infer': 'false' })}`), []);
+});
+
 test('the opt-outs: depends-on: none, and infer: "false" (which a kustomization can set for its folder)', (t) => {
   const none = planOf(`${service('db')}---\n${deployment('db', {})}---\n${deployment('api', { env: [{ name: 'DB_HOST', value: 'db' }] }, 'default', { 'gouvernail.io/depends-on': 'none' })}`);
   t.deepEqual(none.names, [['Service/db', 'Deployment/api', 'Deployment/db']]);

@@ -1,7 +1,8 @@
 import { keyOf, type ObjectKey } from '../manifest/keys.js';
 import { matchesSelector } from '../manifest/selector.js';
-import type { KubeObject } from '../manifest/types.js';
+import type { FieldPath, KubeObject } from '../manifest/types.js';
 import { podSpecOf } from './references.js';
+import { podSpecPath } from '../manifest/pod-template.js';
 
 /** `gouvernail.io/depends-on: none` turns inference off for one object; `gouvernail.io/infer: "false"` too. */
 export const inferAnnotation = 'gouvernail.io/infer';
@@ -10,6 +11,21 @@ export interface InferredNeed {
   key: ObjectKey;
   /** Why, for people: `env WORDPRESS_DB_HOST names Service/wordpress-mysql`. */
   reason: string;
+}
+
+/**
+ * A host named as Docker Compose resolves it, by the name of a workload of the set (`db:3306`, and
+ * Deployment/db with no Service db): on Kubernetes only a Service's name resolves. What kompose
+ * writes for a compose service without ports.
+ */
+export interface UnservedHost {
+  /** Where it is written: `spec.template.spec.containers[0].env[1].value`. */
+  field: FieldPath;
+  /** How people say where: `env WORDPRESS_DB_HOST`. */
+  where: string;
+  host: string;
+  port?: string;
+  workload: KubeObject;
 }
 
 /**
@@ -51,18 +67,25 @@ export function inferenceOff(o: KubeObject): boolean {
  * workloads of the set whose Pods the Service selects. A Service that selects the object's own
  * Pods is not a dependency (a peer list names itself).
  */
-export function inferredNeeds(o: KubeObject, index: ServiceIndex): InferredNeed[] {
+export function inferredNeeds(o: KubeObject, index: ServiceIndex, unserved?: UnservedHost[]): InferredNeed[] {
   const spec = podSpecOf(o);
-  if (!spec || inferenceOff(o) || index.empty) return [];
+  if (!spec || inferenceOff(o) || (index.empty && !unserved)) return [];
   const ns = o.metadata.namespace;
   const ownLabels: Record<string, string> = (o.kind === 'Pod' ? o.metadata.labels : o.spec?.template?.metadata?.labels) ?? {};
   const needs = new Map<ObjectKey, string>();
-  const mention = (where: () => string, text: string | undefined, bareNames: boolean) => {
+  const mention = (where: () => string, text: string | undefined, bareNames: boolean, field?: () => FieldPath) => {
     if (!text) return;
     const hosts = hostsIn(text, bareNames);
     for (let h = 0; h < hosts.length; h++) {
       const service = index.resolve(hosts[h]!, ns);
-      if (!service) continue;
+      if (!service) {
+        // Only where the text is surely a host: a host variable's value, or with its port.
+        const workload = unserved && !hosts[h]!.includes('.') ? index.workload(hosts[h]!, ns) : undefined;
+        if (!workload || workload === o) continue;
+        const port = new RegExp(`(?:^|[^-a-z0-9.])${hosts[h]!.replace(/-/g, '\\-')}:(\\d+)`, 'i').exec(text)?.[1];
+        if (port || strictHostVariable.test(where())) unserved!.push({ field: field!(), where: where(), host: hosts[h]!, port, workload });
+        continue;
+      }
       const selector = service.spec?.selector as Record<string, string> | undefined;
       if (selector && Object.keys(selector).length > 0 && service.metadata.namespace === ns && matchesSelector({ matchLabels: selector }, ownLabels)) continue;
       const why = `${where()} names Service/${service.metadata.name}${service.metadata.namespace === ns ? '' : `.${service.metadata.namespace}`}`;
@@ -76,18 +99,22 @@ export function inferredNeeds(o: KubeObject, index: ServiceIndex): InferredNeed[
     }
   };
   // Indexed loops: this runs for every workload of a plan (see references.ts).
-  const containers = spec.initContainers ? [...spec.initContainers, ...(spec.containers ?? [])] : (spec.containers ?? []);
-  for (let ci = 0; ci < containers.length; ci++) {
-    const c = containers[ci]!;
-    const env = c.env ?? [];
-    for (let i = 0; i < env.length; i++) {
-      const e = env[i]!;
-      if (e.value) mention(() => `env ${e.name}`, e.value, hostVariable.test(e.name));
+  const lists = ['initContainers', 'containers'] as const;
+  for (let l = 0; l < lists.length; l++) {
+    const containers = spec[lists[l]!] ?? [];
+    for (let ci = 0; ci < containers.length; ci++) {
+      const c = containers[ci]!;
+      const at = (...rest: FieldPath) => (): FieldPath => [...podSpecPath(o.kind)!, lists[l]!, ci, ...rest];
+      const env = c.env ?? [];
+      for (let i = 0; i < env.length; i++) {
+        const e = env[i]!;
+        if (e.value) mention(() => `env ${e.name}`, e.value, hostVariable.test(e.name), at('env', i, 'value'));
+      }
+      const command = c.command ?? [];
+      for (let i = 0; i < command.length; i++) mention(() => `command[${i}] of container ${c.name}`, command[i], false, at('command', i));
+      const args = c.args ?? [];
+      for (let i = 0; i < args.length; i++) mention(() => `args[${i}] of container ${c.name}`, args[i], false, at('args', i));
     }
-    const command = c.command ?? [];
-    for (let i = 0; i < command.length; i++) mention(() => `command[${i}] of container ${c.name}`, command[i], false);
-    const args = c.args ?? [];
-    for (let i = 0; i < args.length; i++) mention(() => `args[${i}] of container ${c.name}`, args[i], false);
   }
   const out: InferredNeed[] = [];
   needs.forEach((reason, key) => out.push({ key, reason }));
@@ -124,6 +151,11 @@ export class ServiceIndex {
     }
   }
 
+  /** The workload of the set a bare name names from a Pod of namespace `from`, if any. */
+  workload(name: string, from: string | undefined): KubeObject | undefined {
+    return this.workloadsByNamespace.get(from)?.find((w) => w.metadata.name === name);
+  }
+
   /** The Service a host names from a Pod of namespace `from`. */
   resolve(host: string, from: string | undefined): KubeObject | undefined {
     return host.includes('.') ? this.qualified.get(host) : this.qualified.get(`${host}@${from}`);
@@ -141,6 +173,9 @@ export class ServiceIndex {
 
 /** Variables whose bare value is a host: DB_HOST, REDIS_ADDR, API_URL, BROKERS, PEERS, ... */
 const hostVariable = /HOST|ADDR|URL|URI|SERVER|ENDPOINT|SERVICE|DSN|BROKER|PEER|UPSTREAM|BACKEND/i;
+
+/** Variables whose bare value is a host to resolve, said of a workload's name too: DB_HOST, REDIS_ADDR, SMTP_SERVER. */
+const strictHostVariable = /^env \S*(HOST|ADDR|SERVER)/i;
 
 /** The workloads of the set whose Pods a Service selects. */
 export function backing(service: KubeObject, workloads: KubeObject[]): KubeObject[] {

@@ -1,9 +1,9 @@
 import { displayKey, keyOf, makeKey, type ObjectKey } from '../manifest/keys.js';
 import { isNamespaced, kindInfo } from '../manifest/kinds.js';
 import type { Problem } from '../manifest/problems.js';
-import type { KubeObject, Manifest } from '../manifest/types.js';
+import { formatPath, type FieldPath, type KubeObject, type Manifest } from '../manifest/types.js';
 import { referencesOf } from './references.js';
-import { inferredNeeds, ServiceIndex } from './infer.js';
+import { inferredNeeds, ServiceIndex, type UnservedHost } from './infer.js';
 import { podSpecPath } from '../manifest/pod-template.js';
 
 export const dependsOnAnnotation = 'gouvernail.io/depends-on';
@@ -12,6 +12,9 @@ export const argoSyncWaveAnnotation = 'argocd.argoproj.io/sync-wave';
 
 /** Written in this order inside a wave; objects are not gated on each other by kind alone. */
 export const kindOrder = ['Namespace', 'PriorityClass', 'StorageClass', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolumeClaim', 'Service', 'StatefulSet', 'Deployment', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Pod', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Application'];
+
+/** The kinds `kubectl expose` makes a Service for. */
+const exposable = new Set(['Deployment', 'ReplicaSet', 'ReplicationController', 'Pod']);
 
 export type EdgeReason = 'depends-on' | 'sync-wave' | 'namespace' | 'reference' | 'inferred';
 
@@ -76,9 +79,9 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     nodes.push({ id, key, manifest: m, syncWave: annotatedWave ?? 0, annotatedWave, deps: [] });
     byKey.set(key, id);
   }
-  const problemAt = (m: Manifest, field: string[], message: string, code: Problem['code'] = 'PlanMissingDependency', severity: Problem['severity'] = 'error') => {
+  const problemAt = (m: Manifest, field: FieldPath, message: string, code: Problem['code'] = 'PlanMissingDependency', severity: Problem['severity'] = 'error') => {
     const at = m.locate(field);
-    problems.push({ severity, code, file: m.source.file, line: at.line, column: at.column, object: `${m.object.kind}/${m.object.metadata.name}`, field: field.join('.'), message });
+    problems.push({ severity, code, file: m.source.file, line: at.line, column: at.column, object: `${m.object.kind}/${m.object.metadata.name}`, field: formatPath(field), message });
   };
 
   const services: KubeObject[] = [];
@@ -89,6 +92,7 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
     else if (podSpecPath(o.kind) !== undefined) workloads.push(o);
   }
   const index = new ServiceIndex(services, workloads);
+  const unserved: UnservedHost[] = [];
   const objects = nodes.length;
   const existing = options.existing;
   const namespaces = new Map<string, { id: number; key: ObjectKey; on: string }>();
@@ -141,8 +145,14 @@ export function plan(manifests: Manifest[], options: PlanOptions = {}): Plan {
         problemAt(m, [], `${ref.field} refers to ${ref.kind}/${ref.name}, which is in no manifest and does not exist yet; ${cluster ? 'its Pods are refused until it does' : 'its Pods will wait for it'}`, 'PlanMissingDependency', 'warning');
       }
     }
-    const needs = inferredNeeds(o, index);
+    const needs = inferredNeeds(o, index, unserved);
     for (let i = 0; i < needs.length; i++) addEdgeTo(node, needs[i]!.key, 'inferred', needs[i]!.reason, ns, byKey, existing);
+    for (let i = 0; i < unserved.length; i++) {
+      const u = unserved[i]!;
+      if (existing?.has(makeKey('Service', ns, u.host))) continue;
+      problemAt(m, u.field, `${u.where} names ${u.host}, and no Service is named so: a Pod reaches another by a Service's name, not by its workload's (${u.workload.kind}/${u.workload.metadata.name}) as in Docker Compose; add a Service ${u.host} that selects its Pods${exposable.has(u.workload.kind) ? ` (kubectl expose ${u.workload.kind.toLowerCase()} ${u.workload.metadata.name} --port=${u.port ?? 'PORT'})` : ''}`, 'PlanMissingDependency', 'warning');
+    }
+    unserved.length = 0;
   }
 
   pullStructuralNeedsForward(nodes);
