@@ -6,6 +6,7 @@ import { clientFromKubeconfig } from '../src/cli/client.js';
 import path from 'node:path';
 import { containersOf, ensureImage, image, removeDockerObjects, runCli, startServer, waitFor, serveFlags, stopProcess } from './docker-helpers.js';
 import { root, tempDir } from './helpers.js';
+import type { KubeObject } from '../src/manifest/types.js';
 
 const configMap = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings, namespace: folder-app }\ndata: { mode: "${value}" }\n`;
 const namespace = 'apiVersion: v1\nkind: Namespace\nmetadata: { name: folder-app }\n';
@@ -28,14 +29,40 @@ test.serial('a folder Application applies on save, refuses a broken revision, pr
   await writeFile(path.join(dir, 'ns.yaml'), namespace);
   await writeFile(path.join(dir, 'config.yaml'), configMap('one'));
   await writeFile(path.join(dir, 'web.yaml'), deployment);
+  // A suspended CronJob (it makes no Pod) with a field Gouvernail does not act on, and a host that
+  // is the Deployment's name with no Service of that name: both applied, and warned about.
+  await writeFile(path.join(dir, 'cron.yaml'), `apiVersion: batch/v1
+kind: CronJob
+metadata: { name: report, namespace: folder-app }
+spec:
+  schedule: "0 3 * * *"
+  suspend: true
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          runtimeClassName: gvisor
+          containers: [{ name: report, image: "${image}", env: [{ name: API_HOST, value: "web:8080" }] }]
+`);
   await client.apply({ apiVersion: 'gouvernail.io/v1', kind: 'Application', metadata: { name: 'dev', namespace: 'default' }, spec: { source: { path: dir }, syncPolicy: { automated: true, prune: true } } });
   const app = () => client.get('Application', 'default', 'dev');
   const synced = await waitFor('the first sync', async () => {
     const a = await app();
     return a?.status?.sync?.status === 'Synced' ? a : undefined;
   });
-  t.is(synced.status.health.status, 'Healthy');
+  // The suspended CronJob is applied and not waited for; the Application's health says it is there.
+  t.is(synced.status.health.status, 'Suspended');
   t.is(synced.status.conditions.find((c: { type: string }) => c.type === 'Ready').status, 'True');
+  const warned = (a: KubeObject): string[] => (a.status?.conditions ?? []).find((c: { type: string }) => c.type === 'ManifestWarning')?.message.split('\n') ?? [];
+  const firstWarnings = warned(synced);
+  t.is(firstWarnings.length, 2, firstWarnings.join('\n'));
+  t.regex(firstWarnings.join('\n'), /cron\.yaml:\d+:\d+: CronJob\/report: spec\.jobTemplate\.spec\.template\.spec\.runtimeClassName: /);
+  t.regex(firstWarnings.join('\n'), /cron\.yaml:\d+:\d+: CronJob\/report: spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.env\[0\]\.value: env API_HOST names web, and no Service is named so/);
+  const events = await client.list('Event', 'default');
+  const event = events.find((e) => e.reason === 'ManifestWarnings' && (e.involvedObject as { name: string }).name === 'dev');
+  t.regex(String(event?.message), /^revision folder-[0-9a-f]{12} was applied with 2 warnings: cron\.yaml/);
+  t.is(event?.type, 'Warning');
   const web = await client.get('Deployment', 'folder-app', 'web');
   t.is(web!.metadata.labels!['app.gouvernail.io/instance'], 'dev');
   t.is((await containersOf(server.installation, 'folder-app')).filter((c) => c.State === 'running').length, 1);
@@ -67,9 +94,16 @@ test.serial('a folder Application applies on save, refuses a broken revision, pr
   await rm(path.join(dir, 'web.yaml'));
   await waitFor('the Deployment pruned', async () => !(await client.get('Deployment', 'folder-app', 'web')));
   await waitFor('its container gone', async () => (await containersOf(server.installation, 'folder-app')).length === 0);
+  // The host no longer names a workload of the folder: that warning is gone, the other stays.
+  const pruned = await waitFor('the warnings of the revision without web', async () => {
+    const a = await app();
+    return a?.status?.sync?.status === 'Synced' && warned(a).length === 1 ? a : undefined;
+  });
+  t.regex(warned(pruned)[0]!, /runtimeClassName/);
 
   // An emptied folder is not taken as "delete everything".
   await rm(path.join(dir, 'config.yaml'));
+  await rm(path.join(dir, 'cron.yaml'));
   await rm(path.join(dir, 'ns.yaml'));
   const empty = await waitFor('the empty source refused', async () => {
     const a = await app();
@@ -136,6 +170,11 @@ test.serial('gouvernail serve --watch DIR applies the folder as you save it; app
   const sync = await runCli('app', 'sync', 'my-stack', '--kubeconfig', kubeconfig);
   t.is(sync.out.trim(), 'sync of my-stack started');
   await waitFor('three syncs in the history', async () => ((await client.get('Application', 'default', 'my-stack'))?.status?.history?.length ?? 0) >= 3);
+  // app get prints the Application as kubectl get -o yaml does: without who wrote which field.
+  const got = await runCli('app', 'get', 'my-stack', '--kubeconfig', kubeconfig);
+  t.regex(got.out, /^apiVersion: gouvernail\.io\/v1\nkind: Application\n/);
+  t.regex(got.out, /lastAppliedRevision: folder-[0-9a-f]{12}/);
+  t.notRegex(got.out, /managedFields/);
   const history = await runCli('app', 'history', 'my-stack', '--kubeconfig', kubeconfig);
   t.regex(history.out, /STARTED\s+DURATION\s+RESULT\s+REVISION\s+MESSAGE\n.*Succeeded\s+folder-[0-9a-f]{12}/);
 });

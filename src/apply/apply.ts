@@ -262,6 +262,9 @@ async function waitHealthy(client: Client, keys: ObjectKey[], options: ApplyOpti
       const trouble = o && (h.status === 'Healthy' || h.status === 'Progressing' || h.status === 'Degraded') ? await podTrouble(client, o) : {};
       if (trouble.fatal) throw new ApplyError(`${displayKey(key, 'default')} failed before ${what}: ${trouble.fatal}; the waves after it were not applied (fix the container and apply again: kubectl logs --previous shows what it printed)`);
       if (h.status === 'Healthy' && !trouble.unsteady) continue;
+      // Suspended (a paused Deployment, a suspended Job or CronJob) is where the manifest asks it to
+      // stay: nothing to wait for, as Flux's kstatus has it; waiting would only end at the timeout.
+      if (h.status === 'Suspended') continue;
       if (h.status === 'Healthy') {
         pending.push(`${displayKey(key, 'default')}: ${trouble.unsteady}`);
         continue;

@@ -221,6 +221,9 @@ export class ApplicationController {
       this.finish(app, snapshot.revision, startedAt, 'Failed', message, { stalled: message });
       return true;
     }
+    // A field not acted on, a guess the plan could not make: applied all the same, and said where
+    // the user of a watched folder or a repository sees it (the Application's status, an Event, the log).
+    const warnings = set.problems.filter((p) => p.severity === 'warning').map(formatProblem);
     try {
       let lastProgress = 0;
       let pending: string | undefined;
@@ -241,6 +244,8 @@ export class ApplicationController {
         // How far the sync got is in the store: a restart resumes after the last wave written.
         waveApplied: (wave) => this.setStatus(this.store.get('Application', namespace, name) ?? app, { attempted: snapshot.revision, reconciling: `revision ${snapshot.revision}: wave ${wave} written`, wavesApplied: wave }),
         progress: (line) => {
+          // The plan's warnings (a reference to nothing, a host with no Service) go with the manifests'.
+          if (line.startsWith('warning: ')) warnings.push(line.slice('warning: '.length));
           if (!line.startsWith('wave')) return;
           // At most one status write per 200 ms, and the last line is always written.
           pending = line;
@@ -264,8 +269,13 @@ export class ApplicationController {
       const pin = latest.metadata.annotations?.[pinnedRevision] ? ` (pinned by a rollback until a new commit arrives or 'gouvernail app resume ${name}')` : '';
       this.setDesired(key, set.manifests.filter((m) => !isHook(m.object)).map((m) => maskSecret({ ...m.object, metadata: { ...m.object.metadata, labels: { ...m.object.metadata.labels, [instanceLabel]: name } } })));
       const resumed = resumeAfterWave ? ` (resumed after wave ${resumeAfterWave}, where a restart interrupted it)` : '';
-      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${resumed}${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.filter((m) => !isHook(m.object)).map((m) => keyOf(m.object)) });
-      this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, ms: Date.now() - startedAt.getTime() });
+      if (warnings.length > 0) {
+        const shown = warnings.slice(0, 5).join('; ');
+        recordEvent(this.client, latest, 'Warning', 'ManifestWarnings', `revision ${snapshot.revision} was applied with ${warnings.length} warning${warnings.length > 1 ? 's' : ''}: ${shown}${warnings.length > 5 ? `; and ${warnings.length - 5} more (kubectl get application ${name} -o yaml shows them all)` : ''}`);
+        for (const warning of warnings.slice(0, 20)) this.log('manifest warning', { application: key, revision: snapshot.revision, warning });
+      }
+      this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${resumed}${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.filter((m) => !isHook(m.object)).map((m) => keyOf(m.object)), warnings });
+      this.log('synced', { application: key, revision: snapshot.revision, objects: set.manifests.length, warnings: warnings.length, ms: Date.now() - startedAt.getTime() });
       return true;
     } catch (err) {
       let message = (err as Error).message;
@@ -531,6 +541,10 @@ export class ApplicationController {
         { type: 'Reconciling', status: 'False', reason, message: '' },
         { type: 'Stalled', status: reason === 'Stalled' ? 'True' : 'False', reason, message: reason === 'Stalled' ? message : '' },
       ];
+      // The warnings of the revision applied, one per line, while it is the one applied.
+      const previous = (latest.status?.conditions ?? []).find((c: { type: string }) => c.type === 'ManifestWarning');
+      const kept = change.applied ? change.warnings?.join('\n') : previous?.message;
+      if (kept) s.conditions.push({ type: 'ManifestWarning', status: 'True', reason: 'ManifestWarnings', message: kept });
     } else if (change.reconciling) {
       s.conditions = [...(s.conditions ?? []).filter((c: { type: string }) => c.type !== 'Reconciling'), { type: 'Reconciling', status: 'True', reason: 'Progressing', message: change.reconciling }];
     }
@@ -583,6 +597,8 @@ interface StatusChange {
   wavesApplied?: number;
   /** Only that the source was read and found applied already. */
   checked?: boolean;
+  /** With applied: the warnings of the revision (formatted problems). */
+  warnings?: string[];
 }
 
 /** A Secret with each value replaced by its hash: drift is still seen, the value never kept. */

@@ -34,6 +34,8 @@ export const appCommand: Command = {
         }
         case 'get': {
           const app = await client.request<KubeObject>('GET', resourcePath(r, ns, needName()));
+          // As kubectl get -o yaml: who wrote which field is left out.
+          delete app.metadata.managedFields;
           io.out(values.output === 'json' ? JSON.stringify(app, null, 2) : stringify(app).trimEnd());
           return exit.ok;
         }
