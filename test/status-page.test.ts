@@ -37,6 +37,8 @@ test.serial('the status page shows a push without a reload, reads without JavaSc
   await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
 
   repo.write('app/config.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: site }\ndata: { v: "2" }\n');
+  // With a field Gouvernail does not act on: applied, and warned about on the page (a suspended CronJob makes no Pod).
+  repo.write('app/report.yaml', 'apiVersion: batch/v1\nkind: CronJob\nmetadata: { name: report }\nspec:\n  schedule: "0 3 * * *"\n  suspend: true\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          runtimeClassName: gvisor\n          containers: [{ name: report, image: busybox }]\n');
   const second = await repo.commit('second version of the site');
   const payload = { ref: 'refs/heads/main', after: second, repository: { full_name: 'team/site', clone_url: git.url('site.git'), default_branch: 'main' } };
   const body = JSON.stringify(payload);
@@ -46,6 +48,7 @@ test.serial('the status page shows a push without a reload, reads without JavaSc
   t.true(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true), 'the page updated without a reload');
   t.regex(await page.locator('body').innerText(), /second version of the site/);
   t.regex(await page.locator('body').innerText(), /github push/);
+  t.regex(await page.locator('tr[data-app="site"] .err').innerText(), /^1 warning \(the Application's page lists them\)$/);
 
   // Drift by hand: the Application's page shows the difference, Secret values hidden.
   const live = (await server.client.get('ConfigMap', 'default', 'site'))!;
@@ -55,6 +58,7 @@ test.serial('the status page shows a push without a reload, reads without JavaSc
   await page.click('text=default/site');
   await page.waitForURL(/\/applications\/default\/site$/);
   const detail = await page.locator('main').innerText();
+  t.regex(detail, /Warnings\s+Applied all the same; the revision applied says:\s+report\.yaml:12:11: CronJob\/report: spec\.jobTemplate\.spec\.template\.spec\.runtimeClassName: is not acted on by Gouvernail yet/);
   t.regex(detail, /ConfigMap\s+default\s+site\s+Healthy/);
   t.regex(detail, /Secret\s+default\s+site-creds\s+Healthy/);
   t.regex(detail, /~ ConfigMap\/default\/site\n\s+~ data\.v: "edited by hand" -> "2"/);

@@ -30,12 +30,19 @@ function applicationsTable(apps: KubeObject[]): string {
   const rows = apps.map((a) => {
     const s = a.status ?? {};
     const last = s.history?.[0];
-    const error = s.operation?.phase === 'Failed' || s.operation?.phase === 'Waiting' ? s.operation.message : '';
+    const warnings = warningsOf(a).length;
+    const error = s.operation?.phase === 'Failed' || s.operation?.phase === 'Waiting' ? s.operation.message : warnings ? `${warnings} warning${warnings > 1 ? 's' : ''} (the Application's page lists them)` : '';
     return `<tr data-app="${esc(a.metadata.name)}"><td><a href="/applications/${esc(a.metadata.namespace)}/${esc(a.metadata.name)}">${esc(a.metadata.namespace)}/${esc(a.metadata.name)}</a></td>
 <td class="${esc(s.sync?.status)}">${esc(s.sync?.status ?? 'Unknown')}</td><td class="${esc(s.health?.status)}">${esc(s.health?.status ?? 'Unknown')}</td>
 <td><code class="revision">${esc(shortRevision(s.lastAppliedRevision))}</code> ${esc(s.lastAppliedCommit?.message ?? '')}</td><td>${esc(last?.finishedAt ?? '')}</td><td class="err">${esc(error)}</td></tr>`;
   });
   return `<h2>Applications</h2><table><tr><th>Application</th><th>Sync</th><th>Health</th><th>Revision</th><th>Last sync</th><th>Error</th></tr>${rows.join('') || '<tr><td colspan="6">No Applications yet: gouvernail serve --watch DIR, or gouvernail app create.</td></tr>'}</table>`;
+}
+
+/** The warnings of the revision applied, from the Application's ManifestWarning condition. */
+function warningsOf(app: KubeObject): string[] {
+  const c = (app.status?.conditions ?? []).find((x: { type: string }) => x.type === 'ManifestWarning');
+  return c?.message ? String(c.message).split('\n') : [];
 }
 
 function nodesTable(nodes: KubeObject[]): string {
@@ -65,6 +72,7 @@ function applicationDetail(store: ObjectStore, app: KubeObject, drift: DiffResul
   return `<p>Source: <code>${esc(source)}</code></p>
 <p>Sync: <span class="${esc(s.sync?.status)}">${esc(s.sync?.status ?? 'Unknown')}</span> · Health: <span class="${esc(s.health?.status)}">${esc(s.health?.status ?? 'Unknown')}</span> · Revision <code class="revision">${esc(shortRevision(s.lastAppliedRevision))}</code></p>
 <p class="err">${s.operation?.phase === 'Failed' || s.operation?.phase === 'Waiting' ? esc(s.operation.message) : ''}</p>
+${warningsOf(app).length ? `<h2>Warnings</h2><p>Applied all the same; the revision applied says:</p><ul class="warnings">${warningsOf(app).map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
 <h2>Objects</h2><table><tr><th>Kind</th><th>Namespace</th><th>Name</th><th>Health</th><th>Message</th></tr>${objects.join('') || '<tr><td colspan="5">None applied yet.</td></tr>'}</table>
 <h2>History</h2><table><tr><th>Started</th><th>Took</th><th>Result</th><th>Revision</th><th>Message</th></tr>${history.join('')}</table>
 <h2>Out of sync</h2>${driftSection(drift)}
