@@ -271,7 +271,7 @@ export class ApplicationController {
       const resumed = resumeAfterWave ? ` (resumed after wave ${resumeAfterWave}, where a restart interrupted it)` : '';
       if (warnings.length > 0) {
         const shown = warnings.slice(0, 5).join('; ');
-        recordEvent(this.client, latest, 'Warning', 'ManifestWarnings', `revision ${snapshot.revision} was applied with ${warnings.length} warning${warnings.length > 1 ? 's' : ''}: ${shown}${warnings.length > 5 ? `; and ${warnings.length - 5} more (kubectl get application ${name} -o yaml shows them all)` : ''}`);
+        recordEvent(this.client, latest, 'Warning', 'ManifestWarnings', `revision ${snapshot.revision} was applied with ${warnings.length} warning${warnings.length > 1 ? 's' : ''}: ${shown}${warnings.length > 5 ? `; and ${warnings.length - 5} more (kubectl get application ${name} -n ${namespace} -o yaml lists them)` : ''}`);
         for (const warning of warnings.slice(0, 20)) this.log('manifest warning', { application: key, revision: snapshot.revision, warning });
       }
       this.finish(latest, snapshot.revision, startedAt, 'Succeeded', `revision ${snapshot.revision} applied${resumed}${pin}`, { applied: snapshot.revision, commit: (snapshot as Partial<GitRevision>).commit, objects: set.manifests.filter((m) => !isHook(m.object)).map((m) => keyOf(m.object)), warnings });
@@ -543,7 +543,8 @@ export class ApplicationController {
       ];
       // The warnings of the revision applied, one per line, while it is the one applied.
       const previous = (latest.status?.conditions ?? []).find((c: { type: string }) => c.type === 'ManifestWarning');
-      const kept = change.applied ? change.warnings?.join('\n') : previous?.message;
+      const listed = change.warnings && change.warnings.length > 100 ? [...change.warnings.slice(0, 100), `and ${change.warnings.length - 100} more (gouvernail plan -f DIR lists them all)`] : change.warnings;
+      const kept = change.applied ? listed?.join('\n') : previous?.message;
       if (kept) s.conditions.push({ type: 'ManifestWarning', status: 'True', reason: 'ManifestWarnings', message: kept });
     } else if (change.reconciling) {
       s.conditions = [...(s.conditions ?? []).filter((c: { type: string }) => c.type !== 'Reconciling'), { type: 'Reconciling', status: 'True', reason: 'Progressing', message: change.reconciling }];
