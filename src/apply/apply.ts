@@ -3,7 +3,7 @@ import { restartWindowMs } from '../runtime/controller-context.js';
 import type { Client } from '../api/client.js';
 import { assessHealth } from '../health/health.js';
 import { displayKey, keyOf, parseKey, type ObjectKey } from '../manifest/keys.js';
-import { formatProblem } from '../manifest/problems.js';
+import { formatProblem, type Problem } from '../manifest/problems.js';
 import type { KubeObject, Manifest } from '../manifest/types.js';
 import { describeWait, plan, pruneOrder, type Wait } from './plan.js';
 import { autoscaledKeys, withAutoscaledReplicas } from './autoscaled.js';
@@ -18,6 +18,8 @@ export interface ApplyOptions {
   wait: boolean;
   waveTimeoutMs: number;
   progress: (line: string) => void;
+  /** Given the plan's warnings; without it each is a progress line `warning: ...`. */
+  warning?: (problem: Problem) => void;
   pollMs?: number;
   /** An Application's name: every object applied gets the label app.gouvernail.io/instance. */
   instance?: string;
@@ -86,7 +88,10 @@ async function applyObjects(client: Client, manifests: Manifest[], options: Appl
     result = plan(manifests, { existing });
   }
   const errors = result.problems.filter((p) => p.severity === 'error');
-  for (const p of result.problems.filter((p) => p.severity === 'warning')) progress(`warning: ${formatProblem(p)}`);
+  for (const p of result.problems.filter((p) => p.severity === 'warning')) {
+    if (options.warning) options.warning(p);
+    else progress(`warning: ${formatProblem(p)}`);
+  }
   if (errors.length > 0) throw new ApplyError(`nothing applied:\n${errors.map(formatProblem).join('\n')}`);
 
   const total = result.waves.length;

@@ -243,9 +243,9 @@ export class ApplicationController {
         resumeAfterWave,
         // How far the sync got is in the store: a restart resumes after the last wave written.
         waveApplied: (wave) => this.setStatus(this.store.get('Application', namespace, name) ?? app, { attempted: snapshot.revision, reconciling: `revision ${snapshot.revision}: wave ${wave} written`, wavesApplied: wave }),
+        // The plan's warnings (a reference to nothing, a host with no Service) go with the manifests'.
+        warning: (p) => warnings.push(formatProblem(p)),
         progress: (line) => {
-          // The plan's warnings (a reference to nothing, a host with no Service) go with the manifests'.
-          if (line.startsWith('warning: ')) warnings.push(line.slice('warning: '.length));
           if (!line.startsWith('wave')) return;
           // At most one status write per 200 ms, and the last line is always written.
           pending = line;
