@@ -59,8 +59,12 @@ spec:
   t.regex(String((await server.client.list('Event', ns)).find((e) => e.reason === 'ScalingReplicaSet')?.message), /Scaled up replica set web-\w+ from 0 to 1/);
 
   const sorted = await ok(['get', 'events', '-A', '--sort-by=.lastTimestamp']);
-  t.regex(sorted, /LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE/);
-  t.regex(sorted, /Normal\s+Scheduled\s+pod\/web-/);
+  // As Kubernetes prints Events: no NAME column but in -o wide, and there last.
+  t.regex(sorted, /^NAMESPACE\s+LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n/);
+  t.regex(sorted, /\nevents-test\s+\d+s\s+Normal\s+Scheduled\s+pod\/web-\S+\s+Successfully assigned/);
+  const wide = await ok(['get', 'events', '-n', ns, '-o', 'wide', '--field-selector', 'reason=Started']);
+  t.regex(wide, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+SUBOBJECT\s+SOURCE\s+MESSAGE\s+FIRST SEEN\s+COUNT\s+NAME\n/, wide);
+  t.regex(wide, /Normal\s+Started\s+pod\/web-\S+\s+kubelet, test-node\s+Started container web\s+\d+s\s+1\s+web-\S+\.\w+/, wide);
 
   // Old events expire (the server was started with a 30 s TTL: an 8 s one let the Scheduled event
   // expire before a loaded host had reported the probe): delete the Deployment, and the Events of

@@ -7,14 +7,33 @@ import { podSpecOf } from '../manifest/pod-template.js';
  * kind, priority 1 for those only `-o wide` shows. kubectl and `gouvernail get` print these rows.
  */
 
-/** kubectl's age format: 42s, 5m, 3h, 2d. */
+/**
+ * How kubectl prints a length of time (apimachinery's HumanDuration): 45s up to two minutes, then
+ * 3m20s, 25m, 5h10m, 20h, 3d4h, 30d, 2y40d; a time up to a second ahead of this clock is 0s.
+ */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.trunc(seconds / 60);
+  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
+  if (minutes < 180) return `${minutes}m`;
+  const hours = Math.trunc(minutes / 60);
+  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  if (hours < 48) return `${hours}h`;
+  const days = Math.trunc(hours / 24);
+  if (hours < 24 * 8) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
+  if (hours < 24 * 365 * 2) return `${days}d`;
+  const years = Math.trunc(days / 365);
+  if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
+  return `${years}y`;
+}
+
+/** An object's age as kubectl prints it; `<unknown>` without a time. */
 export function age(timestamp: string | undefined, now = Date.now()): string {
   if (!timestamp) return '<unknown>';
-  const s = Math.max(0, Math.floor((now - Date.parse(timestamp)) / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 3600 * 2) return `${Math.floor(s / 60)}m`;
-  if (s < 86400 * 2) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
+  return humanDuration(now - Date.parse(timestamp));
 }
 
 /** While a Pod initializes, kubectl's STATUS: Init:1/2, Init:CrashLoopBackOff, Init:Error. */
@@ -55,12 +74,15 @@ interface Column {
   name: string;
   type?: 'string' | 'integer' | 'date' | 'boolean';
   wide?: boolean;
+  /** The column of the object's name (kubectl's `format: name`). */
+  isName?: boolean;
   description: string;
-  cell: (o: KubeObject) => Cell;
+  /** `now`: the time ages are counted to. */
+  cell: (o: KubeObject, now: number) => Cell;
 }
 
-const col = (name: string, description: string, cell: (o: KubeObject) => Cell, extra: Partial<Column> = {}): Column => ({ name, description, cell, ...extra });
-const ageCol = col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.', (o) => age(o.metadata.creationTimestamp));
+const col = (name: string, description: string, cell: (o: KubeObject, now: number) => Cell, extra: Partial<Column> = {}): Column => ({ name, description, cell, ...extra });
+const ageCol = col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.', (o, now) => age(o.metadata.creationTimestamp, now));
 const joinLabels = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
 const selectorText = (s: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined) =>
   [joinLabels(s?.matchLabels), ...(s?.matchExpressions ?? []).map((e) => (e.operator === 'Exists' ? e.key : e.operator === 'DoesNotExist' ? `!${e.key}` : `${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(',')})`))].filter(Boolean).join(',') || '<none>';
@@ -79,14 +101,6 @@ function readinessGates(p: KubeObject): string {
   if (gates.length === 0) return '<none>';
   const passed = gates.filter((g) => (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === g.conditionType && c.status === 'True')).length;
   return `${passed}/${gates.length}`;
-}
-
-/** kubectl's duration format for a Job: 45s, 3m20s, 2h5m. */
-function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
-  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
 }
 
 /** kubectl's TARGETS: `cpu: 250%/50%, memory: 12Mi/100Mi`, `<unknown>` before the first reading. */
@@ -187,7 +201,7 @@ const columns: Record<string, Column[]> = {
   Job: [
     col('Status', 'Status of the job.', jobStatus),
     col('Completions', 'The completion status of the job.', (j) => `${j.status?.succeeded ?? 0}/${j.spec?.completions ?? 1}`),
-    col('Duration', 'Time required to complete the job.', (j) => (j.status?.startTime ? duration((j.status.completionTime ? Date.parse(j.status.completionTime) : Date.now()) - Date.parse(j.status.startTime)) : '')),
+    col('Duration', 'Time required to complete the job.', (j, now) => (j.status?.startTime ? humanDuration((j.status.completionTime ? Date.parse(j.status.completionTime) : now) - Date.parse(j.status.startTime)) : '')),
     ageCol,
     ...templateColumns,
   ],
@@ -196,7 +210,7 @@ const columns: Record<string, Column[]> = {
     col('Timezone', 'The time zone of the schedule.', (c) => c.spec?.timeZone ?? '<none>'),
     col('Suspend', 'Whether the cron job is suspended.', (c) => (c.spec?.suspend ? 'True' : 'False')),
     col('Active', 'The number of active jobs.', (c) => (c.status?.active ?? []).length, { type: 'integer' }),
-    col('Last Schedule', 'When the last job was scheduled.', (c) => (c.status?.lastScheduleTime ? age(c.status.lastScheduleTime) : '<none>')),
+    col('Last Schedule', 'When the last job was scheduled.', (c, now) => (c.status?.lastScheduleTime ? age(c.status.lastScheduleTime, now) : '<none>')),
     ageCol,
     ...templateColumns.slice(0, 2),
     col('Selector', 'Label selector for pods.', (c) => selectorText(c.spec?.jobTemplate?.spec?.selector), { wide: true }),
@@ -281,12 +295,18 @@ const columns: Record<string, Column[]> = {
     col('Kernel-Version', 'The kernel version of the node.', (n) => n.status?.nodeInfo?.kernelVersion ?? '<unknown>', { wide: true }),
     col('Container-Runtime', 'The container runtime of the node.', (n) => n.status?.nodeInfo?.containerRuntimeVersion ?? '', { wide: true }),
   ],
+  // As Kubernetes prints an Event: no name column but in -o wide, and there last.
   Event: [
-    col('Last Seen', 'When the event was last seen.', (e) => age((e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp) as string | undefined)),
+    col('Last Seen', 'When the event was last seen.', (e: any, now) => age(e.series?.lastObservedTime ?? e.lastTimestamp ?? e.firstTimestamp ?? e.eventTime, now)),
     col('Type', 'Normal or Warning.', (e) => (e.type as string) ?? 'Normal'),
     col('Reason', 'Why the event happened.', (e) => (e.reason as string) ?? ''),
-    col('Object', 'The object the event is about.', (e: any) => `${String(e.involvedObject?.kind ?? '').toLowerCase()}/${e.involvedObject?.name ?? ''}`),
-    col('Message', 'What happened.', (e) => (e.message as string) ?? ''),
+    col('Object', 'The object the event is about.', (e: any) => (e.involvedObject?.name ? `${String(e.involvedObject?.kind ?? '').toLowerCase()}/${e.involvedObject.name}` : String(e.involvedObject?.kind ?? '').toLowerCase())),
+    col('Subobject', 'The part of the object the event is about.', (e: any) => e.involvedObject?.fieldPath ?? '', { wide: true }),
+    col('Source', 'The component that reported the event.', (e: any) => eventSource(e), { wide: true }),
+    col('Message', 'What happened.', (e) => String(e.message ?? '').trim()),
+    col('First Seen', 'When the event was first seen.', (e: any, now) => age(e.firstTimestamp ?? e.eventTime, now), { wide: true }),
+    col('Count', 'How many times the event happened.', (e: any) => e.series?.count ?? (e.count || 1), { type: 'integer', wide: true }),
+    col('Name', 'Name must be unique within a namespace.', (e) => e.metadata.name, { wide: true, isName: true }),
   ],
   Application: [
     col('Sync Status', 'Whether the live objects match the source.', (a) => a.status?.sync?.status ?? 'Unknown'),
@@ -301,24 +321,34 @@ const defaultMarks: Record<string, string> = { StorageClass: 'storageclass.kuber
 const nameColumn: Column = col('Name', 'Name must be unique within a namespace.', (o) => {
   const mark = defaultMarks[o.kind];
   return mark && o.metadata.annotations?.[mark] === 'true' ? `${o.metadata.name} (default)` : o.metadata.name;
-});
+}, { isName: true });
+
+/** Who reported an Event, as kubectl prints it: `kubelet, node-1`, or the component alone. */
+function eventSource(e: any): string {
+  const component = e.source?.component || e.reportingComponent || '';
+  const instance = e.source?.host || e.reportingInstance || '';
+  return instance ? `${component}, ${instance}` : component;
+}
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
 /** A Table of objects of one kind, as the API answers `Accept: application/json;as=Table;g=meta.k8s.io;v=v1`. */
 export function toTable(kind: string, objects: KubeObject[], options: { includeObject?: IncludeObject; resourceVersion?: string; continue?: string; now?: number } = {}) {
-  const cols = [nameColumn, ...(columns[kind] ?? [ageCol])];
+  const own = columns[kind] ?? [ageCol];
+  // A kind's columns start with its name unless they place the name themselves (Event).
+  const cols = own.some((c) => c.isName) ? own : [nameColumn, ...own];
   const include = options.includeObject ?? 'Metadata';
+  const now = options.now ?? Date.now();
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion: options.resourceVersion ?? '', ...(options.continue ? { continue: options.continue } : {}) },
-    columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type ?? 'string', format: c === nameColumn ? 'name' : '', description: c.description, priority: c.wide ? 1 : 0 })),
+    columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type ?? 'string', format: c.isName ? 'name' : '', description: c.description, priority: c.wide ? 1 : 0 })),
     rows: objects.map((o) => {
       // The cells read the version stored (an object of an older version, as a v1 HPA, is converted).
       const stored = toStoredVersion(o);
       return {
-        cells: cols.map((c) => c.cell(stored)),
+        cells: cols.map((c) => c.cell(stored, now)),
         ...(include === 'None' ? {} : { object: include === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata } }),
       };
     }),

@@ -1,0 +1,50 @@
+import test from 'ava';
+import { humanDuration, renderTable, toTable } from '../src/api/tables.js';
+import type { KubeObject } from '../src/manifest/types.js';
+
+test('lengths of time read as kubectl prints them (apimachinery HumanDuration)', (t) => {
+  const s = 1000;
+  const cases: [number, string][] = [
+    [-1500, '0s'],
+    [-3000, '<invalid>'],
+    [0, '0s'],
+    [119 * s, '119s'],
+    [120 * s, '2m'],
+    [200 * s, '3m20s'],
+    [10 * 60 * s, '10m'],
+    [179 * 60 * s, '179m'],
+    [3 * 3600 * s, '3h'],
+    [(5 * 3600 + 10 * 60) * s, '5h10m'],
+    [20 * 3600 * s, '20h'],
+    [(3 * 24 + 4) * 3600 * s, '3d4h'],
+    [30 * 24 * 3600 * s, '30d'],
+    [(2 * 365 + 40) * 24 * 3600 * s, '2y40d'],
+    [9 * 365 * 24 * 3600 * s, '9y'],
+  ];
+  for (const [ms, printed] of cases) t.is(humanDuration(ms), printed, `${ms} ms`);
+});
+
+test('Events print without a name column, which -o wide shows last, as Kubernetes prints them', (t) => {
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  const event = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: 'web-1.17a', namespace: 'default', creationTimestamp: '2026-12-02T11:50:00Z' },
+    involvedObject: { kind: 'Pod', name: 'web-1', fieldPath: 'spec.containers{web}' },
+    reason: 'BackOff',
+    type: 'Warning',
+    message: 'Back-off restarting failed container web\n',
+    source: { component: 'kubelet', host: 'node-1' },
+    firstTimestamp: '2026-12-02T11:50:00Z',
+    lastTimestamp: '2026-12-02T11:59:00Z',
+    count: 7,
+  } as unknown as KubeObject;
+  const table = toTable('Event', [event], { now });
+  const plain = renderTable(table, {}).split('\n');
+  t.regex(plain[0]!, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/);
+  t.regex(plain[1]!, /^60s\s+Warning\s+BackOff\s+pod\/web-1\s+Back-off restarting failed container web$/);
+  const wide = renderTable(table, { wide: true }).split('\n');
+  t.regex(wide[0]!, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+SUBOBJECT\s+SOURCE\s+MESSAGE\s+FIRST SEEN\s+COUNT\s+NAME$/);
+  t.regex(wide[1]!, /spec\.containers\{web\}\s+kubelet, node-1\s+Back-off restarting failed container web\s+10m\s+7\s+web-1\.17a$/);
+  t.is(table.columnDefinitions.find((c) => c.format === 'name')?.name, 'Name');
+});
