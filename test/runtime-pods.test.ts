@@ -267,7 +267,7 @@ test.serial('a failing liveness probe restarts the container in place, at once t
   t.true(reasons.some((r) => r === 'Unhealthy: Liveness probe failed: exec [cat /tmp/healthy] failed'), reasons.join('\n'));
   t.true(reasons.some((r) => r === 'Killing: Container c failed liveness probe, will be restarted'), reasons.join('\n'));
   const listed = await runCli('get', 'pods', '-n', ns, '--kubeconfig', server.kubeconfig);
-  t.regex(listed.out, /flaky\s+\d\/1\s+\S+\s+[1-9]/);
+  t.regex(listed.out, /flaky\s+\d\/1\s+\S+\s+[1-9]\d* \(\w+ ago\)\s/);
 
   // serve restarts: the count goes on from where the status had it.
   const before = await restarts(server);

@@ -48,3 +48,31 @@ test('Events print without a name column, which -o wide shows last, as Kubernete
   t.regex(wide[1]!, /spec\.containers\{web\}\s+kubelet, node-1\s+Back-off restarting failed container web\s+10m\s+7\s+web-1\.17a$/);
   t.is(table.columnDefinitions.find((c) => c.format === 'name')?.name, 'Name');
 });
+
+test('RESTARTS says how long ago the last restart was; while a Pod initializes, it counts its init containers', (t) => {
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  const pod = (status: object, initContainers?: object[]) =>
+    ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', creationTimestamp: '2026-12-02T11:00:00Z' }, spec: { nodeName: 'n', containers: [{ name: 'a' }, { name: 'b' }], initContainers }, status }) as unknown as KubeObject;
+  const restartsOf = (p: KubeObject) => toTable('Pod', [p], { now }).rows[0]!.cells[3];
+  const ran = { running: { startedAt: '2026-12-02T11:59:00Z' } };
+  t.is(restartsOf(pod({ phase: 'Running', containerStatuses: [{ name: 'a', restartCount: 0, state: ran }] })), '0');
+  t.is(
+    restartsOf(pod({
+      phase: 'Running',
+      containerStatuses: [
+        { name: 'a', restartCount: 2, state: ran, lastState: { terminated: { exitCode: 1, finishedAt: '2026-12-02T11:56:40Z' } } },
+        { name: 'b', restartCount: 3, state: ran, lastState: { terminated: { exitCode: 1, finishedAt: '2026-12-02T11:58:50Z' } } },
+      ],
+    })),
+    '5 (70s ago)',
+  );
+  // An init container failing again and again: its restarts, while the Pod is Init:CrashLoopBackOff.
+  t.is(
+    restartsOf(pod({
+      phase: 'Pending',
+      initContainerStatuses: [{ name: 'setup', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, finishedAt: '2026-12-02T11:50:00Z' } } }],
+      containerStatuses: [{ name: 'a', restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } }],
+    }, [{ name: 'setup' }])),
+    '4 (10m ago)',
+  );
+});

@@ -69,6 +69,25 @@ export function podStatus(p: KubeObject): string {
   return p.status.phase === 'Succeeded' ? 'Completed' : p.status.phase;
 }
 
+/**
+ * kubectl's RESTARTS: how many times the Pod's containers restarted, and how long ago the last one
+ * ended (`5 (2m10s ago)`). While the Pod initializes, its init containers'; then its sidecars' and
+ * containers'.
+ */
+function restarts(p: KubeObject, now: number): string {
+  const sidecars = new Set(((p.spec?.initContainers ?? []) as { name: string; restartPolicy?: string }[]).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  const init: any[] = p.status?.initContainerStatuses ?? [];
+  const counted = p.spec?.nodeName && initStatus(p) ? init : [...init.filter((c) => sidecars.has(c.name)), ...(p.status?.containerStatuses ?? [])];
+  let count = 0;
+  let last = 0;
+  for (const c of counted) {
+    count += c.restartCount ?? 0;
+    const ended = Date.parse(c.lastState?.terminated?.finishedAt ?? '');
+    if (ended > last) last = ended;
+  }
+  return count > 0 && last > 0 ? `${count} (${humanDuration(now - last)} ago)` : String(count);
+}
+
 type Cell = string | number | boolean;
 interface Column {
   name: string;
@@ -140,7 +159,7 @@ const columns: Record<string, Column[]> = {
   Pod: [
     col('Ready', 'The aggregate readiness state of this pod for accepting traffic.', (p) => `${(p.status?.containerStatuses ?? []).filter((c: any) => c.ready).length}/${p.spec?.containers?.length ?? 0}`),
     col('Status', 'The aggregate status of the containers in this pod.', podStatus),
-    col('Restarts', 'The number of times the containers in this pod have been restarted.', (p) => (p.status?.containerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0), { type: 'string' }),
+    col('Restarts', 'The number of times the containers in this pod have been restarted.', restarts, { type: 'string' }),
     ageCol,
     col('IP', 'IP address allocated to the pod.', (p) => p.status?.podIP ?? '<none>', { wide: true }),
     col('Node', 'Name of the Node the Pod is bound to.', (p) => p.spec?.nodeName ?? '<none>', { wide: true }),
