@@ -133,6 +133,12 @@ test.serial(`kubectl ${version} imperative commands: run with its flags and dry 
   t.regex(await ok('get', 'nodes', `--token=${token}`), /test-node/);
   await ok('create', 'quota', 'small', '-n', ns, '--hard=pods=50');
   t.deepEqual((await server.client.get('ResourceQuota', ns, 'small'))!.spec, { hard: { pods: '50' } });
+  // Printed with Kubernetes' columns: a binding's role and subjects, a quota's use, when a role was made.
+  t.regex(await ok('get', 'serviceaccount', 'bot', '-n', ns), /^NAME\s+SECRETS\s+AGE\nbot\s+0\s+\d+s\n$/);
+  t.regex(await ok('get', 'rolebinding', 'bot-reads', '-n', ns, '-o', 'wide'), new RegExp(`^NAME\\s+ROLE\\s+AGE\\s+USERS\\s+GROUPS\\s+SERVICEACCOUNTS\\nbot-reads\\s+Role/reader\\s+\\d+s\\s+${ns}:bot\\n$`));
+  t.regex(await ok('get', 'clusterrolebinding', `bot-nodes-${ns}`), new RegExp(`^NAME\\s+ROLE\\s+AGE\\nbot-nodes-${ns}\\s+ClusterRole/node-reader-${ns}\\s+\\d+s\\n$`));
+  t.regex(await ok('get', 'role', 'reader', '-n', ns), /^NAME\s+CREATED AT\nreader\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/);
+  await waitFor('the quota\'s use in kubectl get quota', async () => /^NAME\s+AGE\s+REQUEST\s+LIMIT\nsmall\s+\d+s\s+pods: \d+\/50\s*\n$/.test(await ok('get', 'quota', 'small', '-n', ns)));
   await ok('create', 'pdb', 'keep-one', '-n', ns, '--selector=app=web', '--min-available=1');
   t.like((await server.client.get('PodDisruptionBudget', ns, 'keep-one'))!.spec, { minAvailable: 1, selector: { matchLabels: { app: 'web' } } });
   await ok('delete', 'pdb', 'keep-one', '-n', ns);

@@ -76,3 +76,18 @@ test('RESTARTS says how long ago the last restart was; while a Pod initializes, 
     '4 (10m ago)',
   );
 });
+
+test('a quota prints its use per resource, limits.* in LIMIT; a kind without columns prints when it was made', (t) => {
+  const quota = {
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: { name: 'q', creationTimestamp: '2026-12-02T11:59:00.250Z' },
+    status: { hard: { pods: '10', 'requests.cpu': '1', 'limits.memory': '1Gi' }, used: { pods: '2', 'requests.cpu': '500m' } },
+  } as unknown as KubeObject;
+  const now = Date.parse('2026-12-02T12:00:00Z');
+  t.deepEqual(toTable('ResourceQuota', [quota], { now }).rows[0]!.cells, ['q', '59s', 'pods: 2/10, requests.cpu: 500m/1', 'limits.memory: 0/1Gi']);
+  const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r', creationTimestamp: '2026-12-02T11:59:00.250Z' } } as unknown as KubeObject;
+  const table = toTable('Role', [role], { now });
+  t.deepEqual(table.columnDefinitions.map((c) => [c.name, c.type]), [['Name', 'string'], ['Created At', 'date']]);
+  t.deepEqual(table.rows[0]!.cells, ['r', '2026-12-02T11:59:00Z']);
+});

@@ -155,6 +155,30 @@ const serviceExternal = (s: KubeObject) => {
 const servicePorts = (s: KubeObject) => (s.spec?.ports ?? []).map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>';
 const ready = (n: KubeObject) => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
+/** A binding's ROLE and, in -o wide, its USERS, GROUPS and SERVICEACCOUNTS (`namespace:name`). */
+const subjectsOf = (b: KubeObject, kind: string) => ((b.subjects ?? []) as { kind: string; name: string; namespace?: string }[]).filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}:${s.name}` : s.name)).join(', ');
+const bindingColumns: Column[] = [
+  col('Role', 'RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.', (b: any) => `${b.roleRef?.kind ?? ''}/${b.roleRef?.name ?? ''}`),
+  ageCol,
+  col('Users', 'Users in the binding.', (b) => subjectsOf(b, 'User'), { wide: true }),
+  col('Groups', 'Groups in the binding.', (b) => subjectsOf(b, 'Group'), { wide: true }),
+  col('ServiceAccounts', 'ServiceAccounts in the binding.', (b) => subjectsOf(b, 'ServiceAccount'), { wide: true }),
+];
+
+/** A quota's REQUEST or LIMIT column: `pods: 2/20, requests.cpu: 500m/1`, by resource name; `limits.*` in LIMIT. */
+function quotaUsage(q: KubeObject, limits: boolean): string {
+  const hard: Record<string, string> = q.status?.hard ?? {};
+  const used: Record<string, string> = q.status?.used ?? {};
+  return Object.keys(hard)
+    .sort()
+    .filter((r) => r.startsWith('limits.') === limits)
+    .map((r) => `${r}: ${used[r] ?? '0'}/${hard[r]}`)
+    .join(', ');
+}
+
+/** What Kubernetes shows for a kind it has no columns for: when it was made, as a date. */
+const createdAtCol = col('Created At', 'The time the object was created.', (o) => (o.metadata.creationTimestamp ? new Date(o.metadata.creationTimestamp).toISOString().replace(/\.\d+Z$/, 'Z') : ''), { type: 'date' });
+
 const columns: Record<string, Column[]> = {
   Pod: [
     col('Ready', 'The aggregate readiness state of this pod for accepting traffic.', (p) => `${(p.status?.containerStatuses ?? []).filter((c: any) => c.ready).length}/${p.spec?.containers?.length ?? 0}`),
@@ -314,6 +338,14 @@ const columns: Record<string, Column[]> = {
     col('Kernel-Version', 'The kernel version of the node.', (n) => n.status?.nodeInfo?.kernelVersion ?? '<unknown>', { wide: true }),
     col('Container-Runtime', 'The container runtime of the node.', (n) => n.status?.nodeInfo?.containerRuntimeVersion ?? '', { wide: true }),
   ],
+  ServiceAccount: [col('Secrets', 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.', (a: any) => (a.secrets ?? []).length, { type: 'integer' }), ageCol],
+  RoleBinding: bindingColumns,
+  ClusterRoleBinding: bindingColumns,
+  ResourceQuota: [
+    ageCol,
+    col('Request', 'Request represents a minimum amount of cpu/memory that a container may consume.', (q) => quotaUsage(q, false)),
+    col('Limit', 'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.', (q) => quotaUsage(q, true)),
+  ],
   // As Kubernetes prints an Event: no name column but in -o wide, and there last.
   Event: [
     col('Last Seen', 'When the event was last seen.', (e: any, now) => age(e.series?.lastObservedTime ?? e.lastTimestamp ?? e.firstTimestamp ?? e.eventTime, now)),
@@ -353,7 +385,7 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
 /** A Table of objects of one kind, as the API answers `Accept: application/json;as=Table;g=meta.k8s.io;v=v1`. */
 export function toTable(kind: string, objects: KubeObject[], options: { includeObject?: IncludeObject; resourceVersion?: string; continue?: string; now?: number } = {}) {
-  const own = columns[kind] ?? [ageCol];
+  const own = columns[kind] ?? [createdAtCol];
   // A kind's columns start with its name unless they place the name themselves (Event).
   const cols = own.some((c) => c.isName) ? own : [nameColumn, ...own];
   const include = options.includeObject ?? 'Metadata';
