@@ -54,7 +54,7 @@ test('a v2 HPA read as v1 and written back is the same: what v1 cannot say rides
 test('a v1 HPA is checked with its own fields and paths, and its annotations as what they convert to', (t) => {
   t.deepEqual(validateObject(v1({ targetCPUUtilizationPercentage: 50 })), []);
   t.deepEqual(validateObject(v1({ targetCPUUtilizationPercentage: 0 })).map((i) => [i.path.join('.'), i.message]), [['spec.targetCPUUtilizationPercentage', 'must be at least 1 (got 0)']]);
-  t.like(validateObject(v1({ targetCPUUtilisationPercentage: 50 }))[0], { path: ['spec', 'targetCPUUtilisationPercentage'], message: 'is not a field Kubernetes defines here (kept as written, not acted on)', warning: true, unknownField: true });
+  t.like(validateObject(v1({ targetCPUUtilisationPercentage: 50 }))[0], { path: ['spec', 'targetCPUUtilisationPercentage'], message: 'is not a field Kubernetes defines here (kept as written, not acted on); did you mean "targetCPUUtilizationPercentage"?', warning: true, unknownField: true });
   t.deepEqual(validateObject(v1({ minReplicas: 6 })).map((i) => i.path.join('.')), ['spec.maxReplicas']);
   t.deepEqual(validateObject(v1({}, { annotations: { 'autoscaling.alpha.kubernetes.io/metrics': '[{' } })).map((i) => i.path.join('.')), ['metadata.annotations.autoscaling.alpha.kubernetes.io/metrics']);
   const pods = validateObject(v1({}, { annotations: { 'autoscaling.alpha.kubernetes.io/metrics': '[{"type":"Pods","pods":{"metricName":"rps","targetAverageValue":"10"}}]' } }));

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadManifests } from '../src/manifest/load.js';
 import { formatProblem } from '../src/manifest/problems.js';
+import { nearestName } from '../src/manifest/schema.js';
 import { errorsOf, fixture, parseOne, tempDir } from './helpers.js';
 
 test('every error of a folder is reported together, each with file, line, column, object and field', async (t) => {
@@ -182,11 +183,12 @@ spec:
 `);
   const warnings = new Map(set.problems.filter((p) => p.severity === 'warning').map((p) => [p.field, p.message]));
   const typo = 'is not a field Kubernetes defines here (kept as written, not acted on)';
-  t.is(warnings.get('spec.selector.matchLabel'), typo);
-  t.is(warnings.get('spec.template.spec.containers[0].ports[0].protocl'), typo);
-  t.is(warnings.get('spec.template.spec.containers[0].env[0].valu'), typo);
-  t.is(warnings.get('spec.template.spec.containers[0].readinessProbe.httpGet.paht'), typo);
-  t.is(warnings.get('spec.ports[0].targetport'), typo);
+  // Each with the field it most likely meant.
+  t.is(warnings.get('spec.selector.matchLabel'), `${typo}; did you mean "matchLabels"?`);
+  t.is(warnings.get('spec.template.spec.containers[0].ports[0].protocl'), `${typo}; did you mean "protocol"?`);
+  t.is(warnings.get('spec.template.spec.containers[0].env[0].valu'), `${typo}; did you mean "value"?`);
+  t.is(warnings.get('spec.template.spec.containers[0].readinessProbe.httpGet.paht'), `${typo}; did you mean "path"?`);
+  t.is(warnings.get('spec.ports[0].targetport'), `${typo}; did you mean "targetPort"?`);
   t.is(warnings.get('spec.template.spec.containers[0].resources.claims'), 'is not acted on by Gouvernail yet (kept as written)');
 });
 
@@ -297,4 +299,15 @@ spec:
     ['spec.volumes[1].projected.sources[0].downwardAPI.items[0].resourceFieldRef.containerName', 'is required in a volume: name the container whose resources the file holds'],
   ]);
   t.deepEqual(errorsOf(pod('[{ path: mem, resourceFieldRef: { containerName: b, resource: limits.memory } }]')).map((e) => e.message), ['names no container of the Pod ("b")', 'names no container of the Pod ("b")']);
+});
+
+test('an unknown field is named with the one it most likely meant, only when one is near enough and no other is as near', (t) => {
+  const near = (name: string, names: string[]) => nearestName(name, names);
+  t.is(near('replica', ['replicas', 'selector', 'template']), 'replicas');
+  t.is(near('imagepullpolicy', ['image', 'imagePullPolicy']), 'imagePullPolicy');
+  t.is(near('contianers', ['containers', 'initContainers']), 'containers');
+  t.is(near('hots', ['host', 'hosts']), undefined, 'two as near');
+  t.is(near('colour', ['command', 'args']), undefined, 'none near enough');
+  t.is(near('nam', ['name']), 'name');
+  t.is(near('xy', ['name']), undefined);
 });

@@ -179,7 +179,10 @@ function walk(schema: Schema, value: unknown, path: FieldPath, depth: number, is
           path[depth] = name;
           walk(field.schema, v, path, depth + 1, issues, revealValues);
         } else if (!schema.open) {
-          if (schema.known && !schema.known.includes(name)) at(issues, path, depth, name, 'is not a field Kubernetes defines here (kept as written, not acted on)', { warning: true, unknownField: true });
+          if (schema.known && !schema.known.includes(name)) {
+            const near = nearestName(name, [...fields.keys(), ...schema.known]);
+            at(issues, path, depth, name, `is not a field Kubernetes defines here (kept as written, not acted on)${near ? `; did you mean ${JSON.stringify(near)}?` : ''}`, { warning: true, unknownField: true });
+          }
           else at(issues, path, depth, name, 'is not acted on by Gouvernail yet (kept as written)', { warning: true });
         }
       }
@@ -190,6 +193,51 @@ function walk(schema: Schema, value: unknown, path: FieldPath, depth: number, is
       return;
     }
   }
+}
+
+/**
+ * The field a misspelt name most likely meant: the same but for case, or one or two letters off
+ * (one for a short name), a swap of two neighbours counting one. None when two are as near.
+ */
+export function nearestName(name: string, names: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const sameButCase = names.filter((n) => n.toLowerCase() === lower);
+  if (sameButCase.length === 1) return sameButCase[0];
+  const allowed = name.length <= 4 ? 1 : 2;
+  let best: string | undefined;
+  let bestDistance = allowed + 1;
+  let tie = false;
+  for (const n of names) {
+    const d = editDistance(lower, n.toLowerCase(), allowed + 1);
+    if (d < bestDistance) {
+      best = n;
+      bestDistance = d;
+      tie = false;
+    } else if (d === bestDistance && d <= allowed && n !== best) tie = true;
+  }
+  return tie ? undefined : best;
+}
+
+/** Optimal string alignment distance of two strings, or `bound` once it is that or more. */
+function editDistance(a: string, b: string, bound: number): number {
+  if (Math.abs(a.length - b.length) >= bound) return bound;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let lowest = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      row.push(d);
+      if (d < lowest) lowest = d;
+    }
+    if (lowest >= bound) return bound;
+    before = previous;
+    previous = row;
+  }
+  return Math.min(previous[b.length]!, bound);
 }
 
 function at(issues: Issue[], path: FieldPath, depth: number, key: string | number, message: string, extra?: Partial<Issue>): void {
