@@ -84,6 +84,8 @@ export class NodeAgent {
   private readonly loop: PassLoop;
   /** Each container's last exit code, from the engine's die events. */
   private readonly lastExit = new Map<string, number>();
+  /** When each container's last few runs started (ms, from the engine's start events), oldest first. */
+  private readonly runStarts = new Map<string, number[]>();
   /**
    * Restarts Docker does not count (its RestartCount is only its restart policy's): those
    * Gouvernail makes (a failed liveness probe, a start after a kill), per container, on top of
@@ -182,6 +184,29 @@ export class NodeAgent {
     return true;
   }
 
+  private recordStart(id: string, at: number): void {
+    const starts = this.runStarts.get(id) ?? [];
+    starts.push(at);
+    if (starts.length > 3) starts.shift();
+    this.runStarts.delete(id);
+    this.runStarts.set(id, starts);
+    if (this.runStarts.size > 5000) this.runStarts.delete(this.runStarts.keys().next().value!);
+  }
+
+  /**
+   * When the run before a container's last one started (ms), as this agent saw the engine start it:
+   * `kubectl logs --previous` shows that run alone, as the kubelet keeps one log per run. Undefined
+   * when it did not see it (it started before this agent watched).
+   */
+  previousRunStart(id: string, lastStartedAt: string): number | undefined {
+    const last = Date.parse(lastStartedAt);
+    const starts = this.runStarts.get(id) ?? [];
+    let previous: number | undefined;
+    // The engine reports a start a moment after the start time it records.
+    for (const at of starts) if (at < last - 5) previous = at;
+    return previous;
+  }
+
   /** When a probe or a back-off next falls due: a pass then, not at the next relist. */
   private nextWake = Infinity;
   private wakeTimer?: NodeJS.Timeout;
@@ -236,6 +261,8 @@ export class NodeAgent {
                 this.lastExit.set(id, Number(exitCode));
                 if (this.lastExit.size > 5000) this.lastExit.delete(this.lastExit.keys().next().value!);
               }
+              const startedNs = /"Action":"start"/.test(line) ? /"timeNano":(\d+)/.exec(line)?.[1] : undefined;
+              if (id && startedNs !== undefined) this.recordStart(id, Number(BigInt(startedNs) / 1_000_000n));
               this.dirty = true;
               this.kick();
             }

@@ -87,6 +87,11 @@ export class NodeManager {
     return this.runtimes.get(name)?.streams;
   }
 
+  /** When the run before a container's last one started on a node, if its agent saw it (logs --previous). */
+  previousRunStart(name: string, id: string, lastStartedAt: string): number | undefined {
+    return this.runtimes.get(name)?.agent.previousRunStart(id, lastStartedAt);
+  }
+
   /** The last error a node's engine gave, for the lifecycle controller's messages. */
   lastError(name: string): string | undefined {
     return this.runtimes.get(name)?.lastError;

@@ -5,7 +5,12 @@ import { label } from './labels.js';
 
 /** Logs and exec for the containers of a Pod, on the Docker engine of the Pod's node. */
 export class PodIo {
-  constructor(private readonly dockerFor: (nodeName: string) => Docker | undefined, private readonly installation: string) {}
+  constructor(
+    private readonly dockerFor: (nodeName: string) => Docker | undefined,
+    private readonly installation: string,
+    /** When the run before a container's last one started (ms), when its node's agent saw it. */
+    private readonly previousRunStart: (nodeName: string, containerId: string, lastStartedAt: string) => number | undefined = () => undefined,
+  ) {}
 
   private async container(pod: KubeObject, name?: string): Promise<Docker.Container> {
     const docker = this.dockerFor(pod.spec?.nodeName ?? '');
@@ -38,7 +43,8 @@ export class PodIo {
     // is FinishedAt while it runs again (Docker sets it once the run's output is all written), and
     // shortly before StartedAt once it has ended too (a program writes before Docker records its
     // start; a restart comes 100 ms or more after the run before it). "previous" is what it wrote
-    // before (every earlier run, where the kubelet keeps only the last one).
+    // before: the run before the last one, from when the node's agent saw the engine start it (every
+    // earlier run when it did not see that, having started since).
     const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((s: { name: string }) => s.name === name);
     const restarted = info.RestartCount > 0 || (status?.restartCount ?? 0) > 0;
     // (Docker calls a container waiting to be restarted running too: its last run has ended.)
@@ -46,6 +52,12 @@ export class PodIo {
     if (options.previous) {
       if (!begins) throw new Error(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
       until = begins;
+      const previousStart = this.previousRunStart(pod.spec?.nodeName ?? '', info.Id, info.State.StartedAt);
+      if (previousStart !== undefined) {
+        // From a moment before the engine reported its start (a program writes before that).
+        const from = ((previousStart - 50) / 1000).toFixed(3);
+        if (since === undefined || Number(since) < Number(from)) since = from;
+      }
     } else if (begins && (since === undefined || since < Number(begins))) since = begins;
     const common = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines !== undefined ? { tail: options.tailLines } : {}), ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
     if (options.follow && !options.previous) {
