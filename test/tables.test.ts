@@ -91,3 +91,12 @@ test('a quota prints its use per resource, limits.* in LIMIT; a kind without col
   t.deepEqual(table.columnDefinitions.map((c) => [c.name, c.type]), [['Name', 'string'], ['Created At', 'date']]);
   t.deepEqual(table.rows[0]!.cells, ['r', '2026-12-02T11:59:00Z']);
 });
+
+test('a Pod being deleted prints Terminating, unless it had ended, as Kubernetes prints it', (t) => {
+  const pod = (phase: string, state: object) =>
+    ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', deletionTimestamp: '2026-12-02T12:00:00Z' }, spec: { nodeName: 'n', containers: [{ name: 'a' }] }, status: { phase, containerStatuses: [{ name: 'a', state }] } }) as unknown as KubeObject;
+  const status = (p: KubeObject) => toTable('Pod', [p]).rows[0]!.cells[2];
+  t.is(status(pod('Running', { running: {} })), 'Terminating');
+  t.is(status(pod('Succeeded', { terminated: { exitCode: 0, reason: 'Completed' } })), 'Completed');
+  t.is(status(pod('Failed', { terminated: { exitCode: 1, reason: 'Error' } })), 'Error');
+});

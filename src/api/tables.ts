@@ -54,7 +54,8 @@ function initStatus(p: KubeObject): string | undefined {
 }
 
 export function podStatus(p: KubeObject): string {
-  if (p.metadata.deletionTimestamp) return 'Terminating';
+  // A Pod being deleted is Terminating, unless it had ended already (Completed, Error stay so).
+  if (p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') return 'Terminating';
   // A Pod failed as a whole (DeadlineExceeded, Evicted) says why, as kubectl prints it.
   if (p.status?.phase === 'Failed' && p.status?.reason) return p.status.reason;
   if (p.spec?.nodeName && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Running') {
