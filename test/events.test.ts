@@ -73,3 +73,18 @@ spec:
   await waitFor('the Scheduled event expired', async () => !(await server.client.list('Event', ns)).some((e) => e.reason === 'Scheduled'), 120_000);
   t.pass();
 });
+
+test.serial('kubectl get -w shows a Pod go from ContainerCreating to 1/1 Running, never running and not ready without a probe', async (t) => {
+  const k = kubectl(server.kubeconfig, '1.33');
+  const ns = 'watch-test';
+  t.is((await k(['create', 'namespace', ns])).code, 0);
+  const watch = k.spawn(['get', 'pods', '-n', ns, '-w']);
+  t.teardown(() => watch.proc.kill());
+  const r = await k(['run', 'quick', '-n', ns, `--image=${image}`, '--restart=Never', '--command', '--', 'sleep', '3600']);
+  t.is(r.code, 0, r.err);
+  await waitFor('kubectl -w printing the Pod running', async () => /quick\s+1\/1\s+Running/.test(watch.output()), 120_000);
+  const lines = watch.output().split('\n').filter((l) => l.startsWith('quick'));
+  t.false(lines.some((l) => /quick\s+0\/1\s+Running/.test(l)), lines.join('\n'));
+  t.regex(lines[0]!, /quick\s+0\/1\s+(Pending|ContainerCreating)/, lines.join('\n'));
+  await k(['delete', 'namespace', ns, '--wait=false']);
+});

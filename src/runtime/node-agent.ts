@@ -1188,18 +1188,18 @@ export class NodeAgent {
         // A container Docker started again: how it exited the time before.
         const exited = this.lastExit.get(info.Id);
         if (restartCount > 0 && exited !== undefined && s?.Running) lastState = { terminated: { exitCode: exited, reason: exited === 0 ? 'Completed' : 'Error', finishedAt: s.FinishedAt } };
-        if (unwired) {
+        // Its program started within the last moment (after the wait for the address): not yet
+        // running, nor ready, before it has had a chance to fail, as a program that exits at once
+        // does (so a Pod goes from ContainerCreating to 1/1 Running, as with the kubelet). An init
+        // container or a sidecar that owns the network runs at once: what waits for it reads that.
+        const starting = kind === 'app' && !unwired && s?.Running && !s.Restarting && wired !== undefined && Date.now() - wired.at < programStartMs;
+        if (starting) this.wake(wired.at + programStartMs + 50);
+        if (unwired || starting) {
           state = { waiting: restartCount > 0 ? { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${spec.name}` } : { reason: 'ContainerCreating' } };
         } else if (s?.Running && !s.Restarting) {
           running = true;
           state = { running: { startedAt: s.StartedAt } };
           ready = kind === 'init' || kind === 'ephemeral' ? false : await this.probes.run(pod, spec, info.Id, spec.name === owner ? podIP : podIP ?? (pod.status?.podIP as string | undefined), s.StartedAt);
-          // Its program started within the last moment (after the wait for the address): not ready
-          // before it has had a chance to fail, as a program that exits at once does.
-          if (wired && Date.now() - wired.at < programStartMs) {
-            ready = false;
-            this.wake(wired.at + programStartMs + 50);
-          }
         } else {
           exitCode = s?.ExitCode ?? 0;
           const message = inspect && (await this.messageOf(pod, spec, inspect, exitCode));
