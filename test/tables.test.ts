@@ -100,3 +100,11 @@ test('a Pod being deleted prints Terminating, unless it had ended, as Kubernetes
   t.is(status(pod('Succeeded', { terminated: { exitCode: 0, reason: 'Completed' } })), 'Completed');
   t.is(status(pod('Failed', { terminated: { exitCode: 1, reason: 'Error' } })), 'Error');
 });
+
+test("a Job's COMPLETIONS: succeeded of completions, or of one when it has none, with its parallelism", (t) => {
+  const job = (spec: object, succeeded?: number) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec, status: { succeeded } }) as unknown as KubeObject;
+  const completions = (j: KubeObject) => toTable('Job', [j]).rows[0]!.cells[2];
+  t.is(completions(job({ completions: 3, parallelism: 2 }, 2)), '2/3');
+  t.is(completions(job({ parallelism: 4 })), '0/1 of 4');
+  t.is(completions(job({ parallelism: 1 }, 1)), '1/1');
+});

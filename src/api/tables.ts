@@ -156,6 +156,14 @@ const serviceExternal = (s: KubeObject) => {
 const servicePorts = (s: KubeObject) => (s.spec?.ports ?? []).map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>';
 const ready = (n: KubeObject) => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
+/** kubectl's COMPLETIONS: `2/3`; a Job without completions `0/1`, or `0/1 of 4` run in parallel. */
+function jobCompletions(j: KubeObject): string {
+  const succeeded = j.status?.succeeded ?? 0;
+  if (j.spec?.completions != null) return `${succeeded}/${j.spec.completions}`;
+  const parallelism = j.spec?.parallelism ?? 0;
+  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+
 /** A binding's ROLE and, in -o wide, its USERS, GROUPS and SERVICEACCOUNTS (`namespace:name`). */
 const subjectsOf = (b: KubeObject, kind: string) => ((b.subjects ?? []) as { kind: string; name: string; namespace?: string }[]).filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}:${s.name}` : s.name)).join(', ');
 const bindingColumns: Column[] = [
@@ -244,7 +252,7 @@ const columns: Record<string, Column[]> = {
   ],
   Job: [
     col('Status', 'Status of the job.', jobStatus),
-    col('Completions', 'The completion status of the job.', (j) => `${j.status?.succeeded ?? 0}/${j.spec?.completions ?? 1}`),
+    col('Completions', 'The completion status of the job.', jobCompletions),
     col('Duration', 'Time required to complete the job.', (j, now) => (j.status?.startTime ? humanDuration((j.status.completionTime ? Date.parse(j.status.completionTime) : now) - Date.parse(j.status.startTime)) : '')),
     ageCol,
     ...templateColumns,
